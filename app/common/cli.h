@@ -1,0 +1,21 @@
+/* cli.h - option parsing helpers shared by the programs. Each parser prints
+ * one clear line naming the option and the problem, and returns -1; the
+ * caller exits with ED_EXIT_USAGE. */
+#ifndef ED_CLI_H
+#define ED_CLI_H
+
+enum { ED_EXIT_OK = 0, ED_EXIT_FAIL = 1, ED_EXIT_USAGE = 2 };
+
+/* The program name used as the prefix of every message. */
+extern const char *ed_prog;
+
+/* Print "PROG: message" to stderr. */
+void ed_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cli_int(const char *opt, const char *val, long lo, long hi, int *out);
+int cli_float(const char *opt, const char *val, double lo, double hi, float *out);
+/* For "--opt VALUE": the value at argv[*i + 1] (advancing *i), or NULL with
+ * a message when it is missing. */
+const char *cli_value(int argc, char **argv, int *i);
+
+#endif

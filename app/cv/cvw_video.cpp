@@ -1,0 +1,3 @@
+// cvw_video.cpp - capture, detection, video writing (on its way).
+#include "cvw.h"
+#include "cvw_internal.hpp"

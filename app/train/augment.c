@@ -1,0 +1,2 @@
+/* augment.c - on its way. */
+typedef int ed_placeholder_augment;

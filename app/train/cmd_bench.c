@@ -1,0 +1,136 @@
+/* cmd_bench.c - `emotion-train bench --arch NAME [--threads N] [--seconds S]`:
+ * inference latency for one face, inference and training throughput for a
+ * batch of 64, printed as key=value lines. Random weights and inputs: speed
+ * does not depend on them. */
+#include "cli.h"
+#include "commands.h"
+#include "nn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs fn until `seconds` have passed (at least `min_iters` times) and
+ * returns the best time per call: the least disturbed measurement. */
+typedef int (*bench_fn)(void *ctx);
+
+static double best_time(bench_fn fn, void *ctx, double seconds, int min_iters)
+{
+    double best = 1e30, start = nn_now();
+    for (int i = 0; i < min_iters || nn_now() - start < seconds; i++) {
+        double t0 = nn_now();
+        if (fn(ctx))
+            return -1;
+        double dt = nn_now() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
+typedef struct {
+    nn_net *net;
+    nn_optim *opt;
+    float *x;
+    int *y;
+    int n;
+} bench_ctx;
+
+static int run_infer(void *arg)
+{
+    bench_ctx *b = arg;
+    return nn_net_forward(b->net, b->x, b->n, 0) ? 0 : -1;
+}
+
+static int run_train(void *arg)
+{
+    bench_ctx *b = arg;
+    if (!nn_net_forward(b->net, b->x, b->n, 1))
+        return -1;
+    nn_net_zero_grad(b->net);
+    if (nn_net_backward(b->net, b->y, NULL) < 0)
+        return -1;
+    nn_optim_step(b->opt, 1e-4f);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *arch = "fer-classic";
+    int threads = 1, batch = 64, classes = 7;
+    float seconds = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: emotion-train bench [--arch NAME|FILE] [--threads N] [--batch N] [--seconds S]\n"
+                   "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s.\n");
+            return ED_EXIT_OK;
+        }
+        if (!(v = cli_value(argc, argv, &i)))
+            return ED_EXIT_USAGE;
+        if (!strcmp(argv[i - 1], "--arch"))
+            arch = v;
+        else if (!strcmp(argv[i - 1], "--threads")) {
+            if (cli_int("--threads", v, 1, 256, &threads))
+                return ED_EXIT_USAGE;
+        } else if (!strcmp(argv[i - 1], "--batch")) {
+            if (cli_int("--batch", v, 1, 4096, &batch))
+                return ED_EXIT_USAGE;
+        } else if (!strcmp(argv[i - 1], "--seconds")) {
+            if (cli_float("--seconds", v, 0.01, 3600, &seconds))
+                return ED_EXIT_USAGE;
+        } else {
+            ed_err("bench: unknown option '%s'", argv[i - 1]);
+            return ED_EXIT_USAGE;
+        }
+    }
+    nn_net *net = nn_net_from_arch(arch, classes);
+    if (!net) {
+        ed_err("%s", nn_error());
+        return ED_EXIT_FAIL;
+    }
+    nn_net_init(net, 1);
+    int rc = ED_EXIT_FAIL;
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t per = (size_t)c * h * w;
+    bench_ctx b = {.net = net};
+    b.x = malloc((size_t)batch * per * sizeof(float));
+    b.y = malloc((size_t)batch * sizeof(int));
+    nn_optim_cfg oc = nn_optim_defaults(NN_SGD);
+    b.opt = nn_optim_new(net, &oc);
+    if (!b.x || !b.y || !b.opt || nn_net_set_threads(net, threads)) {
+        ed_err("bench: %s", nn_error()[0] ? nn_error() : "out of memory");
+        goto done;
+    }
+    uint64_t s = 42;
+    for (size_t i = 0; i < (size_t)batch * per; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        b.x[i] = (float)(s >> 40) / 16777216.0f;
+    }
+    for (int i = 0; i < batch; i++)
+        b.y[i] = i % classes;
+
+    printf("arch=%s\nkernel=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n", arch, nn_kernel_name(), threads,
+           nn_net_n_params(net), (unsigned long long)nn_net_macs(net));
+    fflush(stdout);
+    b.n = 1;
+    double t1 = best_time(run_infer, &b, seconds, 20);
+    b.n = batch;
+    double tb = best_time(run_infer, &b, seconds, 3);
+    double tt = best_time(run_train, &b, seconds, 3);
+    if (t1 < 0 || tb < 0 || tt < 0) {
+        ed_err("bench: %s", nn_error());
+        goto done;
+    }
+    printf("infer_batch1_us=%.1f\n", t1 * 1e6);
+    printf("infer_batch%d_img_per_s=%.1f\n", batch, batch / tb);
+    printf("train_batch%d_img_per_s=%.1f\n", batch, batch / tt);
+    rc = ED_EXIT_OK;
+done:
+    nn_optim_free(b.opt);
+    free(b.x);
+    free(b.y);
+    nn_net_free(net);
+    return rc;
+}

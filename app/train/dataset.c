@@ -1,0 +1,2 @@
+/* dataset.c - on its way. */
+typedef int ed_placeholder_dataset;

@@ -1,0 +1,50 @@
+/* main.c - emotion-train: everything about models. Dispatches to one
+ * subcommand per file (cmd_*.c). */
+#include "cli.h"
+#include "commands.h"
+#include "nn.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"info", cmd_info, "describe a model or architecture"},
+    {"bench", cmd_bench, "measure inference and training speed"},
+    {"export", cmd_export, "write a model as ONNX"},
+    {"predict", cmd_predict, "classify face images"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: emotion-train COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'emotion-train COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    ed_prog = "emotion-train";
+    if (argc < 2) {
+        usage(stderr);
+        return ED_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return ED_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("emotion-train %s (engine %s, kernel %s)\n", NN_VERSION_STRING, NN_VERSION_STRING,
+               nn_kernel_name());
+        return ED_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    ed_err("unknown command '%s' (try --help)", argv[1]);
+    return ED_EXIT_USAGE;
+}

@@ -1,0 +1,2 @@
+/* report.c - on its way. */
+typedef int ed_placeholder_report;

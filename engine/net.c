@@ -1,0 +1,268 @@
+/* net.c - running a network: accessors, weight initialisation, activation
+ * buffers sized to the largest batch seen, forward and backward passes. */
+#include "nn_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t layer_out_size(const nn_layer *l)
+{
+    return (size_t)l->out_c * l->out_h * l->out_w;
+}
+
+static void free_buffers(nn_net *net)
+{
+    for (int i = 0; net->act && i < net->n_layers; i++) {
+        nn_free(net->act[i]);
+        nn_free(net->dact[i]);
+        nn_free(net->layers[i].aux);
+        net->layers[i].aux = NULL;
+    }
+    free(net->act);
+    free(net->dact);
+    net->act = net->dact = NULL;
+    for (int t = 0; net->scratch && t < net->threads; t++)
+        nn_free(net->scratch[t]);
+    free(net->scratch);
+    net->scratch = NULL;
+    net->scratch_len = 0;
+    net->cap_n = 0;
+}
+
+void nn_net_free(nn_net *net)
+{
+    if (!net)
+        return;
+    free_buffers(net);
+    nn_pool_free(net->pool);
+    nn_free(net->params);
+    nn_free(net->grads);
+    nn_free(net->state);
+    free(net->classes);
+    free(net->spec);
+    free(net->layers);
+    free(net);
+}
+
+/* Grows the activation, gradient, auxiliary and scratch buffers to hold a
+ * batch of n; a no-op once they are big enough, so steady-state inference
+ * allocates nothing. */
+static int reserve(nn_net *net, int n)
+{
+    if (n <= net->cap_n && net->scratch)
+        return 0;
+    int cap = n > net->cap_n ? n : net->cap_n;
+    free_buffers(net);
+    net->act = calloc((size_t)net->n_layers, sizeof *net->act);
+    net->dact = calloc((size_t)net->n_layers, sizeof *net->dact);
+    net->scratch = calloc((size_t)net->threads, sizeof *net->scratch);
+    if (!net->act || !net->dact || !net->scratch)
+        goto oom;
+    size_t scratch = 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *l = &net->layers[i];
+        size_t sz;
+        if (nn_mul_size(layer_out_size(l), (size_t)cap, &sz) || sz > ((size_t)1 << 34))
+            return nn_fail("batch of %d is too large for this net", n);
+        if (!(net->act[i] = nn_alloc(sz * sizeof(float))) ||
+            !(net->dact[i] = nn_alloc(sz * sizeof(float))))
+            goto oom;
+        if (l->kind == NN_L_DROPOUT)
+            l->aux_len = sz;
+        else if (l->kind == NN_L_BN)
+            l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
+        else
+            l->aux_len = 0;
+        if (l->aux_len && !(l->aux = nn_zalloc(l->aux_len * sizeof(float))))
+            goto oom;
+        if (l->ops && l->ops->scratch) {
+            size_t s = l->ops->scratch(l, cap);
+            if (s > scratch)
+                scratch = s;
+        }
+    }
+    for (int t = 0; t < net->threads; t++)
+        if (!(net->scratch[t] = nn_alloc(scratch * sizeof(float))))
+            goto oom;
+    net->scratch_len = scratch;
+    net->cap_n = cap;
+    return 0;
+oom:
+    free_buffers(net);
+    return nn_fail("out of memory for a batch of %d", n);
+}
+
+void nn_net_init(nn_net *net, uint64_t seed)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    if (!s)
+        s = 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *l = &net->layers[i];
+        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE) {
+            /* He-normal: keeps activation variance steady through ReLUs. */
+            size_t fan_in = l->nw / (size_t)l->out_c;
+            float sd = sqrtf(2.0f / (float)fan_in);
+            for (size_t j = 0; j < l->nw; j++)
+                l->w[j] = sd * nn_rand_normal(&s);
+            memset(l->b, 0, l->nb * sizeof(float));
+        } else if (l->kind == NN_L_BN) {
+            for (int c = 0; c < l->in_c; c++) {
+                l->w[c] = 1.0f;
+                l->b[c] = 0.0f;
+                l->mean[c] = 0.0f;
+                l->var[c] = 1.0f;
+            }
+        }
+    }
+    net->rng = s ^ 0xD1B54A32D192ED03ULL;
+    if (!net->rng)
+        net->rng = 1;
+}
+
+void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w)
+{
+    const nn_layer *in = &net->layers[0];
+    if (c)
+        *c = in->out_c;
+    if (h)
+        *h = in->out_h;
+    if (w)
+        *w = in->out_w;
+}
+
+int nn_net_n_classes(const nn_net *net) { return net->n_classes; }
+size_t nn_net_n_params(const nn_net *net) { return net->n_params; }
+int nn_net_n_layers(const nn_net *net) { return net->n_layers; }
+const char *nn_net_spec(const nn_net *net) { return net->spec; }
+float *nn_net_params(nn_net *net) { return net->params; }
+float *nn_net_grads(nn_net *net) { return net->grads; }
+float *nn_net_state(nn_net *net) { return net->state; }
+size_t nn_net_n_state(const nn_net *net) { return net->n_state; }
+nn_preproc *nn_net_preproc(nn_net *net) { return &net->pre; }
+const nn_preproc *nn_net_preproc_c(const nn_net *net) { return &net->pre; }
+nn_meta *nn_net_meta(nn_net *net) { return &net->meta; }
+const nn_meta *nn_net_meta_c(const nn_net *net) { return &net->meta; }
+int nn_net_threads(const nn_net *net) { return net->threads; }
+
+uint64_t nn_net_macs(const nn_net *net)
+{
+    uint64_t macs = 0;
+    for (int i = 1; i < net->n_layers; i++) {
+        const nn_layer *l = &net->layers[i];
+        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE)
+            macs += (uint64_t)l->nw * (l->out_h * l->out_w);
+    }
+    return macs;
+}
+
+const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len)
+{
+    const nn_layer *l = &net->layers[i];
+    char what[96];
+    switch (l->kind) {
+    case NN_L_INPUT: snprintf(what, sizeof what, "input"); break;
+    case NN_L_CONV:
+        snprintf(what, sizeof what, "conv %d %dx%d stride %d %s", l->out_c, l->k, l->k,
+                 l->stride, l->pad == NN_PAD_SAME ? "same" : "valid");
+        break;
+    case NN_L_MAXPOOL:
+    case NN_L_AVGPOOL:
+        snprintf(what, sizeof what, "%s %d stride %d", l->ops->name, l->k, l->stride);
+        break;
+    case NN_L_DENSE: snprintf(what, sizeof what, "dense %d", l->out_c); break;
+    case NN_L_DROPOUT: snprintf(what, sizeof what, "dropout %.2f", (double)l->rate); break;
+    default: snprintf(what, sizeof what, "%s", l->ops->name); break;
+    }
+    snprintf(buf, len, "%-28s -> %dx%dx%d  params %zu", what, l->out_w, l->out_h, l->out_c,
+             l->nw + l->nb);
+    return buf;
+}
+
+int nn_net_set_classes(nn_net *net, const char *const *names, int count)
+{
+    if (count != net->n_classes)
+        return nn_fail("%d class names given for a net with %d outputs", count, net->n_classes);
+    for (int i = 0; i < count; i++) {
+        size_t len = strlen(names[i]);
+        if (len == 0 || len >= NN_NAME_MAX)
+            return nn_fail("class name '%s' must be 1..%d bytes", names[i], NN_NAME_MAX - 1);
+    }
+    for (int i = 0; i < count; i++)
+        snprintf(net->classes[i], NN_NAME_MAX, "%s", names[i]);
+    return 0;
+}
+
+const char *nn_net_class(const nn_net *net, int i)
+{
+    return i >= 0 && i < net->n_classes ? net->classes[i] : "?";
+}
+
+int nn_net_set_threads(nn_net *net, int threads)
+{
+    if (threads < 1 || threads > 256)
+        return nn_fail("thread count %d out of range 1..256", threads);
+    if (threads == net->threads && (threads == 1 || net->pool))
+        return 0;
+    nn_pool *pool = NULL;
+    if (threads > 1 && !(pool = nn_pool_new(threads)))
+        return -1;
+    int cap = net->cap_n;
+    free_buffers(net);
+    nn_pool_free(net->pool);
+    net->pool = pool;
+    net->threads = threads;
+    return cap ? reserve(net, cap) : 0;
+}
+
+static nn_ctx make_ctx(nn_net *net, int train)
+{
+    nn_ctx c = {
+        .pool = net->pool, .train = train, .rng = &net->rng,
+        .scratch = net->scratch, .scratch_len = net->scratch_len,
+    };
+    return c;
+}
+
+const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
+{
+    if (n < 1)
+        return nn_fail_null("batch size %d must be at least 1", n);
+    if (reserve(net, n))
+        return NULL;
+    nn_ctx c = make_ctx(net, train);
+    memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
+    for (int i = 1; i < net->n_layers; i++) {
+        nn_layer *l = &net->layers[i];
+        l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
+    }
+    net->last_n = n;
+    net->last_train = train;
+    return net->act[net->n_layers - 1];
+}
+
+void nn_net_zero_grad(nn_net *net)
+{
+    memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
+{
+    int n = net->last_n, L = net->n_layers;
+    if (!n || !net->last_train)
+        return (float)nn_fail("backward needs a preceding forward pass in training mode");
+    for (int i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= net->n_classes)
+            return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
+    nn_ctx c = make_ctx(net, 1);
+    /* Softmax and cross-entropy together: the gradient at the logits is
+     * simply p - target, which is both cheaper and better conditioned. */
+    float loss = nn_xent(net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
+    for (int i = L - 2; i >= 1; i--) {
+        nn_layer *l = &net->layers[i];
+        l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
+                         i > 1 ? net->dact[i - 1] : NULL, n);
+    }
+    return loss;
+}

@@ -1,0 +1,239 @@
+/*
+ * nn.h - the emotion detector's CNN engine: the one public header.
+ *
+ * Pure C11 (libc, libm, pthreads). A network is a sequence of layers built
+ * from a small text spec (one layer per line, see nn_net_from_spec), holding
+ * float32 NCHW activations. The same object runs inference on a batch of
+ * faces, trains (forward, backward, optimizer step), and is saved to and
+ * loaded from a checksummed `.model` file together with its class names,
+ * input preprocessing and training metadata.
+ *
+ * Errors are values: functions that can fail return NULL or a negative
+ * number and leave a one-line message readable with nn_error() (per thread).
+ * Nothing here prints or exits.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NN_VERSION_STRING "0.1.0"
+#define NN_MAX_CLASSES 64
+#define NN_NAME_MAX 64 /* longest class name, bytes, including NUL */
+
+/* Last error message of the calling thread ("" when none). */
+const char *nn_error(void);
+
+/* ---- threads and kernels ------------------------------------------------ */
+
+/* Name of the GEMM micro-kernel in use: "avx512", "avx2" or "ref". Chosen
+ * once by cpuid; the environment variable NN_KERNEL=ref|avx2|avx512 forces a
+ * choice (an unsupported one falls back to the best available). */
+const char *nn_kernel_name(void);
+
+/* ---- networks ------------------------------------------------------------ */
+
+typedef struct nn_net nn_net;
+
+/* Image preprocessing a model expects, applied by the caller (the app, the
+ * trainer) before nn_net_forward: convert to grayscale when in_c == 1,
+ * resize to in_w x in_h, histogram-equalize when `equalize`, then
+ * x = pixel * scale + bias for pixel values 0..255. */
+typedef struct nn_preproc {
+    int equalize;
+    float scale;
+    float bias;
+} nn_preproc;
+
+/* Training metadata stored in a model file. Strings are NUL-terminated. */
+typedef struct nn_meta {
+    char dataset[256];    /* data the model was trained on */
+    char command[1024];   /* command line that trained it */
+    int32_t epochs;       /* epochs trained */
+    float val_accuracy;   /* best validation accuracy, 0..1, or -1 unknown */
+    int64_t created;      /* unix time of training end, 0 unknown */
+    double train_seconds; /* wall time of training */
+} nn_meta;
+
+/* Names of the built-in architectures, NULL-terminated. */
+extern const char *const nn_preset_names[];
+/* Spec text of a preset, or NULL when there is no such preset. */
+const char *nn_preset_spec(const char *name);
+
+/*
+ * Build a network from a spec. One layer per line; '#' starts a comment;
+ * blank lines are ignored. Grammar:
+ *   input W H C                   (or WxH C), must be the first layer
+ *   conv OUT KxK [stride S] [valid|same] [relu]
+ *   maxpool K [stride S]          (stride defaults to K; valid)
+ *   avgpool K [stride S]
+ *   gap                           global average pool
+ *   bn                            batch norm (per channel)
+ *   relu | flatten | softmax
+ *   dropout RATE
+ *   dense UNITS|classes [relu|softmax]
+ * `classes` stands for n_classes. Layers after a conv or pool that need flat
+ * input (dense) flatten implicitly. Errors name the line ("line 3: ...").
+ * Weights are zero until nn_net_init or a load.
+ */
+nn_net *nn_net_from_spec(const char *spec, int n_classes);
+/* nn_net_from_spec(nn_preset_spec(name) or, if name is not a preset, the
+ * contents of the file at path `name`). */
+nn_net *nn_net_from_arch(const char *name_or_file, int n_classes);
+void nn_net_free(nn_net *net); /* frees the net and everything it owns */
+
+/* He-normal initialisation of weights, zero biases, BN gamma 1 beta 0. */
+void nn_net_init(nn_net *net, uint64_t seed);
+
+/* Geometry and counts. */
+void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
+int nn_net_n_classes(const nn_net *net);
+size_t nn_net_n_params(const nn_net *net);  /* trainable parameters */
+uint64_t nn_net_macs(const nn_net *net);    /* multiply-adds per image */
+int nn_net_n_layers(const nn_net *net);
+/* One-line description of layer i, e.g. "conv 64 3x3 valid -> 64x44x44". */
+const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len);
+const char *nn_net_spec(const nn_net *net); /* normalized spec text */
+
+/* Class names in output order. nn_net_set_classes copies them; count must
+ * equal nn_net_n_classes. Returns 0 or -1. */
+int nn_net_set_classes(nn_net *net, const char *const *names, int count);
+const char *nn_net_class(const nn_net *net, int i);
+
+nn_preproc *nn_net_preproc(nn_net *net);
+const nn_preproc *nn_net_preproc_c(const nn_net *net);
+nn_meta *nn_net_meta(nn_net *net);
+const nn_meta *nn_net_meta_c(const nn_net *net);
+
+/* Threads used by forward/backward (default 1). Returns 0 or -1. */
+int nn_net_set_threads(nn_net *net, int threads);
+int nn_net_threads(const nn_net *net);
+
+/*
+ * Forward pass on n images x[n][c][h][w] (already preprocessed). Returns the
+ * output probabilities [n][n_classes], owned by the net and valid until the
+ * next call, or NULL on error. `train` selects batch-norm batch statistics
+ * and active dropout. Buffers grow to the largest n seen and are then reused:
+ * once warmed up, a forward pass allocates nothing.
+ */
+const float *nn_net_forward(nn_net *net, const float *x, int n, int train);
+
+/* Loss settings for nn_net_backward. */
+typedef struct nn_loss_cfg {
+    float label_smoothing;       /* 0 = off; target = (1-s)*onehot + s/K */
+    const float *class_weights;  /* NULL or [n_classes] per-class weights */
+} nn_loss_cfg;
+
+/* Cross-entropy of probabilities p[n][k] against labels y[n]; with cfg as
+ * above (cfg may be NULL). If dlogits is not NULL it receives the gradient
+ * of the mean loss with respect to the softmax inputs. Returns the loss. */
+float nn_xent(const float *p, const int *y, int n, int k,
+              const nn_loss_cfg *cfg, float *dlogits);
+
+/*
+ * Backward pass for the last nn_net_forward(train=1) call: computes the
+ * cross-entropy loss against labels y and accumulates parameter gradients
+ * (nn_net_zero_grad clears them). Returns the mean loss, or a negative
+ * number on error. The network must end in softmax.
+ */
+float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg);
+void nn_net_zero_grad(nn_net *net);
+
+/* Flat parameter and gradient buffers (n_params floats each). */
+float *nn_net_params(nn_net *net);
+float *nn_net_grads(nn_net *net);
+/* Flat non-trainable state (batch-norm running mean and variance). */
+float *nn_net_state(nn_net *net);
+size_t nn_net_n_state(const nn_net *net);
+
+/* ---- optimizers and schedules ------------------------------------------- */
+
+typedef enum { NN_SGD, NN_ADAM, NN_ADAMW } nn_optim_kind;
+
+typedef struct nn_optim_cfg {
+    nn_optim_kind kind;
+    float lr;
+    float momentum;     /* SGD */
+    int nesterov;       /* SGD */
+    float beta1, beta2, eps; /* Adam, AdamW */
+    float weight_decay; /* SGD/Adam: L2 added to the gradient; AdamW: decoupled.
+                           Applied to conv and dense weights only. */
+} nn_optim_cfg;
+
+/* Sensible defaults for a kind (lr 0.01 SGD momentum 0.9, lr 1e-3 Adam). */
+nn_optim_cfg nn_optim_defaults(nn_optim_kind kind);
+
+typedef struct nn_optim nn_optim;
+nn_optim *nn_optim_new(nn_net *net, const nn_optim_cfg *cfg);
+void nn_optim_free(nn_optim *opt);
+/* One update of the net's parameters from its gradients at learning rate lr. */
+void nn_optim_step(nn_optim *opt, float lr);
+/* Optimizer state (moments, step count) as a flat buffer for checkpoints. */
+size_t nn_optim_state_size(const nn_optim *opt); /* floats */
+float *nn_optim_state(nn_optim *opt);
+int64_t *nn_optim_step_count(nn_optim *opt);
+
+typedef enum { NN_SCHED_CONST, NN_SCHED_STEP, NN_SCHED_COSINE, NN_SCHED_PLATEAU } nn_sched_kind;
+
+typedef struct nn_sched {
+    nn_sched_kind kind;
+    float base_lr;
+    int warmup_epochs;   /* linear warm-up, all kinds */
+    int step_every;      /* STEP: epochs between drops */
+    float gamma;         /* STEP and PLATEAU: multiplier per drop */
+    int total_epochs;    /* COSINE */
+    float min_lr;        /* COSINE floor, PLATEAU floor */
+    int patience;        /* PLATEAU: epochs without improvement */
+    /* PLATEAU state */
+    float best;
+    int bad_epochs;
+    float cur_lr;
+} nn_sched;
+
+/* Parse "const", "step:EVERY:GAMMA", "cosine", "plateau:PATIENCE:GAMMA"
+ * (fields optional). Returns 0 or -1 with nn_error set. */
+int nn_sched_parse(nn_sched *s, const char *text, float base_lr, int total_epochs);
+/* Learning rate for epoch e (0-based). */
+float nn_sched_lr(nn_sched *s, int epoch);
+/* Report an epoch's validation loss to PLATEAU (others ignore it). */
+void nn_sched_observe(nn_sched *s, float val_loss);
+
+/* ---- model files and export ---------------------------------------------- */
+
+/* Save architecture, classes, preprocessing, metadata, weights and state.
+ * Writes PATH.tmp then renames it into place. Returns 0 or -1. */
+int nn_net_save(const nn_net *net, const char *path);
+nn_net *nn_net_load(const char *path);
+/* Same, from memory (for tests and fuzzing). */
+nn_net *nn_net_load_mem(const void *data, size_t len);
+/* Serialize to a malloc'd buffer; *len receives its size. */
+void *nn_net_save_mem(const nn_net *net, size_t *len);
+
+/* CRC-32 (IEEE 802.3), continuing from crc (start with 0). */
+uint32_t nn_crc32(uint32_t crc, const void *data, size_t len);
+
+/* Export to ONNX: input "input" [N,C,H,W] float32 raw 0..255 after resize
+ * and equalization; scaling is inside the graph; output "probs"
+ * [N,n_classes]. Returns 0 or -1. */
+int nn_export_onnx(const nn_net *net, const char *path);
+
+/* ---- utilities ----------------------------------------------------------- */
+
+/* Histogram equalization of an 8-bit image in place, identical to OpenCV's
+ * equalizeHist (so the engine and the app agree bit for bit). */
+void nn_equalize_u8(uint8_t *img, int w, int h);
+/* Preprocess one 8-bit gray image of the net's input size into floats. */
+void nn_preprocess_u8(const nn_net *net, const uint8_t *gray, float *out);
+
+/* Monotonic clock in seconds. */
+double nn_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NN_H */

@@ -1,0 +1,161 @@
+/*
+ * nn_impl.h - engine internals shared by the engine's own files and its
+ * tests. Not installed; applications use nn.h only.
+ */
+#ifndef NN_IMPL_H
+#define NN_IMPL_H
+
+#include "nn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Set the thread's error message; returns -1 so `return nn_fail(...)`
+ * works in int functions. */
+int nn_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *nn_fail_null(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* malloc/calloc that set the error message on failure; aligned to 64 bytes. */
+void *nn_alloc(size_t bytes);      /* uninitialised */
+void *nn_zalloc(size_t bytes);     /* zeroed */
+void nn_free(void *p);
+
+/* Overflow-checked a*b (returns 0 and sets *out, or -1). */
+int nn_mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- thread pool ---------------------------------------------------------- */
+
+typedef struct nn_pool nn_pool;
+/* A pool of n-1 worker threads plus the caller. */
+nn_pool *nn_pool_new(int n);
+void nn_pool_free(nn_pool *pool);
+int nn_pool_size(const nn_pool *pool);
+/* Run fn(ctx, task, thread) for task in [0, ntasks) on all threads and
+ * wait. `thread` is in [0, nn_pool_size) and identifies per-thread scratch.
+ * A NULL pool runs everything on the caller as thread 0. */
+typedef void (*nn_task_fn)(void *ctx, int task, int thread);
+void nn_pool_run(nn_pool *pool, int ntasks, nn_task_fn fn, void *ctx);
+
+/* ---- GEMM ------------------------------------------------------------------ */
+
+/*
+ * C[M][N] = alpha * op(A)[M][K] * op(B)[K][N] + beta * C, row-major with
+ * leading dimensions lda, ldb, ldc. op(X) = X or X^T (ta, tb non-zero).
+ * beta == 0 overwrites C without reading it (NaNs in C do not propagate).
+ * Single-threaded; callers parallelise above it or use nn_sgemm_mt.
+ */
+void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+/* The same split over the pool's threads (by blocks of C). */
+void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc);
+/* Straightforward triple loop, the reference for tests. */
+void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+
+/* ---- layers ------------------------------------------------------------------ */
+
+typedef enum {
+    NN_L_INPUT, NN_L_CONV, NN_L_MAXPOOL, NN_L_AVGPOOL, NN_L_GAP, NN_L_DENSE,
+    NN_L_RELU, NN_L_DROPOUT, NN_L_BN, NN_L_FLATTEN, NN_L_SOFTMAX, NN_L_KINDS
+} nn_layer_kind;
+
+typedef struct nn_layer nn_layer;
+
+/* Per-call context handed to layer functions. */
+typedef struct nn_ctx {
+    nn_pool *pool;
+    int train;        /* batch statistics, active dropout */
+    uint64_t *rng;    /* for dropout masks */
+    float **scratch;  /* per-thread scratch buffers ... */
+    size_t scratch_len; /* ... of this many floats each */
+} nn_ctx;
+
+typedef struct nn_layer_ops {
+    const char *name;
+    /* floats of per-thread scratch needed for a batch of n */
+    size_t (*scratch)(const nn_layer *l, int n);
+    void (*forward)(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n);
+    /* dx may be NULL for the first layer. Accumulates parameter gradients. */
+    void (*backward)(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
+                     const float *dy, float *dx, int n);
+} nn_layer_ops;
+
+enum { NN_PAD_VALID = 0, NN_PAD_SAME = 1 };
+
+struct nn_layer {
+    nn_layer_kind kind;
+    const nn_layer_ops *ops;
+    int line;                 /* spec line it came from */
+    int in_c, in_h, in_w;     /* input geometry per image */
+    int out_c, out_h, out_w;  /* output geometry per image */
+    /* conv and pool */
+    int k, stride, pad;       /* pad: NN_PAD_VALID or NN_PAD_SAME */
+    int pad_t, pad_l;         /* resolved top/left padding (bottom/right follow) */
+    /* dropout */
+    float rate;
+    /* batch norm */
+    float eps, momentum;      /* running = momentum*running + (1-momentum)*batch */
+    /* parameters: views into the net's flat buffers (NULL when none).
+     * conv: w[out_c][in_c][k][k], b[out_c]; dense: w[out][in], b[out];
+     * bn: w = gamma[c], b = beta[c]. */
+    float *w, *b, *dw, *db;
+    size_t nw, nb;
+    float *mean, *var;        /* bn running statistics (views into state) */
+    /* per-layer training buffers owned by the net (bn batch stats, masks) */
+    float *aux;
+    size_t aux_len;           /* floats per image in aux (dropout mask) or total */
+};
+
+extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_ops,
+    nn_dense_ops, nn_relu_ops, nn_dropout_ops, nn_bn_ops, nn_flatten_ops,
+    nn_softmax_ops;
+
+/* Layer math as free functions, callable directly by tests. Shapes come
+ * from the layer's geometry fields. */
+void nn_conv_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n);
+void nn_conv_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
+                      const float *dy, float *dx, int n);
+
+struct nn_net {
+    int n_layers;
+    nn_layer *layers;         /* layers[0] is the input */
+    char *spec;               /* normalized spec text */
+    int n_classes;
+    char (*classes)[NN_NAME_MAX];
+    nn_preproc pre;
+    nn_meta meta;
+    float *params, *grads;    /* n_params each */
+    size_t n_params;
+    float *state;             /* bn running mean/var */
+    size_t n_state;
+    /* run-time buffers, sized for cap_n images */
+    int cap_n;
+    int last_n, last_train;
+    float **act;              /* act[i]: output of layer i (act[0] = input copy) */
+    float **dact;             /* gradients w.r.t. act[i] */
+    float **scratch;          /* per-thread scratch */
+    size_t scratch_len;
+    int threads;
+    nn_pool *pool;
+    uint64_t rng;
+};
+
+/* xorshift64* random numbers */
+static inline uint64_t nn_rand_u64(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+static inline float nn_rand_uniform(uint64_t *s) /* [0,1) */
+{
+    return (float)(nn_rand_u64(s) >> 40) * (1.0f / 16777216.0f);
+}
+float nn_rand_normal(uint64_t *s);
+
+#endif /* NN_IMPL_H */

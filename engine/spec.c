@@ -1,0 +1,562 @@
+/* spec.c - the architecture text format and the built-in presets: parses a
+ * spec into layers, works out every layer's geometry and parameter count,
+ * and allocates the net. Errors name the offending line. */
+#include "nn_impl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const nn_preset_names[] = {
+    "fer-classic", "fer-compact", "einterface-128", "fer-vgg", NULL
+};
+
+/* The classic Keras FER2013 design (2.87 M parameters, 77.8 M MACs). */
+static const char spec_fer_classic[] =
+    "# fer-classic: the classic Keras FER2013 design\n"
+    "input 48x48x1\n"
+    "conv 32 3x3 valid relu\n"
+    "conv 64 3x3 relu\n"
+    "maxpool 2\n"
+    "dropout 0.25\n"
+    "conv 128 3x3 relu\n"
+    "maxpool 2\n"
+    "conv 128 3x3 relu\n"
+    "maxpool 2\n"
+    "dropout 0.25\n"
+    "flatten\n"
+    "dense 1024 relu\n"
+    "dropout 0.5\n"
+    "dense 512 relu\n"
+    "dense classes softmax\n";
+
+static const char spec_fer_compact[] =
+    "# fer-compact: a small, fast net\n"
+    "input 48x48x1\n"
+    "conv 32 3x3 valid relu\n"
+    "maxpool 2\n"
+    "conv 64 3x3 relu\n"
+    "maxpool 2\n"
+    "conv 128 3x3 relu\n"
+    "flatten\n"
+    "dense 128 relu\n"
+    "dropout 0.5\n"
+    "dense classes softmax\n";
+
+static const char spec_einterface[] =
+    "# einterface-128: for 6-class sets of larger faces\n"
+    "input 128x128x1\n"
+    "conv 32 3x3 relu\n"
+    "maxpool 2\n"
+    "conv 64 3x3 relu\n"
+    "maxpool 2\n"
+    "flatten\n"
+    "dense 128 relu\n"
+    "dense classes softmax\n";
+
+/* VGG-style: pairs of 3x3 convolutions with batch norm, widths doubling as
+ * the resolution halves, global average pooling instead of a wide dense
+ * layer (few parameters, little over-fitting). */
+static const char spec_fer_vgg[] =
+    "# fer-vgg: VGG-style 3x3 convolutions, batch norm, global average pooling\n"
+    "input 48x48x1\n"
+    "conv 32 3x3 same bn relu\n"
+    "conv 32 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "conv 64 3x3 same bn relu\n"
+    "conv 64 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "dropout 0.1\n"
+    "conv 128 3x3 same bn relu\n"
+    "conv 128 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "dropout 0.2\n"
+    "conv 256 3x3 same bn relu\n"
+    "conv 256 3x3 same bn relu\n"
+    "gap\n"
+    "dropout 0.4\n"
+    "dense 256 bn relu\n"
+    "dropout 0.4\n"
+    "dense classes softmax\n";
+
+const char *nn_preset_spec(const char *name)
+{
+    static const struct { const char *name, *spec; } presets[] = {
+        {"fer-classic", spec_fer_classic},
+        {"fer-compact", spec_fer_compact},
+        {"einterface-128", spec_einterface},
+        {"fer-vgg", spec_fer_vgg},
+    };
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
+        if (name && strcmp(name, presets[i].name) == 0)
+            return presets[i].spec;
+    return NULL;
+}
+
+static const nn_layer_ops *const ops_by_kind[NN_L_KINDS] = {
+    [NN_L_INPUT] = NULL,
+    [NN_L_CONV] = &nn_conv_ops,
+    [NN_L_MAXPOOL] = &nn_maxpool_ops,
+    [NN_L_AVGPOOL] = &nn_avgpool_ops,
+    [NN_L_GAP] = &nn_gap_ops,
+    [NN_L_DENSE] = &nn_dense_ops,
+    [NN_L_RELU] = &nn_relu_ops,
+    [NN_L_DROPOUT] = &nn_dropout_ops,
+    [NN_L_BN] = &nn_bn_ops,
+    [NN_L_FLATTEN] = &nn_flatten_ops,
+    [NN_L_SOFTMAX] = &nn_softmax_ops,
+};
+
+#define MAX_TOKENS 16
+#define MAX_LAYERS 256
+#define MAX_DIM 4096
+#define MAX_CHANNELS 65536
+
+typedef struct {
+    nn_layer *layers;
+    int n, cap;
+    int line;
+    int n_classes;
+} builder;
+
+static int add_layer(builder *b, nn_layer_kind kind)
+{
+    if (b->n == MAX_LAYERS)
+        return nn_fail("line %d: more than %d layers", b->line, MAX_LAYERS);
+    if (b->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 16;
+        nn_layer *l = realloc(b->layers, (size_t)cap * sizeof *l);
+        if (!l)
+            return nn_fail("out of memory");
+        b->layers = l;
+        b->cap = cap;
+    }
+    nn_layer *l = &b->layers[b->n++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->ops = ops_by_kind[kind];
+    l->line = b->line;
+    l->stride = 1;
+    return 0;
+}
+
+/* Strict positive integer within [lo, hi]. */
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* "3x3" or "3" -> 3; non-square kernels are refused. */
+static int parse_kernel(const builder *b, const char *s, int *k)
+{
+    char buf[32];
+    const char *x = strchr(s, 'x');
+    if (!x)
+        return parse_int(s, 1, 64, k) ? nn_fail("line %d: bad kernel size '%s'", b->line, s) : 0;
+    size_t len = (size_t)(x - s);
+    if (len == 0 || len >= sizeof buf)
+        return nn_fail("line %d: bad kernel size '%s'", b->line, s);
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    int a, c;
+    if (parse_int(buf, 1, 64, &a) || parse_int(x + 1, 1, 64, &c))
+        return nn_fail("line %d: bad kernel size '%s'", b->line, s);
+    if (a != c)
+        return nn_fail("line %d: kernel %s is not square; only KxK kernels are supported", b->line, s);
+    *k = a;
+    return 0;
+}
+
+static int parse_line(builder *b, char **tok, int nt)
+{
+    const char *op = tok[0];
+    nn_layer *l;
+    int first = b->n == 0;
+    if (first && strcmp(op, "input") != 0)
+        return nn_fail("line %d: the first layer must be 'input W H C', found '%s'", b->line, op);
+    if (!first && strcmp(op, "input") == 0)
+        return nn_fail("line %d: 'input' may only be the first layer", b->line);
+
+    if (strcmp(op, "input") == 0) {
+        /* input 48x48x1 | input 48x48 1 | input 48 48 1 | input 48 48 */
+        int dims[3] = {0, 0, 1}, nd = 0;
+        for (int i = 1; i < nt; i++) {
+            char *s = tok[i], *save = NULL;
+            for (char *p = strtok_r(s, "x", &save); p; p = strtok_r(NULL, "x", &save)) {
+                if (nd == 3 || parse_int(p, 1, MAX_DIM, &dims[nd]))
+                    return nn_fail("line %d: expected 'input W H [C]' with sizes 1..%d", b->line, MAX_DIM);
+                nd++;
+            }
+        }
+        if (nd < 2)
+            return nn_fail("line %d: expected 'input W H [C]'", b->line);
+        if (dims[2] > 64)
+            return nn_fail("line %d: input channels must be 1..64", b->line);
+        if (add_layer(b, NN_L_INPUT))
+            return -1;
+        l = &b->layers[b->n - 1];
+        l->out_w = dims[0];
+        l->out_h = dims[1];
+        l->out_c = dims[2];
+        return 0;
+    }
+    if (strcmp(op, "conv") == 0) {
+        int out, k;
+        if (nt < 3 || parse_int(tok[1], 1, MAX_CHANNELS, &out))
+            return nn_fail("line %d: expected 'conv OUT KxK [stride S] [valid|same] [bn] [relu]'", b->line);
+        if (parse_kernel(b, tok[2], &k))
+            return -1;
+        if (add_layer(b, NN_L_CONV))
+            return -1;
+        int conv_idx = b->n - 1;
+        b->layers[conv_idx].out_c = out;
+        b->layers[conv_idx].k = k;
+        for (int i = 3; i < nt; i++) {
+            l = &b->layers[conv_idx];
+            if (strcmp(tok[i], "valid") == 0)
+                l->pad = NN_PAD_VALID;
+            else if (strcmp(tok[i], "same") == 0)
+                l->pad = NN_PAD_SAME;
+            else if (strcmp(tok[i], "stride") == 0) {
+                if (i + 1 >= nt || parse_int(tok[i + 1], 1, 64, &l->stride))
+                    return nn_fail("line %d: 'stride' needs a number 1..64", b->line);
+                i++;
+            } else if (strcmp(tok[i], "relu") == 0) {
+                if (add_layer(b, NN_L_RELU))
+                    return -1;
+            } else if (strcmp(tok[i], "bn") == 0) {
+                if (add_layer(b, NN_L_BN))
+                    return -1;
+            } else
+                return nn_fail("line %d: unknown conv option '%s'", b->line, tok[i]);
+        }
+        return 0;
+    }
+    if (strcmp(op, "maxpool") == 0 || strcmp(op, "avgpool") == 0) {
+        int k, stride;
+        if (nt < 2 || parse_kernel(b, tok[1], &k))
+            return nn_fail("line %d: expected '%s K [stride S]'", b->line, op);
+        stride = k;
+        if (nt == 4 && strcmp(tok[2], "stride") == 0) {
+            if (parse_int(tok[3], 1, 64, &stride))
+                return nn_fail("line %d: 'stride' needs a number 1..64", b->line);
+        } else if (nt != 2)
+            return nn_fail("line %d: expected '%s K [stride S]'", b->line, op);
+        if (add_layer(b, op[0] == 'm' ? NN_L_MAXPOOL : NN_L_AVGPOOL))
+            return -1;
+        l = &b->layers[b->n - 1];
+        l->k = k;
+        l->stride = stride;
+        return 0;
+    }
+    if (strcmp(op, "dense") == 0) {
+        int units;
+        if (nt < 2)
+            return nn_fail("line %d: expected 'dense UNITS|classes [bn] [relu|softmax]'", b->line);
+        if (strcmp(tok[1], "classes") == 0)
+            units = b->n_classes;
+        else if (parse_int(tok[1], 1, 1 << 20, &units))
+            return nn_fail("line %d: bad unit count '%s'", b->line, tok[1]);
+        if (add_layer(b, NN_L_DENSE))
+            return -1;
+        b->layers[b->n - 1].out_c = units;
+        for (int i = 2; i < nt; i++) {
+            nn_layer_kind kind;
+            if (strcmp(tok[i], "relu") == 0)
+                kind = NN_L_RELU;
+            else if (strcmp(tok[i], "softmax") == 0)
+                kind = NN_L_SOFTMAX;
+            else if (strcmp(tok[i], "bn") == 0)
+                kind = NN_L_BN;
+            else
+                return nn_fail("line %d: unknown dense option '%s'", b->line, tok[i]);
+            if (add_layer(b, kind))
+                return -1;
+        }
+        return 0;
+    }
+    if (strcmp(op, "dropout") == 0) {
+        char *end;
+        float r = nt == 2 ? strtof(tok[1], &end) : -1;
+        if (nt != 2 || *end || !(r >= 0.0f && r < 1.0f))
+            return nn_fail("line %d: expected 'dropout RATE' with 0 <= RATE < 1", b->line);
+        if (add_layer(b, NN_L_DROPOUT))
+            return -1;
+        b->layers[b->n - 1].rate = r;
+        return 0;
+    }
+    static const struct { const char *name; nn_layer_kind kind; } simple[] = {
+        {"gap", NN_L_GAP}, {"bn", NN_L_BN}, {"relu", NN_L_RELU},
+        {"flatten", NN_L_FLATTEN}, {"softmax", NN_L_SOFTMAX},
+    };
+    for (size_t i = 0; i < sizeof simple / sizeof *simple; i++)
+        if (strcmp(op, simple[i].name) == 0) {
+            if (nt != 1)
+                return nn_fail("line %d: '%s' takes no arguments", b->line, op);
+            return add_layer(b, simple[i].kind);
+        }
+    return nn_fail("line %d: unknown layer '%s'", b->line, op);
+}
+
+/* Works out output geometry, padding and parameter counts in order. */
+static int resolve_geometry(nn_layer *L, int n, size_t *n_params, size_t *n_state)
+{
+    size_t np = 0, ns = 0;
+    for (int i = 1; i < n; i++) {
+        nn_layer *l = &L[i], *p = &L[i - 1];
+        l->in_c = p->out_c;
+        l->in_h = p->out_h;
+        l->in_w = p->out_w;
+        int spatial = l->in_h > 1 || l->in_w > 1;
+        switch (l->kind) {
+        case NN_L_CONV:
+        case NN_L_MAXPOOL:
+        case NN_L_AVGPOOL: {
+            if (p->kind == NN_L_FLATTEN || p->kind == NN_L_DENSE)
+                return nn_fail("line %d: %s needs an image, but its input is flat", l->line, l->ops->name);
+            int k = l->k, s = l->stride;
+            if (l->pad == NN_PAD_SAME) {
+                l->out_h = (l->in_h + s - 1) / s;
+                l->out_w = (l->in_w + s - 1) / s;
+                int th = (l->out_h - 1) * s + k - l->in_h, tw = (l->out_w - 1) * s + k - l->in_w;
+                l->pad_t = th > 0 ? th / 2 : 0;
+                l->pad_l = tw > 0 ? tw / 2 : 0;
+            } else {
+                if (l->in_h < k || l->in_w < k)
+                    return nn_fail("line %d: %dx%d window does not fit the %dx%d input",
+                                   l->line, k, k, l->in_w, l->in_h);
+                l->out_h = (l->in_h - k) / s + 1;
+                l->out_w = (l->in_w - k) / s + 1;
+            }
+            if (l->kind == NN_L_CONV) {
+                l->nw = (size_t)l->out_c * l->in_c * k * k;
+                l->nb = (size_t)l->out_c;
+            } else
+                l->out_c = l->in_c;
+            break;
+        }
+        case NN_L_GAP:
+            if (!spatial && p->kind == NN_L_FLATTEN)
+                return nn_fail("line %d: gap needs an image, but its input is flat", l->line);
+            l->out_c = l->in_c;
+            l->out_h = l->out_w = 1;
+            break;
+        case NN_L_DENSE: {
+            size_t in = (size_t)l->in_c * l->in_h * l->in_w;
+            if (in > (1u << 24))
+                return nn_fail("line %d: dense input of %zu values is too large", l->line, in);
+            l->out_h = l->out_w = 1;
+            l->nw = in * (size_t)l->out_c;
+            l->nb = (size_t)l->out_c;
+            break;
+        }
+        case NN_L_BN:
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            l->nw = l->nb = (size_t)l->in_c;
+            l->eps = 1e-5f;
+            l->momentum = 0.9f;
+            ns += 2 * (size_t)l->in_c;
+            break;
+        case NN_L_FLATTEN:
+            l->out_c = l->in_c * l->in_h * l->in_w;
+            l->out_h = l->out_w = 1;
+            break;
+        case NN_L_SOFTMAX:
+            if (spatial)
+                return nn_fail("line %d: softmax needs a flat input (add flatten or gap)", l->line);
+            if (i != n - 1)
+                return nn_fail("line %d: softmax must be the last layer", l->line);
+            /* fall through */
+        default: /* relu, dropout: shape preserved */
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            break;
+        }
+        if (l->out_c < 1 || l->out_h < 1 || l->out_w < 1)
+            return nn_fail("line %d: output size is empty", l->line);
+        size_t elems = (size_t)l->out_c * l->out_h * l->out_w;
+        if (elems > (1u << 26))
+            return nn_fail("line %d: output of %zu values per image is too large", l->line, elems);
+        np += l->nw + l->nb;
+        if (np > (1u << 28))
+            return nn_fail("line %d: more than %u parameters", l->line, 1u << 28);
+    }
+    *n_params = np;
+    *n_state = ns;
+    return 0;
+}
+
+/* Points every layer's parameter views into the flat buffers. */
+static void bind_params(nn_net *net)
+{
+    size_t off = 0, soff = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *l = &net->layers[i];
+        if (l->nw) {
+            l->w = net->params + off;
+            l->dw = net->grads + off;
+            off += l->nw;
+        }
+        if (l->nb) {
+            l->b = net->params + off;
+            l->db = net->grads + off;
+            off += l->nb;
+        }
+        if (l->kind == NN_L_BN) {
+            l->mean = net->state + soff;
+            l->var = net->state + soff + l->in_c;
+            soff += 2 * (size_t)l->in_c;
+        }
+    }
+}
+
+nn_net *nn_net_from_spec(const char *spec, int n_classes)
+{
+    if (!spec)
+        return nn_fail_null("no architecture spec");
+    if (n_classes < 2 || n_classes > NN_MAX_CLASSES)
+        return nn_fail_null("class count %d out of range 2..%d", n_classes, NN_MAX_CLASSES);
+    size_t len = strlen(spec);
+    if (len > (1u << 20))
+        return nn_fail_null("architecture spec too long");
+    char *text = malloc(len + 1);
+    if (!text)
+        return nn_fail_null("out of memory");
+    memcpy(text, spec, len + 1);
+
+    builder b = {.n_classes = n_classes};
+    int ok = 1;
+    char *save_line = NULL;
+    /* strtok_r would merge blank lines and lose line numbers: split by hand. */
+    char *p = text;
+    (void)save_line;
+    for (b.line = 1; ok && p && *p; b.line++) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = 0;
+        char *hash = strchr(p, '#');
+        if (hash)
+            *hash = 0;
+        char *tok[MAX_TOKENS];
+        int nt = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(p, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+            if (nt == MAX_TOKENS) {
+                nn_fail("line %d: too many words", b.line);
+                ok = 0;
+                break;
+            }
+            for (char *c = t; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            tok[nt++] = t;
+        }
+        if (ok && nt > 0 && parse_line(&b, tok, nt))
+            ok = 0;
+        p = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    size_t np = 0, ns = 0;
+    if (ok && b.n == 0) {
+        nn_fail("architecture spec has no layers");
+        ok = 0;
+    }
+    if (ok && b.n < 2) {
+        nn_fail("architecture spec has only an input layer");
+        ok = 0;
+    }
+    if (ok && resolve_geometry(b.layers, b.n, &np, &ns))
+        ok = 0;
+    if (ok) {
+        nn_layer *last = &b.layers[b.n - 1];
+        if (last->kind != NN_L_SOFTMAX || last->out_c != n_classes) {
+            nn_fail("line %d: the net must end in 'dense classes softmax' (%d outputs, found %d)",
+                    last->line, n_classes, last->out_c);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        free(b.layers);
+        return NULL;
+    }
+
+    nn_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        free(b.layers);
+        return nn_fail_null("out of memory");
+    }
+    net->layers = b.layers;
+    net->n_layers = b.n;
+    net->n_classes = n_classes;
+    net->n_params = np;
+    net->n_state = ns;
+    net->threads = 1;
+    net->rng = 0x9E3779B97F4A7C15ULL;
+    net->pre.equalize = 1;
+    net->pre.scale = 1.0f / 255.0f;
+    net->pre.bias = 0.0f;
+    net->meta.val_accuracy = -1;
+    net->spec = malloc(len + 1);
+    net->classes = calloc((size_t)n_classes, sizeof *net->classes);
+    net->params = nn_zalloc((np ? np : 1) * sizeof(float));
+    net->grads = nn_zalloc((np ? np : 1) * sizeof(float));
+    net->state = nn_zalloc((ns ? ns : 1) * sizeof(float));
+    if (!net->spec || !net->classes || !net->params || !net->grads || !net->state) {
+        nn_net_free(net);
+        return nn_fail_null("out of memory");
+    }
+    memcpy(net->spec, spec, len + 1);
+    for (int i = 0; i < n_classes; i++)
+        snprintf(net->classes[i], NN_NAME_MAX, "class%d", i);
+    bind_params(net);
+    /* Running variance starts at 1 so an untrained BN is the identity. */
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_BN)
+            for (int c = 0; c < net->layers[i].in_c; c++)
+                net->layers[i].var[c] = 1.0f;
+    return net;
+}
+
+nn_net *nn_net_from_arch(const char *name, int n_classes)
+{
+    const char *spec = nn_preset_spec(name);
+    if (spec)
+        return nn_net_from_spec(spec, n_classes);
+    FILE *f = fopen(name, "rb");
+    if (!f) {
+        char names[256] = "";
+        for (int i = 0; nn_preset_names[i]; i++) {
+            strcat(names, i ? ", " : "");
+            strcat(names, nn_preset_names[i]);
+        }
+        return nn_fail_null("'%s' is neither a preset (%s) nor a readable spec file", name, names);
+    }
+    char *buf = malloc(1 << 20);
+    size_t got = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf)
+        return nn_fail_null("out of memory");
+    if (err) {
+        free(buf);
+        return nn_fail_null("%s: read error", name);
+    }
+    buf[got] = 0;
+    nn_net *net = nn_net_from_spec(buf, n_classes);
+    free(buf);
+    if (!net) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", nn_error());
+        return nn_fail_null("%s: %s", name, msg);
+    }
+    return net;
+}

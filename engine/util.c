@@ -1,0 +1,142 @@
+/* util.c - errors, aligned allocation, random numbers, clock and the image
+ * preprocessing every caller shares. */
+#include "nn_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Thread_local char err_buf[512];
+
+const char *nn_error(void) { return err_buf; }
+
+static void set_error(const char *fmt, va_list ap)
+{
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+}
+
+int nn_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void *nn_fail_null(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int nn_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+void *nn_alloc(size_t bytes)
+{
+    /* 64-byte alignment keeps SIMD loads on one cache line. */
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    if (rounded < bytes)
+        return nn_fail_null("out of memory (%zu bytes)", bytes);
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p)
+        return nn_fail_null("out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+void *nn_zalloc(size_t bytes)
+{
+    void *p = nn_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void nn_free(void *p) { free(p); }
+
+float nn_rand_normal(uint64_t *s)
+{
+    /* Box-Muller; one of the pair is dropped, simplicity over speed. */
+    float u1 = nn_rand_uniform(s), u2 = nn_rand_uniform(s);
+    if (u1 < 1e-12f)
+        u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530718f * u2);
+}
+
+double nn_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Same arithmetic as OpenCV's equalizeHist: the LUT maps the cumulative
+ * histogram above the darkest occupied bin onto 0..255, rounded with
+ * lrintf (cvRound), so faces equalized here match faces OpenCV equalized. */
+void nn_equalize_u8(uint8_t *img, int w, int h)
+{
+    size_t total = (size_t)w * h, hist[256] = {0};
+    uint8_t lut[256] = {0};
+    if (total == 0)
+        return;
+    for (size_t i = 0; i < total; i++)
+        hist[img[i]]++;
+    int i = 0;
+    while (!hist[i])
+        i++;
+    if (hist[i] == total) {
+        memset(img, i, total);
+        return;
+    }
+    float scale = 255.0f / (float)(total - hist[i]);
+    size_t sum = 0;
+    for (i++; i < 256; i++) {
+        sum += hist[i];
+        long v = lrintf((float)sum * scale);
+        lut[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    for (size_t k = 0; k < total; k++)
+        img[k] = lut[img[k]];
+}
+
+void nn_preprocess_u8(const nn_net *net, const uint8_t *gray, float *out)
+{
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t n = (size_t)h * w;
+    const nn_preproc *p = nn_net_preproc_c(net);
+    uint8_t tmp[512 * 512];
+    const uint8_t *src = gray;
+    if (p->equalize && n <= sizeof tmp) {
+        memcpy(tmp, gray, n);
+        nn_equalize_u8(tmp, w, h);
+        src = tmp;
+    } else if (p->equalize) {
+        uint8_t *big = malloc(n);
+        if (big) {
+            memcpy(big, gray, n);
+            nn_equalize_u8(big, w, h);
+            for (size_t i = 0; i < n; i++)
+                out[i] = big[i] * p->scale + p->bias;
+            free(big);
+            goto replicate;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = src[i] * p->scale + p->bias;
+replicate:
+    /* Colour models get the gray face in every channel. */
+    for (int ch = 1; ch < c; ch++)
+        memcpy(out + ch * n, out, n * sizeof *out);
+}

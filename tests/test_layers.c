@@ -1,0 +1,206 @@
+/* test_layers.c - small cases worked by hand, and the im2col+GEMM
+ * convolution against a direct loop on random shapes (run with every
+ * kernel: meson runs this test again with NN_KERNEL=ref). */
+#include "nn_impl.h"
+#include "testutil.h"
+
+#include <string.h>
+
+static nn_net *make(const char *spec, int classes)
+{
+    nn_net *net = nn_net_from_spec(spec, classes);
+    CHECK_MSG(net != NULL, "%s", nn_error());
+    return net;
+}
+
+/* A 3x3 image, one 2x2 filter, worked by hand. */
+static void conv_by_hand(void)
+{
+    nn_net *net = make("input 3x3x1\nconv 1 2x2 valid\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_layer *conv = &net->layers[1];
+    const float w[4] = {1, 2, 3, 4};
+    memcpy(conv->w, w, sizeof w);
+    conv->b[0] = 0.5f;
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    nn_net_forward(net, x, 1, 0);
+    /* [1 2;4 5].[1 2;3 4] = 1+4+12+20 = 37, then 2+6+15+24 = 47, 4+10+21+32 = 67, 5+12+24+36 = 77 */
+    const float want[4] = {37.5f, 47.5f, 67.5f, 77.5f};
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(net->act[1][i], want[i], 1e-5);
+    nn_net_free(net);
+
+    /* 'same' with stride 2 on 4x4: output 2x2, pad total 1 -> top/left 0. */
+    net = make("input 4x4x1\nconv 1 3x3 stride 2 same\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    conv = &net->layers[1];
+    CHECK(conv->out_h == 2 && conv->out_w == 2 && conv->pad_t == 0 && conv->pad_l == 0);
+    for (int i = 0; i < 9; i++)
+        conv->w[i] = 1;
+    const float x4[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    nn_net_forward(net, x4, 1, 0);
+    /* windows rows 0-2/cols 0-2 = 54; rows 0-2/cols 2-3 = 3+4+7+8+11+12 = 45;
+     * rows 2-3/cols 0-2 = 9+10+11+13+14+15 = 72; rows 2-3/cols 2-3 = 11+12+15+16 = 54 */
+    const float want4[4] = {54, 45, 72, 54};
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(net->act[1][i], want4[i], 1e-5);
+    nn_net_free(net);
+}
+
+static void pools_by_hand(void)
+{
+    nn_net *net = make("input 4x4x1\nmaxpool 2\navgpool 2\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    const float x[16] = {1, 5, 2, 0, 3, 4, 8, 1, 0, 0, 9, 9, 7, 2, 9, -1};
+    nn_net_forward(net, x, 1, 0);
+    const float mp[4] = {5, 8, 7, 9};
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(net->act[1][i], mp[i], 0);
+    CHECK_NEAR(net->act[2][0], 29.0 / 4, 1e-6);
+    nn_net_free(net);
+
+    net = make("input 2x2x2\ngap\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    const float g[8] = {1, 2, 3, 4, -1, -1, -1, 3};
+    nn_net_forward(net, g, 1, 0);
+    CHECK_NEAR(net->act[1][0], 2.5, 1e-6);
+    CHECK_NEAR(net->act[1][1], 0.0, 1e-6);
+    nn_net_free(net);
+}
+
+static void dense_softmax_by_hand(void)
+{
+    nn_net *net = make("input 2x1x1\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_layer *d = &net->layers[1];
+    const float w[4] = {1, 0, 0, 2}; /* out0 = x0, out1 = 2 x1 */
+    memcpy(d->w, w, sizeof w);
+    d->b[0] = 0;
+    d->b[1] = 1;
+    const float x[2] = {1, 0};
+    const float *p = nn_net_forward(net, x, 1, 0);
+    /* logits (1, 1): equal probabilities */
+    CHECK_NEAR(p[0], 0.5, 1e-6);
+    CHECK_NEAR(p[1], 0.5, 1e-6);
+    int y = 0;
+    CHECK_NEAR(nn_xent(p, &y, 1, 2, NULL, NULL), log(2.0), 1e-6);
+    nn_net_free(net);
+}
+
+static void bn_inference_by_hand(void)
+{
+    nn_net *net = make("input 1x1x2\nbn\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_layer *bn = &net->layers[1];
+    bn->w[0] = 2; bn->b[0] = 1; bn->mean[0] = 3; bn->var[0] = 4 - bn->eps;
+    bn->w[1] = 1; bn->b[1] = 0; bn->mean[1] = 0; bn->var[1] = 1 - bn->eps;
+    const float x[2] = {5, -2};
+    nn_net_forward(net, x, 1, 0);
+    CHECK_NEAR(net->act[1][0], 2 * (5 - 3) / 2.0 + 1, 1e-5);
+    CHECK_NEAR(net->act[1][1], -2, 1e-5);
+    nn_net_free(net);
+}
+
+/* Direct convolution, the definition. */
+static void conv_direct(const nn_layer *l, const float *x, float *y)
+{
+    for (int oc = 0; oc < l->out_c; oc++)
+        for (int oy = 0; oy < l->out_h; oy++)
+            for (int ox = 0; ox < l->out_w; ox++) {
+                double s = l->b[oc];
+                for (int c = 0; c < l->in_c; c++)
+                    for (int ky = 0; ky < l->k; ky++)
+                        for (int kx = 0; kx < l->k; kx++) {
+                            int iy = oy * l->stride - l->pad_t + ky, ix = ox * l->stride - l->pad_l + kx;
+                            if (iy < 0 || iy >= l->in_h || ix < 0 || ix >= l->in_w)
+                                continue;
+                            s += (double)l->w[((oc * l->in_c + c) * l->k + ky) * l->k + kx] *
+                                 x[(c * l->in_h + iy) * l->in_w + ix];
+                        }
+                y[(oc * l->out_h + oy) * l->out_w + ox] = (float)s;
+            }
+}
+
+static void conv_random_shapes(void)
+{
+    uint64_t s = test_seed(3);
+    for (int trial = 0; trial < 40; trial++) {
+        int c = 1 + (int)(nn_rand_u64(&s) % 5), oc = 1 + (int)(nn_rand_u64(&s) % 19);
+        int k = 1 + (int)(nn_rand_u64(&s) % 5), stride = 1 + (int)(nn_rand_u64(&s) % 3);
+        int h = k + (int)(nn_rand_u64(&s) % 13), w = k + (int)(nn_rand_u64(&s) % 13);
+        int same = (int)(nn_rand_u64(&s) % 2), n = 1 + (int)(nn_rand_u64(&s) % 3);
+        int threads = 1 + (int)(nn_rand_u64(&s) % 2);
+        char spec[256];
+        snprintf(spec, sizeof spec, "input %dx%dx%d\nconv %d %dx%d stride %d %s\nflatten\ndense classes softmax\n",
+                 w, h, c, oc, k, k, stride, same ? "same" : "valid");
+        nn_net *net = make(spec, 2);
+        if (!net)
+            continue;
+        nn_net_init(net, trial);
+        nn_net_set_threads(net, threads);
+        nn_layer *l = &net->layers[1];
+        for (int i = 0; i < oc; i++)
+            l->b[i] = nn_rand_normal(&s);
+        size_t per = (size_t)c * h * w, outper = (size_t)oc * l->out_h * l->out_w;
+        float *x = malloc(n * per * sizeof *x), *want = malloc(outper * sizeof *want);
+        for (size_t i = 0; i < n * per; i++)
+            x[i] = nn_rand_normal(&s);
+        nn_net_forward(net, x, n, 0);
+        double maxerr = 0;
+        for (int img = 0; img < n; img++) {
+            conv_direct(l, x + img * per, want);
+            for (size_t i = 0; i < outper; i++) {
+                double e = fabs(want[i] - net->act[1][img * outper + i]) / (1 + fabs(want[i]));
+                if (e > maxerr)
+                    maxerr = e;
+            }
+        }
+        CHECK_MSG(maxerr < 1e-4, "%s threads %d batch %d: max error %g", spec, threads, n, maxerr);
+        free(x);
+        free(want);
+        nn_net_free(net);
+    }
+}
+
+/* The same input classified alone and inside a batch, with 1 or 2 threads,
+ * gives the same answer. */
+static void batch_consistency(void)
+{
+    nn_net *net = make(nn_preset_spec("fer-compact"), 7);
+    if (!net)
+        return;
+    nn_net_init(net, 11);
+    const int n = 5;
+    float *x = malloc(n * 48 * 48 * sizeof *x), one[7 * 5];
+    uint64_t s = 8;
+    for (int i = 0; i < n * 48 * 48; i++)
+        x[i] = nn_rand_uniform(&s);
+    for (int i = 0; i < n; i++)
+        memcpy(one + i * 7, nn_net_forward(net, x + i * 48 * 48, 1, 0), 7 * sizeof(float));
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_net_set_threads(net, threads);
+        const float *p = nn_net_forward(net, x, n, 0);
+        for (int i = 0; i < n * 7; i++)
+            CHECK_NEAR(p[i], one[i], 1e-5);
+    }
+    free(x);
+    nn_net_free(net);
+}
+
+int main(void)
+{
+    printf("kernel: %s\n", nn_kernel_name());
+    conv_by_hand();
+    pools_by_hand();
+    dense_softmax_by_hand();
+    bn_inference_by_hand();
+    conv_random_shapes();
+    batch_consistency();
+    return test_done("test_layers");
+}

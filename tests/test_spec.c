@@ -1,0 +1,110 @@
+/* test_spec.c - the architecture text format: presets have the documented
+ * sizes, and every kind of mistake is refused with the line named. */
+#include "nn_impl.h"
+#include "testutil.h"
+
+#include <string.h>
+
+static void presets(void)
+{
+    nn_net *net = nn_net_from_arch("fer-classic", 7);
+    CHECK(net != NULL);
+    if (net) {
+        CHECK(nn_net_n_params(net) == 2866823);       /* 2.87 M, as designed */
+        uint64_t macs = nn_net_macs(net);
+        CHECK_MSG(macs > 77700000 && macs < 77900000, "fer-classic MACs %llu", (unsigned long long)macs);
+        int c, h, w;
+        nn_net_input_shape(net, &c, &h, &w);
+        CHECK(c == 1 && h == 48 && w == 48);
+        CHECK(nn_net_n_classes(net) == 7);
+        nn_net_free(net);
+    }
+    for (int i = 0; nn_preset_names[i]; i++) {
+        net = nn_net_from_arch(nn_preset_names[i], 6);
+        CHECK_MSG(net != NULL, "%s: %s", nn_preset_names[i], nn_error());
+        if (net)
+            CHECK(net->layers[net->n_layers - 1].out_c == 6);
+        nn_net_free(net);
+    }
+    net = nn_net_from_arch("einterface-128", 6);
+    if (net) {
+        int c, h, w;
+        nn_net_input_shape(net, &c, &h, &w);
+        CHECK(h == 128 && w == 128 && c == 1);
+        nn_net_free(net);
+    }
+}
+
+static void expect_error(const char *spec, const char *needle)
+{
+    nn_net *net = nn_net_from_spec(spec, 3);
+    CHECK_MSG(net == NULL, "accepted: %s", spec);
+    nn_net_free(net);
+    CHECK_MSG(strstr(nn_error(), needle) != NULL, "error '%s' lacks '%s'", nn_error(), needle);
+}
+
+static void errors(void)
+{
+    expect_error("", "no layers");
+    expect_error("# only a comment\n\n", "no layers");
+    expect_error("conv 3 3x3\n", "line 1: the first layer must be 'input");
+    expect_error("input 8x8x1\nconv 3 3x3\nfoo 2\n", "line 3: unknown layer 'foo'");
+    expect_error("input 8x8x1\n\n# c\nconv x 3x3\n", "line 4:");
+    expect_error("input 8x8x1\nconv 4 3x2\ndense classes softmax\n", "line 2: kernel 3x2 is not square");
+    expect_error("input 8x8x1\nconv 4 9x9\ndense classes softmax\n", "line 2: 9x9 window does not fit");
+    expect_error("input 8x8x1\nmaxpool 2 stride 0\ndense classes softmax\n", "line 2: 'stride'");
+    expect_error("input 8x8x1\ndropout 1.5\ndense classes softmax\n", "line 2: expected 'dropout RATE'");
+    expect_error("input 8x8x1\nflatten\nconv 2 3x3\ndense classes softmax\n", "line 3: conv needs an image");
+    expect_error("input 8x8x1\nconv 2 3x3\ndense 5 softmax\n", "must end in 'dense classes softmax'");
+    expect_error("input 8x8x1\nconv 2 3x3\nsoftmax\ndense classes softmax\n", "line 3: softmax");
+    expect_error("input 8x8x1\nconv 2 3x3 wobble\ndense classes softmax\n", "line 2: unknown conv option 'wobble'");
+    expect_error("input 0x8x1\ndense classes softmax\n", "line 1:");
+    expect_error("input 8x8x1\ninput 8x8x1\ndense classes softmax\n", "line 2: 'input' may only be the first");
+    expect_error("input 4096x4096x64\nconv 65536 3x3\ndense classes softmax\n", "too large");
+    expect_error("input 8x8x1\ndense 999999999 relu\ndense classes softmax\n", "line 2:");
+    CHECK(nn_net_from_spec("input 8x8x1\ndense classes softmax\n", 1) == NULL);
+    CHECK(nn_net_from_arch("no-such-preset-or-file", 7) == NULL);
+    CHECK(strstr(nn_error(), "neither a preset") != NULL);
+}
+
+static void grammar(void)
+{
+    /* Comments, blank lines, case, all layer kinds and forms of input. */
+    const char *spec =
+        "# a test net\n\n"
+        "INPUT 12 10 1   # W H C\n"
+        "conv 4 3 stride 1 same bn relu\n"
+        "maxpool 2\n"
+        "avgpool 1 stride 1\n"
+        "conv 6 3x3 valid\n"
+        "relu\n"
+        "bn\n"
+        "dropout 0.3\n"
+        "gap\n"
+        "dense 5 relu\n"
+        "dense classes softmax\n";
+    nn_net *net = nn_net_from_spec(spec, 4);
+    CHECK_MSG(net != NULL, "%s", nn_error());
+    if (!net)
+        return;
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    CHECK(w == 12 && h == 10 && c == 1);
+    /* conv same keeps 10x12, maxpool -> 5x6, conv valid 3x3 -> 3x4 */
+    CHECK(net->layers[1].out_h == 10 && net->layers[1].out_w == 12);
+    CHECK(net->layers[4].out_h == 5 && net->layers[4].out_w == 6);
+    CHECK(net->layers[6].out_h == 3 && net->layers[6].out_w == 4 && net->layers[6].out_c == 6);
+    CHECK(strcmp(nn_net_spec(net), spec) == 0);
+    CHECK(net->layers[net->n_layers - 1].out_c == 4);
+    /* params: conv 4*9+4, bn 8, conv 6*4*9+6, bn 12, dense 6*5+5, dense 5*4+4 */
+    CHECK(nn_net_n_params(net) == 40 + 8 + 222 + 12 + 35 + 24);
+    nn_net_free(net);
+}
+
+int main(void)
+{
+    presets();
+    errors();
+    grammar();
+    return test_done("test_spec");
+}
