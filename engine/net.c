@@ -145,6 +145,33 @@ const nn_preproc *nn_net_preproc_c(const nn_net *net) { return &net->pre; }
 nn_meta *nn_net_meta(nn_net *net) { return &net->meta; }
 const nn_meta *nn_net_meta_c(const nn_net *net) { return &net->meta; }
 int nn_net_threads(const nn_net *net) { return net->threads; }
+uint64_t *nn_net_rng(nn_net *net) { return &net->rng; }
+
+int nn_net_first_conv(const nn_net *net, const float **w, int *out, int *in, int *k)
+{
+    for (int i = 1; i < net->n_layers; i++) {
+        const nn_layer *l = &net->layers[i];
+        if (l->kind == NN_L_CONV) {
+            *w = l->w;
+            *out = l->out_c;
+            *in = l->in_c;
+            *k = l->k;
+            return i;
+        }
+    }
+    return -1;
+}
+
+const float *nn_net_layer_output(const nn_net *net, int i, int *c, int *h, int *w)
+{
+    if (i < 0 || i >= net->n_layers || !net->act)
+        return NULL;
+    const nn_layer *l = &net->layers[i];
+    *c = l->out_c;
+    *h = l->out_h;
+    *w = l->out_w;
+    return net->act[i];
+}
 
 uint64_t nn_net_macs(const nn_net *net)
 {

@@ -147,6 +147,15 @@ void nn_net_zero_grad(nn_net *net);
 /* Flat parameter and gradient buffers (n_params floats each). */
 float *nn_net_params(nn_net *net);
 float *nn_net_grads(nn_net *net);
+/* The dropout RNG state (saved in checkpoints so a resumed run repeats). */
+uint64_t *nn_net_rng(nn_net *net);
+
+/* Index of the first convolution layer, or -1; its weights [out][in][k][k]. */
+int nn_net_first_conv(const nn_net *net, const float **w, int *out, int *in, int *k);
+/* Output of layer i from the last forward pass, [n][c][h][w] (NULL before
+ * any pass). */
+const float *nn_net_layer_output(const nn_net *net, int i, int *c, int *h, int *w);
+
 /* Flat non-trainable state (batch-norm running mean and variance). */
 float *nn_net_state(nn_net *net);
 size_t nn_net_n_state(const nn_net *net);

@@ -23,6 +23,10 @@ void nn_free(void *p);
 /* Overflow-checked a*b (returns 0 and sets *out, or -1). */
 int nn_mul_size(size_t a, size_t b, size_t *out);
 
+/* Parameter and state counts a spec would give, without allocating them
+ * (the model loader checks a file's counts before building its net). */
+int nn_spec_counts(const char *spec, int n_classes, size_t *n_params, size_t *n_state);
+
 /* ---- thread pool ---------------------------------------------------------- */
 
 typedef struct nn_pool nn_pool;

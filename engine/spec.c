@@ -420,7 +420,10 @@ static void bind_params(nn_net *net)
     }
 }
 
-nn_net *nn_net_from_spec(const char *spec, int n_classes)
+/* Parses and resolves a spec into a layer array (caller frees), without
+ * allocating any parameter memory. */
+static nn_layer *parse_spec(const char *spec, int n_classes, int *n_layers, size_t *np_out,
+                            size_t *ns_out)
 {
     if (!spec)
         return nn_fail_null("no architecture spec");
@@ -436,10 +439,8 @@ nn_net *nn_net_from_spec(const char *spec, int n_classes)
 
     builder b = {.n_classes = n_classes};
     int ok = 1;
-    char *save_line = NULL;
     /* strtok_r would merge blank lines and lose line numbers: split by hand. */
     char *p = text;
-    (void)save_line;
     for (b.line = 1; ok && p && *p; b.line++) {
         char *nl = strchr(p, '\n');
         if (nl)
@@ -488,14 +489,35 @@ nn_net *nn_net_from_spec(const char *spec, int n_classes)
         free(b.layers);
         return NULL;
     }
+    *n_layers = b.n;
+    *np_out = np;
+    *ns_out = ns;
+    return b.layers;
+}
 
+int nn_spec_counts(const char *spec, int n_classes, size_t *n_params, size_t *n_state)
+{
+    int n;
+    nn_layer *layers = parse_spec(spec, n_classes, &n, n_params, n_state);
+    free(layers);
+    return layers ? 0 : -1;
+}
+
+nn_net *nn_net_from_spec(const char *spec, int n_classes)
+{
+    int n_layers;
+    size_t np, ns;
+    nn_layer *layers = parse_spec(spec, n_classes, &n_layers, &np, &ns);
+    if (!layers)
+        return NULL;
+    size_t len = strlen(spec);
     nn_net *net = calloc(1, sizeof *net);
     if (!net) {
-        free(b.layers);
+        free(layers);
         return nn_fail_null("out of memory");
     }
-    net->layers = b.layers;
-    net->n_layers = b.n;
+    net->layers = layers;
+    net->n_layers = n_layers;
     net->n_classes = n_classes;
     net->n_params = np;
     net->n_state = ns;
