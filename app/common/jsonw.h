@@ -13,7 +13,8 @@
 void jsonw_string(FILE *f, const char *s);
 
 /* The same into buf (always NUL-terminated when len > 0). Returns the
- * length the full result needs, like snprintf. */
+ * length the full result needs, like snprintf; a result cut short may end
+ * inside an escape, so callers check the return against len. */
 size_t jsonw_escape(char *buf, size_t len, const char *s);
 
 /* A number with `digits` significant digits; null when not finite (JSON

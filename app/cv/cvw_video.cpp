@@ -1,3 +1,539 @@
-// cvw_video.cpp - capture, detection, video writing (on its way).
+// cvw_video.cpp - the app's side of OpenCV: video capture (camera, file),
+// cascade face detection, video writing and the small image conversions the
+// pipeline needs. Every entry point is extern "C" and exception-free; errors
+// are one line through cvw_error().
 #include "cvw.h"
 #include "cvw_internal.hpp"
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+// OpenCV and FFmpeg print warnings of their own (a missing camera, a file
+// they cannot probe); the app reports those failures itself, in one line.
+void quiet_opencv()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+        // OpenCV reads this before it first loads FFmpeg; -8 is
+        // AV_LOG_QUIET. A user's own setting wins, for debugging.
+        setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
+    });
+}
+
+// Image decoders (libpng's default error handler) print to stderr before
+// OpenCV turns the failure into an empty image. Silence fd 2 around a
+// decode; the mutex keeps two threads from interleaving the swaps.
+class StderrMute {
+public:
+    StderrMute() : lock_(mu()), saved_(dup(2))
+    {
+        std::fflush(stderr);
+        int null = open("/dev/null", O_WRONLY);
+        if (saved_ >= 0 && null >= 0)
+            dup2(null, 2);
+        if (null >= 0)
+            close(null);
+    }
+    ~StderrMute()
+    {
+        if (saved_ >= 0) {
+            dup2(saved_, 2);
+            close(saved_);
+        }
+    }
+    StderrMute(const StderrMute &) = delete;
+    StderrMute &operator=(const StderrMute &) = delete;
+
+private:
+    static std::mutex &mu()
+    {
+        static std::mutex m;
+        return m;
+    }
+    std::lock_guard<std::mutex> lock_;
+    int saved_;
+};
+
+int fail(const std::string &msg)
+{
+    cvw::set_error(msg);
+    return -1;
+}
+
+// Why a path cannot be read, or "" when it is a readable regular file.
+std::string file_problem(const char *path)
+{
+    struct stat st;
+    if (!path || !*path)
+        return "empty path";
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? "no such file" : std::strerror(errno);
+    if (S_ISDIR(st.st_mode))
+        return "is a directory";
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    if (access(path, R_OK) != 0)
+        return std::strerror(errno);
+    return "";
+}
+
+// Why a file cannot be created at path, or "" when it probably can.
+std::string write_problem(const char *path)
+{
+    std::string dir(path);
+    size_t slash = dir.find_last_of('/');
+    dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0)
+        return "directory '" + dir + "' does not exist";
+    if (!S_ISDIR(st.st_mode))
+        return "'" + dir + "' is not a directory";
+    if (access(dir.c_str(), W_OK) != 0)
+        return "directory '" + dir + "' is not writable";
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return "is a directory";
+    return "";
+}
+
+// Copy a frame of any depth/channels into packed 8-bit BGR.
+void to_bgr8(const cv::Mat &in, cv::Mat &out)
+{
+    cv::Mat m = in;
+    if (m.depth() != CV_8U) {
+        double scale = m.depth() == CV_16U ? 1.0 / 256 : 1.0;
+        m.convertTo(m, CV_8U, scale);
+    }
+    if (m.channels() == 1)
+        cv::cvtColor(m, out, cv::COLOR_GRAY2BGR);
+    else if (m.channels() == 4)
+        cv::cvtColor(m, out, cv::COLOR_BGRA2BGR);
+    else
+        out = m.isContinuous() ? m : m.clone();
+}
+
+} // namespace
+
+struct cvw_capture {
+    cv::VideoCapture vc;
+    cv::Mat frame;    // last decoded frame, packed BGR
+    bool pending;     // frame holds the first frame, not yet returned
+    bool camera;
+    int index;
+    int w, h;
+    double pos_ms;
+    std::string name; // for messages
+};
+
+struct cvw_cascade {
+    cv::CascadeClassifier cc;
+    std::vector<cv::Rect> found;
+};
+
+struct cvw_writer {
+    cv::VideoWriter vw;
+    int w, h;
+    std::string path;
+};
+
+// The first frame proves the source delivers video and fixes its size.
+static cvw_capture *capture_finish(cvw_capture *c)
+{
+    cv::Mat raw;
+    if (!c->vc.read(raw) || raw.empty()) {
+        cvw::set_error(c->name + (c->camera ? ": camera delivers no frames"
+                                            : ": no video frames (not a video file?)"));
+        delete c;
+        return nullptr;
+    }
+    to_bgr8(raw, c->frame);
+    c->pending = true;
+    c->w = c->frame.cols;
+    c->h = c->frame.rows;
+    c->pos_ms = c->camera ? -1 : c->vc.get(cv::CAP_PROP_POS_MSEC);
+    return c;
+}
+
+extern "C" cvw_capture *cvw_capture_open_camera(int index, int width, int height)
+{
+    quiet_opencv();
+    return cvw::guard("camera", (cvw_capture *)nullptr, [&]() -> cvw_capture * {
+        std::string name = "camera " + std::to_string(index);
+        if (index < 0) {
+            fail(name + ": bad camera index");
+            return nullptr;
+        }
+#ifdef __linux__
+        // Checking the device node first makes a missing camera fail at once
+        // with a clear reason instead of a backend probing every API.
+        std::string dev = "/dev/video" + std::to_string(index);
+        struct stat st;
+        if (stat(dev.c_str(), &st) != 0) {
+            fail(name + ": no such camera (" + dev + " does not exist)");
+            return nullptr;
+        }
+        if (access(dev.c_str(), R_OK | W_OK) != 0) {
+            fail(name + ": cannot open " + dev + ": " + std::strerror(errno));
+            return nullptr;
+        }
+        int api = cv::CAP_V4L2;
+#else
+        int api = cv::CAP_ANY;
+#endif
+        auto *c = new cvw_capture();
+        c->camera = true;
+        c->index = index;
+        c->name = name;
+        if (!c->vc.open(index, api)) {
+            fail(name + ": cannot open the camera");
+            delete c;
+            return nullptr;
+        }
+        if (width > 0 && height > 0) {
+            c->vc.set(cv::CAP_PROP_FRAME_WIDTH, width);
+            c->vc.set(cv::CAP_PROP_FRAME_HEIGHT, height);
+        }
+        // A camera should hand over its newest frame, not a queue of old ones.
+        c->vc.set(cv::CAP_PROP_BUFFERSIZE, 1);
+        return capture_finish(c);
+    });
+}
+
+extern "C" cvw_capture *cvw_capture_open_file(const char *path)
+{
+    quiet_opencv();
+    return cvw::guard("video", (cvw_capture *)nullptr, [&]() -> cvw_capture * {
+        std::string name = std::string("'") + (path ? path : "") + "'";
+        std::string why = file_problem(path);
+        if (!why.empty()) {
+            fail(name + ": " + why);
+            return nullptr;
+        }
+        auto *c = new cvw_capture();
+        c->camera = false;
+        c->index = -1;
+        c->name = name;
+        // FFmpeg explicitly: CAP_ANY could treat a name with '%' as an
+        // image-sequence pattern.
+        if (!c->vc.open(path, cv::CAP_FFMPEG)) {
+            fail(name + ": not a video file (cannot be decoded)");
+            delete c;
+            return nullptr;
+        }
+        return capture_finish(c);
+    });
+}
+
+extern "C" int cvw_capture_read(cvw_capture *c, uint8_t *bgr, size_t cap_bytes, int *w, int *h)
+{
+    if (!c || !bgr)
+        return fail("capture read: null argument");
+    return cvw::guard("capture read", -1, [&]() -> int {
+        if (!c->pending) {
+            cv::Mat raw;
+            if (!c->vc.read(raw) || raw.empty()) {
+                if (c->camera)
+                    return fail(c->name + ": no frame (camera disconnected?)");
+                return 0;
+            }
+            to_bgr8(raw, c->frame);
+            if (!c->camera)
+                c->pos_ms = c->vc.get(cv::CAP_PROP_POS_MSEC);
+        }
+        c->pending = false;
+        size_t need = (size_t)c->frame.cols * c->frame.rows * 3;
+        if (w)
+            *w = c->frame.cols;
+        if (h)
+            *h = c->frame.rows;
+        if (need > cap_bytes) {
+            c->pending = true; // the caller grows its buffer and asks again
+            return fail(c->name + ": frame larger than the buffer");
+        }
+        std::memcpy(bgr, c->frame.data, need);
+        return 1;
+    });
+}
+
+extern "C" int cvw_capture_width(const cvw_capture *c) { return c ? c->w : 0; }
+extern "C" int cvw_capture_height(const cvw_capture *c) { return c ? c->h : 0; }
+
+extern "C" double cvw_capture_fps(const cvw_capture *c)
+{
+    if (!c)
+        return 0;
+    return cvw::guard("capture fps", 0.0, [&]() -> double {
+        double fps = const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FPS);
+        return (fps > 0 && fps < 1000) ? fps : 0;
+    });
+}
+
+extern "C" long cvw_capture_frame_count(const cvw_capture *c)
+{
+    if (!c || c->camera)
+        return -1;
+    return cvw::guard("capture frame count", -1L, [&]() -> long {
+        double n = const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FRAME_COUNT);
+        return n > 0 ? (long)(n + 0.5) : -1;
+    });
+}
+
+extern "C" double cvw_capture_pos_ms(const cvw_capture *c) { return c ? c->pos_ms : -1; }
+
+extern "C" void cvw_capture_close(cvw_capture *c)
+{
+    if (!c)
+        return;
+    try {
+        c->vc.release();
+    } catch (...) {
+    }
+    delete c;
+}
+
+extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
+{
+    if (!pixels || !w || !h)
+        return fail("read image: null argument");
+    *pixels = nullptr;
+    return cvw::guard("read image", -1, [&]() -> int {
+        std::string name = std::string("'") + (path ? path : "") + "'";
+        std::string why = file_problem(path);
+        if (!why.empty())
+            return fail(name + ": " + why);
+        cv::Mat raw, m;
+        {
+            StderrMute mute;
+            raw = cv::imread(path, cv::IMREAD_UNCHANGED);
+        }
+        if (raw.empty())
+            return fail(name + ": not an image file (cannot be decoded)");
+        to_bgr8(raw, m);
+        size_t n = (size_t)m.cols * m.rows * 3;
+        auto *p = (uint8_t *)std::malloc(n);
+        if (!p)
+            return fail(name + ": out of memory");
+        std::memcpy(p, m.data, n);
+        *pixels = p;
+        *w = m.cols;
+        *h = m.rows;
+        return 0;
+    });
+}
+
+extern "C" cvw_cascade *cvw_cascade_load(const char *path)
+{
+    quiet_opencv();
+    std::string name = std::string("cascade '") + (path ? path : "") + "'";
+    std::string why = file_problem(path);
+    if (!why.empty()) {
+        fail(name + ": " + why);
+        return nullptr;
+    }
+    auto *c = new (std::nothrow) cvw_cascade();
+    if (!c) {
+        fail(name + ": out of memory");
+        return nullptr;
+    }
+    bool ok = false;
+    try {
+        ok = c->cc.load(path) && !c->cc.empty();
+    } catch (...) {
+        // A malformed XML file throws from the parser with a long message;
+        // the user only needs to know it is not a cascade.
+        ok = false;
+    }
+    if (!ok) {
+        fail(name + ": not a valid cascade file");
+        delete c;
+        return nullptr;
+    }
+    return c;
+}
+
+extern "C" int cvw_cascade_detect(cvw_cascade *c, const uint8_t *gray, int w, int h,
+                                  double scale_factor, int min_neighbors,
+                                  int min_size, int max_size, cvw_rect *out, int max_out)
+{
+    if (!c || !gray || w <= 0 || h <= 0 || (max_out > 0 && !out))
+        return fail("detect: bad argument");
+    if (!(scale_factor > 1.0))
+        return fail("detect: scale factor must be greater than 1");
+    return cvw::guard("detect", -1, [&]() -> int {
+        cv::Mat img(h, w, CV_8UC1, const_cast<uint8_t *>(gray));
+        c->found.clear();
+        cv::Size mn(std::max(0, min_size), std::max(0, min_size));
+        cv::Size mx(std::max(0, max_size), std::max(0, max_size));
+        c->cc.detectMultiScale(img, c->found, scale_factor, std::max(0, min_neighbors), 0, mn, mx);
+        std::sort(c->found.begin(), c->found.end(),
+                  [](const cv::Rect &a, const cv::Rect &b) { return a.area() > b.area(); });
+        int n = (int)c->found.size();
+        for (int i = 0; i < n && i < max_out; i++)
+            out[i] = cvw_rect{c->found[i].x, c->found[i].y, c->found[i].width, c->found[i].height};
+        return n;
+    });
+}
+
+extern "C" void cvw_cascade_free(cvw_cascade *c) { delete c; }
+
+extern "C" void cvw_set_threads(int n)
+{
+    try {
+        cv::setNumThreads(n > 0 ? n : -1);
+    } catch (...) {
+    }
+}
+
+extern "C" cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h)
+{
+    quiet_opencv();
+    return cvw::guard("video writer", (cvw_writer *)nullptr, [&]() -> cvw_writer * {
+        std::string name = std::string("'") + (path ? path : "") + "'";
+        if (!path || !*path || w <= 0 || h <= 0) {
+            fail("video writer: bad argument");
+            return nullptr;
+        }
+        std::string why = write_problem(path);
+        if (!why.empty()) {
+            fail(name + ": cannot write: " + why);
+            return nullptr;
+        }
+        std::string p(path), ext;
+        size_t dot = p.find_last_of('.');
+        if (dot != std::string::npos)
+            for (char ch : p.substr(dot + 1))
+                ext += (char)std::tolower((unsigned char)ch);
+        int fourcc;
+        if (ext == "avi")
+            fourcc = cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
+        else if (ext == "mp4" || ext == "mkv" || ext == "mov" || ext == "m4v")
+            fourcc = cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+        else {
+            fail(name + ": unsupported video extension (use .mp4 or .avi)");
+            return nullptr;
+        }
+        auto *wr = new cvw_writer();
+        wr->w = w;
+        wr->h = h;
+        wr->path = p;
+        if (!(fps > 0 && fps < 1000))
+            fps = 25;
+        if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
+            fail(name + ": cannot open a video writer");
+            delete wr;
+            return nullptr;
+        }
+        return wr;
+    });
+}
+
+extern "C" int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr)
+{
+    if (!wr || !bgr)
+        return fail("video write: null argument");
+    return cvw::guard("video write", -1, [&]() -> int {
+        cv::Mat m(wr->h, wr->w, CV_8UC3, const_cast<uint8_t *>(bgr));
+        wr->vw.write(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_writer_close(cvw_writer *wr)
+{
+    if (!wr)
+        return 0;
+    int rc = cvw::guard("video writer close", -1, [&]() -> int {
+        wr->vw.release();
+        return 0;
+    });
+    delete wr;
+    return rc;
+}
+
+extern "C" int cvw_bgr_to_gray(const uint8_t *bgr, int w, int h, uint8_t *gray)
+{
+    if (!bgr || !gray || w <= 0 || h <= 0)
+        return fail("bgr to gray: bad argument");
+    return cvw::guard("bgr to gray", -1, [&]() -> int {
+        cv::Mat src(h, w, CV_8UC3, const_cast<uint8_t *>(bgr)), dst(h, w, CV_8UC1, gray);
+        cv::cvtColor(src, dst, cv::COLOR_BGR2GRAY);
+        return 0;
+    });
+}
+
+extern "C" int cvw_equalize_gray(uint8_t *gray, int w, int h)
+{
+    if (!gray || w <= 0 || h <= 0)
+        return fail("equalize: bad argument");
+    return cvw::guard("equalize", -1, [&]() -> int {
+        cv::Mat m(h, w, CV_8UC1, gray), tmp;
+        cv::equalizeHist(m, tmp);
+        tmp.copyTo(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_resize_bgr(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0)
+        return fail("resize: bad argument");
+    return cvw::guard("resize", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC3, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC3, dst);
+        int interp = (dw < sw || dh < sh) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s, d, d.size(), 0, 0, interp);
+        return 0;
+    });
+}
+
+extern "C" int cvw_crop_resize_gray(const uint8_t *src, int sw, int sh, cvw_rect r,
+                                    uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0)
+        return fail("crop: bad argument");
+    return cvw::guard("crop", -1, [&]() -> int {
+        cv::Rect roi = cv::Rect(r.x, r.y, r.w, r.h) & cv::Rect(0, 0, sw, sh);
+        if (roi.width <= 0 || roi.height <= 0)
+            return fail("crop: box outside the image");
+        cv::Mat s(sh, sw, CV_8UC1, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC1, dst);
+        int interp = (dw < roi.width || dh < roi.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s(roi), d, d.size(), 0, 0, interp);
+        return 0;
+    });
+}
+
+extern "C" int cvw_paste_bgr(uint8_t *dst, int dw, int dh, const uint8_t *src, int sw, int sh,
+                             cvw_rect r)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || r.w <= 0 || r.h <= 0)
+        return fail("paste: bad argument");
+    return cvw::guard("paste", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC3, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC3, dst), scaled;
+        int interp = (r.w < sw || r.h < sh) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s, scaled, cv::Size(r.w, r.h), 0, 0, interp);
+        cv::Rect full(r.x, r.y, r.w, r.h), vis = full & cv::Rect(0, 0, dw, dh);
+        if (vis.width <= 0 || vis.height <= 0)
+            return 0;
+        scaled(cv::Rect(vis.x - r.x, vis.y - r.y, vis.width, vis.height)).copyTo(d(vis));
+        return 0;
+    });
+}

@@ -1,4 +1,176 @@
-/* cmd_predict.c - on its way. */
+/* cmd_predict.c - `emotion-train predict`: classify face pictures with a
+ * model, one JSON line per picture on stdout. Pictures of any size and
+ * colour are read as gray, resized to the model's input, preprocessed
+ * (equalization, scaling) and run in batches. */
 #include "cli.h"
 #include "commands.h"
-int cmd_predict(int argc, char **argv) { (void)argc; (void)argv; ed_err("predict: not available yet"); return 1; }
+#include "cvw.h"
+#include "jsonw.h"
+#include "nn.h"
+#include "paths.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 32 /* pictures per forward pass: bounds memory for long lists */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: emotion-train predict [--model M] [--threads N] IMAGE...\n"
+            "\n"
+            "Classify face pictures (already cropped to the face). Prints one JSON line per\n"
+            "picture: {\"file\":..., \"emotion\":..., \"confidence\":..., \"probs\":{...}}.\n"
+            "Unreadable pictures are reported on stderr and the exit status is 1.\n"
+            "\n"
+            "  -m, --model M     model file (default: %s)\n"
+            "  -t, --threads N   threads for the network (default 1)\n",
+            ed_default_model());
+}
+
+static void print_result(const nn_net *net, const char *file, const float *p)
+{
+    int k = nn_net_n_classes(net), best = 0;
+    for (int j = 1; j < k; j++)
+        if (p[j] > p[best])
+            best = j;
+    fputs("{\"file\":", stdout);
+    jsonw_string(stdout, file);
+    fputs(",\"emotion\":", stdout);
+    jsonw_string(stdout, nn_net_class(net, best));
+    fputs(",\"confidence\":", stdout);
+    jsonw_number(stdout, p[best], 6);
+    fputs(",\"probs\":{", stdout);
+    for (int j = 0; j < k; j++) {
+        if (j)
+            fputc(',', stdout);
+        jsonw_string(stdout, nn_net_class(net, j));
+        fputc(':', stdout);
+        jsonw_number(stdout, p[j], 6);
+    }
+    fputs("}}\n", stdout);
+}
+
+/* Read picture `path` into x (preprocessed floats). Returns 0, or -1 after
+ * printing why. */
+static int load_picture(const nn_net *net, const char *path, uint8_t *face, float *x)
+{
+    int c, h, w, pw, ph;
+    uint8_t *pix = NULL;
+    nn_net_input_shape(net, &c, &h, &w);
+    if (cvw_read_gray(path, &pix, &pw, &ph)) {
+        ed_err("predict: %s", cvw_error());
+        return -1;
+    }
+    int rc = cvw_resize_gray(pix, pw, ph, face, w, h);
+    free(pix);
+    if (rc) {
+        ed_err("predict: %s: %s", path, cvw_error());
+        return -1;
+    }
+    nn_preprocess_u8(net, face, x); /* colour models get gray in every channel */
+    return 0;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model = NULL;
+    int threads = 1, n_files = 0, options_done = 0;
+    char **files = malloc((size_t)argc * sizeof *files);
+    if (!files) {
+        ed_err("predict: out of memory");
+        return ED_EXIT_FAIL;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || !a[1]) {
+            files[n_files++] = argv[i];
+        } else if (!strcmp(a, "--")) {
+            options_done = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            free(files);
+            return ED_EXIT_OK;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(model = cli_value(argc, argv, &i))) {
+                free(files);
+                return ED_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            const char *v = cli_value(argc, argv, &i);
+            if (!v || cli_int(a, v, 1, 256, &threads)) {
+                free(files);
+                return ED_EXIT_USAGE;
+            }
+        } else {
+            ed_err("predict: unknown option '%s' (try --help)", a);
+            free(files);
+            return ED_EXIT_USAGE;
+        }
+    }
+    if (n_files == 0) {
+        ed_err("predict: no images given (usage: emotion-train predict [--model M] IMAGE...)");
+        free(files);
+        return ED_EXIT_USAGE;
+    }
+    int default_model = !model;
+    if (default_model)
+        model = ed_default_model();
+    nn_net *net = nn_net_load(model);
+    if (!net) {
+        ed_err("predict: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
+        free(files);
+        return ED_EXIT_FAIL;
+    }
+    if (nn_net_set_threads(net, threads)) {
+        ed_err("predict: %s", nn_error());
+        nn_net_free(net);
+        free(files);
+        return ED_EXIT_FAIL;
+    }
+
+    int c, h, w, rc = ED_EXIT_OK;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t per = (size_t)c * h * w;
+    float *x = malloc(BATCH * per * sizeof *x);
+    uint8_t *face = malloc((size_t)h * w);
+    const char *names[BATCH];
+    if (!x || !face) {
+        ed_err("predict: out of memory");
+        rc = ED_EXIT_FAIL;
+        goto done;
+    }
+    for (int next = 0; next < n_files;) {
+        int n = 0;
+        for (; next < n_files && n < BATCH; next++) {
+            if (load_picture(net, files[next], face, x + n * per)) {
+                rc = ED_EXIT_FAIL; /* keep going with the others */
+                continue;
+            }
+            names[n++] = files[next];
+        }
+        if (n == 0)
+            continue;
+        const float *p = nn_net_forward(net, x, n, 0);
+        if (!p) {
+            ed_err("predict: %s", nn_error());
+            rc = ED_EXIT_FAIL;
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            print_result(net, names[i], p + (size_t)i * nn_net_n_classes(net));
+        fflush(stdout);
+    }
+    if (ferror(stdout)) {
+        ed_err("predict: error writing the results");
+        rc = ED_EXIT_FAIL;
+    }
+done:
+    free(x);
+    free(face);
+    free(files);
+    nn_net_free(net);
+    return rc;
+}

@@ -3,6 +3,8 @@
 #ifndef ED_COMMANDS_H
 #define ED_COMMANDS_H
 
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -12,6 +12,8 @@ static const struct {
     int (*run)(int, char **);
     const char *help;
 } commands[] = {
+    {"train", cmd_train, "train a model on a data set"},
+    {"eval", cmd_eval, "evaluate a model on a data set"},
     {"info", cmd_info, "describe a model or architecture"},
     {"bench", cmd_bench, "measure inference and training speed"},
     {"export", cmd_export, "write a model as ONNX"},

@@ -1,36 +1,381 @@
-/* GEMM: placeholder running the naive loop until the packed kernels land. */
+/*
+ * gemm.c - the portable half of the engine's SGEMM, BLIS style: run-time
+ * kernel choice, packing (which absorbs the transposes), cache blocking and
+ * the thread split. The per-ISA micro-kernels live in gemm_ref.c,
+ * gemm_avx2.c and gemm_avx512.c (see gemm_internal.h for the contract).
+ *
+ * Loop nest (C is M x N, row-major):
+ *   jc over N by NC
+ *     pc over K by KC          (beta applies on the first KC block only)
+ *       ic over M by MC        pack op(A)[ic:+MC][pc:+KC] into MR-row panels
+ *         jr over NC by NR     pack op(B) micro-panel (first ic block only)
+ *           ir over MC by MR   micro-kernel on one MR x NR tile of C
+ * The B micro-panel (KC x NR) is reused from L1 by every ir; the packed A
+ * block stays in L2. B micro-panels are packed on first use while the next
+ * one's source is prefetched, so streaming a large B overlaps the compute.
+ */
 #include "nn_impl.h"
+#include "gemm_internal.h"
 
-void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
-                    const float *A, int lda, const float *B, int ldb,
-                    float beta, float *C, int ldc)
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef NN_X86
+#include <cpuid.h>
+#endif
+
+/* ---- kernel choice (the only global state, set once) -------------------- */
+
+static const nn_gemm_kernel *g_kernel;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_ws_key;
+static int g_ws_key_ok;
+
+#ifdef NN_X86
+/* The OS must save the vector state too (XCR0 bits `need`), or using the
+ * registers faults even though cpuid lists the instructions. */
+static int os_saves(uint64_t need)
 {
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            double s = 0;
-            for (int p = 0; p < K; p++) {
-                float a = ta ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p];
-                float b = tb ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j];
-                s += (double)a * b;
-            }
-            float *c = &C[(size_t)i * ldc + j];
-            *c = (float)(alpha * s + (beta == 0.0f ? 0.0f : beta * *c));
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((((uint64_t)hi << 32) | lo) & need) == need;
+}
+
+static int have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(0x6);
+}
+
+static int have_avx512(void)
+{
+    /* 0xE6: SSE, AVX, opmask, ZMM0-15 upper halves, ZMM16-31 */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
+           os_saves(0xE6);
+}
+#endif
+
+typedef struct gemm_ws {
+    float *a, *b;     /* packed A block, packed B panel */
+    size_t acap, bcap; /* floats */
+} gemm_ws;
+
+static void ws_free(void *p)
+{
+    gemm_ws *w = p;
+    if (w) {
+        free(w->a);
+        free(w->b);
+        free(w);
+    }
+}
+
+static void pick_kernel(void)
+{
+    const nn_gemm_kernel *k = &nn_gemm_kernel_ref;
+#ifdef NN_X86
+    __builtin_cpu_init();
+    int a2 = have_avx2(), a5 = have_avx512();
+    if (a5)
+        k = &nn_gemm_kernel_avx512;
+    else if (a2)
+        k = &nn_gemm_kernel_avx2;
+    const char *e = getenv("NN_KERNEL");
+    if (e && strcmp(e, "ref") == 0)
+        k = &nn_gemm_kernel_ref;
+    else if (e && strcmp(e, "avx2") == 0 && a2)
+        k = &nn_gemm_kernel_avx2;
+    /* "avx512" is already the first choice when supported */
+#endif
+    g_kernel = k;
+    /* Workspaces are per thread and freed when the thread exits. */
+    g_ws_key_ok = pthread_key_create(&g_ws_key, ws_free) == 0;
+}
+
+static const nn_gemm_kernel *kernel(void)
+{
+    pthread_once(&g_once, pick_kernel);
+    return g_kernel;
+}
+
+const char *nn_kernel_name(void)
+{
+    return kernel()->name;
+}
+
+/* The calling thread's workspace with room for na and nb floats, or NULL
+ * when memory runs out. Grows only; after warm-up nothing is allocated. */
+static gemm_ws *workspace(size_t na, size_t nb)
+{
+    if (!g_ws_key_ok)
+        return NULL;
+    gemm_ws *w = pthread_getspecific(g_ws_key);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w || pthread_setspecific(g_ws_key, w) != 0) {
+            free(w);
+            return NULL;
         }
+    }
+    if (na > w->acap) {
+        size_t bytes = (na * sizeof(float) + 63) & ~(size_t)63;
+        float *p = aligned_alloc(64, bytes);
+        if (!p)
+            return NULL;
+        free(w->a);
+        w->a = p;
+        w->acap = na;
+    }
+    if (nb > w->bcap) {
+        size_t bytes = (nb * sizeof(float) + 63) & ~(size_t)63;
+        float *p = aligned_alloc(64, bytes);
+        if (!p)
+            return NULL;
+        free(w->b);
+        w->b = p;
+        w->bcap = nb;
+    }
+    return w;
+}
+
+/* ---- packing ---------------------------------------------------------------- */
+
+/* op(A)[i0:i0+mc][p0:p0+kc] into MR-row micro-panels: panel r holds, for
+ * each p, the MR values op(A)[i0+r*MR+i][p0+p], zero past row mc. */
+static void pack_a(const nn_gemm_kernel *kr, int ta, const float *A, ptrdiff_t lda, int i0,
+                   int mc, int p0, int kc, float *dst)
+{
+    const int MR = kr->mr;
+    for (int ir = 0; ir < mc; ir += MR, dst += (size_t)kc * MR) {
+        int mv = mc - ir < MR ? mc - ir : MR;
+        if (ta) /* op(A) = A^T: the MR values of one p are contiguous in A */
+            kr->pack_n(A + p0 * lda + i0 + ir, lda, kc, mv, MR, dst);
+        else
+            kr->pack_t(A + (i0 + ir) * lda + p0, lda, kc, mv, MR, dst);
+    }
+}
+
+/* op(B)[p0:p0+kc][j0:j0+nv] into one micro-panel: for each p, NR values
+ * op(B)[p0+p][j0+j], zero past column nv. */
+static void pack_b(const nn_gemm_kernel *kr, int tb, const float *B, ptrdiff_t ldb, int p0,
+                   int kc, int j0, int nv, float *dst)
+{
+    if (tb)
+        kr->pack_t(B + j0 * ldb + p0, ldb, kc, nv, kr->nr, dst);
+    else
+        kr->pack_n(B + p0 * ldb + j0, ldb, kc, nv, kr->nr, dst);
+}
+
+/* Prefetch part `part` of `parts` of the source lines of the B micro-panel
+ * at column j0 into L2. B is often larger than L2 (an im2col buffer), and a
+ * micro-panel's short pieces of many rows defeat the hardware prefetchers:
+ * fetching the next panel while the micro-kernel works on this one hides
+ * the memory latency that packing would otherwise stall on. */
+static void prefetch_b(int tb, const float *B, ptrdiff_t ldb, int p0, int kc, int j0, int nv,
+                       int part, int parts)
+{
+    if (!tb) { /* kc rows, nv floats each */
+        int lo = (int)((long)kc * part / parts), hi = (int)((long)kc * (part + 1) / parts);
+        for (int p = lo; p < hi; p++) {
+            const float *r = B + (p0 + p) * ldb + j0;
+            for (int j = 0; j < nv; j += 16)
+                __builtin_prefetch(r + j, 0, 2);
+            __builtin_prefetch(r + nv - 1, 0, 2);
+        }
+    } else { /* nv rows, kc floats each */
+        int lo = (int)((long)nv * part / parts), hi = (int)((long)nv * (part + 1) / parts);
+        for (int j = lo; j < hi; j++) {
+            const float *r = B + (j0 + j) * ldb + p0;
+            for (int p = 0; p < kc; p += 16)
+                __builtin_prefetch(r + p, 0, 2);
+            __builtin_prefetch(r + kc - 1, 0, 2);
+        }
+    }
+}
+
+/* ---- drivers ------------------------------------------------------------------- */
+
+/* Split n into the fewest blocks of at most `max`, of near-equal size
+ * rounded up to a multiple of `unit`: K = 288 with KC = 256 becomes two
+ * blocks of 144 rather than 256 + 32. */
+static int block_size(int n, int max, int unit)
+{
+    int nb = (n + max - 1) / max;
+    int b = (n + nb - 1) / nb;
+    b = (b + unit - 1) / unit * unit;
+    return b < max ? b : max;
+}
+
+/* C = beta * C without reading C when beta == 0. */
+static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, (size_t)N * sizeof *c);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
+    }
+}
+
+static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, int M, int N,
+                        int K, float alpha, const float *A, ptrdiff_t lda, const float *B,
+                        ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc, int mc, int kc,
+                        int nc)
+{
+    const int MR = kr->mr, NR = kr->nr;
+    /* With op(B) = B and one block of M, the micro-kernel reads full-width
+     * B panels in place: packing them would only copy what the prefetch
+     * already brings to L2, and that copy costs more than the strided
+     * reads. A leading dimension that is a multiple of 1 KiB would map the
+     * panel's rows onto a few cache sets, so those are packed. */
+    int direct = !tb && M <= mc && ldb % 256 != 0;
+    for (int jc = 0; jc < N; jc += nc) {
+        int nb = N - jc < nc ? N - jc : nc;
+        for (int pc = 0; pc < K; pc += kc) {
+            int kb = K - pc < kc ? K - pc : kc;
+            float bet = pc == 0 ? beta : 1.0f;
+            for (int ic = 0; ic < M; ic += mc) {
+                int mb = M - ic < mc ? M - ic : mc;
+                pack_a(kr, ta, A, lda, ic, mb, pc, kb, ws->a);
+                for (int jr = 0; jr < nb; jr += NR) {
+                    int nv = nb - jr < NR ? nb - jr : NR;
+                    float *panel = ws->b + (size_t)(jr / NR) * kb * NR;
+                    const float *bp = panel;
+                    ptrdiff_t ldbp = NR;
+                    /* B panels are packed on first use (ic == 0) */
+                    int first = ic == 0, nxt = jr + NR < nb;
+                    int nvn = nb - jr - NR < NR ? nb - jr - NR : NR;
+                    if (direct && nv == NR) {
+                        bp = B + pc * ldb + jc + jr;
+                        ldbp = ldb;
+                    } else if (first) {
+                        pack_b(kr, tb, B, ldb, pc, kb, jc + jr, nv, panel);
+                    }
+                    int tiles = (mb + MR - 1) / MR;
+                    for (int ir = 0; ir < mb; ir += MR) {
+                        int mv = mb - ir < MR ? mb - ir : MR;
+                        if (first && nxt)
+                            prefetch_b(tb, B, ldb, pc, kb, jc + jr + NR, nvn, ir / MR, tiles);
+                        kr->ukr(kb, ws->a + (size_t)(ir / MR) * kb * MR, bp, ldbp,
+                                C + (ptrdiff_t)(ic + ir) * ldc + jc + jr, ldc, alpha, bet,
+                                mv, nv);
+                    }
+                }
+            }
+        }
+    }
 }
 
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc)
 {
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    const nn_gemm_kernel *kr = kernel();
+
+    if (M <= NN_SMALL_M) {
+        /* Packing B would cost as much as the product itself: stream B once
+         * against the few rows of A (made contiguous when transposed). */
+        const float *a = A;
+        ptrdiff_t la = lda;
+        if (ta) {
+            gemm_ws *ws = workspace((size_t)M * K, 0);
+            if (!ws)
+                goto naive;
+            for (int i = 0; i < M; i++)
+                for (int p = 0; p < K; p++)
+                    ws->a[(size_t)i * K + p] = A[(ptrdiff_t)p * lda + i];
+            a = ws->a;
+            la = K;
+        }
+        (tb ? kr->rows_bt : kr->rows_bn)(M, N, K, alpha, a, la, B, ldb, beta, C, ldc);
+        return;
+    }
+
+    /* M = 64 on 12-row tiles computes 72 rows; 8-row tiles fit exactly. */
+    if (kr->alt && M % kr->alt->mr == 0 && M % kr->mr != 0 &&
+        (M + kr->mr - 1) / kr->mr * kr->mr > M + M / 20)
+        kr = kr->alt;
+    int mc = block_size(M, kr->mc, kr->mr);
+    int kc = block_size(K, kr->kc, 1);
+    int nc = block_size(N, kr->nc, kr->nr);
+    gemm_ws *ws = workspace((size_t)mc * kc, (size_t)kc * nc);
+    if (!ws)
+        goto naive;
+    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, mc, kc, nc);
+    return;
+naive:
+    /* Out of memory for the workspace: slow but correct. */
     nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+typedef struct mt_job {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_n; /* split along N (columns) or M (rows) */
+    int chunk;   /* columns or rows per task */
+} mt_job;
+
+static void mt_task(void *ctx, int task, int thread)
+{
+    (void)thread; /* workspaces are per thread already */
+    const mt_job *j = ctx;
+    int s = task * j->chunk;
+    int total = j->split_n ? j->N : j->M;
+    if (s >= total)
+        return;
+    int len = total - s < j->chunk ? total - s : j->chunk;
+    if (j->split_n) {
+        const float *b = j->tb ? j->B + (ptrdiff_t)s * j->ldb : j->B + s;
+        nn_sgemm(j->ta, j->tb, j->M, len, j->K, j->alpha, j->A, j->lda, b, j->ldb, j->beta,
+                 j->C + s, j->ldc);
+    } else {
+        const float *a = j->ta ? j->A + s : j->A + (ptrdiff_t)s * j->lda;
+        nn_sgemm(j->ta, j->tb, len, j->N, j->K, j->alpha, a, j->lda, j->B, j->ldb, j->beta,
+                 j->C + (ptrdiff_t)s * j->ldc, j->ldc);
+    }
 }
 
 void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc)
 {
-    (void)pool;
-    nn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    int nt = pool ? nn_pool_size(pool) : 1;
+    /* Below ~64k multiply-adds a thread hand-off costs more than it saves. */
+    if (nt <= 1 || M <= 0 || N <= 0 || (double)M * N * (K > 0 ? K : 1) < 65536.0) {
+        nn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    const nn_gemm_kernel *kr = kernel();
+    mt_job j = {ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 0, 0};
+    /* Split the larger side; a row split makes every thread pack all of B,
+     * a column split all of A, so prefer columns unless M dominates. Chunks
+     * are whole micro-tiles so no thread gets a ragged edge in the middle. */
+    j.split_n = N >= M || M <= NN_SMALL_M * nt;
+    int total = j.split_n ? N : M, unit = j.split_n ? kr->nr : kr->mr;
+    int chunk = (total + nt - 1) / nt;
+    chunk = (chunk + unit - 1) / unit * unit;
+    j.chunk = chunk;
+    int ntasks = (total + chunk - 1) / chunk;
+    if (ntasks <= 1) {
+        nn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    nn_pool_run(pool, ntasks, mt_task, &j);
 }
-
-const char *nn_kernel_name(void) { return "ref"; }

@@ -1,4 +1,254 @@
-/* AVX-512 GEMM micro-kernel (placeholder until the packed kernel lands). */
+/*
+ * gemm_avx512.c - AVX-512F GEMM kernels. Built alone with -mavx512f -mfma
+ * (see engine/meson.build); gemm.c calls it only after cpuid and xgetbv say
+ * the CPU and the OS support AVX-512F.
+ *
+ * Micro-kernel MR x 32: two zmm of B per k step, MR broadcasts of A, 2*MR
+ * accumulators (24 of the 32 zmm registers at MR = 12). Edges use mask
+ * registers, so partial tiles cost no more than full ones.
+ */
 #include "nn_impl.h"
-int nn_gemm_avx512_available(void);
-int nn_gemm_avx512_available(void) { return 0; }
+#include "gemm_internal.h"
+
+#include <immintrin.h>
+
+#ifndef AVX512_MR
+#define AVX512_MR 12
+#endif
+#ifndef AVX512_KC
+#define AVX512_KC 256
+#endif
+#ifndef AVX512_MC_TILES
+#define AVX512_MC_TILES 12
+#endif
+#define MR AVX512_MR
+#define NR 32
+#define AI static inline __attribute__((always_inline))
+
+/* Lanes [0, n) of a 16-lane vector. */
+AI __mmask16 tail_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* c = alpha*x + beta*c on the lanes of mask. */
+AI void store_vec(float *c, __m512 x, __m512 va, float beta, __mmask16 mask)
+{
+    x = _mm512_mul_ps(x, va);
+    if (mask == 0xFFFF) {
+        if (beta != 0.0f)
+            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(c), x);
+        _mm512_storeu_ps(c, x);
+    } else {
+        if (beta != 0.0f)
+            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c), x);
+        _mm512_mask_storeu_ps(c, mask, x);
+    }
+}
+
+/* The micro-kernel for R rows (a constant after inlining: the unused
+ * accumulators vanish). */
+AI void ukr_rows(const int R, int k, const float *restrict a, const float *restrict b,
+                 ptrdiff_t ldb, float *restrict c, ptrdiff_t ldc, float alpha, float beta,
+                 int m, int n)
+{
+    __m512 acc[MR][2];
+#pragma GCC unroll 32
+    for (int i = 0; i < R; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    /* Bring C's rows toward L1 while the k loop runs. */
+    for (int i = 0; i < m; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + n - 1), _MM_HINT_T0);
+    }
+
+    for (int p = 0; p < k; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 32
+        for (int i = 0; i < R; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += R;
+        b += ldb;
+    }
+
+    __m512 va = _mm512_set1_ps(alpha);
+    __mmask16 m0 = tail_mask(n), m1 = tail_mask(n - 16);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; i++) {
+        if (i < m) {
+            store_vec(c + i * ldc, acc[i][0], va, beta, m0);
+            if (m1)
+                store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
+        }
+    }
+}
+
+static void ukr_avx512(int k, const float *restrict a, const float *restrict b, ptrdiff_t ldb,
+                       float *restrict c, ptrdiff_t ldc, float alpha, float beta, int m, int n)
+{
+    ukr_rows(MR, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+}
+
+static void ukr_avx512_8(int k, const float *restrict a, const float *restrict b, ptrdiff_t ldb,
+                         float *restrict c, ptrdiff_t ldc, float alpha, float beta, int m, int n)
+{
+    ukr_rows(8, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+}
+
+/* One 16-wide k step of the M x 4 dot products (masked for the K tail). */
+AI void bt_step(const int M, const float *A, ptrdiff_t lda, const float *const *bj, int p,
+                __mmask16 kmask, __m512 acc[4][4])
+{
+    __m512 bv[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+        bv[q] = _mm512_maskz_loadu_ps(kmask, bj[q] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) {
+        __m512 av = _mm512_maskz_loadu_ps(kmask, A + i * lda + p);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+    }
+}
+
+/* C[i][j] for M rows of A (M constant after inlining) and 4 rows of B at a
+ * time, vectorized along K: each B row is read once for all M rows. */
+AI void rows_bt_m(const int M, int N, int K, float alpha, const float *A, ptrdiff_t lda,
+                  const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    int K16 = K - K % 16;
+    for (int j0 = 0; j0 < N; j0 += 4) {
+        int nj = N - j0 < 4 ? N - j0 : 4;
+        const float *bj[4];
+        for (int q = 0; q < 4; q++) /* missing rows repeat the last: results dropped */
+            bj[q] = B + (j0 + (q < nj ? q : nj - 1)) * ldb;
+        __m512 acc[4][4];
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++)
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                acc[i][q] = _mm512_setzero_ps();
+        for (int p = 0; p < K16; p += 16)
+            bt_step(M, A, lda, bj, p, 0xFFFF, acc);
+        if (K16 < K)
+            bt_step(M, A, lda, bj, K16, tail_mask(K - K16), acc);
+        for (int i = 0; i < M; i++)
+            for (int q = 0; q < nj; q++) {
+                float *c = C + i * ldc + j0 + q;
+                float s = alpha * _mm512_reduce_add_ps(acc[i][q]);
+                *c = beta == 0.0f ? s : s + beta * *c;
+            }
+    }
+}
+
+/* C[i][j0:j0+16*NV] for M rows: streams B's rows once for all M rows. */
+AI void rows_bn_block(const int M, const int NV, int j0, int nvalid, int K, float alpha,
+                      const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
+                      float beta, float *C, ptrdiff_t ldc)
+{
+    __m512 acc[4][4];
+    __mmask16 mask[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++)
+        mask[v] = tail_mask(nvalid - 16 * v);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    for (int p = 0; p < K; p++) {
+        const float *b = B + p * ldb + j0;
+        __m512 bv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) {
+            __m512 av = _mm512_set1_ps(A[i * lda + p]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            if (mask[v])
+                store_vec(C + i * ldc + j0 + 16 * v, acc[i][v], va, beta, mask[v]);
+}
+
+AI void rows_bn_m(const int M, int N, int K, float alpha, const float *A, ptrdiff_t lda,
+                  const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    int j = 0;
+    for (; j + 64 <= N; j += 64)
+        rows_bn_block(M, 4, j, 64, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (; j < N; j += 16)
+        rows_bn_block(M, 1, j, N - j, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void rows_bt_avx512(int m, int N, int K, float alpha, const float *A, ptrdiff_t lda,
+                           const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    /* Constant row counts so the accumulators stay in registers. */
+    for (; m >= 4; m -= 4, A += 4 * lda, C += 4 * ldc)
+        rows_bt_m(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    switch (m) {
+    case 1: rows_bt_m(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 2: rows_bt_m(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 3: rows_bt_m(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: break;
+    }
+}
+
+static void rows_bn_avx512(int m, int N, int K, float alpha, const float *A, ptrdiff_t lda,
+                           const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    for (; m >= 4; m -= 4, A += 4 * lda, C += 4 * ldc)
+        rows_bn_m(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    switch (m) {
+    case 1: rows_bn_m(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 2: rows_bn_m(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 3: rows_bn_m(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: break;
+    }
+}
+
+static void pack_n_avx512(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dst)
+{
+    for (int p = 0; p < k; p++, src += ld, dst += w)
+        for (int j = 0; j < w; j += 16)
+            _mm512_mask_storeu_ps(dst + j, tail_mask(w - j),
+                                  _mm512_maskz_loadu_ps(tail_mask(nv - j), src + j));
+}
+
+/* 8 x 32 for M a multiple of 8 but not of MR (32 or 64 output channels),
+ * where MR rows would compute padding. */
+static const nn_gemm_kernel kernel_avx512_8 = {
+    .name = "avx512",
+    .mr = 8, .nr = NR,
+    .mc = 8 * 16, .kc = AVX512_KC, .nc = 2048,
+    .ukr = ukr_avx512_8,
+    .rows_bt = rows_bt_avx512,
+    .rows_bn = rows_bn_avx512,
+    .pack_n = pack_n_avx512,
+    .pack_t = nn__pack_t_avx2,
+};
+
+const nn_gemm_kernel nn_gemm_kernel_avx512 = {
+    .name = "avx512",
+    .mr = MR, .nr = NR,
+    .mc = MR * AVX512_MC_TILES, .kc = AVX512_KC, .nc = 2048,
+    .ukr = ukr_avx512,
+    .rows_bt = rows_bt_avx512,
+    .rows_bn = rows_bn_avx512,
+    .pack_n = pack_n_avx512,
+    .pack_t = nn__pack_t_avx2,
+    .alt = &kernel_avx512_8,
+};

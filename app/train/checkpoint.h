@@ -1,0 +1,59 @@
+/* checkpoint.h - training checkpoints: everything a run needs to continue
+ * exactly where it stopped (weights, batch-norm state, optimizer moments,
+ * the current epoch's order and position, every RNG, the schedule, early
+ * stopping counters, history, the best model so far, and the arguments the
+ * run was started with). The format is specified in checkpoint.c. */
+#ifndef ED_CHECKPOINT_H
+#define ED_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "nn.h"
+#include "report.h"
+
+#define CKPT_MAX_ARGS 128
+
+typedef struct ckpt_state {
+    /* the run's arguments (argv[1..] of `emotion-train train`) */
+    int argc;
+    char *argv[CKPT_MAX_ARGS];
+    /* position */
+    int32_t epoch;            /* epoch in progress, 0-based */
+    int32_t batch;            /* next batch of that epoch */
+    int32_t n_order;
+    int32_t *order;           /* that epoch's image order */
+    double loss_sum;          /* running train statistics of the epoch */
+    int64_t correct, seen;
+    double epoch_seconds;     /* time spent in the epoch so far */
+    double total_seconds;     /* training time of the run so far */
+    /* randomness */
+    uint64_t aug_rng, order_rng, net_rng;
+    /* schedule and early stopping */
+    float sched_lr, sched_best;
+    int32_t sched_bad;
+    float best_acc;
+    int32_t best_epoch, bad_epochs;
+    /* optimizer */
+    int32_t optim_kind;
+    int64_t optim_t;
+    uint64_t n_optim;
+    float *optim;
+    /* history */
+    int32_t n_history;
+    rep_epoch *history;
+    /* models: the current one and the best so far (NULL when none) */
+    void *model;
+    uint64_t model_len;
+    void *best;
+    uint64_t best_len;
+} ckpt_state;
+
+/* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with
+ * nn_error()-style message in ckpt_error(). */
+int ckpt_save(const char *path, const ckpt_state *s);
+/* Read; on success *s owns malloc'd buffers freed by ckpt_free. */
+int ckpt_load(const char *path, ckpt_state *s);
+void ckpt_free(ckpt_state *s);
+const char *ckpt_error(void);
+
+#endif

@@ -1,0 +1,182 @@
+/* cmd_eval.c - `emotion-train eval [--model M] --data PATH [--split NAME]
+ * [--tta] [--json FILE] [--report DIR]`: accuracy, per-class precision,
+ * recall and F1, and the confusion matrix of a model on a data set whose
+ * classes are matched to the model's by name. */
+#include "augment.h"
+#include "cli.h"
+#include "commands.h"
+#include "paths.h"
+#include "report.h"
+#include "trainer_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Test-time augmentation: the face, its mirror, and both shifted by a
+ * couple of pixels each way; the probabilities are averaged. */
+static const struct { int flip; float dx, dy; } tta_views[] = {
+    {0, 0, 0}, {1, 0, 0}, {0, 2, 0}, {0, -2, 0}, {0, 0, 2}, {0, 0, -2},
+    {1, 2, 0}, {1, -2, 0}, {1, 0, 2}, {1, 0, -2},
+};
+#define N_TTA ((int)(sizeof tta_views / sizeof *tta_views))
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
+    int tta = 0, threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help")) {
+            printf("usage: emotion-train eval [--model M] --data PATH [--split NAME] [--tta]\n"
+                   "         [--json FILE] [--report DIR] [--threads N]\n"
+                   "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
+                   "for a .csv). --tta averages the face, its mirror and small shifts.\n",
+                   ed_default_model());
+            return ED_EXIT_OK;
+        }
+        if (!strcmp(a, "--tta")) {
+            tta = 1;
+            continue;
+        }
+        if (!(v = cli_value(argc, argv, &i)))
+            return ED_EXIT_USAGE;
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--split")) split = v;
+        else if (!strcmp(a, "--json")) json = v;
+        else if (!strcmp(a, "--report")) report = v;
+        else if (!strcmp(a, "--threads")) {
+            if (cli_int(a, v, 1, 256, &threads))
+                return ED_EXIT_USAGE;
+        } else {
+            ed_err("eval: unknown option '%s'", a);
+            return ED_EXIT_USAGE;
+        }
+    }
+    if (!data) {
+        ed_err("eval: --data is required (see --help)");
+        return ED_EXIT_USAGE;
+    }
+    size_t dl = strlen(data);
+    if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
+        split = "PublicTest";
+    if (!model)
+        model = ed_default_model();
+    nn_net *net = nn_net_load(model);
+    if (!net) {
+        ed_err("%s", nn_error());
+        return ED_EXIT_FAIL;
+    }
+    int rc = ED_EXIT_FAIL;
+    ds_dataset *ds = NULL;
+    float *x = NULL, *probs = NULL, *acc = NULL;
+    int *pred = NULL;
+    uint8_t *tmp = NULL;
+    if (nn_net_set_threads(net, threads)) {
+        ed_err("--threads: %s", nn_error());
+        goto done;
+    }
+    if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
+        goto done;
+    int c, h, w, k = nn_net_n_classes(net), n = ds->n;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t per = (size_t)c * h * w, pix = (size_t)w * h;
+    x = malloc((size_t)n * per * sizeof *x);
+    probs = malloc((size_t)n * k * sizeof *probs);
+    acc = calloc((size_t)n * k, sizeof *acc);
+    pred = malloc((size_t)n * sizeof *pred);
+    tmp = malloc(pix);
+    if (!x || !probs || !acc || !pred || !tmp) {
+        ed_err("out of memory for %d images", n);
+        goto done;
+    }
+    double t0 = nn_now();
+    int views = tta ? N_TTA : 1;
+    for (int v = 0; v < views; v++) {
+        for (int i = 0; i < n; i++) {
+            const uint8_t *src = ds_image(ds, i);
+            if (v > 0) {
+                aug_affine(src, tmp, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
+                src = tmp;
+            }
+            nn_preprocess_u8(net, src, x + (size_t)i * per);
+        }
+        if (tc_classify(net, x, n, NULL, probs, NULL, NULL)) {
+            ed_err("%s", nn_error());
+            goto done;
+        }
+        for (size_t j = 0; j < (size_t)n * k; j++)
+            acc[j] += probs[j] / views;
+    }
+    double secs = nn_now() - t0;
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (acc[(size_t)i * k + j] > acc[(size_t)i * k + best])
+                best = j;
+        pred[i] = best;
+    }
+    rep_metrics m;
+    if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
+        ed_err("%s", rep_error());
+        goto done;
+    }
+    const char *names[NN_MAX_CLASSES];
+    for (int i = 0; i < k; i++)
+        names[i] = nn_net_class(net, i);
+    printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
+           split ? split : "", n, tta ? ", test-time augmentation" : "");
+    rep_metrics_print(stdout, &m, names);
+    printf("time: %.2f s (%.0f faces/s)\n", secs, n * views / secs);
+    char what[512];
+    snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
+    rep_report rep = {
+        .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
+        .best_val_accuracy = -1, .model = model, .data = data,
+    };
+    if (json && rep_write_metrics_json(json, &rep)) {
+        ed_err("--json: %s", rep_error());
+        goto done;
+    }
+    if (report) {
+        int idx[24];
+        int ns = rep_pick_samples(ds->labels, pred, n, k, 24, 7, idx);
+        uint8_t *faces = malloc((size_t)(ns > 0 ? ns : 1) * pix);
+        int st[24], sp[24];
+        float sc[24];
+        if (!faces) {
+            ed_err("out of memory");
+            goto done;
+        }
+        for (int i = 0; i < ns; i++) {
+            memcpy(faces + i * pix, ds_image(ds, idx[i]), pix);
+            st[i] = ds->labels[idx[i]];
+            sp[i] = pred[idx[i]];
+            sc[i] = acc[(size_t)idx[i] * k + sp[i]];
+        }
+        rep.sample_faces = faces;
+        rep.n_samples = ns;
+        rep.sample_true = st;
+        rep.sample_pred = sp;
+        rep.sample_conf = sc;
+        rep.face_w = w;
+        rep.face_h = h;
+        int r = rep_write(report, &rep);
+        free(faces);
+        if (r) {
+            ed_err("--report: %s", rep_error());
+            goto done;
+        }
+    }
+    rc = ED_EXIT_OK;
+done:
+    free(x);
+    free(probs);
+    free(acc);
+    free(pred);
+    free(tmp);
+    ds_free(ds);
+    nn_net_free(net);
+    return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * report.h - classification metrics and the files of `--report DIR`.
+ *
+ * rep_metrics_compute turns (true, predicted) label arrays into a confusion
+ * matrix, accuracy and per-class precision, recall, F1 and support; the
+ * trainer's evaluation and the report both use it. rep_write writes a
+ * report folder:
+ *
+ *   curves.png        loss and accuracy per epoch, train and validation
+ *   confusion.png     row-normalised confusion matrix, labelled
+ *   filters.png       the first convolution's filters
+ *   feature_maps.png  its feature maps for a few faces
+ *   samples.png       faces with true and predicted class
+ *   per_class.csv     class,precision,recall,f1,support
+ *   history.csv       epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds
+ *   metrics.json      best_val_accuracy, classes, accuracy, n, per_class,
+ *                     confusion, ...
+ *
+ * Each part is written when its inputs are given. Errors are values: -1
+ * with rep_error(); nothing here exits. Conventions: confusion[t*k + p]
+ * counts images of true class t predicted as p. A class nobody predicted
+ * has precision 0; a class with no images recall 0; F1 is 0 when P+R is 0.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REP_MAX_CLASSES NN_MAX_CLASSES
+
+typedef struct rep_metrics {
+    int k;                 /* classes */
+    int n;                 /* images counted */
+    int correct;
+    double accuracy;       /* correct / n, 0 when n is 0 */
+    double macro_f1;       /* mean F1 over classes with support */
+    int confusion[REP_MAX_CLASSES * REP_MAX_CLASSES]; /* [t*k + p] */
+    double precision[REP_MAX_CLASSES];
+    double recall[REP_MAX_CLASSES];
+    double f1[REP_MAX_CLASSES];
+    int support[REP_MAX_CLASSES];   /* images of the class */
+    int predicted[REP_MAX_CLASSES]; /* images predicted as the class */
+} rep_metrics;
+
+/* Last error message of the calling thread ("" when none). */
+const char *rep_error(void);
+
+/* Metrics of n predictions over k classes. Returns 0, or -1 when k is out
+ * of 1..REP_MAX_CLASSES or a label is out of range (m is then zeroed). */
+int rep_metrics_compute(rep_metrics *m, const int *truth, const int *pred, int n,
+                        int k);
+
+/* Print accuracy, a per-class table and the confusion matrix (counts) to f,
+ * for `emotion-train eval`. names[0..k-1]. */
+void rep_metrics_print(FILE *f, const rep_metrics *m, const char *const *names);
+
+/* One epoch of training history. NaN marks a value not measured. */
+typedef struct rep_epoch {
+    int epoch;             /* 1-based */
+    float lr;
+    float train_loss, train_acc;
+    float val_loss, val_acc;
+    double seconds;        /* wall time of the epoch */
+} rep_epoch;
+
+/* Everything a report can show; leave a part NULL/0 to skip it. */
+typedef struct rep_report {
+    const char *title;     /* picture title prefix, e.g. the model or arch */
+    const char *const *classes;
+    int n_classes;
+
+    const rep_epoch *history;  /* curves.png, history.csv */
+    int n_epochs;
+
+    const rep_metrics *metrics; /* confusion.png, per_class.csv, metrics.json */
+    const char *metrics_of;    /* what the metrics measure, e.g. "validation" */
+    double best_val_accuracy;  /* < 0: unknown (omitted from the JSON) */
+    int best_epoch;            /* <= 0: unknown */
+
+    /* filters.png: first conv weights [out][in][k][k] */
+    const float *conv1_w;
+    int conv1_out, conv1_in, conv1_k;
+
+    /* feature_maps.png: faces [n][face_h][face_w] and their first-layer
+     * activations [n][fm_c][fm_h][fm_w] */
+    const uint8_t *fm_faces;
+    int fm_n, face_w, face_h;
+    const float *fm_maps;
+    int fm_c, fm_h, fm_w;
+    int fm_max_maps;           /* maps per face shown; <= 0: 16 */
+
+    /* samples.png: faces [n][face_h][face_w], labels, confidences (NULL ok) */
+    const uint8_t *sample_faces;
+    int n_samples;
+    const int *sample_true, *sample_pred;
+    const float *sample_conf;
+
+    /* Extra strings for metrics.json (NULL: omitted). */
+    const char *model, *data, *arch, *command;
+    double train_seconds;      /* <= 0: omitted */
+} rep_report;
+
+/* Write every part of r that has inputs into dir (created, with parents,
+ * when missing). Keeps going after a failed part; returns 0, or -1 with the
+ * first failure in rep_error(). */
+int rep_write(const char *dir, const rep_report *r);
+
+/* The parts on their own (paths are full file names). */
+int rep_write_history_csv(const char *path, const rep_epoch *h, int n);
+int rep_write_per_class_csv(const char *path, const rep_metrics *m,
+                            const char *const *names);
+/* metrics.json; also `emotion-train eval --json` (r->metrics required). */
+int rep_write_metrics_json(const char *path, const rep_report *r);
+int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h,
+                         int n);
+int rep_write_confusion_png(const char *path, const char *title,
+                            const rep_metrics *m, const char *const *names);
+
+/*
+ * Choose up to `want` images to show in samples.png: about half wrong
+ * predictions (when there are that many) and the rest right ones, spread
+ * over the classes, seeded. Writes indices into idx; returns how many.
+ */
+int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
+                     uint64_t seed, int *idx);
+
+/* Create dir and its missing parents. Returns 0 or -1. */
+int rep_mkdirs(const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REPORT_H */

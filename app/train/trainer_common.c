@@ -1,0 +1,107 @@
+/* trainer_common.c - see trainer_common.h. */
+#include "trainer_common.h"
+
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
+{
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t per = (size_t)c * h * w;
+    for (int i = 0; i < n; i++)
+        nn_preprocess_u8(net, ds_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
+}
+
+int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
+                int *pred, double *loss)
+{
+    int c, h, w, k = nn_net_n_classes(net);
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t per = (size_t)c * h * w;
+    double sum = 0;
+    const int B = 128;
+    for (int b = 0; b < n; b += B) {
+        int m = n - b < B ? n - b : B;
+        const float *p = nn_net_forward(net, x + (size_t)b * per, m, 0);
+        if (!p)
+            return -1;
+        if (labels)
+            sum += (double)nn_xent(p, labels + b, m, k, NULL, NULL) * m;
+        for (int i = 0; i < m; i++) {
+            const float *pi = p + (size_t)i * k;
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                if (pi[j] > pi[best])
+                    best = j;
+            if (pred)
+                pred[b + i] = best;
+            if (probs)
+                memcpy(probs + (size_t)(b + i) * k, pi, (size_t)k * sizeof(float));
+        }
+    }
+    if (loss)
+        *loss = n ? sum / n : 0;
+    return 0;
+}
+
+void tc_report_problems(const ds_dataset *ds, const char *path)
+{
+    if (!ds->n_skipped)
+        return;
+    fprintf(stderr, "%s: skipped %d unreadable or malformed entr%s\n", path, ds->n_skipped,
+            ds->n_skipped == 1 ? "y" : "ies");
+    for (int i = 0; i < ds->n_problems && i < 10; i++)
+        fprintf(stderr, "  %s\n", ds->problems[i]);
+    if (ds->n_problems > 10)
+        fprintf(stderr, "  ... (%d more)\n", ds->n_skipped - 10);
+}
+
+static void progress(void *user, int done, int total)
+{
+    const char *path = user;
+    fprintf(stderr, "\rloading %s: %d/%d", path, done, total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
+                              int threads, int quiet)
+{
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    ds_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
+    if (!quiet && isatty(2)) {
+        o.progress = progress;
+        o.progress_user = (void *)path;
+    }
+    ds_dataset *ds = ds_load(path, &o);
+    if (!ds) {
+        ed_err("%s", ds_error());
+        return NULL;
+    }
+    tc_report_problems(ds, path);
+    int k = nn_net_n_classes(net);
+    const char *names[NN_MAX_CLASSES];
+    for (int i = 0; i < k; i++)
+        names[i] = nn_net_class(net, i);
+    ds_class_map map;
+    if (ds_map_classes(ds, names, k, &map)) {
+        ed_err("%s: none of its classes matches the model's (%s)", path, ds_error());
+        ds_free(ds);
+        return NULL;
+    }
+    for (int i = 0; i < map.n_unmatched; i++)
+        fprintf(stderr, "%s: class '%s' is not one of the model's: %d images left out\n", path,
+                map.unmatched[i], map.unmatched_count[i]);
+    if (ds->n == 0) {
+        ed_err("%s: no images of the model's classes", path);
+        ds_free(ds);
+        return NULL;
+    }
+    return ds;
+}

@@ -1,0 +1,28 @@
+/* trainer_common.h - pieces `train` and `eval` share: turning data set
+ * images into network input, classifying a whole data set in batches, and
+ * loading evaluation data matched to a model's classes by name. */
+#ifndef ED_TRAINER_COMMON_H
+#define ED_TRAINER_COMMON_H
+
+#include "dataset.h"
+#include "nn.h"
+
+/* Preprocess images idx[0..n-1] of ds (NULL idx: 0..n-1) into x. */
+void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x);
+
+/* Classify every image of ds (x: all of them preprocessed) in batches:
+ * probs[ds->n * k] when not NULL, predictions pred[ds->n], and the mean
+ * cross-entropy. Returns 0 or -1 (nn_error). */
+int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
+                int *pred, double *loss);
+
+/* Load a data set for a model: its input size, classes relabelled onto the
+ * model's by name (images of other classes dropped and reported on
+ * stderr). `split` as ds_load. Returns NULL after printing the problem. */
+ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
+                              int threads, int quiet);
+
+/* Print a data set's skipped entries (count and the first messages). */
+void tc_report_problems(const ds_dataset *ds, const char *path);
+
+#endif

@@ -1,0 +1,562 @@
+/* test_dataset.c - data set loading on small generated folders and CSVs
+ * (good and bad rows, odd sizes, colour images, unreadable files), class
+ * name normalisation and mapping across data sets (CK+ names), stratified
+ * splits and subsets, class weights and the sampler. */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cvw.h"
+#include "dataset.h"
+#include "testutil.h"
+
+static char tmpdir[256];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st; (void)flag; (void)f;
+    return remove(p);
+}
+
+static void mkdir_p(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    for (char *s = p + strlen(tmpdir) + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0777);
+            *s = '/';
+        }
+    mkdir(p, 0777);
+}
+
+static void write_text(const char *rel, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* A w x h gray image whose first pixel carries `tag` and whose others are
+ * a smooth pattern (PNG is lossless, so tags survive). */
+static void write_gray(const char *rel, int w, int h, uint8_t tag)
+{
+    uint8_t *px = malloc((size_t)w * h);
+    for (int i = 0; i < w * h; i++)
+        px[i] = (uint8_t)(i * 7 + tag);
+    px[0] = tag;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    CHECK_MSG(cvw_write_image(p, px, w, h, 1) == 0, "%s", cvw_error());
+    free(px);
+}
+
+static void write_uniform(const char *rel, int w, int h, int ch, const uint8_t *bgr)
+{
+    uint8_t *px = malloc((size_t)w * h * ch);
+    for (int i = 0; i < w * h; i++)
+        memcpy(px + (size_t)i * ch, bgr, (size_t)ch);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    CHECK_MSG(cvw_write_image(p, px, w, h, ch) == 0, "%s", cvw_error());
+    free(px);
+}
+
+static int progress_calls, progress_last, progress_total;
+static void on_progress(void *user, int done, int total)
+{
+    (void)user;
+    progress_calls++;
+    progress_last = done;
+    progress_total = total;
+}
+
+static int has_problem(const ds_dataset *ds, const char *needle)
+{
+    for (int i = 0; i < ds->n_problems; i++)
+        if (strstr(ds->problems[i], needle))
+            return 1;
+    return 0;
+}
+
+static void test_normalize(void)
+{
+    char b[NN_NAME_MAX];
+    static const char *const cases[][2] = {
+        {"anger", "angry"}, {"Angry", "angry"}, {"sadness", "sad"}, {"SAD", "sad"},
+        {"happiness", "happy"}, {"Happy", "happy"}, {"surprised", "surprise"},
+        {" Neutral ", "neutral"}, {"3_happy", "happy"}, {"03-fear", "fear"},
+        {"contempt", "contempt"}, {"Disgusted", "disgust"}, {"Fearful", "fear"},
+        {"Weird Name", "weird_name"}, {"7", "7"}, {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_MSG(!strcmp(ds_class_normalize(cases[i][0], b, sizeof b), cases[i][1]),
+                  "'%s' -> '%s', want '%s'", cases[i][0], b, cases[i][1]);
+    CHECK(ds_class_find(ds_fer_classes, 7, "sadness") == 4);
+    CHECK(ds_class_find(ds_fer_classes, 7, "ANGER") == 0);
+    CHECK(ds_class_find(ds_fer_classes, 7, "contempt") == -1);
+}
+
+static void test_folder(void)
+{
+    /* Folder names from three conventions; sorted bytewise: "03_sad",
+     * "Happy", "anger". */
+    mkdir_p("faces/anger");
+    mkdir_p("faces/Happy");
+    mkdir_p("faces/03_sad");
+    for (int i = 0; i < 5; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "faces/anger/a%d.png", i);
+        write_gray(rel, 48, 48, (uint8_t)(10 + i));
+        snprintf(rel, sizeof rel, "faces/Happy/h%d.png", i);
+        write_gray(rel, 48, 48, (uint8_t)(20 + i));
+    }
+    write_gray("faces/03_sad/s0.png", 48, 48, 30);
+    write_gray("faces/03_sad/s1_odd.png", 17, 23, 31); /* odd size: resized */
+    const uint8_t red[3] = {0, 0, 200}; /* BGR */
+    write_uniform("faces/03_sad/s2_colour.png", 64, 40, 3, red);
+    write_text("faces/03_sad/s3_broken.png", "this is not a PNG\n");
+    write_text("faces/03_sad/notes.txt", "not an image\n");
+    write_text("faces/03_sad/.DS_Store", "hidden, ignored\n");
+    mkdir_p("faces/Happy/nested"); /* folders inside classes are ignored */
+
+    char root[512];
+    snprintf(root, sizeof root, "%s/faces", tmpdir);
+    ds_load_opts o = {.w = 48, .h = 48, .threads = 1, .progress = on_progress};
+    ds_dataset *ds = ds_load(root, &o);
+    CHECK_MSG(ds != NULL, "%s", ds_error());
+    if (!ds)
+        return;
+    CHECK(ds->n_classes == 3);
+    CHECK(!strcmp(ds->classes[0], "sad"));
+    CHECK(!strcmp(ds->classes[1], "happy"));
+    CHECK(!strcmp(ds->classes[2], "angry"));
+    CHECK(ds->n == 13);
+    CHECK(ds->n_skipped == 2);
+    CHECK(has_problem(ds, "s3_broken.png"));
+    CHECK(has_problem(ds, "notes.txt"));
+    CHECK(progress_calls > 0 && progress_last == progress_total && progress_total == 14);
+    int counts[3];
+    ds_class_counts(ds, counts);
+    CHECK(counts[0] == 3 && counts[1] == 5 && counts[2] == 5);
+    /* Sorted order: 03_sad/s0, s1_odd, s2_colour, then Happy, then anger. */
+    CHECK(ds->labels[0] == 0 && ds_image(ds, 0)[0] == 30);
+    CHECK(ds->labels[3] == 1 && ds_image(ds, 3)[0] == 20);
+    CHECK(ds->labels[8] == 2 && ds_image(ds, 8)[0] == 10);
+    CHECK(ds_image(ds, 12)[0] == 14 && ds_image(ds, 12)[47 * 48 + 47] == (uint8_t)(2303 * 7 + 14));
+    /* Colour to gray: 0.299 * 200 = 59.8 for pure red. */
+    const uint8_t *c = ds_image(ds, 2);
+    int uniform = 1;
+    for (int i = 0; i < 48 * 48; i++)
+        uniform &= c[i] == c[0];
+    CHECK(uniform);
+    CHECK_MSG(c[0] >= 59 && c[0] <= 61, "red became %d", c[0]);
+
+    /* Threads do not change the result. */
+    ds_load_opts o4 = {.w = 48, .h = 48, .threads = 4};
+    ds_dataset *d4 = ds_load(root, &o4);
+    CHECK(d4 && d4->n == ds->n);
+    if (d4 && d4->n == ds->n) {
+        CHECK(!memcmp(d4->pixels, ds->pixels, (size_t)ds->n * 48 * 48));
+        CHECK(!memcmp(d4->labels, ds->labels, (size_t)ds->n * sizeof(int)));
+    }
+    ds_free(d4);
+
+    /* Another input size. */
+    ds_load_opts o32 = {.w = 32, .h = 24};
+    ds_dataset *d32 = ds_load(root, &o32);
+    CHECK(d32 && d32->n == 13 && d32->w == 32 && d32->h == 24);
+    ds_free(d32);
+
+    /* A split argument makes no sense for a plain class folder. */
+    ds_load_opts os = {.w = 48, .h = 48, .split = "Training"};
+    CHECK(ds_load(root, &os) == NULL && strstr(ds_error(), "split"));
+    ds_free(ds);
+
+    /* Missing path, and a folder without classes. */
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/nope", tmpdir);
+    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "nope"));
+    mkdir_p("empty");
+    snprintf(missing, sizeof missing, "%s/empty", tmpdir);
+    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "class folders"));
+    /* Classes but no readable image at all. */
+    mkdir_p("junk/happy");
+    write_text("junk/happy/x.png", "junk");
+    snprintf(missing, sizeof missing, "%s/junk", tmpdir);
+    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "x.png"));
+}
+
+static void test_split_folders(void)
+{
+    /* FER2013's download layout: train/ and test/, each with classes. */
+    mkdir_p("fer/train/angry");
+    mkdir_p("fer/train/happy");
+    mkdir_p("fer/test/angry");
+    mkdir_p("fer/test/happy");
+    write_gray("fer/train/angry/1.png", 48, 48, 1);
+    write_gray("fer/train/happy/2.png", 48, 48, 2);
+    write_gray("fer/train/happy/3.png", 48, 48, 3);
+    write_gray("fer/test/happy/4.png", 48, 48, 4);
+    char root[512];
+    snprintf(root, sizeof root, "%s/fer", tmpdir);
+    ds_load_opts o = {.w = 48, .h = 48};
+    CHECK(ds_load(root, &o) == NULL && strstr(ds_error(), "splits"));
+    o.split = "train";
+    ds_dataset *tr = ds_load(root, &o);
+    CHECK(tr && tr->n == 3 && tr->n_classes == 2);
+    ds_free(tr);
+    o.split = "PublicTest";
+    ds_dataset *te = ds_load(root, &o);
+    CHECK(te && te->n == 1 && te->labels[0] == 1 && ds_image(te, 0)[0] == 4);
+    ds_free(te);
+    o.split = "PrivateTest";
+    CHECK(ds_load(root, &o) == NULL && strstr(ds_error(), "PrivateTest"));
+}
+
+/* A CSV row of 48x48 pixels all equal to v, except pixel 0 = tag. */
+static void row(FILE *f, const char *emotion, int tag, int v, int npix, const char *usage)
+{
+    fprintf(f, "%s,", emotion);
+    for (int i = 0; i < npix; i++)
+        fprintf(f, "%s%d", i ? " " : "", i == 0 ? tag : v);
+    fprintf(f, ",%s\n", usage);
+}
+
+static void test_csv(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/fer.csv", tmpdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "emotion,pixels,Usage\n");          /* line 1 */
+    row(f, "0", 1, 100, 2304, "Training");          /* 2 good: angry */
+    row(f, "3", 2, 110, 2304, "Training");          /* 3 good: happy */
+    row(f, "6", 3, 120, 2304, "PublicTest");        /* 4 good: neutral */
+    row(f, "4", 4, 130, 2300, "Training");          /* 5 wrong pixel count */
+    fprintf(f, "5,1 2 x 4,Training\n");             /* 6 non-numeric pixel */
+    row(f, "9", 6, 100, 2304, "Training");          /* 7 bad emotion index */
+    row(f, "x", 7, 100, 2304, "Training");          /* 8 non-numeric emotion */
+    row(f, "2", 8, 256, 2304, "PrivateTest");       /* 9 value out of range */
+    fprintf(f, "\n");                               /* 10 blank: ignored */
+    fprintf(f, "1,\"");                             /* 11 good, quoted, CRLF */
+    for (int i = 0; i < 2304; i++)
+        fprintf(f, "%s%d", i ? " " : "", i == 0 ? 9 : 140);
+    fprintf(f, "\",PrivateTest\r\n");
+    row(f, "5", 10, 150, 2305, "PublicTest");       /* 12 too many pixels */
+    fprintf(f, "2,only two fields\n");              /* 13 short row */
+    fclose(f);
+
+    ds_load_opts o = {.w = 48, .h = 48};
+    ds_dataset *ds = ds_load(path, &o);
+    CHECK_MSG(ds != NULL, "%s", ds_error());
+    if (!ds)
+        return;
+    CHECK(ds->n_classes == 7 && !strcmp(ds->classes[6], "neutral"));
+    CHECK(ds->n == 4);
+    CHECK(ds->n_skipped == 7);
+    char want[640];
+    snprintf(want, sizeof want, "%s:5: expected 2304 pixels, found 2300", path);
+    CHECK_MSG(has_problem(ds, want), "no '%s'", want);
+    snprintf(want, sizeof want, "%s:6: bad pixel value 'x'", path);
+    CHECK_MSG(has_problem(ds, want), "no '%s'", want);
+    CHECK(has_problem(ds, "fer.csv:7: emotion index 9 out of range"));
+    CHECK(has_problem(ds, "fer.csv:8: bad emotion index 'x'"));
+    CHECK(has_problem(ds, "fer.csv:9: bad pixel value '256'"));
+    CHECK(has_problem(ds, "fer.csv:12: expected 2304 pixels, found 2305"));
+    CHECK(has_problem(ds, "fer.csv:13: expected 3 fields"));
+    int labels[4] = {0, 3, 6, 1}, tags[4] = {1, 2, 3, 9}, vals[4] = {100, 110, 120, 140};
+    for (int i = 0; i < 4 && i < ds->n; i++) {
+        CHECK(ds->labels[i] == labels[i]);
+        CHECK(ds_image(ds, i)[0] == tags[i]);
+        CHECK(ds_image(ds, i)[2303] == vals[i]);
+    }
+    ds_free(ds);
+
+    /* Usage selects rows; bad rows of other splits are not reported. */
+    o.split = "Training";
+    ds = ds_load(path, &o);
+    CHECK(ds && ds->n == 2 && ds->labels[1] == 3);
+    CHECK(ds && ds->n_skipped == 5); /* lines 5-8 and the short line 13 */
+    ds_free(ds);
+    o.split = "PrivateTest";
+    ds = ds_load(path, &o);
+    CHECK(ds && ds->n == 1 && ds->labels[0] == 1 && ds->n_skipped == 2);
+    ds_free(ds);
+    o.split = "Validation";
+    CHECK(ds_load(path, &o) == NULL && strstr(ds_error(), "Validation"));
+
+    /* Resized to the model's input. */
+    ds_load_opts o2 = {.w = 24, .h = 24, .split = "PublicTest"};
+    ds = ds_load(path, &o2);
+    CHECK(ds && ds->n == 1 && ds->w == 24 && ds_image(ds, 0)[24 * 24 - 1] == 120);
+    ds_free(ds);
+
+    /* Not the fer2013 layout. */
+    snprintf(path, sizeof path, "%s/other.csv", tmpdir);
+    f = fopen(path, "w");
+    fprintf(f, "a,b,c\n1,2,3\n");
+    fclose(f);
+    CHECK(ds_load(path, &o) == NULL && strstr(ds_error(), "emotion"));
+}
+
+/* A data set whose image i carries i in its first two pixels. */
+static ds_dataset *tagged(const int *counts, int k, const char *const *names)
+{
+    ds_dataset *ds = ds_create(8, 8, names, k, 4);
+    uint8_t img[64] = {0};
+    int id = 0;
+    /* Interleave classes so order matters. */
+    for (int round = 0;; round++) {
+        int any = 0;
+        for (int c = 0; c < k; c++)
+            if (round < counts[c]) {
+                img[0] = (uint8_t)(id & 255);
+                img[1] = (uint8_t)(id >> 8);
+                img[2] = (uint8_t)c;
+                ds_push(ds, img, c);
+                id++;
+                any = 1;
+            }
+        if (!any)
+            break;
+    }
+    return ds;
+}
+
+static int tag_of(const ds_dataset *ds, int i)
+{
+    return ds_image(ds, i)[0] | ds_image(ds, i)[1] << 8;
+}
+
+static void test_mapping(void)
+{
+    /* CK+48's classes onto FER2013's. */
+    const char *ck[7] = {"anger", "contempt", "disgust", "fear", "happy", "sadness",
+                         "surprise"};
+    int counts[7] = {3, 2, 4, 1, 5, 2, 3};
+    ds_dataset *ds = tagged(counts, 7, ck);
+    CHECK(!strcmp(ds->classes[0], "angry") && !strcmp(ds->classes[5], "sad"));
+    ds_class_map map;
+    CHECK(ds_map_classes(ds, ds_fer_classes, 7, &map) == 0);
+    CHECK(map.n_unmatched == 1 && !strcmp(map.unmatched[0], "contempt"));
+    CHECK(map.unmatched_count[0] == 2 && map.dropped == 2);
+    CHECK(map.n_absent == 1 && !strcmp(map.absent[0], "neutral"));
+    CHECK(ds->n == 18 && ds->n_classes == 7);
+    /* Every image's old class (pixel 2) maps to the FER index by name. */
+    const int ck_to_fer[7] = {0, -1, 1, 2, 3, 4, 5};
+    int ok = 1;
+    for (int i = 0; i < ds->n; i++)
+        ok &= ds->labels[i] == ck_to_fer[ds_image(ds, i)[2]];
+    CHECK(ok);
+    int c2[7];
+    ds_class_counts(ds, c2);
+    CHECK(c2[0] == 3 && c2[1] == 4 && c2[3] == 5 && c2[6] == 0);
+
+    /* No class in common: an error, nothing changed. */
+    const char *other[2] = {"cat", "dog"};
+    CHECK(ds_map_classes(ds, other, 2, NULL) == -1 && strstr(ds_error(), "angry"));
+    CHECK(ds->n == 18 && ds->n_classes == 7);
+    ds_free(ds);
+
+    /* A 6-class set in another order, mapped onto a model's list. */
+    const char *six[6] = {"Surprised", "Sadness", "Happiness", "Fear", "Disgust", "Anger"};
+    int c6[6] = {1, 1, 1, 1, 1, 1};
+    ds = tagged(c6, 6, six);
+    const char *model[3] = {"happy", "sad", "angry"};
+    CHECK(ds_map_classes(ds, model, 3, &map) == 0);
+    CHECK(ds->n == 3 && map.n_unmatched == 3 && map.n_absent == 0);
+    CHECK(!strcmp(ds->classes[0], "happy"));
+    for (int i = 0; i < ds->n; i++) {
+        int old = ds_image(ds, i)[2]; /* 2 happiness, 1 sadness, 5 anger */
+        CHECK((old == 2 && ds->labels[i] == 0) || (old == 1 && ds->labels[i] == 1) ||
+              (old == 5 && ds->labels[i] == 2));
+    }
+    ds_free(ds);
+}
+
+static void test_split_limit(void)
+{
+    const char *names[3] = {"a", "b", "c"};
+    int counts[3] = {100, 10, 50};
+    ds_dataset *ds = tagged(counts, 3, names);
+    ds_dataset *val = ds_split(ds, 0.2, 42);
+    CHECK(val != NULL);
+    if (!val) {
+        ds_free(ds);
+        return;
+    }
+    int ct[3], cv[3];
+    ds_class_counts(ds, ct);
+    ds_class_counts(val, cv);
+    CHECK(cv[0] == 20 && cv[1] == 2 && cv[2] == 10);
+    CHECK(ct[0] == 80 && ct[1] == 8 && ct[2] == 40);
+    /* Disjoint, complete, each part in original order. */
+    unsigned char seen[160] = {0};
+    int dup = 0, ordered = 1;
+    for (int i = 0; i < ds->n; i++) {
+        dup += seen[tag_of(ds, i)]++;
+        if (i)
+            ordered &= tag_of(ds, i) > tag_of(ds, i - 1);
+    }
+    for (int i = 0; i < val->n; i++) {
+        dup += seen[tag_of(val, i)]++;
+        if (i)
+            ordered &= tag_of(val, i) > tag_of(val, i - 1);
+    }
+    CHECK(dup == 0 && ordered);
+    int label_ok = 1;
+    for (int i = 0; i < val->n; i++)
+        label_ok &= val->labels[i] == ds_image(val, i)[2];
+    CHECK(label_ok);
+
+    /* Same seed, same split; another seed, another split. */
+    ds_dataset *a = tagged(counts, 3, names), *b = tagged(counts, 3, names);
+    ds_dataset *va = ds_split(a, 0.2, 42), *vb = ds_split(b, 0.2, 43);
+    CHECK(va && va->n == val->n && !memcmp(va->pixels, val->pixels, (size_t)val->n * 64));
+    CHECK(vb && memcmp(vb->pixels, val->pixels, (size_t)val->n * 64) != 0);
+    CHECK(ds_split(a, 1.5, 1) == NULL);
+    ds_free(a);
+    ds_free(b);
+    ds_free(va);
+    ds_free(vb);
+    ds_free(val);
+    ds_free(ds);
+
+    /* Stratified subset: 16 of 160 keeps the shares 10:1:5. */
+    ds = tagged(counts, 3, names);
+    CHECK(ds_limit(ds, 16, 7) == 0);
+    ds_class_counts(ds, ct);
+    CHECK(ds->n == 16 && ct[0] == 10 && ct[1] == 1 && ct[2] == 5);
+    ds_free(ds);
+    ds = tagged(counts, 3, names);
+    CHECK(ds_limit(ds, 7, 7) == 0); /* 4.375, 0.4375, 2.1875 -> 4, 1, 2 */
+    ds_class_counts(ds, ct);
+    CHECK(ds->n == 7 && ct[0] == 4 && ct[1] == 1 && ct[2] == 2);
+    CHECK(ds_limit(ds, 1000, 7) == 0 && ds->n == 7);
+    ds_free(ds);
+}
+
+static void test_balance(void)
+{
+    const char *names[4] = {"a", "b", "c", "empty"};
+    int counts[4] = {100, 10, 50, 0};
+    ds_dataset *ds = tagged(counts, 4, names);
+    float w[4];
+    ds_class_weights(ds, 1.0, w);
+    /* N / (K n_c) with K the 3 non-empty classes... normalised over images:
+     * sum_c n_c w_c = N. */
+    CHECK_NEAR(w[0] * 100 + w[1] * 10 + w[2] * 50, 160, 1e-3);
+    CHECK_NEAR(w[1] / w[0], 10, 1e-4);
+    CHECK_NEAR(w[0], 160.0 / 300, 1e-5);
+    CHECK(w[3] == 0);
+    ds_class_weights(ds, 0.0, w);
+    CHECK(w[0] == 1 && w[1] == 1 && w[2] == 1);
+
+    /* A shuffle is a permutation; seeded. */
+    int order[160], order2[160], cnt[160] = {0};
+    uint64_t r1 = 5, r2 = 5;
+    ds_epoch_order(ds, NULL, &r1, order, 160);
+    ds_epoch_order(ds, NULL, &r2, order2, 160);
+    int perm = 1;
+    for (int i = 0; i < 160; i++)
+        perm &= order[i] >= 0 && order[i] < 160 && cnt[order[i]]++ == 0;
+    CHECK(perm && !memcmp(order, order2, sizeof order));
+    CHECK(r1 == r2 && r1 != 5);
+
+    /* Balanced sampling: inverse-frequency weights give equal classes. */
+    enum { N = 30000 };
+    int *draw = malloc(N * sizeof *draw);
+    ds_class_weights(ds, 1.0, w);
+    ds_epoch_order(ds, w, &r1, draw, N);
+    int per[4] = {0};
+    for (int i = 0; i < N; i++)
+        per[ds->labels[draw[i]]]++;
+    for (int c = 0; c < 3; c++)
+        CHECK_MSG(abs(per[c] - N / 3) < N / 30, "class %d drawn %d times", c, per[c]);
+    CHECK(per[3] == 0);
+    free(draw);
+    ds_free(ds);
+}
+
+/* Mutated CSVs (flipped bytes, cuts, stray commas and quotes) never crash
+ * the loader and give a consistent result: a cheap fuzz run that ASan
+ * builds make meaningful. */
+static void test_csv_mutations(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz.csv", tmpdir);
+    char *good = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&good, &len);
+    fprintf(m, "emotion,pixels,Usage\n");
+    row(m, "1", 5, 60, 2304, "Training");
+    row(m, "6", 6, 70, 2304, "PublicTest");
+    row(m, "3", 7, 80, 2304, "Training");
+    fclose(m);
+    static const char junk[] = ",\"\n\r x-9 0123456789\0";
+    uint64_t rng = test_seed(12345);
+    int ok = 1;
+    for (int it = 0; it < 300; it++) {
+        char *buf = malloc(len);
+        memcpy(buf, good, len);
+        size_t n = len;
+        int edits = 1 + (int)(rng % 8);
+        for (int e = 0; e < edits; e++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(rng >> 33) % n;
+            if ((rng & 7) == 0)
+                n = at + 1; /* cut */
+            else
+                buf[at] = junk[(rng >> 20) % (sizeof junk - 1)];
+        }
+        FILE *f = fopen(path, "wb");
+        fwrite(buf, 1, n, f);
+        fclose(f);
+        free(buf);
+        ds_load_opts o = {.w = 48, .h = 48, .split = (it & 1) ? "Training" : NULL};
+        ds_dataset *ds = ds_load(path, &o);
+        if (ds) {
+            ok &= ds->n >= 1 && ds->n <= 3 && ds->n_skipped >= 0;
+            for (int i = 0; i < ds->n; i++)
+                ok &= ds->labels[i] >= 0 && ds->labels[i] < 7;
+            ds_free(ds);
+        } else {
+            ok &= ds_error()[0] != 0;
+        }
+    }
+    CHECK(ok);
+    free(good);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "%s/ed_test_dataset_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_normalize();
+    test_folder();
+    test_split_folders();
+    test_csv();
+    test_csv_mutations();
+    test_mapping();
+    test_split_limit();
+    test_balance();
+    nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return test_done("test_dataset");
+}

@@ -1,0 +1,184 @@
+/* test_train_cli.c - emotion-train train and eval end to end on generated
+ * data (no ../shared): a short run must beat chance by a wide margin and
+ * write its report; a run interrupted mid-epoch and resumed from its
+ * checkpoint must end with exactly the weights of an uninterrupted run;
+ * eval must agree; bad input must fail cleanly.
+ * argv[1] is the emotion-train binary. */
+
+#include "cvw.h"
+#include "nn.h"
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *prog;
+static char dir[256];
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s >>%s/log 2>&1 </dev/null", prog, args, dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Three classes of 32x32 faces-to-be: horizontal bars, vertical bars, a
+ * bright disc; each with noise and random offsets, 80 per class. */
+static void make_data(void)
+{
+    static const char *cls[3] = {"happy", "sad", "surprise"};
+    char path[512];
+    uint64_t s = 77;
+    snprintf(path, sizeof path, "%s/data", dir);
+    mkdir(path, 0755);
+    for (int c = 0; c < 3; c++) {
+        snprintf(path, sizeof path, "%s/data/%s", dir, cls[c]);
+        mkdir(path, 0755);
+        for (int i = 0; i < 80; i++) {
+            uint8_t img[32 * 32];
+            int off = (int)(nn_now() * 0) + i % 5;
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) {
+                    int v;
+                    if (c == 0)
+                        v = ((y + off) / 4) % 2 ? 200 : 60;
+                    else if (c == 1)
+                        v = ((x + off) / 4) % 2 ? 200 : 60;
+                    else
+                        v = (x - 14 - off) * (x - 14 - off) + (y - 14 - off) * (y - 14 - off) < 64 ? 220 : 70;
+                    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                    v += (int)(s >> 59) * 4 - 32;
+                    img[y * 32 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
+            snprintf(path, sizeof path, "%s/data/%s/%03d.png", dir, cls[c], i);
+            CHECK(cvw_write_image(path, img, 32, 32, 1) == 0);
+        }
+    }
+    snprintf(path, sizeof path, "%s/arch.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("input 24x24x1\nconv 8 3x3 same bn relu\nmaxpool 2\nconv 16 3x3 same relu\ngap\n"
+          "dense classes softmax\n", f);
+    fclose(f);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static double json_number(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+static int same_weights(const char *a, const char *b)
+{
+    nn_net *x = nn_net_load(a), *y = nn_net_load(b);
+    int same = x && y && nn_net_n_params(x) == nn_net_n_params(y) &&
+               !memcmp(nn_net_params(x), nn_net_params(y), nn_net_n_params(x) * sizeof(float)) &&
+               !memcmp(nn_net_state(x), nn_net_state(y), nn_net_n_state(x) * sizeof(float));
+    nn_net_free(x);
+    nn_net_free(y);
+    return same;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_train_cli EMOTION-TRAIN\n");
+        return 2;
+    }
+    prog = argv[1];
+    snprintf(dir, sizeof dir, "/tmp/test_train_cli.XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    make_data();
+    const char *common = "--arch %s/arch.txt --epochs 6 --batch 16 --lr 0.01 --seed 3 --threads 2";
+    char fmt[512];
+
+    /* 1. a short run beats chance (33%) by far, and writes its report */
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/a.model --report %%s/rep", common);
+    CHECK(run(fmt, dir, dir, dir, dir) == 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/rep/metrics.json", dir);
+    double best = json_number(slurp(path), "best_val_accuracy");
+    printf("best validation accuracy: %.3f\n", best);
+    CHECK_MSG(best >= 0.8, "best_val_accuracy %.3f, want >= 0.8", best);
+    static const char *files[] = {"curves.png", "confusion.png", "filters.png", "feature_maps.png",
+                                  "samples.png", "per_class.csv", "history.csv", "metrics.json"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/rep/%s", dir, files[i]);
+        struct stat st;
+        CHECK_MSG(stat(path, &st) == 0 && st.st_size > 0, "%s missing", path);
+        if (strstr(files[i], ".png")) {
+            uint8_t *px = NULL;
+            int w = 0, h = 0;
+            CHECK_MSG(cvw_read_gray(path, &px, &w, &h) == 0 && w >= 100 && h >= 100, "%s unreadable", path);
+            free(px);
+        }
+    }
+    snprintf(path, sizeof path, "%s/rep/history.csv", dir);
+    const char *hist = slurp(path);
+    int lines = 0;
+    for (const char *p = hist; p && *p; p++)
+        lines += *p == '\n';
+    CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
+
+    /* 2. interrupted mid-epoch, resumed: the same weights as run 1 */
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model --interrupt-after 17", common);
+    CHECK(run(fmt, dir, dir, dir) == 130);
+    snprintf(path, sizeof path, "%s/b.model.ckpt", dir);
+    CHECK(access(path, R_OK) == 0);
+    snprintf(path, sizeof path, "%s/b.model", dir);
+    CHECK(access(path, F_OK) != 0); /* not finished yet */
+    CHECK(run("train --resume %s/b.model.ckpt --interrupt-after 13", dir) == 130);
+    CHECK(run("train --resume %s/b.model.ckpt", dir) == 0);
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/a.model", dir);
+    snprintf(b, sizeof b, "%s/b.model", dir);
+    CHECK_MSG(same_weights(a, b), "resumed run's weights differ from the uninterrupted run's");
+
+    /* 3. eval agrees with training's figure on the same data, as JSON */
+    CHECK(run("eval --model %s/a.model --data %s/data --json %s/eval.json", dir, dir, dir) == 0);
+    snprintf(path, sizeof path, "%s/eval.json", dir);
+    const char *ej = slurp(path);
+    CHECK_MSG(json_number(ej, "accuracy") >= 0.8, "eval accuracy %.3f", json_number(ej, "accuracy"));
+    CHECK(json_number(ej, "n") == 240);
+    CHECK(ej && strstr(ej, "\"confusion\"") && strstr(ej, "\"per_class\""));
+    CHECK(run("eval --model %s/a.model --data %s/data --tta", dir, dir) == 0);
+
+    /* 4. bad input: one message, non-zero exit */
+    CHECK(run("train --data %s/nope --out %s/x.model", dir, dir) == 1);
+    CHECK(run("train --data %s/data", dir) == 2);
+    CHECK(run("train --data %s/data --out %s/x.model --epochs zero", dir, dir) == 2);
+    CHECK(run("train --data %s/data --out %s/x.model --augment sparkle", dir, dir) == 2);
+    CHECK(run("train --data %s/data --out %s/x.model --arch no-such-arch", dir, dir) == 2);
+    CHECK(run("train --resume %s/arch.txt", dir) == 1);
+    CHECK(run("eval --model %s/arch.txt --data %s/data", dir, dir) == 1);
+
+    if (!test_failures) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        CHECK(system(cmd) == 0);
+    } else
+        fprintf(stderr, "outputs kept in %s (see %s/log)\n", dir, dir);
+    return test_done("test_train_cli");
+}
