@@ -4,11 +4,13 @@
  * does not depend on them. */
 #include "cli.h"
 #include "commands.h"
+#include "cvw.h"
 #include "nn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Runs fn until `seconds` have passed (at least `min_iters` times) and
  * returns the best time per call: the least disturbed measurement. */
@@ -42,6 +44,61 @@ static int run_infer(void *arg)
     return nn_net_forward(b->net, b->x, b->n, 0) ? 0 : -1;
 }
 
+typedef struct {
+    cvw_dnn *dnn;
+    const float *x;
+    float *out;
+    int n, c, h, w, k;
+} cv_ctx;
+
+static int run_opencv(void *arg)
+{
+    cv_ctx *b = arg;
+    return cvw_dnn_forward(b->dnn, b->x, b->n, b->c, b->h, b->w, b->out, b->k);
+}
+
+/* The same net exported to ONNX and run by OpenCV's DNN module, measured
+ * the same way: the reference the engine's speed is judged against. */
+static int bench_opencv(nn_net *net, const float *x, int batch, int threads, double seconds)
+{
+    char path[] = "/tmp/emotion-bench-XXXXXX.onnx";
+    int fd = mkstemps(path, 5);
+    if (fd < 0) {
+        ed_err("bench: cannot create a temporary file");
+        return -1;
+    }
+    close(fd);
+    int rc = -1;
+    cv_ctx b = {.x = x, .k = nn_net_n_classes(net)};
+    nn_net_input_shape(net, &b.c, &b.h, &b.w);
+    b.out = malloc((size_t)batch * b.k * sizeof(float));
+    if (!b.out || nn_export_onnx(net, path)) {
+        ed_err("bench: %s", nn_error());
+        goto done;
+    }
+    cvw_set_threads(threads);
+    if (!(b.dnn = cvw_dnn_load_onnx(path))) {
+        ed_err("bench: %s", cvw_error());
+        goto done;
+    }
+    b.n = 1;
+    double t1 = best_time(run_opencv, &b, seconds, 20);
+    b.n = batch;
+    double tb = best_time(run_opencv, &b, seconds, 3);
+    if (t1 < 0 || tb < 0) {
+        ed_err("bench: %s", cvw_error());
+        goto done;
+    }
+    printf("opencv_infer_batch1_us=%.1f\n", t1 * 1e6);
+    printf("opencv_infer_batch%d_img_per_s=%.1f\n", batch, batch / tb);
+    rc = 0;
+done:
+    cvw_dnn_free(b.dnn);
+    free(b.out);
+    remove(path);
+    return rc;
+}
+
 static int run_train(void *arg)
 {
     bench_ctx *b = arg;
@@ -57,14 +114,20 @@ static int run_train(void *arg)
 int cmd_bench(int argc, char **argv)
 {
     const char *arch = "fer-classic";
-    int threads = 1, batch = 64, classes = 7;
+    int threads = 1, batch = 64, classes = 7, opencv = 0;
     float seconds = 3;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train bench [--arch NAME|FILE] [--threads N] [--batch N] [--seconds S]\n"
-                   "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s.\n");
+                   "                           [--opencv]\n"
+                   "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s;\n"
+                   "--opencv also runs the same net exported to ONNX in OpenCV's DNN module.\n");
             return ED_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--opencv")) {
+            opencv = 1;
+            continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
@@ -126,6 +189,9 @@ int cmd_bench(int argc, char **argv)
     printf("infer_batch1_us=%.1f\n", t1 * 1e6);
     printf("infer_batch%d_img_per_s=%.1f\n", batch, batch / tb);
     printf("train_batch%d_img_per_s=%.1f\n", batch, batch / tt);
+    fflush(stdout);
+    if (opencv && bench_opencv(net, b.x, batch, threads, seconds))
+        goto done;
     rc = ED_EXIT_OK;
 done:
     nn_optim_free(b.opt);
