@@ -40,6 +40,13 @@ int nn_pool_size(const nn_pool *pool);
 typedef void (*nn_task_fn)(void *ctx, int task, int thread);
 void nn_pool_run(nn_pool *pool, int ntasks, nn_task_fn fn, void *ctx);
 
+/* The pool when `work` (elements touched) is worth waking threads for,
+ * else NULL: for a single face, fanning out costs more than it saves. */
+static inline nn_pool *nn_pool_for(nn_pool *pool, size_t work)
+{
+    return work >= ((size_t)1 << 17) ? pool : NULL;
+}
+
 /* ---- GEMM ------------------------------------------------------------------ */
 
 /*

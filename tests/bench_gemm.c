@@ -97,8 +97,10 @@ int main(int argc, char **argv)
                 reps *= 2;
         } while (nn_now() < t_end);
         double flop = 2.0 * sh->M * sh->N * sh->K;
-        /* cpu_gflops: per thread-second of CPU, times threads; equals gflops
-         * on an idle machine. */
+        /* cpu_gflops: flop over (process CPU seconds / threads), what gflops
+         * would be if each thread had a core to itself: equals gflops on an
+         * idle machine, stays meaningful on a busy one. It overstates shapes
+         * too small for nn_sgemm_mt to split (they run on one thread). */
         printf("kernel=%s threads=%d shape=%s ta=%d tb=%d M=%d N=%d K=%d us=%.1f gflops=%.1f"
                " cpu_gflops=%.1f\n", nn_kernel_name(), threads, sh->name, sh->ta, sh->tb,
                sh->M, sh->N, sh->K, best * 1e6, flop / best * 1e-9, flop / best_cpu * 1e-9);

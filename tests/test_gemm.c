@@ -25,7 +25,8 @@ static int pick(const int *v, int n)
 
 /* One product checked against nn_sgemm_naive. `pad` adds columns to every
  * leading dimension; the padding of C must come back untouched. pool_mode:
- * 0 nn_sgemm, 1 nn_sgemm_mt with a NULL pool, 2 nn_sgemm_mt with `pool`. */
+ * 0 nn_sgemm, 1 nn_sgemm_mt with a NULL pool, 2 nn_sgemm_mt with `pool`.
+ * The naive reference skips the padding, so it stays NaN-free. */
 static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad,
                   int pool_mode, nn_pool *pool)
 {
@@ -43,6 +44,14 @@ static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, 
     fill(A, na);
     fill(B, nb);
     fill(C, nc);
+    /* NaN in A's and B's padding: reading past a row (and multiplying by
+     * zero padding) would show in C */
+    for (int i = 0; i < ar; i++)
+        for (int j = ac; j < lda; j++)
+            A[(size_t)i * lda + j] = NAN;
+    for (int i = 0; i < br; i++)
+        for (int j = bc; j < ldb; j++)
+            B[(size_t)i * ldb + j] = NAN;
     if (beta == 0.0f) /* must be overwritten, never read */
         for (size_t i = 0; i < nc; i++)
             C[i] = NAN;
@@ -115,7 +124,12 @@ int main(void)
             /* a K crossing two KC blocks, N crossing NC (2048) */
             check(ta, tb, 13, 2100, 3, 1.0f, 0.0f, 1, 0, NULL);
             check(ta, tb, 3, 2100, 700, 1.0f, 0.5f, 0, 0, NULL);
+            /* big enough for nn_sgemm_mt to split: by rows, by columns,
+             * columns with the small-M path, ragged last chunks */
             check(ta, tb, 30, 70, 600, -1.0f, 1.0f, 3, 2, pool);
+            check(ta, tb, 151, 37, 300, 1.0f, 0.0f, 1, 2, pool);
+            check(ta, tb, 37, 1001, 40, 0.5f, 0.5f, 2, 2, pool);
+            check(ta, tb, 3, 2100, 200, 1.0f, 0.0f, 0, 2, pool);
         }
 
     /* K == 0 and alpha == 0: C = beta*C, never reading C when beta == 0 */

@@ -7,12 +7,18 @@
  * Loop nest (C is M x N, row-major):
  *   jc over N by NC
  *     pc over K by KC          (beta applies on the first KC block only)
+ *                              op(B) = B: pack the KC x NC panel row by row,
+ *                              unless the micro-kernel reads B in place
  *       ic over M by MC        pack op(A)[ic:+MC][pc:+KC] into MR-row panels
- *         jr over NC by NR     pack op(B) micro-panel (first ic block only)
+ *         jr over NC by NR     op(B) = B^T: pack one micro-panel (first ic)
  *           ir over MC by MR   micro-kernel on one MR x NR tile of C
  * The B micro-panel (KC x NR) is reused from L1 by every ir; the packed A
- * block stays in L2. B micro-panels are packed on first use while the next
- * one's source is prefetched, so streaming a large B overlaps the compute.
+ * block stays in L2. While the first ic block works on one micro-panel, the
+ * next one's source is prefetched, so streaming a large B (an im2col
+ * buffer, a dense layer's weights) overlaps the compute.
+ *
+ * Every buffer is per thread and only grows: once warmed up, a call
+ * allocates nothing. M <= NN_SMALL_M skips packing (see nn_sgemm).
  */
 #include "nn_impl.h"
 #include "gemm_internal.h"
@@ -108,11 +114,15 @@ const char *nn_kernel_name(void)
 }
 
 /* The calling thread's workspace with room for na and nb floats, or NULL
- * when memory runs out. Grows only; after warm-up nothing is allocated. */
-static gemm_ws *workspace(size_t na, size_t nb)
+ * when memory runs out. The first call sizes it for the kernel's largest
+ * blocks, so whichever shapes a thread meets later, it allocates once. */
+static gemm_ws *workspace(const nn_gemm_kernel *kr, size_t na, size_t nb)
 {
     if (!g_ws_key_ok)
         return NULL;
+    size_t amax = (size_t)kr->mc * kr->kc, bmax = (size_t)kr->kc * kr->nc;
+    na = na > amax ? na : amax;
+    nb = nb > bmax ? nb : bmax;
     gemm_ws *w = pthread_getspecific(g_ws_key);
     if (!w) {
         w = calloc(1, sizeof *w);
@@ -150,12 +160,19 @@ static void pack_a(const nn_gemm_kernel *kr, int ta, const float *A, ptrdiff_t l
                    int mc, int p0, int kc, float *dst)
 {
     const int MR = kr->mr;
-    for (int ir = 0; ir < mc; ir += MR, dst += (size_t)kc * MR) {
-        int mv = mc - ir < MR ? mc - ir : MR;
-        if (ta) /* op(A) = A^T: the MR values of one p are contiguous in A */
-            kr->pack_n(A + p0 * lda + i0 + ir, lda, kc, mv, MR, dst);
-        else
-            kr->pack_t(A + (i0 + ir) * lda + p0, lda, kc, mv, MR, dst);
+    if (!ta) {
+        for (int ir = 0; ir < mc; ir += MR)
+            kr->pack_t(A + (i0 + ir) * lda + p0, lda, kc, mc - ir < MR ? mc - ir : MR, MR,
+                       dst + (size_t)(ir / MR) * kc * MR);
+        return;
+    }
+    /* op(A) = A^T: the values of one p are contiguous in A; go along A's
+     * rows 8 at a time across the panels (see pack_b_rows) */
+    for (int p = 0; p < kc; p += 8) {
+        int kp = kc - p < 8 ? kc - p : 8;
+        for (int ir = 0; ir < mc; ir += MR)
+            kr->pack_n(A + (p0 + p) * lda + i0 + ir, lda, kp, mc - ir < MR ? mc - ir : MR, MR,
+                       dst + (size_t)(ir / MR) * kc * MR + (size_t)p * MR);
     }
 }
 
@@ -170,11 +187,27 @@ static void pack_b(const nn_gemm_kernel *kr, int tb, const float *B, ptrdiff_t l
         kr->pack_n(B + p0 * ldb + j0, ldb, kc, nv, kr->nr, dst);
 }
 
+/* All of op(B)[p0:p0+kc][j0:j0+nb] = B's rows into NR-column panels, 8
+ * rows at a time across the panels, so B is read along its rows: one
+ * panel's short pieces of KC rows far apart would cost a TLB miss each. */
+static void pack_b_rows(const nn_gemm_kernel *kr, const float *B, ptrdiff_t ldb, int p0,
+                        int kc, int j0, int nb, float *dst)
+{
+    const int NR = kr->nr;
+    for (int p = 0; p < kc; p += 8) {
+        int kp = kc - p < 8 ? kc - p : 8;
+        for (int jr = 0; jr < nb; jr += NR)
+            kr->pack_n(B + (p0 + p) * ldb + j0 + jr, ldb, kp, nb - jr < NR ? nb - jr : NR, NR,
+                       dst + (size_t)(jr / NR) * kc * NR + (size_t)p * NR);
+    }
+}
+
 /* Prefetch part `part` of `parts` of the source lines of the B micro-panel
  * at column j0 into L2. B is often larger than L2 (an im2col buffer), and a
  * micro-panel's short pieces of many rows defeat the hardware prefetchers:
  * fetching the next panel while the micro-kernel works on this one hides
- * the memory latency that packing would otherwise stall on. */
+ * the memory latency that packing it (or reading it in place) would
+ * otherwise stall on. */
 static void prefetch_b(int tb, const float *B, ptrdiff_t ldb, int p0, int kc, int j0, int nv,
                        int part, int parts)
 {
@@ -230,16 +263,19 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
 {
     const int MR = kr->mr, NR = kr->nr;
     /* With op(B) = B and one block of M, the micro-kernel reads full-width
-     * B panels in place: packing them would only copy what the prefetch
-     * already brings to L2, and that copy costs more than the strided
-     * reads. A leading dimension that is a multiple of 1 KiB would map the
-     * panel's rows onto a few cache sets, so those are packed. */
+     * B panels in place (edge panels are packed): packing would only copy
+     * what the prefetch already brings to L2, and the copy costs more than
+     * the strided reads. A leading dimension that is a multiple of 1 KiB
+     * would map a panel's rows onto a few cache sets, so those are packed,
+     * as is B for several blocks of M, which all reuse the packed panel. */
     int direct = !tb && M <= mc && ldb % 256 != 0;
     for (int jc = 0; jc < N; jc += nc) {
         int nb = N - jc < nc ? N - jc : nc;
         for (int pc = 0; pc < K; pc += kc) {
             int kb = K - pc < kc ? K - pc : kc;
             float bet = pc == 0 ? beta : 1.0f;
+            if (!tb && !direct)
+                pack_b_rows(kr, B, ldb, pc, kb, jc, nb, ws->b);
             for (int ic = 0; ic < M; ic += mc) {
                 int mb = M - ic < mc ? M - ic : mc;
                 pack_a(kr, ta, A, lda, ic, mb, pc, kb, ws->a);
@@ -248,8 +284,9 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
                     float *panel = ws->b + (size_t)(jr / NR) * kb * NR;
                     const float *bp = panel;
                     ptrdiff_t ldbp = NR;
-                    /* B panels are packed on first use (ic == 0) */
-                    int first = ic == 0, nxt = jr + NR < nb;
+                    /* B^T panels are packed on first use (ic == 0), while
+                     * the next one is prefetched */
+                    int first = ic == 0 && (tb || direct), nxt = jr + NR < nb;
                     int nvn = nb - jr - NR < NR ? nb - jr - NR : NR;
                     if (direct && nv == NR) {
                         bp = B + pc * ldb + jc + jr;
@@ -290,7 +327,7 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
         const float *a = A;
         ptrdiff_t la = lda;
         if (ta) {
-            gemm_ws *ws = workspace((size_t)M * K, 0);
+            gemm_ws *ws = workspace(kr, (size_t)M * K, 0);
             if (!ws)
                 goto naive;
             for (int i = 0; i < M; i++)
@@ -310,7 +347,7 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
     int mc = block_size(M, kr->mc, kr->mr);
     int kc = block_size(K, kr->kc, 1);
     int nc = block_size(N, kr->nc, kr->nr);
-    gemm_ws *ws = workspace((size_t)mc * kc, (size_t)kc * nc);
+    gemm_ws *ws = workspace(kernel(), (size_t)mc * kc, (size_t)kc * nc);
     if (!ws)
         goto naive;
     gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, mc, kc, nc);
@@ -357,8 +394,9 @@ void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha
                  float beta, float *C, int ldc)
 {
     int nt = pool ? nn_pool_size(pool) : 1;
-    /* Below ~64k multiply-adds a thread hand-off costs more than it saves. */
-    if (nt <= 1 || M <= 0 || N <= 0 || (double)M * N * (K > 0 ? K : 1) < 65536.0) {
+    /* Below ~1M multiply-adds (~10 us on one core) waking another thread
+     * costs about what it saves: the first conv layer, measured. */
+    if (nt <= 1 || M <= 0 || N <= 0 || (double)M * N * (K > 0 ? K : 1) < 1048576.0) {
         nn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -369,6 +407,9 @@ void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha
      * are whole micro-tiles so no thread gets a ragged edge in the middle. */
     j.split_n = N >= M || M <= NN_SMALL_M * nt;
     int total = j.split_n ? N : M, unit = j.split_n ? kr->nr : kr->mr;
+    /* One task per thread: more tasks (for balance when another program
+     * holds a core) measured no better, and each adds a ragged edge and
+     * packs its A or B again. */
     int chunk = (total + nt - 1) / nt;
     chunk = (chunk + unit - 1) / unit * unit;
     j.chunk = chunk;

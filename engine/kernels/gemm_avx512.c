@@ -5,13 +5,17 @@
  *
  * Micro-kernel MR x 32: two zmm of B per k step, MR broadcasts of A, 2*MR
  * accumulators (24 of the 32 zmm registers at MR = 12). Edges use mask
- * registers, so partial tiles cost no more than full ones.
+ * registers, so partial tiles cost no more than full ones. Measured on a
+ * Sapphire Rapids core: 12x32 and 8x32 both reach ~190 GFLOPS from L1,
+ * 14x32 less; 12x32 is the default and 8x32 the alternative for M = 32 or
+ * 64 output channels, which 12 rows would pad by 12%.
  */
 #include "nn_impl.h"
 #include "gemm_internal.h"
 
 #include <immintrin.h>
 
+/* Compile-time knobs, for measuring other shapes (-DAVX512_MR=14 ...). */
 #ifndef AVX512_MR
 #define AVX512_MR 12
 #endif

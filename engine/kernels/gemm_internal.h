@@ -4,9 +4,9 @@
  *
  * BLIS style: gemm.c packs op(A) into MR-row micro-panels and op(B) into
  * NR-column micro-panels, blocks for the caches, and calls the micro-kernel
- * on one MR x NR tile of C at a time. A kernel file supplies only the
- * micro-kernel, two small-M routines and its blocking sizes, so it is the
- * only code compiled with its ISA's flags.
+ * on one MR x NR tile of C at a time. A kernel file supplies the
+ * micro-kernel, two small-M routines, the two packing routines and its
+ * blocking sizes, so it is the only code compiled with its ISA's flags.
  */
 #ifndef NN_GEMM_INTERNAL_H
 #define NN_GEMM_INTERNAL_H
@@ -41,7 +41,8 @@ typedef void (*nn_small_fn)(int m, int N, int K, float alpha,
 
 /*
  * Packing one micro-panel: dst[p*w + j] for p < k, j < w, zero for j >= nv
- * (w = MR for A, NR for B; dst is 64-byte aligned when w is NR).
+ * (w = MR for A, NR for B; the driver may also call them on a few rows of
+ * a panel at a time).
  *  pack_n: from src[p*ld + j]  (src rows run along j): op(B) = B, op(A) = A^T
  *  pack_t: from src[j*ld + p]  (src rows run along p): op(B) = B^T, op(A) = A
  */

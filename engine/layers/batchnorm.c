@@ -7,13 +7,27 @@
 
 #include <math.h>
 
-static void bn_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
+typedef struct {
+    nn_layer *l;
+    const nn_ctx *c;
+    const float *x, *dy;
+    float *y, *dx;
+    int n;
+} bn_job;
+
+/* Channels are independent: one task each, spread over the pool. */
+static void bn_forward_channel(void *arg, int ch, int thread)
 {
-    const int C = l->in_c;
+    bn_job *j = arg;
+    nn_layer *l = j->l;
+    const float *x = j->x;
+    float *y = j->y;
+    const int n = j->n, C = l->in_c;
     const size_t P = (size_t)l->in_h * l->in_w, m = (size_t)n * P;
-    for (int ch = 0; ch < C; ch++) {
+    (void)thread;
+    {
         float mu, inv;
-        if (c->train) {
+        if (j->c->train) {
             double s = 0, ss = 0;
             for (int i = 0; i < n; i++) {
                 const float *xp = x + ((size_t)i * C + ch) * P;
@@ -50,13 +64,23 @@ static void bn_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, i
     }
 }
 
-static void bn_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
-                        const float *dy, float *dx, int n)
+static void bn_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
 {
-    (void)c; (void)y;
-    const int C = l->in_c;
+    bn_job j = {.l = l, .c = c, .x = x, .y = y, .n = n};
+    nn_pool_run(nn_pool_for(c->pool, (size_t)n * l->in_c * l->in_h * l->in_w), l->in_c,
+                bn_forward_channel, &j);
+}
+
+static void bn_backward_channel(void *arg, int ch, int thread)
+{
+    bn_job *j = arg;
+    nn_layer *l = j->l;
+    const float *x = j->x, *dy = j->dy;
+    float *dx = j->dx;
+    const int n = j->n, C = l->in_c;
     const size_t P = (size_t)l->in_h * l->in_w, m = (size_t)n * P;
-    for (int ch = 0; ch < C; ch++) {
+    (void)thread;
+    {
         const float mu = l->aux[ch], inv = l->aux[C + ch];
         double sdy = 0, sdyx = 0; /* sum dy, sum dy * xhat */
         for (int i = 0; i < n; i++) {
@@ -69,7 +93,7 @@ static void bn_backward(nn_layer *l, const nn_ctx *c, const float *x, const floa
         l->db[ch] += (float)sdy;
         l->dw[ch] += (float)sdyx;
         if (!dx)
-            continue;
+            return;
         const float g = l->w[ch] * inv;
         const float a = (float)(sdy / (double)m), bcoef = (float)(sdyx / (double)m);
         for (int i = 0; i < n; i++) {
@@ -79,6 +103,15 @@ static void bn_backward(nn_layer *l, const nn_ctx *c, const float *x, const floa
                 dxp[p] = g * (dyp[p] - a - (xp[p] - mu) * inv * bcoef);
         }
     }
+}
+
+static void bn_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
+                        const float *dy, float *dx, int n)
+{
+    (void)y;
+    bn_job j = {.l = l, .c = c, .x = x, .dy = dy, .dx = dx, .n = n};
+    nn_pool_run(nn_pool_for(c->pool, (size_t)n * l->in_c * l->in_h * l->in_w), l->in_c,
+                bn_backward_channel, &j);
 }
 
 const nn_layer_ops nn_bn_ops = {"bn", NULL, bn_forward, bn_backward};

@@ -7,11 +7,23 @@
 #include <float.h>
 #include <string.h>
 
-static void maxpool_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
+typedef struct {
+    const nn_layer *l;
+    const float *x, *y, *dy;
+    float *out;
+    int planes, tasks;
+} pool_job;
+
+/* Planes (image, channel) are independent: contiguous runs per task. */
+static void forward_task(void *arg, int t, int thread)
 {
-    (void)c;
+    pool_job *j = arg;
+    (void)thread;
+    const nn_layer *l = j->l;
+    const float *x = j->x;
+    float *y = j->out;
     const int k = l->k, s = l->stride, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
-    for (int p = 0; p < n * l->in_c; p++) {
+    for (int p = j->planes * t / j->tasks; p < j->planes * (t + 1) / j->tasks; p++) {
         const float *xp = x + (size_t)p * H * W;
         float *yp = y + (size_t)p * OH * OW;
         for (int oy = 0; oy < OH; oy++)
@@ -27,17 +39,24 @@ static void maxpool_forward(nn_layer *l, const nn_ctx *c, const float *x, float 
     }
 }
 
-static void maxpool_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
-                             const float *dy, float *dx, int n)
+static void maxpool_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
 {
-    (void)c;
-    if (!dx)
-        return;
+    pool_job j = {.l = l, .x = x, .out = y, .planes = n * l->in_c, .tasks = nn_pool_size(c->pool)};
+    nn_pool_run(nn_pool_for(c->pool, (size_t)n * l->in_c * l->in_h * l->in_w), j.tasks, forward_task, &j);
+}
+
+static void backward_task(void *arg, int t, int thread)
+{
+    pool_job *j = arg;
+    (void)thread;
+    const nn_layer *l = j->l;
+    const float *x = j->x, *y = j->y, *dy = j->dy;
+    float *dx = j->out;
     const int k = l->k, s = l->stride, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
-    memset(dx, 0, (size_t)n * l->in_c * H * W * sizeof(float));
-    for (int p = 0; p < n * l->in_c; p++) {
+    for (int p = j->planes * t / j->tasks; p < j->planes * (t + 1) / j->tasks; p++) {
         const float *xp = x + (size_t)p * H * W;
         float *dxp = dx + (size_t)p * H * W;
+        memset(dxp, 0, (size_t)H * W * sizeof(float));
         const float *yp = y + (size_t)p * OH * OW, *dyp = dy + (size_t)p * OH * OW;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -53,6 +72,17 @@ static void maxpool_backward(nn_layer *l, const nn_ctx *c, const float *x, const
                         }
             }
     }
+}
+
+static void maxpool_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
+                             const float *dy, float *dx, int n)
+{
+    if (!dx)
+        return;
+    pool_job j = {.l = l, .x = x, .y = y, .dy = dy, .out = dx, .planes = n * l->in_c,
+                  .tasks = nn_pool_size(c->pool)};
+    nn_pool_run(nn_pool_for(c->pool, (size_t)n * l->in_c * l->in_h * l->in_w), j.tasks, backward_task,
+                &j);
 }
 
 const nn_layer_ops nn_maxpool_ops = {"maxpool", NULL, maxpool_forward, maxpool_backward};
