@@ -150,6 +150,9 @@ int cvw_cascade_detect(cvw_cascade *c, const uint8_t *gray, int w, int h,
                        double scale_factor, int min_neighbors,
                        int min_size, int max_size, cvw_rect *out, int max_out);
 void cvw_cascade_free(cvw_cascade *c); /* NULL is fine */
+/* The cascade's features, in OpenCV's numbering: 0 Haar, 1 LBP, 2 HOG; -1
+ * when unknown. Detectors of different kinds frame faces differently. */
+int cvw_cascade_feature_type(const cvw_cascade *c);
 
 /* Threads OpenCV's own parallel loops (the detector) may use; 0 = default. */
 void cvw_set_threads(int n);

@@ -38,6 +38,9 @@ void quiet_opencv()
         // OpenCV reads this before it first loads FFmpeg; -8 is
         // AV_LOG_QUIET. A user's own setting wins, for debugging.
         setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
+        // A camera that opens but sends nothing fails after this many
+        // seconds instead of OpenCV's 10.
+        setenv("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "3", 0);
     });
 }
 
@@ -395,6 +398,15 @@ extern "C" int cvw_cascade_detect(cvw_cascade *c, const uint8_t *gray, int w, in
 }
 
 extern "C" void cvw_cascade_free(cvw_cascade *c) { delete c; }
+
+extern "C" int cvw_cascade_feature_type(const cvw_cascade *c)
+{
+    if (!c)
+        return -1;
+    return cvw::guard("cascade feature type", -1, [&]() -> int {
+        return c->cc.getFeatureType();
+    });
+}
 
 extern "C" void cvw_set_threads(int n)
 {

@@ -1,0 +1,81 @@
+/*
+ * app.h - emotion-detect's state shared by the headless loop and the
+ * window: the loaded model and detector, the source, the outputs, and the
+ * running statistics. main.c sets it up; headless.c and ui.c drive it.
+ */
+#ifndef ED_APP_H
+#define ED_APP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "elog.h"
+#include "nn.h"
+#include "opts.h"
+#include "overlay.h"
+#include "pipeline.h"
+#include "source.h"
+
+#define ED_PATH_MAX 4096
+
+typedef struct app {
+    ed_opts o;
+    nn_net *net;
+    cvw_cascade *cascade;
+    pipeline *pl;
+    source *src;
+    int demo;                 /* playing the bundled demo clip */
+    char input[ED_PATH_MAX];  /* what src reads ("" = camera) */
+    const char *names[NN_MAX_CLASSES];
+    int k;
+    char font[ED_PATH_MAX], bold[ED_PATH_MAX];
+
+    elog *log;
+    /* recording */
+    ov_annotator *ann;
+    cvw_writer *rec;
+    char rec_path[ED_PATH_MAX];
+    int rec_w, rec_h;
+    double rec_fps;
+    uint8_t *rec_buf;
+    long rec_frames;
+
+    /* statistics */
+    long frames, faces;
+    double t_start, t_end;
+    double ms_sum[PL_N_STAGES];
+    long hist[NN_MAX_CLASSES];
+    pl_result last;           /* the latest frame's result */
+} app;
+
+/* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and
+ * exit normally, so recordings stay playable. */
+extern volatile sig_atomic_t ed_stop;
+
+/* Load everything the options ask for. Returns -1 to go on, or an exit
+ * code after printing one line. */
+int app_setup(app *a, const ed_opts *o);
+void app_teardown(app *a); /* closes outputs (finishing the recording) and frees */
+
+/* Open the source the options name (the demo clip when there is no camera
+ * and no input). Returns 0, or an exit code after printing one line. */
+int app_open_source(app *a);
+
+/* Start recording to path at the source's size and frame rate. Returns 0,
+ * or -1 with a message in err. */
+int app_record_start(app *a, const char *path, char *err, size_t errlen);
+/* Finish the recording (playable afterwards). */
+void app_record_stop(app *a);
+
+/* Run the pipeline on a frame, then record and log it; fills a->last and
+ * the statistics. Returns 0, or -1 with a message in err. */
+int app_step(app *a, const src_frame *f, char *err, size_t errlen);
+
+/* The summary at the end of a run, to f. */
+void app_summary(const app *a, FILE *f);
+
+/* Loops. Both return an exit code. */
+int run_headless(app *a);
+int run_window(app *a);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * elog.h - the per-frame log: JSON lines (.jsonl, .json) or CSV (.csv).
+ *
+ * JSON lines, one object per processed frame:
+ *   {"frame":12,"t_ms":480.0,"faces":[{"id":1,"box":[x,y,w,h],
+ *    "emotion":"happy","confidence":0.87,"probs":{"angry":0.01,...}}]}
+ * CSV, one row per face (a frame without faces gets a row with empty face
+ * fields, so every frame appears):
+ *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...
+ * Boxes are in the source frame's pixels. Each frame is flushed, so a crash
+ * loses at most the frame being written.
+ */
+#ifndef ED_ELOG_H
+#define ED_ELOG_H
+
+#include <stddef.h>
+
+#include "pipeline.h"
+
+typedef struct elog elog;
+
+/* Open for writing (truncates). names: the k class names. NULL with a
+ * message in err. */
+elog *elog_open(const char *path, const char *const *names, int k, char *err, size_t errlen);
+/* Returns 0, or -1 when the write failed (disk full). */
+int elog_frame(elog *l, long frame, double t_ms, const pl_result *r);
+/* Closes the file; returns -1 when the last writes failed. NULL is fine. */
+int elog_close(elog *l);
+
+#endif

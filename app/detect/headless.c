@@ -1,0 +1,54 @@
+/* headless.c - emotion-detect without a window: frames as fast as they
+ * come, progress on stderr about once a second, a summary at the end. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+
+int run_headless(app *a)
+{
+    char err[512];
+    int tty = isatty(2);
+    long total = source_frame_count(a->src);
+    double next_report = nn_now() + 1.0;
+    int rc = ED_EXIT_OK;
+    a->t_start = nn_now();
+    while (!ed_stop && (a->o.max_frames == 0 || a->frames < a->o.max_frames)) {
+        const src_frame *f;
+        /* A short timeout keeps Ctrl-C responsive while a camera is slow. */
+        int got = source_next(a->src, &f, 200);
+        if (got == 0)
+            continue;
+        if (got == -1)
+            break;
+        if (got == -2) {
+            ed_err("%s", source_message(a->src, err, sizeof err));
+            rc = ED_EXIT_FAIL;
+            break;
+        }
+        if (app_step(a, f, err, sizeof err) != 0) {
+            ed_err("%s", err);
+            rc = ED_EXIT_FAIL;
+            break;
+        }
+        double now = nn_now();
+        if (!a->o.quiet && now >= next_report) {
+            double fps = a->frames / (now - a->t_start);
+            if (total > 0)
+                fprintf(stderr, "frame %ld/%ld (%.0f%%), %.1f frames/s, %d faces%s", a->frames,
+                        total, 100.0 * a->frames / total, fps, a->last.n, tty ? "   \r" : "\n");
+            else
+                fprintf(stderr, "frame %ld, %.1f frames/s, %d faces%s", a->frames, fps,
+                        a->last.n, tty ? "   \r" : "\n");
+            next_report = now + 1.0;
+        }
+    }
+    a->t_end = nn_now();
+    if (!a->o.quiet && tty)
+        fprintf(stderr, "%60s\r", "");
+    if (ed_stop)
+        ed_err("interrupted; outputs closed");
+    app_summary(a, stderr);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * emotion-detect - live facial-emotion detection: faces found with a Haar
+ * cascade, each classified by the CNN engine, shown in an SDL2 window with
+ * boxes and probability bars, or processed headless into logs and videos.
+ * See --help; app.h has the structure.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "app.h"
+#include "cli.h"
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ed_stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    ed_prog = "emotion-detect";
+    ed_opts o;
+    ed_opts_defaults(&o);
+    int rc = ed_opts_parse(&o, argc, argv, stdout, stderr);
+    if (rc >= 0)
+        return rc;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    static app a; /* large: keep it off the stack */
+    rc = app_setup(&a, &o);
+    if (rc < 0)
+        rc = app_open_source(&a);
+    if (rc <= 0 && o.record_path) {
+        char err[512];
+        if (app_record_start(&a, o.record_path, err, sizeof err) != 0) {
+            ed_err("%s", err);
+            rc = ED_EXIT_FAIL;
+        }
+    }
+    if (rc <= 0)
+        rc = o.headless ? run_headless(&a) : run_window(&a);
+    app_teardown(&a);
+    return rc;
+}

@@ -1,0 +1,258 @@
+/* opts.c - command-line parsing for emotion-detect; see opts.h. */
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face.h"
+
+#ifndef ED_VERSION
+#define ED_VERSION "0.0.0"
+#endif
+
+void ed_opts_defaults(ed_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->camera = 0;
+    o->threads = 2;
+    /* The detector dominates the frame time. Scale factor 1.1 on a frame
+     * shrunk to 320 wide, run every second frame with tracked boxes in
+     * between, finds as many faces on the demo clip as 1.1 on every full
+     * frame at a fraction of the cost (README, "Speed"). */
+    o->scale_factor = 1.1;
+    o->min_neighbors = 5;
+    o->min_face = 0.1;
+    o->detect_width = 320;
+    o->detect_every = 2;
+    o->max_faces = 16;
+    o->margin = -1; /* by detector kind, see face.h */
+    o->smooth = 0.6f;
+}
+
+void ed_opts_usage(FILE *f)
+{
+    fputs(
+"usage: emotion-detect [options]\n"
+"Detects faces and labels their emotions, live from a camera or from files.\n"
+"\n"
+"Source (default: camera 0, or the bundled demo clip when there is no camera):\n"
+"  -c, --camera N          camera index\n"
+"  -i, --input PATH        a video file, an image, or a folder of images\n"
+"\n"
+"Outputs and modes:\n"
+"      --headless          no window: process as fast as possible, progress on\n"
+"                          stderr and a summary at the end\n"
+"      --log OUT.jsonl     one record per frame (.jsonl, or .csv)\n"
+"      --record OUT.mp4    the annotated video (.mp4 or .avi)\n"
+"      --kiosk             fullscreen, no cursor, survive camera trouble\n"
+"      --mirror            start mirrored (key m toggles)\n"
+"      --max-frames N      stop after N frames\n"
+"  -q, --quiet             headless: no progress lines\n"
+"\n"
+"Model and detection:\n"
+"  -m, --model PATH        emotion model (default: the bundled model)\n"
+"      --cascade PATH      face detector XML (default: Haar frontal face)\n"
+"      --threads N         threads for the model and the detector (default 2)\n"
+"      --scale-factor F    detector pyramid step, > 1 (default 1.1)\n"
+"      --min-neighbors N   detector strictness (default 5)\n"
+"      --min-face F        smallest face, fraction of the frame's shorter side\n"
+"                          (default 0.1)\n"
+"      --detect-width N    detect on a frame scaled to N pixels wide, 0 = full\n"
+"                          size (default 320)\n"
+"      --detect-every N    run the detector every N frames, tracking boxes in\n"
+"                          between (default 2)\n"
+"      --max-faces N       faces classified per frame (default 16)\n"
+"      --margin F          enlarge face boxes by F before classifying (default:\n"
+"                          0 for Haar boxes, which frame faces as FER2013\n"
+"                          does; 0.25 for the tighter LBP boxes)\n"
+"      --smooth A          smoothing of probabilities over time, 0 = off,\n"
+"                          up to 0.99 (default 0.6)\n"
+"\n"
+"  -h, --help              this text\n"
+"  -V, --version           version\n"
+"\n"
+"Keys: q/Esc quit, f fullscreen, space pause, s screenshot, r record,\n"
+"      d debug overlay, m mirror.\n"
+"Exit status: 0 done, 1 a file, camera or model problem, 2 a usage error.\n",
+          f);
+}
+
+static int bad(FILE *err, const char *opt, const char *val, const char *why)
+{
+    fprintf(err, "emotion-detect: bad value '%s' for %s: %s (try --help)\n", val, opt, why);
+    return ED_EXIT_USAGE;
+}
+
+static int parse_long(FILE *err, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        return bad(err, opt, s, "not a whole number");
+    if (v < lo || v > hi) {
+        char why[96];
+        snprintf(why, sizeof why, "must be between %ld and %ld", lo, hi);
+        return bad(err, opt, s, why);
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(FILE *err, const char *opt, const char *s, double lo, double hi,
+                        int lo_open, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return bad(err, opt, s, "not a number");
+    if (v < lo || v > hi || (lo_open && v == lo)) {
+        char why[96];
+        snprintf(why, sizeof why, "must be %s %g and at most %g",
+                 lo_open ? "greater than" : "at least", lo, hi);
+        return bad(err, opt, s, why);
+    }
+    *out = v;
+    return 0;
+}
+
+enum {
+    O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_CASCADE,
+    O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
+    O_MAX_FACES, O_MARGIN, O_SMOOTH,
+};
+
+int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
+{
+    static const struct option longopts[] = {
+        {"camera", required_argument, 0, 'c'},
+        {"input", required_argument, 0, 'i'},
+        {"model", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {"quiet", no_argument, 0, 'q'},
+        {"headless", no_argument, 0, O_HEADLESS},
+        {"log", required_argument, 0, O_LOG},
+        {"record", required_argument, 0, O_RECORD},
+        {"kiosk", no_argument, 0, O_KIOSK},
+        {"mirror", no_argument, 0, O_MIRROR},
+        {"max-frames", required_argument, 0, O_MAX_FRAMES},
+        {"cascade", required_argument, 0, O_CASCADE},
+        {"threads", required_argument, 0, O_THREADS},
+        {"scale-factor", required_argument, 0, O_SCALE},
+        {"min-neighbors", required_argument, 0, O_NEIGHBORS},
+        {"min-face", required_argument, 0, O_MIN_FACE},
+        {"detect-width", required_argument, 0, O_DETECT_WIDTH},
+        {"detect-every", required_argument, 0, O_DETECT_EVERY},
+        {"max-faces", required_argument, 0, O_MAX_FACES},
+        {"margin", required_argument, 0, O_MARGIN},
+        {"smooth", required_argument, 0, O_SMOOTH},
+        {0, 0, 0, 0},
+    };
+    opterr = 0; /* our own one-line messages */
+    optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
+    for (;;) {
+        int idx = 0;
+        int c = getopt_long(argc, argv, ":c:i:m:hVq", longopts, &idx);
+        if (c == -1)
+            break;
+        long lv = 0;
+        double dv = 0;
+        int rc = 0;
+        const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        switch (c) {
+        case 'c':
+            rc = parse_long(err, "--camera", optarg, 0, 63, &lv);
+            o->camera = (int)lv;
+            o->camera_given = 1;
+            break;
+        case 'i': o->input = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 'h': ed_opts_usage(out); return ED_EXIT_OK;
+        case 'V':
+            fprintf(out, "emotion-detect %s\n", ED_VERSION);
+            return ED_EXIT_OK;
+        case 'q': o->quiet = 1; break;
+        case O_HEADLESS: o->headless = 1; break;
+        case O_LOG: o->log_path = optarg; break;
+        case O_RECORD: o->record_path = optarg; break;
+        case O_KIOSK: o->kiosk = 1; break;
+        case O_MIRROR: o->mirror = 1; break;
+        case O_CASCADE: o->cascade = optarg; break;
+        case O_MAX_FRAMES:
+            rc = parse_long(err, "--max-frames", optarg, 1, 1000000000L, &lv);
+            o->max_frames = lv;
+            break;
+        case O_THREADS:
+            rc = parse_long(err, "--threads", optarg, 1, 256, &lv);
+            o->threads = (int)lv;
+            break;
+        case O_SCALE:
+            rc = parse_double(err, "--scale-factor", optarg, 1.0, 4.0, 1, &dv);
+            o->scale_factor = dv;
+            break;
+        case O_NEIGHBORS:
+            rc = parse_long(err, "--min-neighbors", optarg, 0, 100, &lv);
+            o->min_neighbors = (int)lv;
+            break;
+        case O_MIN_FACE:
+            rc = parse_double(err, "--min-face", optarg, 0.0, 1.0, 0, &dv);
+            o->min_face = dv;
+            break;
+        case O_DETECT_WIDTH:
+            rc = parse_long(err, "--detect-width", optarg, 0, 8192, &lv);
+            if (!rc && lv > 0 && lv < 64)
+                rc = bad(err, "--detect-width", optarg, "must be 0 or at least 64");
+            o->detect_width = (int)lv;
+            break;
+        case O_DETECT_EVERY:
+            rc = parse_long(err, "--detect-every", optarg, 1, 1000, &lv);
+            o->detect_every = (int)lv;
+            break;
+        case O_MAX_FACES:
+            rc = parse_long(err, "--max-faces", optarg, 1, 32, &lv);
+            o->max_faces = (int)lv;
+            break;
+        case O_MARGIN:
+            rc = parse_double(err, "--margin", optarg, 0.0, 2.0, 0, &dv);
+            o->margin = (float)dv;
+            break;
+        case O_SMOOTH:
+            rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, 0, &dv);
+            o->smooth = (float)dv;
+            break;
+        case ':':
+            fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
+            return ED_EXIT_USAGE;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(err, "emotion-detect: unknown option '-%c' (try --help)\n", optopt);
+            else
+                fprintf(err, "emotion-detect: unknown option '%s' (try --help)\n", name);
+            return ED_EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind < argc) {
+        fprintf(err, "emotion-detect: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return ED_EXIT_USAGE;
+    }
+    if (o->input && !*o->input) {
+        fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->input && o->camera_given) {
+        fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->kiosk && o->headless) {
+        fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
+        return ED_EXIT_USAGE;
+    }
+    return -1;
+}

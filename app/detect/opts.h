@@ -1,0 +1,46 @@
+/*
+ * opts.h - emotion-detect's command line.
+ */
+#ifndef ED_OPTS_H
+#define ED_OPTS_H
+
+#include <stdio.h>
+
+#include "cli.h" /* exit codes */
+
+typedef struct ed_opts {
+    const char *input;   /* video, image or folder; NULL = camera */
+    int camera;          /* camera index */
+    int camera_given;    /* --camera was on the command line */
+    const char *model;   /* NULL = the default model */
+    const char *cascade; /* NULL = the default Haar cascade */
+    const char *log_path;
+    const char *record_path;
+    int headless;
+    int kiosk;
+    int mirror;
+    long max_frames;     /* 0 = all */
+    int threads;         /* engine and detector threads */
+    /* detection */
+    double scale_factor;
+    int min_neighbors;
+    double min_face;     /* smallest face side, fraction of the frame's shorter side */
+    int detect_width;    /* detect on a frame this wide (0 = full size) */
+    int detect_every;    /* detect every Nth frame, reuse tracked boxes between */
+    int max_faces;
+    /* classification */
+    float margin;        /* crop margin, see face.h; < 0 = by detector kind */
+    float smooth;        /* EMA alpha, 0 = off */
+    int quiet;           /* headless: no progress lines */
+} ed_opts;
+
+void ed_opts_defaults(ed_opts *o);
+
+/* Parse argv. Returns -1 to run, or an exit code: ED_EXIT_OK after --help or
+ * --version (printed to out), ED_EXIT_USAGE after printing one line naming
+ * the problem to err. */
+int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err);
+
+void ed_opts_usage(FILE *f);
+
+#endif

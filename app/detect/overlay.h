@@ -1,0 +1,80 @@
+/*
+ * overlay.h - drawing the detector's results with SDL2 and SDL2_ttf: per
+ * face a box in its emotion's colour, the label and confidence above it, and
+ * a panel of probability bars for every class that stays on screen.
+ *
+ * Everything draws through an SDL_Renderer, so the same code draws into the
+ * window (at the window's resolution, for sharp text) and, through a
+ * software renderer, into video frames for recording and into surfaces in
+ * tests. Layout is exposed (ov_panel_rect, ov_bar_rect) so a test can check
+ * the pixels where bars must be.
+ */
+#ifndef ED_OVERLAY_H
+#define ED_OVERLAY_H
+
+#include <SDL.h>
+#include <SDL_ttf.h>
+#include <stddef.h>
+
+#include "pipeline.h"
+
+typedef struct ov_ctx ov_ctx;
+
+/* Mapping from source-frame pixels to renderer pixels: the frame scaled by
+ * `scale` with its top-left at (x0, y0), optionally mirrored. */
+typedef struct ov_view {
+    float x0, y0, scale;
+    int mirror;
+    int frame_w, frame_h;
+    int screen_w, screen_h;
+} ov_view;
+
+/* Fit a frame into a screen keeping its aspect ratio, centred. */
+ov_view ov_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror);
+/* A frame box on screen. */
+SDL_Rect ov_map_box(const ov_view *v, cvw_rect b);
+
+/* Fonts from font_path (regular) and bold_path (labels; NULL = regular).
+ * TTF_Init must have been called. NULL with a message in err. */
+ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path,
+               char *err, size_t errlen);
+void ov_free(ov_ctx *o); /* frees its fonts and textures, not the renderer */
+
+/* Size text for a screen this high (reopens fonts when the size changes). */
+int ov_set_screen(ov_ctx *o, int screen_h);
+int ov_line_height(const ov_ctx *o);
+
+/* The colour of a class: fixed for the FER2013 names, from a palette by
+ * index for others. */
+SDL_Color ov_class_color(const char *name, int index);
+
+/* Boxes, labels and bar panels for all faces. names: k class names. */
+void ov_draw_faces(ov_ctx *o, const ov_view *v, const pl_result *r,
+                   const char *const *names, int k);
+
+/* Where the bar panels of faces with these screen boxes go: on screen, and
+ * clear of the faces, their labels and each other when there is room. */
+void ov_layout_panels(ov_ctx *o, const SDL_Rect *boxes, int n, int k, int screen_w,
+                      int screen_h, SDL_Rect *panels);
+/* The same for a face alone. */
+SDL_Rect ov_panel_rect(ov_ctx *o, SDL_Rect box, int k, int screen_w, int screen_h);
+/* The filled part of class c's bar at probability p inside a panel, and the
+ * whole bar's track (p = 1). */
+SDL_Rect ov_bar_rect(ov_ctx *o, SDL_Rect panel, int c, float p);
+
+/* Text at (x, y); align 0 left, 1 centre, 2 right of x. With bg, a filled
+ * rectangle behind it. bold selects the label font. Returns the width. */
+int ov_text(ov_ctx *o, int x, int y, const char *s, SDL_Color fg, const SDL_Color *bg,
+            int align, int bold);
+int ov_text_size(ov_ctx *o, const char *s, int bold, int *w, int *h);
+
+/* Offscreen annotation of BGR frames, for recording: draws the overlay at
+ * the frame's own resolution, in place. */
+typedef struct ov_annotator ov_annotator;
+ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path,
+                               char *err, size_t errlen);
+int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *r,
+                const char *const *names, int k);
+void ov_annotator_free(ov_annotator *a);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * track.h - face tracks across frames and smoothing of their emotion
+ * probabilities. Pure C, no OpenCV, so it is unit-tested on its own.
+ *
+ * Each update takes the boxes seen in a frame with their class
+ * probabilities. A box continues the track it overlaps most (greedy by
+ * intersection-over-union, above a threshold); a box that continues nothing
+ * starts a new track with a new id and its own probabilities (a new face
+ * never inherits another's history). A track's probabilities are an
+ * exponential moving average: s = alpha * s + (1 - alpha) * p, so alpha 0
+ * turns smoothing off. A track not seen for more than max_missed updates is
+ * dropped; until then it keeps its id should the face come back.
+ */
+#ifndef ED_TRACK_H
+#define ED_TRACK_H
+
+#define TRK_MAX_TRACKS 64
+#define TRK_MAX_CLASSES 64
+
+typedef struct trk_box {
+    float x, y, w, h;
+} trk_box;
+
+typedef struct trk_track {
+    int id;
+    trk_box box;                   /* last box seen */
+    float probs[TRK_MAX_CLASSES];  /* smoothed */
+    int missed;                    /* updates since last seen; 0 = seen now */
+    int age;                       /* updates seen */
+} trk_track;
+
+typedef struct trk_state {
+    trk_track t[TRK_MAX_TRACKS];
+    int n;          /* live tracks in t[0..n) */
+    int next_id;    /* ids start at 1 */
+    int n_classes;
+    float alpha;    /* EMA weight of the history, 0..1 */
+    float iou_min;  /* least overlap to continue a track */
+    int max_missed;
+} trk_state;
+
+/* Reset s. n_classes <= TRK_MAX_CLASSES; alpha in [0,1). */
+void trk_init(trk_state *s, int n_classes, float alpha, float iou_min, int max_missed);
+
+/* Intersection over union of two boxes (0 when either is empty). */
+float trk_iou(trk_box a, trk_box b);
+
+/*
+ * One frame's n boxes with probabilities probs[n][n_classes]. For each box i,
+ * ids[i] receives its track id (0 when there was no room for a new track)
+ * and, when smoothed is not NULL, smoothed[i][n_classes] the track's
+ * smoothed probabilities. At most TRK_MAX_TRACKS boxes; returns how many
+ * were taken.
+ */
+int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
+               int *ids, float *smoothed);
+
+/* Boxes of the tracks seen in the last update (missed == 0), up to max;
+ * returns how many. For reusing boxes on frames without detection. */
+int trk_visible(const trk_state *s, trk_box *boxes, int max);
+
+#endif

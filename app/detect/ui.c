@@ -1,0 +1,359 @@
+/*
+ * ui.c - emotion-detect's window: the video scaled to fit, the overlay drawn
+ * at the window's own resolution (sharp text at any size), keys for
+ * fullscreen, pause, screenshots, recording, a debug overlay and mirroring.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "cli.h"
+
+typedef struct ui {
+    app *a;
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    SDL_Texture *tex;
+    int tex_w, tex_h;
+    ov_ctx *ov;
+    int have_frame, paused, mirror, debug, fullscreen, ended;
+    int want_shot;
+    double help_until;
+    char toast[ED_PATH_MAX + 64];
+    double toast_until;
+    double fps;          /* smoothed frames per second */
+    double last_frame_t;
+    double draw_ms;
+} ui;
+
+static const SDL_Color WHITE = {255, 255, 255, 255};
+static const SDL_Color SHADE = {0, 0, 0, 170};
+
+static void stamp(char *buf, size_t len, const char *prefix, const char *ext)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, len, "%s-%s.%s", prefix, ts, ext);
+}
+
+static void toast(ui *u, const char *msg)
+{
+    snprintf(u->toast, sizeof u->toast, "%s", msg);
+    u->toast_until = nn_now() + 3;
+}
+
+static void upload(ui *u, const src_frame *f)
+{
+    if (!u->tex || u->tex_w != f->w || u->tex_h != f->h) {
+        if (u->tex)
+            SDL_DestroyTexture(u->tex);
+        u->tex = SDL_CreateTexture(u->ren, SDL_PIXELFORMAT_BGR24, SDL_TEXTUREACCESS_STREAMING,
+                                   f->w, f->h);
+        u->tex_w = f->w;
+        u->tex_h = f->h;
+    }
+    if (u->tex)
+        SDL_UpdateTexture(u->tex, NULL, f->bgr, f->w * 3);
+    u->have_frame = 1;
+}
+
+static void red_dot(ui *u, int sw)
+{
+    int lh = ov_line_height(u->ov), rad = lh / 3 + 2;
+    int cx = sw - lh - rad, cy = lh / 2 + rad;
+    SDL_SetRenderDrawBlendMode(u->ren, SDL_BLENDMODE_NONE);
+    SDL_SetRenderDrawColor(u->ren, 230, 0, 0, 255);
+    for (int dy = -rad; dy <= rad; dy++) {
+        int dx = (int)sqrt((double)(rad * rad - dy * dy));
+        SDL_RenderDrawLine(u->ren, cx - dx, cy + dy, cx + dx, cy + dy);
+    }
+    SDL_Color red = {230, 0, 0, 255};
+    ov_text(u->ov, cx - rad - lh / 3, cy - lh / 2, "REC", red, &SHADE, 2, 1);
+}
+
+static void draw(ui *u)
+{
+    app *a = u->a;
+    int sw, sh;
+    SDL_GetRendererOutputSize(u->ren, &sw, &sh);
+    ov_set_screen(u->ov, sh);
+    int lh = ov_line_height(u->ov);
+    double t0 = nn_now();
+
+    SDL_SetRenderDrawColor(u->ren, 0, 0, 0, 255);
+    SDL_RenderClear(u->ren);
+    if (u->have_frame && u->tex) {
+        ov_view v = ov_fit(u->tex_w, u->tex_h, sw, sh, u->mirror);
+        SDL_Rect dst = {(int)v.x0, (int)v.y0, (int)lround(u->tex_w * v.scale),
+                        (int)lround(u->tex_h * v.scale)};
+        SDL_RenderCopyEx(u->ren, u->tex, NULL, &dst, 0, NULL,
+                         u->mirror ? SDL_FLIP_HORIZONTAL : SDL_FLIP_NONE);
+        ov_draw_faces(u->ov, &v, &a->last, a->names, a->k);
+        if (a->last.n == 0)
+            ov_text(u->ov, sw / 2, sh - 3 * lh, "No face found - face the camera", WHITE,
+                    &SHADE, 1, 1);
+    }
+
+    char msg[512];
+    if (!source_ok(a->src)) {
+        /* Kiosk: the camera is gone; say so big and plain. */
+        SDL_Color bg = {160, 0, 0, 220};
+        source_message(a->src, msg, sizeof msg);
+        ov_text(u->ov, sw / 2, sh / 2 - lh, msg[0] ? msg : "camera not available", WHITE, &bg, 1, 1);
+    } else if (u->paused) {
+        ov_text(u->ov, sw / 2, lh / 2, "paused - space to resume", WHITE, &SHADE, 1, 1);
+    } else if (u->ended) {
+        ov_text(u->ov, sw / 2, lh / 2, "end of input - q to quit", WHITE, &SHADE, 1, 1);
+    }
+
+    if (u->debug) {
+        const pl_result *r = &a->last;
+        snprintf(msg, sizeof msg, "%.1f fps   %d face%s   %s", u->fps, r->n, r->n == 1 ? "" : "s",
+                 r->detected ? "detected" : "tracked");
+        ov_text(u->ov, lh / 2, lh / 2, msg, WHITE, &SHADE, 0, 0);
+        int y = lh / 2 + lh;
+        for (int s = 0; s < PL_N_STAGES; s++) {
+            double ms = s == PL_DRAW ? u->draw_ms : r->ms[s];
+            snprintf(msg, sizeof msg, "%-9s %6.2f ms", pl_stage_names[s], ms);
+            ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+            y += lh;
+        }
+        snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
+                 a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
+        ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+    }
+    if (a->rec)
+        red_dot(u, sw);
+    double now = nn_now();
+    if (now < u->help_until)
+        ov_text(u->ov, sw / 2, sh - lh - lh / 2,
+                "q quit   f fullscreen   space pause   s screenshot   r record   d debug   m mirror",
+                WHITE, &SHADE, 1, 0);
+    if (now < u->toast_until)
+        ov_text(u->ov, sw / 2, sh - 9 * lh / 2, u->toast, WHITE, &SHADE, 1, 0);
+
+    if (u->want_shot) {
+        /* Read back before presenting: after it the back buffer is undefined. */
+        u->want_shot = 0;
+        uint8_t *px = malloc((size_t)sw * sh * 3);
+        char name[128];
+        stamp(name, sizeof name, "emotion-detect", "png");
+        if (px && SDL_RenderReadPixels(u->ren, NULL, SDL_PIXELFORMAT_BGR24, px, sw * 3) == 0 &&
+            cvw_write_image(name, px, sw, sh, 3) == 0) {
+            snprintf(msg, sizeof msg, "screenshot saved: %s", name);
+            toast(u, msg);
+        } else {
+            snprintf(msg, sizeof msg, "screenshot failed: %s", px ? cvw_error() : "out of memory");
+            toast(u, msg);
+        }
+        free(px);
+    }
+    u->draw_ms = (nn_now() - t0) * 1e3;
+    SDL_RenderPresent(u->ren);
+}
+
+static void toggle_record(ui *u)
+{
+    app *a = u->a;
+    char msg[ED_PATH_MAX + 64], err[512];
+    if (a->rec) {
+        app_record_stop(a);
+        snprintf(msg, sizeof msg, "recording saved: %s", a->rec_path);
+        toast(u, msg);
+        return;
+    }
+    char name[128];
+    stamp(name, sizeof name, "emotion-detect", "mp4");
+    if (app_record_start(a, name, err, sizeof err) == 0)
+        snprintf(msg, sizeof msg, "recording to %s", name);
+    else
+        snprintf(msg, sizeof msg, "cannot record: %s", err);
+    toast(u, msg);
+}
+
+/* Returns 1 to quit. */
+static int handle(ui *u, const SDL_Event *e)
+{
+    if (e->type == SDL_QUIT)
+        return 1;
+    if (e->type != SDL_KEYDOWN || e->key.repeat)
+        return 0;
+    switch (e->key.keysym.sym) {
+    case SDLK_q:
+    case SDLK_ESCAPE:
+        return 1;
+    case SDLK_f:
+        u->fullscreen = !u->fullscreen;
+        SDL_SetWindowFullscreen(u->win, u->fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+        break;
+    case SDLK_SPACE:
+        u->paused = !u->paused;
+        break;
+    case SDLK_s:
+        u->want_shot = 1;
+        break;
+    case SDLK_r:
+        toggle_record(u);
+        break;
+    case SDLK_d:
+        u->debug = !u->debug;
+        break;
+    case SDLK_m:
+        u->mirror = !u->mirror;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int run_window(app *a)
+{
+    char err[512];
+    ui u;
+    memset(&u, 0, sizeof u);
+    u.a = a;
+    u.mirror = a->o.mirror;
+    u.fullscreen = a->o.kiosk;
+    int rc = ED_EXIT_OK;
+
+    /* Our SIGINT handler stays: it stops the loop like q does. */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        ed_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+        return ED_EXIT_FAIL;
+    }
+    /* Start at the video's size, kept between 640 and 1280 pixels wide. */
+    int fw = source_width(a->src) > 0 ? source_width(a->src) : 640;
+    int fh = source_height(a->src) > 0 ? source_height(a->src) : 480;
+    double s = fw < 640 ? 640.0 / fw : (fw > 1280 ? 1280.0 / fw : 1.0);
+    Uint32 flags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
+    int x = SDL_WINDOWPOS_CENTERED, y = SDL_WINDOWPOS_CENTERED;
+    int ww = (int)(fw * s), wh = (int)(fh * s);
+    SDL_DisplayMode dm;
+    if (a->o.kiosk && SDL_GetDesktopDisplayMode(0, &dm) == 0) {
+        /* A kiosk's bare X server may have no window manager to honour the
+         * fullscreen request, so also cover the screen by size. */
+        flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+        x = y = 0;
+        ww = dm.w;
+        wh = dm.h;
+    }
+    u.win = SDL_CreateWindow("Emotion detector", x, y, ww, wh, flags);
+    if (!u.win) {
+        ed_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+        SDL_Quit();
+        return ED_EXIT_FAIL;
+    }
+    u.ren = SDL_CreateRenderer(u.win, -1, SDL_RENDERER_ACCELERATED);
+    if (!u.ren)
+        u.ren = SDL_CreateRenderer(u.win, -1, SDL_RENDERER_SOFTWARE);
+    if (!u.ren) {
+        ed_err("cannot draw in the window: %s", SDL_GetError());
+        SDL_DestroyWindow(u.win);
+        SDL_Quit();
+        return ED_EXIT_FAIL;
+    }
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
+    if (a->o.kiosk)
+        SDL_ShowCursor(SDL_DISABLE);
+    u.ov = ov_new(u.ren, a->font, a->bold, err, sizeof err);
+    if (!u.ov) {
+        ed_err("%s", err);
+        rc = ED_EXIT_FAIL;
+        goto done;
+    }
+
+    u.help_until = nn_now() + 8;
+    a->t_start = nn_now();
+    double fps = source_fps(a->src);
+    int live = source_kind(a->src) == SRC_CAMERA;
+    double next_due = 0;    /* files play at their own frame rate */
+    double next_redraw = 0;
+    int was_ok = 1;
+    int quit = 0;
+    while (!quit && !ed_stop) {
+        int dirty = 0;
+        SDL_Event e;
+        while (SDL_PollEvent(&e)) {
+            quit |= handle(&u, &e);
+            dirty = 1;
+        }
+        if (quit)
+            break;
+        double now = nn_now();
+        int ok = source_ok(a->src);
+        if (ok && !was_ok)
+            pl_reset(a->pl); /* a reconnected camera may show other people */
+        was_ok = ok;
+        int can_take = !u.paused && !u.ended && (live || now >= next_due) &&
+                       (a->o.max_frames == 0 || a->frames < a->o.max_frames);
+        if (can_take) {
+            const src_frame *f;
+            int got = source_next(a->src, &f, 0);
+            if (got == 1) {
+                if (app_step(a, f, err, sizeof err) != 0) {
+                    ed_err("%s", err);
+                    rc = ED_EXIT_FAIL;
+                    break;
+                }
+                a->last.ms[PL_DRAW] = u.draw_ms;
+                upload(&u, f);
+                if (u.last_frame_t > 0) {
+                    double inst = 1.0 / fmax(now - u.last_frame_t, 1e-6);
+                    u.fps = u.fps > 0 ? 0.9 * u.fps + 0.1 * inst : inst;
+                }
+                u.last_frame_t = now;
+                next_due = (next_due > 0 && now - next_due < 0.5 ? next_due : now) + 1.0 / fps;
+                dirty = 1;
+            } else if (got == -1) {
+                if (a->demo) {
+                    /* The demo clip loops until the user quits. */
+                    source_close(a->src);
+                    a->src = source_open_path(a->input, err, sizeof err);
+                    if (!a->src) {
+                        ed_err("%s", err);
+                        rc = ED_EXIT_FAIL;
+                        break;
+                    }
+                    pl_reset(a->pl);
+                } else {
+                    u.ended = 1;
+                    app_record_stop(a); /* the recording is complete now */
+                    dirty = 1;
+                }
+            } else if (got == -2) {
+                ed_err("%s", source_message(a->src, err, sizeof err));
+                rc = ED_EXIT_FAIL;
+                break;
+            }
+            if (a->o.max_frames && a->frames >= a->o.max_frames) {
+                u.ended = 1;
+                app_record_stop(a);
+            }
+        }
+        if (dirty || now >= next_redraw) {
+            draw(&u);
+            next_redraw = now + 0.25; /* help line, toasts, kiosk status */
+        } else {
+            SDL_WaitEventTimeout(NULL, 3);
+        }
+    }
+    a->t_end = nn_now();
+    if (ed_stop)
+        ed_err("interrupted; outputs closed");
+done:
+    ov_free(u.ov);
+    if (u.tex)
+        SDL_DestroyTexture(u.tex);
+    SDL_DestroyRenderer(u.ren);
+    SDL_DestroyWindow(u.win);
+    SDL_Quit();
+    return rc;
+}

@@ -1,0 +1,197 @@
+/* test_detect_track.c - emotion-detect's pure parts: IoU tracking, EMA
+ * smoothing, face crop framing and option parsing, on cases worked by hand. */
+#include <string.h>
+
+#include "face.h"
+#include "opts.h"
+#include "testutil.h"
+#include "track.h"
+
+static void test_iou(void)
+{
+    trk_box a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5}, e = {0, 0, 0, 10};
+    CHECK_NEAR(trk_iou(a, a), 1.0, 1e-6);
+    CHECK_NEAR(trk_iou(a, b), 50.0 / 150.0, 1e-6);
+    CHECK_NEAR(trk_iou(b, a), 50.0 / 150.0, 1e-6);
+    CHECK_NEAR(trk_iou(a, c), 0.0, 0);
+    CHECK_NEAR(trk_iou(a, e), 0.0, 0);
+    trk_box inner = {2, 2, 5, 5};
+    CHECK_NEAR(trk_iou(a, inner), 25.0 / 100.0, 1e-6);
+}
+
+static void test_tracks(void)
+{
+    trk_state s;
+    const float alpha = 0.5f;
+    trk_init(&s, 3, alpha, 0.3f, 2);
+    int ids[4];
+    float sm[4 * 3];
+
+    /* A new face starts a track with its own probabilities. */
+    trk_box f1[1] = {{100, 100, 50, 50}};
+    float p1[3] = {0.2f, 0.7f, 0.1f};
+    CHECK(trk_update(&s, f1, p1, 1, ids, sm) == 1);
+    CHECK(ids[0] == 1);
+    for (int c = 0; c < 3; c++)
+        CHECK_NEAR(sm[c], p1[c], 0);
+
+    /* Moved a little: same track, smoothed = a*old + (1-a)*new. */
+    trk_box f2[1] = {{105, 102, 50, 50}};
+    float p2[3] = {0.6f, 0.2f, 0.2f};
+    trk_update(&s, f2, p2, 1, ids, sm);
+    CHECK(ids[0] == 1);
+    float want[3];
+    for (int c = 0; c < 3; c++) {
+        want[c] = alpha * p1[c] + (1 - alpha) * p2[c];
+        CHECK_NEAR(sm[c], want[c], 1e-6);
+    }
+
+    /* A second face far away: new id, fresh probabilities, and the first
+     * face keeps its id though it now comes second. */
+    trk_box f3[2] = {{400, 50, 60, 60}, {106, 101, 50, 50}};
+    float p3[6] = {0.1f, 0.1f, 0.8f, 0.6f, 0.2f, 0.2f};
+    trk_update(&s, f3, p3, 2, ids, sm);
+    CHECK(ids[0] == 2);
+    CHECK(ids[1] == 1);
+    for (int c = 0; c < 3; c++) {
+        CHECK_NEAR(sm[c], p3[c], 0);
+        CHECK_NEAR(sm[3 + c], alpha * want[c] + (1 - alpha) * p3[3 + c], 1e-6);
+    }
+
+    trk_box vis[4];
+    CHECK(trk_visible(&s, vis, 4) == 2);
+
+    /* Face 2 missed twice (max_missed 2): still kept, comes back as 2. */
+    trk_update(&s, f1, p1, 1, ids, sm);
+    CHECK(ids[0] == 1);
+    CHECK(trk_visible(&s, vis, 4) == 1);
+    trk_update(&s, f1, p1, 1, ids, sm);
+    trk_update(&s, f3, p3, 2, ids, sm);
+    CHECK(ids[0] == 2);
+    CHECK(ids[1] == 1);
+
+    /* Missed three times: dropped; the face that returns is a new track. */
+    for (int i = 0; i < 3; i++)
+        trk_update(&s, f1, p1, 1, ids, sm);
+    trk_update(&s, f3, p3, 2, ids, sm);
+    CHECK(ids[0] == 3);
+    CHECK(ids[1] == 1);
+    for (int c = 0; c < 3; c++)
+        CHECK_NEAR(sm[c], p3[c], 0);
+
+    /* No faces at all: nothing returned, tracks age. */
+    CHECK(trk_update(&s, NULL, NULL, 0, ids, sm) == 0);
+    CHECK(trk_visible(&s, vis, 4) == 0);
+}
+
+static void test_no_smoothing(void)
+{
+    trk_state s;
+    trk_init(&s, 2, 0, 0.3f, 1);
+    int ids[1];
+    float sm[2];
+    trk_box b[1] = {{0, 0, 10, 10}};
+    float p1[2] = {0.9f, 0.1f}, p2[2] = {0.3f, 0.7f};
+    trk_update(&s, b, p1, 1, ids, sm);
+    trk_update(&s, b, p2, 1, ids, sm);
+    CHECK(ids[0] == 1);
+    CHECK_NEAR(sm[0], 0.3, 1e-7);
+    CHECK_NEAR(sm[1], 0.7, 1e-7);
+}
+
+static void test_greedy_best_overlap(void)
+{
+    /* Two tracks side by side; detections come in swapped order and each
+     * must continue the track it overlaps most. */
+    trk_state s;
+    trk_init(&s, 1, 0.5f, 0.1f, 1);
+    int ids[2];
+    float p[2] = {1, 1};
+    trk_box a[2] = {{0, 0, 20, 20}, {30, 0, 20, 20}};
+    trk_update(&s, a, p, 2, ids, NULL);
+    CHECK(ids[0] == 1 && ids[1] == 2);
+    trk_box b[2] = {{28, 0, 20, 20}, {3, 0, 20, 20}};
+    trk_update(&s, b, p, 2, ids, NULL);
+    CHECK(ids[0] == 2);
+    CHECK(ids[1] == 1);
+}
+
+static void test_crop(void)
+{
+    /* Centred, square, 1.25 times the longer side. */
+    cvw_rect r = face_crop_rect((cvw_rect){100, 100, 80, 80}, 640, 480, 0.25f, 0);
+    CHECK(r.w == 100 && r.h == 100);
+    CHECK(r.x == 90 && r.y == 90);
+    r = face_crop_rect((cvw_rect){100, 100, 60, 80}, 640, 480, 0.25f, 0);
+    CHECK(r.w == 100 && r.h == 100);
+    CHECK(r.x == 80 && r.y == 90);
+    /* Near the edge: moved inside, not cut. */
+    r = face_crop_rect((cvw_rect){0, 0, 80, 80}, 640, 480, 0.25f, 0);
+    CHECK(r.x == 0 && r.y == 0 && r.w == 100);
+    r = face_crop_rect((cvw_rect){600, 440, 40, 40}, 640, 480, 0.5f, 0);
+    CHECK(r.w == 60 && r.x == 580 && r.y == 420);
+    /* Larger than the frame: as large as the frame allows. */
+    r = face_crop_rect((cvw_rect){10, 10, 300, 300}, 320, 240, 0.25f, 0);
+    CHECK(r.w == 240 && r.h == 240 && r.x >= 0 && r.x + r.w <= 320 && r.y == 0);
+    /* Shifted up by a tenth of the box, then kept inside the frame. */
+    r = face_crop_rect((cvw_rect){100, 100, 80, 80}, 640, 480, 0.5f, 0.1f);
+    CHECK(r.w == 120 && r.x == 80 && r.y == 72);
+    r = face_crop_rect((cvw_rect){100, 10, 80, 80}, 640, 480, 0.5f, 0.1f);
+    CHECK(r.w == 120 && r.y == 0);
+    /* Margin 0: the box itself when square. */
+    r = face_crop_rect((cvw_rect){10, 20, 30, 30}, 320, 240, 0, 0);
+    CHECK(r.x == 10 && r.y == 20 && r.w == 30);
+}
+
+static int parse(ed_opts *o, const char *line)
+{
+    static char buf[512]; /* o keeps pointers into it */
+    char *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    argv[argc++] = "emotion-detect";
+    for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    ed_opts_defaults(o);
+    FILE *out = tmpfile(), *err = tmpfile();
+    int rc = ed_opts_parse(o, argc, argv, out, err);
+    fclose(out);
+    fclose(err);
+    return rc;
+}
+
+static void test_opts(void)
+{
+    ed_opts o;
+    CHECK(parse(&o, "--headless --input x.mp4 --log a.jsonl --max-frames 10 --smooth 0") == -1);
+    CHECK(o.headless && o.input && !strcmp(o.input, "x.mp4") && o.max_frames == 10);
+    CHECK(o.smooth == 0);
+    CHECK(parse(&o, "--scale-factor 1.2 --min-neighbors 3 --min-face 0.2 --detect-width 0") == -1);
+    CHECK_NEAR(o.scale_factor, 1.2, 1e-12);
+    CHECK(o.min_neighbors == 3 && o.detect_width == 0);
+    CHECK(parse(&o, "-c 1") == -1 && o.camera == 1 && o.camera_given);
+    CHECK(parse(&o, "--help") == 0);
+    CHECK(parse(&o, "--version") == 0);
+    CHECK(parse(&o, "--bogus") == 2);
+    CHECK(parse(&o, "-z") == 2);
+    CHECK(parse(&o, "--threads two") == 2);
+    CHECK(parse(&o, "--threads 0") == 2);
+    CHECK(parse(&o, "--scale-factor 1.0") == 2);
+    CHECK(parse(&o, "--smooth 1") == 2);
+    CHECK(parse(&o, "--max-frames 5x") == 2);
+    CHECK(parse(&o, "--input") == 2);
+    CHECK(parse(&o, "stray") == 2);
+    CHECK(parse(&o, "--kiosk --headless") == 2);
+}
+
+int main(void)
+{
+    test_iou();
+    test_tracks();
+    test_no_smoothing();
+    test_greedy_best_overlap();
+    test_crop();
+    test_opts();
+    return test_done("test_detect_track");
+}
