@@ -83,20 +83,19 @@ double nn_now(void)
 
 /* Same arithmetic as OpenCV's equalizeHist: the LUT maps the cumulative
  * histogram above the darkest occupied bin onto 0..255, rounded with
- * lrintf (cvRound), so faces equalized here match faces OpenCV equalized. */
-void nn_equalize_u8(uint8_t *img, int w, int h)
+ * lrintf (cvRound), so faces equalized here match faces OpenCV equalized.
+ * A single-valued image maps to itself. */
+static void equalize_lut(const uint8_t *img, size_t total, uint8_t lut[256])
 {
-    size_t total = (size_t)w * h, hist[256] = {0};
-    uint8_t lut[256] = {0};
-    if (total == 0)
-        return;
+    size_t hist[256] = {0};
+    memset(lut, 0, 256);
     for (size_t i = 0; i < total; i++)
         hist[img[i]]++;
     int i = 0;
-    while (!hist[i])
+    while (i < 255 && !hist[i])
         i++;
     if (hist[i] == total) {
-        memset(img, i, total);
+        lut[i] = (uint8_t)i;
         return;
     }
     float scale = 255.0f / (float)(total - hist[i]);
@@ -106,6 +105,15 @@ void nn_equalize_u8(uint8_t *img, int w, int h)
         long v = lrintf((float)sum * scale);
         lut[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
+}
+
+void nn_equalize_u8(uint8_t *img, int w, int h)
+{
+    size_t total = (size_t)w * h;
+    uint8_t lut[256];
+    if (total == 0)
+        return;
+    equalize_lut(img, total, lut);
     for (size_t k = 0; k < total; k++)
         img[k] = lut[img[k]];
 }
@@ -114,28 +122,17 @@ void nn_preprocess_u8(const nn_net *net, const uint8_t *gray, float *out)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
-    size_t n = (size_t)h * w;
+    const size_t n = (size_t)h * w;
     const nn_preproc *p = nn_net_preproc_c(net);
-    uint8_t tmp[512 * 512];
-    const uint8_t *src = gray;
-    if (p->equalize && n <= sizeof tmp) {
-        memcpy(tmp, gray, n);
-        nn_equalize_u8(tmp, w, h);
-        src = tmp;
-    } else if (p->equalize) {
-        uint8_t *big = malloc(n);
-        if (big) {
-            memcpy(big, gray, n);
-            nn_equalize_u8(big, w, h);
-            for (size_t i = 0; i < n; i++)
-                out[i] = big[i] * p->scale + p->bias;
-            free(big);
-            goto replicate;
-        }
-    }
+    /* Equalization, scaling and bias folded into one table. */
+    float table[256];
+    uint8_t lut[256];
+    if (p->equalize)
+        equalize_lut(gray, n, lut);
+    for (int v = 0; v < 256; v++)
+        table[v] = (p->equalize ? lut[v] : v) * p->scale + p->bias;
     for (size_t i = 0; i < n; i++)
-        out[i] = src[i] * p->scale + p->bias;
-replicate:
+        out[i] = table[gray[i]];
     /* Colour models get the gray face in every channel. */
     for (int ch = 1; ch < c; ch++)
         memcpy(out + ch * n, out, n * sizeof *out);

@@ -45,7 +45,7 @@ static void make_data(void)
         mkdir(path, 0755);
         for (int i = 0; i < 80; i++) {
             uint8_t img[32 * 32];
-            int off = (int)(nn_now() * 0) + i % 5;
+            int off = i % 5;
             for (int y = 0; y < 32; y++)
                 for (int x = 0; x < 32; x++) {
                     int v;

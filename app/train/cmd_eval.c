@@ -110,13 +110,8 @@ int cmd_eval(int argc, char **argv)
             acc[j] += probs[j] / views;
     }
     double secs = nn_now() - t0;
-    for (int i = 0; i < n; i++) {
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (acc[(size_t)i * k + j] > acc[(size_t)i * k + best])
-                best = j;
-        pred[i] = best;
-    }
+    for (int i = 0; i < n; i++)
+        pred[i] = tc_argmax(acc + (size_t)i * k, k);
     rep_metrics m;
     if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
         ed_err("%s", rep_error());

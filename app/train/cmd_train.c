@@ -273,13 +273,8 @@ static int run_epoch(run *r, int epoch, float lr)
             rc = -1;
             goto out;
         }
-        for (int i = 0; i < B; i++) {
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (p[i * k + j] > p[i * k + best])
-                    best = j;
-            s->correct += best == y[i];
-        }
+        for (int i = 0; i < B; i++)
+            s->correct += tc_argmax(p + (size_t)i * k, k) == y[i];
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
@@ -376,10 +371,8 @@ static int write_report(run *r, const char *model_path)
         for (int i = 0; i < fn; i++)
             nn_preprocess_u8(r->net, faces + i * pix, fx + (size_t)i * c * pix);
         if (nn_net_forward(r->net, fx, fn, 0)) {
-            /* Show the maps after the conv's activation when one follows. */
-            int show = li;
             int mc, mh, mw;
-            rep.fm_maps = nn_net_layer_output(r->net, show, &mc, &mh, &mw);
+            rep.fm_maps = nn_net_layer_output(r->net, li, &mc, &mh, &mw);
             rep.fm_faces = faces;
             rep.fm_n = fn;
             rep.face_w = w;
@@ -612,9 +605,8 @@ int cmd_train(int argc, char **argv)
         rc = ED_EXIT_USAGE;
         goto done;
     }
-    ds_class_weights(r.train, o.balance_power, r.class_w);
-    if (!strcmp(o.balance, "sample"))
-        ds_class_weights(r.train, 1.0, r.class_w);
+    /* Balanced sampling needs full inverse-frequency weights. */
+    ds_class_weights(r.train, strcmp(o.balance, "sample") ? o.balance_power : 1.0, r.class_w);
     /* Validation faces are preprocessed once. */
     size_t per = (size_t)c * h * w;
     if (!(r.val_x = malloc((size_t)r.val->n * per * sizeof(float)))) {
@@ -678,7 +670,6 @@ int cmd_train(int argc, char **argv)
             o.arch, nn_net_n_params(r.net), (unsigned long long)nn_net_macs(r.net), o.epochs, o.batch,
             o.threads, o.threads == 1 ? "" : "s");
 
-    int stopped_early = 0;
     for (; s->epoch < o.epochs; s->epoch++) {
         if (s->batch == 0 || !s->order) {
             int n = r.train->n;
@@ -757,7 +748,6 @@ int cmd_train(int argc, char **argv)
             goto done;
         if (o.patience && s->bad_epochs >= o.patience) {
             fprintf(stderr, "no better validation accuracy for %d epochs: stopping early\n", o.patience);
-            stopped_early = 1;
             s->epoch++;
             break;
         }
@@ -768,7 +758,6 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    (void)stopped_early;
 
     /* The best model is what ships. */
     nn_net *best = s->best ? nn_net_load_mem(s->best, s->best_len) : NULL;
@@ -793,8 +782,6 @@ int cmd_train(int argc, char **argv)
         goto done;
     rc = ED_EXIT_OK;
 done:
-    if (r.tty && rc != ED_EXIT_OK)
-        fflush(stderr);
     ckpt_free(&saved);
     for (int i = 0; eff_argv && i < r.argc; i++)
         free(eff_argv[i]);

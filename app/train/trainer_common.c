@@ -8,6 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+int tc_argmax(const float *p, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (p[j] > p[best])
+            best = j;
+    return best;
+}
+
 void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
@@ -34,12 +43,8 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
             sum += (double)nn_xent(p, labels + b, m, k, NULL, NULL) * m;
         for (int i = 0; i < m; i++) {
             const float *pi = p + (size_t)i * k;
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (pi[j] > pi[best])
-                    best = j;
             if (pred)
-                pred[b + i] = best;
+                pred[b + i] = tc_argmax(pi, k);
             if (probs)
                 memcpy(probs + (size_t)(b + i) * k, pi, (size_t)k * sizeof(float));
         }
