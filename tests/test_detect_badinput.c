@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     X(2, "bad value 'x' for --camera", "--camera", "x");
     X(2, "needs a value", "--input");
     X(2, "unexpected argument", "stray.mp4");
+    X(2, "--loop needs --input", "--loop", "--camera", "0");
     X(0, "usage: emotion-detect", "--help");
     X(0, "emotion-detect ", "--version");
 

@@ -142,7 +142,9 @@ int app_open_source(app *a)
         ed_err("no camera (%s); playing the demo clip %s", err, a->input);
         a->demo = 1;
     }
-    a->src = source_open_path(a->input, err, sizeof err);
+    /* In a window the demo clip plays until the user quits. */
+    int loop = o->loop || (a->demo && !o->headless);
+    a->src = source_open_path(a->input, loop, err, sizeof err);
     if (!a->src) {
         ed_err("%s", err);
         return ED_EXIT_FAIL;
@@ -224,6 +226,8 @@ cv_fail:
 int app_step(app *a, const src_frame *f, char *err, size_t errlen)
 {
     pl_result *r = &a->last;
+    if (f->restarted)
+        pl_reset(a->pl); /* a looped clip starts over: old tracks are stale */
     if (pl_process(a->pl, f->bgr, f->w, f->h, r, err, errlen) != 0)
         return -1;
     r->ms[PL_READ] = f->read_ms;

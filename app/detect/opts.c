@@ -50,6 +50,9 @@ void ed_opts_usage(FILE *f)
 "      --kiosk             fullscreen, no cursor, survive camera trouble\n"
 "      --mirror            start mirrored (key m toggles)\n"
 "      --max-frames N      stop after N frames\n"
+"      --loop              start a video or folder over at its end (demo\n"
+"                          kiosks, soak tests); ends with q, Ctrl-C or\n"
+"                          --max-frames\n"
 "  -q, --quiet             headless: no progress lines\n"
 "\n"
 "Model and detection:\n"
@@ -121,7 +124,7 @@ static int parse_double(FILE *err, const char *opt, const char *s, double lo, do
 }
 
 enum {
-    O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_CASCADE,
+    O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_LOOP, O_CASCADE,
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH,
 };
@@ -141,6 +144,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         {"kiosk", no_argument, 0, O_KIOSK},
         {"mirror", no_argument, 0, O_MIRROR},
         {"max-frames", required_argument, 0, O_MAX_FRAMES},
+        {"loop", no_argument, 0, O_LOOP},
         {"cascade", required_argument, 0, O_CASCADE},
         {"threads", required_argument, 0, O_THREADS},
         {"scale-factor", required_argument, 0, O_SCALE},
@@ -181,6 +185,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_LOG: o->log_path = optarg; break;
         case O_RECORD: o->record_path = optarg; break;
         case O_KIOSK: o->kiosk = 1; break;
+        case O_LOOP: o->loop = 1; break;
         case O_MIRROR: o->mirror = 1; break;
         case O_CASCADE: o->cascade = optarg; break;
         case O_MAX_FRAMES:
@@ -248,6 +253,10 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
     }
     if (o->input && o->camera_given) {
         fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->loop && !o->input) {
+        fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
         return ED_EXIT_USAGE;
     }
     if (o->kiosk && o->headless) {

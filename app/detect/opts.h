@@ -20,6 +20,7 @@ typedef struct ed_opts {
     int kiosk;
     int mirror;
     long max_frames;     /* 0 = all */
+    int loop;            /* start a file or folder over at its end */
     int threads;         /* engine and detector threads */
     /* detection */
     double scale_factor;

@@ -19,6 +19,10 @@ struct source {
     src_read_fn fn;  /* source_open_fn: frames from a function */
     void *fn_ctx;
     cvw_capture *cap;
+    char *path;      /* video: reopened to loop */
+    int loop;        /* start over at the end of a file or folder */
+    long pass_frames; /* frames delivered since the last start-over */
+    int restart;     /* the next frame is the first after a start-over */
     int cam_index;
     int reconnect;
     char **files;    /* image or folder */
@@ -134,7 +138,7 @@ static int sleep_unless_stopped(source *s, double ms)
 }
 
 /* Read the next frame into f. 1 frame, 0 end, -1 error (message in s->msg). */
-static int produce(source *s, src_frame *f)
+static int produce_once(source *s, src_frame *f)
 {
     double t = now_ms();
     if (s->fn) {
@@ -246,6 +250,42 @@ static int reconnect_camera(source *s, const char *why)
         snprintf(reason, sizeof reason, "%s", err);
         wait = wait * 2 > 8000 ? 8000 : wait * 2;
     }
+}
+
+/* Start the file or folder over. Reopening rather than seeking: seeking
+ * to frame 0 is not exact in every container OpenCV reads. */
+static int rewind_source(source *s)
+{
+    if (s->kind == SRC_VIDEO) {
+        cvw_capture_close(s->cap);
+        s->cap = cvw_capture_open_file(s->path);
+        if (!s->cap) {
+            set_msg(s, cvw_error());
+            return -1;
+        }
+    } else {
+        s->file_i = 0;
+    }
+    return 0;
+}
+
+static int produce(source *s, src_frame *f)
+{
+    int r = produce_once(s, f);
+    /* A pass with no frame at all would loop forever: end instead. */
+    if (r == 0 && s->loop && s->pass_frames > 0 && !s->fn && s->kind != SRC_CAMERA) {
+        if (rewind_source(s) != 0)
+            return -1;
+        s->pass_frames = 0;
+        s->restart = 1;
+        r = produce_once(s, f);
+    }
+    if (r == 1) {
+        s->pass_frames++;
+        f->restarted = s->restart;
+        s->restart = 0;
+    }
+    return r;
 }
 
 static void *reader(void *arg)
@@ -389,7 +429,7 @@ static int list_folder(source *s, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-source *source_open_path(const char *path, char *err, size_t errlen)
+source *source_open_path(const char *path, int loop, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -399,10 +439,12 @@ source *source_open_path(const char *path, char *err, size_t errlen)
     }
     int is_dir = S_ISDIR(st.st_mode);
     source *s = new_source(is_dir ? SRC_FOLDER : SRC_VIDEO);
-    if (!s) {
+    if (!s || !(s->path = strdup(path))) {
         snprintf(err, errlen, "out of memory");
+        source_close(s);
         return NULL;
     }
+    s->loop = loop;
     if (is_dir) {
         if (list_folder(s, path, err, errlen) != 0)
             goto fail;
@@ -537,6 +579,7 @@ void source_close(source *s)
         pthread_join(s->thread, NULL);
     }
     cvw_capture_close(s->cap);
+    free(s->path);
     for (int i = 0; i < s->n_files; i++)
         free(s->files[i]);
     free(s->files);

@@ -23,6 +23,7 @@ typedef struct src_frame {
     long index;    /* 0-based frame number in the source */
     double t_ms;   /* time of the frame: position in a file, or since start */
     double read_ms; /* time the reader took to decode it */
+    int restarted; /* first frame after a looping source started over */
 } src_frame;
 
 typedef struct source source;
@@ -30,9 +31,10 @@ typedef struct source source;
 /* Open a camera (index) or a path (video, image or folder: which one is
  * decided by what the path is). Frames start flowing at once. With
  * `reconnect` a camera that cannot be opened or goes away is retried
- * forever. NULL on error with a one-line message in err. */
+ * forever; with `loop` a file or folder starts over at its end (frame
+ * indices keep counting up). NULL on error with a one-line message in err. */
 source *source_open_camera(int index, int reconnect, char *err, size_t errlen);
-source *source_open_path(const char *path, char *err, size_t errlen);
+source *source_open_path(const char *path, int loop, char *err, size_t errlen);
 
 /* Frames from a function instead (tests, synthetic input): read fills f,
  * growing it with src_frame_reserve, and returns 1, 0 at the end or -1 on

@@ -313,21 +313,9 @@ int run_window(app *a)
                 next_due = (next_due > 0 && now - next_due < 0.5 ? next_due : now) + 1.0 / fps;
                 dirty = 1;
             } else if (got == -1) {
-                if (a->demo) {
-                    /* The demo clip loops until the user quits. */
-                    source_close(a->src);
-                    a->src = source_open_path(a->input, err, sizeof err);
-                    if (!a->src) {
-                        ed_err("%s", err);
-                        rc = ED_EXIT_FAIL;
-                        break;
-                    }
-                    pl_reset(a->pl);
-                } else {
-                    u.ended = 1;
-                    app_record_stop(a); /* the recording is complete now */
-                    dirty = 1;
-                }
+                u.ended = 1;
+                app_record_stop(a); /* the recording is complete now */
+                dirty = 1;
             } else if (got == -2) {
                 ed_err("%s", source_message(a->src, err, sizeof err));
                 rc = ED_EXIT_FAIL;
