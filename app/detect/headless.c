@@ -10,7 +10,11 @@ int run_headless(app *a)
 {
     char err[512];
     int tty = isatty(2);
-    long total = source_frame_count(a->src);
+    /* What 100% means: the file's length, or --max-frames when that comes
+     * first or the input loops. */
+    long total = a->o.loop ? -1 : source_frame_count(a->src);
+    if (a->o.max_frames > 0 && (total <= 0 || a->o.max_frames < total))
+        total = a->o.max_frames;
     double next_report = nn_now() + 1.0;
     int rc = ED_EXIT_OK;
     a->t_start = nn_now();
