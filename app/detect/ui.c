@@ -20,6 +20,7 @@ typedef struct ui {
     int tex_w, tex_h;
     ov_ctx *ov;
     int have_frame, paused, mirror, debug, fullscreen, ended;
+    SDL_Rect win_rect; /* the window's place before fullscreen */
     int want_shot;
     double help_until;
     char toast[ED_PATH_MAX + 64];
@@ -177,6 +178,35 @@ static void toggle_record(ui *u)
     toast(u, msg);
 }
 
+/* Fullscreen on or off. Without a window manager (a bare X server) the
+ * fullscreen request alone does nothing visible, so the window is also
+ * moved and sized to cover the display, and put back when leaving. */
+static void set_fullscreen(ui *u, int on)
+{
+    if (on == u->fullscreen)
+        return;
+    u->fullscreen = on;
+    if (on) {
+        SDL_Rect r;
+        SDL_GetWindowPosition(u->win, &u->win_rect.x, &u->win_rect.y);
+        SDL_GetWindowSize(u->win, &u->win_rect.w, &u->win_rect.h);
+        int d = SDL_GetWindowDisplayIndex(u->win);
+        if (SDL_GetDisplayBounds(d < 0 ? 0 : d, &r) == 0) {
+            SDL_SetWindowBordered(u->win, SDL_FALSE);
+            SDL_SetWindowPosition(u->win, r.x, r.y);
+            SDL_SetWindowSize(u->win, r.w, r.h);
+        }
+        SDL_SetWindowFullscreen(u->win, SDL_WINDOW_FULLSCREEN_DESKTOP);
+    } else {
+        SDL_SetWindowFullscreen(u->win, 0);
+        SDL_SetWindowBordered(u->win, SDL_TRUE);
+        if (u->win_rect.w > 0) {
+            SDL_SetWindowSize(u->win, u->win_rect.w, u->win_rect.h);
+            SDL_SetWindowPosition(u->win, u->win_rect.x, u->win_rect.y);
+        }
+    }
+}
+
 /* Returns 1 to quit. */
 static int handle(ui *u, const SDL_Event *e)
 {
@@ -189,8 +219,7 @@ static int handle(ui *u, const SDL_Event *e)
     case SDLK_ESCAPE:
         return 1;
     case SDLK_f:
-        u->fullscreen = !u->fullscreen;
-        SDL_SetWindowFullscreen(u->win, u->fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+        set_fullscreen(u, !u->fullscreen);
         break;
     case SDLK_SPACE:
         u->paused = !u->paused;
@@ -241,6 +270,7 @@ int run_window(app *a)
         /* A kiosk's bare X server may have no window manager to honour the
          * fullscreen request, so also cover the screen by size. */
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+        u.win_rect = (SDL_Rect){x, y, ww, wh}; /* where `f` goes back to */
         x = y = 0;
         ww = dm.w;
         wh = dm.h;
