@@ -185,7 +185,7 @@ static void wr_end(writer *w, size_t start)
 
 /* The const net's buffers are only read here; the accessors lack const
  * variants, hence the cast. */
-static float *params_of(const nn_net *net) { return nn_net_params((nn_net *)net); }
+static const float *params_of(const nn_net *net) { return net->params; } /* read only */
 static float *state_of(const nn_net *net) { return nn_net_state((nn_net *)net); }
 
 static void serialize(const nn_net *net, writer *w)

@@ -17,7 +17,8 @@ static void free_buffers(nn_net *net)
         nn_free(net->act[i]);
         nn_free(net->dact[i]);
         nn_free(net->layers[i].aux);
-        net->layers[i].aux = NULL;
+        nn_free(net->layers[i].wino_t);
+        net->layers[i].aux = net->layers[i].wino_t = NULL;
     }
     free(net->act);
     free(net->dact);
@@ -72,10 +73,13 @@ static int reserve(nn_net *net, int n)
             l->aux_len = sz;
         else if (l->kind == NN_L_BN)
             l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
+        else if (l->kind == NN_L_CONV)
+            l->aux_len = nn_conv_wino_aux(l);
         else
             l->aux_len = 0;
         if (l->aux_len && !(l->aux = nn_zalloc(l->aux_len * sizeof(float))))
             goto oom;
+        l->wino_m = l->wino_ut = 0; /* nothing cached in the new aux */
         if (l->ops && l->ops->scratch) {
             size_t s = l->ops->scratch(l, cap);
             if (s > scratch)
@@ -98,6 +102,7 @@ void nn_net_init(nn_net *net, uint64_t seed)
     uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
     if (!s)
         s = 1;
+    net->params_gen++;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
         if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE) {
@@ -136,7 +141,11 @@ int nn_net_n_classes(const nn_net *net) { return net->n_classes; }
 size_t nn_net_n_params(const nn_net *net) { return net->n_params; }
 int nn_net_n_layers(const nn_net *net) { return net->n_layers; }
 const char *nn_net_spec(const nn_net *net) { return net->spec; }
-float *nn_net_params(nn_net *net) { return net->params; }
+float *nn_net_params(nn_net *net)
+{
+    net->params_gen++; /* the caller may write through it */
+    return net->params;
+}
 float *nn_net_grads(nn_net *net) { return net->grads; }
 float *nn_net_state(nn_net *net) { return net->state; }
 size_t nn_net_n_state(const nn_net *net) { return net->n_state; }
@@ -248,8 +257,20 @@ static nn_ctx make_ctx(nn_net *net, int train)
     nn_ctx c = {
         .pool = net->pool, .train = train, .rng = &net->rng,
         .scratch = net->scratch, .scratch_len = net->scratch_len,
+        .params_gen = net->params_gen,
     };
     return c;
+}
+
+/* A conv or batch norm followed by a ReLU runs as one layer: both outputs
+ * are kept (so nn_net_layer_output still shows either), but the data is
+ * read once. In backward, a ReLU followed by a max pool goes with the
+ * pool instead, which reads the ReLU's output anyway. */
+static int fused_relu(const nn_net *net, int i)
+{
+    nn_layer_kind k = net->layers[i].kind;
+    return (k == NN_L_CONV || k == NN_L_BN) && i + 1 < net->n_layers &&
+           net->layers[i + 1].kind == NN_L_RELU;
 }
 
 const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
@@ -262,6 +283,14 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
     for (int i = 1; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
+        if (fused_relu(net, i)) { /* the ReLU's output too, then skip it */
+            if (l->kind == NN_L_CONV)
+                nn_conv_forward_relu(l, &c, net->act[i - 1], net->act[i], net->act[i + 1], n);
+            else
+                nn_bn_forward_relu(l, &c, net->act[i - 1], net->act[i], net->act[i + 1], n);
+            i++;
+            continue;
+        }
         l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
     }
     net->last_n = n;
@@ -288,6 +317,24 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     float loss = nn_xent(net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
     for (int i = L - 2; i >= 1; i--) {
         nn_layer *l = &net->layers[i];
+        if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU) {
+            /* the pool and the ReLU before it at once: the pool reads the
+             * ReLU's output anyway, and its mask comes free */
+            nn_maxpool_backward_relu(l, &c, net->act[i - 1], net->act[i], net->dact[i],
+                                     i > 2 ? net->dact[i - 2] : NULL, n, 1);
+            i--;
+            continue;
+        }
+        if (i >= 2 && fused_relu(net, i - 1)) { /* conv or bn and its ReLU at once */
+            nn_layer *p = &net->layers[i - 1];
+            float *dx = i > 2 ? net->dact[i - 2] : NULL;
+            if (p->kind == NN_L_CONV)
+                nn_conv_backward_relu(p, &c, net->act[i - 2], net->act[i], net->dact[i], dx, n);
+            else
+                nn_bn_backward_relu(p, &c, net->act[i - 2], net->act[i], net->dact[i], dx, n);
+            i--;
+            continue;
+        }
         l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
                          i > 1 ? net->dact[i - 1] : NULL, n);
     }

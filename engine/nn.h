@@ -33,7 +33,8 @@ const char *nn_error(void);
 
 /* Name of the GEMM micro-kernel in use: "avx512", "avx2" or "ref". Chosen
  * once by cpuid; the environment variable NN_KERNEL=ref|avx2|avx512 forces a
- * choice (an unsupported one falls back to the best available). */
+ * choice (an unsupported one falls back to the best available). Likewise
+ * NN_CONV=im2col turns off the Winograd convolutions, for comparisons. */
 const char *nn_kernel_name(void);
 
 /* ---- networks ------------------------------------------------------------ */
@@ -144,7 +145,11 @@ float nn_xent(const float *p, const int *y, int n, int k,
 float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg);
 void nn_net_zero_grad(nn_net *net);
 
-/* Flat parameter and gradient buffers (n_params floats each). */
+/* Flat parameter and gradient buffers (n_params floats each). Getting the
+ * parameter buffer counts as changing it: weights derived from it (the
+ * Winograd-transformed kernels) are remade on the next pass. So after
+ * writing parameters, call nn_net_params again before the next pass rather
+ * than keep writing through an old pointer. */
 float *nn_net_params(nn_net *net);
 float *nn_net_grads(nn_net *net);
 /* The dropout RNG state (saved in checkpoints so a resumed run repeats). */

@@ -62,6 +62,21 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
 void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc);
+/* op(A) packed once for many products with different B (a layer's
+ * weights against blocks of data): nn_sgemm_pack_a packs M x K op(A) into
+ * buf (nn_sgemm_packed_size floats; A is not needed afterwards), and
+ * nn_sgemm_packed computes C = alpha * op(A) op(B) + beta * C with it,
+ * exactly as nn_sgemm would. With `reuse`, buf already holds this A from
+ * an earlier call and only *pa is filled in. */
+typedef struct nn_packed_a {
+    const float *A, *packed;
+    int ta, lda, M, K;
+} nn_packed_a;
+size_t nn_sgemm_packed_size(int M, int K);
+void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int lda, float *buf,
+                     int reuse);
+void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const float *B, int ldb,
+                     float beta, float *C, int ldc);
 /* Straightforward triple loop, the reference for tests. */
 void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
@@ -83,6 +98,7 @@ typedef struct nn_ctx {
     uint64_t *rng;    /* for dropout masks */
     float **scratch;  /* per-thread scratch buffers ... */
     size_t scratch_len; /* ... of this many floats each */
+    uint64_t params_gen; /* the net's, see nn_net */
 } nn_ctx;
 
 typedef struct nn_layer_ops {
@@ -97,6 +113,10 @@ typedef struct nn_layer_ops {
 
 enum { NN_PAD_VALID = 0, NN_PAD_SAME = 1 };
 
+/* How a convolution is computed: AUTO picks Winograd for 3x3 stride-1
+ * layers where it pays, im2col + GEMM otherwise; tests force one. */
+enum { NN_CONV_AUTO = 0, NN_CONV_IM2COL, NN_CONV_WINO2, NN_CONV_WINO4 };
+
 struct nn_layer {
     nn_layer_kind kind;
     const nn_layer_ops *ops;
@@ -106,6 +126,7 @@ struct nn_layer {
     /* conv and pool */
     int k, stride, pad;       /* pad: NN_PAD_VALID or NN_PAD_SAME */
     int pad_t, pad_l;         /* resolved top/left padding (bottom/right follow) */
+    int algo;                 /* conv: NN_CONV_* */
     /* dropout */
     float rate;
     /* batch norm */
@@ -116,9 +137,15 @@ struct nn_layer {
     float *w, *b, *dw, *db;
     size_t nw, nb;
     float *mean, *var;        /* bn running statistics (views into state) */
-    /* per-layer training buffers owned by the net (bn batch stats, masks) */
+    /* per-layer buffers owned by the net: bn batch stats, dropout masks,
+     * a conv's Winograd-transformed weights */
     float *aux;
     size_t aux_len;           /* floats per image in aux (dropout mask) or total */
+    int wino_m, wino_ut;      /* conv: tile size aux holds weights for (0 none),
+                                 and whether wino_t holds their transposes */
+    uint64_t wino_gen;        /* conv: the parameter generation they were made at */
+    float *wino_t;            /* conv: the transposes, allocated by the first
+                                 backward pass that needs them */
 };
 
 extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_ops,
@@ -130,6 +157,36 @@ extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_op
 void nn_conv_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n);
 void nn_conv_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
                       const float *dy, float *dx, int n);
+/* A conv and the ReLU after it in one pass over the data: forward writes
+ * the conv's output y and the ReLU's, relu_y; backward takes dy at the
+ * ReLU's output and relu_y, and never forms the gradient between them. */
+void nn_conv_forward_relu(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
+                          int n);
+void nn_conv_backward_relu(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
+                           const float *dy, float *dx, int n);
+
+/* Batch norm and the ReLU after it at once, as for convolutions above. */
+void nn_bn_forward_relu(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
+                        int n);
+void nn_bn_backward_relu(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
+                         const float *dy, float *dx, int n);
+
+/* Max pooling's backward; with `relu`, also that of a ReLU right before
+ * the pool (whose output x is): dx is then the ReLU's input gradient. */
+void nn_maxpool_backward_relu(nn_layer *l, const nn_ctx *c, const float *x, const float *y,
+                              const float *dy, float *dx, int n, int relu);
+
+/* The Winograd path (conv_winograd.c). nn_conv_wino_m: the tile size m
+ * (2 or 4) to use for a batch of n, or 0 for im2col. relu_y: NULL, or the
+ * output of a ReLU right after the conv whose mask dy still needs. */
+int nn_conv_wino_m(const nn_layer *l, int n);
+size_t nn_conv_wino_scratch(const nn_layer *l); /* floats per thread */
+size_t nn_conv_wino_aux(const nn_layer *l);     /* floats of l->aux */
+void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
+                          int n, int m);
+/* Returns -1, having done nothing, when out of memory (then im2col can). */
+int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
+                          const float *dy, float *dx, int n, int m);
 
 struct nn_net {
     int n_layers;
@@ -140,6 +197,10 @@ struct nn_net {
     nn_preproc pre;
     nn_meta meta;
     float *params, *grads;    /* n_params each */
+    /* Bumped whenever the parameters may have changed (optimizer steps,
+     * nn_net_params, nn_net_init), so caches derived from them (Winograd
+     * weights) know to be rebuilt without comparing every weight. */
+    uint64_t params_gen;
     size_t n_params;
     float *state;             /* bn running mean/var */
     size_t n_state;

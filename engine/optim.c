@@ -68,32 +68,43 @@ size_t nn_optim_state_size(const nn_optim *o) { return o->n_state; }
 float *nn_optim_state(nn_optim *o) { return o->state; }
 int64_t *nn_optim_step_count(nn_optim *o) { return &o->t; }
 
-void nn_optim_step(nn_optim *o, float lr)
+typedef struct {
+    nn_optim *o;
+    float lr;
+    int tasks;
+} step_job;
+
+/* Every parameter's update is independent: contiguous ranges per task give
+ * the same result however they are split. */
+static void step_task(void *arg, int t, int thread)
 {
+    const step_job *j = arg;
+    nn_optim *o = j->o;
+    (void)thread;
     const nn_optim_cfg *c = &o->cfg;
-    float *p = o->net->params;
-    const float *g = o->net->grads;
-    const size_t n = o->net->n_params;
-    const float wd = c->weight_decay;
-    o->t++;
+    float *restrict p = o->net->params;
+    const float *restrict g = o->net->grads;
+    const uint8_t *restrict decay = o->decay;
+    const size_t n = o->net->n_params, lo = n * t / j->tasks, hi = n * (t + 1) / j->tasks;
+    const float wd = c->weight_decay, lr = j->lr;
     if (c->kind == NN_SGD) {
-        float *v = o->state;
+        float *restrict v = o->state;
         const float mu = c->momentum;
-        for (size_t i = 0; i < n; i++) {
-            float gi = g[i] + (o->decay[i] ? wd * p[i] : 0.0f);
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] + (decay[i] ? wd * p[i] : 0.0f);
             v[i] = mu * v[i] + gi;
             p[i] -= lr * (c->nesterov ? gi + mu * v[i] : v[i]);
         }
         return;
     }
-    float *m = o->state, *v = o->state + n;
+    float *restrict m = o->state, *restrict v = o->state + n;
     const float b1 = c->beta1, b2 = c->beta2;
     const float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
     const float step = lr / bc1, vscale = 1.0f / bc2;
     const int decoupled = c->kind == NN_ADAMW;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         float gi = g[i];
-        if (o->decay[i]) {
+        if (decay[i]) {
             if (decoupled)
                 p[i] -= lr * wd * p[i];
             else
@@ -103,6 +114,14 @@ void nn_optim_step(nn_optim *o, float lr)
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         p[i] -= step * m[i] / (sqrtf(v[i] * vscale) + c->eps);
     }
+}
+
+void nn_optim_step(nn_optim *o, float lr)
+{
+    o->t++;
+    step_job j = {.o = o, .lr = lr, .tasks = nn_pool_size(o->net->pool)};
+    nn_pool_run(nn_pool_for(o->net->pool, o->net->n_params), j.tasks, step_task, &j);
+    o->net->params_gen++;
 }
 
 /* ---- schedules ---- */

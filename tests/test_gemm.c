@@ -2,7 +2,7 @@
  * ref, avx2 or avx512) against the naive triple loop: every transpose
  * combination, alpha/beta, edge sizes around the micro-tile and cache-block
  * boundaries of all kernels, padded leading dimensions, beta == 0 over a
- * NaN-filled C, and the threaded split. */
+ * NaN-filled C, the threaded split, and A packed ahead. */
 #include "nn_impl.h"
 #include "testutil.h"
 
@@ -25,7 +25,10 @@ static int pick(const int *v, int n)
 
 /* One product checked against nn_sgemm_naive. `pad` adds columns to every
  * leading dimension; the padding of C must come back untouched. pool_mode:
- * 0 nn_sgemm, 1 nn_sgemm_mt with a NULL pool, 2 nn_sgemm_mt with `pool`.
+ * 0 nn_sgemm, 1 nn_sgemm_mt with a NULL pool, 2 nn_sgemm_mt with `pool`,
+ * 3 op(A) packed ahead (nn_sgemm_pack_a, nn_sgemm_packed; A is then
+ * overwritten), 4 the same with the packed copy described again by a
+ * second, reusing call.
  * The naive reference skips the padding, so it stays NaN-free. */
 static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad,
                   int pool_mode, nn_pool *pool)
@@ -61,11 +64,24 @@ static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, 
     memcpy(R, C, nc * sizeof *C);
 
     nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
-    if (pool_mode == 0)
+    if (pool_mode == 0) {
         nn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
+    } else if (pool_mode >= 3) {
+        float *buf = malloc(nn_sgemm_packed_size(M, K) * sizeof *buf);
+        nn_packed_a pa;
+        nn_sgemm_pack_a(&pa, ta, M, K, A, lda, buf, 0);
+        if (pool_mode == 4) {
+            memset(&pa, 0, sizeof pa);
+            nn_sgemm_pack_a(&pa, ta, M, K, A, lda, buf, 1);
+        }
+        for (size_t i = 0; i < na; i++) /* the packed copy must not need A */
+            A[i] = NAN;
+        nn_sgemm_packed(&pa, tb, N, alpha, B, ldb, beta, C, ldc);
+        free(buf);
+    } else {
         nn_sgemm_mt(pool_mode == 2 ? pool : NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb,
                     beta, C, ldc);
+    }
 
     /* Float sums of K products of values in [-1,1] drift by ~K*eps at worst. */
     double tol = 1e-6 + 4e-7 * K * fabs(alpha);
@@ -115,11 +131,11 @@ int main(void)
                         check(ta, tb, M, N, 1 + (M * N) % 7, alphas[a], betas[a], a % 2, 0,
                               NULL);
             /* random edges */
-            for (int t = 0; t < 80; t++) {
+            for (int t = 0; t < 100; t++) {
                 int a = t % 5;
                 check(ta, tb, pick(ms, COUNT(ms)), pick(ns, COUNT(ns)), pick(ks, COUNT(ks)),
                       alphas[a], betas[a],
-                      (int)(nn_rand_u64(&rng) % 3) * 5, t % 3, pool);
+                      (int)(nn_rand_u64(&rng) % 3) * 5, t % 5, pool);
             }
             /* a K crossing two KC blocks, N crossing NC (2048) */
             check(ta, tb, 13, 2100, 3, 1.0f, 0.0f, 1, 0, NULL);
@@ -151,6 +167,15 @@ int main(void)
             check(0, 1, d[0], d[2], d[1], 1.0f, 1.0f, 0, mode, pool);  /* dW += dY col^T */
             check(1, 0, d[2], d[1], d[0], 1.0f, 0.0f, 0, mode, pool);  /* dcol = W^T dY */
         }
+    /* Winograd's: U[xi] . V[xi] and U[xi]^T . dM[xi] with A packed ahead,
+     * dU[xi] += dM[xi] . V[xi]^T (OC, C, tile slots T) */
+    static const int wino[][3] = {{64, 32, 60}, {128, 64, 30}, {128, 128, 96}, {256, 256, 64}};
+    for (int s = 0; s < 4; s++) {
+        const int *d = wino[s];
+        check(0, 0, d[0], d[2], d[1], 1.0f, 0.0f, 0, 3, pool);
+        check(1, 0, d[1], d[2], d[0], 1.0f, 0.0f, 0, 4, pool);
+        check(0, 1, d[0], d[1], d[2], 1.0f, 1.0f, 0, 0, pool);
+    }
     for (int mode = 0; mode < 3; mode += 2) {
         check(0, 1, 1, 1024, 2048, 1.0f, 0.0f, 0, mode, pool);
         check(0, 1, 64, 1024, 2048, 1.0f, 0.0f, 0, mode, pool);

@@ -20,9 +20,13 @@ typedef struct {
 static double loss_at(problem *p, uint64_t rng)
 {
     p->net->rng = rng;
+    (void)nn_net_params(p->net); /* announces the in-place weight writes */
     const float *probs = nn_net_forward(p->net, p->x, p->n, 1);
     return nn_xent(probs, p->y, p->n, p->net->n_classes, &p->cfg, NULL);
 }
+
+/* NN_CONV_* forced on every conv layer, or NN_CONV_AUTO */
+static int conv_algo = NN_CONV_AUTO;
 
 static void check_net(const char *name, const char *spec, int n, const nn_loss_cfg *cfg)
 {
@@ -30,6 +34,9 @@ static void check_net(const char *name, const char *spec, int n, const nn_loss_c
     CHECK_MSG(net != NULL, "%s: %s", name, nn_error());
     if (!net)
         return;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_CONV)
+            net->layers[i].algo = conv_algo;
     nn_net_init(net, test_seed(7));
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
@@ -173,6 +180,21 @@ int main(void)
               "input 6x6x1\nconv 4 3x3 same\ngap\ndense classes softmax\n", 2, NULL);
     check_net("relu",
               "input 6x6x1\nconv 3 3x3 same relu\nflatten\ndense classes softmax\n", 2, NULL);
+    /* The fusions the net makes: conv with its ReLU (forward), ReLU with
+     * the max pool after it (backward), odd sizes leaving a row and a
+     * column outside every 2x2 window, overlapping windows; and 3x3 layers
+     * wide enough (8 channels) to take the Winograd path. */
+    check_net("conv relu maxpool",
+              "input 9x7x1\nconv 3 3x3 same relu\nmaxpool 2\nflatten\ndense classes softmax\n",
+              2, NULL);
+    check_net("relu maxpool overlapping",
+              "input 9x9x1\nconv 2 3x3 same relu\nmaxpool 3 stride 2\nflatten\ndense classes softmax\n",
+              2, NULL);
+    for (conv_algo = NN_CONV_WINO2; conv_algo <= NN_CONV_WINO4; conv_algo++)
+        check_net(conv_algo == NN_CONV_WINO2 ? "winograd F(2,3)" : "winograd F(4,3)",
+                  "input 11x10x1\nconv 4 3x3 same relu\nconv 6 3x3 relu\nmaxpool 2\n"
+                  "conv 5 3x3 same\nflatten\ndense classes softmax\n", 3, NULL);
+    conv_algo = NN_CONV_AUTO;
     check_net("bn conv",
               "input 6x6x1\nconv 3 3x3 same\nbn\nrelu\nflatten\ndense classes softmax\n", 4, NULL);
     check_net("bn dense",

@@ -72,6 +72,79 @@ static void pools_by_hand(void)
     nn_net_free(net);
 }
 
+/* 2x2 pooling on a 5x5 plane: the last row and column are in no window.
+ * Backward sends dy to the first maximum; with the ReLU before the pool
+ * fused in, a window whose maximum is 0 passes nothing. */
+static void maxpool_2x2_by_hand(void)
+{
+    nn_net *net = make("input 5x5x1\nmaxpool 2\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    const float x[25] = {1, 3, 0, 0, 9,
+                         3, 2, 0, 0, 9,
+                         4, 4, 5, 1, 9,
+                         1, 4, 5, 2, 9,
+                         9, 9, 9, 9, 9};
+    nn_net_forward(net, x, 1, 0);
+    const float y[4] = {3, 0, 4, 5};
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(net->act[1][i], y[i], 0);
+    nn_layer *l = &net->layers[1];
+    nn_ctx c = {0};
+    const float dy[4] = {10, 20, 30, 40};
+    float dx[25];
+    for (int relu = 0; relu < 2; relu++) {
+        for (int i = 0; i < 25; i++)
+            dx[i] = -1; /* every value must be written */
+        nn_maxpool_backward_relu(l, &c, x, net->act[1], dy, dx, 1, relu);
+        float want[25] = {0};
+        want[1] = 10;              /* first 3 of the window (3 at [1] and [5]) */
+        want[2] = relu ? 0 : 20;   /* maximum 0: the ReLU passed nothing */
+        want[10] = 30;             /* first 4 */
+        want[12] = 40;             /* first 5 */
+        for (int i = 0; i < 25; i++)
+            CHECK_MSG(dx[i] == want[i], "relu %d: dx[%d] = %g, want %g", relu, i, dx[i], want[i]);
+    }
+    nn_net_free(net);
+}
+
+/* Dropout masks depend on the RNG state only, not on the thread count;
+ * about 1 - rate of the values are kept, scaled by 1/(1 - rate). */
+static void dropout_masks(void)
+{
+    nn_net *net = make("input 16x16x8\ndropout 0.3\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_net_init(net, 3);
+    const int n = 9, per = 16 * 16 * 8;
+    float *x = malloc((size_t)n * per * sizeof *x), *y1 = malloc((size_t)n * per * sizeof *y1);
+    for (int i = 0; i < n * per; i++)
+        x[i] = 1.0f + (float)(i % 7);
+    uint64_t rng = net->rng;
+    nn_net_forward(net, x, n, 1);
+    memcpy(y1, net->act[1], (size_t)n * per * sizeof *y1);
+    nn_net_set_threads(net, 2);
+    net->rng = rng;
+    nn_net_forward(net, x, n, 1);
+    CHECK(memcmp(y1, net->act[1], (size_t)n * per * sizeof *y1) == 0);
+    int kept = 0, bad = 0;
+    for (int i = 0; i < n * per; i++) {
+        if (y1[i] != 0.0f) {
+            kept++;
+            bad += fabsf(y1[i] - x[i] / 0.7f) > 1e-5f * x[i];
+        }
+    }
+    double share = (double)kept / (n * per);
+    CHECK_MSG(share > 0.68 && share < 0.72, "kept %.3f of the values", share);
+    CHECK(bad == 0);
+    /* the next pass draws new masks */
+    nn_net_forward(net, x, n, 1);
+    CHECK(memcmp(y1, net->act[1], (size_t)n * per * sizeof *y1) != 0);
+    free(x);
+    free(y1);
+    nn_net_free(net);
+}
+
 static void dense_softmax_by_hand(void)
 {
     nn_net *net = make("input 2x1x1\ndense classes softmax\n", 2);
@@ -198,6 +271,8 @@ int main(void)
     printf("kernel: %s\n", nn_kernel_name());
     conv_by_hand();
     pools_by_hand();
+    maxpool_2x2_by_hand();
+    dropout_masks();
     dense_softmax_by_hand();
     bn_inference_by_hand();
     conv_random_shapes();

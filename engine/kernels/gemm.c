@@ -256,10 +256,11 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
     }
 }
 
+/* pa: NULL, or op(A) packed ahead by nn_sgemm_pack_a for these blocks. */
 static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, int M, int N,
-                        int K, float alpha, const float *A, ptrdiff_t lda, const float *B,
-                        ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc, int mc, int kc,
-                        int nc)
+                        int K, float alpha, const float *A, ptrdiff_t lda, const float *pa,
+                        const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                        int mc, int kc, int nc)
 {
     const int MR = kr->mr, NR = kr->nr;
     /* With op(B) = B and one block of M, the micro-kernel reads full-width
@@ -278,7 +279,11 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
                 pack_b_rows(kr, B, ldb, pc, kb, jc, nb, ws->b);
             for (int ic = 0; ic < M; ic += mc) {
                 int mb = M - ic < mc ? M - ic : mc;
-                pack_a(kr, ta, A, lda, ic, mb, pc, kb, ws->a);
+                const float *ap = ws->a;
+                if (pa) /* blocks in order pc, ic: see nn_sgemm_pack_a */
+                    ap = pa + (size_t)pc * ((M + MR - 1) / MR * MR) + (size_t)ic * kb;
+                else
+                    pack_a(kr, ta, A, lda, ic, mb, pc, kb, ws->a);
                 for (int jr = 0; jr < nb; jr += NR) {
                     int nv = nb - jr < NR ? nb - jr : NR;
                     float *panel = ws->b + (size_t)(jr / NR) * kb * NR;
@@ -299,7 +304,7 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
                         int mv = mb - ir < MR ? mb - ir : MR;
                         if (first && nxt)
                             prefetch_b(tb, B, ldb, pc, kb, jc + jr + NR, nvn, ir / MR, tiles);
-                        kr->ukr(kb, ws->a + (size_t)(ir / MR) * kb * MR, bp, ldbp,
+                        kr->ukr(kb, ap + (size_t)(ir / MR) * kb * MR, bp, ldbp,
                                 C + (ptrdiff_t)(ic + ir) * ldc + jc + jr, ldc, alpha, bet,
                                 mv, nv);
                     }
@@ -309,9 +314,48 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
     }
 }
 
-void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
+/* The kernel and blocks for an M x K op(A); the same for a product and
+ * for packing A ahead, so the two always agree. */
+static const nn_gemm_kernel *blocks(int M, int N, int K, int *mc, int *kc, int *nc)
+{
+    const nn_gemm_kernel *kr = kernel();
+    /* M = 64 on 12-row tiles computes 72 rows; 8-row tiles fit exactly. */
+    if (kr->alt && M % kr->alt->mr == 0 && M % kr->mr != 0 &&
+        (M + kr->mr - 1) / kr->mr * kr->mr > M + M / 20)
+        kr = kr->alt;
+    *mc = block_size(M, kr->mc, kr->mr);
+    *kc = block_size(K, kr->kc, 1);
+    *nc = block_size(N > 0 ? N : 1, kr->nc, kr->nr);
+    return kr;
+}
+
+/* The triple loop with op(A) read from its packed copy (see gemm_packed
+ * and nn_sgemm_pack_a for the layout): the fallback when there is no
+ * memory for a workspace. */
+static void naive_packed(int M, int N, int K, float alpha, const float *pa, int tb,
+                         const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    int mc, kc, nc;
+    const nn_gemm_kernel *kr = blocks(M, N, K, &mc, &kc, &nc);
+    const int MR = kr->mr;
+    const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0;
+            for (int p = 0; p < K; p++) {
+                int pc = p / kc * kc, kb = K - pc < kc ? K - pc : kc, ic = i / mc * mc;
+                int ir = (i - ic) / MR * MR;
+                float a = pa[pc * mpad + (size_t)ic * kb + (size_t)ir * kb +
+                             (size_t)(p - pc) * MR + (size_t)(i - ic - ir)];
+                sum += (double)a * (tb ? B[(ptrdiff_t)j * ldb + p] : B[(ptrdiff_t)p * ldb + j]);
+            }
+            float *c = C + (ptrdiff_t)i * ldc + j;
+            *c = (float)(alpha * sum + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
+
+static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *pa, const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -340,21 +384,77 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
         return;
     }
 
-    /* M = 64 on 12-row tiles computes 72 rows; 8-row tiles fit exactly. */
-    if (kr->alt && M % kr->alt->mr == 0 && M % kr->mr != 0 &&
-        (M + kr->mr - 1) / kr->mr * kr->mr > M + M / 20)
-        kr = kr->alt;
-    int mc = block_size(M, kr->mc, kr->mr);
-    int kc = block_size(K, kr->kc, 1);
-    int nc = block_size(N, kr->nc, kr->nr);
+    int mc, kc, nc;
+    kr = blocks(M, N, K, &mc, &kc, &nc);
     gemm_ws *ws = workspace(kernel(), (size_t)mc * kc, (size_t)kc * nc);
     if (!ws)
         goto naive;
-    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, mc, kc, nc);
+    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, B, ldb, beta, C, ldc, mc, kc, nc);
     return;
 naive:
     /* Out of memory for the workspace: slow but correct. */
-    nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (pa)
+        naive_packed(M, N, K, alpha, pa, tb, B, ldb, beta, C, ldc);
+    else
+        nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc)
+{
+    sgemm(ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+}
+
+/* ---- A packed ahead ---------------------------------------------------------- */
+
+size_t nn_sgemm_packed_size(int M, int K)
+{
+    const nn_gemm_kernel *kr = kernel();
+    int mr = kr->alt && kr->alt->mr < kr->mr ? kr->alt->mr : kr->mr, big = kr->mr;
+    /* room for whichever kernel blocks() picks: rows padded to its MR */
+    int pad = (M + big - 1) / big * big;
+    pad = pad > (M + mr - 1) / mr * mr ? pad : (M + mr - 1) / mr * mr;
+    return (size_t)(pad > 0 ? pad : 1) * (size_t)(K > 0 ? K : 1);
+}
+
+void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int lda, float *buf,
+                     int reuse)
+{
+    pa->M = M;
+    pa->K = K;
+    if (M <= NN_SMALL_M || K <= 0) {
+        /* Those products do not pack A: keep a plain copy of op(A). */
+        pa->A = buf;
+        pa->ta = 0;
+        pa->lda = K > 0 ? K : 1;
+        pa->packed = NULL;
+        for (int i = 0; i < M && !reuse; i++)
+            for (int p = 0; p < K; p++)
+                buf[(size_t)i * K + p] = ta ? A[(ptrdiff_t)p * lda + i] : A[(ptrdiff_t)i * lda + p];
+        return;
+    }
+    pa->A = NULL;
+    pa->ta = ta;
+    pa->lda = 0;
+    pa->packed = buf;
+    if (reuse)
+        return;
+    int mc, kc, nc;
+    const nn_gemm_kernel *kr = blocks(M, 1, K, &mc, &kc, &nc);
+    const int MR = kr->mr;
+    for (int pc = 0; pc < K; pc += kc) {
+        int kb = K - pc < kc ? K - pc : kc;
+        for (int ic = 0; ic < M; ic += mc)
+            pack_a(kr, ta, A, lda, ic, M - ic < mc ? M - ic : mc, pc, kb,
+                   buf + (size_t)pc * ((M + MR - 1) / MR * MR) + (size_t)ic * kb);
+    }
+}
+
+void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const float *B, int ldb,
+                     float beta, float *C, int ldc)
+{
+    sgemm(pa->ta, tb, pa->M, N, pa->K, alpha, pa->A, pa->lda, pa->packed, B, ldb, beta, C, ldc);
 }
 
 /* ---- threads ------------------------------------------------------------------- */

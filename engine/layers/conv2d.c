@@ -1,4 +1,5 @@
-/* conv2d.c - 2-D convolution as im2col + GEMM.
+/* conv2d.c - 2-D convolution as im2col + GEMM; 3x3 stride-1 layers
+ * usually take the Winograd path in conv_winograd.c instead.
  *
  * Shapes: x[n][C][H][W] -> y[n][OC][OH][OW]; w[OC][C][k][k]; b[OC].
  * For each image, col[C*k*k][OH*OW] gathers the receptive fields, so
@@ -82,20 +83,23 @@ static void col2im(const nn_layer *l, const float *col, float *dx)
 static size_t conv_scratch(const nn_layer *l, int n)
 {
     (void)n;
-    /* col + dcol + this thread's share of dw and db */
-    return 2 * col_rows(l) * out_pixels(l) + l->nw + l->nb + 16;
+    /* col + dcol + this thread's share of dw and db + a masked dy */
+    size_t s = 2 * col_rows(l) * out_pixels(l) + l->nw + l->nb + (size_t)l->out_c * out_pixels(l) + 16;
+    size_t w = l->k == 3 && l->stride == 1 ? nn_conv_wino_scratch(l) : 0;
+    return s > w ? s : w;
 }
 
 typedef struct {
     nn_layer *l;
     const nn_ctx *c;
-    const float *x, *y, *dy;
-    float *out, *dx;
+    const float *x, *relu_y, *dy;
+    float *out, *relu_out, *dx;
     int n;
 } conv_job;
 
+/* y = w . col + b, and relu_y = max(y, 0) unless relu_y is NULL. */
 static void forward_image(const nn_layer *l, nn_pool *pool, float *scratch,
-                          const float *x, float *y)
+                          const float *x, float *y, float *relu_y)
 {
     const size_t P = out_pixels(l), K = col_rows(l);
     const float *col = x;
@@ -107,10 +111,20 @@ static void forward_image(const nn_layer *l, nn_pool *pool, float *scratch,
         nn_sgemm_mt(pool, 0, 0, l->out_c, (int)P, (int)K, 1.0f, l->w, (int)K, col, (int)P, 0.0f, y, (int)P);
     else
         nn_sgemm(0, 0, l->out_c, (int)P, (int)K, 1.0f, l->w, (int)K, col, (int)P, 0.0f, y, (int)P);
+    /* One pass over y for the bias and the fused ReLU, while y is in cache. */
     for (int oc = 0; oc < l->out_c; oc++) {
-        float b = l->b[oc], *yr = y + oc * P;
-        for (size_t p = 0; p < P; p++)
-            yr[p] += b;
+        float b = l->b[oc], *restrict yr = y + oc * P;
+        if (relu_y) {
+            float *restrict r = relu_y + oc * P;
+            for (size_t p = 0; p < P; p++) {
+                float v = yr[p] + b;
+                yr[p] = v;
+                r[p] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (size_t p = 0; p < P; p++)
+                yr[p] += b;
+        }
     }
 }
 
@@ -118,19 +132,31 @@ static void forward_task(void *arg, int img, int thread)
 {
     conv_job *j = arg;
     const nn_layer *l = j->l;
+    size_t out = (size_t)img * l->out_c * out_pixels(l);
     forward_image(l, NULL, j->c->scratch[thread],
-                  j->x + (size_t)img * l->in_c * l->in_h * l->in_w,
-                  j->out + (size_t)img * l->out_c * out_pixels(l));
+                  j->x + (size_t)img * l->in_c * l->in_h * l->in_w, j->out + out,
+                  j->relu_out ? j->relu_out + out : NULL);
+}
+
+void nn_conv_forward_relu(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
+                          int n)
+{
+    int m = nn_conv_wino_m(l, n);
+    if (m) {
+        nn_conv_wino_forward(l, c, x, y, relu_y, n, m);
+        return;
+    }
+    if (n == 1) {
+        forward_image(l, c->pool, c->scratch[0], x, y, relu_y);
+        return;
+    }
+    conv_job j = {.l = l, .c = c, .x = x, .out = y, .relu_out = relu_y};
+    nn_pool_run(c->pool, n, forward_task, &j);
 }
 
 void nn_conv_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
 {
-    if (n == 1) {
-        forward_image(l, c->pool, c->scratch[0], x, y);
-        return;
-    }
-    conv_job j = {.l = l, .c = c, .x = x, .out = y};
-    nn_pool_run(c->pool, n, forward_task, &j);
+    nn_conv_forward_relu(l, c, x, y, NULL, n);
 }
 
 static void backward_image(conv_job *j, int img, float *scratch)
@@ -138,9 +164,17 @@ static void backward_image(conv_job *j, int img, float *scratch)
     nn_layer *l = j->l;
     const size_t P = out_pixels(l), K = col_rows(l);
     float *col = scratch, *dcol = col + K * P;
-    float *dw = dcol + K * P, *db = dw + l->nw;
+    float *dw = dcol + K * P, *db = dw + l->nw, *masked = db + l->nb;
     const float *x = j->x + (size_t)img * l->in_c * l->in_h * l->in_w;
     const float *dy = j->dy + (size_t)img * l->out_c * P;
+    if (j->relu_y) { /* the fused ReLU's backward */
+        const float *restrict r = j->relu_y + (size_t)img * l->out_c * P, *restrict g = dy;
+        for (size_t i = 0; i < (size_t)l->out_c * P; i++) {
+            float gv = g[i], rv = r[i]; /* loads first: the select vectorizes */
+            masked[i] = rv > 0.0f ? gv : 0.0f;
+        }
+        dy = masked;
+    }
     const float *cx = x;
     if (!is_pointwise(l)) {
         im2col(l, x, col);
@@ -181,6 +215,15 @@ void nn_conv_backward(nn_layer *l, const nn_ctx *c, const float *x, const float 
                       const float *dy, float *dx, int n)
 {
     (void)y;
+    nn_conv_backward_relu(l, c, x, NULL, dy, dx, n);
+}
+
+void nn_conv_backward_relu(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
+                           const float *dy, float *dx, int n)
+{
+    int m = nn_conv_wino_m(l, n);
+    if (m && nn_conv_wino_backward(l, c, x, relu_y, dy, dx, n, m) == 0)
+        return;
     const size_t P = out_pixels(l), K = col_rows(l);
     int threads = nn_pool_size(c->pool);
     /* Each thread sums its images' weight gradients privately; the shares
@@ -188,7 +231,7 @@ void nn_conv_backward(nn_layer *l, const nn_ctx *c, const float *x, const float 
      * per thread count (runs are reproducible). */
     for (int t = 0; t < threads; t++)
         memset(c->scratch[t] + 2 * K * P, 0, (l->nw + l->nb) * sizeof(float));
-    conv_job j = {.l = l, .c = c, .x = x, .dy = dy, .dx = dx, .n = n};
+    conv_job j = {.l = l, .c = c, .x = x, .relu_y = relu_y, .dy = dy, .dx = dx, .n = n};
     nn_pool_run(c->pool, threads, backward_task, &j);
     for (int t = 0; t < threads; t++) {
         const float *dw = c->scratch[t] + 2 * K * P, *db = dw + l->nw;
@@ -199,10 +242,4 @@ void nn_conv_backward(nn_layer *l, const nn_ctx *c, const float *x, const float 
     }
 }
 
-static void fwd(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n) { nn_conv_forward(l, c, x, y, n); }
-static void bwd(nn_layer *l, const nn_ctx *c, const float *x, const float *y, const float *dy, float *dx, int n)
-{
-    nn_conv_backward(l, c, x, y, dy, dx, n);
-}
-
-const nn_layer_ops nn_conv_ops = {"conv", conv_scratch, fwd, bwd};
+const nn_layer_ops nn_conv_ops = {"conv", conv_scratch, nn_conv_forward, nn_conv_backward};

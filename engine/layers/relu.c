@@ -22,8 +22,12 @@ static void relu_bwd_task(void *arg, int t, int thread)
 {
     relu_job *j = arg;
     (void)thread;
-    for (size_t i = j->count * t / j->tasks, e = j->count * (t + 1) / j->tasks; i < e; i++)
-        j->out[i] = j->y[i] > 0.0f ? j->dy[i] : 0.0f;
+    const float *restrict y = j->y, *restrict dy = j->dy;
+    float *restrict dx = j->out;
+    for (size_t i = j->count * t / j->tasks, e = j->count * (t + 1) / j->tasks; i < e; i++) {
+        float g = dy[i], v = y[i]; /* loads first: the select vectorizes */
+        dx[i] = v > 0.0f ? g : 0.0f;
+    }
 }
 
 static void relu_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, int n)
