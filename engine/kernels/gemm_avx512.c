@@ -197,32 +197,9 @@ AI void rows_bn_m(const int M, int N, int K, float alpha, const float *A, ptrdif
         rows_bn_block(M, 1, j, N - j, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void rows_bt_avx512(int m, int N, int K, float alpha, const float *A, ptrdiff_t lda,
-                           const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
-{
-    /* Constant row counts so the accumulators stay in registers. */
-    for (; m >= 4; m -= 4, A += 4 * lda, C += 4 * ldc)
-        rows_bt_m(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    switch (m) {
-    case 1: rows_bt_m(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 2: rows_bt_m(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 3: rows_bt_m(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    default: break;
-    }
-}
+NN_SMALL_M_BY_CONSTANT_ROWS(rows_bt_avx512, rows_bt_m)
 
-static void rows_bn_avx512(int m, int N, int K, float alpha, const float *A, ptrdiff_t lda,
-                           const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
-{
-    for (; m >= 4; m -= 4, A += 4 * lda, C += 4 * ldc)
-        rows_bn_m(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    switch (m) {
-    case 1: rows_bn_m(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 2: rows_bn_m(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 3: rows_bn_m(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    default: break;
-    }
-}
+NN_SMALL_M_BY_CONSTANT_ROWS(rows_bn_avx512, rows_bn_m)
 
 static void pack_n_avx512(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dst)
 {

@@ -40,6 +40,26 @@ typedef void (*nn_small_fn)(int m, int N, int K, float alpha,
                             float beta, float *C, ptrdiff_t ldc);
 
 /*
+ * Defines `static void NAME(m, N, K, ...)` (an nn_small_fn) calling
+ * ROWS(M, N, K, ...) on blocks of 4 rows, then on the 1-3 left, always with
+ * a constant M so that each instance keeps its accumulators in registers.
+ */
+#define NN_SMALL_M_BY_CONSTANT_ROWS(NAME, ROWS)                                               \
+    static void NAME(int m, int N, int K, float alpha, const float *A, ptrdiff_t lda,         \
+                     const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)      \
+    {                                                                                         \
+        for (; m >= 4; m -= 4, A += 4 * lda, C += 4 * ldc)                                    \
+            ROWS(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc);                               \
+        switch (m) {                                                                          \
+        case 1: ROWS(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;                    \
+        case 2: ROWS(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;                    \
+        case 3: ROWS(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;                    \
+        default: break;                                                                       \
+        }                                                                                     \
+    }
+
+
+/*
  * Packing one micro-panel: dst[p*w + j] for p < k, j < w, zero for j >= nv
  * (w = MR for A, NR for B; the driver may also call them on a few rows of
  * a panel at a time).
