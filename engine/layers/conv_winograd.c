@@ -18,6 +18,7 @@
 #include "kernels/winograd.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,16 @@ static double cost(const nn_layer *l, int n, int m)
     return a2 * OC * C * blocks * ceil_to(slots / blocks, 32) + 4 * a2 * (C + OC) * slots;
 }
 
+/* NN_CONV=im2col turns the fast path off, for comparisons; read once,
+ * not on every pass. */
+static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
+static int g_im2col_only;
+static void read_env(void)
+{
+    const char *e = getenv("NN_CONV");
+    g_im2col_only = e && strcmp(e, "im2col") == 0;
+}
+
 int nn_conv_wino_m(const nn_layer *l, int n)
 {
     if (l->k != 3 || l->stride != 1)
@@ -56,9 +67,8 @@ int nn_conv_wino_m(const nn_layer *l, int n)
     case NN_CONV_WINO4: return 4;
     default: break;
     }
-    /* NN_CONV=im2col turns the fast path off, for comparisons. */
-    const char *e = getenv("NN_CONV");
-    if (e && strcmp(e, "im2col") == 0)
+    pthread_once(&g_env_once, read_env);
+    if (g_im2col_only)
         return 0;
     double c0 = cost(l, n, 0), c2 = cost(l, n, 2), c4 = cost(l, n, 4);
     return c4 <= c2 && c4 < c0 ? 4 : c2 < c0 ? 2 : 0;
