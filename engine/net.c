@@ -126,6 +126,63 @@ void nn_net_init(nn_net *net, uint64_t seed)
         net->rng = 1;
 }
 
+/* Copies channel/row j of src's classifier layer into channel/row i of
+ * dst's: a dense layer's weight row and bias, a batch norm's gamma, beta
+ * and running statistics. */
+static void copy_class_slot(nn_layer *d, const nn_layer *s, int i, int j)
+{
+    size_t row = d->kind == NN_L_DENSE ? d->nw / (size_t)d->out_c : 1;
+    memcpy(d->w + (size_t)i * row, s->w + (size_t)j * row, row * sizeof(float));
+    d->b[i] = s->b[j];
+    if (d->mean) {
+        d->mean[i] = s->mean[j];
+        d->var[i] = s->var[j];
+    }
+}
+
+int nn_net_transfer(nn_net *dst, const nn_net *src)
+{
+    if (strcmp(dst->spec, src->spec) || dst->n_layers != src->n_layers)
+        return nn_fail("the architectures differ");
+    int head = 0; /* the classifier: the last dense layer, and what follows */
+    for (int i = 0; i < dst->n_layers; i++)
+        if (dst->layers[i].kind == NN_L_DENSE)
+            head = i;
+    if (!head)
+        return nn_fail("the net has no dense classifier layer");
+    int from[NN_MAX_CLASSES], found = 0;
+    for (int i = 0; i < dst->n_classes; i++) {
+        from[i] = -1;
+        for (int j = 0; j < src->n_classes; j++)
+            if (!strcmp(dst->classes[i], src->classes[j]))
+                from[i] = j;
+        found += from[i] >= 0;
+    }
+    for (int li = 1; li < dst->n_layers; li++) {
+        nn_layer *d = &dst->layers[li];
+        const nn_layer *s = &src->layers[li];
+        if (!d->w)
+            continue;
+        if (li < head) {
+            if (d->nw != s->nw || d->nb != s->nb)
+                return nn_fail("line %d: the layer's size depends on the class count", d->line);
+            memcpy(d->w, s->w, d->nw * sizeof(float));
+            memcpy(d->b, s->b, d->nb * sizeof(float));
+            if (d->mean) {
+                memcpy(d->mean, s->mean, (size_t)d->in_c * sizeof(float));
+                memcpy(d->var, s->var, (size_t)d->in_c * sizeof(float));
+            }
+        } else {
+            for (int i = 0; i < dst->n_classes; i++)
+                if (from[i] >= 0)
+                    copy_class_slot(d, s, i, from[i]);
+        }
+    }
+    dst->pre = src->pre;
+    dst->params_gen++;
+    return found;
+}
+
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w)
 {
     const nn_layer *in = &net->layers[0];

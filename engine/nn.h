@@ -91,6 +91,15 @@ void nn_net_free(nn_net *net); /* frees the net and everything it owns */
 /* He-normal initialisation of weights, zero biases, BN gamma 1 beta 0. */
 void nn_net_init(nn_net *net, uint64_t seed);
 
+/* Start dst from src's trained weights (fine-tuning, transfer learning).
+ * Both must come from the same spec, perhaps for different class counts;
+ * dst's classes must be set. Everything is copied, preprocessing included,
+ * except the classifier (the last dense layer and any batch norm after it),
+ * whose rows follow class names: dst's classes that src has too get src's
+ * rows, the others keep dst's own values (say, from nn_net_init). Returns
+ * how many of dst's classes src has, or -1 with nn_error set. */
+int nn_net_transfer(nn_net *dst, const nn_net *src);
+
 /* Geometry and counts. */
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
 int nn_net_n_classes(const nn_net *net);

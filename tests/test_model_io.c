@@ -620,6 +620,79 @@ static void test_structure(const uint8_t *buf, size_t len)
 #undef WITH
 }
 
+/* The last dense layer of net (the classifier). */
+static const nn_layer *classifier(const nn_net *net)
+{
+    const nn_layer *head = NULL;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_DENSE)
+            head = &net->layers[i];
+    return head;
+}
+
+/* nn_net_transfer: all but the classifier copied; classifier rows (and a
+ * batch norm after it) follow class names, whatever their order; classes
+ * the source lacks keep their own rows. */
+static void test_transfer(void)
+{
+    static const char *const head_bn_spec =
+        "input 6x6x1\nconv 3 3x3 same bn relu\nmaxpool 2\ndense 4 relu\ndense classes bn softmax\n";
+    const char *src_names[3] = {"happy", "sad", "angry"};
+    const char *perm_names[3] = {"angry", "happy", "sad"};  /* src 2, 0, 1 */
+    const char *other_names[4] = {"fear", "sad", "disgust", "happy"}; /* -, 1, -, 0 */
+    const int perm_from[3] = {2, 0, 1};
+    nn_net *src = make_net(head_bn_spec, 3, 21);
+    nn_net *perm = make_net(head_bn_spec, 3, 22);
+    nn_net *other = make_net(head_bn_spec, 4, 23);
+    nn_net *alien = make_net(small_spec, 3, 24);
+    if (!src || !perm || !other || !alien)
+        goto out;
+    nn_net_set_classes(src, src_names, 3);
+    nn_net_set_classes(perm, perm_names, 3);
+    nn_net_set_classes(other, other_names, 4);
+    nn_net_preproc(src)->equalize = 0;
+    nn_net_preproc(src)->scale = 0.5f;
+
+    CHECK(nn_net_transfer(perm, src) == 3);
+    CHECK(nn_net_preproc_c(perm)->equalize == 0 && nn_net_preproc_c(perm)->scale == 0.5f);
+    float x[2 * 36];
+    uint64_t rng = 5;
+    for (int i = 0; i < 2 * 36; i++)
+        x[i] = nn_rand_uniform(&rng);
+    float p_src[2 * 3], p_perm[2 * 3];
+    memcpy(p_src, nn_net_forward(src, x, 2, 0), sizeof p_src);
+    memcpy(p_perm, nn_net_forward(perm, x, 2, 0), sizeof p_perm);
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < 3; i++)
+            CHECK_NEAR(p_perm[n * 3 + i], p_src[n * 3 + perm_from[i]], 1e-6);
+
+    /* Different class sets: the shared classes' rows move, the rest stay. */
+    const nn_layer *sh = classifier(src), *oh = classifier(other);
+    size_t row = oh->nw / (size_t)oh->out_c;
+    float fear_row[64];
+    CHECK(row <= 64);
+    memcpy(fear_row, oh->w, row * sizeof(float));
+    float fear_gamma = oh[1].w[0];
+    CHECK(nn_net_transfer(other, src) == 2);
+    CHECK(memcmp(oh->w, fear_row, row * sizeof(float)) == 0 && oh[1].w[0] == fear_gamma);
+    CHECK(memcmp(oh->w + 1 * row, sh->w + 1 * row, row * sizeof(float)) == 0); /* sad */
+    CHECK(memcmp(oh->w + 3 * row, sh->w + 0 * row, row * sizeof(float)) == 0); /* happy */
+    CHECK(oh->b[3] == sh->b[0] && oh[1].w[3] == sh[1].w[0] && oh[1].mean[3] == sh[1].mean[0] &&
+          oh[1].var[3] == sh[1].var[0]);
+    /* Everything before the classifier is the source's. */
+    const nn_layer *sc = &src->layers[1], *oc = &other->layers[1];
+    CHECK(sc->kind == NN_L_CONV && memcmp(oc->w, sc->w, sc->nw * sizeof(float)) == 0 &&
+          memcmp(oc->b, sc->b, sc->nb * sizeof(float)) == 0);
+    CHECK(memcmp(other->layers[2].mean, src->layers[2].mean, 3 * sizeof(float)) == 0);
+
+    CHECK(nn_net_transfer(alien, src) == -1 && strstr(nn_error(), "architectures differ"));
+out:
+    nn_net_free(src);
+    nn_net_free(perm);
+    nn_net_free(other);
+    nn_net_free(alien);
+}
+
 static void test_save_refuses(void)
 {
     nn_net *net = make_net(small_spec, 7, 3);
@@ -653,6 +726,7 @@ int main(void)
     CHECK(nn_preset_spec("fer-compact") != NULL);
     test_file_round_trip();
     test_save_refuses();
+    test_transfer();
 
     nn_net *net = make_net(small_spec, 7, 5);
     size_t len;

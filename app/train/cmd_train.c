@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *data, *val, *split, *val_split_name, *arch, *out, *report, *ckpt, *schedule;
+    const char *data, *val, *split, *val_split_name, *arch, *out, *report, *ckpt, *schedule, *init;
     const char *augment, *balance;
     float val_share, lr, weight_decay, momentum, smoothing, balance_power;
     int epochs, batch, limit, threads, patience, equalize, interrupt_after;
-    int lr_set, wd_set;
+    int lr_set, wd_set, arch_set;
     unsigned long long seed;
     nn_optim_kind optim;
 } train_opts;
@@ -45,7 +45,7 @@ static void usage(FILE *f)
         "         [--lr X] [--weight-decay X] [--momentum X] [--schedule S] [--augment LIST]\n"
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
-        "         [--checkpoint PATH] [--resume CHECKPOINT] [--no-equalize]\n"
+        "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--no-equalize]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -61,7 +61,10 @@ static void usage(FILE *f)
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
         "  --limit N          train on a seeded, stratified subset of N images\n"
         "  --checkpoint PATH  written every epoch and on Ctrl-C (default MODEL.ckpt)\n"
-        "  --resume CKPT      continue a run; options given again override the saved ones\n");
+        "  --resume CKPT      continue a run; options given again override the saved ones\n"
+        "  --init MODEL       start from a trained model's weights, architecture and\n"
+        "                     preprocessing (fine-tuning); its classifier rows follow class\n"
+        "                     names, classes it lacks start fresh\n");
 }
 
 /* Parses options into o. Returns 0, 1 for --help, -1 on a usage error. */
@@ -87,7 +90,8 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--val-split")) { if (cli_float(a, v, 0.001, 0.9, &o->val_share)) return -1; }
         else if (OPT("--val-usage")) o->val_split_name = v;
         else if (OPT("--split")) o->split = v;
-        else if (OPT("--arch")) o->arch = v;
+        else if (OPT("--arch")) { o->arch = v; o->arch_set = 1; }
+        else if (OPT("--init")) o->init = v;
         else if (OPT("--epochs")) { if (cli_int(a, v, 1, 100000, &o->epochs)) return -1; }
         else if (OPT("--batch")) { if (cli_int(a, v, 2, 4096, &o->batch)) return -1; }
         else if (OPT("--optimizer")) {
@@ -434,6 +438,7 @@ int cmd_train(int argc, char **argv)
     char **eff_argv = NULL;
     ckpt_state saved;
     memset(&saved, 0, sizeof saved);
+    nn_net *init = NULL; /* --init's model until its weights are copied */
     if (resume) {
         /* The saved arguments first, then today's: later options win. */
         if (ckpt_load(resume, &saved)) {
@@ -489,16 +494,40 @@ int cmd_train(int argc, char **argv)
     }
     r.tty = isatty(2);
 
-    /* Architecture first (its input size decides how images load). */
-    nn_net *probe = nn_net_from_arch(o.arch, 7);
-    if (!probe) {
-        ed_err("--arch: %s", nn_error());
-        rc = ED_EXIT_USAGE;
-        goto done;
-    }
+    /* The architecture first (its input size decides how images load):
+     * the checkpoint's, the --init model's or --arch's. */
     int c, h, w;
-    nn_net_input_shape(probe, &c, &h, &w);
-    nn_net_free(probe);
+    if (resume) {
+        if (!(init = nn_net_load_mem(saved.model, saved.model_len))) {
+            ed_err("%s: %s", resume, nn_error());
+            goto done;
+        }
+        nn_net_input_shape(init, &c, &h, &w);
+        nn_net_free(init);
+        init = NULL;
+    } else if (o.init) {
+        if (o.arch_set) {
+            ed_err("train: --init takes the architecture from its model; leave out --arch");
+            rc = ED_EXIT_USAGE;
+            goto done;
+        }
+        if (!(init = nn_net_load(o.init))) {
+            ed_err("--init %s: %s", o.init, nn_error());
+            goto done;
+        }
+        nn_net_input_shape(init, &c, &h, &w);
+    } else {
+        nn_net *probe = nn_net_from_arch(o.arch, 7);
+        if (!probe) {
+            ed_err("--arch: %s", nn_error());
+            rc = ED_EXIT_USAGE;
+            goto done;
+        }
+        nn_net_input_shape(probe, &c, &h, &w);
+        nn_net_free(probe);
+    }
+    if (o.init)
+        o.arch = o.init; /* what the log and report call the architecture */
 
     ds_load_opts lo = {.w = w, .h = h, .split = o.split, .threads = o.threads};
     double t_load = nn_now();
@@ -568,7 +597,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     } else {
-        if (!(r.net = nn_net_from_arch(o.arch, k))) {
+        r.net = init ? nn_net_from_spec(nn_net_spec(init), k) : nn_net_from_arch(o.arch, k);
+        if (!r.net) {
             ed_err("--arch: %s", nn_error());
             goto done;
         }
@@ -578,6 +608,17 @@ int cmd_train(int argc, char **argv)
             names[i] = r.train->classes[i];
         nn_net_set_classes(r.net, names, k);
         nn_net_preproc(r.net)->equalize = o.equalize;
+        if (init) {
+            int found = nn_net_transfer(r.net, init);
+            if (found < 0) {
+                ed_err("--init %s: %s", o.init, nn_error());
+                goto done;
+            }
+            fprintf(stderr, "starting from %s: %d of the %d classes are its own%s\n", o.init, found, k,
+                    found < k ? ", the others start fresh" : "");
+            nn_net_free(init);
+            init = NULL;
+        }
     }
     if (nn_net_set_threads(r.net, o.threads)) {
         ed_err("--threads: %s", nn_error());
@@ -783,6 +824,7 @@ int cmd_train(int argc, char **argv)
     rc = ED_EXIT_OK;
 done:
     ckpt_free(&saved);
+    nn_net_free(init);
     for (int i = 0; eff_argv && i < r.argc; i++)
         free(eff_argv[i]);
     free(eff_argv);
