@@ -183,6 +183,37 @@ int nn_net_transfer(nn_net *dst, const nn_net *src)
     return found;
 }
 
+void nn_net_bn_reset(nn_net *net)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *l = &net->layers[i];
+        if (l->kind == NN_L_BN) {
+            memset(l->mean, 0, (size_t)l->in_c * sizeof(float));
+            memset(l->var, 0, (size_t)l->in_c * sizeof(float));
+        }
+    }
+}
+
+int nn_net_bn_accumulate(nn_net *net, const float *x, int n, int k)
+{
+    if (k < 1)
+        return nn_fail("batch number %d must be 1 or more", k);
+    /* With momentum (k-1)/k the running value becomes the mean of the k
+     * batches' statistics. */
+    const float keep = (float)(k - 1) / (float)k;
+    float saved = 0.9f; /* every batch norm has the same (spec.c) */
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_BN) {
+            saved = net->layers[i].momentum;
+            net->layers[i].momentum = keep;
+        }
+    const float *p = nn_net_forward(net, x, n, 1);
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == NN_L_BN)
+            net->layers[i].momentum = saved;
+    return p ? 0 : -1;
+}
+
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w)
 {
     const nn_layer *in = &net->layers[0];

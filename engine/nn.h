@@ -100,6 +100,15 @@ void nn_net_init(nn_net *net, uint64_t seed);
  * how many of dst's classes src has, or -1 with nn_error set. */
 int nn_net_transfer(nn_net *dst, const nn_net *src);
 
+/* Re-estimating batch-norm running statistics for weights that never ran
+ * with their own, such as an average of weights from several epochs:
+ * nn_net_bn_reset zeroes them, then nn_net_bn_accumulate runs batch k
+ * (1, 2, ...) of n images forward in training mode (dropout on, as the
+ * statistics were gathered in training) and folds its statistics in, so
+ * after K batches they are the mean over all K. Returns 0 or -1. */
+void nn_net_bn_reset(nn_net *net);
+int nn_net_bn_accumulate(nn_net *net, const float *x, int n, int k);
+
 /* Geometry and counts. */
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
 int nn_net_n_classes(const nn_net *net);

@@ -180,6 +180,32 @@ static void bn_inference_by_hand(void)
     nn_net_free(net);
 }
 
+/* Re-estimated statistics are the plain mean over the batches of each
+ * batch's mean and unbiased variance, whatever they were before; the
+ * running-average momentum is back to normal afterwards. */
+static void bn_reestimate_by_hand(void)
+{
+    nn_net *net = make("input 1x1x1\nbn\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_layer *bn = &net->layers[1];
+    bn->mean[0] = 100;
+    bn->var[0] = 100;
+    const float b1[2] = {1, 3}, b2[2] = {5, 5}, b3[2] = {0, 4}; /* means 2, 5, 2; vars 2, 0, 8 */
+    nn_net_bn_reset(net);
+    CHECK(bn->mean[0] == 0 && bn->var[0] == 0);
+    CHECK(nn_net_bn_accumulate(net, b1, 2, 1) == 0);
+    CHECK_NEAR(bn->mean[0], 2, 1e-6);
+    CHECK_NEAR(bn->var[0], 2, 1e-6);
+    CHECK(nn_net_bn_accumulate(net, b2, 2, 2) == 0);
+    CHECK(nn_net_bn_accumulate(net, b3, 2, 3) == 0);
+    CHECK_NEAR(bn->mean[0], 3, 1e-5);
+    CHECK_NEAR(bn->var[0], 10.0 / 3, 1e-5);
+    CHECK(nn_net_bn_accumulate(net, b1, 2, 0) == -1);
+    CHECK(bn->momentum == 0.9f);
+    nn_net_free(net);
+}
+
 /* Direct convolution, the definition. */
 static void conv_direct(const nn_layer *l, const float *x, float *y)
 {
@@ -275,6 +301,7 @@ int main(void)
     dropout_masks();
     dense_softmax_by_hand();
     bn_inference_by_hand();
+    bn_reestimate_by_hand();
     conv_random_shapes();
     batch_consistency();
     return test_done("test_layers");

@@ -112,7 +112,9 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "/tmp/test_train_cli.XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     make_data();
-    const char *common = "--arch %s/arch.txt --epochs 6 --batch 16 --lr 0.01 --seed 3 --threads 2";
+    /* --swa 2: the weight average is part of the checkpoint the resumed
+     * run below must continue exactly. */
+    const char *common = "--arch %s/arch.txt --epochs 6 --batch 16 --lr 0.01 --seed 3 --threads 2 --swa 2";
     char fmt[512];
 
     /* 1. a short run beats chance (33%) by far, and writes its report */
@@ -120,9 +122,14 @@ int main(int argc, char **argv)
     CHECK(run(fmt, dir, dir, dir, dir) == 0);
     char path[512];
     snprintf(path, sizeof path, "%s/rep/metrics.json", dir);
-    double best = json_number(slurp(path), "best_val_accuracy");
-    printf("best validation accuracy: %.3f\n", best);
+    const char *metrics = slurp(path);
+    double best = json_number(metrics, "best_val_accuracy");
+    const char *wa = metrics ? strstr(metrics, "\"weight_average\"") : NULL;
+    double swa = json_number(wa, "val_accuracy"), swa_loss = json_number(wa, "val_loss");
+    printf("best validation accuracy: %.3f, weight average of epochs 2-6: %.3f\n", best, swa);
     CHECK_MSG(best >= 0.8, "best_val_accuracy %.3f, want >= 0.8", best);
+    CHECK_MSG(swa >= 0.8 && swa <= best, "weight average's accuracy %.3f", swa);
+    CHECK(metrics && strstr(metrics, "\"from_epoch\": 2, \"to_epoch\": 6"));
     static const char *files[] = {"curves.png", "confusion.png", "filters.png", "feature_maps.png",
                                   "samples.png", "per_class.csv", "history.csv", "metrics.json"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -144,8 +151,9 @@ int main(int argc, char **argv)
     CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
 
     /* 2. interrupted mid-epoch, resumed: the same weights as run 1 */
-    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model --interrupt-after 17", common);
-    CHECK(run(fmt, dir, dir, dir) == 130);
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model --report %%s/repb "
+             "--interrupt-after 17", common);
+    CHECK(run(fmt, dir, dir, dir, dir) == 130);
     snprintf(path, sizeof path, "%s/b.model.ckpt", dir);
     CHECK(access(path, R_OK) == 0);
     snprintf(path, sizeof path, "%s/b.model", dir);
@@ -156,6 +164,12 @@ int main(int argc, char **argv)
     snprintf(a, sizeof a, "%s/a.model", dir);
     snprintf(b, sizeof b, "%s/b.model", dir);
     CHECK_MSG(same_weights(a, b), "resumed run's weights differ from the uninterrupted run's");
+    /* The weight average too (saved in the checkpoint from epoch 2 on). */
+    snprintf(path, sizeof path, "%s/repb/metrics.json", dir);
+    const char *mb = slurp(path);
+    double swa_loss_b = json_number(mb ? strstr(mb, "\"weight_average\"") : NULL, "val_loss");
+    CHECK_MSG(swa_loss > 0 && swa_loss == swa_loss_b, "weight average's loss %g, resumed %g", swa_loss,
+              swa_loss_b);
 
     /* 3. eval agrees with training's figure on the same data, as JSON */
     CHECK(run("eval --model %s/a.model --data %s/data --json %s/eval.json", dir, dir, dir) == 0);

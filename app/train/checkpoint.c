@@ -3,7 +3,7 @@
  *
  * Format (all integers little-endian, floats IEEE-754 binary32/64 LE):
  *   8   magic "EMOCKPT\0"
- *   u32 version (1)
+ *   u32 version (2; 1 is read too: it lacks the weight average)
  *   u32 argc, then argc times: u32 length + bytes (no NUL)
  *   i32 epoch, i32 batch, f64 loss_sum, i64 correct, i64 seen,
  *   f64 epoch_seconds, f64 total_seconds
@@ -16,6 +16,8 @@
  *       f32 train_acc, f32 val_loss, f32 val_acc, f64 seconds)
  *   u64 model_len, model bytes (a .model file image)
  *   u64 best_len, best bytes (0 when no best yet)
+ *   version 2: i32 swa_count, u64 n_swa, n_swa x f32 (the running weight
+ *       average of --swa, over swa_count epochs; n_swa 0 when none)
  *   u32 CRC-32 of everything above
  * Every count is checked against the bytes left before anything is
  * allocated.
@@ -29,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
 
 static _Thread_local char err[512];
@@ -143,6 +145,10 @@ int ckpt_save(const char *path, const ckpt_state *s)
     put_u64(&b, s->best ? s->best_len : 0);
     if (s->best)
         put(&b, s->best, s->best_len);
+    put_u32(&b, (uint32_t)s->swa_count);
+    put_u64(&b, s->swa ? s->n_swa : 0);
+    for (uint64_t i = 0; s->swa && i < s->n_swa; i++)
+        put_f32(&b, s->swa[i]);
     if (!b.oom)
         put_u32(&b, nn_crc32(0, b.p, b.len));
     if (b.oom) {
@@ -245,6 +251,7 @@ void ckpt_free(ckpt_state *s)
     free(s->history);
     free(s->model);
     free(s->best);
+    free(s->swa);
     memset(s, 0, sizeof *s);
 }
 
@@ -290,7 +297,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
-    if (version != CKPT_VERSION) {
+    if (version != CKPT_VERSION && version != 1) {
         free(data);
         return fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
     }
@@ -362,6 +369,16 @@ int ckpt_load(const char *path, ckpt_state *s)
     s->best_len = get_u64(&r);
     if (s->best_len)
         s->best = dup_bytes(&r, s->best_len);
+    if (version >= 2) {
+        s->swa_count = (int32_t)get_u32(&r);
+        s->n_swa = get_u64(&r);
+        if (s->swa_count >= 0 && !get_count(&r, s->n_swa, 4) &&
+            (s->swa = malloc((s->n_swa ? s->n_swa : 1) * 4)))
+            for (uint64_t i = 0; i < s->n_swa; i++)
+                s->swa[i] = get_f32(&r);
+        else
+            r.bad = 1;
+    }
     if (!r.bad && r.left != 0)
         r.bad = 1;
     free(data);

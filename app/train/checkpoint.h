@@ -1,8 +1,8 @@
 /* checkpoint.h - training checkpoints: everything a run needs to continue
  * exactly where it stopped (weights, batch-norm state, optimizer moments,
  * the current epoch's order and position, every RNG, the schedule, early
- * stopping counters, history, the best model so far, and the arguments the
- * run was started with). The format is specified in checkpoint.c. */
+ * stopping counters, history, the best model so far, the running weight
+ * average, and the arguments the run was started with). The format is specified in checkpoint.c. */
 #ifndef ED_CHECKPOINT_H
 #define ED_CHECKPOINT_H
 
@@ -46,6 +46,10 @@ typedef struct ckpt_state {
     uint64_t model_len;
     void *best;
     uint64_t best_len;
+    /* --swa: the mean of the weights after each epoch since it began */
+    int32_t swa_count;
+    uint64_t n_swa;
+    float *swa;
 } ckpt_state;
 
 /* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with

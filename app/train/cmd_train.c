@@ -22,7 +22,7 @@ typedef struct {
     const char *data, *val, *split, *val_split_name, *arch, *out, *report, *ckpt, *schedule, *init;
     const char *augment, *balance;
     float val_share, lr, weight_decay, momentum, smoothing, balance_power;
-    int epochs, batch, limit, threads, patience, equalize, interrupt_after;
+    int epochs, batch, limit, threads, patience, equalize, interrupt_after, swa;
     int lr_set, wd_set, arch_set;
     unsigned long long seed;
     nn_optim_kind optim;
@@ -45,7 +45,8 @@ static void usage(FILE *f)
         "         [--lr X] [--weight-decay X] [--momentum X] [--schedule S] [--augment LIST]\n"
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
-        "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--no-equalize]\n"
+        "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
+        "         [--no-equalize]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -59,6 +60,9 @@ static void usage(FILE *f)
         "  --balance MODE     class imbalance: weights (loss weights, default), sample\n"
         "                     (class-balanced sampling) or none\n"
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
+        "  --swa EPOCH        also average the weights after each epoch from EPOCH on; at the\n"
+        "                     end the average (batch-norm statistics re-estimated) is kept\n"
+        "                     if it validates better than the best epoch\n"
         "  --limit N          train on a seeded, stratified subset of N images\n"
         "  --checkpoint PATH  written every epoch and on Ctrl-C (default MODEL.ckpt)\n"
         "  --resume CKPT      continue a run; options given again override the saved ones\n"
@@ -115,6 +119,7 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         }
         else if (OPT("--balance-power")) { if (cli_float(a, v, 0, 2, &o->balance_power)) return -1; }
         else if (OPT("--patience")) { if (cli_int(a, v, 0, 100000, &o->patience)) return -1; }
+        else if (OPT("--swa")) { if (cli_int(a, v, 1, 100000, &o->swa)) return -1; }
         else if (OPT("--limit")) { if (cli_int(a, v, 1, 1 << 30, &o->limit)) return -1; }
         else if (OPT("--seed")) {
             char *end;
@@ -172,6 +177,8 @@ typedef struct {
     float class_w[NN_MAX_CLASSES];
     ckpt_state st;      /* position, RNGs, history, best model */
     int tty;
+    double swa_acc, swa_loss; /* the weight average's validation figures (-1 none) */
+    int swa_kept;       /* ... and whether it beat the best epoch */
 } run;
 
 static int save_checkpoint(run *r)
@@ -188,6 +195,7 @@ static int save_checkpoint(run *r)
     s->optim_t = *nn_optim_step_count(r->opt);
     s->n_optim = nn_optim_state_size(r->opt);
     s->optim = nn_optim_state(r->opt);
+    s->n_swa = s->swa ? nn_net_n_params(r->net) : 0;
     size_t len;
     void *model = nn_net_save_mem(r->net, &len);
     if (!model) {
@@ -324,6 +332,95 @@ static int validate(run *r, double *loss, double *acc)
     return 0;
 }
 
+/* --swa: folds the weights after this epoch into the running average. */
+static int swa_fold(run *r)
+{
+    ckpt_state *s = &r->st;
+    size_t n = nn_net_n_params(r->net);
+    if (!s->swa && !(s->swa = calloc(n, sizeof *s->swa))) {
+        ed_err("out of memory");
+        return -1;
+    }
+    const float *p = nn_net_params(r->net);
+    float inv = 1.0f / (float)++s->swa_count;
+    for (size_t i = 0; i < n; i++)
+        s->swa[i] += (p[i] - s->swa[i]) * inv;
+    return 0;
+}
+
+/* --swa at the end of the run: the averaged weights get batch-norm
+ * statistics of their own from the training faces (unaugmented, in
+ * shuffled batches, so each batch's statistics are those of the whole
+ * set) and are validated; they replace the best epoch when better. The
+ * run's last checkpoint is already written, so on Ctrl-C this returns 1
+ * and --resume repeats it. Returns 0, 1 or -1. */
+static int swa_finish(run *r, const char *command)
+{
+    ckpt_state *s = &r->st;
+    const int B = r->o.batch, n = r->train->n;
+    int c, h, w;
+    nn_net_input_shape(r->net, &c, &h, &w);
+    const size_t per = (size_t)c * h * w;
+    float *x = malloc((size_t)B * per * sizeof *x);
+    int *order = malloc((size_t)n * sizeof *order);
+    int rc = -1;
+    if (!x || !order) {
+        ed_err("out of memory");
+        goto out;
+    }
+    memcpy(nn_net_params(r->net), s->swa, nn_net_n_params(r->net) * sizeof(float));
+    uint64_t rng = r->o.seed * 0x9E3779B97F4A7C15ULL + 3;
+    ds_epoch_order(r->train, NULL, &rng, order, n);
+    nn_net_bn_reset(r->net);
+    double t0 = nn_now();
+    for (int b = 0; (b + 1) * B <= n; b++) {
+        if (interrupted) {
+            fprintf(stderr, "interrupted: checkpoint written to %s; --resume %s finishes the run\n",
+                    r->o.ckpt, r->o.ckpt);
+            rc = 1;
+            goto out;
+        }
+        for (int i = 0; i < B; i++)
+            nn_preprocess_u8(r->net, ds_image(r->train, order[b * B + i]), x + (size_t)i * per);
+        if (nn_net_bn_accumulate(r->net, x, B, b + 1)) {
+            ed_err("%s", nn_error());
+            goto out;
+        }
+    }
+    double vloss, vacc;
+    if (validate(r, &vloss, &vacc))
+        goto out;
+    s->total_seconds += nn_now() - t0;
+    int from = s->epoch - s->swa_count + 1;
+    r->swa_acc = vacc;
+    r->swa_loss = vloss;
+    r->swa_kept = vacc > s->best_acc;
+    fprintf(stderr, "weight average of epochs %d-%d: val loss %.4f acc %.2f%%%s  (%.0fs)\n", from,
+            s->epoch, vloss, 100.0 * vacc, r->swa_kept ? "  best" : "", nn_now() - t0);
+    if (r->swa_kept) {
+        nn_meta *m = nn_net_meta(r->net);
+        snprintf(m->dataset, sizeof m->dataset, "%s", r->o.data);
+        snprintf(m->command, sizeof m->command, "%s", command);
+        m->epochs = s->epoch;
+        m->val_accuracy = (float)vacc;
+        size_t bl;
+        void *best = nn_net_save_mem(r->net, &bl);
+        if (!best) {
+            ed_err("%s", nn_error());
+            goto out;
+        }
+        free(s->best);
+        s->best = best;
+        s->best_len = bl;
+        s->best_acc = (float)vacc;
+    }
+    rc = 0;
+out:
+    free(x);
+    free(order);
+    return rc;
+}
+
 /* The report: curves, confusion matrix and per-class figures on the
  * validation data, first-layer filters and feature maps, sample faces. */
 static int write_report(run *r, const char *model_path)
@@ -366,6 +463,8 @@ static int write_report(run *r, const char *model_path)
         .sample_faces = faces, .n_samples = ns, .sample_true = st, .sample_pred = sp, .sample_conf = sc,
         .model = model_path, .data = r->o.data, .arch = r->o.arch,
         .command = nn_net_meta(r->net)->command, .train_seconds = r->st.total_seconds,
+        .swa_val_accuracy = r->swa_acc, .swa_val_loss = r->swa_loss, .swa_from = r->st.epoch - r->st.swa_count + 1,
+        .swa_to = r->st.epoch, .swa_kept = r->swa_kept,
     };
     /* First conv layer: its filters, and its maps for a few faces. */
     int fn = ns < 4 ? ns : 4, co, ci, ck;
@@ -433,6 +532,7 @@ int cmd_train(int argc, char **argv)
     }
     run r;
     memset(&r, 0, sizeof r);
+    r.swa_acc = -1;
     ckpt_state *s = &r.st;
     int rc = ED_EXIT_FAIL;
     char **eff_argv = NULL;
@@ -690,6 +790,14 @@ int cmd_train(int argc, char **argv)
         s->best = saved.best;
         s->best_len = saved.best_len;
         saved.best = NULL;
+        if (saved.swa && saved.n_swa == nn_net_n_params(r.net)) {
+            s->swa = saved.swa;
+            s->swa_count = saved.swa_count;
+            saved.swa = NULL;
+        } else if (saved.swa_count) {
+            ed_err("%s: its weight average does not fit the model", resume);
+            goto done;
+        }
         if (s->n_order && s->n_order != r.train->n) {
             ed_err("%s: the data has changed since the checkpoint", resume);
             goto done;
@@ -777,6 +885,8 @@ int cmd_train(int argc, char **argv)
             }
         } else
             s->bad_epochs++;
+        if (o.swa && s->epoch + 1 >= o.swa && swa_fold(&r))
+            goto done;
         s->batch = 0;
         /* The checkpoint names the next epoch as the one in progress. */
         s->epoch++;
@@ -800,6 +910,14 @@ int cmd_train(int argc, char **argv)
         }
     }
 
+    if (s->swa_count > 1) {
+        int sr = swa_finish(&r, command);
+        if (sr) {
+            rc = sr > 0 ? 130 : ED_EXIT_FAIL;
+            goto done;
+        }
+    }
+
     /* The best model is what ships. */
     nn_net *best = s->best ? nn_net_load_mem(s->best, s->best_len) : NULL;
     if (!best) {
@@ -814,8 +932,14 @@ int cmd_train(int argc, char **argv)
         nn_net_free(best);
         goto done;
     }
-    fprintf(stderr, "saved %s: best validation accuracy %.2f%% (epoch %d), %.1f min\n", o.out,
-            100.0 * s->best_acc, s->best_epoch, s->total_seconds / 60);
+    char which[64];
+    if (r.swa_kept)
+        snprintf(which, sizeof which, "the weight average of epochs %d-%d", s->epoch - s->swa_count + 1,
+                 s->epoch);
+    else
+        snprintf(which, sizeof which, "epoch %d", s->best_epoch);
+    fprintf(stderr, "saved %s: best validation accuracy %.2f%% (%s), %.1f min\n", o.out,
+            100.0 * s->best_acc, which, s->total_seconds / 60);
     nn_net_free(r.net);
     r.net = best;
     nn_net_set_threads(r.net, o.threads);
@@ -831,6 +955,7 @@ done:
     free(r.st.order);
     free(r.st.history);
     free(r.st.best);
+    free(r.st.swa);
     free(r.val_x);
     nn_optim_free(r.opt);
     nn_net_free(r.net);

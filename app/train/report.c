@@ -275,8 +275,16 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         fputs("  \"best_val_accuracy\": ", f);
         json_num(f, best);
         fputs(",\n", f);
-        if (best_epoch > 0)
+        if (best_epoch > 0 && !r->swa_kept)
             fprintf(f, "  \"best_epoch\": %d,\n", best_epoch);
+    }
+    if (r->swa_val_accuracy > 0) {
+        fprintf(f, "  \"weight_average\": {\"from_epoch\": %d, \"to_epoch\": %d, \"val_accuracy\": ",
+                r->swa_from, r->swa_to);
+        json_num(f, r->swa_val_accuracy);
+        fputs(", \"val_loss\": ", f);
+        json_num(f, r->swa_val_loss);
+        fprintf(f, ", \"kept\": %s},\n", r->swa_kept ? "true" : "false");
     }
     fputs("  \"classes\": [", f);
     for (int c = 0; c < k; c++) {

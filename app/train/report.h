@@ -105,6 +105,11 @@ typedef struct rep_report {
     /* Extra strings for metrics.json (NULL: omitted). */
     const char *model, *data, *arch, *command;
     double train_seconds;      /* <= 0: omitted */
+    /* --swa: the weight average of epochs swa_from..swa_to, its validation
+     * accuracy (<= 0: no average, omitted) and loss, and whether it was
+     * kept. When kept, best_val_accuracy is its and best_epoch is omitted. */
+    double swa_val_accuracy, swa_val_loss;
+    int swa_from, swa_to, swa_kept;
 } rep_report;
 
 /* Write every part of r that has inputs into dir (created, with parents,
