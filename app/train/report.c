@@ -130,11 +130,19 @@ int rep_mkdirs(const char *dir)
     return 0;
 }
 
-/* Open PATH.tmp for writing; finish with close_rename. */
+/* Open PATH.tmp for writing, creating missing folders on the way (as
+ * --report does); finish with close_rename. */
 static FILE *open_tmp(const char *path, char *tmp, size_t len)
 {
     snprintf(tmp, len, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
+    const char *slash = strrchr(path, '/');
+    if (!f && errno == ENOENT && slash && slash > path) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        if (rep_mkdirs(dir) == 0)
+            f = fopen(tmp, "w");
+    }
     if (!f)
         fail("cannot write %s: %s", tmp, strerror(errno));
     return f;
