@@ -393,7 +393,7 @@ static int swa_finish(run *r, const char *command)
         goto out;
     s->total_seconds += nn_now() - t0;
     int from = s->epoch - s->swa_count + 1;
-    r->swa_acc = vacc;
+    r->swa_acc = (float)vacc; /* as best_acc keeps it, so equal figures print equal */
     r->swa_loss = vloss;
     r->swa_kept = vacc > s->best_acc;
     fprintf(stderr, "weight average of epochs %d-%d: val loss %.4f acc %.2f%%%s  (%.0fs)\n", from,

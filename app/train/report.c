@@ -476,7 +476,11 @@ int rep_write(const char *dir, const rep_report *r)
     if (r->history && r->n_epochs > 0) {
         int be;
         double best = best_val(r, &be);
-        if (best >= 0 && be > 0)
+        if (best >= 0 && r->swa_kept)
+            snprintf(title, sizeof title,
+                     "%s: training curves (best validation %.1f%%: weight average of epochs %d-%d)",
+                     tp, best * 100, r->swa_from, r->swa_to);
+        else if (best >= 0 && be > 0)
             snprintf(title, sizeof title,
                      "%s: training curves (best validation %.1f%% at epoch %d)", tp,
                      best * 100, be);
