@@ -367,6 +367,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
         return nn_fail_null("batch size %d must be at least 1", n);
     if (reserve(net, n))
         return NULL;
+    unsigned fp = nn_fp_enter();
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
     for (int i = 1; i < net->n_layers; i++) {
@@ -383,6 +384,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     }
     net->last_n = n;
     net->last_train = train;
+    nn_fp_leave(fp);
     return net->act[net->n_layers - 1];
 }
 
@@ -399,6 +401,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     for (int i = 0; i < n; i++)
         if (y[i] < 0 || y[i] >= net->n_classes)
             return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
+    unsigned fp = nn_fp_enter();
     nn_ctx c = make_ctx(net, 1);
     /* Softmax and cross-entropy together: the gradient at the logits is
      * simply p - target, which is both cheaper and better conditioned. */
@@ -426,5 +429,6 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
         l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
                          i > 1 ? net->dact[i - 1] : NULL, n);
     }
+    nn_fp_leave(fp);
     return loss;
 }

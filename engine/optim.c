@@ -120,7 +120,9 @@ void nn_optim_step(nn_optim *o, float lr)
 {
     o->t++;
     step_job j = {.o = o, .lr = lr, .tasks = nn_pool_size(o->net->pool)};
+    unsigned fp = nn_fp_enter();
     nn_pool_run(nn_pool_for(o->net->pool, o->net->n_params), j.tasks, step_task, &j);
+    nn_fp_leave(fp);
     o->net->params_gen++;
 }
 

@@ -38,6 +38,7 @@ static void *worker(void *arg)
     nn_pool *p = wa->pool;
     int id = wa->id;
     free(wa);
+    nn_fp_enter(); /* the pool's own thread: for good, nothing to restore */
     unsigned long seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {

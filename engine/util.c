@@ -8,6 +8,23 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#define NN_MXCSR_FTZ_DAZ 0x8040u
+
+unsigned nn_fp_enter(void)
+{
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | NN_MXCSR_FTZ_DAZ);
+    return saved;
+}
+
+void nn_fp_leave(unsigned saved) { _mm_setcsr(saved); }
+#else
+unsigned nn_fp_enter(void) { return 0; }
+void nn_fp_leave(unsigned saved) { (void)saved; }
+#endif
+
 static _Thread_local char err_buf[512];
 
 const char *nn_error(void) { return err_buf; }

@@ -4,6 +4,8 @@
 #include "nn_impl.h"
 #include "testutil.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static nn_net *make(const char *spec, int classes)
@@ -292,6 +294,75 @@ static void batch_consistency(void)
     nn_net_free(net);
 }
 
+/* Subnormal products must come out as zero inside the engine, on every
+ * thread, and stay subnormal in the caller's own arithmetic afterwards. */
+static volatile float subnormal = 1e-39f;
+
+static int flushes(void) { return subnormal * 1.0f == 0.0f; }
+
+typedef struct { int flushed[64], ran_on_worker; } fp_job;
+
+static void fp_task(void *ctx, int task, int thread)
+{
+    fp_job *j = ctx;
+    volatile float acc = 0; /* enough work that both threads take tasks */
+    for (int i = 0; i < 20000; i++)
+        acc += 1e-3f;
+    j->flushed[task] = flushes() && acc > 0;
+    if (thread)
+        j->ran_on_worker = 1;
+}
+
+static void subnormals_flushed(void)
+{
+    CHECK(fpclassify(subnormal) == FP_SUBNORMAL);
+    CHECK(!flushes());
+#if defined(__x86_64__)
+    unsigned fp = nn_fp_enter();
+    CHECK(flushes());
+    nn_fp_leave(fp);
+    CHECK(!flushes());
+
+    nn_pool *pool = nn_pool_new(2);
+    fp_job j = {{0}, 0};
+    fp = nn_fp_enter();
+    nn_pool_run(pool, 64, fp_task, &j);
+    nn_fp_leave(fp);
+    int all = 1;
+    for (int t = 0; t < 64; t++)
+        all &= j.flushed[t];
+    CHECK_MSG(all, "a task ran without flushing (worker took tasks: %d)", j.ran_on_worker);
+    nn_pool_free(pool);
+
+    /* A dense layer whose weights are all subnormal: 4096 of them times 1
+     * make a normal 4e-36 unless they read as zero. */
+    nn_net *net = make("input 64x64x1\nflatten\ndense classes softmax\n", 4);
+    if (!net)
+        return;
+    nn_layer *d = &net->layers[2];
+    for (int i = 0; i < 4096 * 4; i++)
+        d->w[i] = subnormal;
+    memset(d->b, 0, 4 * sizeof(float));
+    float *x = malloc(64 * 4096 * sizeof(float));
+    for (int i = 0; i < 64 * 4096; i++)
+        x[i] = 1.0f;
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_net_set_threads(net, threads);
+        for (int n = 1; n <= 64; n += 63) {
+            CHECK(nn_net_forward(net, x, n, 0) != NULL);
+            int c, h, w, zero = 1;
+            const float *logits = nn_net_layer_output(net, 2, &c, &h, &w);
+            for (int i = 0; i < n * c * h * w; i++)
+                zero &= logits[i] == 0.0f;
+            CHECK_MSG(zero, "subnormal weights counted (threads %d, batch %d)", threads, n);
+            CHECK(!flushes()); /* the caller's mode is back */
+        }
+    }
+    free(x);
+    nn_net_free(net);
+#endif
+}
+
 int main(void)
 {
     printf("kernel: %s\n", nn_kernel_name());
@@ -304,5 +375,6 @@ int main(void)
     bn_reestimate_by_hand();
     conv_random_shapes();
     batch_consistency();
+    subnormals_flushed();
     return test_done("test_layers");
 }

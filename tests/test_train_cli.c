@@ -207,6 +207,21 @@ int main(int argc, char **argv)
     CHECK(run("train --init %s/nope.model --data %s/data --out %s/x.model", dir, dir, dir) == 1);
     CHECK(run("train --init %s/arch.txt --data %s/data --out %s/x.model", dir, dir, dir) == 1);
 
+    /* bench times a trained model file as well as a preset */
+    {
+        char cmd[1024], path[512], want[600];
+        snprintf(path, sizeof path, "%s/bench.txt", dir);
+        snprintf(cmd, sizeof cmd, "%s bench --model %s/a.model --threads 2 --batch 4 --seconds 0.02 >%s 2>&1",
+                 prog, dir, path);
+        CHECK(system(cmd) == 0);
+        snprintf(want, sizeof want, "arch=%s/a.model\n", dir);
+        const char *out = slurp(path);
+        CHECK_MSG(out && strstr(out, want) && strstr(out, "infer_batch1_us=") &&
+                      strstr(out, "train_batch4_img_per_s="),
+                  "bench --model a.model printed: %s", out ? out : "(nothing)");
+    }
+    CHECK(run("bench --model %s/nope.model", dir) == 1);
+
     /* 4. bad input: one message, non-zero exit */
     CHECK(run("train --data %s/nope --out %s/x.model", dir, dir) == 1);
     CHECK(run("train --data %s/data", dir) == 2);
