@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 
     /* bench times a trained model file as well as a preset */
     {
-        char cmd[1024], path[512], want[600];
+        char cmd[1024], want[600];
         snprintf(path, sizeof path, "%s/bench.txt", dir);
         snprintf(cmd, sizeof cmd, "%s bench --model %s/a.model --threads 2 --batch 4 --seconds 0.02 >%s 2>&1",
                  prog, dir, path);

@@ -78,6 +78,43 @@ static void red_dot(ui *u, int sw)
     ov_text(u->ov, cx - rad - lh / 3, cy - lh / 2, "REC", red, &SHADE, 2, 1);
 }
 
+/* Frame rate, per-stage times and detector settings, top left. */
+static void draw_debug(ui *u, int lh)
+{
+    const app *a = u->a;
+    const pl_result *r = &a->last;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%.1f fps   %d face%s   %s", u->fps, r->n, r->n == 1 ? "" : "s",
+             r->detected ? "detected" : "tracked");
+    ov_text(u->ov, lh / 2, lh / 2, msg, WHITE, &SHADE, 0, 0);
+    int y = lh / 2 + lh;
+    for (int s = 0; s < PL_N_STAGES; s++) {
+        double ms = s == PL_DRAW ? u->draw_ms : r->ms[s];
+        snprintf(msg, sizeof msg, "%-9s %6.2f ms", pl_stage_names[s], ms);
+        ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+        y += lh;
+    }
+    snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
+             a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
+    ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+}
+
+/* The keys, bottom centre: one line, or two in a window too narrow for it. */
+static void draw_help(ui *u, int sw, int sh, int lh)
+{
+    static const char keys1[] = "q quit   f fullscreen   space pause   s screenshot",
+                      keys2[] = "r record   d debug   m mirror";
+    char line[128];
+    snprintf(line, sizeof line, "%s   %s", keys1, keys2);
+    int tw = 0, th = 0;
+    if (ov_text_size(u->ov, line, 0, &tw, &th) == 0 && tw + lh > sw) {
+        ov_text(u->ov, sw / 2, sh - 5 * lh / 2, keys1, WHITE, &SHADE, 1, 0);
+        ov_text(u->ov, sw / 2, sh - lh - lh / 2, keys2, WHITE, &SHADE, 1, 0);
+    } else {
+        ov_text(u->ov, sw / 2, sh - lh - lh / 2, line, WHITE, &SHADE, 1, 0);
+    }
+}
+
 static void draw(ui *u)
 {
     app *a = u->a;
@@ -87,7 +124,6 @@ static void draw(ui *u)
     int lh = ov_line_height(u->ov);
     double t0 = nn_now();
 
-    char msg[512];
     SDL_SetRenderDrawColor(u->ren, 0, 0, 0, 255);
     SDL_RenderClear(u->ren);
     if (u->have_frame && u->tex) {
@@ -97,28 +133,15 @@ static void draw(ui *u)
         SDL_RenderCopyEx(u->ren, u->tex, NULL, &dst, 0, NULL,
                          u->mirror ? SDL_FLIP_HORIZONTAL : SDL_FLIP_NONE);
         /* Debug text first so face labels and bars stay readable over it. */
-        if (u->debug) {
-            const pl_result *r = &a->last;
-            snprintf(msg, sizeof msg, "%.1f fps   %d face%s   %s", u->fps, r->n, r->n == 1 ? "" : "s",
-                     r->detected ? "detected" : "tracked");
-            ov_text(u->ov, lh / 2, lh / 2, msg, WHITE, &SHADE, 0, 0);
-            int y = lh / 2 + lh;
-            for (int s = 0; s < PL_N_STAGES; s++) {
-                double ms = s == PL_DRAW ? u->draw_ms : r->ms[s];
-                snprintf(msg, sizeof msg, "%-9s %6.2f ms", pl_stage_names[s], ms);
-                ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
-                y += lh;
-            }
-            snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
-                     a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
-            ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
-        }
+        if (u->debug)
+            draw_debug(u, lh);
         ov_draw_faces(u->ov, &v, &a->last, a->names, a->k);
         if (a->last.n == 0)
             ov_text(u->ov, sw / 2, sh - 3 * lh, "No face found - face the camera", WHITE,
                     &SHADE, 1, 1);
     }
 
+    char msg[512];
     if (!source_ok(a->src)) {
         /* Kiosk: the camera is gone; say so big and plain. */
         SDL_Color bg = {160, 0, 0, 220};
@@ -133,20 +156,8 @@ static void draw(ui *u)
     if (a->rec)
         red_dot(u, sw);
     double now = nn_now();
-    if (now < u->help_until) {
-        static const char help[] =
-            "q quit   f fullscreen   space pause   s screenshot   r record   d debug   m mirror";
-        int tw = 0, th = 0;
-        /* A narrow window gets the keys on two lines rather than clipped. */
-        if (ov_text_size(u->ov, help, 0, &tw, &th) == 0 && tw + lh > sw) {
-            ov_text(u->ov, sw / 2, sh - 5 * lh / 2, "q quit   f fullscreen   space pause   s screenshot",
-                    WHITE, &SHADE, 1, 0);
-            ov_text(u->ov, sw / 2, sh - lh - lh / 2, "r record   d debug   m mirror", WHITE, &SHADE,
-                    1, 0);
-        } else {
-            ov_text(u->ov, sw / 2, sh - lh - lh / 2, help, WHITE, &SHADE, 1, 0);
-        }
-    }
+    if (now < u->help_until)
+        draw_help(u, sw, sh, lh);
     if (now < u->toast_until)
         ov_text(u->ov, sw / 2, sh - 9 * lh / 2, u->toast, WHITE, &SHADE, 1, 0);
 

@@ -2,7 +2,8 @@
  * exactly where it stopped (weights, batch-norm state, optimizer moments,
  * the current epoch's order and position, every RNG, the schedule, early
  * stopping counters, history, the best model so far, the running weight
- * average, and the arguments the run was started with). The format is specified in checkpoint.c. */
+ * average, and the arguments the run was started with). The format is
+ * specified in checkpoint.c. */
 #ifndef ED_CHECKPOINT_H
 #define ED_CHECKPOINT_H
 

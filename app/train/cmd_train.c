@@ -333,6 +333,9 @@ static int validate(run *r, double *loss, double *acc)
     return 0;
 }
 
+/* --swa: the first epoch in the running average (it ends at s->epoch). */
+static int swa_first_epoch(const ckpt_state *s) { return s->epoch - s->swa_count + 1; }
+
 /* --swa: folds the weights after this epoch into the running average. */
 static int swa_fold(run *r)
 {
@@ -392,7 +395,7 @@ static int swa_finish(run *r, const char *command)
     if (validate(r, &vloss, &vacc))
         goto out;
     s->total_seconds += nn_now() - t0;
-    int from = s->epoch - s->swa_count + 1;
+    int from = swa_first_epoch(s);
     r->swa_acc = (float)vacc; /* as best_acc keeps it, so equal figures print equal */
     r->swa_loss = vloss;
     r->swa_kept = vacc > s->best_acc;
@@ -464,7 +467,7 @@ static int write_report(run *r, const char *model_path)
         .sample_faces = faces, .n_samples = ns, .sample_true = st, .sample_pred = sp, .sample_conf = sc,
         .model = model_path, .data = r->o.data, .arch = r->o.arch,
         .command = nn_net_meta(r->net)->command, .train_seconds = r->st.total_seconds,
-        .swa_val_accuracy = r->swa_acc, .swa_val_loss = r->swa_loss, .swa_from = r->st.epoch - r->st.swa_count + 1,
+        .swa_val_accuracy = r->swa_acc, .swa_val_loss = r->swa_loss, .swa_from = swa_first_epoch(&r->st),
         .swa_to = r->st.epoch, .swa_kept = r->swa_kept,
     };
     /* First conv layer: its filters, and its maps for a few faces. */
@@ -599,13 +602,11 @@ int cmd_train(int argc, char **argv)
      * the checkpoint's, the --init model's or --arch's. */
     int c, h, w;
     if (resume) {
-        if (!(init = nn_net_load_mem(saved.model, saved.model_len))) {
+        if (!(r.net = nn_net_load_mem(saved.model, saved.model_len))) {
             ed_err("%s: %s", resume, nn_error());
             goto done;
         }
-        nn_net_input_shape(init, &c, &h, &w);
-        nn_net_free(init);
-        init = NULL;
+        nn_net_input_shape(r.net, &c, &h, &w);
     } else if (o.init) {
         if (o.arch_set) {
             ed_err("train: --init takes the architecture from its model; leave out --arch");
@@ -686,13 +687,8 @@ int cmd_train(int argc, char **argv)
         fputc('\n', stderr);
     }
 
-    /* The net: fresh, or the checkpoint's. */
+    /* The net: the checkpoint's (loaded above), or fresh. */
     if (resume) {
-        r.net = nn_net_load_mem(saved.model, saved.model_len);
-        if (!r.net) {
-            ed_err("%s: %s", resume, nn_error());
-            goto done;
-        }
         if (nn_net_n_classes(r.net) != k) {
             ed_err("%s: checkpoint has %d classes, the data %d", resume, nn_net_n_classes(r.net), k);
             goto done;
@@ -935,8 +931,7 @@ int cmd_train(int argc, char **argv)
     }
     char which[64];
     if (r.swa_kept)
-        snprintf(which, sizeof which, "the weight average of epochs %d-%d", s->epoch - s->swa_count + 1,
-                 s->epoch);
+        snprintf(which, sizeof which, "the weight average of epochs %d-%d", swa_first_epoch(s), s->epoch);
     else
         snprintf(which, sizeof which, "epoch %d", s->best_epoch);
     fprintf(stderr, "saved %s: best validation accuracy %.2f%% (%s), %.1f min\n", o.out,
