@@ -47,6 +47,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MODEL_MAGIC "EMOMODEL"
@@ -696,6 +697,11 @@ static nn_net *load_file(const char *path)
 
     if (!f)
         return nn_fail_null("%s", strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return nn_fail_null("is a directory, not a model file");
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         int err = errno;
         fclose(f);
@@ -724,9 +730,59 @@ static nn_net *load_file(const char *path)
     return net;
 }
 
+/* A file can pass every structural check and its checksum (it was saved
+ * from a diverged run, or forged) and still compute nonsense: one forward
+ * pass on two faces, mid-gray and a gray ramp, must give finite
+ * probabilities summing to 1. Returns 0, or -1 with a message. */
+static int check_output(nn_net *net)
+{
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    size_t pix = (size_t)h * w, per = pix * (size_t)(c > 0 ? c : 1);
+    uint8_t *gray = malloc(pix);
+    float *x = calloc(2 * per, sizeof *x);
+    if (!gray || !x) {
+        free(gray);
+        free(x);
+        return nn_fail("out of memory");
+    }
+    memset(gray, 128, pix);
+    nn_preprocess_u8(net, gray, x);
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w; i++)
+            gray[(size_t)y * w + i] = (uint8_t)(255 * (y + i) / (h + w));
+    nn_preprocess_u8(net, gray, x + per);
+    const float *p = nn_net_forward(net, x, 2, 0);
+    int rc = 0;
+    if (!p) {
+        rc = -1; /* nn_net_forward said why */
+    } else {
+        int k = nn_net_n_classes(net), ok = 1;
+        for (int n = 0; n < 2; n++) {
+            double sum = 0;
+            for (int i = 0; i < k; i++) {
+                float v = p[n * k + i];
+                ok &= isfinite(v) && v >= 0 && v <= 1;
+                sum += v;
+            }
+            ok &= fabs(sum - 1) < 1e-3;
+        }
+        if (!ok)
+            rc = nn_fail("its weights give no valid probabilities (not a number or out of "
+                         "range): the model is damaged");
+    }
+    free(gray);
+    free(x);
+    return rc;
+}
+
 nn_net *nn_net_load(const char *path)
 {
     nn_net *net = load_file(path);
+    if (net && check_output(net) != 0) {
+        nn_net_free(net);
+        net = NULL;
+    }
     if (!net) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", nn_error());

@@ -240,6 +240,8 @@ void nn_sched_observe(nn_sched *s, float val_loss);
 /* Save architecture, classes, preprocessing, metadata, weights and state.
  * Writes PATH.tmp then renames it into place. Returns 0 or -1. */
 int nn_net_save(const nn_net *net, const char *path);
+/* Load a model file; a model that passes every check but gives no valid
+ * probabilities for a mid-gray face (NaN weights) is refused too. */
 nn_net *nn_net_load(const char *path);
 /* Same, from memory (for tests and fuzzing). */
 nn_net *nn_net_load_mem(const void *data, size_t len);
@@ -253,6 +255,9 @@ uint32_t nn_crc32(uint32_t crc, const void *data, size_t len);
  * and equalization; scaling is inside the graph; output "probs"
  * [N,n_classes]. Returns 0 or -1. */
 int nn_export_onnx(const nn_net *net, const char *path);
+/* The same ONNX model as a malloc'd buffer (the caller writes and frees
+ * it); *len receives its size. NULL on failure. */
+void *nn_export_onnx_mem(const nn_net *net, size_t *len);
 
 /* ---- utilities ----------------------------------------------------------- */
 

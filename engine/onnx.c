@@ -580,6 +580,19 @@ static int check_net(const nn_net *net)
     return 0;
 }
 
+void *nn_export_onnx_mem(const nn_net *net, size_t *len)
+{
+    if (check_net(net))
+        return NULL;
+    pb model = {0};
+    if (build_model(net, &model)) {
+        pb_free(&model);
+        return NULL;
+    }
+    *len = model.n;
+    return model.p; /* ownership passes to the caller */
+}
+
 int nn_export_onnx(const nn_net *net, const char *path)
 {
     if (!path || !*path)
