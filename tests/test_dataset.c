@@ -310,6 +310,17 @@ static void test_csv(void)
     fprintf(f, "a,b,c\n1,2,3\n");
     fclose(f);
     CHECK(ds_load(path, &o) == NULL && strstr(ds_error(), "emotion"));
+
+    /* Saved by a spreadsheet: a UTF-8 byte-order mark before the header. */
+    snprintf(path, sizeof path, "%s/bom.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("\xEF\xBB\xBF" "emotion,pixels,Usage\r\n", f);
+    row(f, "3", 2, 110, 2304, "Training");
+    fclose(f);
+    ds_load_opts ob = {.w = 48, .h = 48};
+    ds = ds_load(path, &ob);
+    CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : ds_error());
+    ds_free(ds);
 }
 
 /* A data set whose image i carries i in its first two pixels. */

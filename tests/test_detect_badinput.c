@@ -96,6 +96,15 @@ int main(int argc, char **argv)
     X(2, "needs a value", "--input");
     X(2, "unexpected argument", "stray.mp4");
     X(2, "--loop needs --input", "--loop", "--camera", "0");
+    /* Options that cannot work. */
+    X(2, "bad value '1.0001' for --scale-factor", "--scale-factor", "1.0001");
+    X(2, "--threads given twice", "--threads", "1", "--threads", "2");
+    X(2, "--input given twice", "-i", "a.mp4", "--input", "b.mp4");
+    X(2, "--headless given twice", "--headless", "--headless");
+    X(2, "--mirror flips the window", "--mirror", "--headless");
+    X(2, "use a .jsonl or .csv name", "--headless", "--log", "x.txt");
+    X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--record", "x.mov");
+    X(1, "is a directory", "--headless", "--model", dir);
     X(0, "usage: emotion-detect", "--help");
     X(0, "emotion-detect ", "--version");
 
@@ -110,10 +119,10 @@ int main(int argc, char **argv)
       "--cascade", "/nonexistent/c.xml");
     X(1, "not a valid cascade", "--headless", "--model", model, "--cascade", bad_xml);
     X(1, "not a valid cascade", "--headless", "--model", model, "--cascade", text);
-    X(1, "log '/nonexistent/dir/x.jsonl'", "--headless", "--model", model, "--log",
+    X(1, "cannot write '/nonexistent/dir/x.jsonl'", "--headless", "--model", model, "--log",
       "/nonexistent/dir/x.jsonl");
     X(1, "does not exist", "--headless", "--model", model, "--record", "/nonexistent/dir/x.mp4");
-    X(1, "unsupported video extension", "--headless", "--model", model, "--record", img);
+    X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--model", model, "--record", img);
     X(1, "camera 57", "--headless", "--model", model, "--camera", "57");
 
     if (!test_failures)

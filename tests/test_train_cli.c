@@ -83,6 +83,13 @@ static char *slurp(const char *path)
     return buf;
 }
 
+static void clear(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+}
+
 static double json_number(const char *json, const char *key)
 {
     char pat[64];
@@ -230,6 +237,89 @@ int main(int argc, char **argv)
     CHECK(run("train --data %s/data --out %s/x.model --arch no-such-arch", dir, dir) == 2);
     CHECK(run("train --resume %s/arch.txt", dir) == 1);
     CHECK(run("eval --model %s/arch.txt --data %s/data", dir, dir) == 1);
+
+    /* 5. Nothing the user owns is destroyed, nothing broken reported done. */
+    {
+        char logp[600], keep[600], csv[600];
+        snprintf(logp, sizeof logp, "%s/log", dir);
+        snprintf(keep, sizeof keep, "%s/a-copy.model", dir);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "cp %s/a.model %s", dir, keep);
+        CHECK(system(cmd) == 0);
+        /* An output that is an input: exit 2, the input intact. */
+        snprintf(csv, sizeof csv, "%s/d.csv", dir);
+        FILE *f = fopen(csv, "w");
+        fputs("emotion,pixels,Usage\n", f);
+        fclose(f);
+        CHECK(run("train --data %s --out %s", csv, csv) == 2);
+        const char *t = slurp(csv);
+        CHECK_MSG(t && !strcmp(t, "emotion,pixels,Usage\n"), "train --out = --data changed it");
+        CHECK(run("eval --model %s/a.model --data %s/data --json %s/a.model", dir, dir, dir) == 2);
+        CHECK(run("export --model %s/a.model --onnx %s/./a.model", dir, dir) == 2);
+        CHECK(run("train --data %s/data --out %s/o.model --checkpoint %s/o.model", dir, dir, dir) == 2);
+        snprintf(path, sizeof path, "%s/a.model", dir);
+        CHECK_MSG(same_weights(keep, path), "a.model changed by a refused command");
+        /* Unwritable outputs refused in seconds, before the data loads. */
+        const char *bad_out[] = {"--out %s/data", "--out /nonexistent/dir/m.model",
+                                 "--out %s/m.model --report %s/arch.txt",
+                                 "--out %s/m.model --checkpoint /nonexistent/c.ckpt"};
+        for (int i = 0; i < 4; i++) {
+            char opts[600], args[1600];
+            snprintf(opts, sizeof opts, bad_out[i], dir, dir);
+            snprintf(args, sizeof args, "train --data %s/data --arch %s/arch.txt --epochs 1 %s", dir,
+                     dir, opts);
+            clear(logp);
+            double t0 = nn_now();
+            int rc = run("%s", args);
+            double secs = nn_now() - t0;
+            const char *msg = slurp(logp);
+            CHECK_MSG(rc != 0 && secs < 5 && msg && !strstr(msg, "data:") &&
+                          strchr(msg, '\n') == strrchr(msg, '\n'),
+                      "%s: exit %d after %.1f s: %s", opts, rc, secs, msg ? msg : "");
+        }
+        clear(logp);
+        CHECK(run("train --data %s/data --out %s/m.model --schedule bogus", dir, dir) == 2);
+        CHECK(run("train --data %s/data --out %s/m.model --epochs 3 --swa 4", dir, dir) == 2);
+        const char *msg = slurp(logp);
+        CHECK_MSG(msg && !strstr(msg, "data:"), "bad options refused after the data loaded: %s", msg);
+        /* A folder as the model: said plainly. */
+        clear(logp);
+        CHECK(run("eval --model %s/data --data %s/data", dir, dir) == 1);
+        msg = slurp(logp);
+        CHECK_MSG(msg && strstr(msg, "is a directory"), "--model FOLDER: %s", msg ? msg : "");
+        /* A full disk: exit 1 with one line naming the file. */
+        clear(logp);
+        CHECK(run("eval --model %s/a.model --data %s/data --json /dev/full", dir, dir) == 1);
+        CHECK(run("export --model %s/a.model --onnx /dev/full", dir) == 1);
+        msg = slurp(logp);
+        CHECK_MSG(msg && strstr(msg, "--json: cannot write '/dev/full'") &&
+                      strstr(msg, "export: cannot write '/dev/full'") && !strstr(msg, "wrote"),
+                  "full disk: %s", msg ? msg : "");
+        struct stat st;
+        CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)); /* never replaced */
+        /* A model whose output is not probabilities: refused at load. */
+        nn_net *net = nn_net_from_arch("fer-compact", 3);
+        CHECK(net != NULL);
+        if (net) {
+            nn_net_init(net, 1);
+            /* Every number finite, so the file is well formed and its checksum
+             * valid, but so large that the sums overflow to inf - inf = NaN. */
+            float *w = nn_net_params(net);
+            for (size_t i = 0; i < nn_net_n_params(net); i++)
+                w[i] = 1e38f;
+            nn_net_preproc(net)->scale = 1e38f;
+            nn_net_preproc(net)->bias = 1e38f;
+            snprintf(path, sizeof path, "%s/nan.model", dir);
+            CHECK(nn_net_save(net, path) == 0);
+            nn_net_free(net);
+            snprintf(csv, sizeof csv, "%s/data/happy/000.png", dir);
+            clear(logp);
+            CHECK(run("predict --model %s %s", path, csv) == 1);
+            msg = slurp(logp);
+            CHECK_MSG(msg && strstr(msg, "no valid probabilities") && !strstr(msg, "null"),
+                      "predict with a NaN model: %s", msg ? msg : "");
+        }
+    }
 
     if (!test_failures) {
         char cmd[512];

@@ -15,6 +15,11 @@
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
+
+extern "C" {
+#include "outpath.h"
+}
 
 static thread_local std::string last_error;
 void cvw::set_error(const std::string &msg) { last_error = msg; }
@@ -89,6 +94,27 @@ extern "C" int cvw_resize_gray(const uint8_t *src, int sw, int sh, uint8_t *dst,
     });
 }
 
+void cvw::write_image(const char *path, const cv::Mat &img)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        throw std::runtime_error(std::string("cannot write image '") + path +
+                                 "': no extension to choose the format by");
+    std::vector<uint8_t> bytes;
+    bool ok = false;
+    try {
+        ok = cv::imencode(dot, img, bytes);
+    } catch (const cv::Exception &e) {
+        // Typically "could not find a writer for the specified extension".
+        throw std::runtime_error(std::string("cannot write image '") + path + "': " + e.err);
+    }
+    if (!ok)
+        throw std::runtime_error(std::string("cannot write image '") + path + "'");
+    char err[4400];
+    if (op_write_mem(path, bytes.data(), bytes.size(), err, sizeof err) != 0)
+        throw std::runtime_error(err);
+}
+
 extern "C" int cvw_write_image(const char *path, const uint8_t *pixels, int w, int h, int channels)
 {
     return cvw::guard("cvw_write_image", -1, [&]() -> int {
@@ -97,15 +123,7 @@ extern "C" int cvw_write_image(const char *path, const uint8_t *pixels, int w, i
         if (channels != 1 && channels != 3 && channels != 4)
             return fail("cvw_write_image: channels must be 1, 3 or 4");
         cv::Mat m(h, w, CV_8UC(channels), const_cast<uint8_t *>(pixels));
-        bool ok = false;
-        try {
-            ok = cv::imwrite(path, m);
-        } catch (const cv::Exception &e) {
-            // Typically "could not find a writer for the specified extension".
-            return fail(std::string("cannot write image '") + path + "': " + e.err);
-        }
-        if (!ok)
-            return fail(std::string("cannot write image '") + path + "'");
+        cvw::write_image(path, m);
         return 0;
     });
 }

@@ -162,8 +162,9 @@ void cvw_set_threads(int n);
 typedef struct cvw_writer cvw_writer;
 cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h);
 int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr);
-/* Finish the file (trailer written, playable) and free wr; NULL is fine.
- * Returns 0 or -1. */
+/* Finish the file (trailer written, playable), read it back to show that
+ * its last frame decodes (OpenCV reports no write errors, so this is how a
+ * full disk is found), and free wr; NULL is fine. Returns 0 or -1. */
 int cvw_writer_close(cvw_writer *wr);
 
 /* Conversions on packed 8-bit images. */

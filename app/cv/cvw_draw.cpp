@@ -75,8 +75,7 @@ void text_v(cv::Mat &img, const std::string &s, int cx, int cy, double scale,
 
 void write(const char *path, const cv::Mat &img)
 {
-    if (!cv::imwrite(path, img))
-        throw std::runtime_error(std::string("cannot write '") + path + "'");
+    cvw::write_image(path, img);
 }
 
 // A "nice" tick step (1, 2 or 5 times a power of ten) for about n ticks.

@@ -6,8 +6,16 @@
 #include <exception>
 #include <string>
 
+namespace cv {
+class Mat;
+}
+
 namespace cvw {
 void set_error(const std::string &msg);
+
+// img encoded by path's extension and written whole through a temporary
+// file (app/common/outpath.h); throws with the reason on failure.
+void write_image(const char *path, const cv::Mat &img);
 
 // Run f, turning any C++ exception into an error message and `fail`.
 template <typename R, typename F>

@@ -156,6 +156,7 @@ struct cvw_cascade {
 struct cvw_writer {
     cv::VideoWriter vw;
     int w, h;
+    long frames = 0;
     std::string path;
 };
 
@@ -466,6 +467,7 @@ extern "C" int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr)
     return cvw::guard("video write", -1, [&]() -> int {
         cv::Mat m(wr->h, wr->w, CV_8UC3, const_cast<uint8_t *>(bgr));
         wr->vw.write(m);
+        wr->frames++;
         return 0;
     });
 }
@@ -476,6 +478,23 @@ extern "C" int cvw_writer_close(cvw_writer *wr)
         return 0;
     int rc = cvw::guard("video writer close", -1, [&]() -> int {
         wr->vw.release();
+        // VideoWriter reports no write errors (a full disk passes
+        // silently), so the finished file is read back: it must open and
+        // its last frame must decode.
+        std::string name = "'" + wr->path + "'";
+        struct stat st;
+        if (stat(wr->path.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
+            return fail(name + ": nothing was written (disk full?)");
+        if (wr->frames == 0)
+            return 0;
+        cv::VideoCapture cap;
+        if (!cap.open(wr->path, cv::CAP_FFMPEG))
+            return fail(name + ": the finished video does not open: it is incomplete (disk full?)");
+        cv::Mat m;
+        if (wr->frames > 1)
+            cap.set(cv::CAP_PROP_POS_FRAMES, (double)(wr->frames - 1));
+        if (!cap.read(m) || m.empty())
+            return fail(name + ": the finished video lacks frames that were written (disk full?)");
         return 0;
     });
     delete wr;

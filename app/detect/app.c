@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "face.h"
+#include "outpath.h"
 #include "paths.h"
 
 volatile sig_atomic_t ed_stop;
@@ -18,40 +19,29 @@ volatile sig_atomic_t ed_stop;
 #define DEFAULT_CASCADE "cascades/haarcascade_frontalface_default.xml"
 #define DEMO_CLIP "assets/demo.mp4"
 
-/* The checks cvw_writer_open makes, done before the source opens, so a bad
- * --record path fails at once and alone. */
-static int check_record_path(const char *path)
-{
-    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash) ||
-        (strcasecmp(dot, ".mp4") && strcasecmp(dot, ".avi") && strcasecmp(dot, ".mkv") &&
-         strcasecmp(dot, ".mov") && strcasecmp(dot, ".m4v"))) {
-        ed_err("record '%s': unsupported video extension (use .mp4 or .avi)", path);
-        return -1;
-    }
-    char dir[ED_PATH_MAX];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        ed_err("record '%s': cannot write: directory '%s' does not exist", path, dir);
-        return -1;
-    }
-    if (access(dir, W_OK) != 0) {
-        ed_err("record '%s': cannot write: directory '%s' is not writable", path, dir);
-        return -1;
-    }
-    return 0;
-}
-
 int app_setup(app *a, const ed_opts *o)
 {
     char buf[ED_PATH_MAX], err[512];
     a->o = *o;
 
     const char *model = o->model ? o->model : ed_default_model();
+    const char *cascade = o->cascade ? o->cascade : ed_data_path(DEFAULT_CASCADE, buf, sizeof buf);
+    /* Nothing is opened for writing until every input is checked and the
+     * first frame is in hand (app_step): a failed start leaves earlier logs
+     * and recordings as they were. */
+    op_path files[] = {
+        {"--input", o->input, 0}, {"--model", model, 0}, {"--cascade", cascade, 0},
+        {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
+    };
+    if (op_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
+        ed_err("%s", err);
+        return ED_EXIT_USAGE;
+    }
+    for (size_t i = 3; i < sizeof files / sizeof *files; i++)
+        if (files[i].path && op_probe(files[i].path, err, sizeof err) != 0) {
+            ed_err("%s: %s", files[i].opt, err);
+            return ED_EXIT_FAIL;
+        }
     struct stat st;
     if (stat(model, &st) != 0) {
         ed_err("model '%s': %s%s", model, errno == ENOENT ? "no such file" : strerror(errno),
@@ -71,7 +61,6 @@ int app_setup(app *a, const ed_opts *o)
     nn_net_set_threads(a->net, o->threads);
     cvw_set_threads(o->threads);
 
-    const char *cascade = o->cascade ? o->cascade : ed_data_path(DEFAULT_CASCADE, buf, sizeof buf);
     a->cascade = cvw_cascade_load(cascade);
     if (!a->cascade) {
         ed_err("%s", cvw_error());
@@ -99,17 +88,6 @@ int app_setup(app *a, const ed_opts *o)
     if (stat(a->bold, &st) != 0)
         snprintf(a->bold, sizeof a->bold, "%s", a->font);
 
-    /* Outputs are opened before any frame is read, so an unwritable path
-     * fails at once instead of after a long run. */
-    if (o->log_path) {
-        a->log = elog_open(o->log_path, a->names, a->k, err, sizeof err);
-        if (!a->log) {
-            ed_err("%s", err);
-            return ED_EXIT_FAIL;
-        }
-    }
-    if (o->record_path && check_record_path(o->record_path) != 0)
-        return ED_EXIT_FAIL;
     if (o->record_path || !o->headless) {
         if (TTF_Init() != 0) {
             ed_err("cannot start the font renderer: %s", TTF_GetError());
@@ -154,41 +132,70 @@ int app_open_source(app *a)
 
 int app_record_start(app *a, const char *path, char *err, size_t errlen)
 {
-    app_record_stop(a);
-    int w = source_width(a->src), h = source_height(a->src);
-    if (w <= 0 || h <= 0) {
-        snprintf(err, errlen, "record '%s': no frame size yet", path);
+    if (app_record_stop(a, err, errlen) != 0)
+        return -1;
+    if (a->ended) {
+        snprintf(err, errlen, "the input has ended: no frames left to record");
         return -1;
     }
+    /* Checked now so a bad path is reported at once; the file itself is
+     * created with the first frame, so a recording without frames leaves
+     * nothing behind. */
+    char why[ED_PATH_MAX + 128];
+    if (op_probe(path, why, sizeof why) != 0) {
+        snprintf(err, errlen, "record: %s", why);
+        return -1;
+    }
+    snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
+    a->rec_on = 1;
+    a->rec_frames = 0;
+    a->rec_done = 0;
+    return 0;
+}
+
+int app_record_stop(app *a, char *err, size_t errlen)
+{
+    if (!a->rec_on)
+        return 0;
+    a->rec_on = 0;
+    if (!a->rec) {
+        snprintf(err, errlen, "record '%s': no frames came to record; nothing written", a->rec_path);
+        a->rec_path[0] = 0;
+        return 0;
+    }
+    int rc = cvw_writer_close(a->rec);
+    a->rec = NULL;
+    if (rc != 0) {
+        snprintf(err, errlen, "record %s", cvw_error());
+        return -1;
+    }
+    a->rec_done = 1;
+    return 0;
+}
+
+/* The writer opens with the first frame: its size and the source's rate. */
+static int record_open(app *a, const src_frame *f, char *err, size_t errlen)
+{
     /* mp4v and MJPG want even sizes. */
-    a->rec_w = w & ~1;
-    a->rec_h = h & ~1;
+    a->rec_w = f->w & ~1;
+    a->rec_h = f->h & ~1;
+    if (a->rec_w <= 0 || a->rec_h <= 0) {
+        snprintf(err, errlen, "record '%s': frame too small (%dx%d)", a->rec_path, f->w, f->h);
+        return -1;
+    }
     a->rec_fps = source_fps(a->src);
-    a->rec = cvw_writer_open(path, a->rec_fps, a->rec_w, a->rec_h);
+    free(a->rec_buf);
+    a->rec_buf = malloc((size_t)a->rec_w * a->rec_h * 3);
+    if (!a->rec_buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->rec = cvw_writer_open(a->rec_path, a->rec_fps, a->rec_w, a->rec_h);
     if (!a->rec) {
         snprintf(err, errlen, "record %s", cvw_error());
         return -1;
     }
-    free(a->rec_buf);
-    a->rec_buf = malloc((size_t)a->rec_w * a->rec_h * 3);
-    if (!a->rec_buf) {
-        cvw_writer_close(a->rec);
-        a->rec = NULL;
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
-    a->rec_frames = 0;
     return 0;
-}
-
-void app_record_stop(app *a)
-{
-    if (!a->rec)
-        return;
-    if (cvw_writer_close(a->rec) != 0)
-        ed_err("record '%s': %s", a->rec_path, cvw_error());
-    a->rec = NULL;
 }
 
 /* The annotated frame into the recording, scaled when a folder's images
@@ -197,6 +204,8 @@ static int record_frame(app *a, const src_frame *f, char *err, size_t errlen)
 {
     pl_result scaled;
     const pl_result *r = &a->last;
+    if (!a->rec && record_open(a, f, err, errlen) != 0)
+        return -1;
     if (f->w == a->rec_w && f->h == a->rec_h) {
         memcpy(a->rec_buf, f->bgr, (size_t)f->w * f->h * 3);
     } else {
@@ -223,6 +232,52 @@ cv_fail:
     return -1;
 }
 
+/* An output that failed is closed without a second message: the one line
+ * about it has been printed. */
+static void drop_outputs(app *a)
+{
+    if (a->rec) {
+        cvw_writer_close(a->rec);
+        a->rec = NULL;
+    }
+    a->rec_on = 0;
+    a->rec_path[0] = 0;
+    if (a->log) {
+        char ignored[16];
+        elog_close(a->log, ignored, sizeof ignored);
+        a->log = NULL;
+    }
+}
+
+int app_close_outputs(app *a)
+{
+    char err[ED_PATH_MAX + 256] = "";
+    int rc = 0;
+    if (app_record_stop(a, err, sizeof err) != 0) {
+        ed_err("%s", err);
+        rc = ED_EXIT_FAIL;
+    } else if (err[0]) {
+        ed_err("%s", err);
+    }
+    if (a->log) {
+        if (elog_close(a->log, err, sizeof err) != 0) {
+            ed_err("log: %s", err);
+            rc = ED_EXIT_FAIL;
+        }
+        a->log = NULL;
+    }
+    return rc;
+}
+
+void app_input_ended(app *a)
+{
+    a->ended = 1;
+    long stated = source_frame_count(a->src);
+    if (source_kind(a->src) == SRC_VIDEO && !a->o.loop && stated > 0 && a->frames < stated)
+        ed_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
+               "file?)", a->input, a->frames, stated);
+}
+
 int app_step(app *a, const src_frame *f, char *err, size_t errlen)
 {
     pl_result *r = &a->last;
@@ -233,10 +288,25 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
     r->ms[PL_READ] = f->read_ms;
     r->ms[PL_DRAW] = 0; /* the window fills it when it draws */
     double t = nn_now();
-    r->ms[PL_RECORD] = 0;
-    if (a->rec) {
-        if (record_frame(a, f, err, errlen) != 0)
+    if (a->frames == 0 && !a->outputs_opened) {
+        /* The first frame is in hand: now the outputs may be created. */
+        a->outputs_opened = 1;
+        if (a->o.log_path) {
+            a->log = elog_open(a->o.log_path, a->names, a->k, err, errlen);
+            if (!a->log)
+                return -1;
+        }
+        if (a->o.record_path && app_record_start(a, a->o.record_path, err, errlen) != 0) {
+            drop_outputs(a);
             return -1;
+        }
+    }
+    r->ms[PL_RECORD] = 0;
+    if (a->rec_on) {
+        if (record_frame(a, f, err, errlen) != 0) {
+            drop_outputs(a);
+            return -1;
+        }
         double t1 = nn_now();
         r->ms[PL_RECORD] = (t1 - t) * 1e3;
         t = t1;
@@ -244,7 +314,8 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
     r->ms[PL_LOG] = 0;
     if (a->log) {
         if (elog_frame(a->log, f->index, f->t_ms, r) != 0) {
-            snprintf(err, errlen, "log '%s': write failed: %s", a->o.log_path, strerror(errno));
+            snprintf(err, errlen, "log: cannot write '%s': %s", a->o.log_path, strerror(errno));
+            drop_outputs(a);
             return -1;
         }
         r->ms[PL_LOG] = (nn_now() - t) * 1e3;
@@ -277,16 +348,16 @@ void app_summary(const app *a, FILE *f)
                         100.0 * a->hist[c] / a->faces);
         fputc('\n', f);
     }
-    if (a->rec_path[0])
+    long stated = a->src ? source_frame_count(a->src) : 0;
+    if (a->src && source_kind(a->src) == SRC_VIDEO && stated > 0 && !a->o.loop)
+        fprintf(f, "  input: %ld of its %ld frames read\n", a->frames, stated);
+    if (a->rec_done)
         fprintf(f, "  recorded %ld frames to %s\n", a->rec_frames, a->rec_path);
 }
 
 void app_teardown(app *a)
 {
-    app_record_stop(a);
-    if (a->log && elog_close(a->log) != 0)
-        ed_err("log '%s': write failed", a->o.log_path);
-    a->log = NULL;
+    drop_outputs(a); /* closed and reported by app_close_outputs on a normal end */
     source_close(a->src);
     a->src = NULL;
     ov_annotator_free(a->ann);

@@ -33,7 +33,11 @@ typedef struct app {
     elog *log;
     /* recording */
     ov_annotator *ann;
-    cvw_writer *rec;
+    cvw_writer *rec;          /* opened with the first frame recorded */
+    int rec_on;               /* recording to rec_path */
+    int rec_done;             /* ... finished and checked */
+    int outputs_opened;       /* --log and --record, at the first frame */
+    int ended;                /* the input has no more frames */
     char rec_path[ED_PATH_MAX];
     int rec_w, rec_h;
     double rec_fps;
@@ -61,14 +65,25 @@ void app_teardown(app *a); /* closes outputs (finishing the recording) and frees
  * and no input). Returns 0, or an exit code after printing one line. */
 int app_open_source(app *a);
 
-/* Start recording to path at the source's size and frame rate. Returns 0,
- * or -1 with a message in err. */
+/* Start recording to path (checked for writability now; the file is
+ * created with the next frame, at its size and the source's rate).
+ * Returns 0, or -1 with a message in err (also when the input has ended). */
 int app_record_start(app *a, const char *path, char *err, size_t errlen);
-/* Finish the recording (playable afterwards). */
-void app_record_stop(app *a);
+/* Finish the recording (playable afterwards, checked by reading it back).
+ * Returns 0, or -1 with the reason in err; err says so too when no frame
+ * was recorded (nothing is written then). */
+int app_record_stop(app *a, char *err, size_t errlen);
+/* Close --log and any recording, one line each for a failure (or an empty
+ * recording). Returns 0 or ED_EXIT_FAIL. */
+int app_close_outputs(app *a);
+/* The source has no more frames: warns when a video stopped short of the
+ * frame count its header states. */
+void app_input_ended(app *a);
 
 /* Run the pipeline on a frame, then record and log it; fills a->last and
- * the statistics. Returns 0, or -1 with a message in err. */
+ * the statistics. The first frame opens --log and --record. Returns 0, or
+ * -1 with a message in err (the failed output is closed without another
+ * message). */
 int app_step(app *a, const src_frame *f, char *err, size_t errlen);
 
 /* The summary at the end of a run, to f. */

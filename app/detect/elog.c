@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <math.h>
+
+#include "outpath.h"
 
 struct elog {
     FILE *f;
+    char path[4096];
     int csv;
     int k;
     char names[NN_MAX_CLASSES][NN_NAME_MAX * 2]; /* escaped for the format */
@@ -48,10 +52,11 @@ elog *elog_open(const char *path, const char *const *names, int k, char *err, si
     }
     l->f = fopen(path, "w");
     if (!l->f) {
-        snprintf(err, errlen, "log '%s': cannot write: %s", path, strerror(errno));
+        snprintf(err, errlen, "log: cannot write '%s': %s", path, strerror(errno));
         free(l);
         return NULL;
     }
+    snprintf(l->path, sizeof l->path, "%s", path);
     l->csv = csv;
     l->k = k;
     for (int i = 0; i < k; i++)
@@ -66,30 +71,53 @@ elog *elog_open(const char *path, const char *const *names, int k, char *err, si
     return l;
 }
 
+/* A probability: JSON has no NaN or infinity, so those are null (JSON)
+ * or an empty field (CSV); a model that gives them is refused at load, so
+ * this is the last line of defence. */
+static void num(FILE *f, double v, int csv)
+{
+    if (isfinite(v))
+        fprintf(f, "%.4f", v);
+    else if (!csv)
+        fputs("null", f);
+}
+
 int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
 {
     FILE *f = l->f;
     if (l->csv) {
-        if (r->n == 0)
-            fprintf(f, "%ld,%.1f,,,,,,,\n", frame, t_ms);
+        /* Every row has the header's 9 + k fields, a frame without faces
+         * too (its face fields empty). */
+        if (r->n == 0) {
+            fprintf(f, "%ld,%.1f,,,,,,,", frame, t_ms);
+            for (int c = 0; c < l->k; c++)
+                fputc(',', f);
+            fputc('\n', f);
+        }
         for (int i = 0; i < r->n; i++) {
             const pl_face *fc = &r->faces[i];
-            fprintf(f, "%ld,%.1f,%d,%d,%d,%d,%d,%s,%.4f", frame, t_ms, fc->id, fc->box.x,
-                    fc->box.y, fc->box.w, fc->box.h, l->names[fc->cls], fc->conf);
-            for (int c = 0; c < l->k; c++)
-                fprintf(f, ",%.4f", fc->probs[c]);
+            fprintf(f, "%ld,%.1f,%d,%d,%d,%d,%d,%s,", frame, t_ms, fc->id, fc->box.x,
+                    fc->box.y, fc->box.w, fc->box.h, l->names[fc->cls]);
+            num(f, fc->conf, 1);
+            for (int c = 0; c < l->k; c++) {
+                fputc(',', f);
+                num(f, fc->probs[c], 1);
+            }
             fputc('\n', f);
         }
     } else {
         fprintf(f, "{\"frame\":%ld,\"t_ms\":%.1f,\"faces\":[", frame, t_ms);
         for (int i = 0; i < r->n; i++) {
             const pl_face *fc = &r->faces[i];
-            fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":\"%s\",\"confidence\":%.4f,"
-                       "\"probs\":{",
+            fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":\"%s\",\"confidence\":",
                     i ? "," : "", fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h,
-                    l->names[fc->cls], fc->conf);
-            for (int c = 0; c < l->k; c++)
-                fprintf(f, "%s\"%s\":%.4f", c ? "," : "", l->names[c], fc->probs[c]);
+                    l->names[fc->cls]);
+            num(f, fc->conf, 0);
+            fputs(",\"probs\":{", f);
+            for (int c = 0; c < l->k; c++) {
+                fprintf(f, "%s\"%s\":", c ? "," : "", l->names[c]);
+                num(f, fc->probs[c], 0);
+            }
             fputs("}}", f);
         }
         fputs("]}\n", f);
@@ -97,12 +125,11 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
     return (fflush(f) == 0 && !ferror(f)) ? 0 : -1;
 }
 
-int elog_close(elog *l)
+int elog_close(elog *l, char *err, size_t errlen)
 {
     if (!l)
         return 0;
-    int bad = ferror(l->f) != 0;
-    bad |= fclose(l->f) != 0;
+    int rc = op_close_checked(l->f, l->path, err, errlen);
     free(l);
-    return bad ? -1 : 0;
+    return rc;
 }

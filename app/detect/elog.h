@@ -5,7 +5,7 @@
  *   {"frame":12,"t_ms":480.0,"faces":[{"id":1,"box":[x,y,w,h],
  *    "emotion":"happy","confidence":0.87,"probs":{"angry":0.01,...}}]}
  * CSV, one row per face (a frame without faces gets a row with empty face
- * fields, so every frame appears):
+ * fields, so every frame appears; every row has the header's fields):
  *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...
  * Boxes are in the source frame's pixels. Each frame is flushed, so a crash
  * loses at most the frame being written.
@@ -24,7 +24,8 @@ typedef struct elog elog;
 elog *elog_open(const char *path, const char *const *names, int k, char *err, size_t errlen);
 /* Returns 0, or -1 when the write failed (disk full). */
 int elog_frame(elog *l, long frame, double t_ms, const pl_result *r);
-/* Closes the file; returns -1 when the last writes failed. NULL is fine. */
-int elog_close(elog *l);
+/* Closes the file; returns -1 with "cannot write 'PATH': reason" in err
+ * when a write or the close failed. NULL is fine. */
+int elog_close(elog *l, char *err, size_t errlen);
 
 #endif

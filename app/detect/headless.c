@@ -24,8 +24,10 @@ int run_headless(app *a)
         int got = source_next(a->src, &f, 200);
         if (got == 0)
             continue;
-        if (got == -1)
+        if (got == -1) {
+            app_input_ended(a);
             break;
+        }
         if (got == -2) {
             ed_err("%s", source_message(a->src, err, sizeof err));
             rc = ED_EXIT_FAIL;
@@ -53,6 +55,10 @@ int run_headless(app *a)
         fprintf(stderr, "%60s\r", "");
     if (ed_stop)
         ed_err("interrupted; outputs closed");
+    /* Outputs first: a failed one is the run's result, said once, and
+     * the summary then claims only what was written. */
+    if (app_close_outputs(a) != 0 && rc == ED_EXIT_OK)
+        rc = ED_EXIT_FAIL;
     app_summary(a, stderr);
     return rc;
 }

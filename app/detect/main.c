@@ -36,13 +36,6 @@ int main(int argc, char **argv)
     rc = app_setup(&a, &o);
     if (rc < 0)
         rc = app_open_source(&a);
-    if (rc <= 0 && o.record_path) {
-        char err[512];
-        if (app_record_start(&a, o.record_path, err, sizeof err) != 0) {
-            ed_err("%s", err);
-            rc = ED_EXIT_FAIL;
-        }
-    }
     if (rc <= 0)
         rc = o.headless ? run_headless(&a) : run_window(&a);
     app_teardown(&a);

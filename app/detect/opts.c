@@ -6,8 +6,23 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "face.h"
+
+/* The extensions --log and --record take (help and checks agree). */
+static int has_ext(const char *path, const char *const *exts)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return 0;
+    for (; *exts; exts++)
+        if (!strcasecmp(dot + 1, *exts))
+            return 1;
+    return 0;
+}
+static const char *const log_exts[] = {"jsonl", "json", "csv", NULL};
+static const char *const record_exts[] = {"avi", "mkv", "mp4", NULL};
 
 #ifndef ED_VERSION
 #define ED_VERSION "0.0.0"
@@ -46,7 +61,9 @@ void ed_opts_usage(FILE *f)
 "      --headless          no window: process as fast as possible, progress on\n"
 "                          stderr and a summary at the end\n"
 "      --log OUT.jsonl     one record per frame (.jsonl, or .csv)\n"
-"      --record OUT.mp4    the annotated video (.mp4 or .avi)\n"
+"      --record OUT.avi    the annotated video: .avi (MJPG) or .mkv (MPEG-4)\n"
+"                          stay playable if the program is killed; .mp4\n"
+"                          (MPEG-4) is playable only once recording ends\n"
 "      --kiosk             fullscreen, no cursor, survive camera trouble\n"
 "      --mirror            start mirrored (key m toggles)\n"
 "      --max-frames N      stop after N frames\n"
@@ -59,7 +76,7 @@ void ed_opts_usage(FILE *f)
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
 "      --cascade PATH      face detector XML (default: Haar frontal face)\n"
 "      --threads N         threads for the model and the detector (default 2)\n"
-"      --scale-factor F    detector pyramid step, > 1 (default 1.1)\n"
+"      --scale-factor F    detector pyramid step, 1.01 to 4 (default 1.1)\n"
 "      --min-neighbors N   detector strictness (default 5)\n"
 "      --min-face F        smallest face, fraction of the frame's shorter side\n"
 "                          (default 0.1)\n"
@@ -157,6 +174,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         {"smooth", required_argument, 0, O_SMOOTH},
         {0, 0, 0, 0},
     };
+    unsigned char seen[O_SMOOTH + 1] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -168,6 +186,17 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         double dv = 0;
         int rc = 0;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        if (c > 0 && c <= O_SMOOTH && c != 'h' && c != 'V' && c != ':' && c != '?') {
+            if (seen[c]) {
+                /* The last would win silently; say so instead. */
+                for (int j = 0; longopts[j].name; j++)
+                    if (longopts[j].val == c)
+                        name = longopts[j].name;
+                fprintf(err, "emotion-detect: option --%s given twice (try --help)\n", name);
+                return ED_EXIT_USAGE;
+            }
+            seen[c] = 1;
+        }
         switch (c) {
         case 'c':
             rc = parse_long(err, "--camera", optarg, 0, 63, &lv);
@@ -197,7 +226,9 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->threads = (int)lv;
             break;
         case O_SCALE:
-            rc = parse_double(err, "--scale-factor", optarg, 1.0, 4.0, 1, &dv);
+            /* Steps closer to 1 multiply the detector's work many times over
+             * (1.0001: about 20 s a frame) for no better faces. */
+            rc = parse_double(err, "--scale-factor", optarg, 1.01, 4.0, 0, &dv);
             o->scale_factor = dv;
             break;
         case O_NEIGHBORS:
@@ -257,6 +288,20 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
     }
     if (o->loop && !o->input) {
         fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->mirror && o->headless) {
+        fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->log_path && !has_ext(o->log_path, log_exts)) {
+        fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
+                o->log_path);
+        return ED_EXIT_USAGE;
+    }
+    if (o->record_path && !has_ext(o->record_path, record_exts)) {
+        fprintf(err, "emotion-detect: --record '%s': use a .avi, .mkv or .mp4 name (try --help)\n",
+                o->record_path);
         return ED_EXIT_USAGE;
     }
     if (o->kiosk && o->headless) {

@@ -23,7 +23,7 @@ typedef struct ui {
     SDL_Rect win_rect; /* the window's place before fullscreen */
     int want_shot;
     double help_until;
-    char toast[ED_PATH_MAX + 64];
+    char toast[ED_PATH_MAX + 600];
     double toast_until;
     double fps;          /* smoothed frames per second */
     double last_frame_t;
@@ -153,7 +153,7 @@ static void draw(ui *u)
         ov_text(u->ov, sw / 2, lh / 2, "end of input - q to quit", WHITE, &SHADE, 1, 1);
     }
 
-    if (a->rec)
+    if (a->rec_on)
         red_dot(u, sw);
     double now = nn_now();
     if (now < u->help_until)
@@ -181,23 +181,48 @@ static void draw(ui *u)
     SDL_RenderPresent(u->ren);
 }
 
+/* A message for the user: on screen for a few seconds and, when it is a
+ * failure, on stderr too (the window may be gone before it is read). */
+static void tell(ui *u, const char *msg, int failure)
+{
+    toast(u, msg);
+    if (failure)
+        ed_err("%s", msg);
+}
+
+static void stop_recording(ui *u)
+{
+    app *a = u->a;
+    if (!a->rec_on)
+        return;
+    char msg[ED_PATH_MAX + 600], err[ED_PATH_MAX + 256] = "", path[ED_PATH_MAX];
+    snprintf(path, sizeof path, "%s", a->rec_path);
+    if (app_record_stop(a, err, sizeof err) != 0)
+        snprintf(msg, sizeof msg, "recording failed: %s", err);
+    else if (err[0])
+        snprintf(msg, sizeof msg, "nothing recorded: %s", err);
+    else
+        snprintf(msg, sizeof msg, "recording saved: %s", path);
+    tell(u, msg, !a->rec_done);
+}
+
 static void toggle_record(ui *u)
 {
     app *a = u->a;
-    char msg[ED_PATH_MAX + 64], err[512];
-    if (a->rec) {
-        app_record_stop(a);
-        snprintf(msg, sizeof msg, "recording saved: %s", a->rec_path);
-        toast(u, msg);
+    char msg[ED_PATH_MAX + 600], err[ED_PATH_MAX + 256];
+    if (a->rec_on) {
+        stop_recording(u);
         return;
     }
     char name[128];
-    stamp(name, sizeof name, "emotion-detect", "mp4");
-    if (app_record_start(a, name, err, sizeof err) == 0)
+    stamp(name, sizeof name, "emotion-detect", "avi");
+    if (app_record_start(a, name, err, sizeof err) == 0) {
         snprintf(msg, sizeof msg, "recording to %s", name);
-    else
+        tell(u, msg, 0);
+    } else {
         snprintf(msg, sizeof msg, "cannot record: %s", err);
-    toast(u, msg);
+        tell(u, msg, 1);
+    }
 }
 
 /* Fullscreen on or off. Without a window manager (a bare X server) the
@@ -366,7 +391,8 @@ int run_window(app *a)
                 dirty = 1;
             } else if (got == -1) {
                 u.ended = 1;
-                app_record_stop(a); /* the recording is complete now */
+                app_input_ended(a);
+                stop_recording(&u); /* the recording is complete now */
                 dirty = 1;
             } else if (got == -2) {
                 ed_err("%s", source_message(a->src, err, sizeof err));
@@ -375,7 +401,8 @@ int run_window(app *a)
             }
             if (a->o.max_frames && a->frames >= a->o.max_frames) {
                 u.ended = 1;
-                app_record_stop(a);
+                a->ended = 1;
+                stop_recording(&u);
             }
         }
         if (dirty || now >= next_redraw) {
@@ -388,6 +415,8 @@ int run_window(app *a)
     a->t_end = nn_now();
     if (ed_stop)
         ed_err("interrupted; outputs closed");
+    if (app_close_outputs(a) != 0 && rc == ED_EXIT_OK)
+        rc = ED_EXIT_FAIL;
 done:
     ov_free(u.ov);
     if (u.tex)

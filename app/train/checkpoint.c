@@ -24,6 +24,8 @@
  */
 #include "checkpoint.h"
 
+#include "outpath.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,26 +157,11 @@ int ckpt_save(const char *path, const ckpt_state *s)
         free(b.p);
         return fail("%s: out of memory", path);
     }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(b.p);
-        return fail("%s: %s", tmp, strerror(errno));
-    }
-    int ok = fwrite(b.p, 1, b.len, f) == b.len;
-    ok &= fflush(f) == 0;
-    ok &= fsync(fileno(f)) == 0;
-    int e = errno;
-    ok &= fclose(f) == 0;
+    /* Through a temporary file: a failed write keeps the last checkpoint. */
+    char err[8400];
+    int rc = op_write_mem(path, b.p, b.len, err, sizeof err);
     free(b.p);
-    if (!ok || rename(tmp, path)) {
-        if (ok)
-            e = errno;
-        remove(tmp);
-        return fail("%s: cannot write checkpoint: %s", path, strerror(e));
-    }
-    return 0;
+    return rc != 0 ? fail("checkpoint: %s", err) : 0;
 }
 
 /* ---- reading ---- */

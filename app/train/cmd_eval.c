@@ -5,6 +5,7 @@
 #include "augment.h"
 #include "cli.h"
 #include "commands.h"
+#include "outpath.h"
 #include "paths.h"
 #include "report.h"
 #include "trainer_common.h"
@@ -63,6 +64,11 @@ int cmd_eval(int argc, char **argv)
         split = "PublicTest";
     if (!model)
         model = ed_default_model();
+    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT},
+                       {"--json", json, OP_FILE_MKDIRS}, {"--report", report, OP_FOLDER}};
+    int orc = op_check_outputs(files, 4);
+    if (orc)
+        return orc;
     nn_net *net = nn_net_load(model);
     if (!net) {
         ed_err("%s", nn_error());

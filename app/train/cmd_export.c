@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "cvw.h"
 #include "nn.h"
+#include "outpath.h"
 #include "paths.h"
 
 #include <math.h>
@@ -108,17 +109,26 @@ int cmd_export(int argc, char **argv)
     int default_model = !model;
     if (default_model)
         model = ed_default_model();
+    op_path files[] = {{"--model", model, OP_INPUT}, {"--onnx", out, OP_FILE}};
+    int orc = op_check_outputs(files, 2);
+    if (orc)
+        return orc;
 
     nn_net *net = nn_net_load(model);
     if (!net) {
         ed_err("export: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
         return ED_EXIT_FAIL;
     }
-    if (nn_export_onnx(net, out)) {
-        ed_err("export: %s", nn_error());
+    size_t len = 0;
+    void *onnx = nn_export_onnx_mem(net, &len);
+    char err[8400];
+    if (!onnx || op_write_mem(out, onnx, len, err, sizeof err) != 0) {
+        ed_err("export: %s", onnx ? err : nn_error());
+        free(onnx);
         nn_net_free(net);
         return ED_EXIT_FAIL;
     }
+    free(onnx);
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     printf("wrote %s: input [N,%d,%d,%d] raw 0..255%s, output probs [N,%d]\n", out, c, h, w,

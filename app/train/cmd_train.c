@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "outpath.h"
 #include "report.h"
 #include "trainer_common.h"
 
@@ -597,6 +598,22 @@ int cmd_train(int argc, char **argv)
         o.ckpt = ckpt_default;
     }
     r.tty = isatty(2);
+    /* Seconds, not hours: every output can be written and none is an
+     * input, before anything loads. (--resume is not compared: resuming
+     * writes the checkpoint it read, as it should.) */
+    op_path files[] = {
+        {"--data", o.data, OP_INPUT}, {"--val", o.val, OP_INPUT}, {"--init", o.init, OP_INPUT},
+        {"--out", o.out, OP_FILE}, {"--checkpoint", o.ckpt, OP_FILE},
+        {"--report", o.report, OP_FOLDER},
+    };
+    if ((rc = op_check_outputs(files, (int)(sizeof files / sizeof *files))) != 0)
+        goto done;
+    rc = ED_EXIT_FAIL;
+    if (o.swa > o.epochs) {
+        ed_err("--swa %d: starts after the last epoch (--epochs %d)", o.swa, o.epochs);
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
 
     /* The architecture first (its input size decides how images load):
      * the checkpoint's, the --init model's or --arch's. */
@@ -630,6 +647,18 @@ int cmd_train(int argc, char **argv)
     }
     if (o.init)
         o.arch = o.init; /* what the log and report call the architecture */
+    /* Option values that need no data are checked before it loads. */
+    aug_defaults(&r.aug, w, h);
+    if (nn_sched_parse(&r.sched, o.schedule, 1e-3f, o.epochs)) {
+        ed_err("--schedule: %s", nn_error());
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
+    if (aug_parse(&r.aug, o.augment)) {
+        ed_err("--augment: %s", aug_error());
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
 
     ds_load_opts lo = {.w = w, .h = h, .split = o.split, .threads = o.threads};
     double t_load = nn_now();
@@ -734,12 +763,6 @@ int cmd_train(int argc, char **argv)
     }
     if (nn_sched_parse(&r.sched, o.schedule, oc.lr, o.epochs)) {
         ed_err("--schedule: %s", nn_error());
-        rc = ED_EXIT_USAGE;
-        goto done;
-    }
-    aug_defaults(&r.aug, w, h);
-    if (aug_parse(&r.aug, o.augment)) {
-        ed_err("--augment: %s", aug_error());
         rc = ED_EXIT_USAGE;
         goto done;
     }
@@ -924,8 +947,7 @@ int cmd_train(int argc, char **argv)
     nn_meta *m = nn_net_meta(best);
     m->created = (int64_t)time(NULL);
     m->train_seconds = s->total_seconds;
-    if (nn_net_save(best, o.out)) {
-        ed_err("%s", nn_error());
+    if (tc_save_model(best, o.out, o.ckpt) != 0) {
         nn_net_free(best);
         goto done;
     }

@@ -754,6 +754,9 @@ static ds_dataset *load_csv(const char *path, const ds_load_opts *o)
         set_err("%s: empty file", path);
         goto fail;
     }
+    /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
+    if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
+        memmove(line, line + 3, (size_t)len - 2);
     char *hf[16];
     int nh = split_fields(line, hf, 16);
     int c_emo = -1, c_pix = -1, c_use = -1;

@@ -1,8 +1,9 @@
 /*
  * report.c - metrics (confusion matrix, accuracy, per-class P/R/F1) and the
  * report folder: CSV and JSON written here, pictures drawn through cvw.
- * Text files are written to PATH.tmp and renamed into place, so a report
- * interrupted half-way never leaves a truncated file under the real name.
+ * Every file is written to a temporary file and renamed into place
+ * (common/outpath.h), so a report interrupted half-way never leaves a
+ * truncated file under the real name.
  */
 #include "report.h"
 
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cvw.h"
+#include "outpath.h"
 
 static _Thread_local char rep_err[512];
 
@@ -130,37 +132,30 @@ int rep_mkdirs(const char *dir)
     return 0;
 }
 
-/* Open PATH.tmp for writing, creating missing folders on the way (as
- * --report does); finish with close_rename. */
-static FILE *open_tmp(const char *path, char *tmp, size_t len)
+/* Open path for writing through a temporary file (outpath.h), creating
+ * missing folders on the way (as --report does); finish with
+ * close_rename. */
+static FILE *open_tmp(op_file *o, const char *path)
 {
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char err[8400];
     const char *slash = strrchr(path, '/');
-    if (!f && errno == ENOENT && slash && slash > path) {
+    if (slash && slash > path) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        if (rep_mkdirs(dir) == 0)
-            f = fopen(tmp, "w");
+        struct stat st;
+        if (stat(dir, &st) != 0 && rep_mkdirs(dir) != 0)
+            return NULL;
     }
+    FILE *f = op_open(o, path, err, sizeof err);
     if (!f)
-        fail("cannot write %s: %s", tmp, strerror(errno));
+        fail("%s", err);
     return f;
 }
 
-static int close_rename(FILE *f, const char *tmp, const char *path)
+static int close_rename(op_file *o)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        remove(tmp);
-        return fail("error writing %s", tmp);
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        remove(tmp);
-        return fail("cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    return 0;
+    char err[8400];
+    return op_commit(o, err, sizeof err) != 0 ? fail("%s", err) : 0;
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
@@ -187,8 +182,8 @@ static void csv_num(FILE *f, const char *fmt, double v)
 
 int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
 {
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp);
+    op_file o;
+    FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
     fprintf(f, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
@@ -207,14 +202,14 @@ int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
         csv_num(f, "%.2f", h[i].seconds);
         fputc('\n', f);
     }
-    return close_rename(f, tmp, path);
+    return close_rename(&o);
 }
 
 int rep_write_per_class_csv(const char *path, const rep_metrics *m,
                             const char *const *names)
 {
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp);
+    op_file o;
+    FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
     fprintf(f, "class,precision,recall,f1,support\n");
@@ -223,7 +218,7 @@ int rep_write_per_class_csv(const char *path, const rep_metrics *m,
         fprintf(f, ",%.6f,%.6f,%.6f,%d\n", m->precision[c], m->recall[c], m->f1[c],
                 m->support[c]);
     }
-    return close_rename(f, tmp, path);
+    return close_rename(&o);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -272,8 +267,8 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
     const rep_metrics *m = r->metrics;
     const char *const *names = r->classes;
     int k = m ? m->k : r->n_classes;
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp);
+    op_file o;
+    FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
     fputs("{\n", f);
@@ -343,7 +338,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         fputs("\n  ]", f);
     }
     fputs("\n}\n", f);
-    return close_rename(f, tmp, path);
+    return close_rename(&o);
 }
 
 /* ---- pictures ---- */

@@ -1,6 +1,7 @@
 /* trainer_common.c - see trainer_common.h. */
 #include "trainer_common.h"
 
+#include "outpath.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -109,4 +110,20 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
         return NULL;
     }
     return ds;
+}
+
+int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
+{
+    size_t len = 0;
+    void *buf = nn_net_save_mem(net, &len);
+    char err[8400];
+    int rc = buf ? op_write_mem(path, buf, len, err, sizeof err) : -1;
+    if (!buf)
+        snprintf(err, sizeof err, "%s", nn_error());
+    free(buf);
+    if (rc != 0)
+        ed_err("%s; the trained weights are safe in %s: write them with "
+               "emotion-train train --resume %s --out NEW.model",
+               err, ckpt, ckpt);
+    return rc;
 }

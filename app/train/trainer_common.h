@@ -25,6 +25,11 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
 ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet);
 
+/* Save the trained model to path through a temporary file. When that
+ * fails, the one line printed names ckpt, which holds the same weights,
+ * and the command that writes them elsewhere. Returns 0 or -1. */
+int tc_save_model(const nn_net *net, const char *path, const char *ckpt);
+
 /* Print a data set's skipped entries (count and the first messages). */
 void tc_report_problems(const ds_dataset *ds, const char *path);
 

@@ -1,0 +1,305 @@
+/* outpath.c - same-file checks, writability probes and whole-file writes
+ * through a temporary file; see outpath.h. */
+#include "outpath.h"
+
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* The folder part of path ("." when it has none). */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, len, ".");
+    else if (slash == path)
+        snprintf(dir, len, "/");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+typedef struct {
+    int exists;       /* st is the file's own */
+    struct stat st;   /* else its folder's */
+    const char *name; /* the last component, when !exists */
+} ident;
+
+static int identify(const char *path, ident *id)
+{
+    memset(id, 0, sizeof *id);
+    if (stat(path, &id->st) == 0) {
+        id->exists = 1;
+        return 0;
+    }
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    id->name = slash ? slash + 1 : path;
+    return stat(dir, &id->st) == 0 ? 0 : -1;
+}
+
+static int same(const ident *a, const ident *b)
+{
+    if (a->exists != b->exists || a->st.st_dev != b->st.st_dev || a->st.st_ino != b->st.st_ino)
+        return 0;
+    return a->exists || !strcmp(a->name, b->name);
+}
+
+int op_distinct(const op_path *p, int n, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        if (!p[i].path || !p[i].output)
+            continue;
+        ident a;
+        if (identify(p[i].path, &a) != 0)
+            continue; /* its folder is missing: the probe will say so */
+        for (int j = 0; j < n; j++) {
+            if (j == i || !p[j].path || (p[j].output && j < i))
+                continue;
+            ident b;
+            if (identify(p[j].path, &b) != 0 || !same(&a, &b))
+                continue;
+            /* Name the input first: "--record 'a.mp4' is --input 'a.mp4'". */
+            if (!strcmp(p[i].path, p[j].path))
+                return fail(err, errlen, "%s and %s are the same file '%s'; refusing to overwrite it",
+                            p[j].opt, p[i].opt, p[i].path);
+            return fail(err, errlen, "%s '%s' and %s '%s' are the same file; refusing to overwrite it",
+                        p[j].opt, p[j].path, p[i].opt, p[i].path);
+        }
+    }
+    return 0;
+}
+
+/* Create and remove a file in dir: the only test that covers read-only
+ * mounts, full inode tables, ACLs and root alike. */
+static int try_create(const char *dir, const char *what, char *err, size_t errlen)
+{
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.write-probe-XXXXXX", dir);
+    int fd = mkostemp(probe, O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "cannot write '%s': folder '%s': %s", what, dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+int op_probe(const char *path, char *err, size_t errlen)
+{
+    if (!path || !*path)
+        return fail(err, errlen, "an empty path");
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return fail(err, errlen, "cannot write '%s': it is a folder (give a file name)", path);
+        if (!S_ISREG(st.st_mode)) {
+            if (access(path, W_OK) != 0)
+                return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+            return 0;
+        }
+    }
+    size_t pl = strlen(path);
+    if (path[pl - 1] == '/')
+        return fail(err, errlen, "cannot write '%s': a folder name where a file is wanted", path);
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0)
+        return fail(err, errlen, "cannot write '%s': folder '%s' %s", path, dir,
+                    errno == ENOENT ? "does not exist" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(err, errlen, "cannot write '%s': '%s' is not a folder", path, dir);
+    return try_create(dir, path, err, errlen);
+}
+
+int op_probe_dir(const char *dir, char *err, size_t errlen)
+{
+    if (!dir || !*dir)
+        return fail(err, errlen, "an empty path");
+    char d[4096];
+    snprintf(d, sizeof d, "%s", dir);
+    for (;;) {
+        struct stat st;
+        if (stat(d, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return fail(err, errlen, "cannot write to folder '%s': '%s' is not a folder", dir, d);
+            return try_create(d, dir, err, errlen);
+        }
+        if (errno != ENOENT)
+            return fail(err, errlen, "cannot write to folder '%s': %s", dir, strerror(errno));
+        /* Missing: go up one level (it will be created). */
+        size_t l = strlen(d);
+        while (l > 1 && d[l - 1] == '/')
+            d[--l] = 0;
+        char *slash = strrchr(d, '/');
+        if (!slash)
+            snprintf(d, sizeof d, ".");
+        else if (slash == d)
+            d[1] = 0;
+        else
+            *slash = 0;
+    }
+}
+
+FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    if (strlen(path) >= sizeof o->path) {
+        fail(err, errlen, "cannot write '%.64s...': path too long", path);
+        return NULL;
+    }
+    snprintf(o->path, sizeof o->path, "%s", path);
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        fail(err, errlen, "cannot write '%s': it is a folder", path);
+        return NULL;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        /* A device or pipe: renaming over it would destroy it. */
+        o->direct = 1;
+        if (!(o->f = fopen(path, "wb")))
+            fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        return o->f;
+    }
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkostemp(o->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    /* mkstemp makes 0600: give the file the mode a plain fopen would (or
+     * keep the old file's). */
+    mode_t mode;
+    if (exists) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    if (fchmod(fd, mode) != 0) { /* harmless: the file is ours */ }
+    if (!(o->f = fdopen(fd, "wb"))) {
+        fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(o->tmp);
+        return NULL;
+    }
+    return o->f;
+}
+
+void op_abort(op_file *o)
+{
+    if (o->f)
+        fclose(o->f);
+    o->f = NULL;
+    if (!o->direct && o->tmp[0])
+        unlink(o->tmp);
+    o->tmp[0] = 0;
+}
+
+int op_commit(op_file *o, char *err, size_t errlen)
+{
+    if (!o->f)
+        return fail(err, errlen, "cannot write '%s'", o->path);
+    int e = 0;
+    if (ferror(o->f))
+        e = errno ? errno : EIO;
+    if (!e && fflush(o->f) != 0)
+        e = errno;
+    if (!e && !o->direct && fsync(fileno(o->f)) != 0)
+        e = errno;
+    if (fclose(o->f) != 0 && !e)
+        e = errno;
+    o->f = NULL;
+    if (!e && !o->direct && rename(o->tmp, o->path) != 0)
+        e = errno;
+    if (e) {
+        if (!o->direct)
+            unlink(o->tmp);
+        o->tmp[0] = 0;
+        return fail(err, errlen, "cannot write '%s': %s", o->path, strerror(e));
+    }
+    o->tmp[0] = 0;
+    return 0;
+}
+
+int op_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen)
+{
+    op_file o;
+    if (!op_open(&o, path, err, errlen))
+        return -1;
+    if (n && fwrite(data, 1, n, o.f) != n) {
+        int e = errno;
+        op_abort(&o);
+        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    }
+    return op_commit(&o, err, errlen);
+}
+
+int op_close_checked(FILE *f, const char *path, char *err, size_t errlen)
+{
+    if (!f)
+        return 0;
+    int e = 0;
+    if (ferror(f))
+        e = errno ? errno : EIO;
+    if (!e && fflush(f) != 0)
+        e = errno;
+    if (fclose(f) != 0 && !e)
+        e = errno;
+    return e ? fail(err, errlen, "cannot write '%s': %s", path, strerror(e)) : 0;
+}
+
+static int exists_dir_of(const char *path)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    struct stat st;
+    return stat(dir, &st) == 0;
+}
+
+int op_check_outputs(const op_path *p, int n)
+{
+    char err[8400];
+    if (op_distinct(p, n, err, sizeof err) != 0) {
+        ed_err("%s", err);
+        return ED_EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!p[i].path || p[i].output == OP_INPUT)
+            continue;
+        int rc;
+        if (p[i].output == OP_FOLDER) {
+            rc = op_probe_dir(p[i].path, err, sizeof err);
+        } else if (p[i].output == OP_FILE_MKDIRS && !exists_dir_of(p[i].path)) {
+            char dir[4096];
+            dir_of(p[i].path, dir, sizeof dir);
+            rc = op_probe_dir(dir, err, sizeof err);
+        } else {
+            rc = op_probe(p[i].path, err, sizeof err);
+        }
+        if (rc != 0) {
+            ed_err("%s: %s", p[i].opt, err);
+            return ED_EXIT_FAIL;
+        }
+    }
+    return 0;
+}

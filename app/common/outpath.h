@@ -1,0 +1,70 @@
+/* outpath.h - outputs that never destroy what the user owns.
+ *
+ * Three pieces both programs use before and while they write:
+ *  - op_distinct: refuse a run whose output is one of its inputs or another
+ *    of its outputs, by device and inode (names lie: ./a, a, links);
+ *  - op_probe / op_probe_dir: show that an output can be written (create
+ *    and remove a probe file in its folder) before any work starts;
+ *  - op_open / op_commit (and op_write_mem): a whole file written to a
+ *    temporary file in the same folder and renamed into place, so a failed
+ *    or interrupted write leaves the old file as it was. Every write, flush
+ *    and close is checked. An existing device or pipe (/dev/stdout) is
+ *    written directly, never replaced.
+ * Every function returns 0, or -1 with one line in err naming the file and
+ * the reason (no program prefix; the caller adds it). */
+#ifndef ED_OUTPATH_H
+#define ED_OUTPATH_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* OP_FILE_MKDIRS: a file whose missing folders the writer creates. */
+enum { OP_INPUT = 0, OP_FILE = 1, OP_FOLDER = 2, OP_FILE_MKDIRS = 3 };
+
+typedef struct op_path {
+    const char *opt;  /* what the user calls it: "--out", "--input" */
+    const char *path; /* NULL = not given, skipped */
+    int output;       /* OP_INPUT, or OP_FILE / OP_FOLDER for what this run writes */
+} op_path;
+
+/* Fails when an output is the same file as an input or another output.
+ * Paths that do not exist yet compare by their folder and name. */
+int op_distinct(const op_path *p, int n, char *err, size_t errlen);
+
+/* Both checks for a command's start, before anything is loaded: the same
+ * file twice is a usage error (ED_EXIT_USAGE), an output that cannot be
+ * written ED_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
+int op_check_outputs(const op_path *p, int n);
+
+/* Whether path can be written as a file: not a folder, its folder exists,
+ * and a file can be created there (found by trying). An existing device
+ * or pipe needs only write permission. */
+int op_probe(const char *path, char *err, size_t errlen);
+
+/* The same for a folder of outputs (--report DIR): an existing writable
+ * folder, or a missing one whose nearest existing parent is writable. */
+int op_probe_dir(const char *dir, char *err, size_t errlen);
+
+typedef struct op_file {
+    FILE *f;
+    int direct;        /* writing the target itself (a device or pipe) */
+    char path[4096];
+    char tmp[4096 + 16];
+} op_file;
+
+/* Open a temporary file beside path for writing; returns o->f or NULL.
+ * Finish with op_commit, or op_abort to drop it. */
+FILE *op_open(op_file *o, const char *path, char *err, size_t errlen);
+/* Flush, sync, close and rename into place; on any failure the temporary
+ * file is removed and the old file (if any) is left untouched. */
+int op_commit(op_file *o, char *err, size_t errlen);
+void op_abort(op_file *o);
+
+/* n bytes as the whole of path, through op_open/op_commit. */
+int op_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen);
+
+/* Checks that a file written piece by piece (logs) took every byte:
+ * returns 0, or -1 with "cannot write 'path': reason" in err. Closes f. */
+int op_close_checked(FILE *f, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,288 @@
+/* test_detect_outputs.c - emotion-detect never destroys what the user owns
+ * and never reports a broken output as done: an output that is an input
+ * (or another output, by inode, not by name) is refused with the input
+ * intact; a failed start leaves an existing log untouched; a full disk
+ * (/dev/full behind the name) is exit 1 with one line; a recording killed
+ * with SIGKILL still decodes; every CSV row has the header's field count;
+ * a model whose output is NaN is refused; a video shorter than its header
+ * says is reported.
+ * Usage: test_detect_outputs PATH/TO/emotion-detect */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvw.h"
+#include "detect_model.h"
+#include "facegen.h"
+#include "runprog.h"
+#include "testutil.h"
+
+static const char *exe;
+static char out[4200], err[4200];
+
+/* Run emotion-detect with the NULL-terminated arguments; returns the exit
+ * code, and stderr in *e (malloc'd) when e is not NULL. */
+static int run(char **e, ...)
+{
+    char *argv[24];
+    int n = 0;
+    argv[n++] = (char *)exe;
+    va_list ap;
+    va_start(ap, e);
+    for (const char *a; n < 23 && (a = va_arg(ap, const char *));)
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    int rc = rp_run(argv, out, err, 60, NULL);
+    if (e)
+        *e = rp_slurp(err);
+    return rc;
+}
+#define RUN(e, ...) run(e, __VA_ARGS__, (const char *)NULL)
+
+static int lines_of(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* A failure: exit code rc, one line on stderr holding want. */
+static void expect_one_line(int rc, int want_rc, char *e, const char *want, const char *what)
+{
+    CHECK_MSG(rc == want_rc, "%s: exit %d, want %d: %s", what, rc, want_rc, e ? e : "");
+    CHECK_MSG(e && strstr(e, want), "%s: '%s' not in: %s", what, want, e ? e : "");
+    CHECK_MSG(lines_of(e) == 1, "%s: %d lines on stderr: %s", what, lines_of(e), e ? e : "");
+    free(e);
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0 || sa.st_size != sb.st_size)
+        return 0;
+    char *x = rp_slurp(a), *y = rp_slurp(b);
+    int same = x && y && memcmp(x, y, (size_t)sa.st_size) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static long count_frames(const char *video)
+{
+    cvw_capture *c = cvw_capture_open_file(video);
+    if (!c)
+        return -1;
+    size_t cap = (size_t)cvw_capture_width(c) * cvw_capture_height(c) * 3;
+    uint8_t *buf = malloc(cap);
+    long n = 0;
+    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
+        n++;
+    free(buf);
+    cvw_capture_close(c);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_detect_outputs EMOTION_DETECT\n");
+        return 2;
+    }
+    exe = argv[1];
+    const char *src = getenv("NN_TEST_SRCDIR");
+    char dir[4096], pic[4096], cas[4096], vid[4200], copy[4200], model[4200], nan_model[4200],
+        log[4200], hlink[4200], rec[4200], rec2[4200], csv[4200], folder[4200], img[4400],
+        errmsg[512];
+    CHECK(rp_tmpdir(dir, sizeof dir, "detect-out") != NULL);
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", src ? src : ".");
+    snprintf(cas, sizeof cas, "%s/cascades/haarcascade_frontalface_default.xml", src ? src : ".");
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(copy, sizeof copy, "%s/faces-copy.avi", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(nan_model, sizeof nan_model, "%s/nan.model", dir);
+    snprintf(log, sizeof log, "%s/log.jsonl", dir);
+    snprintf(hlink, sizeof hlink, "%s/link.jsonl", dir);
+    snprintf(rec, sizeof rec, "%s/rec.avi", dir);
+    snprintf(rec2, sizeof rec2, "%s/rec2.avi", dir);
+    snprintf(csv, sizeof csv, "%s/log.csv", dir);
+    snprintf(folder, sizeof folder, "%s/frames", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+
+    fg_scene sc;
+    int ok = fg_init(&sc, pic, cas, 320, 240, 20, 1, errmsg, sizeof errmsg) == 0;
+    CHECK_MSG(ok, "%s", errmsg);
+    if (!ok)
+        return test_done("test_detect_outputs");
+    CHECK_MSG(fg_write_video(&sc, vid, 10) == 0, "%s", cvw_error());
+    CHECK(make_test_model(model) == 0);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", vid, copy);
+    CHECK(system(cmd) == 0);
+    char *e = NULL;
+    int rc;
+
+    /* 1. An output that is the input: refused, the input intact. By name,
+     * by another name for it, and by a hard link (same inode). */
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--record", vid);
+    expect_one_line(rc, 2, e, "same file", "--record = --input");
+    char other_name[4300];
+    snprintf(other_name, sizeof other_name, "%s/./faces.avi", dir);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--record", other_name);
+    expect_one_line(rc, 2, e, "same file", "--record = --input by another name");
+    CHECK(link(vid, hlink) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", hlink);
+    expect_one_line(rc, 2, e, "same file", "--log hard-linked to --input");
+    CHECK(same_bytes(vid, copy));
+    unlink(hlink);
+    /* Two outputs, one file. */
+    CHECK(rp_write(log, "old\n", 4) == 0);
+    CHECK(link(log, rec2) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", log, "--record",
+             rec2);
+    expect_one_line(rc, 2, e, "same file", "--log = --record");
+    unlink(rec2);
+
+    /* 2. A failed start leaves an existing log and recording untouched. */
+    CHECK(rp_write(rec, "old recording", 13) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", "/nonexistent/clip.mp4", "--log",
+             log, "--record", rec);
+    expect_one_line(rc, 1, e, "no such file", "missing input");
+    char *damaged = rp_slurp(model);
+    struct stat st;
+    CHECK(damaged && stat(model, &st) == 0);
+    if (damaged) {
+        damaged[st.st_size / 2] ^= 0x40;
+        snprintf(img, sizeof img, "%s/damaged.model", dir);
+        CHECK(rp_write(img, damaged, (size_t)st.st_size) == 0);
+        free(damaged);
+        rc = RUN(&e, "--headless", "-q", "--model", img, "--input", vid, "--log", log, "--record", rec);
+        expect_one_line(rc, 1, e, "damaged.model", "damaged model");
+    }
+    char *l = rp_slurp(log), *r = rp_slurp(rec);
+    CHECK_MSG(l && !strcmp(l, "old\n"), "log changed by a failed start: '%s'", l ? l : "(gone)");
+    CHECK_MSG(r && !strcmp(r, "old recording"), "recording changed by a failed start");
+    free(l);
+    free(r);
+
+    /* 3. A full disk: exit 1, one line naming the file, no "recorded". */
+    char full_log[4300], full_rec[4300];
+    snprintf(full_log, sizeof full_log, "%s/full.jsonl", dir);
+    snprintf(full_rec, sizeof full_rec, "%s/full.avi", dir);
+    CHECK(symlink("/dev/full", full_log) == 0 && symlink("/dev/full", full_rec) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", full_log);
+    CHECK_MSG(rc == 1 && e && strstr(e, "full.jsonl") && strstr(e, "No space left"),
+              "log on a full disk: exit %d: %s", rc, e ? e : "");
+    {
+        /* The failure is said once. */
+        int n = 0;
+        for (const char *p = e; p && (p = strstr(p, "full.jsonl")); p++)
+            n++;
+        CHECK_MSG(n == 1, "the log failure said %d times: %s", n, e ? e : "");
+    }
+    free(e);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--record", full_rec);
+    CHECK_MSG(rc == 1 && e && strstr(e, "full.avi") && !strstr(e, "recorded "),
+              "recording on a full disk: exit %d: %s", rc, e ? e : "");
+    free(e);
+
+    /* 4. SIGKILL mid-recording: what was recorded before still decodes. */
+    unlink(rec);
+    char *kill_argv[] = {(char *)exe, "--headless", "-q", "--model", model, "--input", vid,
+                         "--loop", "--threads", "1", "--record", rec, NULL};
+    pid_t pid = rp_start(kill_argv, out, err);
+    double t0 = rp_now();
+    while (rp_now() - t0 < 30 && !(stat(rec, &st) == 0 && st.st_size > 400000))
+        usleep(20000);
+    kill(pid, SIGKILL);
+    rc = rp_wait(pid, 10, NULL);
+    CHECK(rc == 128 + SIGKILL);
+    long got = count_frames(rec);
+    printf("killed recording: %lld bytes, %ld frames decode\n", (long long)st.st_size, got);
+    CHECK_MSG(got >= 20, "a killed recording of %lld bytes decodes to %ld frames",
+              (long long)st.st_size, got);
+
+    /* 5. CSV: every row has the header's field count, frames without faces
+     * too (a folder: a blank image, then a face). */
+    CHECK(mkdir(folder, 0755) == 0);
+    uint8_t *frame = malloc((size_t)320 * 240 * 3);
+    CHECK(frame != NULL);
+    if (frame) {
+        memset(frame, 90, (size_t)320 * 240 * 3);
+        snprintf(img, sizeof img, "%s/a-blank.png", folder);
+        CHECK(cvw_write_image(img, frame, 320, 240, 3) == 0);
+        CHECK(fg_render(&sc, 0, frame) == 0);
+        snprintf(img, sizeof img, "%s/b-face.png", folder);
+        CHECK(cvw_write_image(img, frame, 320, 240, 3) == 0);
+        free(frame);
+    }
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", folder, "--log", csv);
+    CHECK_MSG(rc == 0, "csv run: exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *c = rp_slurp(csv);
+    int rows = 0, bad = 0, empty_face_rows = 0, header_fields = -1;
+    for (char *line = c; line && *line;) {
+        char *nl = strchr(line, '\n');
+        int fields = 1;
+        for (char *p = line; p < (nl ? nl : line + strlen(line)); p++)
+            fields += *p == ',';
+        if (header_fields < 0)
+            header_fields = fields;
+        else {
+            rows++;
+            bad += fields != header_fields;
+            empty_face_rows += !strncmp(strchr(line, ',') + 1, "0.0,,", 5) ||
+                               strstr(line, ",,,,,,,") != NULL;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(c);
+    CHECK_MSG(header_fields == 16 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
+              "csv: header %d fields, %d rows, %d with another count, %d without faces",
+              header_fields, rows, bad, empty_face_rows);
+
+    /* 6. A model whose output is NaN: every weight finite (the loader's
+     * checks and the checksum pass) but so large the sums overflow. */
+    nn_net *net = nn_net_load(model);
+    CHECK(net != NULL);
+    if (net) {
+        /* Every number finite, so the file is well formed and its checksum
+         * valid, but so large that the sums overflow to inf - inf = NaN. */
+        float *w = nn_net_params(net);
+        for (size_t i = 0; i < nn_net_n_params(net); i++)
+            w[i] = 1e38f;
+        nn_net_preproc(net)->scale = 1e38f;
+        nn_net_preproc(net)->bias = 1e38f;
+        CHECK(nn_net_save(net, nan_model) == 0);
+        nn_net_free(net);
+        CHECK(nn_net_load(nan_model) == NULL);
+        rc = RUN(&e, "--headless", "-q", "--model", nan_model, "--input", vid, "--log", log);
+        expect_one_line(rc, 1, e, "no valid probabilities", "NaN model");
+    }
+
+    /* 7. A video cut short of the frame count its header states: warned,
+     * and the summary says how many frames were read. */
+    char *bytes = rp_slurp(vid);
+    CHECK(bytes && stat(vid, &st) == 0);
+    if (bytes) {
+        char cut[4300];
+        snprintf(cut, sizeof cut, "%s/cut.avi", dir);
+        CHECK(rp_write(cut, bytes, (size_t)st.st_size / 2) == 0);
+        free(bytes);
+        rc = RUN(&e, "--headless", "-q", "--model", model, "--input", cut);
+        CHECK_MSG(rc == 0 && e && strstr(e, "ended after") && strstr(e, "of its 20 frames read"),
+                  "cut video: exit %d: %s", rc, e ? e : "");
+        free(e);
+    }
+
+    fg_free(&sc);
+    if (!test_failures)
+        rp_rmdir(dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    return test_done("test_detect_outputs");
+}
