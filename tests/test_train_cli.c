@@ -236,6 +236,20 @@ int main(int argc, char **argv)
     CHECK(run("train --data %s/data --out %s/x.model --augment sparkle", dir, dir) == 2);
     CHECK(run("train --data %s/data --out %s/x.model --arch no-such-arch", dir, dir) == 2);
     CHECK(run("train --resume %s/arch.txt", dir) == 1);
+    CHECK(run("train --data %s/data --out %s/x.model --epochs 3 --epochs 4", dir, dir) == 2);
+    {
+        /* Every default in the help. */
+        char cmd[1024];
+        snprintf(path, sizeof path, "%s/help.txt", dir);
+        snprintf(cmd, sizeof cmd, "%s train --help >%s", prog, path);
+        CHECK(system(cmd) == 0);
+        const char *h = slurp(path);
+        static const char *want[] = {"(default fer-vgg)", "(default 30)", "(default 64)",
+                                     "(default adam)", "0.001 for adam", "(default cosine:1:0.01)",
+                                     "(default crop,flip,rotate,zoom,erase)"};
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+            CHECK_MSG(h && strstr(h, want[i]), "train --help lacks '%s'", want[i]);
+    }
     CHECK(run("eval --model %s/arch.txt --data %s/data", dir, dir) == 1);
 
     /* 5. Nothing the user owns is destroyed, nothing broken reported done. */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *ed_prog = "emotion";
 
@@ -52,4 +53,33 @@ const char *cli_value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+static int is_flag(const char *a, const char *const *flags)
+{
+    for (; *flags; flags++)
+        if (!strcmp(a, *flags))
+            return 1;
+    return 0;
+}
+
+const char *cli_repeated(int argc, char **argv, const char *const *flags)
+{
+    /* The option names, stepping over values ("--out --x" names a file). */
+    for (int i = 0; i < argc; i += is_flag(argv[i], flags) ? 1 : 2) {
+        if (strncmp(argv[i], "--", 2)) {
+            i--; /* a stray argument: the parser reports it */
+            continue;
+        }
+        for (int j = i + (is_flag(argv[i], flags) ? 1 : 2); j < argc;
+             j += is_flag(argv[j], flags) ? 1 : 2) {
+            if (strncmp(argv[j], "--", 2)) {
+                j--;
+                continue;
+            }
+            if (!strcmp(argv[i], argv[j]))
+                return argv[i];
+        }
+    }
+    return NULL;
 }

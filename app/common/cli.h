@@ -17,5 +17,10 @@ int cli_float(const char *opt, const char *val, double lo, double hi, float *out
 /* For "--opt VALUE": the value at argv[*i + 1] (advancing *i), or NULL with
  * a message when it is missing. */
 const char *cli_value(int argc, char **argv, int *i);
+/* The first "--option" that appears twice in argv (options named in
+ * `flags`, a NULL-terminated list, take no value; every other one takes
+ * the next argument), or NULL. The caller refuses the run: the last value
+ * would otherwise win silently. */
+const char *cli_repeated(int argc, char **argv, const char *const *flags);
 
 #endif

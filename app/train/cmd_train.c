@@ -38,8 +38,14 @@ static void on_sigint(int sig)
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends at once */
 }
 
+static void defaults(train_opts *o);
+
 static void usage(FILE *f)
 {
+    train_opts d; /* the defaults shown are the ones used */
+    defaults(&d);
+    nn_optim_cfg sgd = nn_optim_defaults(NN_SGD), adam = nn_optim_defaults(NN_ADAM),
+                 adamw = nn_optim_defaults(NN_ADAMW);
     fprintf(f,
         "usage: emotion-train train --data PATH [--val PATH | --val-split F] [--split NAME]\n"
         "         [--arch NAME|FILE] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw]\n"
@@ -54,7 +60,17 @@ static void usage(FILE *f)
         "  --val PATH         validation data (default: --val-split 0.1 of --data)\n"
         "  --val-usage NAME   CSV Usage of --val rows (default PublicTest)\n"
         "  --arch NAME|FILE   preset (fer-classic, fer-compact, einterface-128, fer-vgg,\n"
-        "                     fer-vgg-wide) or spec file\n"
+        "                     fer-vgg-wide) or spec file (default %s)\n"
+        "  --epochs N         passes over the training data (default %d)\n"
+        "  --batch N          images per step (default %d)\n"
+        "  --optimizer O      sgd, adam or adamw (default adam)\n"
+        "  --lr X             learning rate (default %g for sgd, %g for adam and adamw)\n"
+        "  --weight-decay X   (default %g for sgd, %g for adam, %g for adamw)\n"
+        "  --momentum X       sgd's momentum (default %g)\n"
+        "  --label-smoothing X  (default 0, off)\n"
+        "  --val-split F      share of --data kept for validation (default 0.1)\n"
+        "  --seed S           (default %llu)\n"
+        "  --threads N        (default %d)\n"
         "  --schedule S       const | step:EVERY:GAMMA | cosine[:WARMUP:MIN_FRACTION] |\n"
         "                     plateau:PATIENCE:GAMMA (default cosine:1:0.01)\n"
         "  --augment LIST     crop,flip,rotate,zoom,color,erase | all | none\n"
@@ -70,7 +86,11 @@ static void usage(FILE *f)
         "  --resume CKPT      continue a run; options given again override the saved ones\n"
         "  --init MODEL       start from a trained model's weights, architecture and\n"
         "                     preprocessing (fine-tuning); its classifier rows follow class\n"
-        "                     names, classes it lacks start fresh\n");
+        "                     names, classes it lacks start fresh\n"
+        "  --no-equalize      no histogram equalization of faces (default: equalized)\n",
+        d.arch, d.epochs, d.batch, (double)sgd.lr, (double)adam.lr, (double)sgd.weight_decay,
+        (double)adam.weight_decay, (double)adamw.weight_decay, (double)sgd.momentum, d.seed,
+        d.threads);
 }
 
 /* Parses options into o. Returns 0, 1 for --help, -1 on a usage error. */
@@ -529,6 +549,12 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     defaults(&o);
     const char *resume = NULL;
+    static const char *const flags[] = {"--help", "--no-equalize", NULL};
+    const char *twice = cli_repeated(argc - 1, argv + 1, flags);
+    if (twice) {
+        ed_err("train: option %s given twice", twice);
+        return ED_EXIT_USAGE;
+    }
     int pr = parse(argc - 1, argv + 1, &o, &resume);
     if (pr) {
         if (pr > 0)
