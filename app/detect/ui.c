@@ -115,6 +115,46 @@ static void draw_help(ui *u, int sw, int sh, int lh)
     }
 }
 
+/* A message for the user: on screen for a few seconds and, when it is a
+ * failure, on stderr too (the window may be gone before it is read). */
+static void tell(ui *u, const char *msg, int failure)
+{
+    toast(u, msg);
+    if (failure)
+        ed_err("%s", msg);
+}
+
+/* text centred and broken at spaces (or anywhere, for a long path) into
+ * lines that fit the window, the last line's baseline at y_last. */
+static void draw_wrapped(ui *u, const char *text, int sw, int y_last, int lh)
+{
+    enum { MAX_LINES = 8 };
+    char lines[MAX_LINES][ED_PATH_MAX + 600];
+    int n = 0, max_w = sw - lh > 2 * lh ? sw - lh : 2 * lh;
+    const char *p = text;
+    while (*p && n < MAX_LINES) {
+        /* The longest prefix that fits, preferring to end at a space. */
+        size_t len = strlen(p), fit = 0, at_space = 0;
+        for (size_t k = 1; k <= len; k++) {
+            char buf[ED_PATH_MAX + 600];
+            snprintf(buf, sizeof buf, "%.*s", (int)k, p);
+            int tw = 0, th = 0;
+            if (ov_text_size(u->ov, buf, 0, &tw, &th) != 0 || tw > max_w)
+                break;
+            fit = k;
+            if (p[k] == ' ' || p[k] == 0)
+                at_space = k;
+        }
+        size_t take = at_space ? at_space : fit ? fit : 1;
+        snprintf(lines[n++], sizeof lines[0], "%.*s", (int)take, p);
+        p += take;
+        while (*p == ' ')
+            p++;
+    }
+    for (int i = 0; i < n; i++)
+        ov_text(u->ov, sw / 2, y_last - (n - 1 - i) * lh, lines[i], WHITE, &SHADE, 1, 0);
+}
+
 static void draw(ui *u)
 {
     app *a = u->a;
@@ -159,7 +199,7 @@ static void draw(ui *u)
     if (now < u->help_until)
         draw_help(u, sw, sh, lh);
     if (now < u->toast_until)
-        ov_text(u->ov, sw / 2, sh - 9 * lh / 2, u->toast, WHITE, &SHADE, 1, 0);
+        draw_wrapped(u, u->toast, sw, sh - 9 * lh / 2, lh);
 
     if (u->want_shot) {
         /* Read back before presenting: after it the back buffer is undefined. */
@@ -173,21 +213,12 @@ static void draw(ui *u)
             toast(u, msg);
         } else {
             snprintf(msg, sizeof msg, "screenshot failed: %s", px ? cvw_error() : "out of memory");
-            toast(u, msg);
+            tell(u, msg, 1);
         }
         free(px);
     }
     u->draw_ms = (nn_now() - t0) * 1e3;
     SDL_RenderPresent(u->ren);
-}
-
-/* A message for the user: on screen for a few seconds and, when it is a
- * failure, on stderr too (the window may be gone before it is read). */
-static void tell(ui *u, const char *msg, int failure)
-{
-    toast(u, msg);
-    if (failure)
-        ed_err("%s", msg);
 }
 
 static void stop_recording(ui *u)
@@ -312,6 +343,17 @@ int run_window(app *a)
     Uint32 flags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
     int x = SDL_WINDOWPOS_CENTERED, y = SDL_WINDOWPOS_CENTERED;
     int ww = (int)(fw * s), wh = (int)(fh * s);
+    /* ... and no larger than the display's usable area (a tall photo
+     * would otherwise put labels off-screen, with no window manager to
+     * shrink it). */
+    SDL_Rect usable;
+    if (SDL_GetDisplayUsableBounds(0, &usable) == 0 && usable.w > 0 && usable.h > 0) {
+        double fit = fmin((double)usable.w / ww, (double)usable.h / wh);
+        if (fit < 1) {
+            ww = (int)(ww * fit);
+            wh = (int)(wh * fit);
+        }
+    }
     SDL_DisplayMode dm;
     if (a->o.kiosk && SDL_GetDesktopDisplayMode(0, &dm) == 0) {
         /* A kiosk's bare X server may have no window manager to honour the
