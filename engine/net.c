@@ -361,6 +361,16 @@ static int fused_relu(const nn_net *net, int i)
            net->layers[i + 1].kind == NN_L_RELU;
 }
 
+/* The GEMM mode for a pass (see nn_gemm_set_mode): the shape class, which
+ * picks the fastest kernel for it, and BF16 for training when asked. */
+static int gemm_mode(const nn_net *net, int train, int n)
+{
+    (void)net;
+    if (train)
+        return NN_GEMM_TRAIN;
+    return n == 1 ? NN_GEMM_SINGLE : NN_GEMM_BATCH;
+}
+
 const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
 {
     if (n < 1)
@@ -368,6 +378,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     if (reserve(net, n))
         return NULL;
     unsigned fp = nn_fp_enter();
+    int mode = nn_gemm_set_mode(gemm_mode(net, train, n));
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
     for (int i = 1; i < net->n_layers; i++) {
@@ -384,6 +395,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     }
     net->last_n = n;
     net->last_train = train;
+    nn_gemm_set_mode(mode);
     nn_fp_leave(fp);
     return net->act[net->n_layers - 1];
 }
@@ -402,6 +414,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
         if (y[i] < 0 || y[i] >= net->n_classes)
             return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
     unsigned fp = nn_fp_enter();
+    int mode = nn_gemm_set_mode(gemm_mode(net, 1, n));
     nn_ctx c = make_ctx(net, 1);
     /* Softmax and cross-entropy together: the gradient at the logits is
      * simply p - target, which is both cheaper and better conditioned. */
@@ -429,6 +442,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
         l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
                          i > 1 ? net->dact[i - 1] : NULL, n);
     }
+    nn_gemm_set_mode(mode);
     nn_fp_leave(fp);
     return loss;
 }

@@ -183,8 +183,12 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < batch; i++)
         b.y[i] = i % classes;
 
-    printf("arch=%s\nkernel=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n", arch, nn_kernel_name(), threads,
-           nn_net_n_params(net), (unsigned long long)nn_net_macs(net));
+    /* kernel: every class and how it was chosen; then one line per class */
+    printf("arch=%s\nkernel=%s\nkernel_single=%s\nkernel_batch=%s\nkernel_train=%s\n"
+           "threads=%d\nparams=%zu\nmacs=%llu\n",
+           arch, nn_kernel_name(), nn_kernel_for(NN_SHAPES_SINGLE), nn_kernel_for(NN_SHAPES_BATCH),
+           nn_kernel_for(NN_SHAPES_TRAIN), threads, nn_net_n_params(net),
+           (unsigned long long)nn_net_macs(net));
     fflush(stdout);
     b.n = 1;
     double t1 = best_time(run_infer, &b, seconds, 20);
