@@ -242,6 +242,18 @@ const nn_preproc *nn_net_preproc_c(const nn_net *net) { return &net->pre; }
 nn_meta *nn_net_meta(nn_net *net) { return &net->meta; }
 const nn_meta *nn_net_meta_c(const nn_net *net) { return &net->meta; }
 int nn_net_threads(const nn_net *net) { return net->threads; }
+
+int nn_net_set_precision(nn_net *net, nn_precision p)
+{
+    if (p != NN_PRECISION_FP32 && p != NN_PRECISION_BF16)
+        return nn_fail("unknown precision %d", (int)p);
+    if (p == NN_PRECISION_BF16 && !nn_bf16_supported())
+        return nn_fail("this CPU has no BF16 instructions (AVX512_BF16)");
+    net->precision = p;
+    return 0;
+}
+
+nn_precision nn_net_precision(const nn_net *net) { return net->precision; }
 uint64_t *nn_net_rng(nn_net *net) { return &net->rng; }
 
 int nn_net_first_conv(const nn_net *net, const float **w, int *out, int *in, int *k)
@@ -365,9 +377,8 @@ static int fused_relu(const nn_net *net, int i)
  * picks the fastest kernel for it, and BF16 for training when asked. */
 static int gemm_mode(const nn_net *net, int train, int n)
 {
-    (void)net;
     if (train)
-        return NN_GEMM_TRAIN;
+        return NN_GEMM_TRAIN | (net->precision == NN_PRECISION_BF16 ? NN_GEMM_BF16 : 0);
     return n == 1 ? NN_GEMM_SINGLE : NN_GEMM_BATCH;
 }
 

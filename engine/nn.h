@@ -143,6 +143,19 @@ const nn_meta *nn_net_meta_c(const nn_net *net);
 int nn_net_set_threads(nn_net *net, int threads);
 int nn_net_threads(const nn_net *net);
 
+/* Arithmetic of a net's training GEMMs (forward, dX, dW, Winograd's too):
+ * FP32 (the default), or BF16 operands with FP32 sums where the CPU has
+ * AVX512_BF16 (about twice the multiply-adds per instruction). Weights,
+ * gradients and the optimizer stay FP32; inference (nn_net_forward with
+ * train == 0) is always FP32. Not stored in the model file. */
+typedef enum { NN_PRECISION_FP32 = 0, NN_PRECISION_BF16 = 1 } nn_precision;
+/* 1 when this CPU and OS can run BF16 GEMMs (and NN_KERNEL does not force
+ * a kernel without them), else 0. */
+int nn_bf16_supported(void);
+/* Returns 0, or -1 (net unchanged) for BF16 where it is not supported. */
+int nn_net_set_precision(nn_net *net, nn_precision p);
+nn_precision nn_net_precision(const nn_net *net);
+
 /*
  * Forward pass on n images x[n][c][h][w] (already preprocessed). Returns the
  * output probabilities [n][n_classes], owned by the net and valid until the

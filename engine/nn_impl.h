@@ -245,6 +245,7 @@ struct nn_net {
     int threads;
     nn_pool *pool;
     uint64_t rng;
+    nn_precision precision;   /* of the training GEMMs */
 };
 
 /* xorshift64* random numbers */

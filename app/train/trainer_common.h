@@ -25,6 +25,12 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
 ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet);
 
+/* --precision fp32|bf16|auto: the precision of net's training GEMMs. auto
+ * is bf16 where the CPU has it, else fp32; bf16 on a CPU without it falls
+ * back to fp32 and says so on stderr. Returns 0, or -1 for a value that is
+ * none of these (printed). */
+int tc_set_precision(nn_net *net, const char *value);
+
 /* Print a data set's skipped entries (count and the first messages). */
 void tc_report_problems(const ds_dataset *ds, const char *path);
 

@@ -27,7 +27,8 @@
  * Environment: NN_KERNEL=ref|avx2|avx512 forces one kernel for every class
  * (an unsupported name is ignored); NN_KERNEL_CACHE=0 neither reads nor
  * writes the cache (tests). BF16 (NN_GEMM_BF16 in the mode) has a single
- * kernel where the CPU has AVX512_BF16, else falls back to FP32.
+ * kernel where the CPU has AVX512_BF16 (unless NN_KERNEL forces ref or
+ * avx2), else falls back to FP32.
  */
 #include "nn_impl.h"
 #include "gemm_internal.h"
@@ -414,6 +415,9 @@ static void choose(void)
     if (forced) {
         for (int c = 0; c < NN_GEMM_CLASSES; c++)
             g_choice[c] = forced;
+        /* the BF16 kernel is AVX-512: "ref" and "avx2" rule it out */
+        if (strcmp(forced->name, "avx512") != 0)
+            g_bf16 = NULL;
         g_source = "NN_KERNEL";
     } else if (n == 1) {
         for (int c = 0; c < NN_GEMM_CLASSES; c++)
