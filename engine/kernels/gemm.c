@@ -299,10 +299,13 @@ static void naive_packed(const nn_gemm_kernel *kr, int M, int N, int K, float al
                 int ir = (i - ic) / MR * MR;
                 const float *panel = pa + pc * mpad + (size_t)ic * kb + (size_t)ir * kb;
                 float a;
-                if (kr->pairs) /* BF16 pairs: see gemm_avx512bf16.c */
-                    a = nn_bf16_to_f32(((const uint16_t *)panel)[
-                        ((size_t)((p - pc) >> 1) * MR + (size_t)(i - ic - ir)) * 2 + ((p - pc) & 1)]);
-                else
+                if (kr->pairs) { /* BF16 pairs: see gemm_avx512bf16.c */
+                    uint16_t h;
+                    memcpy(&h, (const char *)panel + (((size_t)((p - pc) >> 1) * MR +
+                                                       (size_t)(i - ic - ir)) * 2 + ((p - pc) & 1)) * 2,
+                           sizeof h);
+                    a = nn_bf16_to_f32(h);
+                } else
                     a = panel[(size_t)(p - pc) * MR + (size_t)(i - ic - ir)];
                 sum += (double)a * (tb ? B[(ptrdiff_t)j * ldb + p] : B[(ptrdiff_t)p * ldb + j]);
             }

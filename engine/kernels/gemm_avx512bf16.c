@@ -107,12 +107,6 @@ static void ukr_bf16_8(int k, const float *restrict a, const float *restrict b, 
         ukr_rows(8, 2, k, pa, pb, c, ldc, alpha, beta, m, n);
 }
 
-/* Two floats (x at the even k step, y at the odd) as one BF16 pair. */
-AI uint32_t pair_scalar(float x, float y)
-{
-    return (uint32_t)nn_bf16_from_f32(x) | (uint32_t)nn_bf16_from_f32(y) << 16;
-}
-
 /* pack_n: dst pair (q, j) from src[2q*ld + j] and src[(2q+1)*ld + j]. Rows
  * two at a time: interleave 16 columns of each (permutes), then convert
  * both halves in one vcvtne2ps2bf16. */
@@ -140,35 +134,41 @@ static void pack_n_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
     }
 }
 
+/* 16 floats of a row from src (lanes past `left` read as zero) as 8 BF16
+ * pairs: an odd tail's last pair gets a zero high half. */
+AI __m256 row_pairs(const float *src, int left)
+{
+    __m512 x = left >= 16 ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(tail_mask(left), src);
+    return _mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(x));
+}
+
 /* pack_t: dst pair (q, j) from src[j*ld + 2q], src[j*ld + 2q + 1], which
  * are adjacent: convert 16 floats of a row to 8 pairs, then transpose
- * 8 x 8 pairs with the float shuffles (they move bits unchanged). */
+ * 8 x 8 pairs with the float shuffles (they move bits unchanged); rows
+ * past the last 8 (a 12-row A panel's last 4) are converted the same way
+ * and stored one pair at a time. */
 static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
 {
     uint32_t *dst = (uint32_t *)(void *)dstf;
     int kq = (k + 1) / 2;
     int j = 0;
-    for (; j + 8 <= nv; j += 8) {
-        int p = 0;
-        for (; p + 16 <= k; p += 16) {
+    for (; j + 8 <= nv; j += 8)
+        for (int p = 0; p < k; p += 16) {
             __m256 r[8];
             for (int t = 0; t < 8; t++)
-                r[t] = _mm256_castsi256_ps(
-                    (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + (ptrdiff_t)(j + t) * ld + p)));
+                r[t] = row_pairs(src + (ptrdiff_t)(j + t) * ld + p, k - p);
             nn__tr8x8(r);
-            for (int t = 0; t < 8; t++)
+            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
+            for (int t = 0; t < qn; t++)
                 _mm256_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j), r[t]);
         }
-        for (; p < k; p += 2)
-            for (int t = 0; t < 8; t++) {
-                const float *s = src + (ptrdiff_t)(j + t) * ld + p;
-                dst[(ptrdiff_t)(p / 2) * w + j + t] = pair_scalar(s[0], p + 1 < k ? s[1] : 0.0f);
-            }
-    }
     for (; j < nv; j++)
-        for (int p = 0; p < k; p += 2) {
-            const float *s = src + (ptrdiff_t)j * ld + p;
-            dst[(ptrdiff_t)(p / 2) * w + j] = pair_scalar(s[0], p + 1 < k ? s[1] : 0.0f);
+        for (int p = 0; p < k; p += 16) {
+            uint32_t tmp[8];
+            _mm256_storeu_ps((float *)(void *)tmp, row_pairs(src + (ptrdiff_t)j * ld + p, k - p));
+            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
+            for (int t = 0; t < qn; t++)
+                dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
         }
     if (nv < w)
         for (int q = 0; q < kq; q++)
