@@ -242,6 +242,18 @@ const nn_preproc *nn_net_preproc_c(const nn_net *net) { return &net->pre; }
 nn_meta *nn_net_meta(nn_net *net) { return &net->meta; }
 const nn_meta *nn_net_meta_c(const nn_net *net) { return &net->meta; }
 int nn_net_threads(const nn_net *net) { return net->threads; }
+
+int nn_net_set_precision(nn_net *net, nn_precision p)
+{
+    if (p != NN_PRECISION_FP32 && p != NN_PRECISION_BF16)
+        return nn_fail("unknown precision %d", (int)p);
+    if (p == NN_PRECISION_BF16 && !nn_bf16_supported())
+        return nn_fail("this CPU has no BF16 instructions (AVX512_BF16)");
+    net->precision = p;
+    return 0;
+}
+
+nn_precision nn_net_precision(const nn_net *net) { return net->precision; }
 uint64_t *nn_net_rng(nn_net *net) { return &net->rng; }
 
 int nn_net_first_conv(const nn_net *net, const float **w, int *out, int *in, int *k)
@@ -361,6 +373,15 @@ static int fused_relu(const nn_net *net, int i)
            net->layers[i + 1].kind == NN_L_RELU;
 }
 
+/* The GEMM mode for a pass (see nn_gemm_set_mode): the shape class, which
+ * picks the fastest kernel for it, and BF16 for training when asked. */
+static int gemm_mode(const nn_net *net, int train, int n)
+{
+    if (train)
+        return NN_GEMM_TRAIN | (net->precision == NN_PRECISION_BF16 ? NN_GEMM_BF16 : 0);
+    return n == 1 ? NN_GEMM_SINGLE : NN_GEMM_BATCH;
+}
+
 const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
 {
     if (n < 1)
@@ -368,6 +389,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     if (reserve(net, n))
         return NULL;
     unsigned fp = nn_fp_enter();
+    int mode = nn_gemm_set_mode(gemm_mode(net, train, n));
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
     for (int i = 1; i < net->n_layers; i++) {
@@ -384,6 +406,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     }
     net->last_n = n;
     net->last_train = train;
+    nn_gemm_set_mode(mode);
     nn_fp_leave(fp);
     return net->act[net->n_layers - 1];
 }
@@ -402,6 +425,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
         if (y[i] < 0 || y[i] >= net->n_classes)
             return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
     unsigned fp = nn_fp_enter();
+    int mode = nn_gemm_set_mode(gemm_mode(net, 1, n));
     nn_ctx c = make_ctx(net, 1);
     /* Softmax and cross-entropy together: the gradient at the logits is
      * simply p - target, which is both cheaper and better conditioned. */
@@ -429,6 +453,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
         l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
                          i > 1 ? net->dact[i - 1] : NULL, n);
     }
+    nn_gemm_set_mode(mode);
     nn_fp_leave(fp);
     return loss;
 }

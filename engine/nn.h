@@ -31,10 +31,20 @@ const char *nn_error(void);
 
 /* ---- threads and kernels ------------------------------------------------ */
 
-/* Name of the GEMM micro-kernel in use: "avx512", "avx2" or "ref". Chosen
- * once by cpuid; the environment variable NN_KERNEL=ref|avx2|avx512 forces a
- * choice (an unsupported one falls back to the best available). Likewise
+/* The GEMM micro-kernels in use, one per class of shapes: a single face's
+ * inference, a batch's, training's. On first use the kernels the CPU
+ * supports ("avx512", "avx2"; "ref" is the portable C one) are timed on
+ * each class's typical products and the fastest kept, cached per CPU model
+ * under $XDG_CACHE_HOME/emotion-detector (or ~/.cache). Environment:
+ * NN_KERNEL=ref|avx2|avx512 forces one kernel for every class (an
+ * unsupported one is ignored), NN_KERNEL_CACHE=0 turns the cache off,
  * NN_CONV=im2col turns off the Winograd convolutions, for comparisons. */
+typedef enum { NN_SHAPES_SINGLE = 0, NN_SHAPES_BATCH = 1, NN_SHAPES_TRAIN = 2 } nn_shape_class;
+/* The kernel of one class, e.g. "avx2". */
+const char *nn_kernel_for(nn_shape_class c);
+/* All classes and how they were chosen, e.g.
+ * "single:avx2 batch:avx512 train:avx512 (measured)"; the source is
+ * "measured", "cache", "NN_KERNEL" or "only one". */
 const char *nn_kernel_name(void);
 
 /* ---- networks ------------------------------------------------------------ */
@@ -132,6 +142,19 @@ const nn_meta *nn_net_meta_c(const nn_net *net);
 /* Threads used by forward/backward (default 1). Returns 0 or -1. */
 int nn_net_set_threads(nn_net *net, int threads);
 int nn_net_threads(const nn_net *net);
+
+/* Arithmetic of a net's training GEMMs (forward, dX, dW, Winograd's too):
+ * FP32 (the default), or BF16 operands with FP32 sums where the CPU has
+ * AVX512_BF16 (about twice the multiply-adds per instruction). Weights,
+ * gradients and the optimizer stay FP32; inference (nn_net_forward with
+ * train == 0) is always FP32. Not stored in the model file. */
+typedef enum { NN_PRECISION_FP32 = 0, NN_PRECISION_BF16 = 1 } nn_precision;
+/* 1 when this CPU and OS can run BF16 GEMMs (and NN_KERNEL does not force
+ * a kernel without them), else 0. */
+int nn_bf16_supported(void);
+/* Returns 0, or -1 (net unchanged) for BF16 where it is not supported. */
+int nn_net_set_precision(nn_net *net, nn_precision p);
+nn_precision nn_net_precision(const nn_net *net);
 
 /*
  * Forward pass on n images x[n][c][h][w] (already preprocessed). Returns the

@@ -62,6 +62,19 @@ static inline nn_pool *nn_pool_for(nn_pool *pool, size_t work)
 /* ---- GEMM ------------------------------------------------------------------ */
 
 /*
+ * The GEMM mode of the calling thread: a shape class (which kernel is
+ * fastest depends on it, so each has its own, see gemm_choice.c) and
+ * optionally NN_GEMM_BF16 (BF16 operands, FP32 accumulation, where the CPU
+ * has it; else FP32). nn_net_forward and nn_net_backward set it for their
+ * GEMMs, and nn_pool_run hands the caller's mode to its workers. Threads
+ * start in NN_GEMM_BATCH. nn_gemm_set_mode returns the previous mode.
+ */
+enum { NN_GEMM_SINGLE = 0, NN_GEMM_BATCH = 1, NN_GEMM_TRAIN = 2, NN_GEMM_CLASSES = 3 };
+enum { NN_GEMM_CLASS_MASK = 3, NN_GEMM_BF16 = 4 };
+int nn_gemm_mode(void);
+int nn_gemm_set_mode(int mode);
+
+/*
  * C[M][N] = alpha * op(A)[M][K] * op(B)[K][N] + beta * C, row-major with
  * leading dimensions lda, ldb, ldc. op(X) = X or X^T (ta, tb non-zero).
  * beta == 0 overwrites C without reading it (NaNs in C do not propagate).
@@ -83,7 +96,12 @@ void nn_sgemm_mt(nn_pool *pool, int ta, int tb, int M, int N, int K, float alpha
 typedef struct nn_packed_a {
     const float *A, *packed;
     int ta, lda, M, K;
+    const struct nn_gemm_kernel *kr; /* the kernel that packed it */
 } nn_packed_a;
+/* The kernel nn_sgemm_pack_a would pack with now: a caller keeping packed
+ * copies across calls repacks when it changes (another shape class or
+ * precision may have another kernel). */
+const struct nn_gemm_kernel *nn_sgemm_pack_kernel(void);
 size_t nn_sgemm_packed_size(int M, int K);
 void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int lda, float *buf,
                      int reuse);
@@ -156,6 +174,7 @@ struct nn_layer {
     int wino_m, wino_ut;      /* conv: tile size aux holds weights for (0 none),
                                  and whether wino_t holds their transposes */
     uint64_t wino_gen;        /* conv: the parameter generation they were made at */
+    const struct nn_gemm_kernel *wino_kr; /* conv: ... and the kernel that packed them */
     float *wino_t;            /* conv: the transposes, allocated by the first
                                  backward pass that needs them */
 };
@@ -226,6 +245,7 @@ struct nn_net {
     int threads;
     nn_pool *pool;
     uint64_t rng;
+    nn_precision precision;   /* of the training GEMMs */
 };
 
 /* xorshift64* random numbers */

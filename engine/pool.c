@@ -17,6 +17,7 @@ struct nn_pool {
     nn_task_fn fn;
     void *ctx;
     int ntasks;
+    int gemm_mode;            /* the caller's, for the workers' GEMMs */
     atomic_int next;
 };
 
@@ -47,6 +48,7 @@ static void *worker(void *arg)
         if (p->quit)
             break;
         seen = p->generation;
+        nn_gemm_set_mode(p->gemm_mode);
         pthread_mutex_unlock(&p->mu);
         run_tasks(p, id);
         pthread_mutex_lock(&p->mu);
@@ -117,6 +119,7 @@ void nn_pool_run(nn_pool *p, int ntasks, nn_task_fn fn, void *ctx)
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
+    p->gemm_mode = nn_gemm_mode();
     atomic_store(&p->next, 0);
     p->busy = p->n - 1;
     p->generation++;

@@ -86,9 +86,12 @@ static void check_net(const char *name, const char *spec, int n, const nn_loss_c
             /* Near a kink (ReLU at 0, a max changing hands) the one-sided
              * slopes disagree and the derivative is not defined: such
              * points are skipped (and counted), the rest must match. */
-            const float steps[2] = {1e-3f, 2.5e-4f};
+            /* the larger last step: where the float noise of the smaller
+             * ones' quotients (it depends on the kernel's order of sums;
+             * NN_KERNEL=avx2 failed F(4,3) by it) exceeds the tolerance */
+            const float steps[3] = {1e-3f, 2.5e-4f, 4e-3f};
             int kink = 0;
-            for (int si = 0; si < 2 && err > 2e-2; si++) {
+            for (int si = 0; si < 3 && err > 2e-2; si++) {
                 const float eps = steps[si];
                 *pp = orig + eps;
                 double lp = loss_at(&p, rng);

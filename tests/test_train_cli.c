@@ -229,6 +229,34 @@ int main(int argc, char **argv)
     }
     CHECK(run("bench --model %s/nope.model", dir) == 1);
 
+    /* 6. --precision bf16 trains (or falls back to fp32 and says so), and
+     * a resumed run keeps it; bench prints the kernels and precision */
+    {
+        int bf16 = nn_bf16_supported();
+        snprintf(fmt, sizeof fmt, "train %s --precision bf16 --out %%s/e.model --interrupt-after 3",
+                 tiny);
+        CHECK(run(fmt, dir, dir) == 130);
+        char cmd[1024];
+        snprintf(path, sizeof path, "%s/e.log", dir);
+        snprintf(cmd, sizeof cmd, "%s train --resume %s/e.model.ckpt >%s 2>&1", prog, dir, path);
+        CHECK(system(cmd) == 0);
+        const char *out = slurp(path);
+        CHECK_MSG(out && strstr(out, bf16 ? ", bf16\n" : "no BF16 instructions"),
+                  "resumed bf16 run printed: %s", out ? out : "(nothing)");
+        snprintf(path, sizeof path, "%s/bench2.txt", dir);
+        snprintf(cmd, sizeof cmd, "%s bench --threads 2 --batch 4 --seconds 0.02 --precision auto >%s 2>&1",
+                 prog, path);
+        CHECK(system(cmd) == 0);
+        out = slurp(path);
+        CHECK_MSG(out && strstr(out, bf16 ? "precision=bf16\n" : "precision=fp32\n") &&
+                      strstr(out, "kernel_single=") && strstr(out, "kernel_batch=") &&
+                      strstr(out, "kernel_train="),
+                  "bench --precision auto printed: %s", out ? out : "(nothing)");
+        CHECK(run("bench --precision fp16 --seconds 0.01") == 2);
+        snprintf(fmt, sizeof fmt, "train %s --precision fp16 --out %%s/x.model", tiny);
+        CHECK(run(fmt, dir, dir) == 2);
+    }
+
     /* 4. bad input: one message, non-zero exit */
     CHECK(run("train --data %s/nope --out %s/x.model", dir, dir) == 1);
     CHECK(run("train --data %s/data", dir) == 2);

@@ -97,6 +97,8 @@ static void draw_debug(ui *u, int lh)
     snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
              a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
     ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+    snprintf(msg, sizeof msg, "kernels %s", nn_kernel_name());
+    ov_text(u->ov, lh / 2, y + lh, msg, WHITE, &SHADE, 0, 0);
 }
 
 /* The keys, bottom centre: one line, or two in a window too narrow for it. */

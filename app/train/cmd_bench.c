@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "cvw.h"
 #include "nn.h"
+#include "trainer_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,18 +114,19 @@ static int run_train(void *arg)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *arch = "fer-classic", *model = NULL;
+    const char *arch = "fer-classic", *model = NULL, *precision = "fp32";
     int threads = 1, batch = 64, classes = 7, opencv = 0;
     float seconds = 3;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train bench [--arch NAME|FILE | --model M] [--threads N] [--batch N]\n"
-                   "                           [--seconds S] [--opencv]\n"
+                   "                           [--seconds S] [--opencv] [--precision fp32|bf16|auto]\n"
                    "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s;\n"
                    "--model times a trained model's own weights (fresh ones have none of the tiny\n"
                    "values training leaves); --opencv also runs the same net exported to ONNX in\n"
-                   "OpenCV's DNN module.\n");
+                   "OpenCV's DNN module; --precision sets the training products' arithmetic (see\n"
+                   "train --help; inference is FP32).\n");
             return ED_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
@@ -137,6 +139,8 @@ int cmd_bench(int argc, char **argv)
             arch = v;
         else if (!strcmp(argv[i - 1], "--model"))
             model = v;
+        else if (!strcmp(argv[i - 1], "--precision"))
+            precision = v;
         else if (!strcmp(argv[i - 1], "--threads")) {
             if (cli_int("--threads", v, 1, 256, &threads))
                 return ED_EXIT_USAGE;
@@ -175,6 +179,10 @@ int cmd_bench(int argc, char **argv)
         ed_err("bench: %s", nn_error()[0] ? nn_error() : "out of memory");
         goto done;
     }
+    if (tc_set_precision(net, precision)) {
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
     uint64_t s = 42;
     for (size_t i = 0; i < (size_t)batch * per; i++) {
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -183,8 +191,13 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < batch; i++)
         b.y[i] = i % classes;
 
-    printf("arch=%s\nkernel=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n", arch, nn_kernel_name(), threads,
-           nn_net_n_params(net), (unsigned long long)nn_net_macs(net));
+    /* kernel: every class and how it was chosen; then one line per class */
+    printf("arch=%s\nkernel=%s\nkernel_single=%s\nkernel_batch=%s\nkernel_train=%s\n"
+           "precision=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n",
+           arch, nn_kernel_name(), nn_kernel_for(NN_SHAPES_SINGLE), nn_kernel_for(NN_SHAPES_BATCH),
+           nn_kernel_for(NN_SHAPES_TRAIN),
+           nn_net_precision(net) == NN_PRECISION_BF16 ? "bf16" : "fp32", threads, nn_net_n_params(net),
+           (unsigned long long)nn_net_macs(net));
     fflush(stdout);
     b.n = 1;
     double t1 = best_time(run_infer, &b, seconds, 20);

@@ -21,7 +21,7 @@
 
 typedef struct {
     const char *data, *val, *split, *val_split_name, *arch, *out, *report, *ckpt, *schedule, *init;
-    const char *augment, *balance;
+    const char *augment, *balance, *precision;
     float val_share, lr, weight_decay, momentum, smoothing, balance_power;
     int epochs, batch, limit, threads, patience, equalize, interrupt_after, swa;
     int lr_set, wd_set, arch_set;
@@ -53,7 +53,7 @@ static void usage(FILE *f)
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
-        "         [--no-equalize]\n"
+        "         [--no-equalize] [--precision fp32|bf16|auto]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -84,6 +84,9 @@ static void usage(FILE *f)
         "  --limit N          train on a seeded, stratified subset of N images\n"
         "  --checkpoint PATH  written every epoch and on Ctrl-C (default MODEL.ckpt)\n"
         "  --resume CKPT      continue a run; options given again override the saved ones\n"
+        "  --precision P      arithmetic of the training products: fp32 (default), bf16\n"
+        "                     (BF16 operands, FP32 sums and weights; needs AVX512_BF16,\n"
+        "                     else fp32 with a warning) or auto (bf16 where supported)\n"
         "  --init MODEL       start from a trained model's weights, architecture and\n"
         "                     preprocessing (fine-tuning); its classifier rows follow class\n"
         "                     names, classes it lacks start fresh\n"
@@ -150,6 +153,13 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         }
         else if (OPT("--threads")) { if (cli_int(a, v, 1, 256, &o->threads)) return -1; }
         else if (OPT("--out")) o->out = v;
+        else if (OPT("--precision")) {
+            if (strcmp(v, "fp32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
+                ed_err("--precision: '%s' is not fp32, bf16 or auto", v);
+                return -1;
+            }
+            o->precision = v;
+        }
         else if (OPT("--report")) o->report = v;
         else if (OPT("--checkpoint")) o->ckpt = v;
         else if (OPT("--resume")) { if (resume) *resume = v; }
@@ -174,6 +184,7 @@ static void defaults(train_opts *o)
     o->threads = 2;
     o->equalize = 1;
     o->seed = 1;
+    o->precision = "fp32";
 }
 
 static void fmt_duration(double s, char *buf, size_t len)
@@ -776,6 +787,8 @@ int cmd_train(int argc, char **argv)
         ed_err("--threads: %s", nn_error());
         goto done;
     }
+    if (tc_set_precision(r.net, o.precision))
+        goto done;
     nn_optim_cfg oc = nn_optim_defaults(o.optim);
     if (o.lr_set)
         oc.lr = o.lr;
@@ -861,9 +874,10 @@ int cmd_train(int argc, char **argv)
 
     char command[1024];
     join_args(command, sizeof command, r.argc, r.argv);
-    fprintf(stderr, "training %s (%zu parameters, %llu MACs/face) for %d epochs, batch %d, %d thread%s\n",
+    fprintf(stderr, "training %s (%zu parameters, %llu MACs/face) for %d epochs, batch %d, %d thread%s%s\n",
             o.arch, nn_net_n_params(r.net), (unsigned long long)nn_net_macs(r.net), o.epochs, o.batch,
-            o.threads, o.threads == 1 ? "" : "s");
+            o.threads, o.threads == 1 ? "" : "s",
+            nn_net_precision(r.net) == NN_PRECISION_BF16 ? ", bf16" : "");
 
     for (; s->epoch < o.epochs; s->epoch++) {
         if (s->batch == 0 || !s->order) {

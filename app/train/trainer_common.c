@@ -9,6 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
+int tc_set_precision(nn_net *net, const char *value)
+{
+    int bf16 = !strcmp(value, "bf16"), aut = !strcmp(value, "auto");
+    if (!bf16 && !aut && strcmp(value, "fp32")) {
+        ed_err("--precision: '%s' is not fp32, bf16 or auto", value);
+        return -1;
+    }
+    if ((bf16 || aut) && nn_bf16_supported())
+        return nn_net_set_precision(net, NN_PRECISION_BF16);
+    if (bf16)
+        fprintf(stderr, "--precision bf16: this CPU has no BF16 instructions (AVX512_BF16), "
+                        "training in fp32\n");
+    return nn_net_set_precision(net, NN_PRECISION_FP32);
+}
+
 int tc_argmax(const float *p, int k)
 {
     int best = 0;

@@ -30,6 +30,12 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
  * and the command that writes them elsewhere. Returns 0 or -1. */
 int tc_save_model(const nn_net *net, const char *path, const char *ckpt);
 
+/* --precision fp32|bf16|auto: the precision of net's training GEMMs. auto
+ * is bf16 where the CPU has it, else fp32; bf16 on a CPU without it falls
+ * back to fp32 and says so on stderr. Returns 0, or -1 for a value that is
+ * none of these (printed). */
+int tc_set_precision(nn_net *net, const char *value);
+
 /* Print a data set's skipped entries (count and the first messages). */
 void tc_report_problems(const ds_dataset *ds, const char *path);
 

@@ -28,42 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef NN_X86
-#include <cpuid.h>
-#endif
+/* ---- workspaces ---------------------------------------------------------- */
 
-/* ---- kernel choice (the only global state, set once) -------------------- */
-
-static const nn_gemm_kernel *g_kernel;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+/* The kernel itself is chosen in gemm_choice.c (per shape class and
+ * precision, by measurement); this file only drives the one it is given. */
+static pthread_once_t g_ws_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_ws_key;
 static int g_ws_key_ok;
-
-#ifdef NN_X86
-/* The OS must save the vector state too (XCR0 bits `need`), or using the
- * registers faults even though cpuid lists the instructions. */
-static int os_saves(uint64_t need)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-        return 0;
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((((uint64_t)hi << 32) | lo) & need) == need;
-}
-
-static int have_avx2(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(0x6);
-}
-
-static int have_avx512(void)
-{
-    /* 0xE6: SSE, AVX, opmask, ZMM0-15 upper halves, ZMM16-31 */
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
-           os_saves(0xE6);
-}
-#endif
 
 typedef struct gemm_ws {
     float *a, *b;     /* packed A block, packed B panel */
@@ -80,37 +51,16 @@ static void ws_free(void *p)
     }
 }
 
-static void pick_kernel(void)
+static void ws_key_make(void)
 {
-    const nn_gemm_kernel *k = &nn_gemm_kernel_ref;
-#ifdef NN_X86
-    __builtin_cpu_init();
-    int a2 = have_avx2(), a5 = have_avx512();
-    if (a5)
-        k = &nn_gemm_kernel_avx512;
-    else if (a2)
-        k = &nn_gemm_kernel_avx2;
-    const char *e = getenv("NN_KERNEL");
-    if (e && strcmp(e, "ref") == 0)
-        k = &nn_gemm_kernel_ref;
-    else if (e && strcmp(e, "avx2") == 0 && a2)
-        k = &nn_gemm_kernel_avx2;
-    /* "avx512" is already the first choice when supported */
-#endif
-    g_kernel = k;
     /* Workspaces are per thread and freed when the thread exits. */
     g_ws_key_ok = pthread_key_create(&g_ws_key, ws_free) == 0;
 }
 
+/* The kernel for the calling thread's mode (see nn_gemm_set_mode). */
 static const nn_gemm_kernel *kernel(void)
 {
-    pthread_once(&g_once, pick_kernel);
-    return g_kernel;
-}
-
-const char *nn_kernel_name(void)
-{
-    return kernel()->name;
+    return nn__gemm_kernel(nn_gemm_mode());
 }
 
 /* The calling thread's workspace with room for na and nb floats, or NULL
@@ -118,6 +68,7 @@ const char *nn_kernel_name(void)
  * blocks, so whichever shapes a thread meets later, it allocates once. */
 static gemm_ws *workspace(const nn_gemm_kernel *kr, size_t na, size_t nb)
 {
+    pthread_once(&g_ws_once, ws_key_make);
     if (!g_ws_key_ok)
         return NULL;
     size_t amax = (size_t)kr->mc * kr->kc, bmax = (size_t)kr->kc * kr->nc;
@@ -172,7 +123,7 @@ static void pack_a(const nn_gemm_kernel *kr, int ta, const float *A, ptrdiff_t l
         int kp = kc - p < 8 ? kc - p : 8;
         for (int ir = 0; ir < mc; ir += MR)
             kr->pack_n(A + (p0 + p) * lda + i0 + ir, lda, kp, mc - ir < MR ? mc - ir : MR, MR,
-                       dst + (size_t)(ir / MR) * kc * MR + (size_t)p * MR);
+                       dst + (size_t)(ir / MR) * kc * MR + (size_t)(p >> kr->pairs) * MR);
     }
 }
 
@@ -198,7 +149,7 @@ static void pack_b_rows(const nn_gemm_kernel *kr, const float *B, ptrdiff_t ldb,
         int kp = kc - p < 8 ? kc - p : 8;
         for (int jr = 0; jr < nb; jr += NR)
             kr->pack_n(B + (p0 + p) * ldb + j0 + jr, ldb, kp, nb - jr < NR ? nb - jr : NR, NR,
-                       dst + (size_t)(jr / NR) * kc * NR + (size_t)p * NR);
+                       dst + (size_t)(jr / NR) * kc * NR + (size_t)(p >> kr->pairs) * NR);
     }
 }
 
@@ -269,7 +220,7 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
      * the strided reads. A leading dimension that is a multiple of 1 KiB
      * would map a panel's rows onto a few cache sets, so those are packed,
      * as is B for several blocks of M, which all reuse the packed panel. */
-    int direct = !tb && M <= mc && ldb % 256 != 0;
+    int direct = !tb && M <= mc && ldb % 256 != 0 && !kr->pairs; /* BF16 must convert */
     for (int jc = 0; jc < N; jc += nc) {
         int nb = N - jc < nc ? N - jc : nc;
         for (int pc = 0; pc < K; pc += kc) {
@@ -316,9 +267,9 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
 
 /* The kernel and blocks for an M x K op(A); the same for a product and
  * for packing A ahead, so the two always agree. */
-static const nn_gemm_kernel *blocks(int M, int N, int K, int *mc, int *kc, int *nc)
+static const nn_gemm_kernel *blocks(const nn_gemm_kernel *kr, int M, int N, int K, int *mc,
+                                    int *kc, int *nc)
 {
-    const nn_gemm_kernel *kr = kernel();
     /* M = 64 on 12-row tiles computes 72 rows; 8-row tiles fit exactly. */
     if (kr->alt && M % kr->alt->mr == 0 && M % kr->mr != 0 &&
         (M + kr->mr - 1) / kr->mr * kr->mr > M + M / 20)
@@ -332,11 +283,12 @@ static const nn_gemm_kernel *blocks(int M, int N, int K, int *mc, int *kc, int *
 /* The triple loop with op(A) read from its packed copy (see gemm_packed
  * and nn_sgemm_pack_a for the layout): the fallback when there is no
  * memory for a workspace. */
-static void naive_packed(int M, int N, int K, float alpha, const float *pa, int tb,
-                         const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+static void naive_packed(const nn_gemm_kernel *kr, int M, int N, int K, float alpha,
+                         const float *pa, int tb, const float *B, ptrdiff_t ldb, float beta,
+                         float *C, ptrdiff_t ldc)
 {
     int mc, kc, nc;
-    const nn_gemm_kernel *kr = blocks(M, N, K, &mc, &kc, &nc);
+    kr = blocks(kr, M, N, K, &mc, &kc, &nc);
     const int MR = kr->mr;
     const size_t mpad = (size_t)(M + MR - 1) / MR * MR;
     for (int i = 0; i < M; i++)
@@ -345,8 +297,16 @@ static void naive_packed(int M, int N, int K, float alpha, const float *pa, int 
             for (int p = 0; p < K; p++) {
                 int pc = p / kc * kc, kb = K - pc < kc ? K - pc : kc, ic = i / mc * mc;
                 int ir = (i - ic) / MR * MR;
-                float a = pa[pc * mpad + (size_t)ic * kb + (size_t)ir * kb +
-                             (size_t)(p - pc) * MR + (size_t)(i - ic - ir)];
+                const float *panel = pa + pc * mpad + (size_t)ic * kb + (size_t)ir * kb;
+                float a;
+                if (kr->pairs) { /* BF16 pairs: see gemm_avx512bf16.c */
+                    uint16_t h;
+                    memcpy(&h, (const char *)panel + (((size_t)((p - pc) >> 1) * MR +
+                                                       (size_t)(i - ic - ir)) * 2 + ((p - pc) & 1)) * 2,
+                           sizeof h);
+                    a = nn_bf16_to_f32(h);
+                } else
+                    a = panel[(size_t)(p - pc) * MR + (size_t)(i - ic - ir)];
                 sum += (double)a * (tb ? B[(ptrdiff_t)j * ldb + p] : B[(ptrdiff_t)p * ldb + j]);
             }
             float *c = C + (ptrdiff_t)i * ldc + j;
@@ -354,16 +314,17 @@ static void naive_packed(int M, int N, int K, float alpha, const float *pa, int 
         }
 }
 
-static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                  const float *pa, const float *B, int ldb, float beta, float *C, int ldc)
+static void sgemm(const nn_gemm_kernel *kr, int ta, int tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *pa, const float *B, int ldb, float beta,
+                  float *C, int ldc)
 {
+    const nn_gemm_kernel *base = kr; /* before blocks() may pick its alternative */
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    const nn_gemm_kernel *kr = kernel();
 
     if (M <= NN_SMALL_M) {
         /* Packing B would cost as much as the product itself: stream B once
@@ -380,13 +341,15 @@ static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
             a = ws->a;
             la = K;
         }
-        (tb ? kr->rows_bt : kr->rows_bn)(M, N, K, alpha, a, la, B, ldb, beta, C, ldc);
+        /* a kernel without small-M paths (BF16) uses FP32 ones */
+        const nn_gemm_kernel *rk = kr->rows_bt ? kr : nn__gemm_kernel(NN_GEMM_TRAIN);
+        (tb ? rk->rows_bt : rk->rows_bn)(M, N, K, alpha, a, la, B, ldb, beta, C, ldc);
         return;
     }
 
     int mc, kc, nc;
-    kr = blocks(M, N, K, &mc, &kc, &nc);
-    gemm_ws *ws = workspace(kernel(), (size_t)mc * kc, (size_t)kc * nc);
+    kr = blocks(kr, M, N, K, &mc, &kc, &nc);
+    gemm_ws *ws = workspace(base, (size_t)mc * kc, (size_t)kc * nc);
     if (!ws)
         goto naive;
     gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, B, ldb, beta, C, ldc, mc, kc, nc);
@@ -394,7 +357,7 @@ static void sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
 naive:
     /* Out of memory for the workspace: slow but correct. */
     if (pa)
-        naive_packed(M, N, K, alpha, pa, tb, B, ldb, beta, C, ldc);
+        naive_packed(base, M, N, K, alpha, pa, tb, B, ldb, beta, C, ldc);
     else
         nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -403,26 +366,56 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc)
 {
-    sgemm(ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+    sgemm(kernel(), ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+}
+
+void nn__sgemm_with(const nn_gemm_kernel *kr, int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                    int ldc)
+{
+    sgemm(kr, ta, tb, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc);
 }
 
 /* ---- A packed ahead ---------------------------------------------------------- */
 
+static void pack_a_ahead(const nn_gemm_kernel *kr, nn_packed_a *pa, int ta, int M, int K,
+                         const float *A, int lda, float *buf, int reuse);
+
 size_t nn_sgemm_packed_size(int M, int K)
 {
-    const nn_gemm_kernel *kr = kernel();
-    int mr = kr->alt && kr->alt->mr < kr->mr ? kr->alt->mr : kr->mr, big = kr->mr;
-    /* room for whichever kernel blocks() picks: rows padded to its MR */
-    int pad = (M + big - 1) / big * big;
-    pad = pad > (M + mr - 1) / mr * mr ? pad : (M + mr - 1) / mr * mr;
-    return (size_t)(pad > 0 ? pad : 1) * (size_t)(K > 0 ? K : 1);
+    /* Room for whichever kernel packs it, whatever the shape class or
+     * precision (a layer sizes its buffer once): rows padded to the
+     * largest MR, or to an alternative kernel's MR when that pads more;
+     * K to even for BF16 pairs (which then take half the room). */
+    size_t most = 0;
+    for (const nn_gemm_kernel *const *k = nn__gemm_kernels_all(); *k; k++)
+        for (const nn_gemm_kernel *kr = *k; kr; kr = kr->alt) {
+            size_t pad = (size_t)(M + kr->mr - 1) / kr->mr * kr->mr;
+            most = pad > most ? pad : most;
+        }
+    return (most > 0 ? most : 1) * (size_t)(K > 0 ? K + (K & 1) : 1);
 }
+
+const nn_gemm_kernel *nn_sgemm_pack_kernel(void) { return kernel(); }
 
 void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int lda, float *buf,
                      int reuse)
 {
+    pack_a_ahead(kernel(), pa, ta, M, K, A, lda, buf, reuse);
+}
+
+void nn__sgemm_pack_a_with(const nn_gemm_kernel *kr, nn_packed_a *pa, int ta, int M, int K,
+                           const float *A, int lda, float *buf)
+{
+    pack_a_ahead(kr, pa, ta, M, K, A, lda, buf, 0);
+}
+
+static void pack_a_ahead(const nn_gemm_kernel *kr, nn_packed_a *pa, int ta, int M, int K,
+                         const float *A, int lda, float *buf, int reuse)
+{
     pa->M = M;
     pa->K = K;
+    pa->kr = kr;
     if (M <= NN_SMALL_M || K <= 0) {
         /* Those products do not pack A: keep a plain copy of op(A). */
         pa->A = buf;
@@ -441,7 +434,7 @@ void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int 
     if (reuse)
         return;
     int mc, kc, nc;
-    const nn_gemm_kernel *kr = blocks(M, 1, K, &mc, &kc, &nc);
+    kr = blocks(kr, M, 1, K, &mc, &kc, &nc);
     const int MR = kr->mr;
     for (int pc = 0; pc < K; pc += kc) {
         int kb = K - pc < kc ? K - pc : kc;
@@ -454,7 +447,8 @@ void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int 
 void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
-    sgemm(pa->ta, tb, pa->M, N, pa->K, alpha, pa->A, pa->lda, pa->packed, B, ldb, beta, C, ldc);
+    sgemm(pa->kr, pa->ta, tb, pa->M, N, pa->K, alpha, pa->A, pa->lda, pa->packed, B, ldb, beta,
+          C, ldc);
 }
 
 /* ---- threads ------------------------------------------------------------------- */

@@ -50,11 +50,11 @@ AI void store_vec(float *c, __m512 x, __m512 va, float beta, __mmask16 mask)
     }
 }
 
-/* The micro-kernel for R rows (a constant after inlining: the unused
- * accumulators vanish). */
-AI void ukr_rows(const int R, int k, const float *restrict a, const float *restrict b,
-                 ptrdiff_t ldb, float *restrict c, ptrdiff_t ldc, float alpha, float beta,
-                 int m, int n)
+/* The micro-kernel for R rows and NV vectors of 16 columns (constants
+ * after inlining: the unused accumulators vanish). */
+AI void ukr_rows(const int R, const int NV, int k, const float *restrict a,
+                 const float *restrict b, ptrdiff_t ldb, float *restrict c, ptrdiff_t ldc,
+                 float alpha, float beta, int m, int n)
 {
     __m512 acc[MR][2];
 #pragma GCC unroll 32
@@ -67,19 +67,20 @@ AI void ukr_rows(const int R, int k, const float *restrict a, const float *restr
     }
 
     for (int p = 0; p < k; p++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
 #pragma GCC unroll 32
         for (int i = 0; i < R; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            if (NV > 1)
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
         a += R;
         b += ldb;
     }
 
     __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = tail_mask(n), m1 = tail_mask(n - 16);
+    __mmask16 m0 = tail_mask(n), m1 = NV > 1 ? tail_mask(n - 16) : 0;
 #pragma GCC unroll 32
     for (int i = 0; i < R; i++) {
         if (i < m) {
@@ -90,16 +91,26 @@ AI void ukr_rows(const int R, int k, const float *restrict a, const float *restr
     }
 }
 
+/* A tile at most 16 columns wide (a single face's Winograd products have
+ * 4 to 36 columns) computes only its first vector: the second would be
+ * all padding, and on cores that split 512-bit FMAs in two (AMD Zen 4)
+ * it would cost as much as the useful half. */
 static void ukr_avx512(int k, const float *restrict a, const float *restrict b, ptrdiff_t ldb,
                        float *restrict c, ptrdiff_t ldc, float alpha, float beta, int m, int n)
 {
-    ukr_rows(MR, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+    if (n <= 16)
+        ukr_rows(MR, 1, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+    else
+        ukr_rows(MR, 2, k, a, b, ldb, c, ldc, alpha, beta, m, n);
 }
 
 static void ukr_avx512_8(int k, const float *restrict a, const float *restrict b, ptrdiff_t ldb,
                          float *restrict c, ptrdiff_t ldc, float alpha, float beta, int m, int n)
 {
-    ukr_rows(8, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+    if (n <= 16)
+        ukr_rows(8, 1, k, a, b, ldb, c, ldc, alpha, beta, m, n);
+    else
+        ukr_rows(8, 2, k, a, b, ldb, c, ldc, alpha, beta, m, n);
 }
 
 /* One 16-wide k step of the M x 4 dot products (masked for the K tail). */

@@ -12,6 +12,8 @@
 #define NN_GEMM_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /*
  * Micro-kernel: C[m][n] = alpha * (a * b) + beta * C for one tile, where
@@ -79,13 +81,76 @@ typedef struct nn_gemm_kernel {
     /* NULL, or the same ISA with a smaller MR, used when M is a multiple of
      * its MR and MR rows would waste a noticeable share on padding */
     const struct nn_gemm_kernel *alt;
+    /* 0: panels hold floats. 1: panels hold BF16 pairs (two k steps in 32
+     * bits, see gemm_avx512bf16.c), so k steps p.. start at float offset
+     * (p >> 1) * width; a panel of k steps fills half its float room. The
+     * micro-kernel then always gets packed B (ldb = NR), and rows_bt and
+     * rows_bn may be NULL (the FP32 ones serve). */
+    int pairs;
 } nn_gemm_kernel;
 
 extern const nn_gemm_kernel nn_gemm_kernel_ref;
 #ifdef NN_X86
 extern const nn_gemm_kernel nn_gemm_kernel_avx2;
 extern const nn_gemm_kernel nn_gemm_kernel_avx512;
+extern const nn_gemm_kernel nn_gemm_kernel_avx512bf16;
 #endif
+
+/* ---- the choice (gemm_choice.c) ------------------------------------------ */
+
+/* The kernel for a GEMM mode (a shape class, maybe with NN_GEMM_BF16),
+ * chosen on first use: see gemm_choice.c. */
+const nn_gemm_kernel *nn__gemm_kernel(int mode);
+/* Every kernel this build has, NULL-terminated, supported or not: buffers
+ * sized for all of them fit whichever is chosen. */
+const nn_gemm_kernel *const *nn__gemm_kernels_all(void);
+/* nn_sgemm with the given kernel rather than the mode's (timing, tests). */
+void nn__sgemm_with(const nn_gemm_kernel *kr, int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                    int ldc);
+
+void nn__sgemm_pack_a_with(const nn_gemm_kernel *kr, nn_packed_a *pa, int ta, int M, int K,
+                           const float *A, int lda, float *buf);
+
+/* Test hooks. nn__gemm_fastest times candidate kernels on the
+ * representative shapes of class `cls` (NN_GEMM_SINGLE ...) and returns the
+ * index of the fastest; secs[i] (may be NULL) gets each one's time.
+ * nn__gemm_rechoose makes the choice again from the environment (NN_KERNEL,
+ * the cache), as on first use; not thread-safe, for tests only. */
+int nn__gemm_fastest(const nn_gemm_kernel *const *cand, int n, int cls, double *secs);
+void nn__gemm_rechoose(void);
+/* How the current choice was made: "measured", "cache", "NN_KERNEL" or
+ * "only one" (a single candidate). */
+const char *nn__gemm_choice_source(void);
+/* The cache file the choice is kept in ("" when none: no home, disabled). */
+const char *nn__gemm_cache_path(void);
+
+/* ---- BF16 (bfloat16: the top half of a float) ----------------------------- */
+
+/* FP32 -> BF16 rounded to nearest, ties to even, as VCVTNE2PS2BF16 does:
+ * NaN stays NaN (made quiet), infinities stay, a subnormal input counts as
+ * zero of its sign (the instruction treats denormals as zero), and values
+ * that round past the largest BF16 become infinity. The scalar reference
+ * for the kernels' packing and the tests. */
+static inline uint16_t nn_bf16_from_f32(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu))
+        return (uint16_t)((u >> 16) | 0x0040u); /* quiet NaN, payload's top kept */
+    if ((u & 0x7F800000u) == 0)
+        return (uint16_t)((u >> 16) & 0x8000u); /* zero or subnormal: signed zero */
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline float nn_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 #ifdef __AVX2__
 #include <immintrin.h>

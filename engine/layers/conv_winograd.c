@@ -161,13 +161,17 @@ static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_
             return -1;
         l->wino_ut = 0;
     }
-    int same = l->wino_m == g->w.m && l->wino_gen == c->params_gen;
+    /* the packing kernel too: another shape class or precision may have
+     * another tile height or element */
+    int same = l->wino_m == g->w.m && l->wino_gen == c->params_gen &&
+               l->wino_kr == nn_sgemm_pack_kernel();
     int made = 0;
     if (!same) {
         nn_wino_weights(&g->w, l->w, pairs, u, pairs, b0.work);
         made = 1;
         l->wino_gen = c->params_gen;
         l->wino_m = g->w.m;
+        l->wino_kr = nn_sgemm_pack_kernel();
         l->wino_ut = 0;
     }
     for (int xi = 0; xi < g->a2; xi++)
