@@ -36,6 +36,7 @@ void nn_net_free(nn_net *net)
     if (!net)
         return;
     free_buffers(net);
+    nn__q8_free(net->q8);
     nn_pool_free(net->pool);
     nn_free(net->params);
     nn_free(net->grads);
@@ -370,6 +371,15 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     unsigned fp = nn_fp_enter();
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
+    if (!train && net->precision == NN_PRECISION_INT8 && net->q8) {
+        int rc = nn__q8_forward(net, &c, n);
+        nn_fp_leave(fp);
+        if (rc < 0)
+            return NULL;
+        net->last_n = n;
+        net->last_train = 0;
+        return net->act[net->n_layers - 1];
+    }
     for (int i = 1; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
         if (fused_relu(net, i)) { /* the ReLU's output too, then skip it */

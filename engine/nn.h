@@ -183,6 +183,32 @@ const float *nn_net_layer_output(const nn_net *net, int i, int *c, int *h, int *
 float *nn_net_state(nn_net *net);
 size_t nn_net_n_state(const nn_net *net);
 
+/* ---- precision: INT8 inference ------------------------------------------ */
+
+typedef enum nn_precision {
+    NN_PRECISION_FP32 = 0,
+    NN_PRECISION_BF16 = 1,
+    NN_PRECISION_INT8 = 2,
+} nn_precision;
+
+/* Post-training INT8 quantization: runs n preprocessed images x (a few
+ * hundred training faces) through the net in FP32 and keeps the range of
+ * every layer's output, from which activations are quantized to u8;
+ * weights are quantized per output channel (symmetric int8) from the FP32
+ * weights, which stay. The ranges are saved with the model (an optional
+ * section). Calibrate again after changing the weights. Returns 0 or -1. */
+int nn_net_calibrate_int8(nn_net *net, const float *x, int n);
+/* Whether the net has an INT8 calibration (from the call above or a file). */
+int nn_net_has_int8(const nn_net *net);
+/* Precision of inference passes (nn_net_forward with train = 0; training
+ * always runs in FP32): FP32 (the default) or INT8, which needs a
+ * calibration. Returns 0 or -1. */
+int nn_net_set_precision(nn_net *net, nn_precision p);
+nn_precision nn_net_precision(const nn_net *net);
+/* The INT8 kernel in use: "vnni", "avx2" or "ref", by cpuid;
+ * NN_INT8_KERNEL=ref|avx2|vnni forces one (if supported). */
+const char *nn_int8_kernel_name(void);
+
 /* ---- optimizers and schedules ------------------------------------------- */
 
 typedef enum { NN_SGD, NN_ADAM, NN_ADAMW } nn_optim_kind;
