@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *ed_prog = "emotion";
 
@@ -52,4 +53,17 @@ const char *cli_value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+int cli_precision(const char *opt, const char *val, int *out)
+{
+    if (!strcmp(val, "fp32"))
+        *out = 0; /* NN_PRECISION_FP32 */
+    else if (!strcmp(val, "int8"))
+        *out = 2; /* NN_PRECISION_INT8 */
+    else {
+        ed_err("%s: '%s' is not fp32 or int8", opt, val);
+        return -1;
+    }
+    return 0;
 }

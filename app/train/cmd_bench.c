@@ -114,17 +114,18 @@ static int run_train(void *arg)
 int cmd_bench(int argc, char **argv)
 {
     const char *arch = "fer-classic", *model = NULL;
-    int threads = 1, batch = 64, classes = 7, opencv = 0;
+    int threads = 1, batch = 64, classes = 7, opencv = 0, precision = 0;
     float seconds = 3;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train bench [--arch NAME|FILE | --model M] [--threads N] [--batch N]\n"
-                   "                           [--seconds S] [--opencv]\n"
+                   "                           [--seconds S] [--opencv] [--precision fp32|int8]\n"
                    "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s;\n"
                    "--model times a trained model's own weights (fresh ones have none of the tiny\n"
                    "values training leaves); --opencv also runs the same net exported to ONNX in\n"
-                   "OpenCV's DNN module.\n");
+                   "OpenCV's DNN module. --precision int8 times the inference passes in INT8\n"
+                   "(with --model: its calibration; with --arch: one on the random inputs).\n");
             return ED_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
@@ -142,6 +143,9 @@ int cmd_bench(int argc, char **argv)
                 return ED_EXIT_USAGE;
         } else if (!strcmp(argv[i - 1], "--batch")) {
             if (cli_int("--batch", v, 1, 4096, &batch))
+                return ED_EXIT_USAGE;
+        } else if (!strcmp(argv[i - 1], "--precision")) {
+            if (cli_precision("--precision", v, &precision))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(argv[i - 1], "--seconds")) {
             if (cli_float("--seconds", v, 0.01, 3600, &seconds))
@@ -182,7 +186,17 @@ int cmd_bench(int argc, char **argv)
     }
     for (int i = 0; i < batch; i++)
         b.y[i] = i % classes;
+    if (precision && !nn_net_has_int8(net) && nn_net_calibrate_int8(net, b.x, batch)) {
+        ed_err("bench: %s", nn_error());
+        goto done;
+    }
+    if (nn_net_set_precision(net, (nn_precision)precision)) {
+        ed_err("bench: --precision: %s", nn_error());
+        goto done;
+    }
 
+    if (precision)
+        printf("int8_kernel=%s\n", nn_int8_kernel_name());
     printf("arch=%s\nkernel=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n", arch, nn_kernel_name(), threads,
            nn_net_n_params(net), (unsigned long long)nn_net_macs(net));
     fflush(stdout);
