@@ -619,50 +619,127 @@ int nn__q8_ranges(const nn_net *net, const float **lo, const float **hi)
     return net->q8->n_ranges;
 }
 
-int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
+#define BINS 1024
+
+/* Runs x[n] forward in FP32 in chunks and calls fn on every layer's
+ * output of every chunk. */
+typedef void (*act_fn)(void *ctx, int layer, const float *a, size_t count);
+
+static int each_activation(nn_net *net, const float *x, int n, act_fn fn, void *ctx)
 {
-    if (n < 1)
-        return nn_fail("calibration needs at least one image");
-    const int L = net->n_layers, chunk = 32;
+    const int chunk = 32;
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     const size_t in = (size_t)c * h * w;
-    float *lo = malloc(sizeof(float) * (size_t)L), *hi = malloc(sizeof(float) * (size_t)L);
-    if (!lo || !hi) {
-        free(lo);
-        free(hi);
-        return nn_fail("out of memory");
-    }
-    for (int i = 0; i < L; i++) {
-        lo[i] = FLT_MAX;
-        hi[i] = -FLT_MAX;
-    }
     int saved = net->precision, rc = 0;
     net->precision = NN_PRECISION_FP32;
-    for (int b = 0; b < n && rc == 0; b += chunk) {
+    for (int b = 0; b < n; b += chunk) {
         int m = n - b < chunk ? n - b : chunk;
         if (!nn_net_forward(net, x + (size_t)b * in, m, 0)) {
             rc = -1;
             break;
         }
-        for (int i = 0; i < L; i++) {
+        for (int i = 0; i < net->n_layers; i++) {
             const nn_layer *l = &net->layers[i];
-            const float *a = net->act[i];
-            size_t cnt = (size_t)m * l->out_c * l->out_h * l->out_w;
-            float mn = lo[i], mx = hi[i];
-            for (size_t k = 0; k < cnt; k++) {
-                mn = fminf(mn, a[k]);
-                mx = fmaxf(mx, a[k]);
-            }
-            lo[i] = mn;
-            hi[i] = mx;
+            fn(ctx, i, net->act[i], (size_t)m * l->out_c * l->out_h * l->out_w);
         }
     }
     net->precision = saved;
+    return rc;
+}
+
+typedef struct calib {
+    float *lo, *hi;
+    double *hist;   /* [layers][BINS] over [lo, hi] (0 included), exact zeros apart */
+    double *zeros;  /* [layers] */
+} calib;
+
+static void find_range(void *ctx, int i, const float *a, size_t count)
+{
+    calib *cb = ctx;
+    float mn = cb->lo[i], mx = cb->hi[i];
+    for (size_t k = 0; k < count; k++) {
+        mn = fminf(mn, a[k]);
+        mx = fmaxf(mx, a[k]);
+    }
+    cb->lo[i] = fminf(mn, 0.0f);
+    cb->hi[i] = fmaxf(mx, 0.0f);
+}
+
+static void fill_hist(void *ctx, int i, const float *a, size_t count)
+{
+    calib *cb = ctx;
+    double *h = cb->hist + (size_t)i * BINS;
+    float lo = cb->lo[i], width = (cb->hi[i] - lo) / BINS;
+    if (!(width > 0.0f))
+        return;
+    for (size_t k = 0; k < count; k++) {
+        if (a[k] == 0.0f) {
+            cb->zeros[i]++;
+            continue;
+        }
+        int b = (int)((a[k] - lo) / width);
+        h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+    }
+}
+
+/* The share f of the range [lo, hi] with the least expected squared
+ * quantization error over the histogram: rounding (step^2 / 12) inside,
+ * clipping outside. Wide ranges set by a few outliers cost the many small
+ * values their resolution; exact zeros (ReLU outputs) cost nothing. */
+static float best_clip(const double *h, float lo, float hi)
+{
+    double width = ((double)hi - lo) / BINS, best = -1;
+    float best_f = 1.0f;
+    for (int step = 0; step <= 40; step++) {
+        double f = 1.0 - 0.02 * step, clo = f * lo, chi = f * hi;
+        double q = (chi - clo) / 255.0, err = 0;
+        for (int b = 0; b < BINS; b++) {
+            if (!h[b])
+                continue;
+            double v = lo + (b + 0.5) * width;
+            double d = v > chi ? v - chi : v < clo ? clo - v : 0;
+            err += h[b] * (d > 0 ? d * d : q * q / 12.0);
+        }
+        if (best < 0 || err < best) {
+            best = err;
+            best_f = (float)f;
+        }
+    }
+    return best_f;
+}
+
+int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
+{
+    if (n < 1)
+        return nn_fail("calibration needs at least one image");
+    const int L = net->n_layers;
+    calib cb = {
+        .lo = malloc(sizeof(float) * (size_t)L), .hi = malloc(sizeof(float) * (size_t)L),
+        .hist = calloc((size_t)L * BINS, sizeof(double)), .zeros = calloc((size_t)L, sizeof(double)),
+    };
+    int rc = cb.lo && cb.hi && cb.hist && cb.zeros ? 0 : nn_fail("out of memory");
+    for (int i = 0; rc == 0 && i < L; i++) {
+        cb.lo[i] = FLT_MAX;
+        cb.hi[i] = -FLT_MAX;
+    }
     if (rc == 0)
-        rc = nn__q8_set_ranges(net, lo, hi, L);
-    free(lo);
-    free(hi);
+        rc = each_activation(net, x, n, find_range, &cb);
+    if (rc == 0)
+        rc = each_activation(net, x, n, fill_hist, &cb);
+    /* The input keeps its full range: it holds 8-bit pixels, which a full
+     * range quantizes almost exactly. */
+    for (int i = 1; rc == 0 && i < L; i++) {
+        float f = best_clip(cb.hist + (size_t)i * BINS, cb.lo[i], cb.hi[i]);
+        cb.lo[i] *= f;
+        cb.hi[i] *= f;
+    }
+    if (rc == 0)
+        rc = nn__q8_set_ranges(net, cb.lo, cb.hi, L);
+    free(cb.lo);
+    free(cb.hi);
+    free(cb.hist);
+    free(cb.zeros);
     return rc;
 }
 

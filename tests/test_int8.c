@@ -52,7 +52,9 @@ static void make_face(int cls, uint64_t *s, float *img)
             }
             if (mouth)
                 val = bg * 0.4f;
-            img[y * S + x] = (val + 0.06f * nn_rand_normal(s)) * 2.0f - 1.0f;
+            /* 8-bit pixels, preprocessed as the app does (x = p / 127.5 - 1) */
+            float pix = nearbyintf(fminf(fmaxf(val + 0.15f * nn_rand_normal(s), 0.0f), 1.0f) * 255.0f);
+            img[y * S + x] = pix / 127.5f - 1.0f;
         }
 }
 

@@ -70,6 +70,10 @@ int app_setup(app *a, const ed_opts *o)
     }
     nn_net_set_threads(a->net, o->threads);
     cvw_set_threads(o->threads);
+    if (nn_net_set_precision(a->net, (nn_precision)o->precision)) {
+        ed_err("--precision: model '%s': %s", model, nn_error());
+        return ED_EXIT_FAIL;
+    }
 
     const char *cascade = o->cascade ? o->cascade : ed_data_path(DEFAULT_CASCADE, buf, sizeof buf);
     a->cascade = cvw_cascade_load(cascade);
