@@ -202,7 +202,9 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n);
 int nn_net_has_int8(const nn_net *net);
 /* Precision of inference passes (nn_net_forward with train = 0; training
  * always runs in FP32): FP32 (the default) or INT8, which needs a
- * calibration. Returns 0 or -1. */
+ * calibration. In INT8, nn_net_layer_output has only the outputs of layers
+ * that still ran in float (the last ones): the others exist only as 8-bit
+ * integers. Returns 0 or -1. */
 int nn_net_set_precision(nn_net *net, nn_precision p);
 nn_precision nn_net_precision(const nn_net *net);
 /* The INT8 kernel in use: "vnni", "avx2" or "ref", by cpuid;
