@@ -36,6 +36,14 @@
  *   STAT  u64 count, count x f32: the flat batch-norm running statistics;
  *         count must equal nn_net_n_state; all finite.
  *
+ * Optional sections (at most once each; readers that predate one skip it,
+ * so files with it still load there, as FP32 models):
+ *   QNT8  INT8 calibration (nn_net_calibrate_int8): u32 n_layers (must
+ *         equal the rebuilt net's layer count, input included), then
+ *         n_layers x (f32 lo, f32 hi): the range of each layer's output
+ *         over the calibration images, finite, lo <= hi. The int8 weights
+ *         are not stored: they are made from PARM when the net runs.
+ *
  * The loader checks, in order: magic, version, header size against the
  * real size (truncation), CRC, then every section and every count against
  * the bytes that hold it before anything is sized from it.
@@ -189,6 +197,22 @@ static void wr_end(writer *w, size_t start)
 static const float *params_of(const nn_net *net) { return net->params; } /* read only */
 static float *state_of(const nn_net *net) { return nn_net_state((nn_net *)net); }
 
+/* The optional QNT8 section, when the net has an INT8 calibration. */
+static void serialize_qnt8(const nn_net *net, writer *w)
+{
+    const float *lo, *hi;
+    int n = nn__q8_ranges(net, &lo, &hi);
+    if (n <= 0)
+        return;
+    size_t s = wr_begin(w, "QNT8");
+    wr_u32(w, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        wr_f32(w, lo[i]);
+        wr_f32(w, hi[i]);
+    }
+    wr_end(w, s);
+}
+
 static void serialize(const nn_net *net, writer *w)
 {
     const char *spec = nn_net_spec(net);
@@ -245,6 +269,8 @@ static void serialize(const nn_net *net, writer *w)
     s = wr_begin(w, "STAT");
     wr_floats(w, state_of(net), nn_net_n_state(net));
     wr_end(w, s);
+
+    serialize_qnt8(net, w);
 
     if (w->p && !w->overflow) {
         put_u64(w->p + 12, (uint64_t)w->pos + 4);
@@ -478,6 +504,7 @@ static const char *const section_tags[S_COUNT] = {
  * until it has been checked. */
 typedef struct loaded {
     reader sec[S_COUNT];
+    reader qnt8;           /* optional; p == NULL when absent */
     char *spec;
     int n_classes;
     char names[NN_MAX_CLASSES][NN_NAME_MAX];
@@ -507,6 +534,10 @@ static int find_sections(loaded *m, const uint8_t *b, size_t end)
             if (m->sec[k].p)
                 return nn_fail("duplicate section %s", section_tags[k]);
             m->sec[k] = (reader){b + pos + SECTION_HEADER, (size_t)slen, 0, section_tags[k]};
+        } else if (memcmp(b + pos, "QNT8", 4) == 0) {
+            if (m->qnt8.p)
+                return nn_fail("duplicate section QNT8");
+            m->qnt8 = (reader){b + pos + SECTION_HEADER, (size_t)slen, 0, "QNT8"};
         } /* else: a section from a later version; skip it */
         pos += SECTION_HEADER + (size_t)slen;
     }
@@ -581,6 +612,31 @@ static int parse_sections(loaded *m)
     return 0;
 }
 
+/* The optional QNT8 section into the built net. */
+static int load_qnt8(reader *r, nn_net *net)
+{
+    uint32_t n;
+    if (rd_u32(r, &n) < 0)
+        return -1;
+    if (n != (uint32_t)net->n_layers)
+        return nn_fail("QNT8: ranges for %u layers, the architecture has %d", n, net->n_layers);
+    if (r->len - r->pos != (size_t)n * 8)
+        return nn_fail("QNT8: section size does not match its count");
+    float *lo = malloc(sizeof(float) * n), *hi = malloc(sizeof(float) * n);
+    int rc = lo && hi ? 0 : nn_fail("out of memory");
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        if (rd_f32(r, &lo[i]) < 0 || rd_f32(r, &hi[i]) < 0)
+            rc = -1;
+        else if (!isfinite(lo[i]) || !isfinite(hi[i]) || lo[i] > hi[i])
+            rc = nn_fail("QNT8: range %u is not finite and ordered", i);
+    }
+    if (rc == 0)
+        rc = nn__q8_set_ranges(net, lo, hi, (int)n);
+    free(lo);
+    free(hi);
+    return rc;
+}
+
 /* Rebuild the net from the parsed sections and fill it. */
 static nn_net *build(loaded *m)
 {
@@ -634,6 +690,8 @@ static nn_net *build(loaded *m)
         goto fail;
     *nn_net_preproc(net) = m->pre;
     *nn_net_meta(net) = m->meta;
+    if (m->qnt8.p && load_qnt8(&m->qnt8, net) < 0)
+        goto fail;
     return net;
 fail:
     nn_net_free(net);

@@ -36,6 +36,7 @@ void nn_net_free(nn_net *net)
     if (!net)
         return;
     free_buffers(net);
+    nn__q8_free(net->q8);
     nn_pool_free(net->pool);
     nn_free(net->params);
     nn_free(net->grads);
@@ -245,10 +246,12 @@ int nn_net_threads(const nn_net *net) { return net->threads; }
 
 int nn_net_set_precision(nn_net *net, nn_precision p)
 {
-    if (p != NN_PRECISION_FP32 && p != NN_PRECISION_BF16)
+    if (p != NN_PRECISION_FP32 && p != NN_PRECISION_BF16 && p != NN_PRECISION_INT8)
         return nn_fail("unknown precision %d", (int)p);
     if (p == NN_PRECISION_BF16 && !nn_bf16_supported())
         return nn_fail("this CPU has no BF16 instructions (AVX512_BF16)");
+    if (p == NN_PRECISION_INT8 && !net->q8)
+        return nn_fail("the model has no INT8 calibration (emotion-train quantize makes one)");
     net->precision = p;
     return 0;
 }
@@ -392,6 +395,15 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     int mode = nn_gemm_set_mode(gemm_mode(net, train, n));
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
+    if (!train && net->precision == NN_PRECISION_INT8 && net->q8) {
+        int rc = nn__q8_forward(net, &c, n);
+        nn_fp_leave(fp);
+        if (rc < 0)
+            return NULL;
+        net->last_n = n;
+        net->last_train = 0;
+        return net->act[net->n_layers - 1];
+    }
     for (int i = 1; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
         if (fused_relu(net, i)) { /* the ReLU's output too, then skip it */

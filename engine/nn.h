@@ -143,16 +143,26 @@ const nn_meta *nn_net_meta_c(const nn_net *net);
 int nn_net_set_threads(nn_net *net, int threads);
 int nn_net_threads(const nn_net *net);
 
-/* Arithmetic of a net's training GEMMs (forward, dX, dW, Winograd's too):
- * FP32 (the default), or BF16 operands with FP32 sums where the CPU has
- * AVX512_BF16 (about twice the multiply-adds per instruction). Weights,
- * gradients and the optimizer stay FP32; inference (nn_net_forward with
- * train == 0) is always FP32. Not stored in the model file. */
-typedef enum { NN_PRECISION_FP32 = 0, NN_PRECISION_BF16 = 1 } nn_precision;
+/* Arithmetic of a net: FP32 (the default) everywhere; BF16: the training
+ * GEMMs (forward, dX, dW, Winograd's too) on BF16 operands with FP32 sums,
+ * where the CPU has AVX512_BF16 (about twice the multiply-adds per
+ * instruction), weights, gradients and the optimizer staying FP32 and
+ * inference passes FP32; INT8: inference passes (nn_net_forward with
+ * train == 0) in 8-bit integers, which needs a calibration (see
+ * nn_net_calibrate_int8), training staying FP32. Not stored in the model
+ * file. */
+typedef enum nn_precision {
+    NN_PRECISION_FP32 = 0,
+    NN_PRECISION_BF16 = 1,
+    NN_PRECISION_INT8 = 2,
+} nn_precision;
 /* 1 when this CPU and OS can run BF16 GEMMs (and NN_KERNEL does not force
  * a kernel without them), else 0. */
 int nn_bf16_supported(void);
-/* Returns 0, or -1 (net unchanged) for BF16 where it is not supported. */
+/* Returns 0, or -1 (net unchanged) for BF16 where it is not supported or
+ * INT8 without a calibration. In INT8, nn_net_layer_output has only the
+ * outputs of layers that still ran in float (the last ones): the others
+ * exist only as 8-bit integers. */
 int nn_net_set_precision(nn_net *net, nn_precision p);
 nn_precision nn_net_precision(const nn_net *net);
 
@@ -205,6 +215,21 @@ const float *nn_net_layer_output(const nn_net *net, int i, int *c, int *h, int *
 /* Flat non-trainable state (batch-norm running mean and variance). */
 float *nn_net_state(nn_net *net);
 size_t nn_net_n_state(const nn_net *net);
+
+/* ---- precision: INT8 inference ------------------------------------------ */
+
+/* Post-training INT8 quantization: runs n preprocessed images x (a few
+ * hundred training faces) through the net in FP32 and keeps the range of
+ * every layer's output, from which activations are quantized to u8;
+ * weights are quantized per output channel (symmetric int8) from the FP32
+ * weights, which stay. The ranges are saved with the model (an optional
+ * section). Calibrate again after changing the weights. Returns 0 or -1. */
+int nn_net_calibrate_int8(nn_net *net, const float *x, int n);
+/* Whether the net has an INT8 calibration (from the call above or a file). */
+int nn_net_has_int8(const nn_net *net);
+/* The INT8 kernel in use: "vnni", "avx2" or "ref", by cpuid;
+ * NN_INT8_KERNEL=ref|avx2|vnni forces one (if supported). */
+const char *nn_int8_kernel_name(void);
 
 /* ---- optimizers and schedules ------------------------------------------- */
 

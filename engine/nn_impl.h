@@ -219,6 +219,18 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
 int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
                           const float *dy, float *dx, int n, int m);
 
+/* INT8 inference (quant.c). nn_net.q8 holds the calibrated activation
+ * ranges (one per layer output, from nn_net_calibrate_int8 or a model
+ * file's QNT8 section) and the quantized plan made from them. */
+typedef struct nn_q8 nn_q8;
+void nn__q8_free(nn_q8 *q);
+/* The INT8 forward pass of n images already copied into act[0]. */
+int nn__q8_forward(nn_net *net, const nn_ctx *c, int n);
+/* Ranges for n layers (copied), replacing any; returns 0 or -1. */
+int nn__q8_set_ranges(nn_net *net, const float *lo, const float *hi, int n);
+/* The net's ranges and their count, or 0 when it has none. */
+int nn__q8_ranges(const nn_net *net, const float **lo, const float **hi);
+
 struct nn_net {
     int n_layers;
     nn_layer *layers;         /* layers[0] is the input */
@@ -245,7 +257,8 @@ struct nn_net {
     int threads;
     nn_pool *pool;
     uint64_t rng;
-    nn_precision precision;   /* of the training GEMMs */
+    nn_precision precision;   /* FP32, BF16 (training GEMMs) or INT8 (inference) */
+    nn_q8 *q8;                /* NULL unless calibrated for INT8 */
 };
 
 /* xorshift64* random numbers */

@@ -1,7 +1,7 @@
 /* test_noalloc.c - after warm-up, classifying a face allocates nothing:
  * malloc and friends are wrapped here to count calls around steady-state
  * forward passes (batch of one, and a batch no larger than one seen
- * before), with one and two threads. Under a sanitizer, which owns the
+ * before), with one and two threads, in FP32 and INT8. Under a sanitizer, which owns the
  * allocator, the test has nothing to count and is skipped. */
 #include "nn.h"
 #include "testutil.h"
@@ -67,16 +67,21 @@ int main(void)
 #else
     const char *archs[] = {"fer-classic", "fer-vgg"};
     for (int a = 0; a < 2; a++)
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= 4; threads++) {
+            int int8 = threads > 2;
             nn_net *net = nn_net_from_arch(archs[a], 7);
             CHECK(net != NULL);
             if (!net)
                 continue;
             nn_net_init(net, 1);
-            CHECK(nn_net_set_threads(net, threads) == 0);
+            CHECK(nn_net_set_threads(net, threads > 2 ? threads - 2 : threads) == 0);
             float *x = malloc(8 * 48 * 48 * sizeof *x);
             for (int i = 0; i < 8 * 48 * 48; i++)
                 x[i] = (float)(i % 251) / 251.0f;
+            if (int8) { /* runs 3 and 4: INT8 on 1 and 2 threads */
+                CHECK(nn_net_calibrate_int8(net, x, 8) == 0);
+                CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);
+            }
             /* warm-up: the largest batch first, then one face */
             CHECK(nn_net_forward(net, x, 8, 0) != NULL);
             CHECK(nn_net_forward(net, x, 1, 0) != NULL);
@@ -87,8 +92,8 @@ int main(void)
                 nn_net_forward(net, x, 3, 0);
             }
             counting = 0;
-            CHECK_MSG(calls == 0, "%s, %d thread(s): %ld allocations in steady state", archs[a],
-                      threads, calls);
+            CHECK_MSG(calls == 0, "%s, %d thread(s)%s: %ld allocations in steady state", archs[a],
+                      int8 ? threads - 2 : threads, int8 ? ", INT8" : "", calls);
             free(x);
             nn_net_free(net);
         }

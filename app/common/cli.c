@@ -83,3 +83,16 @@ const char *cli_repeated(int argc, char **argv, const char *const *flags)
     }
     return NULL;
 }
+
+int cli_precision(const char *opt, const char *val, int *out)
+{
+    if (!strcmp(val, "fp32"))
+        *out = 0; /* NN_PRECISION_FP32 */
+    else if (!strcmp(val, "int8"))
+        *out = 2; /* NN_PRECISION_INT8 */
+    else {
+        ed_err("%s: '%s' is not fp32 or int8", opt, val);
+        return -1;
+    }
+    return 0;
+}

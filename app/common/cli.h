@@ -14,6 +14,9 @@ void ed_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_int(const char *opt, const char *val, long lo, long hi, int *out);
 int cli_float(const char *opt, const char *val, double lo, double hi, float *out);
+/* An inference precision: "fp32" or "int8", as the value of nn.h's
+ * nn_precision (NN_PRECISION_FP32 or NN_PRECISION_INT8). */
+int cli_precision(const char *opt, const char *val, int *out);
 /* For "--opt VALUE": the value at argv[*i + 1] (advancing *i), or NULL with
  * a message when it is missing. */
 const char *cli_value(int argc, char **argv, int *i);

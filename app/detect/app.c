@@ -60,6 +60,10 @@ int app_setup(app *a, const ed_opts *o)
     }
     nn_net_set_threads(a->net, o->threads);
     cvw_set_threads(o->threads);
+    if (nn_net_set_precision(a->net, (nn_precision)o->precision)) {
+        ed_err("--precision: model '%s': %s", model, nn_error());
+        return ED_EXIT_FAIL;
+    }
 
     a->cascade = cvw_cascade_load(cascade);
     if (!a->cascade) {

@@ -76,6 +76,8 @@ void ed_opts_usage(FILE *f)
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
 "      --cascade PATH      face detector XML (default: Haar frontal face)\n"
 "      --threads N         threads for the model and the detector (default 2)\n"
+"      --precision P       fp32 or int8 (a model calibrated by emotion-train\n"
+"                          quantize) (default fp32)\n"
 "      --scale-factor F    detector pyramid step, 1.01 to 4 (default 1.1)\n"
 "      --min-neighbors N   detector strictness (default 5)\n"
 "      --min-face F        smallest face, fraction of the frame's shorter side\n"
@@ -143,7 +145,7 @@ static int parse_double(FILE *err, const char *opt, const char *s, double lo, do
 enum {
     O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_LOOP, O_CASCADE,
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
-    O_MAX_FACES, O_MARGIN, O_SMOOTH,
+    O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
 };
 
 int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
@@ -172,9 +174,10 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         {"max-faces", required_argument, 0, O_MAX_FACES},
         {"margin", required_argument, 0, O_MARGIN},
         {"smooth", required_argument, 0, O_SMOOTH},
+        {"precision", required_argument, 0, O_PRECISION},
         {0, 0, 0, 0},
     };
-    unsigned char seen[O_SMOOTH + 1] = {0}; /* each option once */
+    unsigned char seen[O_PRECISION + 1] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -186,7 +189,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         double dv = 0;
         int rc = 0;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        if (c > 0 && c <= O_SMOOTH && c != 'h' && c != 'V' && c != ':' && c != '?') {
+        if (c > 0 && c <= O_PRECISION && c != 'h' && c != 'V' && c != ':' && c != '?') {
             if (seen[c]) {
                 /* The last would win silently; say so instead. */
                 for (int j = 0; longopts[j].name; j++)
@@ -224,6 +227,14 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_THREADS:
             rc = parse_long(err, "--threads", optarg, 1, 256, &lv);
             o->threads = (int)lv;
+            break;
+        case O_PRECISION:
+            if (!strcmp(optarg, "fp32"))
+                o->precision = 0;
+            else if (!strcmp(optarg, "int8"))
+                o->precision = 2;
+            else
+                rc = bad(err, "--precision", optarg, "must be fp32 or int8");
             break;
         case O_SCALE:
             /* Steps closer to 1 multiply the detector's work many times over

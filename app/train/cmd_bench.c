@@ -121,12 +121,13 @@ int cmd_bench(int argc, char **argv)
         const char *v;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train bench [--arch NAME|FILE | --model M] [--threads N] [--batch N]\n"
-                   "                           [--seconds S] [--opencv] [--precision fp32|bf16|auto]\n"
+                   "                           [--seconds S] [--opencv] [--precision fp32|bf16|auto|int8]\n"
                    "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s;\n"
                    "--model times a trained model's own weights (fresh ones have none of the tiny\n"
                    "values training leaves); --opencv also runs the same net exported to ONNX in\n"
-                   "OpenCV's DNN module; --precision sets the training products' arithmetic (see\n"
-                   "train --help; inference is FP32).\n");
+                   "OpenCV's DNN module. --precision bf16|auto sets the training products' arithmetic\n"
+                   "(see train --help; inference stays FP32); int8 times the inference passes in INT8\n"
+                   "(with --model: its calibration, else one on the random inputs; training FP32).\n");
             return ED_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
@@ -179,7 +180,8 @@ int cmd_bench(int argc, char **argv)
         ed_err("bench: %s", nn_error()[0] ? nn_error() : "out of memory");
         goto done;
     }
-    if (tc_set_precision(net, precision)) {
+    int int8 = !strcmp(precision, "int8");
+    if (!int8 && tc_set_precision(net, precision)) {
         rc = ED_EXIT_USAGE;
         goto done;
     }
@@ -190,14 +192,22 @@ int cmd_bench(int argc, char **argv)
     }
     for (int i = 0; i < batch; i++)
         b.y[i] = i % classes;
+    if (int8 && ((!nn_net_has_int8(net) && nn_net_calibrate_int8(net, b.x, batch)) ||
+                 nn_net_set_precision(net, NN_PRECISION_INT8))) {
+        ed_err("bench: --precision int8: %s", nn_error());
+        goto done;
+    }
 
     /* kernel: every class and how it was chosen; then one line per class */
-    printf("arch=%s\nkernel=%s\nkernel_single=%s\nkernel_batch=%s\nkernel_train=%s\n"
-           "precision=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n",
+    printf("arch=%s\nkernel=%s\nkernel_single=%s\nkernel_batch=%s\nkernel_train=%s\n",
            arch, nn_kernel_name(), nn_kernel_for(NN_SHAPES_SINGLE), nn_kernel_for(NN_SHAPES_BATCH),
-           nn_kernel_for(NN_SHAPES_TRAIN),
-           nn_net_precision(net) == NN_PRECISION_BF16 ? "bf16" : "fp32", threads, nn_net_n_params(net),
-           (unsigned long long)nn_net_macs(net));
+           nn_kernel_for(NN_SHAPES_TRAIN));
+    if (int8)
+        printf("int8_kernel=%s\n", nn_int8_kernel_name());
+    nn_precision prec = nn_net_precision(net);
+    printf("precision=%s\nthreads=%d\nparams=%zu\nmacs=%llu\n",
+           prec == NN_PRECISION_BF16 ? "bf16" : prec == NN_PRECISION_INT8 ? "int8" : "fp32", threads,
+           nn_net_n_params(net), (unsigned long long)nn_net_macs(net));
     fflush(stdout);
     b.n = 1;
     double t1 = best_time(run_infer, &b, seconds, 20);

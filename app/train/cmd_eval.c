@@ -25,14 +25,15 @@ static const struct { int flip; float dx, dy; } tta_views[] = {
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
-    int tta = 0, threads = 2;
+    int tta = 0, threads = 2, precision = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
             printf("usage: emotion-train eval [--model M] --data PATH [--split NAME] [--tta]\n"
-                   "         [--json FILE] [--report DIR] [--threads N]\n"
+                   "         [--json FILE] [--report DIR] [--threads N] [--precision fp32|int8]\n"
                    "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
-                   "for a .csv). --tta averages the face, its mirror and small shifts.\n",
+                   "for a .csv). --tta averages the face, its mirror and small shifts.\n"
+                   "--precision int8 needs a model calibrated by `emotion-train quantize`.\n",
                    ed_default_model());
             return ED_EXIT_OK;
         }
@@ -49,6 +50,9 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--report")) report = v;
         else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &threads))
+                return ED_EXIT_USAGE;
+        } else if (!strcmp(a, "--precision")) {
+            if (cli_precision(a, v, &precision))
                 return ED_EXIT_USAGE;
         } else {
             ed_err("eval: unknown option '%s'", a);
@@ -81,6 +85,10 @@ int cmd_eval(int argc, char **argv)
     uint8_t *tmp = NULL;
     if (nn_net_set_threads(net, threads)) {
         ed_err("--threads: %s", nn_error());
+        goto done;
+    }
+    if (nn_net_set_precision(net, (nn_precision)precision)) {
+        ed_err("--precision: %s", nn_error());
         goto done;
     }
     if (!(ds = tc_load_for_model(net, data, split, threads, 0)))

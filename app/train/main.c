@@ -18,6 +18,7 @@ static const struct {
     {"bench", cmd_bench, "measure inference and training speed"},
     {"export", cmd_export, "write a model as ONNX"},
     {"predict", cmd_predict, "classify face images"},
+    {"quantize", cmd_quantize, "calibrate a model for INT8 inference"},
 };
 
 static void usage(FILE *f)

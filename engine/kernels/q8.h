@@ -1,0 +1,65 @@
+/*
+ * q8.h - the contract between the INT8 inference driver (quant.c) and its
+ * per-ISA kernels (q8_ref.c, q8_avx2.c, q8_vnni.c).
+ *
+ * A quantized convolution (or dense layer, a 1x1 convolution of a 1x1
+ * image) is an implicit GEMM over an NHWC u8 image whose borders already
+ * hold the zero point, so no im2col buffer is formed: output pixel p reads
+ * the window at in + pix[p], tap t of it at + tap[t], and there 4*cq
+ * channel bytes (channels padded to a multiple of 4). The int32 sums
+ *   acc[oc][p] = sum_t sum_c in[pix[p] + tap[t] + c] * w[oc][t][c]
+ * (u8 x s8, exact) go through one per-channel affine map in float,
+ *   v = fma((float)acc, scale[oc], bias[oc]),
+ * which folds the weight and input scales, the input zero point, the bias
+ * and any batch norm. Then either
+ *   out8[opix[p] + oc] = (u8) rint(min(max(v, lo), 255))   (requantized), or
+ *   outf[opix[p] + oc] = relu ? max(v, 0) : v               (float).
+ * Every kernel computes exactly this, with the same rounding (FMA, round
+ * half to even), so all agree bit for bit with the scalar reference.
+ *
+ * Weights are packed once per layer: w[nb][taps][cq][16][4] s8, 16 output
+ * channels by 4 input channels per step (vpdpbusd's shape), zero-padded
+ * past the real channels.
+ */
+#ifndef NN_Q8_H
+#define NN_Q8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nn_q8_gemm {
+    const uint8_t *in;
+    const int32_t *pix;   /* [P] byte offset of each output pixel's window */
+    const int32_t *tap;   /* [taps] byte offset of each tap in a window */
+    int P, taps, cq;      /* pixels, taps, input channel quads */
+    const int8_t *w;      /* [nb][taps][cq][16][4] */
+    int nb, oc;           /* 16-channel blocks, real output channels <= 16*nb */
+    const float *scale, *bias; /* [16*nb] */
+    float lo;             /* u8 output: lower clamp (the zero point after a ReLU) */
+    int relu;             /* float output: clamp at 0 */
+    uint8_t *out8;        /* exactly one of out8, outf is set */
+    float *outf;
+    const int32_t *opix;  /* [P] element offset of each pixel's channel 0 */
+} nn_q8_gemm;
+
+/* Computes output blocks [b0, b1) (16 channels each) for pixels [p0, p1). */
+typedef void (*nn_q8_fn)(const nn_q8_gemm *g, int b0, int b1, int p0, int p1);
+
+typedef struct nn_q8_kernel {
+    const char *name;
+    nn_q8_fn gemm;
+} nn_q8_kernel;
+
+extern const nn_q8_kernel nn_q8_kernel_ref;
+#ifdef NN_X86
+extern const nn_q8_kernel nn_q8_kernel_avx2;
+extern const nn_q8_kernel nn_q8_kernel_vnni;
+#endif
+
+/* Bytes of one 16-channel weight block. */
+static inline size_t nn_q8_block_bytes(int taps, int cq)
+{
+    return (size_t)taps * cq * 64;
+}
+
+#endif /* NN_Q8_H */

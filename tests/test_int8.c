@@ -1,0 +1,249 @@
+/* test_int8.c - INT8 inference of whole nets. Two small nets are trained
+ * here on generated 48x48 faces (a face oval, two eyes, and a mouth that
+ * smiles, frowns, gapes or lies flat: four classes, with random position,
+ * size, contrast and noise), calibrated on 300 of the training faces, and
+ * run on 600 fresh ones. Trained rather than random nets, so that their
+ * decisions depend on the faces (a random net tends to answer one class
+ * for all); the checks that the nets learned (FP32 accuracy) and answer
+ * every class keep the agreement meaningful. Checked:
+ *  - INT8 and FP32 predictions agree on at least 99% of the faces, and the
+ *    probabilities are close but not identical (INT8 really ran);
+ *  - a batch gives bit for bit what single faces do, on 1 and 2 threads;
+ *  - the calibration round-trips through save and load (QNT8 section) and
+ *    gives the same outputs; a file without it loads as FP32 only; a
+ *    damaged QNT8 section is refused.
+ * Nets: one VGG-like (bn, gap, dense bn relu, a conv with 20 channels and
+ * valid padding), one with a strided 5x5 conv, flatten and dense layers. */
+#include "nn_impl.h"
+#include "testutil.h"
+
+#include <string.h>
+
+#define S 48
+#define CLASSES 4
+
+static void make_face(int cls, uint64_t *s, float *img)
+{
+    float cx = 24 + 6 * (nn_rand_uniform(s) - 0.5f), cy = 24 + 6 * (nn_rand_uniform(s) - 0.5f);
+    float sc = 0.85f + 0.3f * nn_rand_uniform(s);
+    float bg = 0.2f + 0.3f * nn_rand_uniform(s), skin = bg + 0.25f + 0.3f * nn_rand_uniform(s);
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float u = (x - cx) / sc, v = (y - cy) / sc, val = bg;
+            if (u * u / 256.0f + v * v / 400.0f < 1.0f)
+                val = skin;
+            for (int e = -1; e <= 1; e += 2) { /* eyes */
+                float du = u - 7.0f * e, dv = v + 5.0f;
+                if (du * du + dv * dv < 6.0f)
+                    val = bg * 0.5f;
+            }
+            float mu = u, mv = v - 9.0f; /* mouth */
+            int mouth = 0;
+            if (fabsf(mu) < 8.0f) {
+                float curve = 0.06f * mu * mu;
+                if (cls == 0) /* smile: corners up */
+                    mouth = fabsf(mv + curve - 2.0f) < 1.2f;
+                else if (cls == 1) /* frown: corners down */
+                    mouth = fabsf(mv - curve + 2.0f) < 1.2f;
+                else if (cls == 2) /* open */
+                    mouth = mu * mu / 25.0f + mv * mv / 12.0f < 1.0f;
+                else /* flat */
+                    mouth = fabsf(mv) < 1.0f;
+            }
+            if (mouth)
+                val = bg * 0.4f;
+            /* 8-bit pixels, preprocessed as the app does (x = p / 127.5 - 1) */
+            float pix = nearbyintf(fminf(fmaxf(val + 0.15f * nn_rand_normal(s), 0.0f), 1.0f) * 255.0f);
+            img[y * S + x] = pix / 127.5f - 1.0f;
+        }
+}
+
+static const char *spec_vgg =
+    "input 48x48x1\n"
+    "conv 8 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "conv 16 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "dropout 0.1\n"
+    "conv 24 3x3 same relu\n"
+    "maxpool 2\n"
+    "conv 20 3x3 valid bn relu\n"
+    "gap\n"
+    "dense 32 bn relu\n"
+    "dropout 0.2\n"
+    "dense classes softmax\n";
+
+static const char *spec_flat =
+    "input 48x48x1\n"
+    "conv 12 5x5 stride 2 same relu\n"
+    "conv 16 3x3 valid relu\n"
+    "maxpool 2\n"
+    "flatten\n"
+    "dense 24 relu\n"
+    "dense classes softmax\n";
+
+static int argmax(const float *p)
+{
+    int b = 0;
+    for (int k = 1; k < CLASSES; k++)
+        if (p[k] > p[b])
+            b = k;
+    return b;
+}
+
+static nn_net *train_net(const char *spec, const float *x, const int *y, int n)
+{
+    nn_net *net = nn_net_from_spec(spec, CLASSES);
+    nn_net_init(net, 3);
+    nn_net_set_threads(net, 2);
+    nn_optim_cfg cfg = nn_optim_defaults(NN_ADAM);
+    cfg.lr = 2e-3f;
+    nn_optim *opt = nn_optim_new(net, &cfg);
+    const int batch = 32;
+    for (int e = 0; e < 4; e++)
+        for (int b = 0; b + batch <= n; b += batch) {
+            nn_net_forward(net, x + (size_t)b * S * S, batch, 1);
+            nn_net_zero_grad(net);
+            nn_net_backward(net, y + b, NULL);
+            nn_optim_step(opt, cfg.lr);
+        }
+    nn_optim_free(opt);
+    return net;
+}
+
+/* Probabilities of n faces in batches of 50. */
+static void classify(nn_net *net, const float *x, int n, float *p)
+{
+    for (int b = 0; b < n; b += 50) {
+        int m = n - b < 50 ? n - b : 50;
+        const float *o = nn_net_forward(net, x + (size_t)b * S * S, m, 0);
+        CHECK(o != NULL);
+        if (o)
+            memcpy(p + (size_t)b * CLASSES, o, sizeof(float) * m * CLASSES);
+    }
+}
+
+static void check_net(const char *name, const char *spec, const float *x, const int *y,
+                      int n_train, const float *xt, const int *yt, int n_test)
+{
+    nn_net *net = train_net(spec, x, y, n_train);
+    float *p32 = malloc(sizeof(float) * n_test * CLASSES);
+    float *p8 = malloc(sizeof(float) * n_test * CLASSES);
+    float *q = malloc(sizeof(float) * n_test * CLASSES);
+
+    CHECK(!nn_net_has_int8(net));
+    CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) < 0); /* not calibrated yet */
+    CHECK(nn_net_calibrate_int8(net, x, 300) == 0);
+    CHECK(nn_net_has_int8(net));
+    CHECK(nn_net_precision(net) == NN_PRECISION_FP32);
+    classify(net, xt, n_test, p32);
+    CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);
+    classify(net, xt, n_test, p8);
+
+    int correct = 0, agree = 0, counts[CLASSES] = {0};
+    double diff = 0, maxdiff = 0;
+    for (int i = 0; i < n_test; i++) {
+        int a = argmax(p32 + i * CLASSES), b = argmax(p8 + i * CLASSES);
+        correct += a == yt[i];
+        agree += a == b;
+        counts[b]++;
+        for (int k = 0; k < CLASSES; k++) {
+            double d = fabs(p32[i * CLASSES + k] - p8[i * CLASSES + k]);
+            diff += d;
+            maxdiff = d > maxdiff ? d : maxdiff;
+        }
+    }
+    diff /= n_test * CLASSES;
+    printf("%s (INT8 kernel %s): FP32 accuracy %.1f%%, INT8 agrees on %.2f%%, mean |dp| %.4f, "
+           "max %.4f\n", name, nn_int8_kernel_name(), 100.0 * correct / n_test,
+           100.0 * agree / n_test, diff, maxdiff);
+    CHECK_MSG(correct >= n_test * 0.8, "%s: FP32 accuracy %d/%d: the net did not learn", name,
+              correct, n_test);
+    for (int k = 0; k < CLASSES; k++)
+        CHECK_MSG(counts[k] >= n_test / 10, "%s: class %d predicted %d times", name, k, counts[k]);
+    CHECK_MSG(agree >= n_test * 0.99, "%s: INT8 agrees with FP32 on %d of %d", name, agree, n_test);
+    CHECK(diff < 0.02);
+    CHECK(maxdiff > 0.0); /* the INT8 path really ran */
+
+    /* a batch is its faces one by one, on one thread or two */
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_net_set_threads(net, threads);
+        int same = 1;
+        for (int i = 0; i < 7; i++) {
+            const float *o = nn_net_forward(net, xt + (size_t)i * S * S, 1, 0);
+            same &= o && !memcmp(o, p8 + i * CLASSES, sizeof(float) * CLASSES);
+        }
+        CHECK_MSG(same, "%s: single faces differ from the batch on %d threads", name, threads);
+    }
+
+    /* save and load: the calibration comes back and gives the same outputs */
+    size_t len;
+    void *buf = nn_net_save_mem(net, &len);
+    CHECK(buf != NULL);
+    nn_net *back = buf ? nn_net_load_mem(buf, len) : NULL;
+    CHECK(back && nn_net_has_int8(back));
+    if (back) {
+        CHECK(nn_net_set_precision(back, NN_PRECISION_INT8) == 0);
+        classify(back, xt, n_test, q);
+        CHECK(!memcmp(q, p8, sizeof(float) * n_test * CLASSES));
+        nn_net_free(back);
+    }
+    /* a damaged QNT8 section (a wrong layer count, CRC fixed up) is refused */
+    uint8_t *b = buf;
+    for (size_t i = 20; buf && i + 16 < len; i++)
+        if (!memcmp(b + i, "QNT8", 4)) {
+            b[i + 12]++;
+            uint32_t crc = nn_crc32(0, b, len - 4);
+            for (int k = 0; k < 4; k++)
+                b[len - 4 + k] = (uint8_t)(crc >> (8 * k));
+            back = nn_net_load_mem(buf, len);
+            CHECK(back == NULL);
+            CHECK(strstr(nn_error(), "QNT8") != NULL);
+            nn_net_free(back);
+            break;
+        }
+    free(buf);
+    nn_net_free(net);
+    free(p32);
+    free(p8);
+    free(q);
+}
+
+/* A file without the section (all files before INT8) loads, as FP32. */
+static void check_old_file(void)
+{
+    nn_net *net = nn_net_from_spec(spec_flat, CLASSES);
+    nn_net_init(net, 1);
+    size_t len;
+    void *buf = nn_net_save_mem(net, &len);
+    CHECK(buf && !memmem(buf, len, "QNT8", 4));
+    nn_net *back = buf ? nn_net_load_mem(buf, len) : NULL;
+    CHECK(back != NULL);
+    if (back) {
+        CHECK(!nn_net_has_int8(back));
+        CHECK(nn_net_set_precision(back, NN_PRECISION_INT8) < 0);
+        CHECK(nn_net_set_precision(back, NN_PRECISION_FP32) == 0);
+    }
+    nn_net_free(back);
+    nn_net_free(net);
+    free(buf);
+}
+
+int main(void)
+{
+    const int n_train = 960, n_test = 600;
+    float *x = malloc(sizeof(float) * (n_train + n_test) * S * S);
+    int *y = malloc(sizeof(int) * (n_train + n_test));
+    uint64_t s = test_seed(11);
+    for (int i = 0; i < n_train + n_test; i++) {
+        y[i] = i % CLASSES;
+        make_face(y[i], &s, x + (size_t)i * S * S);
+    }
+    const float *xt = x + (size_t)n_train * S * S;
+    check_net("vgg", spec_vgg, x, y, n_train, xt, y + n_train, n_test);
+    check_net("flat", spec_flat, x, y, n_train, xt, y + n_train, n_test);
+    check_old_file();
+    free(x);
+    free(y);
+    return test_done("test_int8");
+}

@@ -1,0 +1,144 @@
+/* test_q8_kernel.c - an INT8 kernel (named by the first argument: vnni or
+ * avx2) against the scalar reference, bit for bit, on random shapes:
+ * channel counts that are not multiples of 16, pixel counts that leave
+ * partial tiles (1 to 3 pixels, as dense layers have), sub-ranges of
+ * blocks and pixels, extreme values (255 x -127 summed over 9 x 96 quads),
+ * both output kinds, and that nothing outside the valid outputs is
+ * written. Exits 77 (skipped) when the CPU lacks the kernel's ISA. */
+#include "nn_impl.h"
+#include "kernels/q8.h"
+#include "testutil.h"
+
+#include <string.h>
+
+const nn_q8_kernel *nn__q8_kernel_named(const char *name);
+
+static int rnd(uint64_t *s, int lo, int hi) /* [lo, hi] */
+{
+    return lo + (int)(nn_rand_u64(s) % (uint64_t)(hi - lo + 1));
+}
+
+static int run_case(const nn_q8_kernel *k, uint64_t *s, int c)
+{
+    int extreme = c % 7 == 3;
+    int taps = (int[]){1, 4, 9}[rnd(s, 0, 2)];
+    int cq = extreme ? 96 : rnd(s, 1, 12);
+    int nb = rnd(s, 1, 6);
+    int oc = extreme ? 16 * nb : rnd(s, 16 * (nb - 1) + 1, 16 * nb);
+    int P = c % 5 == 0 ? rnd(s, 1, 3) : rnd(s, 1, 70);
+    size_t span = (size_t)rnd(s, 0, 300) * 4, ibytes = span + (size_t)taps * 4 * cq + 4 * (size_t)cq + 64;
+    uint8_t *in = malloc(ibytes + 4 * (size_t)taps * 4 * cq);
+    int32_t tap[9], *pix = malloc(sizeof(int32_t) * P), *opix = malloc(sizeof(int32_t) * P);
+    size_t wbytes = nn_q8_block_bytes(taps, cq) * nb;
+    int8_t *w = malloc(wbytes);
+    float *scale = malloc(sizeof(float) * 16 * nb), *bias = malloc(sizeof(float) * 16 * nb);
+    int ostride = oc + rnd(s, 0, 5);
+    size_t olen = (size_t)P * ostride + 16;
+    uint8_t *o8a = malloc(olen), *o8b = malloc(olen);
+    float *ofa = malloc(olen * sizeof(float)), *ofb = malloc(olen * sizeof(float));
+    size_t itot = ibytes + 4 * (size_t)taps * 4 * cq;
+    for (size_t i = 0; i < itot; i++)
+        in[i] = extreme ? 255 : (uint8_t)rnd(s, 0, 255);
+    for (int t = 0; t < taps; t++)
+        tap[t] = 4 * rnd(s, 0, taps * cq);
+    for (int p = 0; p < P; p++) {
+        pix[p] = rnd(s, 0, (int)span);
+        opix[p] = p * ostride;
+    }
+    for (size_t i = 0; i < wbytes; i++)
+        w[i] = extreme ? (int8_t)(i % 3 ? -127 : 127) : (int8_t)rnd(s, -127, 127);
+    if (extreme)
+        memset(w, -127, wbytes); /* the most negative sums */
+    float unit = 1.0f / (float)(taps * cq * 4 * 60);
+    for (int j = 0; j < 16 * nb; j++) {
+        scale[j] = unit * (float)rnd(s, 1, 2000) / 100.0f * (rnd(s, 0, 3) ? 1.0f : -1.0f);
+        bias[j] = (float)rnd(s, -20000, 40000) / 100.0f;
+    }
+    int b0 = rnd(s, 0, nb - 1), b1 = rnd(s, b0 + 1, nb);
+    int p0 = rnd(s, 0, P - 1), p1 = rnd(s, p0 + 1, P);
+    if (c % 3 == 0) {
+        b0 = 0, b1 = nb, p0 = 0, p1 = P;
+    }
+    nn_q8_gemm g = {.in = in, .pix = pix, .tap = tap, .P = P, .taps = taps, .cq = cq, .w = w,
+                    .nb = nb, .oc = oc, .scale = scale, .bias = bias,
+                    .lo = c % 2 ? (float)rnd(s, 0, 40) : 0.0f, .relu = c % 4 == 1, .opix = opix};
+    memset(o8a, 0xA5, olen);
+    memset(o8b, 0xA5, olen);
+    for (size_t i = 0; i < olen; i++)
+        ofa[i] = ofb[i] = -12345.0f;
+    int bad = 0;
+    if (c % 2 == 0) {
+        g.out8 = o8a;
+        nn_q8_kernel_ref.gemm(&g, b0, b1, p0, p1);
+        g.out8 = o8b;
+        k->gemm(&g, b0, b1, p0, p1);
+        bad = memcmp(o8a, o8b, olen) != 0;
+        /* the reference itself wrote only the valid part */
+        for (int p = 0; p < P && !bad; p++)
+            for (int j = 0; j < ostride; j++) {
+                int inside = p >= p0 && p < p1 && j >= 16 * b0 && j < 16 * b1 && j < oc;
+                if (!inside && o8a[opix[p] + j] != 0xA5)
+                    bad = 1;
+            }
+    } else {
+        g.outf = ofa;
+        nn_q8_kernel_ref.gemm(&g, b0, b1, p0, p1);
+        g.outf = ofb;
+        k->gemm(&g, b0, b1, p0, p1);
+        bad = memcmp(ofa, ofb, olen * sizeof(float)) != 0;
+    }
+    CHECK_MSG(!bad, "case %d: taps %d cq %d nb %d oc %d P %d blocks [%d,%d) pixels [%d,%d) %s", c,
+              taps, cq, nb, oc, P, b0, b1, p0, p1, c % 2 ? "float" : "u8");
+    free(in);
+    free(pix);
+    free(opix);
+    free(w);
+    free(scale);
+    free(bias);
+    free(o8a);
+    free(o8b);
+    free(ofa);
+    free(ofb);
+    return bad;
+}
+
+/* A hand-worked case for the reference: 1 tap, 1 quad, one pixel. */
+static void test_ref_by_hand(void)
+{
+    uint8_t in[4] = {1, 2, 3, 255};
+    int32_t zero = 0;
+    int8_t w[64] = {0};
+    w[0] = 1, w[1] = -1, w[2] = 2, w[3] = -127; /* channel 0: 1 - 2 + 6 - 32385 = -32380 */
+    w[4] = 127, w[7] = 1;                       /* channel 1: 127 + 255 = 382 */
+    float scale[16] = {-0.001f, 0.5f}, bias[16] = {10.0f, 0.25f};
+    uint8_t out[16] = {0};
+    nn_q8_gemm g = {.in = in, .pix = &zero, .tap = &zero, .P = 1, .taps = 1, .cq = 1, .w = w,
+                    .nb = 1, .oc = 2, .scale = scale, .bias = bias, .out8 = out, .opix = &zero};
+    nn_q8_kernel_ref.gemm(&g, 0, 1, 0, 1);
+    CHECK(out[0] == 42);  /* 32.38 + 10 = 42.38 */
+    CHECK(out[1] == 191); /* 191.25 */
+    float of[16];
+    g.out8 = NULL;
+    g.outf = of;
+    g.relu = 1;
+    scale[0] = 0.001f;
+    nn_q8_kernel_ref.gemm(&g, 0, 1, 0, 1);
+    CHECK(of[0] == 0.0f); /* -32.38 + 10 clamped by the ReLU */
+    CHECK_NEAR(of[1], 191.25, 1e-4);
+}
+
+int main(int argc, char **argv)
+{
+    test_ref_by_hand();
+    const char *name = argc > 1 ? argv[1] : "ref";
+    const nn_q8_kernel *k = nn__q8_kernel_named(name);
+    if (!k) {
+        printf("SKIP: this CPU has no '%s' INT8 kernel\n", name);
+        return 77;
+    }
+    uint64_t s = test_seed(77);
+    int fails = 0;
+    for (int c = 0; c < 400 && fails < 5; c++)
+        fails += run_case(k, &s, c);
+    return test_done(name);
+}
