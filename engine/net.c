@@ -398,7 +398,9 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     int n = net->last_n, L = net->n_layers;
     if (!n || !net->last_train)
         return (float)nn_fail("backward needs a preceding forward pass in training mode");
-    for (int i = 0; i < n; i++)
+    if (!(cfg && cfg->targets) && !y)
+        return (float)nn_fail("backward needs labels or soft targets");
+    for (int i = 0; y && !(cfg && cfg->targets) && i < n; i++)
         if (y[i] < 0 || y[i] >= net->n_classes)
             return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
     unsigned fp = nn_fp_enter();

@@ -146,17 +146,24 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train);
 typedef struct nn_loss_cfg {
     float label_smoothing;       /* 0 = off; target = (1-s)*onehot + s/K */
     const float *class_weights;  /* NULL or [n_classes] per-class weights */
+    /* NULL, or soft targets [n][n_classes] (each row a distribution, as
+     * mixup and cutmix make) used instead of the labels y, which may then
+     * be NULL. Smoothing applies to them as to a one-hot row, (1-s)*t + s/K,
+     * and an image's class weight is the targets' mix of the weights,
+     * sum_j t_j * w[j], which is w[y] for a one-hot row. */
+    const float *targets;
 } nn_loss_cfg;
 
-/* Cross-entropy of probabilities p[n][k] against labels y[n]; with cfg as
- * above (cfg may be NULL). If dlogits is not NULL it receives the gradient
- * of the mean loss with respect to the softmax inputs. Returns the loss. */
+/* Cross-entropy of probabilities p[n][k] against labels y[n] (or
+ * cfg->targets); with cfg as above (cfg may be NULL). If dlogits is not
+ * NULL it receives the gradient of the mean loss with respect to the
+ * softmax inputs. Returns the loss. */
 float nn_xent(const float *p, const int *y, int n, int k,
               const nn_loss_cfg *cfg, float *dlogits);
 
 /*
  * Backward pass for the last nn_net_forward(train=1) call: computes the
- * cross-entropy loss against labels y and accumulates parameter gradients
+ * cross-entropy loss against labels y (or cfg->targets) and accumulates parameter gradients
  * (nn_net_zero_grad clears them). Returns the mean loss, or a negative
  * number on error. The network must end in softmax.
  */

@@ -171,6 +171,28 @@ int main(int argc, char **argv)
     CHECK_MSG(swa_loss > 0 && swa_loss == swa_loss_b, "weight average's loss %g, resumed %g", swa_loss,
               swa_loss_b);
 
+    /* 2b. mixup and cutmix: still learns, and a resumed run repeats the
+     * mixing exactly (its random choices come from the checkpointed RNG) */
+    const char *mixopts = "--arch %s/arch.txt --epochs 5 --batch 16 --lr 0.01 --seed 3 --threads 2 "
+                          "--mixup 0.4 --cutmix 1.0 --mix-prob 0.8 --label-smoothing 0.05";
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/m.model", mixopts);
+    CHECK(run(fmt, dir, dir, dir) == 0);
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/m2.model --interrupt-after 20",
+             mixopts);
+    CHECK(run(fmt, dir, dir, dir) == 130);
+    CHECK(run("train --resume %s/m2.model.ckpt", dir) == 0);
+    snprintf(a, sizeof a, "%s/m.model", dir);
+    snprintf(b, sizeof b, "%s/m2.model", dir);
+    CHECK_MSG(same_weights(a, b), "resumed mixup run's weights differ from the uninterrupted run's");
+    {
+        nn_net *m = nn_net_load(a);
+        double macc = m ? nn_net_meta(m)->val_accuracy : -1;
+        printf("mixup and cutmix: best validation accuracy %.3f\n", macc);
+        CHECK_MSG(macc >= 0.8, "mixup run's validation accuracy %.3f", macc);
+        nn_net_free(m);
+    }
+    CHECK(run("train --data %s/data --out %s/x.model --mixup -1", dir, dir) == 2);
+
     /* 3. eval agrees with training's figure on the same data, as JSON (in
      * a folder it creates) */
     CHECK(run("eval --model %s/a.model --data %s/data --json %s/new/eval.json", dir, dir, dir) == 0);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "mix.h"
 #include "report.h"
 #include "trainer_common.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     int lr_set, wd_set, arch_set;
     unsigned long long seed;
     nn_optim_kind optim;
+    mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -46,7 +48,7 @@ static void usage(FILE *f)
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
-        "         [--no-equalize]\n"
+        "         [--mixup ALPHA] [--cutmix ALPHA] [--mix-prob P] [--no-equalize]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -60,6 +62,15 @@ static void usage(FILE *f)
         "                     (default crop,flip,rotate,zoom,erase)\n"
         "  --balance MODE     class imbalance: weights (loss weights, default), sample\n"
         "                     (class-balanced sampling) or none\n"
+        "  --mixup ALPHA      mix each training image with another of its batch,\n"
+        "                     lam*a + (1-lam)*b with lam ~ Beta(ALPHA, ALPHA) (e.g. 0.2),\n"
+        "                     and train on the soft target lam*a's class + (1-lam)*b's\n"
+        "  --cutmix ALPHA     paste a box of another image covering 1-lam of it instead,\n"
+        "                     lam ~ Beta(ALPHA, ALPHA) (e.g. 1.0); with --mixup too, each\n"
+        "                     mixed image gets one of the two at random\n"
+        "  --mix-prob P       share of images mixed (default 1); the training accuracy\n"
+        "                     shown counts a mixed image right when it is its larger\n"
+        "                     share's class. Smoothing and class weights apply to the mix\n"
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
         "  --swa EPOCH        also average the weights after each epoch from EPOCH on; at the\n"
         "                     end the average (batch-norm statistics re-estimated) is kept\n"
@@ -109,6 +120,9 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--weight-decay")) { if (cli_float(a, v, 0, 1, &o->weight_decay)) return -1; o->wd_set = 1; }
         else if (OPT("--momentum")) { if (cli_float(a, v, 0, 0.999, &o->momentum)) return -1; }
         else if (OPT("--label-smoothing")) { if (cli_float(a, v, 0, 0.5, &o->smoothing)) return -1; }
+        else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return -1; }
+        else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return -1; }
+        else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return -1; }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
@@ -153,6 +167,7 @@ static void defaults(train_opts *o)
     o->threads = 2;
     o->equalize = 1;
     o->seed = 1;
+    o->mix.prob = 1.0f;
 }
 
 static void fmt_duration(double s, char *buf, size_t len)
@@ -252,13 +267,19 @@ static int run_epoch(run *r, int epoch, float lr)
     float *x = malloc((size_t)B * per * sizeof *x);
     int *y = malloc((size_t)B * sizeof *y);
     uint8_t *tmp = malloc(pix);
-    if (!x || !y || !tmp) {
-        free(x); free(y); free(tmp);
+    /* --mixup, --cutmix: a copy of the batch, soft targets, dominant labels */
+    const int mixing = mix_on(&r->o.mix);
+    float *mix_x = mixing ? malloc((size_t)B * per * sizeof *mix_x) : NULL;
+    float *targets = mixing ? malloc((size_t)B * k * sizeof *targets) : NULL;
+    int *dom = mixing ? malloc((size_t)B * sizeof *dom) : NULL;
+    if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
+        free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
         ed_err("out of memory");
         return -1;
     }
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
-                            .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w};
+                            .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
+                            .targets = targets};
     double t0 = nn_now(), last_show = 0;
     int rc = 0;
     for (int b = s->batch; b < nb; b++) {
@@ -280,6 +301,8 @@ static int run_epoch(run *r, int epoch, float lr)
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
             y[i] = r->train->labels[idx];
         }
+        if (mixing)
+            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
             ed_err("%s", nn_error());
@@ -287,7 +310,7 @@ static int run_epoch(run *r, int epoch, float lr)
             goto out;
         }
         for (int i = 0; i < B; i++)
-            s->correct += tc_argmax(p + (size_t)i * k, k) == y[i];
+            s->correct += tc_argmax(p + (size_t)i * k, k) == (mixing ? dom : y)[i];
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
@@ -313,6 +336,9 @@ out:
     free(x);
     free(y);
     free(tmp);
+    free(mix_x);
+    free(targets);
+    free(dom);
     return rc;
 }
 
@@ -815,6 +841,9 @@ int cmd_train(int argc, char **argv)
     fprintf(stderr, "training %s (%zu parameters, %llu MACs/face) for %d epochs, batch %d, %d thread%s\n",
             o.arch, nn_net_n_params(r.net), (unsigned long long)nn_net_macs(r.net), o.epochs, o.batch,
             o.threads, o.threads == 1 ? "" : "s");
+    if (mix_on(&o.mix))
+        fprintf(stderr, "mixing %g of the images: mixup alpha %g, cutmix alpha %g (0 off)\n",
+                (double)o.mix.prob, (double)o.mix.mixup, (double)o.mix.cutmix);
 
     for (; s->epoch < o.epochs; s->epoch++) {
         if (s->batch == 0 || !s->order) {
