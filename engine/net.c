@@ -380,6 +380,8 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
             i++;
             continue;
         }
+        if (i == net->n_layers - 1 && !train && nn_calib_forward(net, n))
+            break;
         l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
     }
     net->last_n = n;

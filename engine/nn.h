@@ -190,6 +190,54 @@ const float *nn_net_layer_output(const nn_net *net, int i, int *c, int *h, int *
 float *nn_net_state(nn_net *net);
 size_t nn_net_n_state(const nn_net *net);
 
+/* ---- calibration ---------------------------------------------------------- */
+
+/*
+ * Probability calibration stored with a model: the logits z (the softmax
+ * layer's input) become scale[j] * z[j] + bias[j] before the softmax. A
+ * temperature T is scale 1/T for every class and no bias; vector scaling
+ * has a scale and a bias per class. Inference (nn_net_forward with
+ * train == 0) applies it, so every probability a model gives out is
+ * calibrated; training passes never do.
+ */
+typedef enum { NN_CALIB_NONE = 0, NN_CALIB_TEMPERATURE = 1, NN_CALIB_VECTOR = 2 } nn_calib_kind;
+
+typedef struct nn_calib {
+    nn_calib_kind kind;
+    int n_classes;                 /* must equal the net's */
+    float scale[NN_MAX_CLASSES];   /* > 0, finite */
+    float bias[NN_MAX_CLASSES];    /* finite */
+} nn_calib;
+
+/* The net's calibration (kind NN_CALIB_NONE when it has none). */
+const nn_calib *nn_net_calib(const nn_net *net);
+/* Set (a copy of) c, or remove it with NULL or kind NN_CALIB_NONE. The net
+ * must end in softmax. Returns 0 or -1. */
+int nn_net_set_calib(nn_net *net, const nn_calib *c);
+/* The raw logits [n][n_classes] of the last forward pass (the softmax
+ * layer's input, before any calibration), or NULL with nn_error set. */
+const float *nn_net_logits(const nn_net *net);
+
+/* Fit a calibration of `kind` to logits[n][k] of images labelled y by
+ * minimising the mean negative log-likelihood. TEMPERATURE: a 1-D search
+ * over T. VECTOR: starts from the fitted temperature and runs L-BFGS on the
+ * NLL plus l2 * (sum (scale_j - 1/T)^2 + sum bias_j^2), which keeps it near
+ * the temperature where data is thin. Returns 0 or -1. */
+int nn_calib_fit(nn_calib *out, nn_calib_kind kind, const float *logits, const int *y, int n, int k,
+                 float l2);
+/* Apply c to logits z[n][k] and softmax them into p[n][k] (c NULL: plain
+ * softmax). z and p may be the same buffer. */
+void nn_calib_probs(const nn_calib *c, const float *z, float *p, int n, int k);
+/* T of a temperature calibration (1 when none, 0 for vector scaling). */
+float nn_calib_temperature(const nn_calib *c);
+
+/* Mean negative log-likelihood of labels y under probabilities p[n][k]. */
+double nn_nll(const float *p, const int *y, int n, int k);
+/* Expected calibration error: top-1 confidences in `bins` equal-width
+ * bins over [0, 1] (a confidence of exactly 1 goes in the last), ECE =
+ * sum over bins of |bin| / n * |accuracy(bin) - mean confidence(bin)|. */
+double nn_ece(const float *p, const int *y, int n, int k, int bins);
+
 /* ---- optimizers and schedules ------------------------------------------- */
 
 typedef enum { NN_SGD, NN_ADAM, NN_ADAMW } nn_optim_kind;

@@ -203,6 +203,38 @@ int main(int argc, char **argv)
     CHECK(ej && strstr(ej, "\"confusion\"") && strstr(ej, "\"per_class\""));
     CHECK(run("eval --model %s/a.model --data %s/data --tta", dir, dir) == 0);
 
+    /* 3b. calibration: training fitted one (auto by default), eval reports
+     * ECE and NLL, calibrate refits or removes it */
+    {
+        double ece = json_number(ej, "ece"), nll = json_number(ej, "nll");
+        /* (this data is so easy that a calibrated model is sure and right) */
+        CHECK_MSG(ece >= 0 && ece <= 1 && nll >= 0, "eval ece %g nll %g", ece, nll);
+        CHECK(ej && strstr(ej, "\"calibration\": \"") && !strstr(ej, "\"calibration\": \"none\""));
+        nn_net *m = nn_net_load(a);
+        CHECK(m && nn_net_calib(m)->kind != NN_CALIB_NONE);
+        nn_net_free(m);
+        CHECK(run("calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
+                  "--out %s/t.model", dir, dir, dir) == 0);
+        CHECK(run("calibrate --model %s/t.model --data %s/data --method none --out %s/u.model", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/t.model", dir);
+        nn_net *t = nn_net_load(path);
+        snprintf(path, sizeof path, "%s/u.model", dir);
+        nn_net *u = nn_net_load(path);
+        CHECK(t && nn_net_calib(t)->kind == NN_CALIB_TEMPERATURE && nn_calib_temperature(nn_net_calib(t)) > 0);
+        CHECK(u && nn_net_calib(u)->kind == NN_CALIB_NONE);
+        nn_net_free(t);
+        nn_net_free(u);
+        CHECK(run("eval --model %s/u.model --data %s/data --json %s/u.json", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/u.json", dir);
+        double nll_u = json_number(slurp(path), "nll");
+        CHECK(run("eval --model %s/a.model --data %s/data --uncalibrated --json %s/v.json", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/v.json", dir);
+        CHECK_MSG(nll_u > 0 && json_number(slurp(path), "nll") == nll_u, "--uncalibrated nll vs none's %g",
+                  nll_u);
+        CHECK(run("calibrate --model %s/a.model --data %s/data --method magic --out %s/x.model", dir, dir, dir) == 2);
+        CHECK(run("calibrate --model %s/a.model --data %s/data", dir, dir) == 2);
+    }
+
     /* 5. --init starts from a model's weights: at a learning rate too small
      * to learn anything, one epoch keeps a.model's accuracy, where the same
      * run from scratch stays near chance. An --init run resumes too. */

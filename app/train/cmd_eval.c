@@ -3,6 +3,7 @@
  * recall and F1, and the confusion matrix of a model on a data set whose
  * classes are matched to the model's by name. */
 #include "augment.h"
+#include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
 #include "paths.h"
@@ -24,19 +25,25 @@ static const struct { int flip; float dx, dy; } tta_views[] = {
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
-    int tta = 0, threads = 2;
+    int tta = 0, threads = 2, uncalibrated = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
             printf("usage: emotion-train eval [--model M] --data PATH [--split NAME] [--tta]\n"
-                   "         [--json FILE] [--report DIR] [--threads N]\n"
+                   "         [--json FILE] [--report DIR] [--threads N] [--uncalibrated]\n"
                    "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
-                   "for a .csv). --tta averages the face, its mirror and small shifts.\n",
+                   "for a .csv). --tta averages the face, its mirror and small shifts.\n"
+                   "ECE (15 equal-width bins of top-1 confidence) and NLL judge the\n"
+                   "probabilities; --uncalibrated ignores the model's calibration.\n",
                    ed_default_model());
             return ED_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
             tta = 1;
+            continue;
+        }
+        if (!strcmp(a, "--uncalibrated")) {
+            uncalibrated = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -77,6 +84,8 @@ int cmd_eval(int argc, char **argv)
         ed_err("--threads: %s", nn_error());
         goto done;
     }
+    if (uncalibrated)
+        nn_net_set_calib(net, NULL);
     if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
         goto done;
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
@@ -123,12 +132,17 @@ int cmd_eval(int argc, char **argv)
     printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
            split ? split : "", n, tta ? ", test-time augmentation" : "");
     rep_metrics_print(stdout, &m, names);
+    char calib[96];
+    double ece = nn_ece(acc, ds->labels, n, k, CAL_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
+    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", cal_describe(net, calib, sizeof calib), ece,
+           CAL_ECE_BINS, nll);
     printf("time: %.2f s (%.0f faces/s)\n", secs, n * views / secs);
     char what[512];
     snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
     rep_report rep = {
         .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
         .best_val_accuracy = -1, .model = model, .data = data,
+        .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
     if (json && rep_write_metrics_json(json, &rep)) {
         ed_err("--json: %s", rep_error());

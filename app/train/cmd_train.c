@@ -3,6 +3,7 @@
  * schedules, early stopping, a checkpoint every epoch and on Ctrl-C that
  * --resume continues exactly, a progress line, and an optional report. */
 #include "augment.h"
+#include "calibrate.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
@@ -28,6 +29,7 @@ typedef struct {
     unsigned long long seed;
     nn_optim_kind optim;
     mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
+    cal_mode calib;     /* --calibrate */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -49,6 +51,7 @@ static void usage(FILE *f)
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
         "         [--mixup ALPHA] [--cutmix ALPHA] [--mix-prob P] [--no-equalize]\n"
+        "         [--calibrate auto|temperature|vector|none]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -71,6 +74,10 @@ static void usage(FILE *f)
         "  --mix-prob P       share of images mixed (default 1); the training accuracy\n"
         "                     shown counts a mixed image right when it is its larger\n"
         "                     share's class. Smoothing and class weights apply to the mix\n"
+        "  --calibrate MODE   after training, fit the kept model's probability calibration\n"
+        "                     on the validation data: a temperature, vector scaling (a\n"
+        "                     scale and bias per class), auto (default: the one with the\n"
+        "                     lower cross-validated NLL there) or none\n"
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
         "  --swa EPOCH        also average the weights after each epoch from EPOCH on; at the\n"
         "                     end the average (batch-norm statistics re-estimated) is kept\n"
@@ -123,6 +130,7 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return -1; }
         else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return -1; }
         else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return -1; }
+        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return -1; }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
@@ -168,6 +176,7 @@ static void defaults(train_opts *o)
     o->equalize = 1;
     o->seed = 1;
     o->mix.prob = 1.0f;
+    o->calib = CAL_AUTO;
 }
 
 static void fmt_duration(double s, char *buf, size_t len)
@@ -953,6 +962,11 @@ int cmd_train(int argc, char **argv)
     nn_meta *m = nn_net_meta(best);
     m->created = (int64_t)time(NULL);
     m->train_seconds = s->total_seconds;
+    nn_net_set_threads(best, o.threads);
+    if (cal_fit_net(best, r.val_x, r.val->labels, r.val->n, o.calib, stderr)) {
+        nn_net_free(best);
+        goto done;
+    }
     if (nn_net_save(best, o.out)) {
         ed_err("%s", nn_error());
         nn_net_free(best);

@@ -18,6 +18,7 @@ static const struct {
     {"bench", cmd_bench, "measure inference and training speed"},
     {"export", cmd_export, "write a model as ONNX"},
     {"predict", cmd_predict, "classify face images"},
+    {"calibrate", cmd_calibrate, "fit a model's probability calibration"},
 };
 
 static void usage(FILE *f)
