@@ -257,6 +257,11 @@ int main(int argc, char **argv)
     printf("one near-zero-rate epoch: from a.model %.3f, from scratch %.3f\n", acc_init, acc_fresh);
     CHECK_MSG(acc_init >= 0.8, "--init run's accuracy %.3f", acc_init);
     CHECK_MSG(acc_fresh >= 0 && acc_fresh < 0.6, "fresh run's accuracy %.3f", acc_fresh);
+    /* an ensemble of the two: eval runs it (its arithmetic: test_ensemble) */
+    CHECK(run("eval --model %s/a.model,%s/d.model --data %s/data --json %s/ad.json", dir, dir, dir, dir) == 0);
+    snprintf(path, sizeof path, "%s/ad.json", dir);
+    CHECK(json_number(slurp(path), "n") == 240);
+    CHECK(run("eval --model %s/a.model,%s/nope.model --data %s/data", dir, dir, dir) == 1);
     CHECK(run("train --init %s/a.model --arch fer-vgg --data %s/data --out %s/x.model", dir, dir, dir) == 2);
     CHECK(run("train --init %s/nope.model --data %s/data --out %s/x.model", dir, dir, dir) == 1);
     CHECK(run("train --init %s/arch.txt --data %s/data --out %s/x.model", dir, dir, dir) == 1);
