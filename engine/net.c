@@ -409,7 +409,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     nn_ctx c = make_ctx(net, 1);
     /* Softmax and cross-entropy together: the gradient at the logits is
      * simply p - target, which is both cheaper and better conditioned. */
-    float loss = nn_xent(net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
+    float loss = nn_loss(net->act[L - 2], net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
     for (int i = L - 2; i >= 1; i--) {
         nn_layer *l = &net->layers[i];
         if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU) {

@@ -152,6 +152,13 @@ typedef struct nn_loss_cfg {
      * and an image's class weight is the targets' mix of the weights,
      * sum_j t_j * w[j], which is w[y] for a one-hot row. */
     const float *targets;
+    /* Knowledge distillation: NULL, or the teacher's probabilities at
+     * temperature T, q[n][n_classes] (softmax(teacher logits / T), averaged
+     * over teachers). The loss becomes
+     *   alpha * T^2 * KL(q || softmax(z / T)) + (1 - alpha) * CE(labels)
+     * with z the student's logits (class weights apply to CE only). */
+    const float *teacher;
+    float distill_t, distill_alpha;
 } nn_loss_cfg;
 
 /* Cross-entropy of probabilities p[n][k] against labels y[n] (or
@@ -159,6 +166,11 @@ typedef struct nn_loss_cfg {
  * NULL it receives the gradient of the mean loss with respect to the
  * softmax inputs. Returns the loss. */
 float nn_xent(const float *p, const int *y, int n, int k,
+              const nn_loss_cfg *cfg, float *dlogits);
+/* The whole training loss nn_net_backward uses, on logits z[n][k] and
+ * their softmax p: nn_xent, plus the distillation term when cfg->teacher
+ * is set. dlogits (may be NULL) receives its gradient at z. */
+float nn_loss(const float *z, const float *p, const int *y, int n, int k,
               const nn_loss_cfg *cfg, float *dlogits);
 
 /*

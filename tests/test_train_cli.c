@@ -257,6 +257,33 @@ int main(int argc, char **argv)
     printf("one near-zero-rate epoch: from a.model %.3f, from scratch %.3f\n", acc_init, acc_fresh);
     CHECK_MSG(acc_init >= 0.8, "--init run's accuracy %.3f", acc_init);
     CHECK_MSG(acc_fresh >= 0 && acc_fresh < 0.6, "fresh run's accuracy %.3f", acc_fresh);
+    /* 6. distillation: with ALPHA 1 the labels play no part, so a student
+     * that learns does so from its teacher; interrupted and resumed (the
+     * teacher named in the checkpoint), it ends with the same weights */
+    {
+        const char *kd = "--data %s/data --val-split 0.25 --arch %s/arch.txt --epochs 4 --batch 16 --lr 0.01 "
+                         "--seed 5 --threads 2 --teacher %s/a.model --distill 2:1 --mixup 0.2";
+        snprintf(fmt, sizeof fmt, "train %s --out %%s/k.model", kd);
+        CHECK(run(fmt, dir, dir, dir, dir) == 0);
+        snprintf(fmt, sizeof fmt, "train %s --out %%s/k2.model --interrupt-after 9", kd);
+        CHECK(run(fmt, dir, dir, dir, dir) == 130);
+        CHECK(run("train --resume %s/k2.model.ckpt", dir) == 0);
+        snprintf(a, sizeof a, "%s/k.model", dir);
+        snprintf(b, sizeof b, "%s/k2.model", dir);
+        CHECK_MSG(same_weights(a, b), "resumed distillation run's weights differ");
+        nn_net *k = nn_net_load(a);
+        double kacc = k ? nn_net_meta(k)->val_accuracy : -1;
+        printf("distilled from a.model alone (no labels): best validation accuracy %.3f\n", kacc);
+        CHECK_MSG(kacc >= 0.8, "distilled student's accuracy %.3f", kacc);
+        nn_net_free(k);
+        snprintf(a, sizeof a, "%s/a.model", dir);
+        CHECK(run("train --data %s/data --out %s/x.model --distill 2", dir, dir) == 2);
+        CHECK(run("train --data %s/data --out %s/x.model --teacher %s/a.model --distill 0:1", dir, dir, dir) == 2);
+        /* the teacher's input size is not the student's (fer-vgg: 48x48) */
+        CHECK(run("train --data %s/data --out %s/x.model --teacher %s/a.model --arch fer-vgg --epochs 1", dir, dir,
+                  dir) == 1);
+    }
+
     /* an ensemble of the two: eval runs it (its arithmetic: test_ensemble) */
     CHECK(run("eval --model %s/a.model,%s/d.model --data %s/data --json %s/ad.json", dir, dir, dir, dir) == 0);
     snprintf(path, sizeof path, "%s/ad.json", dir);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "distill.h"
 #include "mix.h"
 #include "report.h"
 #include "trainer_common.h"
@@ -30,6 +31,7 @@ typedef struct {
     nn_optim_kind optim;
     mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
     cal_mode calib;     /* --calibrate */
+    const char *teacher, *distill; /* --teacher, --distill */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -52,6 +54,7 @@ static void usage(FILE *f)
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
         "         [--mixup ALPHA] [--cutmix ALPHA] [--mix-prob P] [--no-equalize]\n"
         "         [--calibrate auto|temperature|vector|none]\n"
+        "         [--teacher MODEL[,MODEL...] [--distill T[:ALPHA]]]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -78,6 +81,12 @@ static void usage(FILE *f)
         "                     on the validation data: a temperature, vector scaling (a\n"
         "                     scale and bias per class), auto (default: the one with the\n"
         "                     lower cross-validated NLL there) or none\n"
+        "  --teacher LIST     knowledge distillation from these trained models (same\n"
+        "                     classes, input size and equalization as the student): each\n"
+        "                     batch, as augmented and mixed, goes through them too\n"
+        "  --distill T[:A]    the loss is A * T^2 * KL(teachers' softmax(z/T), averaged ||\n"
+        "                     student's softmax(z/T)) + (1-A) * cross-entropy on the labels\n"
+        "                     (default 4:0.5)\n"
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
         "  --swa EPOCH        also average the weights after each epoch from EPOCH on; at the\n"
         "                     end the average (batch-norm statistics re-estimated) is kept\n"
@@ -130,6 +139,12 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return -1; }
         else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return -1; }
         else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return -1; }
+        else if (OPT("--teacher")) o->teacher = v;
+        else if (OPT("--distill")) {
+            float t, al;
+            if (distill_parse(v, &t, &al)) return -1;
+            o->distill = v;
+        }
         else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return -1; }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
@@ -202,6 +217,7 @@ typedef struct {
     float class_w[NN_MAX_CLASSES];
     ckpt_state st;      /* position, RNGs, history, best model */
     int tty;
+    distill kd;         /* --teacher: the teachers (kd.n == 0 when none) */
     double swa_acc, swa_loss; /* the weight average's validation figures (-1 none) */
     int swa_kept;       /* ... and whether it beat the best epoch */
 } run;
@@ -289,6 +305,11 @@ static int run_epoch(run *r, int epoch, float lr)
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
                             .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
                             .targets = targets};
+    if (r->kd.n) {
+        loss_cfg.teacher = r->kd.q;
+        loss_cfg.distill_t = r->kd.t;
+        loss_cfg.distill_alpha = r->kd.alpha;
+    }
     double t0 = nn_now(), last_show = 0;
     int rc = 0;
     for (int b = s->batch; b < nb; b++) {
@@ -312,6 +333,10 @@ static int run_epoch(run *r, int epoch, float lr)
         }
         if (mixing)
             mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
+        if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
+            rc = -1;
+            goto out;
+        }
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
             ed_err("%s", nn_error());
@@ -756,6 +781,20 @@ int cmd_train(int argc, char **argv)
         ed_err("--threads: %s", nn_error());
         goto done;
     }
+    if (o.distill && !o.teacher) {
+        ed_err("train: --distill needs --teacher");
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
+    if (o.teacher) {
+        float t = 4.0f, alpha = 0.5f;
+        if (o.distill)
+            distill_parse(o.distill, &t, &alpha); /* checked by parse */
+        if (distill_open(&r.kd, o.teacher, r.net, o.threads, o.batch, t, alpha))
+            goto done;
+        fprintf(stderr, "distilling from %d teacher%s at temperature %g, weight %g\n", r.kd.n,
+                r.kd.n == 1 ? "" : "s", (double)t, (double)alpha);
+    }
     nn_optim_cfg oc = nn_optim_defaults(o.optim);
     if (o.lr_set)
         oc.lr = o.lr;
@@ -987,6 +1026,7 @@ int cmd_train(int argc, char **argv)
     rc = ED_EXIT_OK;
 done:
     ckpt_free(&saved);
+    distill_close(&r.kd);
     nn_net_free(init);
     for (int i = 0; eff_argv && i < r.argc; i++)
         free(eff_argv[i]);
