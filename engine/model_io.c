@@ -36,13 +36,19 @@
  *   STAT  u64 count, count x f32: the flat batch-norm running statistics;
  *         count must equal nn_net_n_state; all finite.
  *
- * Optional sections (at most once each; readers that predate one skip it,
- * so files with it still load there, as FP32 models):
+ * Optional sections (at most once each; files without them load as
+ * before, and readers that predate one skip it, so files with it still
+ * load there, as uncalibrated FP32 models):
  *   QNT8  INT8 calibration (nn_net_calibrate_int8): u32 n_layers (must
  *         equal the rebuilt net's layer count, input included), then
  *         n_layers x (f32 lo, f32 hi): the range of each layer's output
  *         over the calibration images, finite, lo <= hi. The int8 weights
  *         are not stored: they are made from PARM when the net runs.
+ *   CALB  probability calibration (struct nn_calib): u32 section version
+ *         = 1, u32 kind (1 temperature, 2 vector scaling), u32 n_classes
+ *         (must equal CLAS's), n_classes x f32 scale (finite, > 0), then
+ *         n_classes x f32 bias (finite). Written only for a calibrated net.
+ *         A later section version is refused rather than misread.
  *
  * The loader checks, in order: magic, version, header size against the
  * real size (truncation), CRC, then every section and every count against
@@ -60,6 +66,7 @@
 
 #define MODEL_MAGIC "EMOMODEL"
 #define MODEL_VERSION 1u
+#define CALIB_VERSION 1u       /* of the optional CALB section */
 #define HEADER_BYTES 20u       /* magic + version + file size */
 #define SECTION_HEADER 12u     /* tag + u64 length */
 #define SPEC_MAX (64u * 1024u) /* far above any sane architecture text */
@@ -271,6 +278,19 @@ static void serialize(const nn_net *net, writer *w)
     wr_end(w, s);
 
     serialize_qnt8(net, w);
+
+    const nn_calib *cal = nn_net_calib(net);
+    if (cal->kind != NN_CALIB_NONE) {
+        s = wr_begin(w, "CALB");
+        wr_u32(w, CALIB_VERSION);
+        wr_u32(w, (uint32_t)cal->kind);
+        wr_u32(w, (uint32_t)cal->n_classes);
+        for (int i = 0; i < cal->n_classes; i++)
+            wr_f32(w, cal->scale[i]);
+        for (int i = 0; i < cal->n_classes; i++)
+            wr_f32(w, cal->bias[i]);
+        wr_end(w, s);
+    }
 
     if (w->p && !w->overflow) {
         put_u64(w->p + 12, (uint64_t)w->pos + 4);
@@ -505,6 +525,7 @@ static const char *const section_tags[S_COUNT] = {
 typedef struct loaded {
     reader sec[S_COUNT];
     reader qnt8;           /* optional; p == NULL when absent */
+    reader calib;            /* optional CALB (p NULL when absent) */
     char *spec;
     int n_classes;
     char names[NN_MAX_CLASSES][NN_NAME_MAX];
@@ -538,6 +559,10 @@ static int find_sections(loaded *m, const uint8_t *b, size_t end)
             if (m->qnt8.p)
                 return nn_fail("duplicate section QNT8");
             m->qnt8 = (reader){b + pos + SECTION_HEADER, (size_t)slen, 0, "QNT8"};
+        } else if (memcmp(b + pos, "CALB", 4) == 0) {
+            if (m->calib.p)
+                return nn_fail("duplicate section CALB");
+            m->calib = (reader){b + pos + SECTION_HEADER, (size_t)slen, 0, "CALB"};
         } /* else: a section from a later version; skip it */
         pos += SECTION_HEADER + (size_t)slen;
     }
@@ -637,6 +662,32 @@ static int load_qnt8(reader *r, nn_net *net)
     return rc;
 }
 
+/* The optional CALB section into net (checked against it). */
+static int read_calib(reader *r, nn_net *net)
+{
+    uint32_t version, kind, n;
+    nn_calib c;
+    memset(&c, 0, sizeof c);
+    if (rd_u32(r, &version) < 0 || rd_u32(r, &kind) < 0 || rd_u32(r, &n) < 0)
+        return -1;
+    if (version != CALIB_VERSION)
+        return nn_fail("CALB: calibration version %u is not supported (%u)", version, CALIB_VERSION);
+    if (kind != NN_CALIB_TEMPERATURE && kind != NN_CALIB_VECTOR)
+        return nn_fail("CALB: calibration kind %u is not known", kind);
+    if (n != (uint32_t)nn_net_n_classes(net))
+        return nn_fail("CALB: calibration for %u classes, the model has %d", n, nn_net_n_classes(net));
+    c.kind = (nn_calib_kind)kind;
+    c.n_classes = (int)n;
+    if (rd_floats(r, c.scale, n) < 0 || rd_floats(r, c.bias, n) < 0 || rd_done(r) < 0)
+        return -1;
+    if (nn_net_set_calib(net, &c) < 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", nn_error());
+        return nn_fail("CALB: %s", msg);
+    }
+    return 0;
+}
+
 /* Rebuild the net from the parsed sections and fill it. */
 static nn_net *build(loaded *m)
 {
@@ -691,6 +742,8 @@ static nn_net *build(loaded *m)
     *nn_net_preproc(net) = m->pre;
     *nn_net_meta(net) = m->meta;
     if (m->qnt8.p && load_qnt8(&m->qnt8, net) < 0)
+        goto fail;
+    if (m->calib.p && read_calib(&m->calib, net) < 0)
         goto fail;
     return net;
 fail:

@@ -397,6 +397,7 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
     if (!train && net->precision == NN_PRECISION_INT8 && net->q8) {
         int rc = nn__q8_forward(net, &c, n);
+        nn_gemm_set_mode(mode);
         nn_fp_leave(fp);
         if (rc < 0)
             return NULL;
@@ -414,6 +415,8 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
             i++;
             continue;
         }
+        if (i == net->n_layers - 1 && !train && nn_calib_forward(net, n))
+            break;
         l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
     }
     net->last_n = n;
@@ -433,7 +436,9 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     int n = net->last_n, L = net->n_layers;
     if (!n || !net->last_train)
         return (float)nn_fail("backward needs a preceding forward pass in training mode");
-    for (int i = 0; i < n; i++)
+    if (!(cfg && cfg->targets) && !y)
+        return (float)nn_fail("backward needs labels or soft targets");
+    for (int i = 0; y && !(cfg && cfg->targets) && i < n; i++)
         if (y[i] < 0 || y[i] >= net->n_classes)
             return (float)nn_fail("label %d out of range 0..%d", y[i], net->n_classes - 1);
     unsigned fp = nn_fp_enter();
@@ -441,7 +446,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     nn_ctx c = make_ctx(net, 1);
     /* Softmax and cross-entropy together: the gradient at the logits is
      * simply p - target, which is both cheaper and better conditioned. */
-    float loss = nn_xent(net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
+    float loss = nn_loss(net->act[L - 2], net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
     for (int i = L - 2; i >= 1; i--) {
         nn_layer *l = &net->layers[i];
         if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU) {

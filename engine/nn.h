@@ -179,17 +179,36 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train);
 typedef struct nn_loss_cfg {
     float label_smoothing;       /* 0 = off; target = (1-s)*onehot + s/K */
     const float *class_weights;  /* NULL or [n_classes] per-class weights */
+    /* NULL, or soft targets [n][n_classes] (each row a distribution, as
+     * mixup and cutmix make) used instead of the labels y, which may then
+     * be NULL. Smoothing applies to them as to a one-hot row, (1-s)*t + s/K,
+     * and an image's class weight is the targets' mix of the weights,
+     * sum_j t_j * w[j], which is w[y] for a one-hot row. */
+    const float *targets;
+    /* Knowledge distillation: NULL, or the teacher's probabilities at
+     * temperature T, q[n][n_classes] (softmax(teacher logits / T), averaged
+     * over teachers). The loss becomes
+     *   alpha * T^2 * KL(q || softmax(z / T)) + (1 - alpha) * CE(labels)
+     * with z the student's logits (class weights apply to CE only). */
+    const float *teacher;
+    float distill_t, distill_alpha;
 } nn_loss_cfg;
 
-/* Cross-entropy of probabilities p[n][k] against labels y[n]; with cfg as
- * above (cfg may be NULL). If dlogits is not NULL it receives the gradient
- * of the mean loss with respect to the softmax inputs. Returns the loss. */
+/* Cross-entropy of probabilities p[n][k] against labels y[n] (or
+ * cfg->targets); with cfg as above (cfg may be NULL). If dlogits is not
+ * NULL it receives the gradient of the mean loss with respect to the
+ * softmax inputs. Returns the loss. */
 float nn_xent(const float *p, const int *y, int n, int k,
+              const nn_loss_cfg *cfg, float *dlogits);
+/* The whole training loss nn_net_backward uses, on logits z[n][k] and
+ * their softmax p: nn_xent, plus the distillation term when cfg->teacher
+ * is set. dlogits (may be NULL) receives its gradient at z. */
+float nn_loss(const float *z, const float *p, const int *y, int n, int k,
               const nn_loss_cfg *cfg, float *dlogits);
 
 /*
  * Backward pass for the last nn_net_forward(train=1) call: computes the
- * cross-entropy loss against labels y and accumulates parameter gradients
+ * cross-entropy loss against labels y (or cfg->targets) and accumulates parameter gradients
  * (nn_net_zero_grad clears them). Returns the mean loss, or a negative
  * number on error. The network must end in softmax.
  */
@@ -230,6 +249,54 @@ int nn_net_has_int8(const nn_net *net);
 /* The INT8 kernel in use: "vnni", "avx2" or "ref", by cpuid;
  * NN_INT8_KERNEL=ref|avx2|vnni forces one (if supported). */
 const char *nn_int8_kernel_name(void);
+
+/* ---- calibration ---------------------------------------------------------- */
+
+/*
+ * Probability calibration stored with a model: the logits z (the softmax
+ * layer's input) become scale[j] * z[j] + bias[j] before the softmax. A
+ * temperature T is scale 1/T for every class and no bias; vector scaling
+ * has a scale and a bias per class. Inference (nn_net_forward with
+ * train == 0) applies it, so every probability a model gives out is
+ * calibrated; training passes never do.
+ */
+typedef enum { NN_CALIB_NONE = 0, NN_CALIB_TEMPERATURE = 1, NN_CALIB_VECTOR = 2 } nn_calib_kind;
+
+typedef struct nn_calib {
+    nn_calib_kind kind;
+    int n_classes;                 /* must equal the net's */
+    float scale[NN_MAX_CLASSES];   /* > 0, finite */
+    float bias[NN_MAX_CLASSES];    /* finite */
+} nn_calib;
+
+/* The net's calibration (kind NN_CALIB_NONE when it has none). */
+const nn_calib *nn_net_calib(const nn_net *net);
+/* Set (a copy of) c, or remove it with NULL or kind NN_CALIB_NONE. The net
+ * must end in softmax. Returns 0 or -1. */
+int nn_net_set_calib(nn_net *net, const nn_calib *c);
+/* The raw logits [n][n_classes] of the last forward pass (the softmax
+ * layer's input, before any calibration), or NULL with nn_error set. */
+const float *nn_net_logits(const nn_net *net);
+
+/* Fit a calibration of `kind` to logits[n][k] of images labelled y by
+ * minimising the mean negative log-likelihood. TEMPERATURE: a 1-D search
+ * over T. VECTOR: starts from the fitted temperature and runs L-BFGS on the
+ * NLL plus l2 * (sum (scale_j - 1/T)^2 + sum bias_j^2), which keeps it near
+ * the temperature where data is thin. Returns 0 or -1. */
+int nn_calib_fit(nn_calib *out, nn_calib_kind kind, const float *logits, const int *y, int n, int k,
+                 float l2);
+/* Apply c to logits z[n][k] and softmax them into p[n][k] (c NULL: plain
+ * softmax). z and p may be the same buffer. */
+void nn_calib_probs(const nn_calib *c, const float *z, float *p, int n, int k);
+/* T of a temperature calibration (1 when none, 0 for vector scaling). */
+float nn_calib_temperature(const nn_calib *c);
+
+/* Mean negative log-likelihood of labels y under probabilities p[n][k]. */
+double nn_nll(const float *p, const int *y, int n, int k);
+/* Expected calibration error: top-1 confidences in `bins` equal-width
+ * bins over [0, 1] (a confidence of exactly 1 goes in the last), ECE =
+ * sum over bins of |bin| / n * |accuracy(bin) - mean confidence(bin)|. */
+double nn_ece(const float *p, const int *y, int n, int k, int bins);
 
 /* ---- optimizers and schedules ------------------------------------------- */
 

@@ -259,7 +259,14 @@ struct nn_net {
     uint64_t rng;
     nn_precision precision;   /* FP32, BF16 (training GEMMs) or INT8 (inference) */
     nn_q8 *q8;                /* NULL unless calibrated for INT8 */
+    nn_calib calib;           /* applied by inference passes (calib.c) */
 };
+
+/* Inference's calibrated softmax: when the net has a calibration and ends
+ * in softmax, computes its last layer from act[L-2] through the calibration
+ * (using dact[L-2], idle in inference, for the calibrated logits) and
+ * returns 1; otherwise 0 (the layer runs as usual). */
+int nn_calib_forward(nn_net *net, int n);
 
 /* xorshift64* random numbers */
 static inline uint64_t nn_rand_u64(uint64_t *s)

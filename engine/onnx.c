@@ -9,7 +9,8 @@
  *   one node per layer: Conv, MaxPool, AveragePool, GlobalAveragePool, Gemm
  *   (transB=1, preceded by a Flatten when its input still has spatial dims),
  *   Relu, BatchNormalization, Flatten, Softmax (axis 1); dropout is the
- *   identity at inference and emits nothing
+ *   identity at inference and emits nothing; a calibrated model's last
+ *   Softmax is preceded by Mul calib.scale [n_classes] and Add calib.bias
  *   output "probs" float32 [N, n_classes]
  * Weights are initializers stored as raw_data (little-endian float32).
  * metadata_props carry what the graph cannot: class names ("classes",
@@ -241,7 +242,7 @@ static void add_meta(pb *model, const char *key, const char *value)
  * output can be named "probs". */
 typedef enum {
     S_MUL, S_ADD, S_FLATTEN, S_CONV, S_MAXPOOL, S_AVGPOOL, S_GAP, S_GEMM,
-    S_RELU, S_BN, S_SOFTMAX
+    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD
 } step_op;
 
 typedef struct step {
@@ -296,6 +297,10 @@ static int plan(const nn_net *net, step *s, int max)
             /* the engine normalises over all of an image's values */
             if (rank == 4)
                 PUSH(S_FLATTEN, NULL, i);
+            if (i == net->n_layers - 1 && net->calib.kind != NN_CALIB_NONE) {
+                PUSH(S_CALIB_MUL, NULL, i);
+                PUSH(S_CALIB_ADD, NULL, i);
+            }
             PUSH(S_SOFTMAX, l, i);
             rank = 2;
             break;
@@ -359,6 +364,17 @@ static int emit(pb *graph, const nn_net *net, const step *st, int idx,
         add_initializer(graph, cname, dims, 1, &v, 1);
         node_begin(&node, st->op == S_MUL ? "Mul" : "Add",
                    st->op == S_MUL ? "pre_scale" : "pre_bias", in, out);
+        pb_str(&node, 1, cname);
+        break;
+    }
+    case S_CALIB_MUL:
+    case S_CALIB_ADD: {
+        const int mul = st->op == S_CALIB_MUL;
+        const char *cname = mul ? "calib.scale" : "calib.bias";
+        dims[0] = net->n_classes;
+        add_initializer(graph, cname, dims, 1, mul ? net->calib.scale : net->calib.bias,
+                        (size_t)net->n_classes);
+        node_begin(&node, mul ? "Mul" : "Add", mul ? "calib_scale" : "calib_bias", in, out);
         pb_str(&node, 1, cname);
         break;
     }
@@ -515,7 +531,7 @@ static void add_metadata(pb *model, const nn_net *net)
 /* Build the whole ModelProto in *model. Returns 0 or -1. */
 static int build_model(const nn_net *net, pb *model)
 {
-    int n_steps_max = 2 * net->n_layers + 4;
+    int n_steps_max = 2 * net->n_layers + 6;
     step *steps = malloc((size_t)n_steps_max * sizeof *steps);
     if (!steps)
         return nn_fail("onnx: out of memory");

@@ -576,7 +576,12 @@ int nn__q8_forward(nn_net *net, const nn_ctx *c, int n)
         case Q_GEMM: run_gemm(q, net, c, s, n); break;
         case Q_MAXPOOL: run_maxpool(q, l, s, n); break;
         case Q_GAP: run_gap(q, s, n); break;
-        default: l->ops->forward(l, c, net->act[s->layer - 1], net->act[s->layer], n); break;
+        default:
+            /* the float tail; the softmax through the model's calibration */
+            if (s->layer == net->n_layers - 1 && nn_calib_forward(net, n))
+                break;
+            l->ops->forward(l, c, net->act[s->layer - 1], net->act[s->layer], n);
+            break;
         }
     }
     return 0;

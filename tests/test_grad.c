@@ -22,7 +22,7 @@ static double loss_at(problem *p, uint64_t rng)
     p->net->rng = rng;
     (void)nn_net_params(p->net); /* announces the in-place weight writes */
     const float *probs = nn_net_forward(p->net, p->x, p->n, 1);
-    return nn_xent(probs, p->y, p->n, p->net->n_classes, &p->cfg, NULL);
+    return nn_loss(nn_net_logits(p->net), probs, p->y, p->n, p->net->n_classes, &p->cfg, NULL);
 }
 
 /* NN_CONV_* forced on every conv layer, or NN_CONV_AUTO */
@@ -163,6 +163,123 @@ static void check_softmax_and_loss(void)
     }
 }
 
+/* Soft targets (mixup, cutmix): the fused gradient against finite
+ * differences with smoothing and class weights on, and one-hot rows giving
+ * exactly what the labels give. */
+static void check_soft_targets(void)
+{
+    const int k = 4, n = 3;
+    float z[12], probs[12], dz[12], dh[12], ds[12];
+    float t[12] = {0.7f, 0.3f, 0, 0, /* a mixed pair */
+                   0, 0, 0.25f, 0.75f,
+                   0.1f, 0.2f, 0.3f, 0.4f};
+    float cw[4] = {1.0f, 2.0f, 0.5f, 3.0f};
+    nn_loss_cfg cfg = {.label_smoothing = 0.1f, .class_weights = cw, .targets = t};
+    uint64_t s = test_seed(11);
+    for (int i = 0; i < n * k; i++)
+        z[i] = nn_rand_normal(&s) * 2;
+    nn_layer l = {.kind = NN_L_SOFTMAX, .in_c = k, .in_h = 1, .in_w = 1, .out_c = k, .out_h = 1, .out_w = 1};
+    nn_ctx ctx = {0};
+    nn_softmax_ops.forward(&l, &ctx, z, probs, n);
+    double loss = nn_xent(probs, NULL, n, k, &cfg, dz);
+    /* The loss by hand for the first row: w = 0.7*1 + 0.3*2 = 1.3. */
+    double ce0 = 0;
+    for (int j = 0; j < k; j++)
+        ce0 -= (0.9 * t[j] + 0.025) * log(probs[j]);
+    double rest = loss * n - 1.3 * ce0;
+    CHECK(rest > 0);
+    for (int i = 0; i < n * k; i++) {
+        float zz[12], pz[12];
+        memcpy(zz, z, sizeof zz);
+        zz[i] += 1e-2f;
+        nn_softmax_ops.forward(&l, &ctx, zz, pz, n);
+        double lp = nn_xent(pz, NULL, n, k, &cfg, NULL);
+        zz[i] -= 2e-2f;
+        nn_softmax_ops.forward(&l, &ctx, zz, pz, n);
+        double lm = nn_xent(pz, NULL, n, k, &cfg, NULL);
+        CHECK_NEAR(dz[i], (lp - lm) / 2e-2, 2e-3);
+    }
+    /* Row 0 alone with the smoothing off: L = 1.3 * CE. */
+    nn_loss_cfg one = {.class_weights = cw, .targets = t};
+    double l0 = nn_xent(probs, NULL, 1, k, &one, NULL);
+    double ce = -(0.7 * log(probs[0]) + 0.3 * log(probs[1]));
+    CHECK_NEAR(l0, 1.3 * ce, 1e-5);
+    /* One-hot rows equal labels, loss and gradient. */
+    int y[3] = {2, 0, 3};
+    float hot[12] = {0};
+    for (int i = 0; i < n; i++)
+        hot[i * k + y[i]] = 1.0f;
+    nn_loss_cfg hard = {.label_smoothing = 0.1f, .class_weights = cw};
+    nn_loss_cfg softhot = hard;
+    softhot.targets = hot;
+    float lh = nn_xent(probs, y, n, k, &hard, dh), lsft = nn_xent(probs, NULL, n, k, &softhot, ds);
+    CHECK(lh == lsft);
+    CHECK(memcmp(dh, ds, sizeof dh) == 0);
+}
+
+/* Distillation: the whole loss's gradient at the logits against finite
+ * differences, its value by hand, and no pull when the student already
+ * matches the teacher at temperature T. */
+static void check_distill(void)
+{
+    const int k = 4, n = 3;
+    float z[12], probs[12], dz[12], q[12];
+    int y[3] = {1, 3, 0};
+    float cw[4] = {1.0f, 2.0f, 0.5f, 3.0f};
+    uint64_t s = test_seed(23);
+    for (int i = 0; i < n * k; i++)
+        z[i] = nn_rand_normal(&s) * 2;
+    for (int i = 0; i < n; i++) { /* a teacher distribution per image */
+        float sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += q[i * k + j] = 0.1f + nn_rand_uniform(&s);
+        for (int j = 0; j < k; j++)
+            q[i * k + j] /= sum;
+    }
+    nn_loss_cfg cfg = {.label_smoothing = 0.05f, .class_weights = cw, .teacher = q, .distill_t = 3.0f,
+                       .distill_alpha = 0.7f};
+    nn_layer l = {.kind = NN_L_SOFTMAX, .in_c = k, .in_h = 1, .in_w = 1, .out_c = k, .out_h = 1, .out_w = 1};
+    nn_ctx ctx = {0};
+    nn_softmax_ops.forward(&l, &ctx, z, probs, n);
+    double loss = nn_loss(z, probs, y, n, k, &cfg, dz);
+    for (int i = 0; i < n * k; i++) {
+        float zz[12], pz[12];
+        memcpy(zz, z, sizeof zz);
+        zz[i] += 1e-2f;
+        nn_softmax_ops.forward(&l, &ctx, zz, pz, n);
+        double lp = nn_loss(zz, pz, y, n, k, &cfg, NULL);
+        zz[i] -= 2e-2f;
+        nn_softmax_ops.forward(&l, &ctx, zz, pz, n);
+        double lm = nn_loss(zz, pz, y, n, k, &cfg, NULL);
+        CHECK_NEAR(dz[i], (lp - lm) / 2e-2, 2e-3);
+    }
+    /* by hand: 0.3 * CE + 0.7 * 9 * mean KL */
+    double kl = 0;
+    for (int i = 0; i < n; i++) {
+        double m = -1e30, sum = 0;
+        for (int j = 0; j < k; j++)
+            m = fmax(m, z[i * k + j] / 3.0);
+        for (int j = 0; j < k; j++)
+            sum += exp(z[i * k + j] / 3.0 - m);
+        for (int j = 0; j < k; j++)
+            kl += q[i * k + j] * (log(q[i * k + j]) - (z[i * k + j] / 3.0 - m - log(sum)));
+    }
+    double ce = nn_xent(probs, y, n, k, &cfg, NULL);
+    CHECK_NEAR(loss, 0.3 * ce + 0.7 * 9.0 * kl / n, 1e-5);
+    /* alpha 1 and q = softmax(z/T): nothing to learn */
+    nn_loss_cfg same = {.teacher = q, .distill_t = 2.0f, .distill_alpha = 1.0f};
+    nn_layer lt = l;
+    float zt[12];
+    for (int i = 0; i < n * k; i++)
+        zt[i] = z[i] / 2.0f;
+    nn_softmax_ops.forward(&lt, &ctx, zt, q, n);
+    CHECK_NEAR(nn_loss(z, probs, y, n, k, &same, dz), 0.0, 1e-6);
+    double g = 0;
+    for (int i = 0; i < n * k; i++)
+        g = fmax(g, fabs(dz[i]));
+    CHECK(g < 1e-6);
+}
+
 int main(void)
 {
     /* Every layer kind, each after a conv or dense whose parameters see
@@ -212,5 +329,20 @@ int main(void)
               "input 5x5x1\nconv 2 3x3 same bn relu\nmaxpool 2\nflatten\ndense 4 relu\ndense classes softmax\n",
               4, &cfg);
     check_softmax_and_loss();
+    check_soft_targets();
+    check_distill();
+    /* Soft targets through a whole net, as a mixed batch trains it. */
+    float soft[12] = {0.6f, 0.4f, 0, 0, 0.2f, 0.8f, 1, 0, 0, 0.35f, 0, 0.65f};
+    nn_loss_cfg mixed = {.label_smoothing = 0.1f, .class_weights = cw, .targets = soft};
+    check_net("loss soft targets",
+              "input 5x5x1\nconv 2 3x3 same bn relu\nmaxpool 2\nflatten\ndense 4 relu\ndense classes softmax\n",
+              4, &mixed);
+    /* Distillation through a whole net, with mixed targets as well. */
+    float teach[12] = {0.5f, 0.3f, 0.2f, 0.1f, 0.1f, 0.8f, 0.6f, 0.2f, 0.2f, 0.3f, 0.3f, 0.4f};
+    nn_loss_cfg kd = {.label_smoothing = 0.1f, .class_weights = cw, .targets = soft, .teacher = teach,
+                      .distill_t = 4.0f, .distill_alpha = 0.6f};
+    check_net("loss distillation",
+              "input 5x5x1\nconv 2 3x3 same bn relu\nmaxpool 2\nflatten\ndense 4 relu\ndense classes softmax\n",
+              4, &kd);
     return test_done("test_grad");
 }

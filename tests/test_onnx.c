@@ -439,6 +439,19 @@ static void check_export_errors(void)
 
 static nn_net *from_spec(const char *spec, int k) { return nn_net_from_spec(spec, k); }
 static nn_net *from_arch(const char *name, int k) { return nn_net_from_arch(name, k); }
+/* A net with vector-scaling calibration, which the export must carry
+ * (as Mul and Add before the Softmax). */
+static nn_net *calibrated(const char *spec, int k)
+{
+    nn_net *net = nn_net_from_spec(spec, k);
+    nn_calib cal = {.kind = NN_CALIB_VECTOR, .n_classes = k};
+    for (int j = 0; j < k; j++) {
+        cal.scale[j] = 0.4f + 0.25f * (float)j;
+        cal.bias[j] = 0.3f * (float)(j % 3) - 0.3f;
+    }
+    CHECK_MSG(net && nn_net_set_calib(net, &cal) == 0, "%s", nn_error());
+    return net;
+}
 
 int main(void)
 {
@@ -465,6 +478,8 @@ int main(void)
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         check_spec(specs[i].name, specs[i].spec, from_spec, rc == 0 ? &pic : NULL,
                    seed + i, i == 1 ? 1.0f / 128 : 1.0f / 255, i == 1 ? -1.0f : 0.0f);
+    check_spec("calibrated", specs[1].spec, calibrated, rc == 0 ? &pic : NULL, seed + 50, 1.0f / 255,
+               0.0f);
     for (int i = 0; nn_preset_names[i]; i++)
         check_spec(nn_preset_names[i], nn_preset_names[i], from_arch, rc == 0 ? &pic : NULL,
                    seed + 100 + (uint64_t)i, 1.0f / 255, 0.0f);

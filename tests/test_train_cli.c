@@ -178,6 +178,28 @@ int main(int argc, char **argv)
     CHECK_MSG(swa_loss > 0 && swa_loss == swa_loss_b, "weight average's loss %g, resumed %g", swa_loss,
               swa_loss_b);
 
+    /* 2b. mixup and cutmix: still learns, and a resumed run repeats the
+     * mixing exactly (its random choices come from the checkpointed RNG) */
+    const char *mixopts = "--arch %s/arch.txt --epochs 5 --batch 16 --lr 0.01 --seed 3 --threads 2 "
+                          "--mixup 0.4 --cutmix 1.0 --mix-prob 0.8 --label-smoothing 0.05";
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/m.model", mixopts);
+    CHECK(run(fmt, dir, dir, dir) == 0);
+    snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/m2.model --interrupt-after 20",
+             mixopts);
+    CHECK(run(fmt, dir, dir, dir) == 130);
+    CHECK(run("train --resume %s/m2.model.ckpt", dir) == 0);
+    snprintf(a, sizeof a, "%s/m.model", dir);
+    snprintf(b, sizeof b, "%s/m2.model", dir);
+    CHECK_MSG(same_weights(a, b), "resumed mixup run's weights differ from the uninterrupted run's");
+    {
+        nn_net *m = nn_net_load(a);
+        double macc = m ? nn_net_meta(m)->val_accuracy : -1;
+        printf("mixup and cutmix: best validation accuracy %.3f\n", macc);
+        CHECK_MSG(macc >= 0.8, "mixup run's validation accuracy %.3f", macc);
+        nn_net_free(m);
+    }
+    CHECK(run("train --data %s/data --out %s/x.model --mixup -1", dir, dir) == 2);
+
     /* 3. eval agrees with training's figure on the same data, as JSON (in
      * a folder it creates) */
     CHECK(run("eval --model %s/a.model --data %s/data --json %s/new/eval.json", dir, dir, dir) == 0);
@@ -187,6 +209,38 @@ int main(int argc, char **argv)
     CHECK(json_number(ej, "n") == 240);
     CHECK(ej && strstr(ej, "\"confusion\"") && strstr(ej, "\"per_class\""));
     CHECK(run("eval --model %s/a.model --data %s/data --tta", dir, dir) == 0);
+
+    /* 3b. calibration: training fitted one (auto by default), eval reports
+     * ECE and NLL, calibrate refits or removes it */
+    {
+        double ece = json_number(ej, "ece"), nll = json_number(ej, "nll");
+        /* (this data is so easy that a calibrated model is sure and right) */
+        CHECK_MSG(ece >= 0 && ece <= 1 && nll >= 0, "eval ece %g nll %g", ece, nll);
+        CHECK(ej && strstr(ej, "\"calibration\": \"") && !strstr(ej, "\"calibration\": \"none\""));
+        nn_net *m = nn_net_load(a);
+        CHECK(m && nn_net_calib(m)->kind != NN_CALIB_NONE);
+        nn_net_free(m);
+        CHECK(run("calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
+                  "--out %s/t.model", dir, dir, dir) == 0);
+        CHECK(run("calibrate --model %s/t.model --data %s/data --method none --out %s/u.model", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/t.model", dir);
+        nn_net *t = nn_net_load(path);
+        snprintf(path, sizeof path, "%s/u.model", dir);
+        nn_net *u = nn_net_load(path);
+        CHECK(t && nn_net_calib(t)->kind == NN_CALIB_TEMPERATURE && nn_calib_temperature(nn_net_calib(t)) > 0);
+        CHECK(u && nn_net_calib(u)->kind == NN_CALIB_NONE);
+        nn_net_free(t);
+        nn_net_free(u);
+        CHECK(run("eval --model %s/u.model --data %s/data --json %s/u.json", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/u.json", dir);
+        double nll_u = json_number(slurp(path), "nll");
+        CHECK(run("eval --model %s/a.model --data %s/data --uncalibrated --json %s/v.json", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/v.json", dir);
+        CHECK_MSG(nll_u > 0 && json_number(slurp(path), "nll") == nll_u, "--uncalibrated nll vs none's %g",
+                  nll_u);
+        CHECK(run("calibrate --model %s/a.model --data %s/data --method magic --out %s/x.model", dir, dir, dir) == 2);
+        CHECK(run("calibrate --model %s/a.model --data %s/data", dir, dir) == 2);
+    }
 
     /* 5. --init starts from a model's weights: at a learning rate too small
      * to learn anything, one epoch keeps a.model's accuracy, where the same
@@ -210,6 +264,38 @@ int main(int argc, char **argv)
     printf("one near-zero-rate epoch: from a.model %.3f, from scratch %.3f\n", acc_init, acc_fresh);
     CHECK_MSG(acc_init >= 0.8, "--init run's accuracy %.3f", acc_init);
     CHECK_MSG(acc_fresh >= 0 && acc_fresh < 0.6, "fresh run's accuracy %.3f", acc_fresh);
+    /* 6. distillation: with ALPHA 1 the labels play no part, so a student
+     * that learns does so from its teacher; interrupted and resumed (the
+     * teacher named in the checkpoint), it ends with the same weights */
+    {
+        const char *kd = "--data %s/data --val-split 0.25 --arch %s/arch.txt --epochs 4 --batch 16 --lr 0.01 "
+                         "--seed 5 --threads 2 --teacher %s/a.model --distill 2:1 --mixup 0.2";
+        snprintf(fmt, sizeof fmt, "train %s --out %%s/k.model", kd);
+        CHECK(run(fmt, dir, dir, dir, dir) == 0);
+        snprintf(fmt, sizeof fmt, "train %s --out %%s/k2.model --interrupt-after 9", kd);
+        CHECK(run(fmt, dir, dir, dir, dir) == 130);
+        CHECK(run("train --resume %s/k2.model.ckpt", dir) == 0);
+        snprintf(a, sizeof a, "%s/k.model", dir);
+        snprintf(b, sizeof b, "%s/k2.model", dir);
+        CHECK_MSG(same_weights(a, b), "resumed distillation run's weights differ");
+        nn_net *k = nn_net_load(a);
+        double kacc = k ? nn_net_meta(k)->val_accuracy : -1;
+        printf("distilled from a.model alone (no labels): best validation accuracy %.3f\n", kacc);
+        CHECK_MSG(kacc >= 0.8, "distilled student's accuracy %.3f", kacc);
+        nn_net_free(k);
+        snprintf(a, sizeof a, "%s/a.model", dir);
+        CHECK(run("train --data %s/data --out %s/x.model --distill 2", dir, dir) == 2);
+        CHECK(run("train --data %s/data --out %s/x.model --teacher %s/a.model --distill 0:1", dir, dir, dir) == 2);
+        /* the teacher's input size is not the student's (fer-vgg: 48x48) */
+        CHECK(run("train --data %s/data --out %s/x.model --teacher %s/a.model --arch fer-vgg --epochs 1", dir, dir,
+                  dir) == 1);
+    }
+
+    /* an ensemble of the two: eval runs it (its arithmetic: test_ensemble) */
+    CHECK(run("eval --model %s/a.model,%s/d.model --data %s/data --json %s/ad.json", dir, dir, dir, dir) == 0);
+    snprintf(path, sizeof path, "%s/ad.json", dir);
+    CHECK(json_number(slurp(path), "n") == 240);
+    CHECK(run("eval --model %s/a.model,%s/nope.model --data %s/data", dir, dir, dir) == 1);
     CHECK(run("train --init %s/a.model --arch fer-vgg --data %s/data --out %s/x.model", dir, dir, dir) == 2);
     CHECK(run("train --init %s/nope.model --data %s/data --out %s/x.model", dir, dir, dir) == 1);
     CHECK(run("train --init %s/arch.txt --data %s/data --out %s/x.model", dir, dir, dir) == 1);

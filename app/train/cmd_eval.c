@@ -3,9 +3,11 @@
  * recall and F1, and the confusion matrix of a model on a data set whose
  * classes are matched to the model's by name. */
 #include "augment.h"
+#include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
 #include "outpath.h"
+#include "ensemble.h"
 #include "paths.h"
 #include "report.h"
 #include "trainer_common.h"
@@ -22,23 +24,38 @@ static const struct { int flip; float dx, dy; } tta_views[] = {
 };
 #define N_TTA ((int)(sizeof tta_views / sizeof *tta_views))
 
+static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
+{
+    aug_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
-    int tta = 0, threads = 2, precision = 0;
+    int tta = 0, threads = 2, uncalibrated = 0, precision = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
-            printf("usage: emotion-train eval [--model M] --data PATH [--split NAME] [--tta]\n"
-                   "         [--json FILE] [--report DIR] [--threads N] [--precision fp32|int8]\n"
+            printf("usage: emotion-train eval [--model M[,M2...]] --data PATH [--split NAME] [--tta]\n"
+                   "         [--json FILE] [--report DIR] [--threads N] [--uncalibrated]\n"
+                   "         [--precision fp32|int8]\n"
                    "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
                    "for a .csv). --tta averages the face, its mirror and small shifts.\n"
-                   "--precision int8 needs a model calibrated by `emotion-train quantize`.\n",
+                   "ECE (15 equal-width bins of top-1 confidence) and NLL judge the\n"
+                   "probabilities; --uncalibrated ignores the model's calibration.\n"
+                   "Several models, comma-separated, are evaluated as an ensemble: their\n"
+                   "probabilities averaged, classes matched by name, each model given its\n"
+                   "own input size and preprocessing.\n"
+                   "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
                    ed_default_model());
             return ED_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
             tta = 1;
+            continue;
+        }
+        if (!strcmp(a, "--uncalibrated")) {
+            uncalibrated = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -68,61 +85,47 @@ int cmd_eval(int argc, char **argv)
         split = "PublicTest";
     if (!model)
         model = ed_default_model();
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT},
-                       {"--json", json, OP_FILE_MKDIRS}, {"--report", report, OP_FOLDER}};
-    int orc = op_check_outputs(files, 4);
-    if (orc)
-        return orc;
-    nn_net *net = nn_net_load(model);
-    if (!net) {
-        ed_err("%s", nn_error());
+    ens e;
+    if (ens_load(&e, model, threads))
         return ED_EXIT_FAIL;
+    /* every model is an input the outputs must not replace */
+    op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
+                                  {"--report", report, OP_FOLDER}};
+    for (int m = 0; m < e.n; m++)
+        files[3 + m] = (op_path){"--model", e.path[m], OP_INPUT};
+    int orc = op_check_outputs(files, 3 + e.n);
+    if (orc) {
+        ens_free(&e);
+        return orc;
     }
+    nn_net *net = e.net[0]; /* the class order, faces for the report */
     int rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL;
-    float *x = NULL, *probs = NULL, *acc = NULL;
+    float *acc = NULL;
     int *pred = NULL;
-    uint8_t *tmp = NULL;
-    if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
-        goto done;
-    }
-    if (nn_net_set_precision(net, (nn_precision)precision)) {
-        ed_err("--precision: %s", nn_error());
-        goto done;
+    for (int m = 0; m < e.n; m++) {
+        if (uncalibrated)
+            nn_net_set_calib(e.net[m], NULL);
+        if (nn_net_set_precision(e.net[m], (nn_precision)precision)) {
+            ed_err("--precision: %s: %s", e.path[m], nn_error());
+            goto done;
+        }
     }
     if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
         goto done;
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
     nn_net_input_shape(net, &c, &h, &w);
-    size_t per = (size_t)c * h * w, pix = (size_t)w * h;
-    x = malloc((size_t)n * per * sizeof *x);
-    probs = malloc((size_t)n * k * sizeof *probs);
+    size_t pix = (size_t)w * h;
     acc = calloc((size_t)n * k, sizeof *acc);
     pred = malloc((size_t)n * sizeof *pred);
-    tmp = malloc(pix);
-    if (!x || !probs || !acc || !pred || !tmp) {
+    if (!acc || !pred) {
         ed_err("out of memory for %d images", n);
         goto done;
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
-    for (int v = 0; v < views; v++) {
-        for (int i = 0; i < n; i++) {
-            const uint8_t *src = ds_image(ds, i);
-            if (v > 0) {
-                aug_affine(src, tmp, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
-                src = tmp;
-            }
-            nn_preprocess_u8(net, src, x + (size_t)i * per);
-        }
-        if (tc_classify(net, x, n, NULL, probs, NULL, NULL)) {
-            ed_err("%s", nn_error());
-            goto done;
-        }
-        for (size_t j = 0; j < (size_t)n * k; j++)
-            acc[j] += probs[j] / views;
-    }
+    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc))
+        goto done;
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
         pred[i] = tc_argmax(acc + (size_t)i * k, k);
@@ -137,12 +140,20 @@ int cmd_eval(int argc, char **argv)
     printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
            split ? split : "", n, tta ? ", test-time augmentation" : "");
     rep_metrics_print(stdout, &m, names);
-    printf("time: %.2f s (%.0f faces/s)\n", secs, n * views / secs);
+    char calib[96];
+    double ece = nn_ece(acc, ds->labels, n, k, CAL_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
+    if (e.n > 1)
+        snprintf(calib, sizeof calib, "ensemble of %d models, each its own", e.n);
+    else
+        cal_describe(net, calib, sizeof calib);
+    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CAL_ECE_BINS, nll);
+    printf("time: %.2f s (%.0f faces/s)\n", secs, (double)n * views * e.n / secs);
     char what[512];
     snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
     rep_report rep = {
         .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
         .best_val_accuracy = -1, .model = model, .data = data,
+        .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
     if (json && rep_write_metrics_json(json, &rep)) {
         ed_err("--json: %s", rep_error());
@@ -180,12 +191,9 @@ int cmd_eval(int argc, char **argv)
     }
     rc = ED_EXIT_OK;
 done:
-    free(x);
-    free(probs);
     free(acc);
     free(pred);
-    free(tmp);
     ds_free(ds);
-    nn_net_free(net);
+    ens_free(&e);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* cmd_info.c - `emotion-train info [--model M | --arch NAME|FILE] [--json]`:
  * architecture, parameter and MAC counts, classes, input and preprocessing,
  * training metadata. */
+#include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
@@ -26,7 +27,8 @@ static void print_text(const nn_net *net, const char *source)
     printf("classes:    ");
     for (int i = 0; i < nn_net_n_classes(net); i++)
         printf("%s%s", i ? ", " : "", nn_net_class(net, i));
-    printf("\nparams:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
+    printf("\ncalibration: %s\n", cal_describe(net, buf, sizeof buf));
+    printf("params:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
            (unsigned long long)nn_net_macs(net));
     printf("layers:\n");
     for (int i = 0; i < nn_net_n_layers(net); i++)
@@ -83,7 +85,21 @@ static void print_json(const nn_net *net, const char *source)
         printf("null");
     printf(",\"train_seconds\":");
     jsonw_number(stdout, m->train_seconds, 6);
-    printf(",\"created\":%lld}\n", (long long)m->created);
+    printf(",\"created\":%lld", (long long)m->created);
+    const nn_calib *cal = nn_net_calib(net);
+    static const char *const kinds[] = {"none", "temperature", "vector"};
+    printf(",\"calibration\":{\"kind\":\"%s\"", kinds[cal->kind]);
+    if (cal->kind != NN_CALIB_NONE) {
+        for (int part = 0; part < 2; part++) {
+            printf(",\"%s\":[", part ? "bias" : "scale");
+            for (int i = 0; i < cal->n_classes; i++) {
+                printf(i ? "," : "");
+                jsonw_number(stdout, part ? cal->bias[i] : cal->scale[i], 7);
+            }
+            printf("]");
+        }
+    }
+    printf("}}\n");
 }
 
 int cmd_info(int argc, char **argv)

@@ -3,10 +3,13 @@
  * schedules, early stopping, a checkpoint every epoch and on Ctrl-C that
  * --resume continues exactly, a progress line, and an optional report. */
 #include "augment.h"
+#include "calibrate.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "distill.h"
+#include "mix.h"
 #include "outpath.h"
 #include "report.h"
 #include "trainer_common.h"
@@ -27,6 +30,9 @@ typedef struct {
     int lr_set, wd_set, arch_set;
     unsigned long long seed;
     nn_optim_kind optim;
+    mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
+    cal_mode calib;     /* --calibrate */
+    const char *teacher, *distill; /* --teacher, --distill */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -53,7 +59,9 @@ static void usage(FILE *f)
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
         "         [--limit N] [--seed S] [--threads N] --out MODEL [--report DIR]\n"
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
-        "         [--no-equalize] [--precision fp32|bf16|auto]\n"
+        "         [--mixup ALPHA] [--cutmix ALPHA] [--mix-prob P] [--no-equalize]\n"
+        "         [--calibrate auto|temperature|vector|none] [--precision fp32|bf16|auto]\n"
+        "         [--teacher MODEL[,MODEL...] [--distill T[:ALPHA]]]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -77,6 +85,25 @@ static void usage(FILE *f)
         "                     (default crop,flip,rotate,zoom,erase)\n"
         "  --balance MODE     class imbalance: weights (loss weights, default), sample\n"
         "                     (class-balanced sampling) or none\n"
+        "  --mixup ALPHA      mix each training image with another of its batch,\n"
+        "                     lam*a + (1-lam)*b with lam ~ Beta(ALPHA, ALPHA) (e.g. 0.2),\n"
+        "                     and train on the soft target lam*a's class + (1-lam)*b's\n"
+        "  --cutmix ALPHA     paste a box of another image covering 1-lam of it instead,\n"
+        "                     lam ~ Beta(ALPHA, ALPHA) (e.g. 1.0); with --mixup too, each\n"
+        "                     mixed image gets one of the two at random\n"
+        "  --mix-prob P       share of images mixed (default 1); the training accuracy\n"
+        "                     shown counts a mixed image right when it is its larger\n"
+        "                     share's class. Smoothing and class weights apply to the mix\n"
+        "  --calibrate MODE   after training, fit the kept model's probability calibration\n"
+        "                     on the validation data: a temperature, vector scaling (a\n"
+        "                     scale and bias per class), auto (default: the one with the\n"
+        "                     lower cross-validated NLL there) or none\n"
+        "  --teacher LIST     knowledge distillation from these trained models (same\n"
+        "                     classes, input size and equalization as the student): each\n"
+        "                     batch, as augmented and mixed, goes through them too\n"
+        "  --distill T[:A]    the loss is A * T^2 * KL(teachers' softmax(z/T), averaged ||\n"
+        "                     student's softmax(z/T)) + (1-A) * cross-entropy on the labels\n"
+        "                     (default 4:0.5)\n"
         "  --patience N       stop after N epochs without a better validation accuracy (0 off)\n"
         "  --swa EPOCH        also average the weights after each epoch from EPOCH on; at the\n"
         "                     end the average (batch-norm statistics re-estimated) is kept\n"
@@ -133,6 +160,16 @@ static int parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--weight-decay")) { if (cli_float(a, v, 0, 1, &o->weight_decay)) return -1; o->wd_set = 1; }
         else if (OPT("--momentum")) { if (cli_float(a, v, 0, 0.999, &o->momentum)) return -1; }
         else if (OPT("--label-smoothing")) { if (cli_float(a, v, 0, 0.5, &o->smoothing)) return -1; }
+        else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return -1; }
+        else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return -1; }
+        else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return -1; }
+        else if (OPT("--teacher")) o->teacher = v;
+        else if (OPT("--distill")) {
+            float t, al;
+            if (distill_parse(v, &t, &al)) return -1;
+            o->distill = v;
+        }
+        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return -1; }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
@@ -185,6 +222,8 @@ static void defaults(train_opts *o)
     o->equalize = 1;
     o->seed = 1;
     o->precision = "fp32";
+    o->mix.prob = 1.0f;
+    o->calib = CAL_AUTO;
 }
 
 static void fmt_duration(double s, char *buf, size_t len)
@@ -210,6 +249,7 @@ typedef struct {
     float class_w[NN_MAX_CLASSES];
     ckpt_state st;      /* position, RNGs, history, best model */
     int tty;
+    distill kd;         /* --teacher: the teachers (kd.n == 0 when none) */
     double swa_acc, swa_loss; /* the weight average's validation figures (-1 none) */
     int swa_kept;       /* ... and whether it beat the best epoch */
 } run;
@@ -284,13 +324,24 @@ static int run_epoch(run *r, int epoch, float lr)
     float *x = malloc((size_t)B * per * sizeof *x);
     int *y = malloc((size_t)B * sizeof *y);
     uint8_t *tmp = malloc(pix);
-    if (!x || !y || !tmp) {
-        free(x); free(y); free(tmp);
+    /* --mixup, --cutmix: a copy of the batch, soft targets, dominant labels */
+    const int mixing = mix_on(&r->o.mix);
+    float *mix_x = mixing ? malloc((size_t)B * per * sizeof *mix_x) : NULL;
+    float *targets = mixing ? malloc((size_t)B * k * sizeof *targets) : NULL;
+    int *dom = mixing ? malloc((size_t)B * sizeof *dom) : NULL;
+    if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
+        free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
         ed_err("out of memory");
         return -1;
     }
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
-                            .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w};
+                            .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
+                            .targets = targets};
+    if (r->kd.n) {
+        loss_cfg.teacher = r->kd.q;
+        loss_cfg.distill_t = r->kd.t;
+        loss_cfg.distill_alpha = r->kd.alpha;
+    }
     double t0 = nn_now(), last_show = 0;
     int rc = 0;
     for (int b = s->batch; b < nb; b++) {
@@ -312,6 +363,12 @@ static int run_epoch(run *r, int epoch, float lr)
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
             y[i] = r->train->labels[idx];
         }
+        if (mixing)
+            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
+        if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
+            rc = -1;
+            goto out;
+        }
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
             ed_err("%s", nn_error());
@@ -319,7 +376,7 @@ static int run_epoch(run *r, int epoch, float lr)
             goto out;
         }
         for (int i = 0; i < B; i++)
-            s->correct += tc_argmax(p + (size_t)i * k, k) == y[i];
+            s->correct += tc_argmax(p + (size_t)i * k, k) == (mixing ? dom : y)[i];
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
@@ -345,6 +402,9 @@ out:
     free(x);
     free(y);
     free(tmp);
+    free(mix_x);
+    free(targets);
+    free(dom);
     return rc;
 }
 
@@ -789,6 +849,20 @@ int cmd_train(int argc, char **argv)
     }
     if (tc_set_precision(r.net, o.precision))
         goto done;
+    if (o.distill && !o.teacher) {
+        ed_err("train: --distill needs --teacher");
+        rc = ED_EXIT_USAGE;
+        goto done;
+    }
+    if (o.teacher) {
+        float t = 4.0f, alpha = 0.5f;
+        if (o.distill)
+            distill_parse(o.distill, &t, &alpha); /* checked by parse */
+        if (distill_open(&r.kd, o.teacher, r.net, o.threads, o.batch, t, alpha))
+            goto done;
+        fprintf(stderr, "distilling from %d teacher%s at temperature %g, weight %g\n", r.kd.n,
+                r.kd.n == 1 ? "" : "s", (double)t, (double)alpha);
+    }
     nn_optim_cfg oc = nn_optim_defaults(o.optim);
     if (o.lr_set)
         oc.lr = o.lr;
@@ -878,6 +952,9 @@ int cmd_train(int argc, char **argv)
             o.arch, nn_net_n_params(r.net), (unsigned long long)nn_net_macs(r.net), o.epochs, o.batch,
             o.threads, o.threads == 1 ? "" : "s",
             nn_net_precision(r.net) == NN_PRECISION_BF16 ? ", bf16" : "");
+    if (mix_on(&o.mix))
+        fprintf(stderr, "mixing %g of the images: mixup alpha %g, cutmix alpha %g (0 off)\n",
+                (double)o.mix.prob, (double)o.mix.mixup, (double)o.mix.cutmix);
 
     for (; s->epoch < o.epochs; s->epoch++) {
         if (s->batch == 0 || !s->order) {
@@ -987,6 +1064,11 @@ int cmd_train(int argc, char **argv)
     nn_meta *m = nn_net_meta(best);
     m->created = (int64_t)time(NULL);
     m->train_seconds = s->total_seconds;
+    nn_net_set_threads(best, o.threads);
+    if (cal_fit_net(best, r.val_x, r.val->labels, r.val->n, o.calib, stderr)) {
+        nn_net_free(best);
+        goto done;
+    }
     if (tc_save_model(best, o.out, o.ckpt) != 0) {
         nn_net_free(best);
         goto done;
@@ -1006,6 +1088,7 @@ int cmd_train(int argc, char **argv)
     rc = ED_EXIT_OK;
 done:
     ckpt_free(&saved);
+    distill_close(&r.kd);
     nn_net_free(init);
     for (int i = 0; eff_argv && i < r.argc; i++)
         free(eff_argv[i]);

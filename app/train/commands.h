@@ -10,5 +10,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"export", cmd_export, "write a model as ONNX"},
     {"predict", cmd_predict, "classify face images"},
     {"quantize", cmd_quantize, "calibrate a model for INT8 inference"},
+    {"calibrate", cmd_calibrate, "fit a model's probability calibration"},
 };
 
 static void usage(FILE *f)

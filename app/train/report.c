@@ -298,6 +298,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
     const struct { const char *key, *val; } strs[] = {
         {"model", r->model}, {"data", r->data}, {"arch", r->arch},
         {"command", r->command}, {"metrics_of", m ? r->metrics_of : NULL},
+        {"calibration", r->calibration},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         if (!strs[i].val)
@@ -316,6 +317,12 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         json_num(f, m->accuracy);
         fputs(",\n  \"macro_f1\": ", f);
         json_num(f, m->macro_f1);
+        if (r->has_probs) {
+            fputs(",\n  \"ece\": ", f);
+            json_num(f, r->ece);
+            fputs(",\n  \"nll\": ", f);
+            json_num(f, r->nll);
+        }
         fputs(",\n  \"per_class\": {", f);
         for (int c = 0; c < k; c++) {
             fputs(c ? ",\n    " : "\n    ", f);

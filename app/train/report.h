@@ -110,6 +110,12 @@ typedef struct rep_report {
      * kept. When kept, best_val_accuracy is its and best_epoch is omitted. */
     double swa_val_accuracy, swa_val_loss;
     int swa_from, swa_to, swa_kept;
+    /* Probability figures of the metrics' data (when has_probs): expected
+     * calibration error (15 bins) and mean negative log-likelihood, and
+     * the model's calibration (NULL: omitted), e.g. "temperature 1.4". */
+    int has_probs;
+    double ece, nll;
+    const char *calibration;
 } rep_report;
 
 /* Write every part of r that has inputs into dir (created, with parents,
