@@ -1,4 +1,4 @@
-/* bench_gemm - GFLOPS of the active GEMM kernel on the engine's real shapes
+/* bench_gemm - GFLOPS of the batch class's GEMM kernel on the engine's real shapes
  * (fer-classic conv layers via im2col, dense layers, their backward GEMMs).
  *
  *   bench_gemm [threads [seconds_per_shape]]     (defaults 1, 0.2)
