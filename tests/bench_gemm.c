@@ -1,4 +1,4 @@
-/* bench_gemm - GFLOPS of the active GEMM kernel on the engine's real shapes
+/* bench_gemm - GFLOPS of the batch class's GEMM kernel on the engine's real shapes
  * (fer-classic conv layers via im2col, dense layers, their backward GEMMs).
  *
  *   bench_gemm [threads [seconds_per_shape]]     (defaults 1, 0.2)
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
          * idle machine, stays meaningful on a busy one. It overstates shapes
          * too small for nn_sgemm_mt to split (they run on one thread). */
         printf("kernel=%s threads=%d shape=%s ta=%d tb=%d M=%d N=%d K=%d us=%.1f gflops=%.1f"
-               " cpu_gflops=%.1f\n", nn_kernel_name(), threads, sh->name, sh->ta, sh->tb,
+               " cpu_gflops=%.1f\n", nn_kernel_for(NN_SHAPES_BATCH), threads, sh->name, sh->ta, sh->tb,
                sh->M, sh->N, sh->K, best * 1e6, flop / best * 1e-9, flop / best_cpu * 1e-9);
         if (strstr(sh->name, "_fwd") || strcmp(sh->name, "dense1_b1") == 0 ||
             strcmp(sh->name, "dense2_b1") == 0)
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         nn_free(B);
         nn_free(C);
     }
-    printf("kernel=%s threads=%d one_image_gemm_us=%.1f\n", nn_kernel_name(), threads,
+    printf("kernel=%s threads=%d one_image_gemm_us=%.1f\n", nn_kernel_for(NN_SHAPES_BATCH), threads,
            fwd_time * 1e6);
     nn_pool_free(pool);
     return 0;

@@ -18,9 +18,10 @@ int tc_set_precision(nn_net *net, const char *value)
     }
     if ((bf16 || aut) && nn_bf16_supported())
         return nn_net_set_precision(net, NN_PRECISION_BF16);
-    if (bf16)
-        fprintf(stderr, "--precision bf16: this CPU has no BF16 instructions (AVX512_BF16), "
-                        "training in fp32\n");
+    if (bf16 || aut)
+        fprintf(stderr, "--precision %s: no BF16 instructions (AVX512_BF16) on this CPU%s, "
+                        "training in fp32\n", value,
+                getenv("NN_KERNEL") ? " or with this NN_KERNEL" : "");
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 

@@ -31,8 +31,8 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
 int tc_save_model(const nn_net *net, const char *path, const char *ckpt);
 
 /* --precision fp32|bf16|auto: the precision of net's training GEMMs. auto
- * is bf16 where the CPU has it, else fp32; bf16 on a CPU without it falls
- * back to fp32 and says so on stderr. Returns 0, or -1 for a value that is
+ * is bf16 where the CPU has it; either on a CPU without it falls back to
+ * fp32 and says so on stderr. Returns 0, or -1 for a value that is
  * none of these (printed). */
 int tc_set_precision(nn_net *net, const char *value);
 

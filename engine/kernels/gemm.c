@@ -1,8 +1,9 @@
 /*
- * gemm.c - the portable half of the engine's SGEMM, BLIS style: run-time
- * kernel choice, packing (which absorbs the transposes), cache blocking and
- * the thread split. The per-ISA micro-kernels live in gemm_ref.c,
- * gemm_avx2.c and gemm_avx512.c (see gemm_internal.h for the contract).
+ * gemm.c - the portable half of the engine's SGEMM, BLIS style: packing
+ * (which absorbs the transposes), cache blocking and the thread split. The
+ * per-ISA micro-kernels live in gemm_ref.c, gemm_avx2.c, gemm_avx512.c and
+ * gemm_avx512bf16.c (see gemm_internal.h for the contract); which one runs
+ * is chosen per shape class and precision in gemm_choice.c.
  *
  * Loop nest (C is M x N, row-major):
  *   jc over N by NC

@@ -141,11 +141,13 @@ static void cpu_model(char *out, size_t cap)
  * weights packed ahead, dense layers, and for training the backward
  * products with a transposed operand. M = 0 ends a list. Kept small: all
  * classes for two kernels take a few milliseconds. */
+#define MAX_SHAPES 6
+
 typedef struct tshape {
     int ta, tb, M, N, K, packed;
 } tshape;
 
-static const tshape class_shapes[NN_GEMM_CLASSES][6] = {
+static const tshape class_shapes[NN_GEMM_CLASSES][MAX_SHAPES] = {
     /* one face: few tiles per product (N small), the first conv by im2col,
      * the dense layer at M = 1 */
     {{0, 0, 48, 144, 48, 1}, {0, 0, 96, 36, 96, 1}, {0, 0, 192, 9, 192, 1},
@@ -165,19 +167,14 @@ static double thread_seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* One product with kernel kr; packed shapes pack A ahead (untimed). */
-static double time_shape(const nn_gemm_kernel *kr, const tshape *s, float *A, float *B,
-                         float *C, float *pbuf)
+/* One product with kernel kr, and A packed ahead by it (pa) for the
+ * shapes that have it. */
+static double time_shape(const nn_gemm_kernel *kr, const tshape *s, const nn_packed_a *pa,
+                         const float *A, const float *B, float *C)
 {
-    nn_packed_a pa;
-    if (s->packed) {
-        int saved = nn_gemm_set_mode(NN_GEMM_BATCH);
-        nn__sgemm_pack_a_with(kr, &pa, s->ta, s->M, s->K, A, s->ta ? s->M : s->K, pbuf);
-        nn_gemm_set_mode(saved);
-    }
     double t0 = thread_seconds();
     if (s->packed)
-        nn_sgemm_packed(&pa, s->tb, s->N, 1.0f, B, s->tb ? s->K : s->N, 0.0f, C, s->N);
+        nn_sgemm_packed(pa, s->tb, s->N, 1.0f, B, s->tb ? s->K : s->N, 0.0f, C, s->N);
     else
         nn__sgemm_with(kr, s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, s->ta ? s->M : s->K, B,
                        s->tb ? s->K : s->N, 0.0f, C, s->N);
@@ -193,7 +190,7 @@ int nn__gemm_fastest(const nn_gemm_kernel *const *cand, int n, int cls, double *
     n = n > MAX_CAND ? MAX_CAND : n;
     const tshape *sh = class_shapes[cls];
     size_t na = 0, nb = 0, nc = 0, np = 0;
-    for (int s = 0; s < 6 && sh[s].M; s++) {
+    for (int s = 0; s < MAX_SHAPES && sh[s].M; s++) {
         size_t a = (size_t)sh[s].M * sh[s].K, b = (size_t)sh[s].K * sh[s].N,
                c = (size_t)sh[s].M * sh[s].N, p = nn_sgemm_packed_size(sh[s].M, sh[s].K);
         na = a > na ? a : na;
@@ -201,8 +198,9 @@ int nn__gemm_fastest(const nn_gemm_kernel *const *cand, int n, int cls, double *
         nc = c > nc ? c : nc;
         np = p > np ? p : np;
     }
+    /* one packed copy of A per kernel, so each shape packs once */
     float *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B), *C = malloc(nc * sizeof *C),
-          *P = malloc(np * sizeof *P);
+          *P = malloc(np * (size_t)n * sizeof *P);
     int best = 0;
     if (A && B && C && P) {
         uint32_t r = 12345;
@@ -214,20 +212,25 @@ int nn__gemm_fastest(const nn_gemm_kernel *const *cand, int n, int cls, double *
          * turns, so a burst of load elsewhere hits them alike; thread CPU
          * time, so time spent descheduled does not count. The first round
          * warms caches and workspaces. */
-        double t[MAX_CAND][6];
+        double t[MAX_CAND][MAX_SHAPES];
         for (int k = 0; k < n; k++)
-            for (int s = 0; s < 6; s++)
+            for (int s = 0; s < MAX_SHAPES; s++)
                 t[k][s] = 1e30;
-        for (int round = 0; round < 4; round++)
-            for (int k = 0; k < n; k++)
-                for (int s = 0; s < 6 && sh[s].M; s++) {
-                    double dt = time_shape(cand[k], &sh[s], A, B, C, P);
+        for (int s = 0; s < MAX_SHAPES && sh[s].M; s++) {
+            nn_packed_a pa[MAX_CAND];
+            for (int k = 0; k < n && sh[s].packed; k++)
+                nn__sgemm_pack_a_with(cand[k], &pa[k], sh[s].ta, sh[s].M, sh[s].K, A,
+                                      sh[s].ta ? sh[s].M : sh[s].K, P + np * (size_t)k);
+            for (int round = 0; round < 3; round++)
+                for (int k = 0; k < n; k++) {
+                    double dt = time_shape(cand[k], &sh[s], &pa[k], A, B, C);
                     t[k][s] = dt < t[k][s] ? dt : t[k][s];
                 }
+        }
         double best_t = 1e30;
         for (int k = 0; k < n; k++) {
             double sum = 0;
-            for (int s = 0; s < 6 && sh[s].M; s++)
+            for (int s = 0; s < MAX_SHAPES && sh[s].M; s++)
                 sum += t[k][s];
             if (secs)
                 secs[k] = sum;

@@ -1,6 +1,7 @@
 /*
  * gemm_internal.h - the contract between the portable GEMM driver (gemm.c)
- * and the per-ISA kernels (gemm_ref.c, gemm_avx2.c, gemm_avx512.c).
+ * and the per-ISA kernels (gemm_ref.c, gemm_avx2.c, gemm_avx512.c,
+ * gemm_avx512bf16.c), and the choice among them (gemm_choice.c).
  *
  * BLIS style: gemm.c packs op(A) into MR-row micro-panels and op(B) into
  * NR-column micro-panels, blocks for the caches, and calls the micro-kernel
