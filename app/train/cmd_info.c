@@ -26,7 +26,9 @@ static void print_text(const nn_net *net, const char *source)
     printf("classes:    ");
     for (int i = 0; i < nn_net_n_classes(net); i++)
         printf("%s%s", i ? ", " : "", nn_net_class(net, i));
-    printf("\nparams:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
+    printf("\nint8:       %s\n", nn_net_has_int8(net) ? "calibrated (--precision int8 runs it)"
+                                                     : "not calibrated (see emotion-train quantize)");
+    printf("params:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
            (unsigned long long)nn_net_macs(net));
     printf("layers:\n");
     for (int i = 0; i < nn_net_n_layers(net); i++)
@@ -83,7 +85,8 @@ static void print_json(const nn_net *net, const char *source)
         printf("null");
     printf(",\"train_seconds\":");
     jsonw_number(stdout, m->train_seconds, 6);
-    printf(",\"created\":%lld}\n", (long long)m->created);
+    printf(",\"created\":%lld,\"int8\":%s}\n", (long long)m->created,
+           nn_net_has_int8(net) ? "true" : "false");
 }
 
 int cmd_info(int argc, char **argv)
