@@ -324,6 +324,10 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
     *dst_out = dst;
     const q8_tensor *out = dst >= 0 ? &q->t[dst] : NULL;
     s->lo = out && relu ? (float)out->zp : 0.0f;
+    /* the kernels take 32-bit offsets: a dense layer's span the whole batch */
+    size_t span = (s->dense ? (size_t)q->cap : 1) * (in->img > (out ? out->img : 0) ? in->img : out->img);
+    if (span >= ((size_t)1 << 31) || (!out && (size_t)l->out_c * l->out_h * l->out_w >= ((size_t)1 << 31)))
+        return nn_fail("line %d: too large for INT8 (batch of %d)", l->line, q->cap);
     if (s->dense) {
         s->taps = 1;
         s->cq = (int)((size_t)in->h * in->w * in->cp / 4);
