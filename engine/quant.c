@@ -654,8 +654,7 @@ static int each_activation(nn_net *net, const float *x, int n, act_fn fn, void *
 
 typedef struct calib {
     float *lo, *hi;
-    double *hist;   /* [layers][BINS] over [lo, hi] (0 included), exact zeros apart */
-    double *zeros;  /* [layers] */
+    double *hist;   /* [layers][BINS] over [lo, hi] (0 included), exact zeros left out */
 } calib;
 
 static void find_range(void *ctx, int i, const float *a, size_t count)
@@ -678,10 +677,8 @@ static void fill_hist(void *ctx, int i, const float *a, size_t count)
     if (!(width > 0.0f))
         return;
     for (size_t k = 0; k < count; k++) {
-        if (a[k] == 0.0f) {
-            cb->zeros[i]++;
+        if (a[k] == 0.0f) /* quantized exactly, whatever the range */
             continue;
-        }
         int b = (int)((a[k] - lo) / width);
         h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
     }
@@ -720,9 +717,9 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
     const int L = net->n_layers;
     calib cb = {
         .lo = malloc(sizeof(float) * (size_t)L), .hi = malloc(sizeof(float) * (size_t)L),
-        .hist = calloc((size_t)L * BINS, sizeof(double)), .zeros = calloc((size_t)L, sizeof(double)),
+        .hist = calloc((size_t)L * BINS, sizeof(double)),
     };
-    int rc = cb.lo && cb.hi && cb.hist && cb.zeros ? 0 : nn_fail("out of memory");
+    int rc = cb.lo && cb.hi && cb.hist ? 0 : nn_fail("out of memory");
     for (int i = 0; rc == 0 && i < L; i++) {
         cb.lo[i] = FLT_MAX;
         cb.hi[i] = -FLT_MAX;
@@ -743,7 +740,6 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
     free(cb.lo);
     free(cb.hi);
     free(cb.hist);
-    free(cb.zeros);
     return rc;
 }
 
