@@ -125,7 +125,7 @@ int cmd_bench(int argc, char **argv)
                    "--model times a trained model's own weights (fresh ones have none of the tiny\n"
                    "values training leaves); --opencv also runs the same net exported to ONNX in\n"
                    "OpenCV's DNN module. --precision int8 times the inference passes in INT8\n"
-                   "(with --model: its calibration; with --arch: one on the random inputs).\n");
+                   "(the model's calibration, or one made on the random inputs).\n");
             return ED_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
