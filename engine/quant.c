@@ -374,7 +374,7 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
     /* at most two steps and one tensor per layer, plus the first */
     if (!(q->steps = calloc((size_t)2 * L, sizeof *q->steps)) ||
         !(q->t = calloc((size_t)2 * L, sizeof *q->t)))
-        goto oom;
+        goto fail;
     q->cap = cap;
     int cur = -1; /* the u8 tensor holding the data, or -1: float in act[i-1] */
     for (int i = 1; i < L; i++) {
@@ -394,34 +394,35 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
                 cur = add_tensor(q, net, p->out_c, p->out_h, p->out_w, i, q->lo[i - 1],
                                  q->hi[i - 1]);
                 if (cur < 0)
-                    goto oom;
+                    goto fail;
                 q->steps[q->n_steps++] = (q8_step){.kind = Q_QUANT, .layer = i - 1,
                                                    .last = i - 1, .src = -1, .dst = cur};
             }
             if (plan_gemm(q, net, i, last, has_bn, relu, cur, &cur) < 0) {
                 q->n_steps++; /* so free_plan frees its partial buffers */
-                goto oom;
+                goto fail;
             }
             i = last;
         } else if (cur >= 0 && (l->kind == NN_L_MAXPOOL || l->kind == NN_L_GAP)) {
-            const q8_tensor *src = &q->t[cur];
-            int lo_i = l->kind == NN_L_GAP ? i : -1; /* a pool keeps its input's scale */
-            float lo = lo_i >= 0 ? q->lo[i] : 0, hi = lo_i >= 0 ? q->hi[i] : 0;
+            int gap = l->kind == NN_L_GAP;
             int dst = add_tensor(q, net, l->out_c, l->out_h, l->out_w, next_real(net, i + 1),
-                                 lo, hi);
+                                 gap ? q->lo[i] : 0.0f, gap ? q->hi[i] : 0.0f);
             if (dst < 0)
-                goto oom;
-            src = &q->t[cur];
-            if (lo_i < 0) {
-                q->t[dst].scale = src->scale;
-                q->t[dst].zp = src->zp;
-                memset(q->t[dst].buf, src->zp, q->t[dst].img * (size_t)cap + 64);
+                goto fail;
+            if (!gap) { /* max pooling keeps its input's scale */
+                q8_tensor *t = &q->t[dst];
+                t->scale = q->t[cur].scale;
+                t->zp = q->t[cur].zp;
+                memset(t->buf, t->zp, t->img * (size_t)cap + 64);
             }
-            q->steps[q->n_steps++] = (q8_step){.kind = l->kind == NN_L_GAP ? Q_GAP : Q_MAXPOOL,
-                                               .layer = i, .last = i, .src = cur, .dst = dst};
+            q->steps[q->n_steps++] = (q8_step){.kind = gap ? Q_GAP : Q_MAXPOOL, .layer = i,
+                                               .last = i, .src = cur, .dst = dst};
             cur = dst;
-        } else if (cur >= 0) { /* dropout, flatten: nothing at inference */
-            continue;
+        } else if (cur >= 0) { /* u8 data only ever meets these (u8_reaches_gemm) */
+            if (l->kind != NN_L_DROPOUT && l->kind != NN_L_FLATTEN) {
+                nn_fail("line %d: INT8 plan has u8 data for a %s layer", l->line, l->ops->name);
+                goto fail;
+            }
         } else {
             q->steps[q->n_steps++] = (q8_step){.kind = Q_FLOAT, .layer = i, .last = i,
                                                .src = -1, .dst = -1};
@@ -430,7 +431,7 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
     q->gen = net->params_gen;
     q->built = 1;
     return 0;
-oom:
+fail:
     free_plan(q);
     return -1;
 }
