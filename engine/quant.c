@@ -5,9 +5,11 @@
  * Scheme. Weights: symmetric int8 per output channel, scale max|w| / 127,
  * made from the FP32 weights whenever they change (they stay the master
  * copy; only the activation ranges are stored in the model file).
- * Activations: u8 with a zero point, scale (max - min) / 255 over the
- * range the calibration images reach (min clamped to <= 0, so the zero
- * point is exact and padding is exact; after a ReLU the zero point is 0).
+ * Activations: u8 with a zero point, scale (hi - lo) / 255 over each
+ * layer output's calibrated range: the calibration images' [min, max]
+ * (lo clamped to <= 0, so zero and padding are exact; after a ReLU the
+ * zero point is 0), narrowed to where the expected squared error of
+ * rounding plus clipping is least (see best_clip).
  *
  * Plan. A convolution or dense layer, with the batch norm and ReLU that
  * follow it folded in, is one quantized GEMM (kernels/q8.h) on NHWC u8
