@@ -5,9 +5,11 @@
  * Scheme. Weights: symmetric int8 per output channel, scale max|w| / 127,
  * made from the FP32 weights whenever they change (they stay the master
  * copy; only the activation ranges are stored in the model file).
- * Activations: u8 with a zero point, scale (max - min) / 255 over the
- * range the calibration images reach (min clamped to <= 0, so the zero
- * point is exact and padding is exact; after a ReLU the zero point is 0).
+ * Activations: u8 with a zero point, scale (hi - lo) / 255 over each
+ * layer output's calibrated range: the calibration images' [min, max]
+ * (lo clamped to <= 0, so zero and padding are exact; after a ReLU the
+ * zero point is 0), narrowed to where the expected squared error of
+ * rounding plus clipping is least (see best_clip).
  *
  * Plan. A convolution or dense layer, with the batch norm and ReLU that
  * follow it folded in, is one quantized GEMM (kernels/q8.h) on NHWC u8
@@ -324,6 +326,10 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
     *dst_out = dst;
     const q8_tensor *out = dst >= 0 ? &q->t[dst] : NULL;
     s->lo = out && relu ? (float)out->zp : 0.0f;
+    /* the kernels take 32-bit offsets: a dense layer's span the whole batch */
+    size_t span = (s->dense ? (size_t)q->cap : 1) * (in->img > (out ? out->img : 0) ? in->img : out->img);
+    if (span >= ((size_t)1 << 31) || (!out && (size_t)l->out_c * l->out_h * l->out_w >= ((size_t)1 << 31)))
+        return nn_fail("line %d: too large for INT8 (batch of %d)", l->line, q->cap);
     if (s->dense) {
         s->taps = 1;
         s->cq = (int)((size_t)in->h * in->w * in->cp / 4);
@@ -370,7 +376,7 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
     /* at most two steps and one tensor per layer, plus the first */
     if (!(q->steps = calloc((size_t)2 * L, sizeof *q->steps)) ||
         !(q->t = calloc((size_t)2 * L, sizeof *q->t)))
-        goto oom;
+        goto fail;
     q->cap = cap;
     int cur = -1; /* the u8 tensor holding the data, or -1: float in act[i-1] */
     for (int i = 1; i < L; i++) {
@@ -390,34 +396,35 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
                 cur = add_tensor(q, net, p->out_c, p->out_h, p->out_w, i, q->lo[i - 1],
                                  q->hi[i - 1]);
                 if (cur < 0)
-                    goto oom;
+                    goto fail;
                 q->steps[q->n_steps++] = (q8_step){.kind = Q_QUANT, .layer = i - 1,
                                                    .last = i - 1, .src = -1, .dst = cur};
             }
             if (plan_gemm(q, net, i, last, has_bn, relu, cur, &cur) < 0) {
                 q->n_steps++; /* so free_plan frees its partial buffers */
-                goto oom;
+                goto fail;
             }
             i = last;
         } else if (cur >= 0 && (l->kind == NN_L_MAXPOOL || l->kind == NN_L_GAP)) {
-            const q8_tensor *src = &q->t[cur];
-            int lo_i = l->kind == NN_L_GAP ? i : -1; /* a pool keeps its input's scale */
-            float lo = lo_i >= 0 ? q->lo[i] : 0, hi = lo_i >= 0 ? q->hi[i] : 0;
+            int gap = l->kind == NN_L_GAP;
             int dst = add_tensor(q, net, l->out_c, l->out_h, l->out_w, next_real(net, i + 1),
-                                 lo, hi);
+                                 gap ? q->lo[i] : 0.0f, gap ? q->hi[i] : 0.0f);
             if (dst < 0)
-                goto oom;
-            src = &q->t[cur];
-            if (lo_i < 0) {
-                q->t[dst].scale = src->scale;
-                q->t[dst].zp = src->zp;
-                memset(q->t[dst].buf, src->zp, q->t[dst].img * (size_t)cap + 64);
+                goto fail;
+            if (!gap) { /* max pooling keeps its input's scale */
+                q8_tensor *t = &q->t[dst];
+                t->scale = q->t[cur].scale;
+                t->zp = q->t[cur].zp;
+                memset(t->buf, t->zp, t->img * (size_t)cap + 64);
             }
-            q->steps[q->n_steps++] = (q8_step){.kind = l->kind == NN_L_GAP ? Q_GAP : Q_MAXPOOL,
-                                               .layer = i, .last = i, .src = cur, .dst = dst};
+            q->steps[q->n_steps++] = (q8_step){.kind = gap ? Q_GAP : Q_MAXPOOL, .layer = i,
+                                               .last = i, .src = cur, .dst = dst};
             cur = dst;
-        } else if (cur >= 0) { /* dropout, flatten: nothing at inference */
-            continue;
+        } else if (cur >= 0) { /* u8 data only ever meets these (u8_reaches_gemm) */
+            if (l->kind != NN_L_DROPOUT && l->kind != NN_L_FLATTEN) {
+                nn_fail("line %d: INT8 plan has u8 data for a %s layer", l->line, l->ops->name);
+                goto fail;
+            }
         } else {
             q->steps[q->n_steps++] = (q8_step){.kind = Q_FLOAT, .layer = i, .last = i,
                                                .src = -1, .dst = -1};
@@ -426,7 +433,7 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
     q->gen = net->params_gen;
     q->built = 1;
     return 0;
-oom:
+fail:
     free_plan(q);
     return -1;
 }
@@ -655,8 +662,7 @@ static int each_activation(nn_net *net, const float *x, int n, act_fn fn, void *
 
 typedef struct calib {
     float *lo, *hi;
-    double *hist;   /* [layers][BINS] over [lo, hi] (0 included), exact zeros apart */
-    double *zeros;  /* [layers] */
+    double *hist;   /* [layers][BINS] over [lo, hi] (0 included), exact zeros left out */
 } calib;
 
 static void find_range(void *ctx, int i, const float *a, size_t count)
@@ -679,10 +685,8 @@ static void fill_hist(void *ctx, int i, const float *a, size_t count)
     if (!(width > 0.0f))
         return;
     for (size_t k = 0; k < count; k++) {
-        if (a[k] == 0.0f) {
-            cb->zeros[i]++;
+        if (a[k] == 0.0f) /* quantized exactly, whatever the range */
             continue;
-        }
         int b = (int)((a[k] - lo) / width);
         h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
     }
@@ -721,9 +725,9 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
     const int L = net->n_layers;
     calib cb = {
         .lo = malloc(sizeof(float) * (size_t)L), .hi = malloc(sizeof(float) * (size_t)L),
-        .hist = calloc((size_t)L * BINS, sizeof(double)), .zeros = calloc((size_t)L, sizeof(double)),
+        .hist = calloc((size_t)L * BINS, sizeof(double)),
     };
-    int rc = cb.lo && cb.hi && cb.hist && cb.zeros ? 0 : nn_fail("out of memory");
+    int rc = cb.lo && cb.hi && cb.hist ? 0 : nn_fail("out of memory");
     for (int i = 0; rc == 0 && i < L; i++) {
         cb.lo[i] = FLT_MAX;
         cb.hi[i] = -FLT_MAX;
@@ -744,7 +748,6 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
     free(cb.lo);
     free(cb.hi);
     free(cb.hist);
-    free(cb.zeros);
     return rc;
 }
 

@@ -13,6 +13,9 @@ echo "# engine and OpenCV DNN, one thread"
 "$bin" bench --arch "$arch" --threads 1 --opencv
 echo "# engine and OpenCV DNN, two threads"
 "$bin" bench --arch "$arch" --threads 2 --opencv
+echo "# engine in INT8 (calibrated on the random inputs), one and two threads"
+"$bin" bench --arch "$arch" --threads 1 --precision int8
+"$bin" bench --arch "$arch" --threads 2 --precision int8
 if [ "$arch" = fer-classic ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "# PyTorch, one thread"
     /usr/bin/python3 "$here/bench_torch.py" 1

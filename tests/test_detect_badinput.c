@@ -93,6 +93,7 @@ int main(int argc, char **argv)
     X(2, "bad value '0.5' for --scale-factor", "--scale-factor", "0.5");
     X(2, "bad value '1.5' for --smooth", "--smooth", "1.5");
     X(2, "bad value 'x' for --camera", "--camera", "x");
+    X(2, "bad value 'int4' for --precision", "--precision", "int4");
     X(2, "needs a value", "--input");
     X(2, "unexpected argument", "stray.mp4");
     X(2, "--loop needs --input", "--loop", "--camera", "0");
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
     X(1, "does not exist", "--headless", "--model", model, "--record", "/nonexistent/dir/x.mp4");
     X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--model", model, "--record", img);
     X(1, "camera 57", "--headless", "--model", model, "--camera", "57");
+    X(1, "no INT8 calibration", "--headless", "--model", model, "--precision", "int8");
 
     if (!test_failures)
         rp_rmdir(dir);

@@ -229,6 +229,40 @@ static void check_old_file(void)
     free(buf);
 }
 
+/* Every preset runs in INT8 (their shapes: 5x5 and strided convs, 128x128
+ * inputs, flatten and gap heads), close to FP32 on smooth images even
+ * with random weights. */
+static void check_presets(void)
+{
+    for (int i = 0; nn_preset_names[i]; i++) {
+        nn_net *net = nn_net_from_arch(nn_preset_names[i], 7);
+        int c, h, w;
+        nn_net_input_shape(net, &c, &h, &w);
+        size_t per = (size_t)c * h * w;
+        float *x = malloc(sizeof(float) * 8 * per), p32[4 * 7];
+        for (size_t j = 0; j < 8 * per; j++)
+            x[j] = 0.5f * sinf((float)(j % (size_t)w) * 0.3f + (float)(j / per)) +
+                   0.3f * cosf((float)(j / (size_t)w % (size_t)h) * 0.2f);
+        nn_net_init(net, 9);
+        CHECK(nn_net_calibrate_int8(net, x + 4 * per, 4) == 0);
+        const float *o = nn_net_forward(net, x, 4, 0);
+        CHECK(o != NULL);
+        if (o)
+            memcpy(p32, o, sizeof p32);
+        CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);
+        o = nn_net_forward(net, x, 4, 0);
+        CHECK(o != NULL);
+        double maxdiff = 0;
+        for (int k = 0; o && k < 4 * 7; k++)
+            maxdiff = fmax(maxdiff, fabs(o[k] - p32[k]));
+        printf("%s: max |dp| %.4f\n", nn_preset_names[i], maxdiff);
+        CHECK_MSG(o && maxdiff < 0.05, "%s: INT8 probabilities off by %g", nn_preset_names[i],
+                  maxdiff);
+        free(x);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
     const int n_train = 960, n_test = 600;
@@ -243,6 +277,7 @@ int main(void)
     check_net("vgg", spec_vgg, x, y, n_train, xt, y + n_train, n_test);
     check_net("flat", spec_flat, x, y, n_train, xt, y + n_train, n_test);
     check_old_file();
+    check_presets();
     free(x);
     free(y);
     return test_done("test_int8");

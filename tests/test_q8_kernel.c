@@ -11,8 +11,6 @@
 
 #include <string.h>
 
-const nn_q8_kernel *nn__q8_kernel_named(const char *name);
-
 static int rnd(uint64_t *s, int lo, int hi) /* [lo, hi] */
 {
     return lo + (int)(nn_rand_u64(s) % (uint64_t)(hi - lo + 1));

@@ -210,6 +210,8 @@ int main(int argc, char **argv)
     CHECK(ej && strstr(ej, "\"confusion\"") && strstr(ej, "\"per_class\""));
     CHECK(run("eval --model %s/a.model --data %s/data --tta", dir, dir) == 0);
 
+    double acc32 = json_number(ej, "accuracy"); /* before slurp reuses its buffer */
+
     /* 3b. calibration: training fitted one (auto by default), eval reports
      * ECE and NLL, calibrate refits or removes it */
     {
@@ -241,6 +243,20 @@ int main(int argc, char **argv)
         CHECK(run("calibrate --model %s/a.model --data %s/data --method magic --out %s/x.model", dir, dir, dir) == 2);
         CHECK(run("calibrate --model %s/a.model --data %s/data", dir, dir) == 2);
     }
+
+    /* quantize calibrates INT8 on training faces; eval in INT8 stays close
+     * to FP32; a model without the calibration refuses INT8 */
+    CHECK(run("quantize --model %s/a.model --data %s/data --count 100 --out %s/a8.model", dir, dir,
+              dir) == 0);
+    CHECK(run("eval --model %s/a8.model --data %s/data --precision int8 --json %s/e8.json", dir,
+              dir, dir) == 0);
+    snprintf(path, sizeof path, "%s/e8.json", dir);
+    double acc8 = json_number(slurp(path), "accuracy");
+    CHECK_MSG(acc8 >= acc32 - 0.03 && acc32 >= 0.8, "INT8 eval accuracy %.3f, FP32 %.3f", acc8,
+              acc32);
+    CHECK(run("eval --model %s/a.model --data %s/data --precision int8", dir, dir) == 1);
+    CHECK(run("eval --model %s/a8.model --data %s/data --precision int4", dir, dir) == 2);
+    CHECK(run("quantize --model %s/a.model --data %s/data", dir, dir) == 2);
 
     /* 5. --init starts from a model's weights: at a learning rate too small
      * to learn anything, one epoch keeps a.model's accuracy, where the same

@@ -28,6 +28,8 @@ static void print_text(const nn_net *net, const char *source)
     for (int i = 0; i < nn_net_n_classes(net); i++)
         printf("%s%s", i ? ", " : "", nn_net_class(net, i));
     printf("\ncalibration: %s\n", cal_describe(net, buf, sizeof buf));
+    printf("int8:       %s\n", nn_net_has_int8(net) ? "calibrated (--precision int8 runs it)"
+                                                     : "not calibrated (see emotion-train quantize)");
     printf("params:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
            (unsigned long long)nn_net_macs(net));
     printf("layers:\n");
@@ -99,7 +101,7 @@ static void print_json(const nn_net *net, const char *source)
             printf("]");
         }
     }
-    printf("}}\n");
+    printf("},\"int8\":%s}\n", nn_net_has_int8(net) ? "true" : "false");
 }
 
 int cmd_info(int argc, char **argv)

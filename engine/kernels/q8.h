@@ -56,6 +56,10 @@ extern const nn_q8_kernel nn_q8_kernel_avx2;
 extern const nn_q8_kernel nn_q8_kernel_vnni;
 #endif
 
+/* The kernel of that name ("ref", "avx2", "vnni") if this CPU runs it,
+ * else NULL (quant.c). */
+const nn_q8_kernel *nn__q8_kernel_named(const char *name);
+
 /* Bytes of one 16-channel weight block. */
 static inline size_t nn_q8_block_bytes(int taps, int cq)
 {
