@@ -176,6 +176,28 @@ static void check_net(const char *name, const char *spec, const float *x, const 
         CHECK_MSG(same, "%s: single faces differ from the batch on %d threads", name, threads);
     }
 
+    /* a probability calibration applies in INT8 as in FP32: the outputs are
+     * the calibrated softmax of the (INT8) logits, and sharper than before */
+    {
+        nn_calib cal = {.kind = NN_CALIB_TEMPERATURE, .n_classes = CLASSES};
+        for (int k = 0; k < CLASSES; k++)
+            cal.scale[k] = 1.0f / 0.5f;
+        CHECK(nn_net_set_calib(net, &cal) == 0);
+        const float *o = nn_net_forward(net, xt, 4, 0);
+        const float *z = nn_net_logits(net);
+        CHECK(o && z);
+        if (o && z) {
+            float want[4 * CLASSES];
+            nn_calib_probs(&cal, z, want, 4, CLASSES);
+            double d = 0;
+            for (int i = 0; i < 4 * CLASSES; i++)
+                d = fmax(d, fabs(want[i] - o[i]));
+            CHECK_MSG(d < 1e-5, "%s: INT8 outputs are not the calibrated softmax (%g)", name, d);
+            CHECK(o[argmax(o)] > p8[argmax(p8)] || o[argmax(o)] > 0.999f);
+        }
+        CHECK(nn_net_set_calib(net, NULL) == 0);
+    }
+
     /* save and load: the calibration comes back and gives the same outputs */
     size_t len;
     void *buf = nn_net_save_mem(net, &len);
