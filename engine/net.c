@@ -75,6 +75,8 @@ static int reserve(nn_net *net, int n)
             l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
         else if (l->kind == NN_L_CONV)
             l->aux_len = nn_conv_wino_aux(l);
+        else if (l->kind == NN_L_ADD) /* the skip's gradient */
+            l->aux_len = (size_t)l->src_c * l->src_h * l->src_w * (size_t)cap;
         else
             l->aux_len = 0;
         if (l->aux_len && !(l->aux = nn_zalloc(l->aux_len * sizeof(float))))
@@ -105,7 +107,7 @@ void nn_net_init(nn_net *net, uint64_t seed)
     net->params_gen++;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE) {
+        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || (l->kind == NN_L_ADD && l->nw)) {
             /* He-normal: keeps activation variance steady through ReLUs. */
             size_t fan_in = l->nw / (size_t)l->out_c;
             float sd = sqrtf(2.0f / (float)fan_in);
@@ -275,7 +277,7 @@ uint64_t nn_net_macs(const nn_net *net)
     uint64_t macs = 0;
     for (int i = 1; i < net->n_layers; i++) {
         const nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE)
+        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || l->kind == NN_L_ADD)
             macs += (uint64_t)l->nw * (l->out_h * l->out_w);
     }
     return macs;
@@ -297,6 +299,12 @@ const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len)
         break;
     case NN_L_DENSE: snprintf(what, sizeof what, "dense %d", l->out_c); break;
     case NN_L_DROPOUT: snprintf(what, sizeof what, "dropout %.2f", (double)l->rate); break;
+    case NN_L_ADD:
+        if (l->nw)
+            snprintf(what, sizeof what, "add layer %d, 1x1 stride %d proj", l->src, l->stride);
+        else
+            snprintf(what, sizeof what, "add layer %d", l->src);
+        break;
     default: snprintf(what, sizeof what, "%s", l->ops->name); break;
     }
     snprintf(buf, len, "%-28s -> %dx%dx%d  params %zu", what, l->out_w, l->out_h, l->out_c,
@@ -357,8 +365,25 @@ static nn_ctx make_ctx(nn_net *net, int train)
 static int fused_relu(const nn_net *net, int i)
 {
     nn_layer_kind k = net->layers[i].kind;
+    /* not when a residual add reads the conv's own output: its gradient
+     * there is needed, and the fused backward never forms it */
     return (k == NN_L_CONV || k == NN_L_BN) && i + 1 < net->n_layers &&
-           net->layers[i + 1].kind == NN_L_RELU;
+           net->layers[i + 1].kind == NN_L_RELU && !net->layers[i].skip_src;
+}
+
+/* Backward, at the moment dact[i] is complete but before layer i uses it:
+ * the gradients that residual adds sent back to layer i's output. */
+static void add_skip_grads(nn_net *net, int i, int n)
+{
+    if (!net->layers[i].skip_src)
+        return;
+    const size_t len = (size_t)n * layer_out_size(&net->layers[i]);
+    for (int a = i + 1; a < net->n_layers; a++) {
+        const nn_layer *l = &net->layers[a];
+        if (l->kind == NN_L_ADD && l->src == i)
+            for (size_t j = 0; j < len; j++)
+                net->dact[i][j] += l->aux[j];
+    }
 }
 
 const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
@@ -382,6 +407,10 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
         }
         if (i == net->n_layers - 1 && !train && nn_calib_forward(net, n))
             break;
+        if (l->kind == NN_L_ADD) {
+            nn_add_forward(l, &c, net->act[i - 1], net->act[l->src], net->act[i], n);
+            continue;
+        }
         l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
     }
     net->last_n = n;
@@ -412,7 +441,14 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     float loss = nn_loss(net->act[L - 2], net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
     for (int i = L - 2; i >= 1; i--) {
         nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU) {
+        add_skip_grads(net, i, n);
+        if (l->kind == NN_L_ADD) {
+            nn_add_backward(l, &c, net->act[l->src], net->dact[i], net->dact[i - 1],
+                            l->src >= 1 ? l->aux : NULL, n);
+            continue;
+        }
+        if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU &&
+            !net->layers[i - 1].skip_src) {
             /* the pool and the ReLU before it at once: the pool reads the
              * ReLU's output anyway, and its mask comes free */
             nn_maxpool_backward_relu(l, &c, net->act[i - 1], net->act[i], net->dact[i],

@@ -10,7 +10,10 @@
  *   (transB=1, preceded by a Flatten when its input still has spatial dims),
  *   Relu, BatchNormalization, Flatten, Softmax (axis 1); dropout is the
  *   identity at inference and emits nothing; a calibrated model's last
- *   Softmax is preceded by Mul calib.scale [n_classes] and Add calib.bias
+ *   Softmax is preceded by Mul calib.scale [n_classes] and Add calib.bias;
+ *   a residual block's end is Add(block output, skip), the skip being the
+ *   tensor of the layer before the block, through a 1x1 Conv first when the
+ *   block has a projection
  *   output "probs" float32 [N, n_classes]
  * Weights are initializers stored as raw_data (little-endian float32).
  * metadata_props carry what the graph cannot: class names ("classes",
@@ -242,7 +245,7 @@ static void add_meta(pb *model, const char *key, const char *value)
  * output can be named "probs". */
 typedef enum {
     S_MUL, S_ADD, S_FLATTEN, S_CONV, S_MAXPOOL, S_AVGPOOL, S_GAP, S_GEMM,
-    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD
+    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD, S_PROJ, S_RESADD
 } step_op;
 
 typedef struct step {
@@ -312,6 +315,11 @@ static int plan(const nn_net *net, step *s, int max)
             break;
         case NN_L_DROPOUT:
             break; /* identity at inference */
+        case NN_L_ADD:
+            if (l->nw)
+                PUSH(S_PROJ, l, i);
+            PUSH(S_RESADD, l, i);
+            break;
         default:
             return nn_fail("onnx: layer %d (line %d): kind %d cannot be exported",
                            i, l->line, (int)l->kind);
@@ -378,6 +386,34 @@ static int emit(pb *graph, const nn_net *net, const step *st, int idx,
         pb_str(&node, 1, cname);
         break;
     }
+    case S_PROJ: /* `in` is the skip */
+        snprintf(name, sizeof name, "proj_%d", st->li);
+        snprintf(wname, sizeof wname, "proj_%d.weight", st->li);
+        snprintf(bname, sizeof bname, "proj_%d.bias", st->li);
+        dims[0] = l->out_c; dims[1] = l->src_c; dims[2] = 1; dims[3] = 1;
+        add_initializer(graph, wname, dims, 4, l->w, l->nw);
+        dims[0] = l->out_c;
+        add_initializer(graph, bname, dims, 1, l->b, l->nb);
+        node_begin(&node, "Conv", name, in, out);
+        pb_str(&node, 1, wname);
+        pb_str(&node, 1, bname);
+        {
+            int64_t ks[2] = {1, 1}, strides[2] = {l->stride, l->stride}, pads[4] = {0, 0, 0, 0};
+            attr_ints(&node, "kernel_shape", ks, 2);
+            attr_ints(&node, "strides", strides, 2);
+            attr_ints(&node, "pads", pads, 4);
+        }
+        break;
+    case S_RESADD: /* `in` is "block output,skip" */
+        snprintf(name, sizeof name, "add_%d", st->li);
+        {
+            char first[32];
+            const char *comma = strchr(in, ',');
+            snprintf(first, sizeof first, "%.*s", (int)(comma - in), in);
+            node_begin(&node, "Add", name, first, out);
+            pb_str(&node, 1, comma + 1);
+        }
+        break;
     case S_FLATTEN:
         snprintf(name, sizeof name, "flatten_%d", idx);
         node_begin(&node, "Flatten", name, in, out);
@@ -542,18 +578,32 @@ static int build_model(const nn_net *net, pb *model)
     }
 
     pb graph = {0};
-    char in[32], out[32];
+    char in[32], out[32], args[72], proj[32] = "";
     snprintf(in, sizeof in, "input");
     for (int i = 0; i < n; i++) {
         if (i == n - 1)
             snprintf(out, sizeof out, "probs");
         else
             snprintf(out, sizeof out, "t%d", i);
-        if (emit(&graph, net, &steps[i], i, in, out)) {
-            free(steps);
-            pb_free(&graph);
-            return -1;
+        const char *from = in;
+        if (steps[i].op == S_PROJ || steps[i].op == S_RESADD) {
+            /* the skip: the last tensor of a step at or before the layer
+             * before the block (the preprocessing's for the input) */
+            char skip[32] = "input";
+            for (int j = 0; j < i; j++)
+                if (steps[j].li <= steps[i].l->src && steps[j].op != S_PROJ)
+                    snprintf(skip, sizeof skip, "t%d", j);
+            if (steps[i].op == S_PROJ) {
+                if (emit(&graph, net, &steps[i], i, skip, out))
+                    goto fail;
+                snprintf(proj, sizeof proj, "%s", out);
+                continue; /* the main tensor is still `in` */
+            }
+            snprintf(args, sizeof args, "%s,%s", in, steps[i].l->nw ? proj : skip);
+            from = args;
         }
+        if (emit(&graph, net, &steps[i], i, from, out))
+            goto fail;
         memcpy(in, out, sizeof in);
     }
     free(steps);
@@ -582,6 +632,10 @@ static int build_model(const nn_net *net, pb *model)
     if (model->oom)
         return nn_fail("onnx: out of memory");
     return 0;
+fail:
+    free(steps);
+    pb_free(&graph);
+    return -1;
 }
 
 static int check_net(const nn_net *net)

@@ -247,6 +247,27 @@ static const struct {
      "maxpool 3 stride 2\n"
      "dense 16 relu\n"
      "dense classes softmax\n"},
+    /* residual blocks: a skip from the input through a projection, an
+     * identity skip, nested blocks, a strided projection on an odd size,
+     * a skip from a dropout (the identity: the tensor before it) */
+    {"residual",
+     "input 25x23x1\n"
+     "residual\n"
+     "conv 6 3x3 same bn relu\n"
+     "end\n"
+     "dropout 0.1\n"
+     "residual\n"
+     "conv 6 3x3 same bn relu\n"
+     "residual\n"
+     "conv 6 3x3 same relu\n"
+     "end relu\n"
+     "end relu\n"
+     "residual\n"
+     "conv 10 3x3 stride 2 same bn relu\n"
+     "conv 10 3x3 same bn\n"
+     "end relu\n"
+     "gap\n"
+     "dense classes softmax\n"},
     /* colour input, stride-2 same conv on an odd size, bn after gap */
     {"colour",
      "input 17x15x3\n"

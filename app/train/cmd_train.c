@@ -61,7 +61,7 @@ static void usage(FILE *f)
         "  --val PATH         validation data (default: --val-split 0.1 of --data)\n"
         "  --val-usage NAME   CSV Usage of --val rows (default PublicTest)\n"
         "  --arch NAME|FILE   preset (fer-classic, fer-compact, einterface-128, fer-vgg,\n"
-        "                     fer-vgg-wide) or spec file\n"
+        "                     fer-vgg-wide, fer-resnet) or spec file\n"
         "  --schedule S       const | step:EVERY:GAMMA | cosine[:WARMUP:MIN_FRACTION] |\n"
         "                     plateau:PATIENCE:GAMMA (default cosine:1:0.01)\n"
         "  --augment LIST     crop,flip,rotate,zoom,color,erase | all | none\n"
