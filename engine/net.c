@@ -75,6 +75,8 @@ static int reserve(nn_net *net, int n)
             l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
         else if (l->kind == NN_L_CONV)
             l->aux_len = nn_conv_wino_aux(l);
+        else if (l->kind == NN_L_SE) /* channel means, hidden units, gates */
+            l->aux_len = (2 * (size_t)l->in_c + (size_t)l->k) * (size_t)cap;
         else if (l->kind == NN_L_ADD) /* the skip's gradient */
             l->aux_len = (size_t)l->src_c * l->src_h * l->src_w * (size_t)cap;
         else
@@ -113,6 +115,13 @@ void nn_net_init(nn_net *net, uint64_t seed)
             float sd = sqrtf(2.0f / (float)fan_in);
             for (size_t j = 0; j < l->nw; j++)
                 l->w[j] = sd * nn_rand_normal(&s);
+            memset(l->b, 0, l->nb * sizeof(float));
+        } else if (l->kind == NN_L_SE) {
+            /* He-normal for each of its two dense maps, zero biases */
+            size_t n1 = (size_t)l->k * l->in_c;
+            float sd1 = sqrtf(2.0f / (float)l->in_c), sd2 = sqrtf(2.0f / (float)l->k);
+            for (size_t j = 0; j < l->nw; j++)
+                l->w[j] = (j < n1 ? sd1 : sd2) * nn_rand_normal(&s);
             memset(l->b, 0, l->nb * sizeof(float));
         } else if (l->kind == NN_L_BN) {
             for (int c = 0; c < l->in_c; c++) {
@@ -277,7 +286,9 @@ uint64_t nn_net_macs(const nn_net *net)
     uint64_t macs = 0;
     for (int i = 1; i < net->n_layers; i++) {
         const nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || l->kind == NN_L_ADD)
+        if (l->kind == NN_L_SE)
+            macs += l->nw; /* its two small dense maps */
+        else if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || l->kind == NN_L_ADD)
             macs += (uint64_t)l->nw * (l->out_h * l->out_w);
     }
     return macs;
@@ -299,6 +310,7 @@ const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len)
         break;
     case NN_L_DENSE: snprintf(what, sizeof what, "dense %d", l->out_c); break;
     case NN_L_DROPOUT: snprintf(what, sizeof what, "dropout %.2f", (double)l->rate); break;
+    case NN_L_SE: snprintf(what, sizeof what, "se %d hidden", l->k); break;
     case NN_L_ADD:
         if (l->nw)
             snprintf(what, sizeof what, "add layer %d, 1x1 stride %d proj", l->src, l->stride);

@@ -179,6 +179,7 @@ static const nn_layer_ops *const ops_by_kind[NN_L_KINDS] = {
     [NN_L_FLATTEN] = &nn_flatten_ops,
     [NN_L_SOFTMAX] = &nn_softmax_ops,
     [NN_L_ADD] = &nn_add_ops,
+    [NN_L_SE] = &nn_se_ops,
 };
 
 #define MAX_TOKENS 16
@@ -359,6 +360,15 @@ static int parse_line(builder *b, char **tok, int nt)
         }
         return 0;
     }
+    if (strcmp(op, "se") == 0) {
+        int r;
+        if (nt != 2 || parse_int(tok[1], 1, 1024, &r))
+            return nn_fail("line %d: expected 'se R' (channels / R hidden units, R 1..1024)", b->line);
+        if (add_layer(b, NN_L_SE))
+            return -1;
+        b->layers[b->n - 1].rate = (float)r; /* resolved into k below */
+        return 0;
+    }
     if (strcmp(op, "residual") == 0) {
         if (nt != 1)
             return nn_fail("line %d: 'residual' takes no arguments", b->line);
@@ -499,6 +509,20 @@ static int resolve_geometry(nn_layer *L, int n, size_t *n_params, size_t *n_stat
                 l->nb = (size_t)l->out_c;
             }
             s->skip_src = 1;
+            break;
+        }
+        case NN_L_SE: {
+            if (p->kind == NN_L_FLATTEN || p->kind == NN_L_DENSE || !spatial)
+                return nn_fail("line %d: se needs an image, but its input is flat", l->line);
+            if (l->in_c > NN_SE_MAX_C)
+                return nn_fail("line %d: se takes at most %d channels", l->line, NN_SE_MAX_C);
+            int r = (int)l->rate;
+            l->k = l->in_c / r > 0 ? l->in_c / r : 1;
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            l->nw = 2 * (size_t)l->k * l->in_c;
+            l->nb = (size_t)l->k + l->in_c;
             break;
         }
         case NN_L_SOFTMAX:

@@ -345,6 +345,13 @@ int main(void)
               "input 8x8x1\nconv 8 3x3 same relu\nresidual\nconv 8 3x3 same bn relu\nconv 8 3x3 same bn\n"
               "end relu\nresidual\nconv 12 3x3 stride 2 same relu\nconv 12 3x3 same\nend relu\n"
               "gap\ndense classes softmax\n", 3, NULL);
+    /* Squeeze-and-excitation, alone (odd sizes, several hidden units) and
+     * in a residual block as SE-ResNet puts it. */
+    check_net("se",
+              "input 7x5x1\nconv 6 3x3 same relu\nse 2\nflatten\ndense classes softmax\n", 3, NULL);
+    check_net("se in a residual block",
+              "input 6x6x1\nconv 8 3x3 same relu\nresidual\nconv 8 3x3 same bn relu\nconv 8 3x3 same bn\n"
+              "se 4\nend relu\ngap\ndense classes softmax\n", 3, NULL);
     check_softmax_and_loss();
     check_soft_targets();
     check_distill();

@@ -72,6 +72,9 @@ static void errors(void)
                  "line 4: expected 'end [relu]'");
     expect_error("input 8x8x1\nresidual\nconv 2 3x3 same\ngap\nend\ndense classes softmax\n",
                  "line 5: a residual block on an image must keep it an image (line 4)");
+    expect_error("input 8x8x1\nconv 2 3x3\nse 0\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
+    expect_error("input 8x8x1\nconv 2 3x3\nse\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
+    expect_error("input 8x8x1\nconv 2 3x3\nflatten\nse 2\ndense classes softmax\n", "line 4: se needs an image");
     /* 8x8 -> 6x6 (valid): no stride s has (8-1)/s+1 = 6 */
     expect_error("input 8x8x1\nresidual\nconv 2 3x3 valid\nend\ngap\ndense classes softmax\n",
                  "line 4: the block turns 8x8 into 6x6");
@@ -131,6 +134,16 @@ static void residual(void)
         CHECK(nn_net_n_params(net) == 76 + 148 + 222 + 30 + 21);
         char buf[160];
         CHECK(strstr(nn_net_layer_desc(net, 7, buf, sizeof buf), "add layer 5, 1x1 stride 2 proj"));
+        nn_net_free(net);
+    }
+    /* squeeze-and-excitation: C/R hidden units (at least 1) */
+    net = nn_net_from_spec("input 6x6x1\nconv 8 3x3 same\nse 4\nse 16\ngap\ndense classes softmax\n", 3);
+    CHECK_MSG(net != NULL, "%s", nn_error());
+    if (net) {
+        const nn_layer *s = &net->layers[2], *t = &net->layers[3];
+        CHECK(s->kind == NN_L_SE && s->k == 2 && s->nw == 2 * 2 * 8 && s->nb == 2 + 8);
+        CHECK(t->kind == NN_L_SE && t->k == 1 && t->nw == 2 * 8 && t->nb == 1 + 8);
+        CHECK(s->out_c == 8 && s->out_h == 6 && s->out_w == 6);
         nn_net_free(net);
     }
     net = nn_net_from_arch("fer-resnet", 7);
