@@ -1002,9 +1002,11 @@ int cmd_train(int argc, char **argv)
     m->created = (int64_t)time(NULL);
     m->train_seconds = s->total_seconds;
     nn_net_set_threads(best, o.threads);
+    /* A calibration that cannot be fitted (too few validation faces) must
+     * not cost the run: the model is saved uncalibrated, and says so. */
     if (cal_fit_net(best, r.val_x, r.val->labels, r.val->n, o.calib, stderr)) {
-        nn_net_free(best);
-        goto done;
+        nn_net_set_calib(best, NULL);
+        fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }
     if (nn_net_save(best, o.out)) {
         ed_err("%s", nn_error());
