@@ -76,6 +76,10 @@ static int reserve(nn_net *net, int n)
             l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
         else if (l->kind == NN_L_CONV)
             l->aux_len = nn_conv_wino_aux(l);
+        else if (l->kind == NN_L_SE) /* channel means, hidden units, gates */
+            l->aux_len = (2 * (size_t)l->in_c + (size_t)l->k) * (size_t)cap;
+        else if (l->kind == NN_L_ADD) /* the skip's gradient */
+            l->aux_len = (size_t)l->src_c * l->src_h * l->src_w * (size_t)cap;
         else
             l->aux_len = 0;
         if (l->aux_len && !(l->aux = nn_zalloc(l->aux_len * sizeof(float))))
@@ -106,12 +110,19 @@ void nn_net_init(nn_net *net, uint64_t seed)
     net->params_gen++;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE) {
+        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || (l->kind == NN_L_ADD && l->nw)) {
             /* He-normal: keeps activation variance steady through ReLUs. */
             size_t fan_in = l->nw / (size_t)l->out_c;
             float sd = sqrtf(2.0f / (float)fan_in);
             for (size_t j = 0; j < l->nw; j++)
                 l->w[j] = sd * nn_rand_normal(&s);
+            memset(l->b, 0, l->nb * sizeof(float));
+        } else if (l->kind == NN_L_SE) {
+            /* He-normal for each of its two dense maps, zero biases */
+            size_t n1 = (size_t)l->k * l->in_c;
+            float sd1 = sqrtf(2.0f / (float)l->in_c), sd2 = sqrtf(2.0f / (float)l->k);
+            for (size_t j = 0; j < l->nw; j++)
+                l->w[j] = (j < n1 ? sd1 : sd2) * nn_rand_normal(&s);
             memset(l->b, 0, l->nb * sizeof(float));
         } else if (l->kind == NN_L_BN) {
             for (int c = 0; c < l->in_c; c++) {
@@ -290,7 +301,9 @@ uint64_t nn_net_macs(const nn_net *net)
     uint64_t macs = 0;
     for (int i = 1; i < net->n_layers; i++) {
         const nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE)
+        if (l->kind == NN_L_SE)
+            macs += l->nw; /* its two small dense maps */
+        else if (l->kind == NN_L_CONV || l->kind == NN_L_DENSE || l->kind == NN_L_ADD)
             macs += (uint64_t)l->nw * (l->out_h * l->out_w);
     }
     return macs;
@@ -312,6 +325,13 @@ const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len)
         break;
     case NN_L_DENSE: snprintf(what, sizeof what, "dense %d", l->out_c); break;
     case NN_L_DROPOUT: snprintf(what, sizeof what, "dropout %.2f", (double)l->rate); break;
+    case NN_L_SE: snprintf(what, sizeof what, "se %d hidden", l->k); break;
+    case NN_L_ADD:
+        if (l->nw)
+            snprintf(what, sizeof what, "add layer %d, 1x1 stride %d proj", l->src, l->stride);
+        else
+            snprintf(what, sizeof what, "add layer %d", l->src);
+        break;
     default: snprintf(what, sizeof what, "%s", l->ops->name); break;
     }
     snprintf(buf, len, "%-28s -> %dx%dx%d  params %zu", what, l->out_w, l->out_h, l->out_c,
@@ -372,8 +392,25 @@ static nn_ctx make_ctx(nn_net *net, int train)
 static int fused_relu(const nn_net *net, int i)
 {
     nn_layer_kind k = net->layers[i].kind;
+    /* not when a residual add reads the conv's own output: its gradient
+     * there is needed, and the fused backward never forms it */
     return (k == NN_L_CONV || k == NN_L_BN) && i + 1 < net->n_layers &&
-           net->layers[i + 1].kind == NN_L_RELU;
+           net->layers[i + 1].kind == NN_L_RELU && !net->layers[i].skip_src;
+}
+
+/* Backward, at the moment dact[i] is complete but before layer i uses it:
+ * the gradients that residual adds sent back to layer i's output. */
+static void add_skip_grads(nn_net *net, int i, int n)
+{
+    if (!net->layers[i].skip_src)
+        return;
+    const size_t len = (size_t)n * layer_out_size(&net->layers[i]);
+    for (int a = i + 1; a < net->n_layers; a++) {
+        const nn_layer *l = &net->layers[a];
+        if (l->kind == NN_L_ADD && l->src == i)
+            for (size_t j = 0; j < len; j++)
+                net->dact[i][j] += l->aux[j];
+    }
 }
 
 /* The GEMM mode for a pass (see nn_gemm_set_mode): the shape class, which
@@ -417,6 +454,10 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
         }
         if (i == net->n_layers - 1 && !train && nn_calib_forward(net, n))
             break;
+        if (l->kind == NN_L_ADD) {
+            nn_add_forward(l, &c, net->act[i - 1], net->act[l->src], net->act[i], n);
+            continue;
+        }
         l->ops->forward(l, &c, net->act[i - 1], net->act[i], n);
     }
     net->last_n = n;
@@ -449,7 +490,14 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
     float loss = nn_loss(net->act[L - 2], net->act[L - 1], y, n, net->n_classes, cfg, net->dact[L - 2]);
     for (int i = L - 2; i >= 1; i--) {
         nn_layer *l = &net->layers[i];
-        if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU) {
+        add_skip_grads(net, i, n);
+        if (l->kind == NN_L_ADD) {
+            nn_add_backward(l, &c, net->act[l->src], net->dact[i], net->dact[i - 1],
+                            l->src >= 1 ? l->aux : NULL, n);
+            continue;
+        }
+        if (l->kind == NN_L_MAXPOOL && i >= 2 && net->layers[i - 1].kind == NN_L_RELU &&
+            !net->layers[i - 1].skip_src) {
             /* the pool and the ReLU before it at once: the pool reads the
              * ReLU's output anyway, and its mask comes free */
             nn_maxpool_backward_relu(l, &c, net->act[i - 1], net->act[i], net->dact[i],

@@ -88,6 +88,14 @@ const char *nn_preset_spec(const char *name);
  *   relu | flatten | softmax
  *   dropout RATE
  *   dense UNITS|classes [relu|softmax]
+ *   residual ... end [relu]       a block whose input (the output of the
+ *                                 layer before `residual`) is added to its
+ *                                 output, through a 1x1 projection of the
+ *                                 block's stride when width or size differ;
+ *                                 `relu` follows the sum. Blocks nest.
+ *   se R                          squeeze-and-excitation: channels scaled by
+ *                                 sigmoid(W2 relu(W1 mean(x) + b1) + b2),
+ *                                 C/R hidden units
  * `classes` stands for n_classes. Layers after a conv or pool that need flat
  * input (dense) flatten implicitly. Errors name the line ("line 3: ...").
  * Weights are zero until nn_net_init or a load.

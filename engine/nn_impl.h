@@ -116,7 +116,10 @@ void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
 
 typedef enum {
     NN_L_INPUT, NN_L_CONV, NN_L_MAXPOOL, NN_L_AVGPOOL, NN_L_GAP, NN_L_DENSE,
-    NN_L_RELU, NN_L_DROPOUT, NN_L_BN, NN_L_FLATTEN, NN_L_SOFTMAX, NN_L_KINDS
+    NN_L_RELU, NN_L_DROPOUT, NN_L_BN, NN_L_FLATTEN, NN_L_SOFTMAX,
+    NN_L_ADD, /* the end of a residual block: input + (projected) skip */
+    NN_L_SE,  /* squeeze-and-excitation (k: hidden units) */
+    NN_L_KINDS
 } nn_layer_kind;
 
 typedef struct nn_layer nn_layer;
@@ -177,11 +180,30 @@ struct nn_layer {
     const struct nn_gemm_kernel *wino_kr; /* conv: ... and the kernel that packed them */
     float *wino_t;            /* conv: the transposes, allocated by the first
                                  backward pass that needs them */
+    /* add (residual): the layer whose output is the skip, its geometry,
+     * and the 1x1 projection (w[out_c][src_c], b[out_c], stride `stride`)
+     * when it differs from the block's output; aux holds the skip's
+     * gradient between the add's backward and the source's */
+    int src, src_c, src_h, src_w;
+    int skip_src;             /* some add reads this layer's output */
 };
 
 extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_ops,
     nn_dense_ops, nn_relu_ops, nn_dropout_ops, nn_bn_ops, nn_flatten_ops,
-    nn_softmax_ops;
+    nn_softmax_ops, nn_add_ops, nn_se_ops;
+
+/* Widest input a squeeze-and-excitation layer takes (channels). */
+#define NN_SE_MAX_C 4096
+
+/* Residual add (layers/add.c): y = x + skip, or x + proj(skip) when the
+ * add has a projection. Backward: dx = dy, the skip's gradient into dskip
+ * (overwritten; NULL: not needed), projection gradients accumulated.
+ * nn_add_proj describes the projection as a 1x1 conv layer sharing the
+ * add's parameters, for the conv code and for scratch sizing. */
+void nn_add_forward(nn_layer *l, const nn_ctx *c, const float *x, const float *skip, float *y, int n);
+void nn_add_backward(nn_layer *l, const nn_ctx *c, const float *skip, const float *dy, float *dx,
+                     float *dskip, int n);
+void nn_add_proj(const nn_layer *l, nn_layer *conv);
 
 /* Layer math as free functions, callable directly by tests. Shapes come
  * from the layer's geometry fields. */

@@ -10,7 +10,12 @@
  *   (transB=1, preceded by a Flatten when its input still has spatial dims),
  *   Relu, BatchNormalization, Flatten, Softmax (axis 1); dropout is the
  *   identity at inference and emits nothing; a calibrated model's last
- *   Softmax is preceded by Mul calib.scale [n_classes] and Add calib.bias
+ *   Softmax is preceded by Mul calib.scale [n_classes] and Add calib.bias;
+ *   a residual block's end is Add(block output, skip), the skip being the
+ *   tensor of the layer before the block, through a 1x1 Conv first when the
+ *   block has a projection; squeeze-and-excitation is GlobalAveragePool,
+ *   Conv 1x1, Relu, Conv 1x1, Sigmoid and Mul(input, gates) (the 1x1 Convs
+ *   on N x C x 1 x 1 are its two dense maps)
  *   output "probs" float32 [N, n_classes]
  * Weights are initializers stored as raw_data (little-endian float32).
  * metadata_props carry what the graph cannot: class names ("classes",
@@ -242,7 +247,7 @@ static void add_meta(pb *model, const char *key, const char *value)
  * output can be named "probs". */
 typedef enum {
     S_MUL, S_ADD, S_FLATTEN, S_CONV, S_MAXPOOL, S_AVGPOOL, S_GAP, S_GEMM,
-    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD
+    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD, S_PROJ, S_RESADD, S_SE
 } step_op;
 
 typedef struct step {
@@ -312,6 +317,16 @@ static int plan(const nn_net *net, step *s, int max)
             break;
         case NN_L_DROPOUT:
             break; /* identity at inference */
+        case NN_L_SE:
+            if (rank != 4)
+                return nn_fail("onnx: layer %d (line %d): se after flat data", i, l->line);
+            PUSH(S_SE, l, i);
+            break;
+        case NN_L_ADD:
+            if (l->nw)
+                PUSH(S_PROJ, l, i);
+            PUSH(S_RESADD, l, i);
+            break;
         default:
             return nn_fail("onnx: layer %d (line %d): kind %d cannot be exported",
                            i, l->line, (int)l->kind);
@@ -343,6 +358,43 @@ static void node_begin(pb *node, const char *op, const char *name, const char *i
     pb_str(node, 2, out);
     pb_str(node, 3, name);
     pb_str(node, 4, op);
+}
+
+/* Squeeze-and-excitation as six nodes (see the top of the file). */
+static void emit_se(pb *graph, const nn_layer *l, int li, const char *in, const char *out)
+{
+    const int C = l->in_c, M = l->k;
+    char g[32], h0[32], h[32], z[32], s[32], name[32], wname[2][32], bname[2][32];
+    snprintf(g, sizeof g, "se%d_g", li);
+    snprintf(h0, sizeof h0, "se%d_h0", li);
+    snprintf(h, sizeof h, "se%d_h", li);
+    snprintf(z, sizeof z, "se%d_z", li);
+    snprintf(s, sizeof s, "se%d_s", li);
+    for (int k = 0; k < 2; k++) {
+        snprintf(wname[k], sizeof wname[k], "se_%d.w%d", li, k + 1);
+        snprintf(bname[k], sizeof bname[k], "se_%d.b%d", li, k + 1);
+    }
+    int64_t d1[4] = {M, C, 1, 1}, d2[4] = {C, M, 1, 1}, db1[1] = {M}, db2[1] = {C};
+    add_initializer(graph, wname[0], d1, 4, l->w, (size_t)M * C);
+    add_initializer(graph, bname[0], db1, 1, l->b, (size_t)M);
+    add_initializer(graph, wname[1], d2, 4, l->w + (size_t)M * C, (size_t)C * M);
+    add_initializer(graph, bname[1], db2, 1, l->b + M, (size_t)C);
+    static const char *const ops[6] = {"GlobalAveragePool", "Conv", "Relu", "Conv", "Sigmoid", "Mul"};
+    const char *ins[6] = {in, g, h0, h, z, in}, *outs[6] = {g, h0, h, z, s, out};
+    for (int k = 0; k < 6; k++) {
+        pb node = {0};
+        snprintf(name, sizeof name, "se_%d_%d", li, k);
+        node_begin(&node, ops[k], name, ins[k], outs[k]);
+        if (k == 1 || k == 3) {
+            pb_str(&node, 1, wname[k / 2]);
+            pb_str(&node, 1, bname[k / 2]);
+            int64_t ks[2] = {1, 1};
+            attr_ints(&node, "kernel_shape", ks, 2);
+        }
+        if (k == 5)
+            pb_str(&node, 1, s);
+        pb_msg(graph, 1, &node);
+    }
 }
 
 /* Emit one step as a NodeProto (input 1, output 2, name 3, op_type 4,
@@ -378,6 +430,37 @@ static int emit(pb *graph, const nn_net *net, const step *st, int idx,
         pb_str(&node, 1, cname);
         break;
     }
+    case S_PROJ: /* `in` is the skip */
+        snprintf(name, sizeof name, "proj_%d", st->li);
+        snprintf(wname, sizeof wname, "proj_%d.weight", st->li);
+        snprintf(bname, sizeof bname, "proj_%d.bias", st->li);
+        dims[0] = l->out_c; dims[1] = l->src_c; dims[2] = 1; dims[3] = 1;
+        add_initializer(graph, wname, dims, 4, l->w, l->nw);
+        dims[0] = l->out_c;
+        add_initializer(graph, bname, dims, 1, l->b, l->nb);
+        node_begin(&node, "Conv", name, in, out);
+        pb_str(&node, 1, wname);
+        pb_str(&node, 1, bname);
+        {
+            int64_t ks[2] = {1, 1}, strides[2] = {l->stride, l->stride}, pads[4] = {0, 0, 0, 0};
+            attr_ints(&node, "kernel_shape", ks, 2);
+            attr_ints(&node, "strides", strides, 2);
+            attr_ints(&node, "pads", pads, 4);
+        }
+        break;
+    case S_RESADD: /* `in` is "block output,skip" */
+        snprintf(name, sizeof name, "add_%d", st->li);
+        {
+            char first[32];
+            const char *comma = strchr(in, ',');
+            snprintf(first, sizeof first, "%.*s", (int)(comma - in), in);
+            node_begin(&node, "Add", name, first, out);
+            pb_str(&node, 1, comma + 1);
+        }
+        break;
+    case S_SE:
+        emit_se(graph, l, st->li, in, out);
+        return 0;
     case S_FLATTEN:
         snprintf(name, sizeof name, "flatten_%d", idx);
         node_begin(&node, "Flatten", name, in, out);
@@ -542,18 +625,32 @@ static int build_model(const nn_net *net, pb *model)
     }
 
     pb graph = {0};
-    char in[32], out[32];
+    char in[32], out[32], args[72], proj[32] = "";
     snprintf(in, sizeof in, "input");
     for (int i = 0; i < n; i++) {
         if (i == n - 1)
             snprintf(out, sizeof out, "probs");
         else
             snprintf(out, sizeof out, "t%d", i);
-        if (emit(&graph, net, &steps[i], i, in, out)) {
-            free(steps);
-            pb_free(&graph);
-            return -1;
+        const char *from = in;
+        if (steps[i].op == S_PROJ || steps[i].op == S_RESADD) {
+            /* the skip: the last tensor of a step at or before the layer
+             * before the block (the preprocessing's for the input) */
+            char skip[32] = "input";
+            for (int j = 0; j < i; j++)
+                if (steps[j].li <= steps[i].l->src && steps[j].op != S_PROJ)
+                    snprintf(skip, sizeof skip, "t%d", j);
+            if (steps[i].op == S_PROJ) {
+                if (emit(&graph, net, &steps[i], i, skip, out))
+                    goto fail;
+                snprintf(proj, sizeof proj, "%s", out);
+                continue; /* the main tensor is still `in` */
+            }
+            snprintf(args, sizeof args, "%s,%s", in, steps[i].l->nw ? proj : skip);
+            from = args;
         }
+        if (emit(&graph, net, &steps[i], i, from, out))
+            goto fail;
         memcpy(in, out, sizeof in);
     }
     free(steps);
@@ -582,6 +679,10 @@ static int build_model(const nn_net *net, pb *model)
     if (model->oom)
         return nn_fail("onnx: out of memory");
     return 0;
+fail:
+    free(steps);
+    pb_free(&graph);
+    return -1;
 }
 
 static int check_net(const nn_net *net)

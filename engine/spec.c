@@ -9,7 +9,7 @@
 #include <string.h>
 
 const char *const nn_preset_names[] = {
-    "fer-classic", "fer-compact", "einterface-128", "fer-vgg", "fer-vgg-wide", NULL
+    "fer-classic", "fer-compact", "einterface-128", "fer-vgg", "fer-vgg-wide", "fer-resnet", NULL
 };
 
 /* The classic Keras FER2013 design (2.87 M parameters, 77.8 M MACs). */
@@ -104,6 +104,52 @@ static const char spec_fer_vgg_wide[] =
     "dropout 0.4\n"
     "dense classes softmax\n";
 
+/* ResNet-18's layout (a stem, then four stages of two basic blocks, each
+ * two 3x3 convolutions with an identity skip, or a 1x1 projection where a
+ * stage halves the size and doubles the width) at half its widths, 32 to
+ * 256 channels, with the stages at 48, 24, 12 and 6 px: the resolutions
+ * and weight count of fer-vgg-wide (an early 512-wide 3x3 stage made
+ * single faces several times slower: its 11 M weights are read per face). */
+static const char spec_fer_resnet[] =
+    "# fer-resnet: ResNet-18's basic blocks at half width on 48x48 faces\n"
+    "input 48x48x1\n"
+    "conv 32 3x3 same bn relu\n"
+    "residual\n"
+    "conv 32 3x3 same bn relu\n"
+    "conv 32 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 32 3x3 same bn relu\n"
+    "conv 32 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 64 3x3 stride 2 same bn relu\n"
+    "conv 64 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 64 3x3 same bn relu\n"
+    "conv 64 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 128 3x3 stride 2 same bn relu\n"
+    "conv 128 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 128 3x3 same bn relu\n"
+    "conv 128 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 256 3x3 stride 2 same bn relu\n"
+    "conv 256 3x3 same bn\n"
+    "end relu\n"
+    "residual\n"
+    "conv 256 3x3 same bn relu\n"
+    "conv 256 3x3 same bn\n"
+    "end relu\n"
+    "gap\n"
+    "dropout 0.3\n"
+    "dense classes softmax\n";
+
 const char *nn_preset_spec(const char *name)
 {
     static const struct { const char *name, *spec; } presets[] = {
@@ -112,6 +158,7 @@ const char *nn_preset_spec(const char *name)
         {"einterface-128", spec_einterface},
         {"fer-vgg", spec_fer_vgg},
         {"fer-vgg-wide", spec_fer_vgg_wide},
+        {"fer-resnet", spec_fer_resnet},
     };
     for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
         if (name && strcmp(name, presets[i].name) == 0)
@@ -131,6 +178,8 @@ static const nn_layer_ops *const ops_by_kind[NN_L_KINDS] = {
     [NN_L_BN] = &nn_bn_ops,
     [NN_L_FLATTEN] = &nn_flatten_ops,
     [NN_L_SOFTMAX] = &nn_softmax_ops,
+    [NN_L_ADD] = &nn_add_ops,
+    [NN_L_SE] = &nn_se_ops,
 };
 
 #define MAX_TOKENS 16
@@ -138,11 +187,15 @@ static const nn_layer_ops *const ops_by_kind[NN_L_KINDS] = {
 #define MAX_DIM 4096
 #define MAX_CHANNELS 65536
 
+#define MAX_NESTING 16
+
 typedef struct {
     nn_layer *layers;
     int n, cap;
     int line;
     int n_classes;
+    /* open residual blocks: the layer before each, and its line */
+    int open[MAX_NESTING], open_line[MAX_NESTING], n_open;
 } builder;
 
 static int add_layer(builder *b, nn_layer_kind kind)
@@ -307,6 +360,39 @@ static int parse_line(builder *b, char **tok, int nt)
         }
         return 0;
     }
+    if (strcmp(op, "se") == 0) {
+        int r;
+        if (nt != 2 || parse_int(tok[1], 1, 1024, &r))
+            return nn_fail("line %d: expected 'se R' (channels / R hidden units, R 1..1024)", b->line);
+        if (add_layer(b, NN_L_SE))
+            return -1;
+        b->layers[b->n - 1].rate = (float)r; /* resolved into k below */
+        return 0;
+    }
+    if (strcmp(op, "residual") == 0) {
+        if (nt != 1)
+            return nn_fail("line %d: 'residual' takes no arguments", b->line);
+        if (b->n_open == MAX_NESTING)
+            return nn_fail("line %d: residual blocks nested more than %d deep", b->line, MAX_NESTING);
+        b->open_line[b->n_open] = b->line;
+        b->open[b->n_open++] = b->n - 1;
+        return 0;
+    }
+    if (strcmp(op, "end") == 0) {
+        if (nt > 2 || (nt == 2 && strcmp(tok[1], "relu") != 0))
+            return nn_fail("line %d: expected 'end [relu]'", b->line);
+        if (b->n_open == 0)
+            return nn_fail("line %d: 'end' without 'residual'", b->line);
+        int src = b->open[--b->n_open];
+        if (src == b->n - 1)
+            return nn_fail("line %d: empty residual block", b->line);
+        if (add_layer(b, NN_L_ADD))
+            return -1;
+        b->layers[b->n - 1].src = src;
+        if (nt == 2 && add_layer(b, NN_L_RELU))
+            return -1;
+        return 0;
+    }
     if (strcmp(op, "dropout") == 0) {
         char *end;
         float r = nt == 2 ? strtof(tok[1], &end) : -1;
@@ -395,6 +481,50 @@ static int resolve_geometry(nn_layer *L, int n, size_t *n_params, size_t *n_stat
             l->out_c = l->in_c * l->in_h * l->in_w;
             l->out_h = l->out_w = 1;
             break;
+        case NN_L_ADD: {
+            nn_layer *s = &L[l->src];
+            int flat_src = s->out_h == 1 && s->out_w == 1;
+            for (int j = l->src + 1; j < i && !flat_src; j++)
+                if (L[j].kind == NN_L_GAP || L[j].kind == NN_L_FLATTEN || L[j].kind == NN_L_DENSE)
+                    return nn_fail("line %d: a residual block on an image must keep it an image "
+                                   "(line %d)", l->line, L[j].line);
+            l->src_c = s->out_c;
+            l->src_h = s->out_h;
+            l->src_w = s->out_w;
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            l->stride = 1;
+            if (l->src_c != l->out_c || l->src_h != l->out_h || l->src_w != l->out_w) {
+                /* a 1x1 projection of the stride that gives the block's size */
+                int st = 1;
+                while (st <= 64 && ((l->src_h - 1) / st + 1 != l->out_h || (l->src_w - 1) / st + 1 != l->out_w))
+                    st++;
+                if (st > 64)
+                    return nn_fail("line %d: the block turns %dx%d into %dx%d, which no strided "
+                                   "projection of the skip matches", l->line, l->src_w, l->src_h,
+                                   l->out_w, l->out_h);
+                l->stride = st;
+                l->nw = (size_t)l->out_c * l->src_c;
+                l->nb = (size_t)l->out_c;
+            }
+            s->skip_src = 1;
+            break;
+        }
+        case NN_L_SE: {
+            if (p->kind == NN_L_FLATTEN || p->kind == NN_L_DENSE || !spatial)
+                return nn_fail("line %d: se needs an image, but its input is flat", l->line);
+            if (l->in_c > NN_SE_MAX_C)
+                return nn_fail("line %d: se takes at most %d channels", l->line, NN_SE_MAX_C);
+            int r = (int)l->rate;
+            l->k = l->in_c / r > 0 ? l->in_c / r : 1;
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            l->nw = 2 * (size_t)l->k * l->in_c;
+            l->nb = (size_t)l->k + l->in_c;
+            break;
+        }
         case NN_L_SOFTMAX:
             if (spatial)
                 return nn_fail("line %d: softmax needs a flat input (add flatten or gap)", l->line);
@@ -498,6 +628,10 @@ static nn_layer *parse_spec(const char *spec, int n_classes, int *n_layers, size
     }
     if (ok && b.n < 2) {
         nn_fail("architecture spec has only an input layer");
+        ok = 0;
+    }
+    if (ok && b.n_open) {
+        nn_fail("line %d: 'residual' without 'end'", b.open_line[b.n_open - 1]);
         ok = 0;
     }
     if (ok && resolve_geometry(b.layers, b.n, &np, &ns))

@@ -328,6 +328,33 @@ int main(void)
     check_net("loss smoothing and weights",
               "input 5x5x1\nconv 2 3x3 same bn relu\nmaxpool 2\nflatten\ndense 4 relu\ndense classes softmax\n",
               4, &cfg);
+    /* Residual blocks: identity skips, a strided projection that also
+     * changes the width, a skip from the input, nested blocks, a skip
+     * from a conv whose ReLU would otherwise fuse with it, and one from a
+     * ReLU whose max pool would otherwise take its backward. */
+    check_net("residual identity",
+              "input 6x6x2\nconv 3 3x3 same relu\nresidual\nconv 3 3x3 same bn relu\nconv 3 3x3 same\n"
+              "end relu\nflatten\ndense classes softmax\n", 3, NULL);
+    check_net("residual projection stride 2",
+              "input 7x7x2\nconv 3 3x3 same relu\nresidual\nconv 4 3x3 stride 2 same bn relu\n"
+              "conv 4 3x3 same\nend relu\ngap\ndense classes softmax\n", 3, NULL);
+    check_net("residual nested, from the input and a conv",
+              "input 6x6x1\nresidual\nconv 2 3x3 same\nresidual\nrelu\nconv 2 3x3 same\nend\nend relu\n"
+              "flatten\ndense classes softmax\n", 2, NULL);
+    check_net("residual from a relu before a max pool",
+              "input 6x6x1\nconv 2 3x3 same\nrelu\nresidual\nmaxpool 2\nconv 2 3x3 same\nend\n"
+              "flatten\ndense classes softmax\n", 2, NULL);
+    check_net("residual winograd",
+              "input 8x8x1\nconv 8 3x3 same relu\nresidual\nconv 8 3x3 same bn relu\nconv 8 3x3 same bn\n"
+              "end relu\nresidual\nconv 12 3x3 stride 2 same relu\nconv 12 3x3 same\nend relu\n"
+              "gap\ndense classes softmax\n", 3, NULL);
+    /* Squeeze-and-excitation, alone (odd sizes, several hidden units) and
+     * in a residual block as SE-ResNet puts it. */
+    check_net("se",
+              "input 7x5x1\nconv 6 3x3 same relu\nse 2\nflatten\ndense classes softmax\n", 3, NULL);
+    check_net("se in a residual block",
+              "input 6x6x1\nconv 8 3x3 same relu\nresidual\nconv 8 3x3 same bn relu\nconv 8 3x3 same bn\n"
+              "se 4\nend relu\ngap\ndense classes softmax\n", 3, NULL);
     check_softmax_and_loss();
     check_soft_targets();
     check_distill();

@@ -62,6 +62,22 @@ static void errors(void)
     expect_error("input 8x8x1\ninput 8x8x1\ndense classes softmax\n", "line 2: 'input' may only be the first");
     expect_error("input 4096x4096x64\nconv 65536 3x3\ndense classes softmax\n", "too large");
     expect_error("input 8x8x1\ndense 999999999 relu\ndense classes softmax\n", "line 2:");
+    /* residual blocks */
+    expect_error("input 8x8x1\nconv 2 3x3 same\nend\ngap\ndense classes softmax\n", "line 3: 'end' without");
+    expect_error("input 8x8x1\nresidual\nconv 2 3x3 same\ngap\ndense classes softmax\n",
+                 "line 2: 'residual' without 'end'");
+    expect_error("input 8x8x1\nresidual\nend\ngap\ndense classes softmax\n", "line 3: empty residual");
+    expect_error("input 8x8x1\nresidual x\nconv 2 3x3\nend\ngap\ndense classes softmax\n", "line 2:");
+    expect_error("input 8x8x1\nresidual\nconv 2 3x3 same\nend sideways\ngap\ndense classes softmax\n",
+                 "line 4: expected 'end [relu]'");
+    expect_error("input 8x8x1\nresidual\nconv 2 3x3 same\ngap\nend\ndense classes softmax\n",
+                 "line 5: a residual block on an image must keep it an image (line 4)");
+    expect_error("input 8x8x1\nconv 2 3x3\nse 0\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
+    expect_error("input 8x8x1\nconv 2 3x3\nse\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
+    expect_error("input 8x8x1\nconv 2 3x3\nflatten\nse 2\ndense classes softmax\n", "line 4: se needs an image");
+    /* 8x8 -> 6x6 (valid): no stride s has (8-1)/s+1 = 6 */
+    expect_error("input 8x8x1\nresidual\nconv 2 3x3 valid\nend\ngap\ndense classes softmax\n",
+                 "line 4: the block turns 8x8 into 6x6");
     CHECK(nn_net_from_spec("input 8x8x1\ndense classes softmax\n", 1) == NULL);
     CHECK(nn_net_from_arch("no-such-preset-or-file", 7) == NULL);
     CHECK(strstr(nn_error(), "neither a preset") != NULL);
@@ -101,8 +117,54 @@ static void grammar(void)
     nn_net_free(net);
 }
 
+/* Residual blocks: geometry, projections only where needed, the
+ * preset's size, and the layer descriptions info prints. */
+static void residual(void)
+{
+    nn_net *net = nn_net_from_spec("input 9x9x2\nconv 4 3x3 same relu\nresidual\nconv 4 3x3 same\nend relu\n"
+                                   "residual\nconv 6 3x3 stride 2 same\nend\ngap\ndense classes softmax\n", 3);
+    CHECK_MSG(net != NULL, "%s", nn_error());
+    if (net) {
+        const nn_layer *a = &net->layers[4], *b = &net->layers[7];
+        CHECK(a->kind == NN_L_ADD && a->src == 2 && a->nw == 0 && net->layers[5].kind == NN_L_RELU);
+        CHECK(b->kind == NN_L_ADD && b->src == 5 && b->stride == 2 && b->nw == 6 * 4 && b->nb == 6);
+        CHECK(b->out_c == 6 && b->out_h == 5 && b->out_w == 5 && b->src_h == 9);
+        CHECK(net->layers[2].skip_src && net->layers[5].skip_src && !net->layers[3].skip_src);
+        /* params: conv 4*2*9+4, conv 4*4*9+4, conv 6*4*9+6, proj 24+6, dense 6*3+3 */
+        CHECK(nn_net_n_params(net) == 76 + 148 + 222 + 30 + 21);
+        char buf[160];
+        CHECK(strstr(nn_net_layer_desc(net, 7, buf, sizeof buf), "add layer 5, 1x1 stride 2 proj"));
+        nn_net_free(net);
+    }
+    /* squeeze-and-excitation: C/R hidden units (at least 1) */
+    net = nn_net_from_spec("input 6x6x1\nconv 8 3x3 same\nse 4\nse 16\ngap\ndense classes softmax\n", 3);
+    CHECK_MSG(net != NULL, "%s", nn_error());
+    if (net) {
+        const nn_layer *s = &net->layers[2], *t = &net->layers[3];
+        CHECK(s->kind == NN_L_SE && s->k == 2 && s->nw == 2 * 2 * 8 && s->nb == 2 + 8);
+        CHECK(t->kind == NN_L_SE && t->k == 1 && t->nw == 2 * 8 && t->nb == 1 + 8);
+        CHECK(s->out_c == 8 && s->out_h == 6 && s->out_w == 6);
+        nn_net_free(net);
+    }
+    net = nn_net_from_arch("fer-resnet", 7);
+    CHECK(net != NULL);
+    if (net) {
+        uint64_t macs = nn_net_macs(net);
+        printf("fer-resnet: %zu parameters, %llu MACs\n", nn_net_n_params(net), (unsigned long long)macs);
+        CHECK(macs >= 250000000 && macs <= 400000000);
+        int adds = 0, projs = 0;
+        for (int i = 0; i < net->n_layers; i++) {
+            adds += net->layers[i].kind == NN_L_ADD;
+            projs += net->layers[i].kind == NN_L_ADD && net->layers[i].nw;
+        }
+        CHECK(adds == 8 && projs == 3);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
+    residual();
     presets();
     errors();
     grammar();

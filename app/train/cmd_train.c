@@ -68,7 +68,7 @@ static void usage(FILE *f)
         "  --val PATH         validation data (default: --val-split 0.1 of --data)\n"
         "  --val-usage NAME   CSV Usage of --val rows (default PublicTest)\n"
         "  --arch NAME|FILE   preset (fer-classic, fer-compact, einterface-128, fer-vgg,\n"
-        "                     fer-vgg-wide) or spec file (default %s)\n"
+        "                     fer-vgg-wide, fer-resnet) or spec file (default %s)\n"
         "  --epochs N         passes over the training data (default %d)\n"
         "  --batch N          images per step (default %d)\n"
         "  --optimizer O      sgd, adam or adamw (default adam)\n"
@@ -1065,9 +1065,11 @@ int cmd_train(int argc, char **argv)
     m->created = (int64_t)time(NULL);
     m->train_seconds = s->total_seconds;
     nn_net_set_threads(best, o.threads);
+    /* A calibration that cannot be fitted (too few validation faces) must
+     * not cost the run: the model is saved uncalibrated, and says so. */
     if (cal_fit_net(best, r.val_x, r.val->labels, r.val->n, o.calib, stderr)) {
-        nn_net_free(best);
-        goto done;
+        nn_net_set_calib(best, NULL);
+        fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }
     if (tc_save_model(best, o.out, o.ckpt) != 0) {
         nn_net_free(best);
