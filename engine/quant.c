@@ -753,3 +753,41 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n)
 
 int nn_net_has_int8(const nn_net *net) { return net->q8 != NULL; }
 
+
+/* Best of `reps` one-face inference passes, seconds (< 0 on failure). */
+static double best_pass(nn_net *net, const float *x, int reps)
+{
+    double best = -1;
+    for (int r = 0; r < reps; r++) {
+        double t0 = nn_now();
+        if (!nn_net_forward(net, x, 1, 0))
+            return -1;
+        double t = nn_now() - t0;
+        best = best < 0 || t < best ? t : best;
+    }
+    return best;
+}
+
+nn_precision nn_net_use_faster_precision(nn_net *net)
+{
+    nn_net_set_precision(net, NN_PRECISION_FP32);
+    if (!net->q8)
+        return NN_PRECISION_FP32;
+    const nn_layer *in = &net->layers[0];
+    size_t per = (size_t)in->out_c * in->out_h * in->out_w;
+    float *x = malloc(per * sizeof *x);
+    if (!x)
+        return NN_PRECISION_FP32;
+    for (size_t i = 0; i < per; i++)
+        x[i] = 128.0f * net->pre.scale + net->pre.bias;
+    /* a first pass of each builds buffers and packed weights */
+    double t32 = best_pass(net, x, 1) < 0 ? -1 : best_pass(net, x, 3);
+    nn_precision p = NN_PRECISION_FP32;
+    if (t32 > 0 && nn_net_set_precision(net, NN_PRECISION_INT8) == 0) {
+        double t8 = best_pass(net, x, 1) < 0 ? -1 : best_pass(net, x, 3);
+        p = t8 > 0 && t8 < t32 ? NN_PRECISION_INT8 : NN_PRECISION_FP32;
+    }
+    free(x);
+    nn_net_set_precision(net, p);
+    return p;
+}

@@ -209,6 +209,9 @@ int main(int argc, char **argv)
     char *e = rp_slurp(err);
     CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
     CHECK(e && strstr(e, "frames/s") && strstr(e, "ms per frame"));
+    /* --precision auto (the default) has only FP32 for a model without an
+     * INT8 calibration */
+    CHECK_MSG(e && strstr(e, "model: fp32, kernels "), "%s", e ? e : "");
     free(e);
     check_log(log, &sc, N_FRAMES);
     int rw = 0, rh = 0;

@@ -133,8 +133,16 @@ static void check_net(const char *name, const char *spec, const float *x, const 
 
     CHECK(!nn_net_has_int8(net));
     CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) < 0); /* not calibrated yet */
+    CHECK(nn_net_use_faster_precision(net) == NN_PRECISION_FP32); /* nothing else to pick */
+    CHECK(nn_net_precision(net) == NN_PRECISION_FP32);
     CHECK(nn_net_calibrate_int8(net, x, 300) == 0);
     CHECK(nn_net_has_int8(net));
+    /* the faster of the two for one face: either, but the one it says it set */
+    nn_precision fast = nn_net_use_faster_precision(net);
+    CHECK(fast == NN_PRECISION_FP32 || fast == NN_PRECISION_INT8);
+    CHECK(nn_net_precision(net) == fast);
+    printf("%s: the faster precision here: %s\n", name, fast == NN_PRECISION_INT8 ? "int8" : "fp32");
+    CHECK(nn_net_set_precision(net, NN_PRECISION_FP32) == 0);
     CHECK(nn_net_precision(net) == NN_PRECISION_FP32);
     classify(net, xt, n_test, p32);
     CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);

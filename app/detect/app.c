@@ -60,7 +60,9 @@ int app_setup(app *a, const ed_opts *o)
     }
     nn_net_set_threads(a->net, o->threads);
     cvw_set_threads(o->threads);
-    if (nn_net_set_precision(a->net, (nn_precision)o->precision)) {
+    if (o->precision < 0)
+        nn_net_use_faster_precision(a->net);
+    else if (nn_net_set_precision(a->net, (nn_precision)o->precision)) {
         ed_err("--precision: model '%s': %s", model, nn_error());
         return ED_EXIT_FAIL;
     }
@@ -357,6 +359,8 @@ void app_summary(const app *a, FILE *f)
         fprintf(f, "  input: %ld of its %ld frames read\n", a->frames, stated);
     if (a->rec_done)
         fprintf(f, "  recorded %ld frames to %s\n", a->rec_frames, a->rec_path);
+    fprintf(f, "  model: %s, kernels %s\n",
+            nn_net_precision(a->net) == NN_PRECISION_INT8 ? "int8" : "fp32", nn_kernel_name());
 }
 
 void app_teardown(app *a)

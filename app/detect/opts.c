@@ -33,6 +33,7 @@ void ed_opts_defaults(ed_opts *o)
     memset(o, 0, sizeof *o);
     o->camera = 0;
     o->threads = 2;
+    o->precision = -1; /* auto */
     /* The detector dominates the frame time. Scale factor 1.1 on a frame
      * shrunk to 320 wide, run every second frame with tracked boxes in
      * between, finds as many faces on the demo clip as 1.1 on every full
@@ -76,8 +77,9 @@ void ed_opts_usage(FILE *f)
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
 "      --cascade PATH      face detector XML (default: Haar frontal face)\n"
 "      --threads N         threads for the model and the detector (default 2)\n"
-"      --precision P       fp32 or int8 (a model calibrated by emotion-train\n"
-"                          quantize) (default fp32)\n"
+"      --precision P       auto, fp32 or int8 (int8 needs a model calibrated by\n"
+"                          emotion-train quantize; auto: int8 for such a model\n"
+"                          where it runs faster here, else fp32) (default auto)\n"
 "      --scale-factor F    detector pyramid step, 1.01 to 4 (default 1.1)\n"
 "      --min-neighbors N   detector strictness (default 5)\n"
 "      --min-face F        smallest face, fraction of the frame's shorter side\n"
@@ -229,12 +231,14 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->threads = (int)lv;
             break;
         case O_PRECISION:
-            if (!strcmp(optarg, "fp32"))
+            if (!strcmp(optarg, "auto"))
+                o->precision = -1;
+            else if (!strcmp(optarg, "fp32"))
                 o->precision = 0;
             else if (!strcmp(optarg, "int8"))
                 o->precision = 2;
             else
-                rc = bad(err, "--precision", optarg, "must be fp32 or int8");
+                rc = bad(err, "--precision", optarg, "must be auto, fp32 or int8");
             break;
         case O_SCALE:
             /* Steps closer to 1 multiply the detector's work many times over

@@ -22,7 +22,7 @@ typedef struct ed_opts {
     long max_frames;     /* 0 = all */
     int loop;            /* start a file or folder over at its end */
     int threads;         /* engine and detector threads */
-    int precision;       /* nn_precision of the model: 0 FP32, 2 INT8 */
+    int precision;       /* nn_precision of the model: 0 FP32, 2 INT8; -1 auto */
     /* detection */
     double scale_factor;
     int min_neighbors;
