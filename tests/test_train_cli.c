@@ -448,6 +448,11 @@ int main(int argc, char **argv)
                   "full disk: %s", msg ? msg : "");
         struct stat st;
         CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)); /* never replaced */
+        /* Standard output on a full disk. */
+        snprintf(cmd, sizeof cmd, "%s info --model %s/a.model >/dev/full 2>>%s", prog, dir, logp);
+        int st_full = system(cmd);
+        CHECK_MSG(WIFEXITED(st_full) && WEXITSTATUS(st_full) == 1, "info >/dev/full: status %d",
+                  st_full);
         /* A model whose output is not probabilities: refused at load. */
         nn_net *net = nn_net_from_arch("fer-compact", 3);
         CHECK(net != NULL);

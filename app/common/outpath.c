@@ -166,8 +166,16 @@ FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
         return NULL;
     }
     snprintf(o->path, sizeof o->path, "%s", path);
-    struct stat st;
+    struct stat st, lst;
     int exists = stat(path, &st) == 0;
+    if (exists && S_ISREG(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        /* A link to a file: replace the file it points to, not the link. */
+        char *real = realpath(path, NULL);
+        if (real && strlen(real) < sizeof o->path)
+            snprintf(o->path, sizeof o->path, "%s", real);
+        free(real);
+    }
+    path = o->path;
     if (exists && S_ISDIR(st.st_mode)) {
         fail(err, errlen, "cannot write '%s': it is a folder", path);
         return NULL;

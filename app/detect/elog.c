@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <math.h>
 
+#include "jsonw.h"
 #include "outpath.h"
 
 struct elog {
@@ -15,26 +16,24 @@ struct elog {
     char path[4096];
     int csv;
     int k;
-    char names[NN_MAX_CLASSES][NN_NAME_MAX * 2]; /* escaped for the format */
+    /* Escaped for the format; a JSON escape is at most 6 bytes a byte. */
+    char names[NN_MAX_CLASSES][NN_NAME_MAX * 6 + 3];
 };
 
 /* Class names are short identifiers, but escape anyway so a model with odd
- * names cannot break the log's syntax. */
+ * names cannot break the log's syntax: JSON through jsonw (quotes
+ * included, invalid UTF-8 replaced), CSV by replacing what would end a
+ * field or a row. */
 static void escape(char *dst, size_t len, const char *src, int csv)
 {
+    if (!csv) {
+        jsonw_escape(dst, len, src);
+        return;
+    }
     size_t j = 0;
-    for (; *src && j + 7 < len; src++) {
+    for (; *src && j + 1 < len; src++) {
         unsigned char c = (unsigned char)*src;
-        if (csv) {
-            dst[j++] = (c == ',' || c == '"' || c < 0x20) ? '_' : (char)c;
-        } else if (c == '"' || c == '\\') {
-            dst[j++] = '\\';
-            dst[j++] = (char)c;
-        } else if (c < 0x20) {
-            j += (size_t)snprintf(dst + j, len - j, "\\u%04x", c);
-        } else {
-            dst[j++] = (char)c;
-        }
+        dst[j++] = (c == ',' || c == '"' || c < 0x20 || c == 0x7F) ? '_' : (char)c;
     }
     dst[j] = 0;
 }
@@ -109,13 +108,13 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
         fprintf(f, "{\"frame\":%ld,\"t_ms\":%.1f,\"faces\":[", frame, t_ms);
         for (int i = 0; i < r->n; i++) {
             const pl_face *fc = &r->faces[i];
-            fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":\"%s\",\"confidence\":",
+            fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":%s,\"confidence\":",
                     i ? "," : "", fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h,
                     l->names[fc->cls]);
             num(f, fc->conf, 0);
             fputs(",\"probs\":{", f);
             for (int c = 0; c < l->k; c++) {
-                fprintf(f, "%s\"%s\":", c ? "," : "", l->names[c]);
+                fprintf(f, "%s%s:", c ? "," : "", l->names[c]);
                 num(f, fc->probs[c], 0);
             }
             fputs("}}", f);

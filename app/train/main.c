@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "nn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,8 +48,16 @@ int main(int argc, char **argv)
         return ED_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            /* What went to stdout (predictions, metrics, JSON) must have
+             * arrived: `predict ... > full-disk/out.jsonl` is a failure. */
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                ed_err("cannot write standard output: %s", strerror(errno ? errno : EIO));
+                return rc ? rc : ED_EXIT_FAIL;
+            }
+            return rc;
+        }
     ed_err("unknown command '%s' (try --help)", argv[1]);
     return ED_EXIT_USAGE;
 }

@@ -1,0 +1,54 @@
+#!/bin/sh
+# fuzz.sh - run the libFuzzer targets (tests/fuzz_*.c) under ASan+UBSan.
+#
+#   tests/fuzz.sh [SECONDS_EACH [TARGET...]]     fuzz, default 60 s each
+#   FUZZ_MINIMISE=1 tests/fuzz.sh 0 TARGET...    rewrite tests/fuzz/TARGET
+#                                                as the minimal corpus with
+#                                                the same coverage
+#
+# Targets: model spec checkpoint csv log. The clang build lives in
+# build-fuzz (FUZZ_BUILD to change); each target's growing corpus in
+# build-fuzz/fuzz-corpus/TARGET, seeded from the committed tests/fuzz/TARGET.
+# Crashes are written as build-fuzz/crash-* and stop the run with an error.
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${FUZZ_BUILD:-$src/build-fuzz}
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-model spec checkpoint csv log}
+
+if [ ! -f "$build/build.ninja" ]; then
+    CC=clang CXX=clang++ meson setup "$build" "$src" --buildtype=debugoptimized \
+        -Db_sanitize=address,undefined -Db_lundef=false
+fi
+for t in $targets; do
+    ninja -C "$build" "tests/fuzz_$t"
+done
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+for t in $targets; do
+    work="$build/fuzz-corpus/$t"
+    mkdir -p "$work"
+    # Model files and checkpoints end in a CRC: repair it so mutations reach
+    # the parser (fuzz_util.h).
+    case $t in model|checkpoint) export NN_FUZZ_FIXCRC=1 ;; *) unset NN_FUZZ_FIXCRC || true ;; esac
+    if [ "$secs" -gt 0 ]; then
+        echo "== fuzz_$t, $secs s"
+        (cd "$build" && "./tests/fuzz_$t" -max_total_time="$secs" -timeout=10 \
+            -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+            "$work" "$src/tests/fuzz/$t" 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|crash-" || true)
+        if ls "$build"/crash-* "$build"/leak-* "$build"/oom-* "$build"/timeout-* >/dev/null 2>&1; then
+            echo "fuzz_$t: found a failing input (see $build)" >&2
+            exit 1
+        fi
+    fi
+    if [ "${FUZZ_MINIMISE:-0}" = 1 ]; then
+        min="$build/fuzz-min/$t"
+        rm -rf "$min"
+        mkdir -p "$min"
+        (cd "$build" && "./tests/fuzz_$t" -merge=1 "$min" "$src/tests/fuzz/$t" "$work" 2>&1 | tail -1)
+        rm -f "$src/tests/fuzz/$t"/*
+        cp "$min"/* "$src/tests/fuzz/$t"/
+        echo "tests/fuzz/$t: $(ls "$src/tests/fuzz/$t" | wc -l) files, $(du -sk "$src/tests/fuzz/$t" | cut -f1) kB"
+    fi
+done

@@ -1,0 +1,97 @@
+/* test_outpath.c - app/common/outpath: same-file checks by inode (other
+ * names, hard links, files not made yet), probes that refuse folders and
+ * missing folders and leave nothing behind, whole-file writes that keep
+ * the old file until the new one is complete and never replace a device. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "outpath.h"
+#include "runprog.h"
+#include "testutil.h"
+
+static int entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+int main(void)
+{
+    char dir[4096], a[4200], a2[4300], b[4200], link_a[4200], fresh[4200], fresh2[4300],
+        err[8400];
+    CHECK(rp_tmpdir(dir, sizeof dir, "outpath") != NULL);
+    snprintf(a, sizeof a, "%s/a.txt", dir);
+    snprintf(a2, sizeof a2, "%s/./a.txt", dir);
+    snprintf(b, sizeof b, "%s/b.txt", dir);
+    snprintf(link_a, sizeof link_a, "%s/hard.txt", dir);
+    snprintf(fresh, sizeof fresh, "%s/new.txt", dir);
+    snprintf(fresh2, sizeof fresh2, "%s/../%s/new.txt", dir, strrchr(dir, '/') + 1);
+    CHECK(rp_write(a, "input", 5) == 0);
+    CHECK(link(a, link_a) == 0);
+
+    /* Same file: by another name, a hard link, two new outputs. */
+    op_path p1[] = {{"--input", a, OP_INPUT}, {"--out", a2, OP_FILE}};
+    CHECK(op_distinct(p1, 2, err, sizeof err) == -1 && strstr(err, "same file"));
+    op_path p2[] = {{"--input", a, OP_INPUT}, {"--log", link_a, OP_FILE}};
+    CHECK(op_distinct(p2, 2, err, sizeof err) == -1 && strstr(err, "--input"));
+    op_path p3[] = {{"--log", fresh, OP_FILE}, {"--record", fresh2, OP_FILE}};
+    CHECK(op_distinct(p3, 2, err, sizeof err) == -1);
+    op_path p4[] = {{"--input", a, OP_INPUT}, {"--out", b, OP_FILE}, {"--x", NULL, OP_FILE},
+                    {"--data", dir, OP_INPUT}};
+    CHECK(op_distinct(p4, 4, err, sizeof err) == 0);
+    /* Two inputs may be one file. */
+    op_path p5[] = {{"--data", a, OP_INPUT}, {"--val", a2, OP_INPUT}};
+    CHECK(op_distinct(p5, 2, err, sizeof err) == 0);
+
+    /* Probes. */
+    int before = entries(dir);
+    CHECK(op_probe(fresh, err, sizeof err) == 0);
+    CHECK(entries(dir) == before); /* the probe file is gone */
+    CHECK(op_probe(dir, err, sizeof err) == -1 && strstr(err, "folder"));
+    CHECK(op_probe("/nonexistent/x.model", err, sizeof err) == -1 && strstr(err, "does not exist"));
+    CHECK(op_probe(a, err, sizeof err) == 0);
+    CHECK(op_probe("/dev/null", err, sizeof err) == 0);
+    CHECK(op_probe_dir(fresh, err, sizeof err) == 0); /* missing: its parent is writable */
+    CHECK(op_probe_dir(a, err, sizeof err) == -1);
+
+    /* Whole-file writes. */
+    CHECK(op_write_mem(b, "hello", 5, err, sizeof err) == 0);
+    char *t = rp_slurp(b);
+    CHECK(t && !strcmp(t, "hello"));
+    free(t);
+    struct stat st;
+    mode_t mask = umask(022);
+    CHECK(op_write_mem(fresh, "x", 1, err, sizeof err) == 0);
+    umask(mask);
+    CHECK(stat(fresh, &st) == 0 && (st.st_mode & 0777) == 0644);
+    op_file o;
+    FILE *f = op_open(&o, b, err, sizeof err);
+    CHECK(f != NULL);
+    if (f) {
+        fputs("half of a new ", f);
+        op_abort(&o);
+    }
+    t = rp_slurp(b);
+    CHECK(t && !strcmp(t, "hello")); /* the old file until a commit */
+    free(t);
+    CHECK(entries(dir) == before + 2); /* b and new: no temporary files left */
+    CHECK(op_write_mem("/dev/null", "x", 1, err, sizeof err) == 0);
+    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    CHECK(op_write_mem("/dev/full", "x", 1, err, sizeof err) == -1 &&
+          strstr(err, "/dev/full") && strstr(err, "No space"));
+    CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+    CHECK(op_write_mem(dir, "x", 1, err, sizeof err) == -1 && strstr(err, "folder"));
+
+    if (!test_failures)
+        rp_rmdir(dir);
+    return test_done("test_outpath");
+}
