@@ -161,11 +161,12 @@ int op_probe_dir(const char *dir, char *err, size_t errlen)
 FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
-    if (strlen(path) >= sizeof o->path) {
+    size_t len = strlen(path);
+    if (len >= sizeof o->path) {
         fail(err, errlen, "cannot write '%.64s...': path too long", path);
         return NULL;
     }
-    snprintf(o->path, sizeof o->path, "%s", path);
+    memcpy(o->path, path, len + 1);
     struct stat st, lst;
     int exists = stat(path, &st) == 0;
     if (exists && S_ISREG(st.st_mode) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
