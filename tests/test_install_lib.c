@@ -7,10 +7,14 @@
  * trained here by emotion-train on generated faces then names the class of
  * a fresh face of each class through both programs.
  *
+ * A C++ program links against it too (the header's extern "C").
+ *
  * argv: meson, build dir, source dir, emotion-train, prefix, libdir (both
  * as configured), the C compiler command, extra compiler flags (the
- * sanitizers of the build: its libraries need their runtime), soversion. */
+ * sanitizers of the build: its libraries need their runtime), soversion,
+ * the C++ compiler command. */
 
+#include "emotion_engine.h" /* NN_VERSION_STRING only: this program does not link the engine */
 #include "testutil.h"
 
 #include <stdarg.h>
@@ -120,14 +124,14 @@ static int header_functions(const char *hdr, char *set, size_t len)
 
 int main(int argc, char **argv)
 {
-    if (argc < 10) {
+    if (argc < 11) {
         fprintf(stderr, "usage: test_install_lib MESON BUILDDIR SRCDIR EMOTION-TRAIN PREFIX LIBDIR CC "
-                        "CFLAGS SOVERSION\n");
+                        "CFLAGS SOVERSION CXX\n");
         return 2;
     }
     const char *meson = argv[1], *build = argv[2], *src = argv[3], *train = argv[4];
     const char *prefix = argv[5], *libdir_opt = argv[6], *cc = argv[7], *cflags = argv[8];
-    const char *soversion = argv[9];
+    const char *soversion = argv[9], *cxx = argv[10];
     snprintf(dir, sizeof dir, "/tmp/test_install_lib.XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
 
@@ -195,12 +199,33 @@ int main(int argc, char **argv)
                  "$(%s --static --libs emotion-engine | sed 's/-lemotion-engine/-l:libemotion-engine.a/')",
                  cc, cflags, src, dir, pc, pc) == 0,
               "the example does not build against the static library, see %s/log", dir);
+    /* C++: the declarations must have C linkage to link. */
+    snprintf(path, sizeof path, "%s/use.cpp", dir);
+    FILE *cpp = fopen(path, "w");
+    CHECK(cpp && fputs("#include <emotion_engine.h>\n#include <cstdio>\n"
+                       "int main() { nn_net *net = nn_net_load(\"/nonexistent\");\n"
+                       "  std::printf(\"%s %s\\n\", nn_version(), net ? \"?\" : nn_error()); }\n",
+                       cpp) >= 0);
+    if (cpp)
+        fclose(cpp);
+    CHECK_MSG(sh("%s -std=c++17 -Wall -Wextra -Werror %s '%s' -o '%s/use_cpp' $(%s --cflags --libs emotion-engine)",
+                 cxx, cflags, path, dir, pc) == 0,
+              "a C++ program does not build against the library, see %s/log", dir);
     /* The shared build needs the installed library, the static one not. */
     CHECK_MSG(sh("LD_LIBRARY_PATH='%s' ldd '%s/classify_shared' | grep -F '%s/libemotion-engine.so.%s'", libdir,
                  dir, libdir, soversion) == 0,
               "classify_shared does not load the installed libemotion-engine.so.%s", soversion);
     CHECK_MSG(sh("readelf -d '%s/classify_static' | grep -q libemotion-engine; test $? = 1", dir) == 0,
               "classify_static needs libemotion-engine.so");
+
+    snprintf(cmd, sizeof cmd, "env LD_LIBRARY_PATH='%s' '%s/use_cpp'", libdir, dir);
+    FILE *use = popen(cmd, "r");
+    char got[512] = "";
+    if (!use || !fgets(got, sizeof got, use))
+        strcpy(got, "(nothing)\n");
+    CHECK_MSG(use && pclose(use) == 0 && !strncmp(got, NN_VERSION_STRING " ", strlen(NN_VERSION_STRING) + 1) &&
+                  strstr(got, "/nonexistent"),
+              "the C++ program says %s", got);
 
     /* 4. a model trained here: three classes of generated 32x32 faces for a
      * net with a 24x24 input (so the example's resize counts) */
