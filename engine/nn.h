@@ -1,5 +1,9 @@
 /*
- * nn.h - the emotion detector's CNN engine: the one public header.
+ * nn.h - the emotion detector's CNN engine: the whole interface, for the
+ * programs (app/) and the tests. It includes emotion_engine.h, the public
+ * part installed as a library (load, input shape, class names, preprocess,
+ * forward, errors, free), and adds the rest: specs, training, optimizers,
+ * calibration, INT8, kernels, saving and export. Not installed.
  *
  * Pure C11 (libc, libm, pthreads). A network is a sequence of layers built
  * from a small text spec (one layer per line, see nn_net_from_spec), holding
@@ -18,16 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emotion_engine.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define NN_VERSION_STRING "0.1.0"
 #define NN_MAX_CLASSES 64
 #define NN_NAME_MAX 64 /* longest class name, bytes, including NUL */
-
-/* Last error message of the calling thread ("" when none). */
-const char *nn_error(void);
 
 /* ---- threads and kernels ------------------------------------------------ */
 
@@ -48,8 +50,6 @@ const char *nn_kernel_for(nn_shape_class c);
 const char *nn_kernel_name(void);
 
 /* ---- networks ------------------------------------------------------------ */
-
-typedef struct nn_net nn_net;
 
 /* Image preprocessing a model expects, applied by the caller (the app, the
  * trainer) before nn_net_forward: convert to grayscale when in_c == 1,
@@ -104,7 +104,6 @@ nn_net *nn_net_from_spec(const char *spec, int n_classes);
 /* nn_net_from_spec(nn_preset_spec(name) or, if name is not a preset, the
  * contents of the file at path `name`). */
 nn_net *nn_net_from_arch(const char *name_or_file, int n_classes);
-void nn_net_free(nn_net *net); /* frees the net and everything it owns */
 
 /* He-normal initialisation of weights, zero biases, BN gamma 1 beta 0. */
 void nn_net_init(nn_net *net, uint64_t seed);
@@ -128,8 +127,6 @@ void nn_net_bn_reset(nn_net *net);
 int nn_net_bn_accumulate(nn_net *net, const float *x, int n, int k);
 
 /* Geometry and counts. */
-void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
-int nn_net_n_classes(const nn_net *net);
 size_t nn_net_n_params(const nn_net *net);  /* trainable parameters */
 uint64_t nn_net_macs(const nn_net *net);    /* multiply-adds per image */
 int nn_net_n_layers(const nn_net *net);
@@ -140,15 +137,13 @@ const char *nn_net_spec(const nn_net *net); /* normalized spec text */
 /* Class names in output order. nn_net_set_classes copies them; count must
  * equal nn_net_n_classes. Returns 0 or -1. */
 int nn_net_set_classes(nn_net *net, const char *const *names, int count);
-const char *nn_net_class(const nn_net *net, int i);
 
 nn_preproc *nn_net_preproc(nn_net *net);
 const nn_preproc *nn_net_preproc_c(const nn_net *net);
 nn_meta *nn_net_meta(nn_net *net);
 const nn_meta *nn_net_meta_c(const nn_net *net);
 
-/* Threads used by forward/backward (default 1). Returns 0 or -1. */
-int nn_net_set_threads(nn_net *net, int threads);
+/* Threads used by forward and backward (nn_net_set_threads). */
 int nn_net_threads(const nn_net *net);
 
 /* Arithmetic of a net: FP32 (the default) everywhere; BF16: the training
@@ -180,14 +175,8 @@ nn_precision nn_net_precision(const nn_net *net);
  * checked to lose no accuracy in INT8 (emotion-detect's default). */
 nn_precision nn_net_use_faster_precision(nn_net *net);
 
-/*
- * Forward pass on n images x[n][c][h][w] (already preprocessed). Returns the
- * output probabilities [n][n_classes], owned by the net and valid until the
- * next call, or NULL on error. `train` selects batch-norm batch statistics
- * and active dropout. Buffers grow to the largest n seen and are then reused:
- * once warmed up, a forward pass allocates nothing.
- */
-const float *nn_net_forward(nn_net *net, const float *x, int n, int train);
+/* nn_net_forward (emotion_engine.h): `train` selects batch-norm batch
+ * statistics and active dropout. Once warmed up, a pass allocates nothing. */
 
 /* Loss settings for nn_net_backward. */
 typedef struct nn_loss_cfg {
@@ -369,11 +358,7 @@ void nn_sched_observe(nn_sched *s, float val_loss);
 /* Save architecture, classes, preprocessing, metadata, weights and state.
  * Writes PATH.tmp then renames it into place. Returns 0 or -1. */
 int nn_net_save(const nn_net *net, const char *path);
-/* Load a model file; a model that passes every check but gives no valid
- * probabilities for a mid-gray face (NaN weights) is refused too. */
-nn_net *nn_net_load(const char *path);
-/* Same, from memory (for tests and fuzzing). */
-nn_net *nn_net_load_mem(const void *data, size_t len);
+/* Loading: nn_net_load, nn_net_load_mem (emotion_engine.h). */
 /* Serialize to a malloc'd buffer; *len receives its size. */
 void *nn_net_save_mem(const nn_net *net, size_t *len);
 
@@ -393,8 +378,6 @@ void *nn_export_onnx_mem(const nn_net *net, size_t *len);
 /* Histogram equalization of an 8-bit image in place, identical to OpenCV's
  * equalizeHist (so the engine and the app agree bit for bit). */
 void nn_equalize_u8(uint8_t *img, int w, int h);
-/* Preprocess one 8-bit gray image of the net's input size into floats. */
-void nn_preprocess_u8(const nn_net *net, const uint8_t *gray, float *out);
 
 /* Monotonic clock in seconds. */
 double nn_now(void);

@@ -29,6 +29,8 @@ static _Thread_local char err_buf[512];
 
 const char *nn_error(void) { return err_buf; }
 
+const char *nn_version(void) { return NN_VERSION_STRING; }
+
 static void set_error(const char *fmt, va_list ap)
 {
     vsnprintf(err_buf, sizeof err_buf, fmt, ap);
