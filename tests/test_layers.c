@@ -363,6 +363,69 @@ static void subnormals_flushed(void)
 #endif
 }
 
+/* Batch norm's backward with its ReLU fused remakes the ReLU's mask from
+ * its input: dx, dgamma and dbeta must be those of the unfused backward
+ * given dy masked by relu_y > 0, bit for bit, on planes below, at and past
+ * the 512 values the backward works in (odd sizes for the tails). */
+static void bn_relu_backward_masks_like_relu_y(void)
+{
+    static const int hw[][2] = {{1, 1}, {5, 7}, {16, 32}, {23, 25}, {48, 48}};
+    uint64_t s = 11;
+    for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "input %dx%dx3\nbn\nrelu\nflatten\ndense classes softmax\n",
+                 hw[k][0], hw[k][1]);
+        nn_net *net = make(spec, 2);
+        if (!net)
+            return;
+        nn_net_init(net, 5);
+        const int n = 3, C = 3, per = hw[k][0] * hw[k][1] * C;
+        float *x = malloc((size_t)n * per * sizeof *x), *dy = malloc((size_t)n * per * sizeof *dy);
+        float *md = malloc((size_t)n * per * sizeof *md), *dx1 = malloc((size_t)n * per * sizeof *dx1);
+        float *dx2 = malloc((size_t)n * per * sizeof *dx2);
+        for (int i = 0; i < n * per; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[i] = (float)(s >> 40) / 8388608.0f - 1.0f + 0.3f * (float)(i % 5);
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            dy[i] = (float)(s >> 40) / 8388608.0f - 1.0f;
+        }
+        nn_layer *bn = &net->layers[1];
+        for (int ch = 0; ch < C; ch++) { /* some channels mostly cut, some mostly passed */
+            bn->w[ch] = 0.5f + 0.4f * (float)ch;
+            bn->b[ch] = 0.6f * (float)(ch - 1);
+        }
+        CHECK(nn_net_forward(net, x, n, 1) != NULL);
+        const float *relu_y = net->act[2];
+        int cut = 0;
+        for (int i = 0; i < n * per; i++) {
+            md[i] = relu_y[i] > 0.0f ? dy[i] : 0.0f;
+            cut += relu_y[i] <= 0.0f;
+        }
+        CHECK(cut > 0 && cut < n * per);
+        nn_ctx c = {.train = 1, .rng = &net->rng, .scratch = net->scratch,
+                    .scratch_len = net->scratch_len};
+        float dw1[3], db1[3];
+        memset(bn->dw, 0, C * sizeof(float));
+        memset(bn->db, 0, C * sizeof(float));
+        nn_bn_backward_relu(bn, &c, net->act[0], relu_y, dy, dx1, n);
+        memcpy(dw1, bn->dw, sizeof dw1);
+        memcpy(db1, bn->db, sizeof db1);
+        memset(bn->dw, 0, C * sizeof(float));
+        memset(bn->db, 0, C * sizeof(float));
+        nn_bn_backward_relu(bn, &c, net->act[0], NULL, md, dx2, n);
+        CHECK_MSG(memcmp(dx1, dx2, (size_t)n * per * sizeof *dx1) == 0, "%dx%d: dx differs",
+                  hw[k][0], hw[k][1]);
+        CHECK_MSG(memcmp(dw1, bn->dw, sizeof dw1) == 0 && memcmp(db1, bn->db, sizeof db1) == 0,
+                  "%dx%d: dgamma or dbeta differs", hw[k][0], hw[k][1]);
+        free(x);
+        free(dy);
+        free(md);
+        free(dx1);
+        free(dx2);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
     printf("kernel: %s\n", nn_kernel_name());
@@ -373,6 +436,7 @@ int main(void)
     dense_softmax_by_hand();
     bn_inference_by_hand();
     bn_reestimate_by_hand();
+    bn_relu_backward_masks_like_relu_y();
     conv_random_shapes();
     batch_consistency();
     subnormals_flushed();
