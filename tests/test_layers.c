@@ -426,6 +426,58 @@ static void bn_relu_backward_masks_like_relu_y(void)
     }
 }
 
+/* Batch statistics against a double-precision two-pass reference, also
+ * for channels far off zero with a small spread (1000 +- 0.01: a variance
+ * from raw sums of squares would be mostly rounding), on planes with tails
+ * and groups of channels that do not divide C. */
+static void bn_batch_stats_vs_double(void)
+{
+    static const int hw[][3] = {{7, 5, 3}, {48, 48, 2}, {3, 3, 37}, {1, 1, 70}};
+    uint64_t s = 3;
+    for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+        const int H = hw[k][0], W = hw[k][1], C = hw[k][2], n = 5, P = H * W;
+        char spec[128];
+        snprintf(spec, sizeof spec, "input %dx%dx1\nconv %d 1x1\nbn\nflatten\ndense classes softmax\n",
+                 H, W, C);
+        nn_net *net = make(spec, 2);
+        if (!net)
+            return;
+        nn_net_init(net, 5);
+        nn_layer *bn = &net->layers[2];
+        float *x = malloc((size_t)n * C * P * sizeof *x), *y = malloc((size_t)n * C * P * sizeof *y);
+        for (int i = 0; i < n * C * P; i++) {
+            int ch = (i / P) % C;
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            float u = (float)(s >> 40) / 16777216.0f - 0.5f;
+            x[i] = ch % 2 ? 1000.0f + 0.02f * u : (float)(ch - 1) + 3.0f * u;
+        }
+        /* a pass through the net first: it allocates the layer's state */
+        CHECK(nn_net_forward(net, x, n, 1) != NULL);
+        nn_ctx c = {.train = 1, .rng = &net->rng};
+        nn_bn_forward_relu(bn, &c, x, y, NULL, n);
+        for (int ch = 0; ch < C; ch++) {
+            double sum = 0, sq = 0;
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < P; p++)
+                    sum += x[((size_t)i * C + ch) * P + p];
+            double mu = sum / ((double)n * P);
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < P; p++) {
+                    double d = x[((size_t)i * C + ch) * P + p] - mu;
+                    sq += d * d;
+                }
+            double var = sq / ((double)n * P), inv = 1.0 / sqrt(var + bn->eps);
+            CHECK_MSG(fabs(bn->aux[ch] - mu) <= 1e-6 * (fabs(mu) + 1), "%dx%dx%d ch %d: mean %.9g, want %.9g",
+                      H, W, C, ch, bn->aux[ch], mu);
+            CHECK_MSG(fabs(bn->aux[C + ch] - inv) <= 2e-3 * inv, "%dx%dx%d ch %d: 1/std %.7g, want %.7g",
+                      H, W, C, ch, bn->aux[C + ch], inv);
+        }
+        free(x);
+        free(y);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
     printf("kernel: %s\n", nn_kernel_name());
@@ -437,6 +489,7 @@ int main(void)
     bn_inference_by_hand();
     bn_reestimate_by_hand();
     bn_relu_backward_masks_like_relu_y();
+    bn_batch_stats_vs_double();
     conv_random_shapes();
     batch_consistency();
     subnormals_flushed();
