@@ -426,7 +426,8 @@ static void bn_relu_backward_masks_like_relu_y(void)
     }
 }
 
-/* Batch statistics against a double-precision two-pass reference, also
+/* Batch statistics against a double-precision two-pass reference (and
+ * the outputs against the scalar formula), also
  * for channels far off zero with a small spread (1000 +- 0.01: a variance
  * from raw sums of squares would be mostly rounding), on planes with tails
  * and groups of channels that do not divide C. */
@@ -454,7 +455,19 @@ static void bn_batch_stats_vs_double(void)
         /* a pass through the net first: it allocates the layer's state */
         CHECK(nn_net_forward(net, x, n, 1) != NULL);
         nn_ctx c = {.train = 1, .rng = &net->rng};
-        nn_bn_forward_relu(bn, &c, x, y, NULL, n);
+        float *r = malloc((size_t)n * C * P * sizeof *r);
+        nn_bn_forward_relu(bn, &c, x, y, r, n);
+        /* y and the ReLU's output exactly as the scalar formula has them,
+         * on planes at any alignment (the vector path starts at 16 bytes) */
+        int wrong = 0;
+        for (int i = 0; i < n * C * P; i++) {
+            int ch = (i / P) % C;
+            float g = bn->w[ch] * bn->aux[C + ch], b = bn->b[ch] - bn->aux[ch] * g;
+            float v = x[i] * g + b;
+            wrong += y[i] != v || r[i] != (v > 0.0f ? v : 0.0f);
+        }
+        CHECK_MSG(wrong == 0, "%dx%dx%d: %d outputs differ from x * g + b", H, W, C, wrong);
+        free(r);
         for (int ch = 0; ch < C; ch++) {
             double sum = 0, sq = 0;
             for (int i = 0; i < n; i++)

@@ -9,6 +9,10 @@
 #include "nn_impl.h"
 
 #include <math.h>
+#include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef struct {
     nn_layer *l;
@@ -120,6 +124,35 @@ static void dx_piece(const float *restrict dy, const float *restrict x, size_t n
         dx[p] = g * (dy[p] - a - (x[p] - mu) * inv * bcoef);
 }
 
+/* y = x * g + b and relu_y = max(y, 0). Training reads only relu_y
+ * again (backward takes x), so y goes out with non-temporal stores where
+ * the CPU has them: no read of its lines for ownership, no cache lines
+ * evicted for it. The values are the same either way. */
+static void norm_relu(const float *restrict x, size_t P, float g, float b, float *restrict y,
+                      float *restrict relu_y)
+{
+    size_t p = 0;
+#if defined(__SSE2__)
+    for (; p < P && ((uintptr_t)(y + p) & 15); p++) {
+        float v = x[p] * g + b;
+        y[p] = v;
+        relu_y[p] = v > 0.0f ? v : 0.0f;
+    }
+    const __m128 vg = _mm_set1_ps(g), vb = _mm_set1_ps(b), zero = _mm_setzero_ps();
+    for (; p + 4 <= P; p += 4) {
+        __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + p), vg), vb);
+        _mm_stream_ps(y + p, v);
+        /* v > 0 ? v : 0, as the scalar select: NaN gives 0 */
+        _mm_storeu_ps(relu_y + p, _mm_and_ps(_mm_cmpgt_ps(v, zero), v));
+    }
+#endif
+    for (; p < P; p++) {
+        float v = x[p] * g + b;
+        y[p] = v;
+        relu_y[p] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 /* Channels are independent: a group of them per task, spread over the
  * pool. */
 static void bn_forward_group(void *arg, int task, int thread)
@@ -172,17 +205,15 @@ static void bn_forward_group(void *arg, int task, int thread)
             float *restrict yp = y + off;
             const float g = gs[k], b = bs[k];
             if (j->relu_out) {
-                float *restrict rp = j->relu_out + off;
-                for (size_t p = 0; p < P; p++) {
-                    float v = xp[p] * g + b;
-                    yp[p] = v;
-                    rp[p] = v > 0.0f ? v : 0.0f;
-                }
+                norm_relu(xp, P, g, b, yp, j->relu_out + off);
             } else {
                 for (size_t p = 0; p < P; p++)
                     yp[p] = xp[p] * g + b;
             }
         }
+#if defined(__SSE2__)
+    _mm_sfence(); /* the streamed stores are visible before the task ends */
+#endif
 }
 
 void nn_bn_forward_relu(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
