@@ -433,7 +433,7 @@ static void bn_relu_backward_masks_like_relu_y(void)
  * and groups of channels that do not divide C. */
 static void bn_batch_stats_vs_double(void)
 {
-    static const int hw[][3] = {{7, 5, 3}, {48, 48, 2}, {3, 3, 37}, {1, 1, 70}};
+    static const int hw[][3] = {{7, 5, 3}, {48, 48, 12}, {3, 3, 37}, {1, 1, 70}};
     uint64_t s = 3;
     for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
         const int H = hw[k][0], W = hw[k][1], C = hw[k][2], n = 5, P = H * W;
@@ -467,6 +467,18 @@ static void bn_batch_stats_vs_double(void)
             wrong += y[i] != v || r[i] != (v > 0.0f ? v : 0.0f);
         }
         CHECK_MSG(wrong == 0, "%dx%dx%d: %d outputs differ from x * g + b", H, W, C, wrong);
+        /* the same with two threads sharing the channel groups (48x48x12
+         * is enough work to wake them) */
+        float *aux1 = malloc(2 * (size_t)C * sizeof *aux1), *y2 = malloc((size_t)n * C * P * sizeof *y2);
+        memcpy(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1);
+        CHECK(nn_net_set_threads(net, 2) == 0);
+        nn_ctx c2 = {.pool = net->pool, .train = 1, .rng = &net->rng};
+        nn_bn_forward_relu(bn, &c2, x, y2, r, n);
+        CHECK_MSG(memcmp(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1) == 0 &&
+                      memcmp(y, y2, (size_t)n * C * P * sizeof *y) == 0,
+                  "%dx%dx%d: two threads differ from one", H, W, C);
+        free(aux1);
+        free(y2);
         free(r);
         for (int ch = 0; ch < C; ch++) {
             double sum = 0, sq = 0;
