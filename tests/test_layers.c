@@ -363,6 +363,146 @@ static void subnormals_flushed(void)
 #endif
 }
 
+/* Batch norm's backward with its ReLU fused remakes the ReLU's mask from
+ * its input: dx, dgamma and dbeta must be those of the unfused backward
+ * given dy masked by relu_y > 0, bit for bit, on planes below, at and past
+ * the 512 values the backward works in (odd sizes for the tails). */
+static void bn_relu_backward_masks_like_relu_y(void)
+{
+    static const int hw[][2] = {{1, 1}, {5, 7}, {16, 32}, {23, 25}, {48, 48}};
+    uint64_t s = 11;
+    for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "input %dx%dx3\nbn\nrelu\nflatten\ndense classes softmax\n",
+                 hw[k][0], hw[k][1]);
+        nn_net *net = make(spec, 2);
+        if (!net)
+            return;
+        nn_net_init(net, 5);
+        const int n = 3, C = 3, per = hw[k][0] * hw[k][1] * C;
+        float *x = malloc((size_t)n * per * sizeof *x), *dy = malloc((size_t)n * per * sizeof *dy);
+        float *md = malloc((size_t)n * per * sizeof *md), *dx1 = malloc((size_t)n * per * sizeof *dx1);
+        float *dx2 = malloc((size_t)n * per * sizeof *dx2);
+        for (int i = 0; i < n * per; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[i] = (float)(s >> 40) / 8388608.0f - 1.0f + 0.3f * (float)(i % 5);
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            dy[i] = (float)(s >> 40) / 8388608.0f - 1.0f;
+        }
+        nn_layer *bn = &net->layers[1];
+        for (int ch = 0; ch < C; ch++) { /* some channels mostly cut, some mostly passed */
+            bn->w[ch] = 0.5f + 0.4f * (float)ch;
+            bn->b[ch] = 0.6f * (float)(ch - 1);
+        }
+        CHECK(nn_net_forward(net, x, n, 1) != NULL);
+        const float *relu_y = net->act[2];
+        int cut = 0;
+        for (int i = 0; i < n * per; i++) {
+            md[i] = relu_y[i] > 0.0f ? dy[i] : 0.0f;
+            cut += relu_y[i] <= 0.0f;
+        }
+        CHECK(cut > 0 && cut < n * per);
+        nn_ctx c = {.train = 1, .rng = &net->rng, .scratch = net->scratch,
+                    .scratch_len = net->scratch_len};
+        float dw1[3], db1[3];
+        memset(bn->dw, 0, C * sizeof(float));
+        memset(bn->db, 0, C * sizeof(float));
+        nn_bn_backward_relu(bn, &c, net->act[0], relu_y, dy, dx1, n);
+        memcpy(dw1, bn->dw, sizeof dw1);
+        memcpy(db1, bn->db, sizeof db1);
+        memset(bn->dw, 0, C * sizeof(float));
+        memset(bn->db, 0, C * sizeof(float));
+        nn_bn_backward_relu(bn, &c, net->act[0], NULL, md, dx2, n);
+        CHECK_MSG(memcmp(dx1, dx2, (size_t)n * per * sizeof *dx1) == 0, "%dx%d: dx differs",
+                  hw[k][0], hw[k][1]);
+        CHECK_MSG(memcmp(dw1, bn->dw, sizeof dw1) == 0 && memcmp(db1, bn->db, sizeof db1) == 0,
+                  "%dx%d: dgamma or dbeta differs", hw[k][0], hw[k][1]);
+        free(x);
+        free(dy);
+        free(md);
+        free(dx1);
+        free(dx2);
+        nn_net_free(net);
+    }
+}
+
+/* Batch statistics against a double-precision two-pass reference (and
+ * the outputs against the scalar formula), also
+ * for channels far off zero with a small spread (1000 +- 0.01: a variance
+ * from raw sums of squares would be mostly rounding), on planes with tails
+ * and groups of channels that do not divide C. */
+static void bn_batch_stats_vs_double(void)
+{
+    static const int hw[][3] = {{7, 5, 3}, {48, 48, 12}, {3, 3, 37}, {1, 1, 70}};
+    uint64_t s = 3;
+    for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+        const int H = hw[k][0], W = hw[k][1], C = hw[k][2], n = 5, P = H * W;
+        char spec[128];
+        snprintf(spec, sizeof spec, "input %dx%dx1\nconv %d 1x1\nbn\nflatten\ndense classes softmax\n",
+                 H, W, C);
+        nn_net *net = make(spec, 2);
+        if (!net)
+            return;
+        nn_net_init(net, 5);
+        nn_layer *bn = &net->layers[2];
+        float *x = malloc((size_t)n * C * P * sizeof *x), *y = malloc((size_t)n * C * P * sizeof *y);
+        for (int i = 0; i < n * C * P; i++) {
+            int ch = (i / P) % C;
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            float u = (float)(s >> 40) / 16777216.0f - 0.5f;
+            x[i] = ch % 2 ? 1000.0f + 0.02f * u : (float)(ch - 1) + 3.0f * u;
+        }
+        /* a pass through the net first: it allocates the layer's state */
+        CHECK(nn_net_forward(net, x, n, 1) != NULL);
+        nn_ctx c = {.train = 1, .rng = &net->rng};
+        float *r = malloc((size_t)n * C * P * sizeof *r);
+        nn_bn_forward_relu(bn, &c, x, y, r, n);
+        /* y and the ReLU's output exactly as the scalar formula has them,
+         * on planes at any alignment (the vector path starts at 16 bytes) */
+        int wrong = 0;
+        for (int i = 0; i < n * C * P; i++) {
+            int ch = (i / P) % C;
+            float g = bn->w[ch] * bn->aux[C + ch], b = bn->b[ch] - bn->aux[ch] * g;
+            float v = x[i] * g + b;
+            wrong += y[i] != v || r[i] != (v > 0.0f ? v : 0.0f);
+        }
+        CHECK_MSG(wrong == 0, "%dx%dx%d: %d outputs differ from x * g + b", H, W, C, wrong);
+        /* the same with two threads sharing the channel groups (48x48x12
+         * is enough work to wake them) */
+        float *aux1 = malloc(2 * (size_t)C * sizeof *aux1), *y2 = malloc((size_t)n * C * P * sizeof *y2);
+        memcpy(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1);
+        CHECK(nn_net_set_threads(net, 2) == 0);
+        nn_ctx c2 = {.pool = net->pool, .train = 1, .rng = &net->rng};
+        nn_bn_forward_relu(bn, &c2, x, y2, r, n);
+        CHECK_MSG(memcmp(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1) == 0 &&
+                      memcmp(y, y2, (size_t)n * C * P * sizeof *y) == 0,
+                  "%dx%dx%d: two threads differ from one", H, W, C);
+        free(aux1);
+        free(y2);
+        free(r);
+        for (int ch = 0; ch < C; ch++) {
+            double sum = 0, sq = 0;
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < P; p++)
+                    sum += x[((size_t)i * C + ch) * P + p];
+            double mu = sum / ((double)n * P);
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < P; p++) {
+                    double d = x[((size_t)i * C + ch) * P + p] - mu;
+                    sq += d * d;
+                }
+            double var = sq / ((double)n * P), inv = 1.0 / sqrt(var + bn->eps);
+            CHECK_MSG(fabs(bn->aux[ch] - mu) <= 1e-6 * (fabs(mu) + 1), "%dx%dx%d ch %d: mean %.9g, want %.9g",
+                      H, W, C, ch, bn->aux[ch], mu);
+            CHECK_MSG(fabs(bn->aux[C + ch] - inv) <= 2e-3 * inv, "%dx%dx%d ch %d: 1/std %.7g, want %.7g",
+                      H, W, C, ch, bn->aux[C + ch], inv);
+        }
+        free(x);
+        free(y);
+        nn_net_free(net);
+    }
+}
+
 int main(void)
 {
     printf("kernel: %s\n", nn_kernel_name());
@@ -373,6 +513,8 @@ int main(void)
     dense_softmax_by_hand();
     bn_inference_by_hand();
     bn_reestimate_by_hand();
+    bn_relu_backward_masks_like_relu_y();
+    bn_batch_stats_vs_double();
     conv_random_shapes();
     batch_consistency();
     subnormals_flushed();
