@@ -161,6 +161,10 @@ int op_probe_dir(const char *dir, char *err, size_t errlen)
 FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
+    if (!path || !*path) {
+        fail(err, errlen, "cannot write: an empty path");
+        return NULL;
+    }
     if (strlen(path) >= sizeof o->path) {
         fail(err, errlen, "cannot write '%.64s...': path too long", path);
         return NULL;
