@@ -1,7 +1,10 @@
 #!/bin/sh
 # fuzz.sh - run the libFuzzer targets (tests/fuzz_*.c) under ASan+UBSan.
 #
-#   tests/fuzz.sh [SECONDS_EACH [TARGET...]]     fuzz, default 60 s each
+#   tests/fuzz.sh [SECONDS_EACH [TARGET...]]     fuzz each target for 10M
+#                                                runs (FUZZ_RUNS) or SECONDS
+#                                                (default 60), whichever
+#                                                comes first
 #   FUZZ_MINIMISE=1 tests/fuzz.sh 0 TARGET...    rewrite tests/fuzz/TARGET
 #                                                as the minimal corpus with
 #                                                the same coverage
@@ -34,7 +37,7 @@ for t in $targets; do
     case $t in model|checkpoint) export NN_FUZZ_FIXCRC=1 ;; *) unset NN_FUZZ_FIXCRC || true ;; esac
     if [ "$secs" -gt 0 ]; then
         echo "== fuzz_$t, $secs s"
-        (cd "$build" && "./tests/fuzz_$t" -max_total_time="$secs" -timeout=10 \
+        (cd "$build" && "./tests/fuzz_$t" -runs="${FUZZ_RUNS:-10000000}" -max_total_time="$secs" -timeout=10 \
             -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
             "$work" "$src/tests/fuzz/$t" 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|crash-" || true)
         if ls "$build"/crash-* "$build"/leak-* "$build"/oom-* "$build"/timeout-* >/dev/null 2>&1; then

@@ -8,6 +8,7 @@
 
 #include "cvw.h"
 #include "nn.h"
+#include "runprog.h"
 #include "testutil.h"
 
 #include <stdarg.h>
@@ -453,6 +454,50 @@ int main(int argc, char **argv)
         int st_full = system(cmd);
         CHECK_MSG(WIFEXITED(st_full) && WEXITSTATUS(st_full) == 1, "info >/dev/full: status %d",
                   st_full);
+        /* The final write fails anyway (its folder removed mid-run): the
+         * message names the checkpoint and the command that recovers the
+         * weights, and that command works. */
+        {
+            char outdir[600], out_model[700], ckpt[600], data[600], arch[600], eout[600],
+                eerr[600];
+            snprintf(outdir, sizeof outdir, "%s/gone", dir);
+            snprintf(out_model, sizeof out_model, "%s/m.model", outdir);
+            snprintf(ckpt, sizeof ckpt, "%s/keep.ckpt", dir);
+            snprintf(data, sizeof data, "%s/data", dir);
+            snprintf(arch, sizeof arch, "%s/arch.txt", dir);
+            snprintf(eout, sizeof eout, "%s/late.out", dir);
+            snprintf(eerr, sizeof eerr, "%s/late.err", dir);
+            CHECK(mkdir(outdir, 0755) == 0);
+            char *args[] = {(char *)prog, "train", "--data", data, "--arch", arch, "--epochs", "30",
+                            "--batch", "16", "--threads", "1", "--out", out_model,
+                            "--checkpoint", ckpt, NULL};
+            pid_t pid = rp_start(args, eout, eerr);
+            double t0 = nn_now();
+            char *e = NULL;
+            while (nn_now() - t0 < 120) {
+                free(e);
+                e = rp_slurp(eerr);
+                if (e && strstr(e, "epoch 1/30:"))
+                    break;
+                usleep(20000);
+            }
+            snprintf(cmd, sizeof cmd, "rm -rf %s", outdir);
+            CHECK(system(cmd) == 0);
+            int rc = rp_wait(pid, 300, NULL);
+            free(e);
+            e = rp_slurp(eerr);
+            char want[800];
+            snprintf(want, sizeof want, "--resume %s --out NEW.model", ckpt);
+            CHECK_MSG(rc == 1 && e && strstr(e, "m.model") && strstr(e, want),
+                      "final write into a removed folder: exit %d: %s", rc, e ? e : "");
+            free(e);
+            CHECK(run("train --resume %s --out %s/recovered.model", ckpt, dir) == 0);
+            snprintf(path, sizeof path, "%s/recovered.model", dir);
+            nn_net *rec = nn_net_load(path);
+            CHECK(rec != NULL);
+            nn_net_free(rec);
+        }
+
         /* A model whose output is not probabilities: refused at load. */
         nn_net *net = nn_net_from_arch("fer-compact", 3);
         CHECK(net != NULL);

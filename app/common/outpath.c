@@ -161,6 +161,10 @@ int op_probe_dir(const char *dir, char *err, size_t errlen)
 FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
+    if (!path || !*path) {
+        fail(err, errlen, "cannot write: an empty path");
+        return NULL;
+    }
     size_t len = strlen(path);
     if (len >= sizeof o->path) {
         fail(err, errlen, "cannot write '%.64s...': path too long", path);
