@@ -39,6 +39,13 @@ int nn_spec_counts(const char *spec, int n_classes, size_t *n_params, size_t *n_
 unsigned nn_fp_enter(void);
 void nn_fp_leave(unsigned saved);
 
+#ifdef NN_X86
+/* Whether the OS saves the vector state of XCR0 bits `need` (0x6: AVX;
+ * 0xE6: AVX-512): without it, using the registers faults even though
+ * cpuid lists the instructions. */
+int nn__os_saves(uint64_t need);
+#endif
+
 /* ---- thread pool ---------------------------------------------------------- */
 
 typedef struct nn_pool nn_pool;

@@ -42,19 +42,6 @@
 static const nn_q8_kernel *g_q8;
 static pthread_once_t g_q8_once = PTHREAD_ONCE_INIT;
 
-#ifdef NN_X86
-/* The OS must save the vector registers (XCR0 bits `need`) too. */
-static int q8_os_saves(uint64_t need)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-        return 0;
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((((uint64_t)hi << 32) | lo) & need) == need;
-}
-#endif
-
 const nn_q8_kernel *nn__q8_kernel_named(const char *name)
 {
     if (!strcmp(name, "ref"))
@@ -63,10 +50,10 @@ const nn_q8_kernel *nn__q8_kernel_named(const char *name)
     __builtin_cpu_init();
     if (!strcmp(name, "vnni") && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512vnni") && q8_os_saves(0xE6))
+        __builtin_cpu_supports("avx512vnni") && nn__os_saves(0xE6))
         return &nn_q8_kernel_vnni;
     if (!strcmp(name, "avx2") && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma") && q8_os_saves(0x6))
+        __builtin_cpu_supports("fma") && nn__os_saves(0x6))
         return &nn_q8_kernel_avx2;
 #endif
     return NULL;

@@ -25,6 +25,20 @@ unsigned nn_fp_enter(void) { return 0; }
 void nn_fp_leave(unsigned saved) { (void)saved; }
 #endif
 
+#ifdef NN_X86
+#include <cpuid.h>
+
+int nn__os_saves(uint64_t need)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((((uint64_t)hi << 32) | lo) & need) == need;
+}
+#endif
+
 static _Thread_local char err_buf[512];
 
 const char *nn_error(void) { return err_buf; }

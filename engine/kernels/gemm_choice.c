@@ -74,28 +74,16 @@ static const nn_gemm_kernel *const all_kernels[] = {
 const nn_gemm_kernel *const *nn__gemm_kernels_all(void) { return all_kernels; }
 
 #ifdef NN_X86
-/* The OS must save the vector state too (XCR0 bits `need`), or using the
- * registers faults even though cpuid lists the instructions. */
-static int os_saves(uint64_t need)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-        return 0;
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((((uint64_t)hi << 32) | lo) & need) == need;
-}
-
 static int have_avx2(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(0x6);
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && nn__os_saves(0x6);
 }
 
 static int have_avx512(void)
 {
     /* 0xE6: SSE, AVX, opmask, ZMM0-15 upper halves, ZMM16-31 */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
-           os_saves(0xE6);
+           nn__os_saves(0xE6);
 }
 
 /* AVX512_BF16 is cpuid leaf 7 subleaf 1, EAX bit 5. */
