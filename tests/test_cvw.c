@@ -1,0 +1,191 @@
+/* test_cvw.c - the OpenCV wrapper's image helpers (app/cv): colour and
+ * gray reading agree, PNG round trips unchanged, colour writing, the
+ * engine's equalization equal to OpenCV's on crops of a real picture, and
+ * failures (missing, non-image and truncated files, unknown extensions,
+ * non-models for the DNN loader) that return -1 or NULL and name the file.
+ * Needs assets/astronaut.png under $NN_TEST_SRCDIR. */
+#include "cvw.h"
+#include "nn_impl.h"
+#include "testutil.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void tmp_path(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+typedef struct picture {
+    uint8_t *gray;
+    int w, h;
+} picture;
+
+/* Crops of the picture in fractions of its size: the face, a tight face,
+ * the whole picture, a corner, and one smaller than 48x48 so the resize
+ * enlarges. */
+static const float crops[][4] = {
+    {0.31f, 0.06f, 0.29f, 0.31f},
+    {0.36f, 0.14f, 0.19f, 0.20f},
+    {0.00f, 0.00f, 1.00f, 1.00f},
+    {0.70f, 0.60f, 0.30f, 0.40f},
+    {0.45f, 0.25f, 0.10f, 0.12f},
+};
+#define N_CROPS ((int)(sizeof crops / sizeof *crops))
+
+/* Crop i of the picture resized to w x h (gray). */
+static int make_crop(const picture *pic, int i, int w, int h, uint8_t *out)
+{
+    int x0 = (int)(crops[i][0] * pic->w), y0 = (int)(crops[i][1] * pic->h);
+    int cw = (int)(crops[i][2] * pic->w), ch = (int)(crops[i][3] * pic->h);
+    if (cw < 1) cw = 1;
+    if (ch < 1) ch = 1;
+    if (x0 + cw > pic->w) cw = pic->w - x0;
+    if (y0 + ch > pic->h) ch = pic->h - y0;
+    uint8_t *buf = malloc((size_t)cw * ch);
+    for (int y = 0; y < ch; y++)
+        memcpy(buf + (size_t)y * cw, pic->gray + (size_t)(y0 + y) * pic->w + x0, (size_t)cw);
+    int rc = cvw_resize_gray(buf, cw, ch, out, w, h);
+    free(buf);
+    return rc;
+}
+
+/* Whole file in a malloc'd buffer, or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)))
+            *len = fread(buf, 1, (size_t)size, f);
+    }
+    fclose(f);
+    return buf;
+}
+
+static void check_images(const picture *pic, const char *asset)
+{
+    char path[512];
+    uint8_t *bgr = NULL, *gray2 = NULL;
+    int w = 0, h = 0;
+
+    /* colour read then conversion is what cvw_read_gray does */
+    CHECK(cvw_read_bgr(asset, &bgr, &w, &h) == 0);
+    if (bgr) {
+        CHECK(w == pic->w && h == pic->h);
+        uint8_t *g = malloc((size_t)w * h);
+        CHECK(cvw_bgr_to_gray(bgr, w, h, g) == 0);
+        CHECK(memcmp(g, pic->gray, (size_t)w * h) == 0);
+        /* the picture is in colour: its channels differ somewhere */
+        int colour = 0;
+        for (size_t i = 0; i < (size_t)w * h && !colour; i++)
+            colour = bgr[3 * i] != bgr[3 * i + 2];
+        CHECK(colour);
+        free(g);
+    }
+
+    /* write a crop, read it back unchanged (PNG is lossless) */
+    uint8_t crop[48 * 48];
+    CHECK(make_crop(pic, 0, 48, 48, crop) == 0);
+    tmp_path(path, sizeof path, "crop.png");
+    CHECK_MSG(cvw_write_image(path, crop, 48, 48, 1) == 0, "%s", cvw_error());
+    CHECK(cvw_read_gray(path, &gray2, &w, &h) == 0);
+    if (gray2) {
+        CHECK(w == 48 && h == 48);
+        CHECK(memcmp(gray2, crop, sizeof crop) == 0);
+        free(gray2);
+        gray2 = NULL;
+    }
+    /* colour write and read (jpg: lossy, so only the size is checked) */
+    if (bgr) {
+        tmp_path(path, sizeof path, "colour.jpg");
+        CHECK_MSG(cvw_write_image(path, bgr, pic->w, pic->h, 3) == 0, "%s", cvw_error());
+        CHECK(cvw_read_gray(path, &gray2, &w, &h) == 0);
+        CHECK(w == pic->w && h == pic->h);
+        free(gray2);
+        gray2 = NULL;
+    }
+    free(bgr);
+
+    /* the engine's equalization matches OpenCV's */
+    uint8_t a[48 * 48], b[48 * 48];
+    for (int i = 0; i < N_CROPS; i++) {
+        CHECK(make_crop(pic, i, 48, 48, a) == 0);
+        memcpy(b, a, sizeof a);
+        nn_equalize_u8(a, 48, 48);
+        CHECK(cvw_equalize_gray(b, 48, 48) == 0);
+        CHECK_MSG(memcmp(a, b, sizeof a) == 0, "crop %d: nn_equalize_u8 differs from equalizeHist", i);
+    }
+
+    /* failures name the file */
+    tmp_path(path, sizeof path, "missing.png");
+    CHECK(cvw_read_gray(path, &gray2, &w, &h) == -1);
+    CHECK(gray2 == NULL);
+    CHECK_MSG(strstr(cvw_error(), "missing.png") != NULL, "message: %s", cvw_error());
+    tmp_path(path, sizeof path, "not-an-image.png");
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs("this is text, not a picture\n", f);
+        fclose(f);
+    }
+    CHECK(cvw_read_gray(path, &gray2, &w, &h) == -1);
+    CHECK_MSG(strstr(cvw_error(), "not-an-image.png") != NULL, "message: %s", cvw_error());
+    /* a truncated picture: the decoder fails cleanly */
+    size_t alen;
+    char *png = slurp(asset, &alen);
+    CHECK(png != NULL);
+    if (png) {
+        tmp_path(path, sizeof path, "truncated.png");
+        f = fopen(path, "wb");
+        if (f) {
+            fwrite(png, 1, alen / 3, f);
+            fclose(f);
+        }
+        free(png);
+        CHECK(cvw_read_gray(path, &gray2, &w, &h) == -1);
+        CHECK_MSG(strstr(cvw_error(), "truncated.png") != NULL, "message: %s", cvw_error());
+        remove(path);
+    }
+    tmp_path(path, sizeof path, "out.unknown-extension");
+    CHECK(cvw_write_image(path, crop, 48, 48, 1) == -1);
+    CHECK(cvw_error()[0] != 0);
+    CHECK(cvw_dnn_load_onnx(path) == NULL); /* no such file */
+    CHECK(cvw_error()[0] != 0);
+    tmp_path(path, sizeof path, "not-an-image.png");
+    CHECK(cvw_dnn_load_onnx(path) == NULL); /* not a model */
+    CHECK(cvw_error()[0] != 0);
+}
+
+int main(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_cvw.XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    picture pic = {0};
+    char asset[512];
+    const char *src = getenv("NN_TEST_SRCDIR");
+    snprintf(asset, sizeof asset, "%s/assets/astronaut.png", src ? src : ".");
+    int rc = cvw_read_gray(asset, &pic.gray, &pic.w, &pic.h);
+    CHECK_MSG(rc == 0, "%s (set NN_TEST_SRCDIR to the source tree)", cvw_error());
+    if (rc == 0)
+        check_images(&pic, asset);
+    free(pic.gray);
+    /* leave nothing behind */
+    const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};
+    char path[512];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        tmp_path(path, sizeof path, names[i]);
+        remove(path);
+    }
+    rmdir(tmpdir);
+    return test_done("test_cvw");
+}
