@@ -14,6 +14,7 @@
 #include "gemm_internal.h"
 
 #include <immintrin.h>
+#include "avx512_tile.h"
 
 /* Compile-time knobs, for measuring other shapes (-DAVX512_MR=14 ...). */
 #ifndef AVX512_MR
@@ -28,27 +29,6 @@
 #define MR AVX512_MR
 #define NR 32
 #define AI static inline __attribute__((always_inline))
-
-/* Lanes [0, n) of a 16-lane vector. */
-AI __mmask16 tail_mask(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
-/* c = alpha*x + beta*c on the lanes of mask. */
-AI void store_vec(float *c, __m512 x, __m512 va, float beta, __mmask16 mask)
-{
-    x = _mm512_mul_ps(x, va);
-    if (mask == 0xFFFF) {
-        if (beta != 0.0f)
-            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(c), x);
-        _mm512_storeu_ps(c, x);
-    } else {
-        if (beta != 0.0f)
-            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c), x);
-        _mm512_mask_storeu_ps(c, mask, x);
-    }
-}
 
 /* The micro-kernel for R rows and NV vectors of 16 columns (constants
  * after inlining: the unused accumulators vanish). */
@@ -80,13 +60,13 @@ AI void ukr_rows(const int R, const int NV, int k, const float *restrict a,
     }
 
     __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = tail_mask(n), m1 = NV > 1 ? tail_mask(n - 16) : 0;
+    __mmask16 m0 = nn__tail_mask(n), m1 = NV > 1 ? nn__tail_mask(n - 16) : 0;
 #pragma GCC unroll 32
     for (int i = 0; i < R; i++) {
         if (i < m) {
-            store_vec(c + i * ldc, acc[i][0], va, beta, m0);
+            nn__store_vec(c + i * ldc, acc[i][0], va, beta, m0);
             if (m1)
-                store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
+                nn__store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
         }
     }
 }
@@ -150,7 +130,7 @@ AI void rows_bt_m(const int M, int N, int K, float alpha, const float *A, ptrdif
         for (int p = 0; p < K16; p += 16)
             bt_step(M, A, lda, bj, p, 0xFFFF, acc);
         if (K16 < K)
-            bt_step(M, A, lda, bj, K16, tail_mask(K - K16), acc);
+            bt_step(M, A, lda, bj, K16, nn__tail_mask(K - K16), acc);
         for (int i = 0; i < M; i++)
             for (int q = 0; q < nj; q++) {
                 float *c = C + i * ldc + j0 + q;
@@ -169,7 +149,7 @@ AI void rows_bn_block(const int M, const int NV, int j0, int nvalid, int K, floa
     __mmask16 mask[4];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-        mask[v] = tail_mask(nvalid - 16 * v);
+        mask[v] = nn__tail_mask(nvalid - 16 * v);
 #pragma GCC unroll 4
     for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
@@ -195,7 +175,7 @@ AI void rows_bn_block(const int M, const int NV, int j0, int nvalid, int K, floa
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             if (mask[v])
-                store_vec(C + i * ldc + j0 + 16 * v, acc[i][v], va, beta, mask[v]);
+                nn__store_vec(C + i * ldc + j0 + 16 * v, acc[i][v], va, beta, mask[v]);
 }
 
 AI void rows_bn_m(const int M, int N, int K, float alpha, const float *A, ptrdiff_t lda,
@@ -216,8 +196,8 @@ static void pack_n_avx512(const float *src, ptrdiff_t ld, int k, int nv, int w, 
 {
     for (int p = 0; p < k; p++, src += ld, dst += w)
         for (int j = 0; j < w; j += 16)
-            _mm512_mask_storeu_ps(dst + j, tail_mask(w - j),
-                                  _mm512_maskz_loadu_ps(tail_mask(nv - j), src + j));
+            _mm512_mask_storeu_ps(dst + j, nn__tail_mask(w - j),
+                                  _mm512_maskz_loadu_ps(nn__tail_mask(nv - j), src + j));
 }
 
 /* 8 x 32 for M a multiple of 8 but not of MR (32 or 64 output channels),

@@ -23,29 +23,11 @@
 #include "gemm_internal.h"
 
 #include <immintrin.h>
+#include "avx512_tile.h"
 
 #define MR 12
 #define NR 32
 #define AI static inline __attribute__((always_inline))
-
-AI __mmask16 tail_mask(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
-AI void store_vec(float *c, __m512 x, __m512 va, float beta, __mmask16 mask)
-{
-    x = _mm512_mul_ps(x, va);
-    if (mask == 0xFFFF) {
-        if (beta != 0.0f)
-            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(c), x);
-        _mm512_storeu_ps(c, x);
-    } else {
-        if (beta != 0.0f)
-            x = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c), x);
-        _mm512_mask_storeu_ps(c, mask, x);
-    }
-}
 
 /* R rows, NV vectors of 16 columns; a and b are the packed pairs. */
 AI void ukr_rows(const int R, const int NV, int k, const uint32_t *restrict a,
@@ -74,13 +56,13 @@ AI void ukr_rows(const int R, const int NV, int k, const uint32_t *restrict a,
         b += NR;
     }
     __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = tail_mask(n), m1 = NV > 1 ? tail_mask(n - 16) : 0;
+    __mmask16 m0 = nn__tail_mask(n), m1 = NV > 1 ? nn__tail_mask(n - 16) : 0;
 #pragma GCC unroll 32
     for (int i = 0; i < R; i++) {
         if (i < m) {
-            store_vec(c + i * ldc, acc[i][0], va, beta, m0);
+            nn__store_vec(c + i * ldc, acc[i][0], va, beta, m0);
             if (m1)
-                store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
+                nn__store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
         }
     }
 }
@@ -120,7 +102,7 @@ static void pack_n_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
         const float *r0 = src + (ptrdiff_t)p * ld, *r1 = r0 + ld;
         int two = p + 1 < k;
         for (int j = 0; j < w; j += 16) {
-            __mmask16 mk = tail_mask(nv - j);
+            __mmask16 mk = nn__tail_mask(nv - j);
             __m512 x0 = _mm512_maskz_loadu_ps(mk, r0 + j);
             __m512 x1 = two ? _mm512_maskz_loadu_ps(mk, r1 + j) : _mm512_setzero_ps();
             __m512 lo = _mm512_permutex2var_ps(x0, lo_idx, x1); /* columns j..j+7 */
@@ -129,7 +111,7 @@ static void pack_n_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
             if (w - j >= 16)
                 _mm512_storeu_si512(dst + j, v);
             else
-                _mm512_mask_storeu_epi32(dst + j, tail_mask(w - j), v);
+                _mm512_mask_storeu_epi32(dst + j, nn__tail_mask(w - j), v);
         }
     }
 }
@@ -138,7 +120,7 @@ static void pack_n_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
  * pairs: an odd tail's last pair gets a zero high half. */
 AI __m256 row_pairs(const float *src, int left)
 {
-    __m512 x = left >= 16 ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(tail_mask(left), src);
+    __m512 x = left >= 16 ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(nn__tail_mask(left), src);
     return _mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(x));
 }
 
