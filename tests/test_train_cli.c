@@ -265,6 +265,25 @@ int main(int argc, char **argv)
     CHECK(run("eval --model %s/a.model --data %s/data --precision int8", dir, dir) == 1);
     CHECK(run("eval --model %s/a8.model --data %s/data --precision int4", dir, dir) == 2);
     CHECK(run("quantize --model %s/a.model --data %s/data", dir, dir) == 2);
+    /* quantize and calibrate never write over their model, by any name, and
+     * take each option once */
+    {
+        struct stat before, after;
+        snprintf(path, sizeof path, "%s/a8.model", dir);
+        CHECK(stat(path, &before) == 0);
+        CHECK(run("quantize --model %s/a8.model --data %s/data --out %s/a8.model", dir, dir, dir) == 2);
+        CHECK(run("calibrate --model %s/a8.model --data %s/data --out %s/./a8.model", dir, dir, dir) == 2);
+        CHECK(run("calibrate --model %s/a8.model --data %s/data --out %s/q1.model --out %s/q2.model", dir,
+                  dir, dir, dir) == 2);
+        CHECK(run("quantize --model %s/a8.model --data %s/data --out %s/q1.model --count 5 --count 6", dir,
+                  dir, dir) == 2);
+        CHECK(stat(path, &after) == 0);
+        CHECK(before.st_size == after.st_size && before.st_ino == after.st_ino &&
+              before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+              before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+        snprintf(path, sizeof path, "%s/q1.model", dir);
+        CHECK(access(path, F_OK) != 0); /* refused before anything was written */
+    }
 
     /* 5. --init starts from a model's weights: at a learning rate too small
      * to learn anything, one epoch keeps a.model's accuracy, where the same

@@ -7,6 +7,7 @@
 #include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
+#include "outpath.h"
 #include "trainer_common.h"
 
 #include <stdio.h>
@@ -71,6 +72,17 @@ int cmd_calibrate(int argc, char **argv)
         ed_err("calibrate: %s is required (see --help)", !model ? "--model" : !data ? "--data" : "--out");
         return ED_EXIT_USAGE;
     }
+    static const char *const flags[] = {"--help", NULL};
+    const char *twice = cli_repeated(argc - 1, argv + 1, flags);
+    if (twice) {
+        ed_err("calibrate: option %s given twice", twice);
+        return ED_EXIT_USAGE;
+    }
+    /* --out may not be --model: a new file, the input kept */
+    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
+    int orc = op_check_outputs(files, 3);
+    if (orc)
+        return orc;
     nn_net *net = nn_net_load(model);
     if (!net) {
         ed_err("%s", nn_error());
