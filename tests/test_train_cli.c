@@ -277,6 +277,12 @@ int main(int argc, char **argv)
                   dir, dir, dir) == 2);
         CHECK(run("quantize --model %s/a8.model --data %s/data --out %s/q1.model --count 5 --count 6", dir,
                   dir, dir) == 2);
+        /* the other commands too (a flag twice, a value twice) */
+        CHECK(run("eval --model %s/a8.model --data %s/data --json %s/q1.model --json %s/q2.json", dir, dir,
+                  dir, dir) == 2);
+        CHECK(run("eval --model %s/a8.model --tta --data %s/data --tta", dir, dir) == 2);
+        CHECK(run("info --model %s/a8.model --json --json", dir) == 2);
+        CHECK(run("export --model %s/a8.model --onnx %s/q1.onnx --onnx %s/q2.onnx", dir, dir, dir) == 2);
         CHECK(stat(path, &after) == 0);
         CHECK(before.st_size == after.st_size && before.st_ino == after.st_ino &&
               before.st_mtim.tv_sec == after.st_mtim.tv_sec &&

@@ -8,19 +8,29 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Options that take no value, per command, so that an option given twice
+ * is found before the command runs (the last would win silently); NULL
+ * for commands that check it themselves (train, quantize, calibrate) or
+ * take file operands (predict). */
+static const char *const eval_flags[] = {"--help", "--tta", "--uncalibrated", NULL};
+static const char *const info_flags[] = {"--help", "--json", NULL};
+static const char *const bench_flags[] = {"--help", "--opencv", NULL};
+static const char *const export_flags[] = {"-h", "--help", "--check", NULL};
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
     const char *help;
+    const char *const *flags;
 } commands[] = {
-    {"train", cmd_train, "train a model on a data set"},
-    {"eval", cmd_eval, "evaluate a model on a data set"},
-    {"info", cmd_info, "describe a model or architecture"},
-    {"bench", cmd_bench, "measure inference and training speed"},
-    {"export", cmd_export, "write a model as ONNX"},
-    {"predict", cmd_predict, "classify face images"},
-    {"quantize", cmd_quantize, "calibrate a model for INT8 inference"},
-    {"calibrate", cmd_calibrate, "fit a model's probability calibration"},
+    {"train", cmd_train, "train a model on a data set", NULL},
+    {"eval", cmd_eval, "evaluate a model on a data set", eval_flags},
+    {"info", cmd_info, "describe a model or architecture", info_flags},
+    {"bench", cmd_bench, "measure inference and training speed", bench_flags},
+    {"export", cmd_export, "write a model as ONNX", export_flags},
+    {"predict", cmd_predict, "classify face images", NULL},
+    {"quantize", cmd_quantize, "calibrate a model for INT8 inference", NULL},
+    {"calibrate", cmd_calibrate, "fit a model's probability calibration", NULL},
 };
 
 static void usage(FILE *f)
@@ -49,6 +59,12 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) {
+            const char *twice =
+                commands[i].flags ? cli_repeated(argc - 2, argv + 2, commands[i].flags) : NULL;
+            if (twice) {
+                ed_err("%s: option %s given twice", commands[i].name, twice);
+                return ED_EXIT_USAGE;
+            }
             int rc = commands[i].run(argc - 1, argv + 1);
             /* What went to stdout (predictions, metrics, JSON) must have
              * arrived: `predict ... > full-disk/out.jsonl` is a failure. */
