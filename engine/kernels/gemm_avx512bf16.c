@@ -55,16 +55,7 @@ AI void ukr_rows(const int R, const int NV, int k, const uint32_t *restrict a,
         a += R;
         b += NR;
     }
-    __m512 va = _mm512_set1_ps(alpha);
-    __mmask16 m0 = nn__tail_mask(n), m1 = NV > 1 ? nn__tail_mask(n - 16) : 0;
-#pragma GCC unroll 32
-    for (int i = 0; i < R; i++) {
-        if (i < m) {
-            nn__store_vec(c + i * ldc, acc[i][0], va, beta, m0);
-            if (m1)
-                nn__store_vec(c + i * ldc + 16, acc[i][1], va, beta, m1);
-        }
-    }
+    nn__store_tile(R, NV, acc, c, ldc, alpha, beta, m, n);
 }
 
 static void ukr_bf16(int k, const float *restrict a, const float *restrict b, ptrdiff_t ldb,
