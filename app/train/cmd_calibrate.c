@@ -72,12 +72,6 @@ int cmd_calibrate(int argc, char **argv)
         ed_err("calibrate: %s is required (see --help)", !model ? "--model" : !data ? "--data" : "--out");
         return ED_EXIT_USAGE;
     }
-    static const char *const flags[] = {"--help", NULL};
-    const char *twice = cli_repeated(argc - 1, argv + 1, flags);
-    if (twice) {
-        ed_err("calibrate: option %s given twice", twice);
-        return ED_EXIT_USAGE;
-    }
     /* --out may not be --model: a new file, the input kept */
     op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
     int orc = op_check_outputs(files, 3);

@@ -57,12 +57,6 @@ int cmd_quantize(int argc, char **argv)
         split = "Training";
     if (!model)
         model = ed_default_model();
-    static const char *const flags[] = {"--help", NULL};
-    const char *twice = cli_repeated(argc - 1, argv + 1, flags);
-    if (twice) {
-        ed_err("quantize: option %s given twice", twice);
-        return ED_EXIT_USAGE;
-    }
     /* --out may not be --model: a new file, the input kept */
     op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
     int orc = op_check_outputs(files, 3);

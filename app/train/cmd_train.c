@@ -620,12 +620,6 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     defaults(&o);
     const char *resume = NULL;
-    static const char *const flags[] = {"--help", "--no-equalize", NULL};
-    const char *twice = cli_repeated(argc - 1, argv + 1, flags);
-    if (twice) {
-        ed_err("train: option %s given twice", twice);
-        return ED_EXIT_USAGE;
-    }
     int pr = parse(argc - 1, argv + 1, &o, &resume);
     if (pr) {
         if (pr > 0)

@@ -10,8 +10,9 @@
 
 /* Options that take no value, per command, so that an option given twice
  * is found before the command runs (the last would win silently); NULL
- * for commands that check it themselves (train, quantize, calibrate) or
- * take file operands (predict). */
+ * for predict, whose operands are files. */
+static const char *const train_flags[] = {"--help", "--no-equalize", NULL};
+static const char *const help_flag[] = {"--help", NULL};
 static const char *const eval_flags[] = {"--help", "--tta", "--uncalibrated", NULL};
 static const char *const info_flags[] = {"--help", "--json", NULL};
 static const char *const bench_flags[] = {"--help", "--opencv", NULL};
@@ -23,14 +24,14 @@ static const struct {
     const char *help;
     const char *const *flags;
 } commands[] = {
-    {"train", cmd_train, "train a model on a data set", NULL},
+    {"train", cmd_train, "train a model on a data set", train_flags},
     {"eval", cmd_eval, "evaluate a model on a data set", eval_flags},
     {"info", cmd_info, "describe a model or architecture", info_flags},
     {"bench", cmd_bench, "measure inference and training speed", bench_flags},
     {"export", cmd_export, "write a model as ONNX", export_flags},
     {"predict", cmd_predict, "classify face images", NULL},
-    {"quantize", cmd_quantize, "calibrate a model for INT8 inference", NULL},
-    {"calibrate", cmd_calibrate, "fit a model's probability calibration", NULL},
+    {"quantize", cmd_quantize, "calibrate a model for INT8 inference", help_flag},
+    {"calibrate", cmd_calibrate, "fit a model's probability calibration", help_flag},
 };
 
 static void usage(FILE *f)
