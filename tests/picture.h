@@ -60,4 +60,14 @@ static inline char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* Read the committed picture (assets/astronaut.png under NN_TEST_SRCDIR,
+ * or the current folder) into pic; its path goes to path. Returns
+ * cvw_read_gray's 0 or -1 (cvw_error() says why). */
+static inline int read_test_picture(picture *pic, char *path, size_t len)
+{
+    const char *src = getenv("NN_TEST_SRCDIR");
+    snprintf(path, len, "%s/assets/astronaut.png", src ? src : ".");
+    return cvw_read_gray(path, &pic->gray, &pic->w, &pic->h);
+}
+
 #endif

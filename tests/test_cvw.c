@@ -125,9 +125,7 @@ int main(void)
     }
     picture pic = {0};
     char asset[512];
-    const char *src = getenv("NN_TEST_SRCDIR");
-    snprintf(asset, sizeof asset, "%s/assets/astronaut.png", src ? src : ".");
-    int rc = cvw_read_gray(asset, &pic.gray, &pic.w, &pic.h);
+    int rc = read_test_picture(&pic, asset, sizeof asset);
     CHECK_MSG(rc == 0, "%s (set NN_TEST_SRCDIR to the source tree)", cvw_error());
     if (rc == 0)
         check_images(&pic, asset);
