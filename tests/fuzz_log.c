@@ -217,15 +217,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     r.faces[0].conf = r.faces[0].probs[k - 1];
 
     for (int csv = 0; csv < 2; csv++) {
-        char path[128], err[512];
+        char path[128];
         snprintf(path, sizeof path, "%s/log.%s", dir, csv ? "csv" : "jsonl");
-        elog *l = elog_open(path, np, k, err, sizeof err);
+        elog *l = elog_open(path, np, k);
         if (!l)
             abort();
         pl_result none;
         memset(&none, 0, sizeof none);
         if (elog_frame(l, 0, 0.0, &r) != 0 || elog_frame(l, 1, 40.0, &none) != 0 ||
-            elog_close(l, err, sizeof err) != 0)
+            elog_close(l) != 0)
             abort();
         if (!check_log(path, csv))
             abort();

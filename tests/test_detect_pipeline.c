@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
 #include "face.h"
 #include "facegen.h"
 #include "nn.h"
@@ -67,14 +68,14 @@ static int id_of(const pl_result *r, const cvw_rect *box)
 static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_width,
                 int detect_every)
 {
-    char what[64], err[256] = "";
+    char what[64];
     snprintf(what, sizeof what, "detect_width %d, every %d", detect_width, detect_every);
     pl_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1,
                   .detect_width = detect_width, .detect_every = detect_every,
                   .max_faces = 8, .margin = FACE_HAAR_MARGIN, .shift = FACE_HAAR_SHIFT,
                   .smooth = 0.6f};
-    pipeline *p = pl_new(net, cas, &cfg, err, sizeof err);
-    CHECK_MSG(p != NULL, "%s: %s", what, err);
+    pipeline *p = pl_new(net, cas, &cfg);
+    CHECK_MSG(p != NULL, "%s: %s", what, app_error());
     if (!p)
         return;
     uint8_t *bgr = malloc((size_t)sc->frame_w * sc->frame_h * 3);
@@ -85,8 +86,8 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
         CHECK(fg_render(sc, i, bgr) == 0);
         cvw_rect pics[FG_MAX_FACES], truth[FG_MAX_FACES];
         fg_layout(sc, i, pics, truth);
-        int rc = pl_process(p, bgr, sc->frame_w, sc->frame_h, &r, err, sizeof err);
-        CHECK_MSG(rc == 0, "%s, frame %d: %s", what, i, err);
+        int rc = pl_process(p, bgr, sc->frame_w, sc->frame_h, &r);
+        CHECK_MSG(rc == 0, "%s, frame %d: %s", what, i, app_error());
         if (rc != 0)
             break;
         int detect_frame = i % detect_every == 0;
@@ -153,7 +154,7 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
     /* After pl_reset the next frame is detected again, whatever the period. */
     pl_reset(p);
     CHECK(fg_render(sc, 1, bgr) == 0);
-    CHECK(pl_process(p, bgr, sc->frame_w, sc->frame_h, &r, err, sizeof err) == 0);
+    CHECK(pl_process(p, bgr, sc->frame_w, sc->frame_h, &r) == 0);
     CHECK_MSG(r.detected == 1 && r.n == N_FACES, "%s: after pl_reset", what);
     free(bgr);
     pl_free(p);
@@ -183,7 +184,7 @@ int main(void)
     /* A colour model is refused with a message. */
     nn_net *colour = nn_net_from_spec("input 8x8x3\nflatten\ndense classes softmax\n", 7);
     pl_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1, .detect_every = 1};
-    CHECK(colour && pl_new(colour, cas, &cfg, err, sizeof err) == NULL && strstr(err, "channel"));
+    CHECK(colour && pl_new(colour, cas, &cfg) == NULL && strstr(app_error(), "channel"));
     nn_net_free(colour);
 
     run(&sc, net, cas, 320, 1);  /* detection at half size */

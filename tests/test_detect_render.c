@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
 #include "overlay.h"
 #include "testutil.h"
 
@@ -75,7 +76,7 @@ int main(void)
     CHECK(SDL_Init(SDL_INIT_VIDEO) == 0);
     CHECK(TTF_Init() == 0);
     const char *src = getenv("NN_TEST_SRCDIR");
-    char font[4096], bold[4096], err[256];
+    char font[4096], bold[4096];
     snprintf(font, sizeof font, "%s/assets/DejaVuSans.ttf", src ? src : ".");
     snprintf(bold, sizeof bold, "%s/assets/DejaVuSans-Bold.ttf", src ? src : ".");
 
@@ -83,8 +84,8 @@ int main(void)
     SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, W, H, 32, SDL_PIXELFORMAT_ARGB8888);
     SDL_Renderer *r = s ? SDL_CreateSoftwareRenderer(s) : NULL;
     CHECK(r != NULL);
-    ov_ctx *o = r ? ov_new(r, font, bold, err, sizeof err) : NULL;
-    CHECK_MSG(o != NULL, "%s", err);
+    ov_ctx *o = r ? ov_new(r, font, bold) : NULL;
+    CHECK_MSG(o != NULL, "%s", app_error());
     if (!o)
         return test_done("test_detect_render");
     ov_set_screen(o, H);
@@ -164,8 +165,8 @@ int main(void)
     CHECK(v.x0 == 180 && v.y0 == 0);
 
     /* The recording annotator: same drawing into a BGR frame in place. */
-    ov_annotator *a = ov_annotator_new(font, bold, err, sizeof err);
-    CHECK_MSG(a != NULL, "%s", err);
+    ov_annotator *a = ov_annotator_new(font, bold);
+    CHECK_MSG(a != NULL, "%s", app_error());
     uint8_t *bgr = malloc((size_t)W * H * 3);
     memset(bgr, 128, (size_t)W * H * 3);
     res.n = 0;

@@ -3,10 +3,14 @@
  * behind), file-like sources every frame in order; errors and the end of
  * input come through; closing never hangs, even with the reader blocked. */
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "app_err.h"
+#include "cvw.h"
 #include "source.h"
 #include "testutil.h"
 
@@ -18,22 +22,22 @@ typedef struct fake {
 } fake;
 
 /* Stamps each frame with its number in the first pixel bytes. */
-static int fake_read(void *ctx, src_frame *f)
+static source_status fake_read(void *ctx, source_frame *f)
 {
     fake *k = ctx;
     long i = atomic_load(&k->made);
     if (k->limit >= 0 && i >= k->limit)
-        return 0;
+        return SOURCE_END;
     if (k->fail_at >= 0 && i >= k->fail_at)
-        return -1;
+        return SOURCE_ERROR;
     if (k->delay_us)
         usleep((useconds_t)k->delay_us);
-    if (src_frame_reserve(f, 8, 4) != 0)
-        return -1;
+    if (source_frame_reserve(f, 8, 4) != 0)
+        return SOURCE_ERROR;
     memset(f->bgr, 0, 8 * 4 * 3);
     memcpy(f->bgr, &i, sizeof i);
     atomic_store(&k->made, i + 1);
-    return 1;
+    return SOURCE_FRAME;
 }
 
 static double now_s(void)
@@ -43,7 +47,7 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static long stamp(const src_frame *f)
+static long stamp(const source_frame *f)
 {
     long i;
     memcpy(&i, f->bgr, sizeof i);
@@ -53,21 +57,20 @@ static long stamp(const src_frame *f)
 static void test_live_latest(void)
 {
     fake k = {.limit = -1, .fail_at = -1, .delay_us = 1000};
-    char err[256];
-    source *s = source_open_fn(fake_read, &k, 1, 8, 4, 30, err, sizeof err);
+    source *s = source_open_fn(fake_read, &k, 1, 8, 4, 30);
     CHECK(s != NULL);
     if (!s)
         return;
     long last = -1, gaps = 0;
     for (int n = 0; n < 20; n++) {
         usleep(15000); /* a slow consumer: many frames arrive meanwhile */
-        const src_frame *f;
+        const source_frame *f;
         /* Counted before taking, so a consumer descheduled after the take
          * cannot make the check fail. */
         long made = atomic_load(&k.made);
-        int r = source_next(s, &f, 1000);
-        CHECK(r == 1);
-        if (r != 1)
+        source_status r = source_next(s, &f, 1000);
+        CHECK(r == SOURCE_FRAME);
+        if (r != SOURCE_FRAME)
             break;
         long got = stamp(f);
         CHECK(f->w == 8 && f->h == 4);
@@ -86,55 +89,112 @@ static void test_live_latest(void)
 static void test_files_every_frame(void)
 {
     fake k = {.limit = 50, .fail_at = -1};
-    char err[256];
-    source *s = source_open_fn(fake_read, &k, 0, 8, 4, 25, err, sizeof err);
+    source *s = source_open_fn(fake_read, &k, 0, 8, 4, 25);
     CHECK(s != NULL);
     if (!s)
         return;
-    const src_frame *f;
+    const source_frame *f;
     long want = 0;
-    int r;
-    while ((r = source_next(s, &f, 2000)) == 1) {
+    source_status r;
+    while ((r = source_next(s, &f, 2000)) == SOURCE_FRAME) {
         CHECK_MSG(stamp(f) == want && f->index == want, "frame %ld, want %ld", stamp(f), want);
         CHECK_NEAR(f->t_ms, want * 40.0, 1e-6);
         want++;
         if (want % 10 == 0)
             usleep(20000); /* slow now and then: the reader must wait */
     }
-    CHECK(r == -1);
+    CHECK(r == SOURCE_END);
     CHECK(want == 50);
-    CHECK(source_next(s, &f, 0) == -1); /* stays ended */
+    CHECK(source_next(s, &f, 0) == SOURCE_END); /* stays ended */
     source_close(s);
 }
 
 static void test_error_and_close(void)
 {
     fake k = {.limit = -1, .fail_at = 3};
-    char err[256], msg[256];
-    source *s = source_open_fn(fake_read, &k, 0, 8, 4, 25, err, sizeof err);
+    char msg[256];
+    source *s = source_open_fn(fake_read, &k, 0, 8, 4, 25);
     CHECK(s != NULL);
     if (!s)
         return;
-    const src_frame *f;
-    int n = 0, r;
-    while ((r = source_next(s, &f, 2000)) == 1)
+    const source_frame *f;
+    int n = 0;
+    source_status r;
+    while ((r = source_next(s, &f, 2000)) == SOURCE_FRAME)
         n++;
     CHECK(n == 3);
-    CHECK(r == -2);
+    CHECK(r == SOURCE_ERROR);
     CHECK(source_message(s, msg, sizeof msg)[0] != 0);
     source_close(s);
 
     /* Closing while the reader waits for a full slot to be taken. */
     fake k2 = {.limit = -1, .fail_at = -1};
-    s = source_open_fn(fake_read, &k2, 0, 8, 4, 25, err, sizeof err);
+    s = source_open_fn(fake_read, &k2, 0, 8, 4, 25);
     usleep(20000);
     double t0 = now_s();
     source_close(s);
     CHECK(now_s() - t0 < 1.0);
 }
 
+typedef struct warnings {
+    int n;
+    char last[512];
+} warnings;
+
+static void count_warning(void *ctx, const char *msg)
+{
+    warnings *w = ctx;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+}
+
+/* A folder: images in name order, each frame naming its file; a broken
+ * image is skipped and reported to the caller's callback, not printed. */
+static void test_folder_skips_through_callback(void)
+{
+    char dir[] = "/tmp/test_detect_source_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char a[600], b[600], c[600];
+    snprintf(a, sizeof a, "%s/a.png", dir);
+    snprintf(b, sizeof b, "%s/b.png", dir);
+    snprintf(c, sizeof c, "%s/c.png", dir);
+    uint8_t px[6 * 4 * 3];
+    memset(px, 90, sizeof px);
+    CHECK(cvw_write_image(a, px, 6, 4, 3) == 0);
+    FILE *f0 = fopen(b, "w");
+    CHECK(f0 != NULL);
+    if (f0) {
+        fputs("not an image", f0);
+        fclose(f0);
+    }
+    CHECK(cvw_write_image(c, px, 6, 4, 3) == 0);
+    warnings w = {0};
+    source *s = source_open_path(dir, 0, count_warning, &w);
+    CHECK_MSG(s != NULL, "%s", app_error());
+    if (s) {
+        CHECK(source_kind_of(s) == SOURCE_FOLDER);
+        const source_frame *f;
+        const char *want[] = {a, c};
+        int n = 0;
+        source_status r;
+        while ((r = source_next(s, &f, 2000)) == SOURCE_FRAME) {
+            CHECK(n < 2 && f->file && !strcmp(f->file, want[n]) && f->w == 6 && f->h == 4);
+            n++;
+        }
+        CHECK(r == SOURCE_END && n == 2);
+        source_close(s);
+    }
+    CHECK_MSG(w.n == 1 && strstr(w.last, "skipping") && strstr(w.last, "b.png"), "%d: %s", w.n,
+              w.last);
+    unlink(a);
+    unlink(b);
+    unlink(c);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_folder_skips_through_callback();
     test_live_latest();
     test_files_every_frame();
     test_error_and_close();

@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "cli.h"
 #include "face.h"
+#include "overlay.h"
 #include "outpath.h"
 #include "paths.h"
 
@@ -19,7 +21,33 @@ volatile sig_atomic_t ed_stop;
 #define DEFAULT_CASCADE "cascades/haarcascade_frontalface_default.xml"
 #define DEMO_CLIP "assets/demo.mp4"
 
-int app_setup(app *a, const ed_opts *o)
+/* The model, with its class names, threads and precision. */
+static int load_model(app *a, const char *model)
+{
+    const ed_opts *o = &a->o;
+    struct stat st;
+    if (stat(model, &st) != 0)
+        return app_fail("model '%s': %s%s", model,
+                        errno == ENOENT ? "no such file" : strerror(errno),
+                        o->model ? "" : " (train one with emotion-train, or pass --model)");
+    a->net = nn_net_load(model);
+    if (!a->net)
+        return app_fail("model '%s': %s", model, nn_error());
+    a->k = nn_net_n_classes(a->net);
+    for (int i = 0; i < a->k && i < NN_MAX_CLASSES; i++) {
+        const char *n = nn_net_class(a->net, i);
+        a->names[i] = n && *n ? n : "?";
+    }
+    nn_net_set_threads(a->net, o->threads);
+    cvw_set_threads(o->threads);
+    if (o->precision < 0)
+        nn_net_use_faster_precision(a->net);
+    else if (nn_net_set_precision(a->net, (nn_precision)o->precision))
+        return app_fail("--precision: model '%s': %s", model, nn_error());
+    return 0;
+}
+
+app_status app_setup(app *a, const ed_opts *o)
 {
     char buf[ED_PATH_MAX], err[512];
     a->o = *o;
@@ -34,43 +62,21 @@ int app_setup(app *a, const ed_opts *o)
         {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
     };
     if (op_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
-        ed_err("%s", err);
-        return ED_EXIT_USAGE;
+        app_fail("%s", err);
+        return APP_BAD_USAGE;
     }
     for (size_t i = 3; i < sizeof files / sizeof *files; i++)
         if (files[i].path && op_probe(files[i].path, err, sizeof err) != 0) {
-            ed_err("%s: %s", files[i].opt, err);
-            return ED_EXIT_FAIL;
+            app_fail("%s: %s", files[i].opt, err);
+            return APP_FAILED;
         }
-    struct stat st;
-    if (stat(model, &st) != 0) {
-        ed_err("model '%s': %s%s", model, errno == ENOENT ? "no such file" : strerror(errno),
-               o->model ? "" : " (train one with emotion-train, or pass --model)");
-        return ED_EXIT_FAIL;
-    }
-    a->net = nn_net_load(model);
-    if (!a->net) {
-        ed_err("model '%s': %s", model, nn_error());
-        return ED_EXIT_FAIL;
-    }
-    a->k = nn_net_n_classes(a->net);
-    for (int i = 0; i < a->k && i < NN_MAX_CLASSES; i++) {
-        const char *n = nn_net_class(a->net, i);
-        a->names[i] = n && *n ? n : "?";
-    }
-    nn_net_set_threads(a->net, o->threads);
-    cvw_set_threads(o->threads);
-    if (o->precision < 0)
-        nn_net_use_faster_precision(a->net);
-    else if (nn_net_set_precision(a->net, (nn_precision)o->precision)) {
-        ed_err("--precision: model '%s': %s", model, nn_error());
-        return ED_EXIT_FAIL;
-    }
+    if (load_model(a, model) != 0)
+        return APP_FAILED;
 
     a->cascade = cvw_cascade_load(cascade);
     if (!a->cascade) {
-        ed_err("%s", cvw_error());
-        return ED_EXIT_FAIL;
+        app_fail("%s", cvw_error());
+        return APP_FAILED;
     }
 
     /* Frame crops as FER2013 does for this kind of detector (face.h). */
@@ -83,75 +89,68 @@ int app_setup(app *a, const ed_opts *o)
         .shift = lbp ? FACE_LBP_SHIFT : FACE_HAAR_SHIFT,
         .smooth = o->smooth,
     };
-    a->pl = pl_new(a->net, a->cascade, &cfg, err, sizeof err);
+    a->pl = pl_new(a->net, a->cascade, &cfg);
     if (!a->pl) {
-        ed_err("model '%s': %s", model, err);
-        return ED_EXIT_FAIL;
+        snprintf(err, sizeof err, "%s", app_error()); /* not read while rewritten */
+        app_fail("model '%s': %s", model, err);
+        return APP_FAILED;
     }
 
+    struct stat st;
     ed_data_path("assets/DejaVuSans.ttf", a->font, sizeof a->font);
     ed_data_path("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
     if (stat(a->bold, &st) != 0)
         snprintf(a->bold, sizeof a->bold, "%s", a->font);
 
+    /* Only a recording draws outside the window (ui.c has its own). */
     if (o->record_path || !o->headless) {
-        if (TTF_Init() != 0) {
-            ed_err("cannot start the font renderer: %s", TTF_GetError());
-            return ED_EXIT_FAIL;
-        }
-        a->ann = ov_annotator_new(a->font, a->bold, err, sizeof err);
-        if (!a->ann) {
-            ed_err("%s", err);
-            return ED_EXIT_FAIL;
-        }
+        a->ann = ov_annotator_new(a->font, a->bold);
+        if (!a->ann)
+            return APP_FAILED;
     }
-    return -1;
+    return APP_READY;
 }
 
-int app_open_source(app *a)
+/* Warnings from the source (skipped files), on whichever thread. */
+static void warn_stderr(void *ctx, const char *msg)
 {
-    char err[512];
+    (void)ctx;
+    ed_err("%s", msg);
+}
+
+app_status app_open_source(app *a)
+{
     const ed_opts *o = &a->o;
     if (o->input) {
         snprintf(a->input, sizeof a->input, "%s", o->input);
     } else {
-        a->src = source_open_camera(o->camera, o->kiosk, err, sizeof err);
+        a->src = source_open_camera(o->camera, o->kiosk);
         if (a->src)
-            return 0;
-        if (o->camera_given) {
-            ed_err("%s", err);
-            return ED_EXIT_FAIL;
-        }
+            return APP_READY;
+        if (o->camera_given)
+            return APP_FAILED;
         ed_data_path(DEMO_CLIP, a->input, sizeof a->input);
-        ed_err("no camera (%s); playing the demo clip %s", err, a->input);
+        ed_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
         a->demo = 1;
     }
     /* In a window the demo clip plays until the user quits. */
     int loop = o->loop || (a->demo && !o->headless);
-    a->src = source_open_path(a->input, loop, err, sizeof err);
-    if (!a->src) {
-        ed_err("%s", err);
-        return ED_EXIT_FAIL;
-    }
-    return 0;
+    a->src = source_open_path(a->input, loop, warn_stderr, NULL);
+    return a->src ? APP_READY : APP_FAILED;
 }
 
-int app_record_start(app *a, const char *path, char *err, size_t errlen)
+int app_record_start(app *a, const char *path)
 {
-    if (app_record_stop(a, err, errlen) != 0)
+    if (app_record_stop(a) == APP_REC_FAILED)
         return -1;
-    if (a->ended) {
-        snprintf(err, errlen, "the input has ended: no frames left to record");
-        return -1;
-    }
+    if (a->ended)
+        return app_fail("the input has ended: no frames left to record");
     /* Checked now so a bad path is reported at once; the file itself is
      * created with the first frame, so a recording without frames leaves
      * nothing behind. */
     char why[ED_PATH_MAX + 128];
-    if (op_probe(path, why, sizeof why) != 0) {
-        snprintf(err, errlen, "record: %s", why);
-        return -1;
-    }
+    if (op_probe(path, why, sizeof why) != 0)
+        return app_fail("record: %s", why);
     snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
     a->rec_on = 1;
     a->rec_frames = 0;
@@ -159,58 +158,52 @@ int app_record_start(app *a, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int app_record_stop(app *a, char *err, size_t errlen)
+app_rec_status app_record_stop(app *a)
 {
     if (!a->rec_on)
-        return 0;
+        return APP_REC_SAVED;
     a->rec_on = 0;
     if (!a->rec) {
-        snprintf(err, errlen, "record '%s': no frames came to record; nothing written", a->rec_path);
+        app_fail("record '%s': no frames came to record; nothing written", a->rec_path);
         a->rec_path[0] = 0;
-        return 0;
+        return APP_REC_EMPTY;
     }
     int rc = cvw_writer_close(a->rec);
     a->rec = NULL;
     if (rc != 0) {
-        snprintf(err, errlen, "record %s", cvw_error());
-        return -1;
+        app_fail("record %s", cvw_error());
+        return APP_REC_FAILED;
     }
     a->rec_done = 1;
-    return 0;
+    return APP_REC_SAVED;
 }
 
 /* The writer opens with the first frame: its size and the source's rate. */
-static int record_open(app *a, const src_frame *f, char *err, size_t errlen)
+static int record_open(app *a, const source_frame *f)
 {
     /* mp4v and MJPG want even sizes. */
     a->rec_w = f->w & ~1;
     a->rec_h = f->h & ~1;
-    if (a->rec_w <= 0 || a->rec_h <= 0) {
-        snprintf(err, errlen, "record '%s': frame too small (%dx%d)", a->rec_path, f->w, f->h);
-        return -1;
-    }
+    if (a->rec_w <= 0 || a->rec_h <= 0)
+        return app_fail("record '%s': frame too small (%dx%d)", a->rec_path, f->w, f->h);
     a->rec_fps = source_fps(a->src);
     free(a->rec_buf);
     a->rec_buf = malloc((size_t)a->rec_w * a->rec_h * 3);
-    if (!a->rec_buf) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!a->rec_buf)
+        return app_fail("out of memory");
     a->rec = cvw_writer_open(a->rec_path, a->rec_fps, a->rec_w, a->rec_h);
-    if (!a->rec) {
-        snprintf(err, errlen, "record %s", cvw_error());
-        return -1;
-    }
+    if (!a->rec)
+        return app_fail("record %s", cvw_error());
     return 0;
 }
 
 /* The annotated frame into the recording, scaled when a folder's images
  * differ in size from the first. */
-static int record_frame(app *a, const src_frame *f, char *err, size_t errlen)
+static int record_frame(app *a, const source_frame *f)
 {
     pl_result scaled;
     const pl_result *r = &a->last;
-    if (!a->rec && record_open(a, f, err, errlen) != 0)
+    if (!a->rec && record_open(a, f) != 0)
         return -1;
     if (f->w == a->rec_w && f->h == a->rec_h) {
         memcpy(a->rec_buf, f->bgr, (size_t)f->w * f->h * 3);
@@ -226,16 +219,16 @@ static int record_frame(app *a, const src_frame *f, char *err, size_t errlen)
         r = &scaled;
     }
     if (a->ann && ov_annotate(a->ann, a->rec_buf, a->rec_w, a->rec_h, r, a->names, a->k) != 0) {
-        snprintf(err, errlen, "record: drawing failed: %s", SDL_GetError());
-        return -1;
+        char why[512]; /* app_fail must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", app_error());
+        return app_fail("record: %s", why);
     }
     if (cvw_writer_write(a->rec, a->rec_buf) != 0)
         goto cv_fail;
     a->rec_frames++;
     return 0;
 cv_fail:
-    snprintf(err, errlen, "record '%s': %s", a->rec_path, cvw_error());
-    return -1;
+    return app_fail("record '%s': %s", a->rec_path, cvw_error());
 }
 
 /* An output that failed is closed without a second message: the one line
@@ -249,25 +242,22 @@ static void drop_outputs(app *a)
     a->rec_on = 0;
     a->rec_path[0] = 0;
     if (a->log) {
-        char ignored[16];
-        elog_close(a->log, ignored, sizeof ignored);
+        elog_close(a->log);
         a->log = NULL;
     }
 }
 
 int app_close_outputs(app *a)
 {
-    char err[ED_PATH_MAX + 256] = "";
     int rc = 0;
-    if (app_record_stop(a, err, sizeof err) != 0) {
-        ed_err("%s", err);
+    app_rec_status st = app_record_stop(a);
+    if (st != APP_REC_SAVED)
+        ed_err("%s", app_error());
+    if (st == APP_REC_FAILED)
         rc = ED_EXIT_FAIL;
-    } else if (err[0]) {
-        ed_err("%s", err);
-    }
     if (a->log) {
-        if (elog_close(a->log, err, sizeof err) != 0) {
-            ed_err("log: %s", err);
+        if (elog_close(a->log) != 0) {
+            ed_err("log: %s", app_error());
             rc = ED_EXIT_FAIL;
         }
         a->log = NULL;
@@ -279,17 +269,17 @@ void app_input_ended(app *a)
 {
     a->ended = 1;
     long stated = source_frame_count(a->src);
-    if (source_kind(a->src) == SRC_VIDEO && !a->o.loop && stated > 0 && a->frames < stated)
+    if (source_kind_of(a->src) == SOURCE_VIDEO && !a->o.loop && stated > 0 && a->frames < stated)
         ed_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
                "file?)", a->input, a->frames, stated);
 }
 
-int app_step(app *a, const src_frame *f, char *err, size_t errlen)
+int app_step(app *a, const source_frame *f)
 {
     pl_result *r = &a->last;
     if (f->restarted)
         pl_reset(a->pl); /* a looped clip starts over: old tracks are stale */
-    if (pl_process(a->pl, f->bgr, f->w, f->h, r, err, errlen) != 0)
+    if (pl_process(a->pl, f->bgr, f->w, f->h, r) != 0)
         return -1;
     r->ms[PL_READ] = f->read_ms;
     r->ms[PL_DRAW] = 0; /* the window fills it when it draws */
@@ -298,18 +288,18 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
         /* The first frame is in hand: now the outputs may be created. */
         a->outputs_opened = 1;
         if (a->o.log_path) {
-            a->log = elog_open(a->o.log_path, a->names, a->k, err, errlen);
+            a->log = elog_open(a->o.log_path, a->names, a->k);
             if (!a->log)
                 return -1;
         }
-        if (a->o.record_path && app_record_start(a, a->o.record_path, err, errlen) != 0) {
+        if (a->o.record_path && app_record_start(a, a->o.record_path) != 0) {
             drop_outputs(a);
             return -1;
         }
     }
     r->ms[PL_RECORD] = 0;
     if (a->rec_on) {
-        if (record_frame(a, f, err, errlen) != 0) {
+        if (record_frame(a, f) != 0) {
             drop_outputs(a);
             return -1;
         }
@@ -320,7 +310,7 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
     r->ms[PL_LOG] = 0;
     if (a->log) {
         if (elog_frame(a->log, f->index, f->t_ms, r) != 0) {
-            snprintf(err, errlen, "log: cannot write '%s': %s", a->o.log_path, strerror(errno));
+            app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
             drop_outputs(a);
             return -1;
         }
@@ -355,7 +345,7 @@ void app_summary(const app *a, FILE *f)
         fputc('\n', f);
     }
     long stated = a->src ? source_frame_count(a->src) : 0;
-    if (a->src && source_kind(a->src) == SRC_VIDEO && stated > 0 && !a->o.loop)
+    if (a->src && source_kind_of(a->src) == SOURCE_VIDEO && stated > 0 && !a->o.loop)
         fprintf(f, "  input: %ld of its %ld frames read\n", a->frames, stated);
     if (a->rec_done)
         fprintf(f, "  recorded %ld frames to %s\n", a->rec_frames, a->rec_path);
@@ -378,6 +368,4 @@ void app_teardown(app *a)
     a->cascade = NULL;
     nn_net_free(a->net);
     a->net = NULL;
-    if (TTF_WasInit())
-        TTF_Quit();
 }

@@ -12,7 +12,6 @@
 #include "elog.h"
 #include "nn.h"
 #include "opts.h"
-#include "overlay.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -31,8 +30,8 @@ typedef struct app {
     char font[ED_PATH_MAX], bold[ED_PATH_MAX];
 
     elog *log;
-    /* recording */
-    ov_annotator *ann;
+    /* recording (overlay.h draws; the core stays free of SDL) */
+    struct ov_annotator *ann;
     cvw_writer *rec;          /* opened with the first frame recorded */
     int rec_on;               /* recording to rec_path */
     int rec_done;             /* ... finished and checked */
@@ -56,23 +55,32 @@ typedef struct app {
  * exit normally, so recordings stay playable. */
 extern volatile sig_atomic_t ed_stop;
 
-/* Load everything the options ask for. Returns -1 to go on, or an exit
- * code after printing one line. */
-int app_setup(app *a, const ed_opts *o);
+/* What app_setup and app_open_source give: ready to run, or the reason
+ * not to, with a message in app_error() that the caller prints. */
+typedef enum { APP_READY, APP_FAILED, APP_BAD_USAGE } app_status;
+
+/* Load everything the options ask for. */
+app_status app_setup(app *a, const ed_opts *o);
 void app_teardown(app *a); /* closes outputs (finishing the recording) and frees */
 
 /* Open the source the options name (the demo clip when there is no camera
- * and no input). Returns 0, or an exit code after printing one line. */
-int app_open_source(app *a);
+ * and no input, saying so on stderr). Skipped files are warned about on
+ * stderr as they come. */
+app_status app_open_source(app *a);
 
 /* Start recording to path (checked for writability now; the file is
  * created with the next frame, at its size and the source's rate).
- * Returns 0, or -1 with a message in err (also when the input has ended). */
-int app_record_start(app *a, const char *path, char *err, size_t errlen);
-/* Finish the recording (playable afterwards, checked by reading it back).
- * Returns 0, or -1 with the reason in err; err says so too when no frame
- * was recorded (nothing is written then). */
-int app_record_stop(app *a, char *err, size_t errlen);
+ * Returns 0, or -1 with a message in app_error() (also when the input has
+ * ended). */
+int app_record_start(app *a, const char *path);
+/* How app_record_stop went. */
+typedef enum {
+    APP_REC_SAVED,  /* finished (or nothing was recording) */
+    APP_REC_EMPTY,  /* no frame came to record: nothing written (app_error() says so) */
+    APP_REC_FAILED, /* the file is not playable (app_error() says why) */
+} app_rec_status;
+/* Finish the recording (playable afterwards, checked by reading it back). */
+app_rec_status app_record_stop(app *a);
 /* Close --log and any recording, one line each for a failure (or an empty
  * recording). Returns 0 or ED_EXIT_FAIL. */
 int app_close_outputs(app *a);
@@ -82,9 +90,9 @@ void app_input_ended(app *a);
 
 /* Run the pipeline on a frame, then record and log it; fills a->last and
  * the statistics. The first frame opens --log and --record. Returns 0, or
- * -1 with a message in err (the failed output is closed without another
- * message). */
-int app_step(app *a, const src_frame *f, char *err, size_t errlen);
+ * -1 with a message in app_error() (the failed output is closed without
+ * another message). */
+int app_step(app *a, const source_frame *f);
 
 /* The summary at the end of a run, to f. */
 void app_summary(const app *a, FILE *f);

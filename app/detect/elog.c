@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <math.h>
 
+#include "app_err.h"
 #include "jsonw.h"
 #include "outpath.h"
 
@@ -38,20 +39,18 @@ static void escape(char *dst, size_t len, const char *src, int csv)
     dst[j] = 0;
 }
 
-elog *elog_open(const char *path, const char *const *names, int k, char *err, size_t errlen)
+elog *elog_open(const char *path, const char *const *names, int k)
 {
     const char *dot = strrchr(path, '.');
     int csv = dot && !strcasecmp(dot, ".csv");
     if (k > NN_MAX_CLASSES)
         k = NN_MAX_CLASSES;
     elog *l = calloc(1, sizeof *l);
-    if (!l) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    if (!l)
+        return app_fail_null("out of memory");
     l->f = fopen(path, "w");
     if (!l->f) {
-        snprintf(err, errlen, "log: cannot write '%s': %s", path, strerror(errno));
+        app_fail("log: cannot write '%s': %s", path, strerror(errno));
         free(l);
         return NULL;
     }
@@ -124,11 +123,12 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
     return (fflush(f) == 0 && !ferror(f)) ? 0 : -1;
 }
 
-int elog_close(elog *l, char *err, size_t errlen)
+int elog_close(elog *l)
 {
     if (!l)
         return 0;
-    int rc = op_close_checked(l->f, l->path, err, errlen);
+    char err[sizeof l->path + 256];
+    int rc = op_close_checked(l->f, l->path, err, sizeof err);
     free(l);
-    return rc;
+    return rc == 0 ? 0 : app_fail("%s", err);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "app_err.h"
 #include "cli.h"
 
 int run_headless(app *a)
@@ -19,22 +20,22 @@ int run_headless(app *a)
     int rc = ED_EXIT_OK;
     a->t_start = nn_now();
     while (!ed_stop && (a->o.max_frames == 0 || a->frames < a->o.max_frames)) {
-        const src_frame *f;
+        const source_frame *f;
         /* A short timeout keeps Ctrl-C responsive while a camera is slow. */
-        int got = source_next(a->src, &f, 200);
-        if (got == 0)
+        source_status got = source_next(a->src, &f, 200);
+        if (got == SOURCE_WAIT)
             continue;
-        if (got == -1) {
+        if (got == SOURCE_END) {
             app_input_ended(a);
             break;
         }
-        if (got == -2) {
+        if (got == SOURCE_ERROR) {
             ed_err("%s", source_message(a->src, err, sizeof err));
             rc = ED_EXIT_FAIL;
             break;
         }
-        if (app_step(a, f, err, sizeof err) != 0) {
-            ed_err("%s", err);
+        if (app_step(a, f) != 0) {
+            ed_err("%s", app_error());
             rc = ED_EXIT_FAIL;
             break;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "app_err.h"
 #include "cli.h"
 
 static void on_signal(int sig)
@@ -33,11 +34,15 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     static app a; /* large: keep it off the stack */
-    rc = app_setup(&a, &o);
-    if (rc < 0)
-        rc = app_open_source(&a);
-    if (rc <= 0)
+    app_status st = app_setup(&a, &o);
+    if (st == APP_READY)
+        st = app_open_source(&a);
+    if (st == APP_READY) {
         rc = o.headless ? run_headless(&a) : run_window(&a);
+    } else {
+        ed_err("%s", app_error());
+        rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;
+    }
     app_teardown(&a);
     return rc;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
+
 #define OV_MAX_NAMES NN_MAX_CLASSES
 
 struct ov_ctx {
@@ -20,6 +22,7 @@ struct ov_ctx {
     int name_w[OV_MAX_NAMES], name_h[OV_MAX_NAMES];
     int names_w;      /* widest name of the current set */
     const char *const *names_of; /* the set the widths are for */
+    int ttf;          /* holds one TTF_Init */
 };
 
 ov_view ov_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror)
@@ -81,19 +84,24 @@ static void drop_names(ov_ctx *o)
     o->names_of = NULL;
 }
 
-ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path,
-               char *err, size_t errlen)
+ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path)
 {
+    /* SDL_ttf counts its users: each context holds one start, so the font
+     * renderer runs only while something draws (never headless without
+     * --record). */
+    if (TTF_Init() != 0)
+        return app_fail_null("cannot start the font renderer: %s", TTF_GetError());
     ov_ctx *o = calloc(1, sizeof *o);
     if (!o) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        TTF_Quit();
+        return app_fail_null("out of memory");
     }
+    o->ttf = 1;
     o->r = r;
     o->font_path = strdup(font_path);
     o->bold_path = strdup(bold_path ? bold_path : font_path);
     if (!o->font_path || !o->bold_path || ov_set_screen(o, 480) != 0) {
-        snprintf(err, errlen, "font '%s': %s", font_path, TTF_GetError());
+        app_fail("font '%s': %s", font_path, TTF_GetError());
         ov_free(o);
         return NULL;
     }
@@ -111,6 +119,8 @@ void ov_free(ov_ctx *o)
         TTF_CloseFont(o->bold);
     free(o->font_path);
     free(o->bold_path);
+    if (o->ttf)
+        TTF_Quit();
     free(o);
 }
 
@@ -378,22 +388,25 @@ struct ov_annotator {
     SDL_Surface *surf; /* ARGB8888: blending needs 32-bit pixels */
     SDL_Renderer *r;
     ov_ctx *ov;
+    int ttf;           /* holds one TTF_Init */
 };
 
-ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path,
-                               char *err, size_t errlen)
+ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path)
 {
+    if (TTF_Init() != 0)
+        return app_fail_null("cannot start the font renderer: %s", TTF_GetError());
     ov_annotator *a = calloc(1, sizeof *a);
     if (!a) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        TTF_Quit();
+        return app_fail_null("out of memory");
     }
+    a->ttf = 1;
     a->font_path = strdup(font_path);
     a->bold_path = strdup(bold_path ? bold_path : font_path);
     /* Prove the fonts load now, not on the first face. */
     TTF_Font *f = TTF_OpenFont(font_path, 12);
     if (!f) {
-        snprintf(err, errlen, "font '%s': %s", font_path, TTF_GetError());
+        app_fail("font '%s': %s", font_path, TTF_GetError());
         ov_annotator_free(a);
         return NULL;
     }
@@ -412,6 +425,8 @@ void ov_annotator_free(ov_annotator *a)
         SDL_FreeSurface(a->surf);
     free(a->font_path);
     free(a->bold_path);
+    if (a->ttf)
+        TTF_Quit();
     free(a);
 }
 
@@ -428,12 +443,11 @@ int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *re
             SDL_FreeSurface(a->surf);
         a->surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
         if (!a->surf)
-            return -1;
+            return app_fail("drawing failed: %s", SDL_GetError());
         a->r = SDL_CreateSoftwareRenderer(a->surf);
         if (!a->r)
-            return -1;
-        char err[256];
-        a->ov = ov_new(a->r, a->font_path, a->bold_path, err, sizeof err);
+            return app_fail("drawing failed: %s", SDL_GetError());
+        a->ov = ov_new(a->r, a->font_path, a->bold_path);
         if (!a->ov)
             return -1;
         ov_set_screen(a->ov, h);
@@ -442,10 +456,12 @@ int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *re
         return 0; /* nothing to draw: leave the frame untouched */
     if (SDL_ConvertPixels(w, h, SDL_PIXELFORMAT_BGR24, bgr, w * 3, SDL_PIXELFORMAT_ARGB8888,
                           a->surf->pixels, a->surf->pitch) != 0)
-        return -1;
+        return app_fail("drawing failed: %s", SDL_GetError());
     ov_view v = ov_fit(w, h, w, h, 0);
     ov_draw_faces(a->ov, &v, res, names, k);
     SDL_RenderPresent(a->r);
-    return SDL_ConvertPixels(w, h, SDL_PIXELFORMAT_ARGB8888, a->surf->pixels, a->surf->pitch,
-                             SDL_PIXELFORMAT_BGR24, bgr, w * 3);
+    if (SDL_ConvertPixels(w, h, SDL_PIXELFORMAT_ARGB8888, a->surf->pixels, a->surf->pitch,
+                          SDL_PIXELFORMAT_BGR24, bgr, w * 3) != 0)
+        return app_fail("drawing failed: %s", SDL_GetError());
+    return 0;
 }

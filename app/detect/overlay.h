@@ -35,9 +35,9 @@ ov_view ov_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror)
 SDL_Rect ov_map_box(const ov_view *v, cvw_rect b);
 
 /* Fonts from font_path (regular) and bold_path (labels; NULL = regular).
- * TTF_Init must have been called. NULL with a message in err. */
-ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path,
-               char *err, size_t errlen);
+ * Starts SDL_ttf for as long as the context lives (SDL_ttf counts its
+ * starts). NULL with a message in app_error(). */
+ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path);
 void ov_free(ov_ctx *o); /* frees its fonts and textures, not the renderer */
 
 /* Size text for a screen this high (reopens fonts when the size changes). */
@@ -69,10 +69,11 @@ int ov_text(ov_ctx *o, int x, int y, const char *s, SDL_Color fg, const SDL_Colo
 int ov_text_size(ov_ctx *o, const char *s, int bold, int *w, int *h);
 
 /* Offscreen annotation of BGR frames, for recording: draws the overlay at
- * the frame's own resolution, in place. */
+ * the frame's own resolution, in place. new: NULL with a message in
+ * app_error() (it holds SDL_ttf like ov_new); annotate: 0, or -1 with a
+ * message. */
 typedef struct ov_annotator ov_annotator;
-ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path,
-                               char *err, size_t errlen);
+ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path);
 int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *r,
                 const char *const *names, int k);
 void ov_annotator_free(ov_annotator *a);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
 #include "face.h"
 
 const char *const pl_stage_names[PL_N_STAGES] = {
@@ -41,24 +42,21 @@ static int grow(uint8_t **p, size_t *cap, size_t need)
     return 0;
 }
 
-pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg, char *err, size_t errlen)
+pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     if (c != 1) {
-        snprintf(err, errlen, "the model takes %d-channel input; only grayscale models are supported", c);
-        return NULL;
+        return app_fail_null("the model takes %d-channel input; only grayscale models are supported",
+                             c);
     }
     int k = nn_net_n_classes(net);
     if (k < 1 || k > NN_MAX_CLASSES || k > TRK_MAX_CLASSES) {
-        snprintf(err, errlen, "the model has %d classes", k);
-        return NULL;
+        return app_fail_null("the model has %d classes", k);
     }
     pipeline *p = calloc(1, sizeof *p);
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    if (!p)
+        return app_fail_null("out of memory");
     p->net = net;
     p->cascade = cascade;
     p->cfg = *cfg;
@@ -73,8 +71,7 @@ pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg, char *err
     p->batch = malloc(sizeof(float) * PL_MAX_FACES * (size_t)w * h);
     if (!p->face || !p->batch) {
         pl_free(p);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        return app_fail_null("out of memory");
     }
     pl_reset(p);
     return p;
@@ -99,8 +96,7 @@ void pl_free(pipeline *p)
     free(p);
 }
 
-int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
-               char *err, size_t errlen)
+int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
 {
     double t = nn_now(), t1;
     r->n = 0;
@@ -108,8 +104,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
     for (int i = PL_GRAY; i <= PL_CLASSIFY; i++)
         r->ms[i] = 0;
     if (grow(&p->gray, &p->gray_cap, (size_t)w * h)) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return app_fail("out of memory");
     }
     if (cvw_bgr_to_gray(bgr, w, h, p->gray) != 0)
         goto cv_fail;
@@ -132,8 +127,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
                 dh = 1;
         }
         if (grow(&p->small, &p->small_cap, (size_t)dw * dh)) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
+            return app_fail("out of memory");
         }
         if (s == 1.0)
             memcpy(p->small, p->gray, (size_t)w * h);
@@ -195,8 +189,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
          * layer, which costs less than n calls. */
         probs = nn_net_forward(p->net, p->batch, n, 0);
         if (!probs) {
-            snprintf(err, errlen, "model: %s", nn_error());
-            return -1;
+            return app_fail("model: %s", nn_error());
         }
     }
     trk_box tb[PL_MAX_FACES];
@@ -224,6 +217,5 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
     return 0;
 
 cv_fail:
-    snprintf(err, errlen, "%s", cvw_error());
-    return -1;
+    return app_fail("%s", cvw_error());
 }

@@ -53,13 +53,12 @@ typedef struct pl_result {
 typedef struct pipeline pipeline;
 
 /* net and cascade stay owned by the caller and must outlive the pipeline.
- * NULL with a message in err when the model cannot be used (for example a
- * colour model). */
-pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg,
-                 char *err, size_t errlen);
-/* Process a w x h BGR frame. Returns 0, or -1 with a message in err. */
-int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
-               char *err, size_t errlen);
+ * NULL with a message in app_error() when the model cannot be used (for
+ * example a colour model). */
+pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg);
+/* Process a w x h BGR frame. Returns 0, or -1 with a message in
+ * app_error(). */
+int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r);
 /* Forget all tracks (a new video, a reconnected camera). */
 void pl_reset(pipeline *p);
 void pl_free(pipeline *p);

@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "app.h"
+#include "app_err.h"
 #include "cli.h"
+#include "overlay.h"
 
 typedef struct ui {
     app *a;
@@ -49,7 +51,7 @@ static void toast(ui *u, const char *msg)
     u->toast_until = nn_now() + 3;
 }
 
-static void upload(ui *u, const src_frame *f)
+static void upload(ui *u, const source_frame *f)
 {
     if (!u->tex || u->tex_w != f->w || u->tex_h != f->h) {
         if (u->tex)
@@ -229,12 +231,13 @@ static void stop_recording(ui *u)
     app *a = u->a;
     if (!a->rec_on)
         return;
-    char msg[ED_PATH_MAX + 600], err[ED_PATH_MAX + 256] = "", path[ED_PATH_MAX];
+    char msg[ED_PATH_MAX + 600], path[ED_PATH_MAX];
     snprintf(path, sizeof path, "%s", a->rec_path);
-    if (app_record_stop(a, err, sizeof err) != 0)
-        snprintf(msg, sizeof msg, "recording failed: %s", err);
-    else if (err[0])
-        snprintf(msg, sizeof msg, "nothing recorded: %s", err);
+    app_rec_status st = app_record_stop(a);
+    if (st == APP_REC_FAILED)
+        snprintf(msg, sizeof msg, "recording failed: %s", app_error());
+    else if (st == APP_REC_EMPTY)
+        snprintf(msg, sizeof msg, "nothing recorded: %s", app_error());
     else
         snprintf(msg, sizeof msg, "recording saved: %s", path);
     tell(u, msg, !a->rec_done);
@@ -243,18 +246,18 @@ static void stop_recording(ui *u)
 static void toggle_record(ui *u)
 {
     app *a = u->a;
-    char msg[ED_PATH_MAX + 600], err[ED_PATH_MAX + 256];
+    char msg[ED_PATH_MAX + 600];
     if (a->rec_on) {
         stop_recording(u);
         return;
     }
     char name[128];
     stamp(name, sizeof name, "emotion-detect", "avi");
-    if (app_record_start(a, name, err, sizeof err) == 0) {
+    if (app_record_start(a, name) == 0) {
         snprintf(msg, sizeof msg, "recording to %s", name);
         tell(u, msg, 0);
     } else {
-        snprintf(msg, sizeof msg, "cannot record: %s", err);
+        snprintf(msg, sizeof msg, "cannot record: %s", app_error());
         tell(u, msg, 1);
     }
 }
@@ -385,9 +388,9 @@ int run_window(app *a)
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
     if (a->o.kiosk)
         SDL_ShowCursor(SDL_DISABLE);
-    u.ov = ov_new(u.ren, a->font, a->bold, err, sizeof err);
+    u.ov = ov_new(u.ren, a->font, a->bold);
     if (!u.ov) {
-        ed_err("%s", err);
+        ed_err("%s", app_error());
         rc = ED_EXIT_FAIL;
         goto done;
     }
@@ -395,7 +398,7 @@ int run_window(app *a)
     u.help_until = nn_now() + 8;
     a->t_start = nn_now();
     double fps = source_fps(a->src);
-    int live = source_kind(a->src) == SRC_CAMERA;
+    int live = source_kind_of(a->src) == SOURCE_CAMERA;
     double next_due = 0;    /* files play at their own frame rate */
     double next_redraw = 0;
     int was_ok = 1;
@@ -417,11 +420,11 @@ int run_window(app *a)
         int can_take = !u.paused && !u.ended && (live || now >= next_due) &&
                        (a->o.max_frames == 0 || a->frames < a->o.max_frames);
         if (can_take) {
-            const src_frame *f;
-            int got = source_next(a->src, &f, 0);
-            if (got == 1) {
-                if (app_step(a, f, err, sizeof err) != 0) {
-                    ed_err("%s", err);
+            const source_frame *f;
+            source_status got = source_next(a->src, &f, 0);
+            if (got == SOURCE_FRAME) {
+                if (app_step(a, f) != 0) {
+                    ed_err("%s", app_error());
                     rc = ED_EXIT_FAIL;
                     break;
                 }
@@ -434,12 +437,12 @@ int run_window(app *a)
                 u.last_frame_t = now;
                 next_due = (next_due > 0 && now - next_due < 0.5 ? next_due : now) + 1.0 / fps;
                 dirty = 1;
-            } else if (got == -1) {
+            } else if (got == SOURCE_END) {
                 u.ended = 1;
                 app_input_ended(a);
                 stop_recording(&u); /* the recording is complete now */
                 dirty = 1;
-            } else if (got == -2) {
+            } else if (got == SOURCE_ERROR) {
                 ed_err("%s", source_message(a->src, err, sizeof err));
                 rc = ED_EXIT_FAIL;
                 break;
