@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     }
     if (k == 0)
         return 0;
-    pl_result r;
+    pipeline_result r;
     memset(&r, 0, sizeof r);
     r.n = 1;
     r.faces[0].id = 1;
@@ -222,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         elog *l = elog_open(path, np, k);
         if (!l)
             abort();
-        pl_result none;
+        pipeline_result none;
         memset(&none, 0, sizeof none);
         if (elog_frame(l, 0, 0.0, &r) != 0 || elog_frame(l, 1, 40.0, &none) != 0 ||
             elog_close(l) != 0)

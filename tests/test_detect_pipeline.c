@@ -1,10 +1,10 @@
-/* test_detect_pipeline.c - pl_process (app/detect/pipeline.c) on generated
+/* test_detect_pipeline.c - pipeline_process (app/detect/pipeline.c) on generated
  * frames of moving faces (facegen.c, whose true face boxes are known):
  * boxes found on the shrunken detection copy land on the faces in full
  * frame pixels, at several detection widths; with --detect-every N the
  * frames between detections reuse the tracks' boxes and ids instead of
  * detecting; each face keeps its track id; crops and probabilities follow
- * the boxes; pl_reset starts detecting again. Needs assets/astronaut.png
+ * the boxes; pipeline_reset starts detecting again. Needs assets/astronaut.png
  * and the Haar cascade under $NN_TEST_SRCDIR. */
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@
 #define SCENE_FRAMES 48 /* so faces move a few pixels a frame and keep their tracks */
 #define N_FACES 2
 
-static const cvw_rect *match(const cvw_rect *truth, const pl_result *r)
+static const cvw_rect *match(const cvw_rect *truth, const pipeline_result *r)
 {
     /* The face whose centre is nearest. */
     const cvw_rect *best = NULL;
@@ -55,7 +55,7 @@ static int on_face(const cvw_rect *b, const cvw_rect *t)
            fabs((double)b->w / t->w - 1) <= 0.2 && fabs((double)b->h / t->h - 1) <= 0.2;
 }
 
-static int id_of(const pl_result *r, const cvw_rect *box)
+static int id_of(const pipeline_result *r, const cvw_rect *box)
 {
     for (int i = 0; i < r->n; i++)
         if (&r->faces[i].box == box)
@@ -70,23 +70,23 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
 {
     char what[64];
     snprintf(what, sizeof what, "detect_width %d, every %d", detect_width, detect_every);
-    pl_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1,
+    pipeline_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1,
                   .detect_width = detect_width, .detect_every = detect_every,
                   .max_faces = 8, .margin = FACE_HAAR_MARGIN, .shift = FACE_HAAR_SHIFT,
                   .smooth = 0.6f};
-    pipeline *p = pl_new(net, cas, &cfg);
+    pipeline *p = pipeline_new(net, cas, &cfg);
     CHECK_MSG(p != NULL, "%s: %s", what, app_error());
     if (!p)
         return;
     uint8_t *bgr = malloc((size_t)sc->frame_w * sc->frame_h * 3);
-    static pl_result r, prev;
+    static pipeline_result r, prev;
     int ids[N_FACES] = {0};
     int k = nn_net_n_classes(net);
     for (int i = 0; i < N_FRAMES; i++) {
         CHECK(fg_render(sc, i, bgr) == 0);
         cvw_rect pics[FG_MAX_FACES], truth[FG_MAX_FACES];
         fg_layout(sc, i, pics, truth);
-        int rc = pl_process(p, bgr, sc->frame_w, sc->frame_h, &r);
+        int rc = pipeline_process(p, bgr, sc->frame_w, sc->frame_h, &r);
         CHECK_MSG(rc == 0, "%s, frame %d: %s", what, i, app_error());
         if (rc != 0)
             break;
@@ -111,10 +111,10 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
         } else {
             /* No detection: the tracks' boxes and ids, as on the frame
              * before, while the faces themselves have moved on. */
-            CHECK_MSG(r.ms[PL_DETECT] == 0, "%s, frame %d", what, i);
+            CHECK_MSG(r.ms[PIPELINE_DETECT] == 0, "%s, frame %d", what, i);
             CHECK_MSG(r.n == prev.n, "%s, frame %d", what, i);
             for (int f = 0; f < r.n; f++) {
-                const pl_face *a = &r.faces[f], *b = NULL;
+                const pipeline_face *a = &r.faces[f], *b = NULL;
                 for (int g = 0; g < prev.n; g++)
                     if (prev.faces[g].id == a->id)
                         b = &prev.faces[g];
@@ -129,7 +129,7 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
         /* Crops follow the boxes; probabilities are a distribution whose
          * top class is reported. */
         for (int f = 0; f < r.n; f++) {
-            const pl_face *a = &r.faces[f];
+            const pipeline_face *a = &r.faces[f];
             cvw_rect c = face_crop_rect(a->box, sc->frame_w, sc->frame_h, cfg.margin, cfg.shift);
             CHECK(a->crop.x == c.x && a->crop.y == c.y && a->crop.w == c.w && a->crop.h == c.h);
             double sum = 0;
@@ -151,13 +151,13 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
         CHECK(t0[0].x != t1[0].x || t0[0].y != t1[0].y || t0[0].w != t1[0].w);
     }
 
-    /* After pl_reset the next frame is detected again, whatever the period. */
-    pl_reset(p);
+    /* After pipeline_reset the next frame is detected again, whatever the period. */
+    pipeline_reset(p);
     CHECK(fg_render(sc, 1, bgr) == 0);
-    CHECK(pl_process(p, bgr, sc->frame_w, sc->frame_h, &r) == 0);
-    CHECK_MSG(r.detected == 1 && r.n == N_FACES, "%s: after pl_reset", what);
+    CHECK(pipeline_process(p, bgr, sc->frame_w, sc->frame_h, &r) == 0);
+    CHECK_MSG(r.detected == 1 && r.n == N_FACES, "%s: after pipeline_reset", what);
     free(bgr);
-    pl_free(p);
+    pipeline_free(p);
 }
 
 int main(void)
@@ -183,8 +183,8 @@ int main(void)
 
     /* A colour model is refused with a message. */
     nn_net *colour = nn_net_from_spec("input 8x8x3\nflatten\ndense classes softmax\n", 7);
-    pl_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1, .detect_every = 1};
-    CHECK(colour && pl_new(colour, cas, &cfg) == NULL && strstr(app_error(), "channel"));
+    pipeline_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1, .detect_every = 1};
+    CHECK(colour && pipeline_new(colour, cas, &cfg) == NULL && strstr(app_error(), "channel"));
     nn_net_free(colour);
 
     run(&sc, net, cas, 320, 1);  /* detection at half size */

@@ -9,36 +9,36 @@
 
 static void test_iou(void)
 {
-    trk_box a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5}, e = {0, 0, 0, 10};
-    CHECK_NEAR(trk_iou(a, a), 1.0, 1e-6);
-    CHECK_NEAR(trk_iou(a, b), 50.0 / 150.0, 1e-6);
-    CHECK_NEAR(trk_iou(b, a), 50.0 / 150.0, 1e-6);
-    CHECK_NEAR(trk_iou(a, c), 0.0, 0);
-    CHECK_NEAR(trk_iou(a, e), 0.0, 0);
-    trk_box inner = {2, 2, 5, 5};
-    CHECK_NEAR(trk_iou(a, inner), 25.0 / 100.0, 1e-6);
+    track_box a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5}, e = {0, 0, 0, 10};
+    CHECK_NEAR(track_iou(a, a), 1.0, 1e-6);
+    CHECK_NEAR(track_iou(a, b), 50.0 / 150.0, 1e-6);
+    CHECK_NEAR(track_iou(b, a), 50.0 / 150.0, 1e-6);
+    CHECK_NEAR(track_iou(a, c), 0.0, 0);
+    CHECK_NEAR(track_iou(a, e), 0.0, 0);
+    track_box inner = {2, 2, 5, 5};
+    CHECK_NEAR(track_iou(a, inner), 25.0 / 100.0, 1e-6);
 }
 
 static void test_tracks(void)
 {
-    trk_state s;
+    track_state s;
     const float alpha = 0.5f;
-    trk_init(&s, 3, alpha, 0.3f, 2);
+    track_init(&s, 3, alpha, 0.3f, 2);
     int ids[4];
     float sm[4 * 3];
 
     /* A new face starts a track with its own probabilities. */
-    trk_box f1[1] = {{100, 100, 50, 50}};
+    track_box f1[1] = {{100, 100, 50, 50}};
     float p1[3] = {0.2f, 0.7f, 0.1f};
-    CHECK(trk_update(&s, f1, p1, 1, ids, sm) == 1);
+    CHECK(track_update(&s, f1, p1, 1, ids, sm) == 1);
     CHECK(ids[0] == 1);
     for (int c = 0; c < 3; c++)
         CHECK_NEAR(sm[c], p1[c], 0);
 
     /* Moved a little: same track, smoothed = a*old + (1-a)*new. */
-    trk_box f2[1] = {{105, 102, 50, 50}};
+    track_box f2[1] = {{105, 102, 50, 50}};
     float p2[3] = {0.6f, 0.2f, 0.2f};
-    trk_update(&s, f2, p2, 1, ids, sm);
+    track_update(&s, f2, p2, 1, ids, sm);
     CHECK(ids[0] == 1);
     float want[3];
     for (int c = 0; c < 3; c++) {
@@ -48,9 +48,9 @@ static void test_tracks(void)
 
     /* A second face far away: new id, fresh probabilities, and the first
      * face keeps its id though it now comes second. */
-    trk_box f3[2] = {{400, 50, 60, 60}, {106, 101, 50, 50}};
+    track_box f3[2] = {{400, 50, 60, 60}, {106, 101, 50, 50}};
     float p3[6] = {0.1f, 0.1f, 0.8f, 0.6f, 0.2f, 0.2f};
-    trk_update(&s, f3, p3, 2, ids, sm);
+    track_update(&s, f3, p3, 2, ids, sm);
     CHECK(ids[0] == 2);
     CHECK(ids[1] == 1);
     for (int c = 0; c < 3; c++) {
@@ -58,42 +58,42 @@ static void test_tracks(void)
         CHECK_NEAR(sm[3 + c], alpha * want[c] + (1 - alpha) * p3[3 + c], 1e-6);
     }
 
-    trk_box vis[4];
-    CHECK(trk_visible(&s, vis, 4) == 2);
+    track_box vis[4];
+    CHECK(track_visible(&s, vis, 4) == 2);
 
     /* Face 2 missed twice (max_missed 2): still kept, comes back as 2. */
-    trk_update(&s, f1, p1, 1, ids, sm);
+    track_update(&s, f1, p1, 1, ids, sm);
     CHECK(ids[0] == 1);
-    CHECK(trk_visible(&s, vis, 4) == 1);
-    trk_update(&s, f1, p1, 1, ids, sm);
-    trk_update(&s, f3, p3, 2, ids, sm);
+    CHECK(track_visible(&s, vis, 4) == 1);
+    track_update(&s, f1, p1, 1, ids, sm);
+    track_update(&s, f3, p3, 2, ids, sm);
     CHECK(ids[0] == 2);
     CHECK(ids[1] == 1);
 
     /* Missed three times: dropped; the face that returns is a new track. */
     for (int i = 0; i < 3; i++)
-        trk_update(&s, f1, p1, 1, ids, sm);
-    trk_update(&s, f3, p3, 2, ids, sm);
+        track_update(&s, f1, p1, 1, ids, sm);
+    track_update(&s, f3, p3, 2, ids, sm);
     CHECK(ids[0] == 3);
     CHECK(ids[1] == 1);
     for (int c = 0; c < 3; c++)
         CHECK_NEAR(sm[c], p3[c], 0);
 
     /* No faces at all: nothing returned, tracks age. */
-    CHECK(trk_update(&s, NULL, NULL, 0, ids, sm) == 0);
-    CHECK(trk_visible(&s, vis, 4) == 0);
+    CHECK(track_update(&s, NULL, NULL, 0, ids, sm) == 0);
+    CHECK(track_visible(&s, vis, 4) == 0);
 }
 
 static void test_no_smoothing(void)
 {
-    trk_state s;
-    trk_init(&s, 2, 0, 0.3f, 1);
+    track_state s;
+    track_init(&s, 2, 0, 0.3f, 1);
     int ids[1];
     float sm[2];
-    trk_box b[1] = {{0, 0, 10, 10}};
+    track_box b[1] = {{0, 0, 10, 10}};
     float p1[2] = {0.9f, 0.1f}, p2[2] = {0.3f, 0.7f};
-    trk_update(&s, b, p1, 1, ids, sm);
-    trk_update(&s, b, p2, 1, ids, sm);
+    track_update(&s, b, p1, 1, ids, sm);
+    track_update(&s, b, p2, 1, ids, sm);
     CHECK(ids[0] == 1);
     CHECK_NEAR(sm[0], 0.3, 1e-7);
     CHECK_NEAR(sm[1], 0.7, 1e-7);
@@ -103,15 +103,15 @@ static void test_greedy_best_overlap(void)
 {
     /* Two tracks side by side; detections come in swapped order and each
      * must continue the track it overlaps most. */
-    trk_state s;
-    trk_init(&s, 1, 0.5f, 0.1f, 1);
+    track_state s;
+    track_init(&s, 1, 0.5f, 0.1f, 1);
     int ids[2];
     float p[2] = {1, 1};
-    trk_box a[2] = {{0, 0, 20, 20}, {30, 0, 20, 20}};
-    trk_update(&s, a, p, 2, ids, NULL);
+    track_box a[2] = {{0, 0, 20, 20}, {30, 0, 20, 20}};
+    track_update(&s, a, p, 2, ids, NULL);
     CHECK(ids[0] == 1 && ids[1] == 2);
-    trk_box b[2] = {{28, 0, 20, 20}, {3, 0, 20, 20}};
-    trk_update(&s, b, p, 2, ids, NULL);
+    track_box b[2] = {{28, 0, 20, 20}, {3, 0, 20, 20}};
+    track_update(&s, b, p, 2, ids, NULL);
     CHECK(ids[0] == 2);
     CHECK(ids[1] == 1);
 }
@@ -143,7 +143,7 @@ static void test_crop(void)
     CHECK(r.x == 10 && r.y == 20 && r.w == 30);
 }
 
-static int parse(ed_opts *o, const char *line)
+static int parse(opts *o, const char *line)
 {
     static char buf[512]; /* o keeps pointers into it */
     char *argv[32];
@@ -153,9 +153,9 @@ static int parse(ed_opts *o, const char *line)
     for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
         argv[argc++] = t;
     argv[argc] = NULL;
-    ed_opts_defaults(o);
+    opts_defaults(o);
     FILE *out = tmpfile(), *err = tmpfile();
-    int rc = ed_opts_parse(o, argc, argv, out, err);
+    int rc = opts_parse(o, argc, argv, out, err);
     fclose(out);
     fclose(err);
     return rc;
@@ -163,7 +163,7 @@ static int parse(ed_opts *o, const char *line)
 
 static void test_opts(void)
 {
-    ed_opts o;
+    opts o;
     CHECK(parse(&o, "--headless --input x.mp4 --log a.jsonl --max-frames 10 --smooth 0") == -1);
     CHECK(o.headless && o.input && !strcmp(o.input, "x.mp4") && o.max_frames == 10);
     CHECK(o.smooth == 0);

@@ -16,7 +16,7 @@
 #include "outpath.h"
 #include "paths.h"
 
-volatile sig_atomic_t ed_stop;
+volatile sig_atomic_t app_interrupted;
 
 #define DEFAULT_CASCADE "cascades/haarcascade_frontalface_default.xml"
 #define DEMO_CLIP "assets/demo.mp4"
@@ -24,7 +24,7 @@ volatile sig_atomic_t ed_stop;
 /* The model, with its class names, threads and precision. */
 static int load_model(app *a, const char *model)
 {
-    const ed_opts *o = &a->o;
+    const opts *o = &a->o;
     struct stat st;
     if (stat(model, &st) != 0)
         return app_fail("model '%s': %s%s", model,
@@ -47,9 +47,9 @@ static int load_model(app *a, const char *model)
     return 0;
 }
 
-app_status app_setup(app *a, const ed_opts *o)
+app_status app_setup(app *a, const opts *o)
 {
-    char buf[ED_PATH_MAX], err[512];
+    char buf[APP_PATH_MAX], err[512];
     a->o = *o;
 
     const char *model = o->model ? o->model : ed_default_model();
@@ -81,7 +81,7 @@ app_status app_setup(app *a, const ed_opts *o)
 
     /* Frame crops as FER2013 does for this kind of detector (face.h). */
     int lbp = cvw_cascade_feature_type(a->cascade) == 1;
-    pl_cfg cfg = {
+    pipeline_cfg cfg = {
         .scale_factor = o->scale_factor, .min_neighbors = o->min_neighbors,
         .min_face = o->min_face, .detect_width = o->detect_width,
         .detect_every = o->detect_every, .max_faces = o->max_faces,
@@ -89,7 +89,7 @@ app_status app_setup(app *a, const ed_opts *o)
         .shift = lbp ? FACE_LBP_SHIFT : FACE_HAAR_SHIFT,
         .smooth = o->smooth,
     };
-    a->pl = pl_new(a->net, a->cascade, &cfg);
+    a->pl = pipeline_new(a->net, a->cascade, &cfg);
     if (!a->pl) {
         snprintf(err, sizeof err, "%s", app_error()); /* not read while rewritten */
         app_fail("model '%s': %s", model, err);
@@ -104,7 +104,7 @@ app_status app_setup(app *a, const ed_opts *o)
 
     /* Only a recording draws outside the window (ui.c has its own). */
     if (o->record_path || !o->headless) {
-        a->ann = ov_annotator_new(a->font, a->bold);
+        a->ann = overlay_annotator_new(a->font, a->bold);
         if (!a->ann)
             return APP_FAILED;
     }
@@ -120,7 +120,7 @@ static void warn_stderr(void *ctx, const char *msg)
 
 app_status app_open_source(app *a)
 {
-    const ed_opts *o = &a->o;
+    const opts *o = &a->o;
     if (o->input) {
         snprintf(a->input, sizeof a->input, "%s", o->input);
     } else {
@@ -148,7 +148,7 @@ int app_record_start(app *a, const char *path)
     /* Checked now so a bad path is reported at once; the file itself is
      * created with the first frame, so a recording without frames leaves
      * nothing behind. */
-    char why[ED_PATH_MAX + 128];
+    char why[APP_PATH_MAX + 128];
     if (op_probe(path, why, sizeof why) != 0)
         return app_fail("record: %s", why);
     snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
@@ -201,8 +201,8 @@ static int record_open(app *a, const source_frame *f)
  * differ in size from the first. */
 static int record_frame(app *a, const source_frame *f)
 {
-    pl_result scaled;
-    const pl_result *r = &a->last;
+    pipeline_result scaled;
+    const pipeline_result *r = &a->last;
     if (!a->rec && record_open(a, f) != 0)
         return -1;
     if (f->w == a->rec_w && f->h == a->rec_h) {
@@ -218,7 +218,8 @@ static int record_frame(app *a, const source_frame *f)
         }
         r = &scaled;
     }
-    if (a->ann && ov_annotate(a->ann, a->rec_buf, a->rec_w, a->rec_h, r, a->names, a->k) != 0) {
+    if (a->ann &&
+        overlay_annotate(a->ann, a->rec_buf, a->rec_w, a->rec_h, r, a->names, a->k) != 0) {
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         return app_fail("record: %s", why);
@@ -276,13 +277,13 @@ void app_input_ended(app *a)
 
 int app_step(app *a, const source_frame *f)
 {
-    pl_result *r = &a->last;
+    pipeline_result *r = &a->last;
     if (f->restarted)
-        pl_reset(a->pl); /* a looped clip starts over: old tracks are stale */
-    if (pl_process(a->pl, f->bgr, f->w, f->h, r) != 0)
+        pipeline_reset(a->pl); /* a looped clip starts over: old tracks are stale */
+    if (pipeline_process(a->pl, f->bgr, f->w, f->h, r) != 0)
         return -1;
-    r->ms[PL_READ] = f->read_ms;
-    r->ms[PL_DRAW] = 0; /* the window fills it when it draws */
+    r->ms[PIPELINE_READ] = f->read_ms;
+    r->ms[PIPELINE_DRAW] = 0; /* the window fills it when it draws */
     double t = nn_now();
     if (a->frames == 0 && !a->outputs_opened) {
         /* The first frame is in hand: now the outputs may be created. */
@@ -297,30 +298,30 @@ int app_step(app *a, const source_frame *f)
             return -1;
         }
     }
-    r->ms[PL_RECORD] = 0;
+    r->ms[PIPELINE_RECORD] = 0;
     if (a->rec_on) {
         if (record_frame(a, f) != 0) {
             drop_outputs(a);
             return -1;
         }
         double t1 = nn_now();
-        r->ms[PL_RECORD] = (t1 - t) * 1e3;
+        r->ms[PIPELINE_RECORD] = (t1 - t) * 1e3;
         t = t1;
     }
-    r->ms[PL_LOG] = 0;
+    r->ms[PIPELINE_LOG] = 0;
     if (a->log) {
         if (elog_frame(a->log, f->index, f->t_ms, r) != 0) {
             app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
             drop_outputs(a);
             return -1;
         }
-        r->ms[PL_LOG] = (nn_now() - t) * 1e3;
+        r->ms[PIPELINE_LOG] = (nn_now() - t) * 1e3;
     }
     a->frames++;
     a->faces += r->n;
     for (int i = 0; i < r->n; i++)
         a->hist[r->faces[i].cls]++;
-    for (int s = 0; s < PL_N_STAGES; s++)
+    for (int s = 0; s < PIPELINE_N_STAGES; s++)
         a->ms_sum[s] += r->ms[s];
     return 0;
 }
@@ -332,8 +333,8 @@ void app_summary(const app *a, FILE *f)
             a->faces, secs, secs > 0 ? a->frames / secs : 0.0);
     if (a->frames > 0) {
         fprintf(f, "  ms per frame:");
-        for (int s = 0; s < PL_N_STAGES; s++)
-            fprintf(f, " %s %.2f", pl_stage_names[s], a->ms_sum[s] / a->frames);
+        for (int s = 0; s < PIPELINE_N_STAGES; s++)
+            fprintf(f, " %s %.2f", pipeline_stage_names[s], a->ms_sum[s] / a->frames);
         fputc('\n', f);
     }
     if (a->faces > 0) {
@@ -358,11 +359,11 @@ void app_teardown(app *a)
     drop_outputs(a); /* closed and reported by app_close_outputs on a normal end */
     source_close(a->src);
     a->src = NULL;
-    ov_annotator_free(a->ann);
+    overlay_annotator_free(a->ann);
     a->ann = NULL;
     free(a->rec_buf);
     a->rec_buf = NULL;
-    pl_free(a->pl);
+    pipeline_free(a->pl);
     a->pl = NULL;
     cvw_cascade_free(a->cascade);
     a->cascade = NULL;

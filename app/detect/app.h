@@ -15,29 +15,29 @@
 #include "pipeline.h"
 #include "source.h"
 
-#define ED_PATH_MAX 4096
+#define APP_PATH_MAX 4096
 
 typedef struct app {
-    ed_opts o;
+    opts o;
     nn_net *net;
     cvw_cascade *cascade;
     pipeline *pl;
     source *src;
     int demo;                 /* playing the bundled demo clip */
-    char input[ED_PATH_MAX];  /* what src reads ("" = camera) */
+    char input[APP_PATH_MAX];  /* what src reads ("" = camera) */
     const char *names[NN_MAX_CLASSES];
     int k;
-    char font[ED_PATH_MAX], bold[ED_PATH_MAX];
+    char font[APP_PATH_MAX], bold[APP_PATH_MAX];
 
     elog *log;
     /* recording (overlay.h draws; the core stays free of SDL) */
-    struct ov_annotator *ann;
+    struct overlay_annotator *ann;
     cvw_writer *rec;          /* opened with the first frame recorded */
     int rec_on;               /* recording to rec_path */
     int rec_done;             /* ... finished and checked */
     int outputs_opened;       /* --log and --record, at the first frame */
     int ended;                /* the input has no more frames */
-    char rec_path[ED_PATH_MAX];
+    char rec_path[APP_PATH_MAX];
     int rec_w, rec_h;
     double rec_fps;
     uint8_t *rec_buf;
@@ -46,21 +46,21 @@ typedef struct app {
     /* statistics */
     long frames, faces;
     double t_start, t_end;
-    double ms_sum[PL_N_STAGES];
+    double ms_sum[PIPELINE_N_STAGES];
     long hist[NN_MAX_CLASSES];
-    pl_result last;           /* the latest frame's result */
+    pipeline_result last;           /* the latest frame's result */
 } app;
 
 /* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and
  * exit normally, so recordings stay playable. */
-extern volatile sig_atomic_t ed_stop;
+extern volatile sig_atomic_t app_interrupted;
 
 /* What app_setup and app_open_source give: ready to run, or the reason
  * not to, with a message in app_error() that the caller prints. */
 typedef enum { APP_READY, APP_FAILED, APP_BAD_USAGE } app_status;
 
 /* Load everything the options ask for. */
-app_status app_setup(app *a, const ed_opts *o);
+app_status app_setup(app *a, const opts *o);
 void app_teardown(app *a); /* closes outputs (finishing the recording) and frees */
 
 /* Open the source the options name (the demo clip when there is no camera
@@ -98,7 +98,7 @@ int app_step(app *a, const source_frame *f);
 void app_summary(const app *a, FILE *f);
 
 /* Loops. Both return an exit code. */
-int run_headless(app *a);
-int run_window(app *a);
+int headless_run(app *a);
+int ui_run(app *a);
 
 #endif

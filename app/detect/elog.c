@@ -80,7 +80,7 @@ static void num(FILE *f, double v, int csv)
         fputs("null", f);
 }
 
-int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
+int elog_frame(elog *l, long frame, double t_ms, const pipeline_result *r)
 {
     FILE *f = l->f;
     if (l->csv) {
@@ -93,7 +93,7 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
             fputc('\n', f);
         }
         for (int i = 0; i < r->n; i++) {
-            const pl_face *fc = &r->faces[i];
+            const pipeline_face *fc = &r->faces[i];
             fprintf(f, "%ld,%.1f,%d,%d,%d,%d,%d,%s,", frame, t_ms, fc->id, fc->box.x,
                     fc->box.y, fc->box.w, fc->box.h, l->names[fc->cls]);
             num(f, fc->conf, 1);
@@ -106,7 +106,7 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
     } else {
         fprintf(f, "{\"frame\":%ld,\"t_ms\":%.1f,\"faces\":[", frame, t_ms);
         for (int i = 0; i < r->n; i++) {
-            const pl_face *fc = &r->faces[i];
+            const pipeline_face *fc = &r->faces[i];
             fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":%s,\"confidence\":",
                     i ? "," : "", fc->id, fc->box.x, fc->box.y, fc->box.w, fc->box.h,
                     l->names[fc->cls]);

@@ -23,7 +23,7 @@ typedef struct elog elog;
  * message in app_error(). */
 elog *elog_open(const char *path, const char *const *names, int k);
 /* Returns 0, or -1 when the write failed (disk full). */
-int elog_frame(elog *l, long frame, double t_ms, const pl_result *r);
+int elog_frame(elog *l, long frame, double t_ms, const pipeline_result *r);
 /* Closes the file; returns -1 with "cannot write 'PATH': reason" in
  * app_error() when a write or the close failed. NULL is fine. */
 int elog_close(elog *l);

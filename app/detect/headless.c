@@ -7,7 +7,7 @@
 #include "app_err.h"
 #include "cli.h"
 
-int run_headless(app *a)
+int headless_run(app *a)
 {
     char err[512];
     int tty = isatty(2);
@@ -19,7 +19,7 @@ int run_headless(app *a)
     double next_report = nn_now() + 1.0;
     int rc = ED_EXIT_OK;
     a->t_start = nn_now();
-    while (!ed_stop && (a->o.max_frames == 0 || a->frames < a->o.max_frames)) {
+    while (!app_interrupted && (a->o.max_frames == 0 || a->frames < a->o.max_frames)) {
         const source_frame *f;
         /* A short timeout keeps Ctrl-C responsive while a camera is slow. */
         source_status got = source_next(a->src, &f, 200);
@@ -54,7 +54,7 @@ int run_headless(app *a)
     a->t_end = nn_now();
     if (!a->o.quiet && tty)
         fprintf(stderr, "%60s\r", "");
-    if (ed_stop)
+    if (app_interrupted)
         ed_err("interrupted; outputs closed");
     /* Outputs first: a failed one is the run's result, said once, and
      * the summary then claims only what was written. */

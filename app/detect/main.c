@@ -14,15 +14,15 @@
 static void on_signal(int sig)
 {
     (void)sig;
-    ed_stop = 1;
+    app_interrupted = 1;
 }
 
 int main(int argc, char **argv)
 {
     ed_prog = "emotion-detect";
-    ed_opts o;
-    ed_opts_defaults(&o);
-    int rc = ed_opts_parse(&o, argc, argv, stdout, stderr);
+    opts o;
+    opts_defaults(&o);
+    int rc = opts_parse(&o, argc, argv, stdout, stderr);
     if (rc >= 0)
         return rc;
 
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     if (st == APP_READY)
         st = app_open_source(&a);
     if (st == APP_READY) {
-        rc = o.headless ? run_headless(&a) : run_window(&a);
+        rc = o.headless ? headless_run(&a) : ui_run(&a);
     } else {
         ed_err("%s", app_error());
         rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;

@@ -28,7 +28,7 @@ static const char *const record_exts[] = {"avi", "mkv", "mp4", NULL};
 #define ED_VERSION "0.0.0"
 #endif
 
-void ed_opts_defaults(ed_opts *o)
+void opts_defaults(opts *o)
 {
     memset(o, 0, sizeof *o);
     o->camera = 0;
@@ -48,7 +48,7 @@ void ed_opts_defaults(ed_opts *o)
     o->smooth = 0.6f;
 }
 
-void ed_opts_usage(FILE *f)
+void opts_usage(FILE *f)
 {
     fputs(
 "usage: emotion-detect [options]\n"
@@ -150,7 +150,7 @@ enum {
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
 };
 
-int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
+int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
     static const struct option longopts[] = {
         {"camera", required_argument, 0, 'c'},
@@ -210,7 +210,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case 'i': o->input = optarg; break;
         case 'm': o->model = optarg; break;
-        case 'h': ed_opts_usage(out); return ED_EXIT_OK;
+        case 'h': opts_usage(out); return ED_EXIT_OK;
         case 'V':
             fprintf(out, "emotion-detect %s\n", ED_VERSION);
             return ED_EXIT_OK;

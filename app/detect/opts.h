@@ -8,7 +8,7 @@
 
 #include "cli.h" /* exit codes */
 
-typedef struct ed_opts {
+typedef struct opts {
     const char *input;   /* video, image or folder; NULL = camera */
     int camera;          /* camera index */
     int camera_given;    /* --camera was on the command line */
@@ -34,15 +34,15 @@ typedef struct ed_opts {
     float margin;        /* crop margin, see face.h; < 0 = by detector kind */
     float smooth;        /* EMA alpha, 0 = off */
     int quiet;           /* headless: no progress lines */
-} ed_opts;
+} opts;
 
-void ed_opts_defaults(ed_opts *o);
+void opts_defaults(opts *o);
 
 /* Parse argv. Returns -1 to run, or an exit code: ED_EXIT_OK after --help or
  * --version (printed to out), ED_EXIT_USAGE after printing one line naming
  * the problem to err. */
-int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err);
+int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err);
 
-void ed_opts_usage(FILE *f);
+void opts_usage(FILE *f);
 
 #endif

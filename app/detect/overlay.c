@@ -8,26 +8,26 @@
 
 #include "app_err.h"
 
-#define OV_MAX_NAMES NN_MAX_CLASSES
+#define OVERLAY_MAX_NAMES NN_MAX_CLASSES
 
-struct ov_ctx {
+struct overlay_ctx {
     SDL_Renderer *r;
     char *font_path, *bold_path;
     TTF_Font *font, *bold;
     int pt;           /* current point size, 0 = none yet */
     int line_h;
     /* Class-name textures: drawn in every panel of every frame. */
-    SDL_Texture *name_tex[OV_MAX_NAMES];
-    char name_txt[OV_MAX_NAMES][NN_NAME_MAX];
-    int name_w[OV_MAX_NAMES], name_h[OV_MAX_NAMES];
+    SDL_Texture *name_tex[OVERLAY_MAX_NAMES];
+    char name_txt[OVERLAY_MAX_NAMES][NN_NAME_MAX];
+    int name_w[OVERLAY_MAX_NAMES], name_h[OVERLAY_MAX_NAMES];
     int names_w;      /* widest name of the current set */
     const char *const *names_of; /* the set the widths are for */
     int ttf;          /* holds one TTF_Init */
 };
 
-ov_view ov_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror)
+overlay_view overlay_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror)
 {
-    ov_view v;
+    overlay_view v;
     float sx = (float)screen_w / (float)(frame_w > 0 ? frame_w : 1);
     float sy = (float)screen_h / (float)(frame_h > 0 ? frame_h : 1);
     v.scale = sx < sy ? sx : sy;
@@ -41,7 +41,7 @@ ov_view ov_fit(int frame_w, int frame_h, int screen_w, int screen_h, int mirror)
     return v;
 }
 
-SDL_Rect ov_map_box(const ov_view *v, cvw_rect b)
+SDL_Rect overlay_map_box(const overlay_view *v, cvw_rect b)
 {
     int x = v->mirror ? v->frame_w - (b.x + b.w) : b.x;
     SDL_Rect r;
@@ -52,7 +52,7 @@ SDL_Rect ov_map_box(const ov_view *v, cvw_rect b)
     return r;
 }
 
-SDL_Color ov_class_color(const char *name, int index)
+SDL_Color overlay_class_color(const char *name, int index)
 {
     static const struct {
         const char *name;
@@ -73,9 +73,9 @@ SDL_Color ov_class_color(const char *name, int index)
     return palette[(index < 0 ? 0 : index) % (int)(sizeof palette / sizeof *palette)];
 }
 
-static void drop_names(ov_ctx *o)
+static void drop_names(overlay_ctx *o)
 {
-    for (int i = 0; i < OV_MAX_NAMES; i++) {
+    for (int i = 0; i < OVERLAY_MAX_NAMES; i++) {
         if (o->name_tex[i])
             SDL_DestroyTexture(o->name_tex[i]);
         o->name_tex[i] = NULL;
@@ -84,14 +84,14 @@ static void drop_names(ov_ctx *o)
     o->names_of = NULL;
 }
 
-ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path)
+overlay_ctx *overlay_new(SDL_Renderer *r, const char *font_path, const char *bold_path)
 {
     /* SDL_ttf counts its users: each context holds one start, so the font
      * renderer runs only while something draws (never headless without
      * --record). */
     if (TTF_Init() != 0)
         return app_fail_null("cannot start the font renderer: %s", TTF_GetError());
-    ov_ctx *o = calloc(1, sizeof *o);
+    overlay_ctx *o = calloc(1, sizeof *o);
     if (!o) {
         TTF_Quit();
         return app_fail_null("out of memory");
@@ -100,15 +100,15 @@ ov_ctx *ov_new(SDL_Renderer *r, const char *font_path, const char *bold_path)
     o->r = r;
     o->font_path = strdup(font_path);
     o->bold_path = strdup(bold_path ? bold_path : font_path);
-    if (!o->font_path || !o->bold_path || ov_set_screen(o, 480) != 0) {
+    if (!o->font_path || !o->bold_path || overlay_set_screen(o, 480) != 0) {
         app_fail("font '%s': %s", font_path, TTF_GetError());
-        ov_free(o);
+        overlay_free(o);
         return NULL;
     }
     return o;
 }
 
-void ov_free(ov_ctx *o)
+void overlay_free(overlay_ctx *o)
 {
     if (!o)
         return;
@@ -124,7 +124,7 @@ void ov_free(ov_ctx *o)
     free(o);
 }
 
-int ov_set_screen(ov_ctx *o, int screen_h)
+int overlay_set_screen(overlay_ctx *o, int screen_h)
 {
     /* About 30 lines of text fit the screen's height, within readable
      * bounds: big enough on a 4K kiosk, not huge in a 320x240 recording. */
@@ -151,20 +151,20 @@ int ov_set_screen(ov_ctx *o, int screen_h)
     return 0;
 }
 
-int ov_line_height(const ov_ctx *o) { return o->line_h; }
+int overlay_line_height(const overlay_ctx *o) { return o->line_h; }
 
-int ov_text_size(ov_ctx *o, const char *s, int bold, int *w, int *h)
+int overlay_text_size(overlay_ctx *o, const char *s, int bold, int *w, int *h)
 {
     return TTF_SizeUTF8(bold ? o->bold : o->font, s, w, h);
 }
 
-static void blit_texture(ov_ctx *o, SDL_Texture *t, int x, int y, int w, int h)
+static void blit_texture(overlay_ctx *o, SDL_Texture *t, int x, int y, int w, int h)
 {
     SDL_Rect d = {x, y, w, h};
     SDL_RenderCopy(o->r, t, NULL, &d);
 }
 
-int ov_text(ov_ctx *o, int x, int y, const char *s, SDL_Color fg, const SDL_Color *bg,
+int overlay_text(overlay_ctx *o, int x, int y, const char *s, SDL_Color fg, const SDL_Color *bg,
             int align, int bold)
 {
     if (!s || !*s)
@@ -195,10 +195,10 @@ int ov_text(ov_ctx *o, int x, int y, const char *s, SDL_Color fg, const SDL_Colo
 
 /* Cache textures of the class names; recomputed when the font or the set
  * of names changes. */
-static void prepare_names(ov_ctx *o, const char *const *names, int k)
+static void prepare_names(overlay_ctx *o, const char *const *names, int k)
 {
-    if (k > OV_MAX_NAMES)
-        k = OV_MAX_NAMES;
+    if (k > OVERLAY_MAX_NAMES)
+        k = OVERLAY_MAX_NAMES;
     int same = o->names_of == names;
     for (int i = 0; same && i < k; i++)
         same = o->name_tex[i] && !strncmp(o->name_txt[i], names[i], NN_NAME_MAX - 1);
@@ -222,8 +222,8 @@ static void prepare_names(ov_ctx *o, const char *const *names, int k)
     o->names_of = names;
 }
 
-static int bar_len(const ov_ctx *o) { return o->line_h * 5; }
-static int pad_of(const ov_ctx *o) { return o->line_h / 4 > 2 ? o->line_h / 4 : 2; }
+static int bar_len(const overlay_ctx *o) { return o->line_h * 5; }
+static int pad_of(const overlay_ctx *o) { return o->line_h / 4 > 2 ? o->line_h / 4 : 2; }
 
 static long overlap(SDL_Rect a, SDL_Rect b)
 {
@@ -244,7 +244,7 @@ static SDL_Rect clamp_rect(SDL_Rect p, int sw, int sh)
     return p;
 }
 
-void ov_layout_panels(ov_ctx *o, const SDL_Rect *boxes, int n, int k, int sw, int sh,
+void overlay_layout_panels(overlay_ctx *o, const SDL_Rect *boxes, int n, int k, int sw, int sh,
                       SDL_Rect *out)
 {
     int pad = pad_of(o), gap = pad, lh = o->line_h;
@@ -285,14 +285,14 @@ void ov_layout_panels(ov_ctx *o, const SDL_Rect *boxes, int n, int k, int sw, in
     }
 }
 
-SDL_Rect ov_panel_rect(ov_ctx *o, SDL_Rect box, int k, int screen_w, int screen_h)
+SDL_Rect overlay_panel_rect(overlay_ctx *o, SDL_Rect box, int k, int screen_w, int screen_h)
 {
     SDL_Rect p;
-    ov_layout_panels(o, &box, 1, k, screen_w, screen_h, &p);
+    overlay_layout_panels(o, &box, 1, k, screen_w, screen_h, &p);
     return p;
 }
 
-SDL_Rect ov_bar_rect(ov_ctx *o, SDL_Rect panel, int c, float p)
+SDL_Rect overlay_bar_rect(overlay_ctx *o, SDL_Rect panel, int c, float p)
 {
     int pad = pad_of(o), lh = o->line_h;
     if (p < 0)
@@ -320,22 +320,22 @@ static void draw_frame_rect(SDL_Renderer *r, SDL_Rect b, int t)
     SDL_RenderFillRects(r, s, 4);
 }
 
-void ov_draw_faces(ov_ctx *o, const ov_view *v, const pl_result *res,
+void overlay_draw_faces(overlay_ctx *o, const overlay_view *v, const pipeline_result *res,
                    const char *const *names, int k)
 {
-    if (k > OV_MAX_NAMES)
-        k = OV_MAX_NAMES;
+    if (k > OVERLAY_MAX_NAMES)
+        k = OVERLAY_MAX_NAMES;
     prepare_names(o, names, k);
     int lh = o->line_h, pad = pad_of(o);
     int thick = lh / 8 > 2 ? lh / 8 : 2;
-    SDL_Rect boxes[PL_MAX_FACES], panels[PL_MAX_FACES];
+    SDL_Rect boxes[PIPELINE_MAX_FACES], panels[PIPELINE_MAX_FACES];
     for (int i = 0; i < res->n; i++)
-        boxes[i] = ov_map_box(v, res->faces[i].box);
-    ov_layout_panels(o, boxes, res->n, k, v->screen_w, v->screen_h, panels);
+        boxes[i] = overlay_map_box(v, res->faces[i].box);
+    overlay_layout_panels(o, boxes, res->n, k, v->screen_w, v->screen_h, panels);
     for (int i = 0; i < res->n; i++) {
-        const pl_face *f = &res->faces[i];
+        const pipeline_face *f = &res->faces[i];
         SDL_Rect box = boxes[i];
-        SDL_Color col = ov_class_color(names[f->cls], f->cls);
+        SDL_Color col = overlay_class_color(names[f->cls], f->cls);
 
         SDL_SetRenderDrawBlendMode(o->r, SDL_BLENDMODE_NONE);
         SDL_SetRenderDrawColor(o->r, col.r, col.g, col.b, 255);
@@ -352,12 +352,12 @@ void ov_draw_faces(ov_ctx *o, const ov_view *v, const pl_result *res,
                 blit_texture(o, o->name_tex[c], panel.x + pad,
                              panel.y + pad + c * lh + (lh - o->name_h[c]) / 2,
                              o->name_w[c], o->name_h[c]);
-            SDL_Rect track = ov_bar_rect(o, panel, c, 1);
-            SDL_Rect bar = ov_bar_rect(o, panel, c, f->probs[c]);
+            SDL_Rect track = overlay_bar_rect(o, panel, c, 1);
+            SDL_Rect bar = overlay_bar_rect(o, panel, c, f->probs[c]);
             SDL_SetRenderDrawBlendMode(o->r, SDL_BLENDMODE_NONE);
             SDL_SetRenderDrawColor(o->r, 70, 70, 70, 255);
             SDL_RenderFillRect(o->r, &track);
-            SDL_Color bc = ov_class_color(names[c], c);
+            SDL_Color bc = overlay_class_color(names[c], c);
             SDL_SetRenderDrawColor(o->r, bc.r, bc.g, bc.b, 255);
             if (bar.w > 0)
                 SDL_RenderFillRect(o->r, &bar);
@@ -367,7 +367,7 @@ void ov_draw_faces(ov_ctx *o, const ov_view *v, const pl_result *res,
         snprintf(label, sizeof label, "%s %.0f%%", names[f->cls] ? names[f->cls] : "?",
                  f->conf * 100);
         int tw = 0, th = 0;
-        ov_text_size(o, label, 1, &tw, &th);
+        overlay_text_size(o, label, 1, &tw, &th);
         int ly = box.y - th;
         if (ly < 0)
             ly = box.y + thick; /* no room above: just inside the box */
@@ -377,25 +377,25 @@ void ov_draw_faces(ov_ctx *o, const ov_view *v, const pl_result *res,
         if (lx < pad / 2)
             lx = pad / 2;
         SDL_Color black = {0, 0, 0, 255};
-        ov_text(o, lx, ly, label, black, &col, 0, 1);
+        overlay_text(o, lx, ly, label, black, &col, 0, 1);
     }
 }
 
 /* ---- offscreen annotation ------------------------------------------------ */
 
-struct ov_annotator {
+struct overlay_annotator {
     char *font_path, *bold_path;
     SDL_Surface *surf; /* ARGB8888: blending needs 32-bit pixels */
     SDL_Renderer *r;
-    ov_ctx *ov;
+    overlay_ctx *ov;
     int ttf;           /* holds one TTF_Init */
 };
 
-ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path)
+overlay_annotator *overlay_annotator_new(const char *font_path, const char *bold_path)
 {
     if (TTF_Init() != 0)
         return app_fail_null("cannot start the font renderer: %s", TTF_GetError());
-    ov_annotator *a = calloc(1, sizeof *a);
+    overlay_annotator *a = calloc(1, sizeof *a);
     if (!a) {
         TTF_Quit();
         return app_fail_null("out of memory");
@@ -407,18 +407,18 @@ ov_annotator *ov_annotator_new(const char *font_path, const char *bold_path)
     TTF_Font *f = TTF_OpenFont(font_path, 12);
     if (!f) {
         app_fail("font '%s': %s", font_path, TTF_GetError());
-        ov_annotator_free(a);
+        overlay_annotator_free(a);
         return NULL;
     }
     TTF_CloseFont(f);
     return a;
 }
 
-void ov_annotator_free(ov_annotator *a)
+void overlay_annotator_free(overlay_annotator *a)
 {
     if (!a)
         return;
-    ov_free(a->ov);
+    overlay_free(a->ov);
     if (a->r)
         SDL_DestroyRenderer(a->r);
     if (a->surf)
@@ -430,11 +430,11 @@ void ov_annotator_free(ov_annotator *a)
     free(a);
 }
 
-int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *res,
+int overlay_annotate(overlay_annotator *a, uint8_t *bgr, int w, int h, const pipeline_result *res,
                 const char *const *names, int k)
 {
     if (!a->surf || a->surf->w != w || a->surf->h != h) {
-        ov_free(a->ov);
+        overlay_free(a->ov);
         a->ov = NULL;
         if (a->r)
             SDL_DestroyRenderer(a->r);
@@ -447,18 +447,18 @@ int ov_annotate(ov_annotator *a, uint8_t *bgr, int w, int h, const pl_result *re
         a->r = SDL_CreateSoftwareRenderer(a->surf);
         if (!a->r)
             return app_fail("drawing failed: %s", SDL_GetError());
-        a->ov = ov_new(a->r, a->font_path, a->bold_path);
+        a->ov = overlay_new(a->r, a->font_path, a->bold_path);
         if (!a->ov)
             return -1;
-        ov_set_screen(a->ov, h);
+        overlay_set_screen(a->ov, h);
     }
     if (res->n == 0)
         return 0; /* nothing to draw: leave the frame untouched */
     if (SDL_ConvertPixels(w, h, SDL_PIXELFORMAT_BGR24, bgr, w * 3, SDL_PIXELFORMAT_ARGB8888,
                           a->surf->pixels, a->surf->pitch) != 0)
         return app_fail("drawing failed: %s", SDL_GetError());
-    ov_view v = ov_fit(w, h, w, h, 0);
-    ov_draw_faces(a->ov, &v, res, names, k);
+    overlay_view v = overlay_fit(w, h, w, h, 0);
+    overlay_draw_faces(a->ov, &v, res, names, k);
     SDL_RenderPresent(a->r);
     if (SDL_ConvertPixels(w, h, SDL_PIXELFORMAT_ARGB8888, a->surf->pixels, a->surf->pitch,
                           SDL_PIXELFORMAT_BGR24, bgr, w * 3) != 0)

@@ -9,16 +9,16 @@
 #include "app_err.h"
 #include "face.h"
 
-const char *const pl_stage_names[PL_N_STAGES] = {
+const char *const pipeline_stage_names[PIPELINE_N_STAGES] = {
     "read", "gray", "detect", "crop", "classify", "draw", "record", "log",
 };
 
 struct pipeline {
     nn_net *net;
     cvw_cascade *cascade;
-    pl_cfg cfg;
+    pipeline_cfg cfg;
     int in_w, in_h, k;
-    trk_state trk;
+    track_state trk;
     long frame;
     /* buffers, grown to the largest frame seen and then reused */
     uint8_t *gray;
@@ -26,8 +26,8 @@ struct pipeline {
     uint8_t *small;
     size_t small_cap;
     uint8_t *face;      /* in_w * in_h */
-    float *batch;       /* PL_MAX_FACES * in_w * in_h */
-    float smoothed[PL_MAX_FACES * NN_MAX_CLASSES];
+    float *batch;       /* PIPELINE_MAX_FACES * in_w * in_h */
+    float smoothed[PIPELINE_MAX_FACES * NN_MAX_CLASSES];
 };
 
 static int grow(uint8_t **p, size_t *cap, size_t need)
@@ -42,16 +42,16 @@ static int grow(uint8_t **p, size_t *cap, size_t need)
     return 0;
 }
 
-pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg)
+pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cfg)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     if (c != 1) {
-        return app_fail_null("the model takes %d-channel input; only grayscale models are supported",
-                             c);
+        return app_fail_null("the model takes %d-channel input; only grayscale models are "
+                             "supported", c);
     }
     int k = nn_net_n_classes(net);
-    if (k < 1 || k > NN_MAX_CLASSES || k > TRK_MAX_CLASSES) {
+    if (k < 1 || k > NN_MAX_CLASSES || k > TRACK_MAX_CLASSES) {
         return app_fail_null("the model has %d classes", k);
     }
     pipeline *p = calloc(1, sizeof *p);
@@ -62,30 +62,30 @@ pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg)
     p->cfg = *cfg;
     if (p->cfg.detect_every < 1)
         p->cfg.detect_every = 1;
-    if (p->cfg.max_faces < 1 || p->cfg.max_faces > PL_MAX_FACES)
-        p->cfg.max_faces = PL_MAX_FACES;
+    if (p->cfg.max_faces < 1 || p->cfg.max_faces > PIPELINE_MAX_FACES)
+        p->cfg.max_faces = PIPELINE_MAX_FACES;
     p->in_w = w;
     p->in_h = h;
     p->k = k;
     p->face = malloc((size_t)w * h);
-    p->batch = malloc(sizeof(float) * PL_MAX_FACES * (size_t)w * h);
+    p->batch = malloc(sizeof(float) * PIPELINE_MAX_FACES * (size_t)w * h);
     if (!p->face || !p->batch) {
-        pl_free(p);
+        pipeline_free(p);
         return app_fail_null("out of memory");
     }
-    pl_reset(p);
+    pipeline_reset(p);
     return p;
 }
 
-void pl_reset(pipeline *p)
+void pipeline_reset(pipeline *p)
 {
     /* A face must be missed on a few detections in a row before its track
      * (and its smoothed history) goes: Haar misses single frames. */
-    trk_init(&p->trk, p->k, p->cfg.smooth, 0.3f, 3 * p->cfg.detect_every);
+    track_init(&p->trk, p->k, p->cfg.smooth, 0.3f, 3 * p->cfg.detect_every);
     p->frame = 0;
 }
 
-void pl_free(pipeline *p)
+void pipeline_free(pipeline *p)
 {
     if (!p)
         return;
@@ -96,12 +96,12 @@ void pl_free(pipeline *p)
     free(p);
 }
 
-int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
+int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r)
 {
     double t = nn_now(), t1;
     r->n = 0;
     r->detected = 0;
-    for (int i = PL_GRAY; i <= PL_CLASSIFY; i++)
+    for (int i = PIPELINE_GRAY; i <= PIPELINE_CLASSIFY; i++)
         r->ms[i] = 0;
     if (grow(&p->gray, &p->gray_cap, (size_t)w * h)) {
         return app_fail("out of memory");
@@ -109,7 +109,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
     if (cvw_bgr_to_gray(bgr, w, h, p->gray) != 0)
         goto cv_fail;
 
-    cvw_rect found[PL_MAX_FACES];
+    cvw_rect found[PIPELINE_MAX_FACES];
     int n = 0;
     int detect = p->frame % p->cfg.detect_every == 0;
     p->frame++;
@@ -137,7 +137,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
         if (cvw_equalize_gray(p->small, dw, dh) != 0)
             goto cv_fail;
         t1 = nn_now();
-        r->ms[PL_GRAY] = (t1 - t) * 1e3;
+        r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
         t = t1;
         int min_side = (int)lround(p->cfg.min_face * (dw < dh ? dw : dh));
         int got = cvw_cascade_detect(p->cascade, p->small, dw, dh, p->cfg.scale_factor,
@@ -158,15 +158,15 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
         }
         r->detected = 1;
         t1 = nn_now();
-        r->ms[PL_DETECT] = (t1 - t) * 1e3;
+        r->ms[PIPELINE_DETECT] = (t1 - t) * 1e3;
         t = t1;
     } else {
-        trk_box tb[PL_MAX_FACES];
-        n = trk_visible(&p->trk, tb, p->cfg.max_faces);
+        track_box tb[PIPELINE_MAX_FACES];
+        n = track_visible(&p->trk, tb, p->cfg.max_faces);
         for (int i = 0; i < n; i++)
             found[i] = (cvw_rect){(int)tb[i].x, (int)tb[i].y, (int)tb[i].w, (int)tb[i].h};
         t1 = nn_now();
-        r->ms[PL_GRAY] = (t1 - t) * 1e3;
+        r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
         t = t1;
     }
 
@@ -180,7 +180,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
         r->faces[i].crop = crop;
     }
     t1 = nn_now();
-    r->ms[PL_CROP] = (t1 - t) * 1e3;
+    r->ms[PIPELINE_CROP] = (t1 - t) * 1e3;
     t = t1;
 
     const float *probs = NULL;
@@ -192,18 +192,18 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
             return app_fail("model: %s", nn_error());
         }
     }
-    trk_box tb[PL_MAX_FACES];
-    int ids[PL_MAX_FACES];
+    track_box tb[PIPELINE_MAX_FACES];
+    int ids[PIPELINE_MAX_FACES];
     for (int i = 0; i < n; i++)
-        tb[i] = (trk_box){(float)found[i].x, (float)found[i].y, (float)found[i].w,
+        tb[i] = (track_box){(float)found[i].x, (float)found[i].y, (float)found[i].w,
                           (float)found[i].h};
     /* Between detections the boxes are the tracks' own, so they continue
      * themselves; max_missed counts frames, detect_every of them per
      * detection. */
     if (detect || n > 0)
-        trk_update(&p->trk, tb, probs ? probs : p->smoothed, n, ids, p->smoothed);
+        track_update(&p->trk, tb, probs ? probs : p->smoothed, n, ids, p->smoothed);
     for (int i = 0; i < n; i++) {
-        pl_face *f = &r->faces[i];
+        pipeline_face *f = &r->faces[i];
         f->id = ids[i];
         memcpy(f->probs, p->smoothed + (size_t)i * p->k, sizeof(float) * (size_t)p->k);
         f->cls = 0;
@@ -213,7 +213,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r)
         f->conf = f->probs[f->cls];
     }
     r->n = n;
-    r->ms[PL_CLASSIFY] = (nn_now() - t) * 1e3;
+    r->ms[PIPELINE_CLASSIFY] = (nn_now() - t) * 1e3;
     return 0;
 
 cv_fail:

@@ -12,55 +12,56 @@
 #include "nn.h"
 #include "track.h"
 
-#define PL_MAX_FACES 32
+#define PIPELINE_MAX_FACES 32
 
-typedef struct pl_cfg {
+typedef struct pipeline_cfg {
     double scale_factor;
     int min_neighbors;
     double min_face;   /* fraction of the frame's shorter side */
     int detect_width;  /* 0 = full size */
     int detect_every;  /* >= 1 */
-    int max_faces;     /* <= PL_MAX_FACES */
+    int max_faces;     /* <= PIPELINE_MAX_FACES */
     float margin;      /* crop framing, see face.h */
     float shift;
     float smooth;
-} pl_cfg;
+} pipeline_cfg;
 
 /* Stages timed per frame. The pipeline fills the first ones; the caller the
  * rest (it reads, draws, records and logs). */
 typedef enum {
-    PL_READ, PL_GRAY, PL_DETECT, PL_CROP, PL_CLASSIFY, PL_DRAW, PL_RECORD, PL_LOG,
-    PL_N_STAGES
-} pl_stage;
-extern const char *const pl_stage_names[PL_N_STAGES];
+    PIPELINE_READ, PIPELINE_GRAY, PIPELINE_DETECT, PIPELINE_CROP, PIPELINE_CLASSIFY,
+    PIPELINE_DRAW, PIPELINE_RECORD, PIPELINE_LOG,
+    PIPELINE_N_STAGES
+} pipeline_stage;
+extern const char *const pipeline_stage_names[PIPELINE_N_STAGES];
 
-typedef struct pl_face {
+typedef struct pipeline_face {
     int id;           /* track id, >= 1 */
     cvw_rect box;     /* the detector's box in source pixels */
     cvw_rect crop;    /* what was classified */
     int cls;          /* most likely class (smoothed) */
     float conf;       /* its probability */
     float probs[NN_MAX_CLASSES]; /* smoothed */
-} pl_face;
+} pipeline_face;
 
-typedef struct pl_result {
+typedef struct pipeline_result {
     int n;
-    pl_face faces[PL_MAX_FACES];
+    pipeline_face faces[PIPELINE_MAX_FACES];
     int detected;     /* the detector ran on this frame */
-    double ms[PL_N_STAGES];
-} pl_result;
+    double ms[PIPELINE_N_STAGES];
+} pipeline_result;
 
 typedef struct pipeline pipeline;
 
 /* net and cascade stay owned by the caller and must outlive the pipeline.
  * NULL with a message in app_error() when the model cannot be used (for
  * example a colour model). */
-pipeline *pl_new(nn_net *net, cvw_cascade *cascade, const pl_cfg *cfg);
+pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cfg);
 /* Process a w x h BGR frame. Returns 0, or -1 with a message in
  * app_error(). */
-int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r);
+int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r);
 /* Forget all tracks (a new video, a reconnected camera). */
-void pl_reset(pipeline *p);
-void pl_free(pipeline *p);
+void pipeline_reset(pipeline *p);
+void pipeline_free(pipeline *p);
 
 #endif

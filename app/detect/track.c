@@ -3,17 +3,19 @@
 
 #include <string.h>
 
-void trk_init(trk_state *s, int n_classes, float alpha, float iou_min, int max_missed)
+void track_init(track_state *s, int n_classes, float alpha, float iou_min, int max_missed)
 {
     memset(s, 0, sizeof *s);
     s->next_id = 1;
-    s->n_classes = n_classes < 1 ? 1 : (n_classes > TRK_MAX_CLASSES ? TRK_MAX_CLASSES : n_classes);
+    s->n_classes = n_classes < 1                   ? 1
+                   : n_classes > TRACK_MAX_CLASSES ? TRACK_MAX_CLASSES
+                                                   : n_classes;
     s->alpha = alpha < 0 ? 0 : (alpha >= 1 ? 0.99f : alpha);
     s->iou_min = iou_min;
     s->max_missed = max_missed < 0 ? 0 : max_missed;
 }
 
-float trk_iou(trk_box a, trk_box b)
+float track_iou(track_box a, track_box b)
 {
     if (a.w <= 0 || a.h <= 0 || b.w <= 0 || b.h <= 0)
         return 0;
@@ -26,14 +28,14 @@ float trk_iou(trk_box a, trk_box b)
     return inter / (a.w * a.h + b.w * b.h - inter);
 }
 
-int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
+int track_update(track_state *s, const track_box *boxes, const float *probs, int n,
                int *ids, float *smoothed)
 {
-    int det_track[TRK_MAX_TRACKS]; /* detection -> track index, -1 none */
-    int track_taken[TRK_MAX_TRACKS] = {0};
+    int det_track[TRACK_MAX_TRACKS]; /* detection -> track index, -1 none */
+    int track_taken[TRACK_MAX_TRACKS] = {0};
     int k = s->n_classes;
-    if (n > TRK_MAX_TRACKS)
-        n = TRK_MAX_TRACKS; /* callers cap faces well below this */
+    if (n > TRACK_MAX_TRACKS)
+        n = TRACK_MAX_TRACKS; /* callers cap faces well below this */
 
     /* Greedy matching, best overlap first: with few faces this is as good as
      * an optimal assignment and needs no solver. Candidates are few, so a
@@ -49,7 +51,7 @@ int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
             for (int j = 0; j < s->n; j++) {
                 if (track_taken[j])
                     continue;
-                float v = trk_iou(boxes[i], s->t[j].box);
+                float v = track_iou(boxes[i], s->t[j].box);
                 if (v > 0 && v >= s->iou_min && v > best) {
                     best = v;
                     bi = i;
@@ -65,7 +67,7 @@ int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
 
     /* Age the tracks nobody continued and drop the stale ones. Compaction
      * moves tracks, so remap the matches as we go. */
-    int remap[TRK_MAX_TRACKS];
+    int remap[TRACK_MAX_TRACKS];
     int m = 0;
     for (int j = 0; j < s->n; j++) {
         if (!track_taken[j] && ++s->t[j].missed > s->max_missed) {
@@ -84,13 +86,13 @@ int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
 
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * k;
-        trk_track *t;
+        track_item *t;
         if (det_track[i] >= 0) {
             t = &s->t[det_track[i]];
             float a = s->alpha;
             for (int c = 0; c < k; c++)
                 t->probs[c] = a * t->probs[c] + (1 - a) * p[c];
-        } else if (s->n < TRK_MAX_TRACKS) {
+        } else if (s->n < TRACK_MAX_TRACKS) {
             t = &s->t[s->n++];
             memset(t, 0, sizeof *t);
             t->id = s->next_id++;
@@ -111,7 +113,7 @@ int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
     return n;
 }
 
-int trk_visible(const trk_state *s, trk_box *boxes, int max)
+int track_visible(const track_state *s, track_box *boxes, int max)
 {
     int n = 0;
     for (int j = 0; j < s->n && n < max; j++)

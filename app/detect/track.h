@@ -14,49 +14,49 @@
 #ifndef ED_TRACK_H
 #define ED_TRACK_H
 
-#define TRK_MAX_TRACKS 64
-#define TRK_MAX_CLASSES 64
+#define TRACK_MAX_TRACKS 64
+#define TRACK_MAX_CLASSES 64
 
-typedef struct trk_box {
+typedef struct track_box {
     float x, y, w, h;
-} trk_box;
+} track_box;
 
-typedef struct trk_track {
+typedef struct track_item {
     int id;
-    trk_box box;                   /* last box seen */
-    float probs[TRK_MAX_CLASSES];  /* smoothed */
+    track_box box;                   /* last box seen */
+    float probs[TRACK_MAX_CLASSES];  /* smoothed */
     int missed;                    /* updates since last seen; 0 = seen now */
     int age;                       /* updates seen */
-} trk_track;
+} track_item;
 
-typedef struct trk_state {
-    trk_track t[TRK_MAX_TRACKS];
+typedef struct track_state {
+    track_item t[TRACK_MAX_TRACKS];
     int n;          /* live tracks in t[0..n) */
     int next_id;    /* ids start at 1 */
     int n_classes;
     float alpha;    /* EMA weight of the history, 0..1 */
     float iou_min;  /* least overlap to continue a track */
     int max_missed;
-} trk_state;
+} track_state;
 
-/* Reset s. n_classes <= TRK_MAX_CLASSES; alpha in [0,1). */
-void trk_init(trk_state *s, int n_classes, float alpha, float iou_min, int max_missed);
+/* Reset s. n_classes <= TRACK_MAX_CLASSES; alpha in [0,1). */
+void track_init(track_state *s, int n_classes, float alpha, float iou_min, int max_missed);
 
 /* Intersection over union of two boxes (0 when either is empty). */
-float trk_iou(trk_box a, trk_box b);
+float track_iou(track_box a, track_box b);
 
 /*
  * One frame's n boxes with probabilities probs[n][n_classes]. For each box i,
  * ids[i] receives its track id (0 when there was no room for a new track)
  * and, when smoothed is not NULL, smoothed[i][n_classes] the track's
- * smoothed probabilities. At most TRK_MAX_TRACKS boxes; returns how many
+ * smoothed probabilities. At most TRACK_MAX_TRACKS boxes; returns how many
  * were taken.
  */
-int trk_update(trk_state *s, const trk_box *boxes, const float *probs, int n,
+int track_update(track_state *s, const track_box *boxes, const float *probs, int n,
                int *ids, float *smoothed);
 
 /* Boxes of the tracks seen in the last update (missed == 0), up to max;
  * returns how many. For reusing boxes on frames without detection. */
-int trk_visible(const trk_state *s, trk_box *boxes, int max);
+int track_visible(const track_state *s, track_box *boxes, int max);
 
 #endif

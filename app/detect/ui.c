@@ -20,12 +20,12 @@ typedef struct ui {
     SDL_Renderer *ren;
     SDL_Texture *tex;
     int tex_w, tex_h;
-    ov_ctx *ov;
+    overlay_ctx *ov;
     int have_frame, paused, mirror, debug, fullscreen, ended;
     SDL_Rect win_rect; /* the window's place before fullscreen */
     int want_shot;
     double help_until;
-    char toast[ED_PATH_MAX + 600];
+    char toast[APP_PATH_MAX + 600];
     double toast_until;
     double fps;          /* smoothed frames per second */
     double last_frame_t;
@@ -68,7 +68,7 @@ static void upload(ui *u, const source_frame *f)
 
 static void red_dot(ui *u, int sw)
 {
-    int lh = ov_line_height(u->ov), rad = lh / 3 + 2;
+    int lh = overlay_line_height(u->ov), rad = lh / 3 + 2;
     int cx = sw - lh - rad, cy = lh / 2 + rad;
     SDL_SetRenderDrawBlendMode(u->ren, SDL_BLENDMODE_NONE);
     SDL_SetRenderDrawColor(u->ren, 230, 0, 0, 255);
@@ -77,31 +77,31 @@ static void red_dot(ui *u, int sw)
         SDL_RenderDrawLine(u->ren, cx - dx, cy + dy, cx + dx, cy + dy);
     }
     SDL_Color red = {230, 0, 0, 255};
-    ov_text(u->ov, cx - rad - lh / 3, cy - lh / 2, "REC", red, &SHADE, 2, 1);
+    overlay_text(u->ov, cx - rad - lh / 3, cy - lh / 2, "REC", red, &SHADE, 2, 1);
 }
 
 /* Frame rate, per-stage times and detector settings, top left. */
 static void draw_debug(ui *u, int lh)
 {
     const app *a = u->a;
-    const pl_result *r = &a->last;
+    const pipeline_result *r = &a->last;
     char msg[512];
     snprintf(msg, sizeof msg, "%.1f fps   %d face%s   %s", u->fps, r->n, r->n == 1 ? "" : "s",
              r->detected ? "detected" : "tracked");
-    ov_text(u->ov, lh / 2, lh / 2, msg, WHITE, &SHADE, 0, 0);
+    overlay_text(u->ov, lh / 2, lh / 2, msg, WHITE, &SHADE, 0, 0);
     int y = lh / 2 + lh;
-    for (int s = 0; s < PL_N_STAGES; s++) {
-        double ms = s == PL_DRAW ? u->draw_ms : r->ms[s];
-        snprintf(msg, sizeof msg, "%-9s %6.2f ms", pl_stage_names[s], ms);
-        ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+    for (int s = 0; s < PIPELINE_N_STAGES; s++) {
+        double ms = s == PIPELINE_DRAW ? u->draw_ms : r->ms[s];
+        snprintf(msg, sizeof msg, "%-9s %6.2f ms", pipeline_stage_names[s], ms);
+        overlay_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
         y += lh;
     }
     snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
              a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
-    ov_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
+    overlay_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
     snprintf(msg, sizeof msg, "kernels %s, model %s", nn_kernel_name(),
              nn_net_precision(a->net) == NN_PRECISION_INT8 ? "int8" : "fp32");
-    ov_text(u->ov, lh / 2, y + lh, msg, WHITE, &SHADE, 0, 0);
+    overlay_text(u->ov, lh / 2, y + lh, msg, WHITE, &SHADE, 0, 0);
 }
 
 /* The keys, bottom centre: one line, or two in a window too narrow for it. */
@@ -112,11 +112,11 @@ static void draw_help(ui *u, int sw, int sh, int lh)
     char line[128];
     snprintf(line, sizeof line, "%s   %s", keys1, keys2);
     int tw = 0, th = 0;
-    if (ov_text_size(u->ov, line, 0, &tw, &th) == 0 && tw + lh > sw) {
-        ov_text(u->ov, sw / 2, sh - 5 * lh / 2, keys1, WHITE, &SHADE, 1, 0);
-        ov_text(u->ov, sw / 2, sh - lh - lh / 2, keys2, WHITE, &SHADE, 1, 0);
+    if (overlay_text_size(u->ov, line, 0, &tw, &th) == 0 && tw + lh > sw) {
+        overlay_text(u->ov, sw / 2, sh - 5 * lh / 2, keys1, WHITE, &SHADE, 1, 0);
+        overlay_text(u->ov, sw / 2, sh - lh - lh / 2, keys2, WHITE, &SHADE, 1, 0);
     } else {
-        ov_text(u->ov, sw / 2, sh - lh - lh / 2, line, WHITE, &SHADE, 1, 0);
+        overlay_text(u->ov, sw / 2, sh - lh - lh / 2, line, WHITE, &SHADE, 1, 0);
     }
 }
 
@@ -134,17 +134,17 @@ static void tell(ui *u, const char *msg, int failure)
 static void draw_wrapped(ui *u, const char *text, int sw, int y_last, int lh)
 {
     enum { MAX_LINES = 8 };
-    char lines[MAX_LINES][ED_PATH_MAX + 600];
+    char lines[MAX_LINES][APP_PATH_MAX + 600];
     int n = 0, max_w = sw - lh > 2 * lh ? sw - lh : 2 * lh;
     const char *p = text;
     while (*p && n < MAX_LINES) {
         /* The longest prefix that fits, preferring to end at a space. */
         size_t len = strlen(p), fit = 0, at_space = 0;
         for (size_t k = 1; k <= len; k++) {
-            char buf[ED_PATH_MAX + 600];
+            char buf[APP_PATH_MAX + 600];
             snprintf(buf, sizeof buf, "%.*s", (int)k, p);
             int tw = 0, th = 0;
-            if (ov_text_size(u->ov, buf, 0, &tw, &th) != 0 || tw > max_w)
+            if (overlay_text_size(u->ov, buf, 0, &tw, &th) != 0 || tw > max_w)
                 break;
             fit = k;
             if (p[k] == ' ' || p[k] == 0)
@@ -157,7 +157,7 @@ static void draw_wrapped(ui *u, const char *text, int sw, int y_last, int lh)
             p++;
     }
     for (int i = 0; i < n; i++)
-        ov_text(u->ov, sw / 2, y_last - (n - 1 - i) * lh, lines[i], WHITE, &SHADE, 1, 0);
+        overlay_text(u->ov, sw / 2, y_last - (n - 1 - i) * lh, lines[i], WHITE, &SHADE, 1, 0);
 }
 
 static void draw(ui *u)
@@ -165,14 +165,14 @@ static void draw(ui *u)
     app *a = u->a;
     int sw, sh;
     SDL_GetRendererOutputSize(u->ren, &sw, &sh);
-    ov_set_screen(u->ov, sh);
-    int lh = ov_line_height(u->ov);
+    overlay_set_screen(u->ov, sh);
+    int lh = overlay_line_height(u->ov);
     double t0 = nn_now();
 
     SDL_SetRenderDrawColor(u->ren, 0, 0, 0, 255);
     SDL_RenderClear(u->ren);
     if (u->have_frame && u->tex) {
-        ov_view v = ov_fit(u->tex_w, u->tex_h, sw, sh, u->mirror);
+        overlay_view v = overlay_fit(u->tex_w, u->tex_h, sw, sh, u->mirror);
         SDL_Rect dst = {(int)v.x0, (int)v.y0, (int)lround(u->tex_w * v.scale),
                         (int)lround(u->tex_h * v.scale)};
         SDL_RenderCopyEx(u->ren, u->tex, NULL, &dst, 0, NULL,
@@ -180,9 +180,9 @@ static void draw(ui *u)
         /* Debug text first so face labels and bars stay readable over it. */
         if (u->debug)
             draw_debug(u, lh);
-        ov_draw_faces(u->ov, &v, &a->last, a->names, a->k);
+        overlay_draw_faces(u->ov, &v, &a->last, a->names, a->k);
         if (a->last.n == 0)
-            ov_text(u->ov, sw / 2, sh - 3 * lh, "No face found - face the camera", WHITE,
+            overlay_text(u->ov, sw / 2, sh - 3 * lh, "No face found - face the camera", WHITE,
                     &SHADE, 1, 1);
     }
 
@@ -191,11 +191,12 @@ static void draw(ui *u)
         /* Kiosk: the camera is gone; say so big and plain. */
         SDL_Color bg = {160, 0, 0, 220};
         source_message(a->src, msg, sizeof msg);
-        ov_text(u->ov, sw / 2, sh / 2 - lh, msg[0] ? msg : "camera not available", WHITE, &bg, 1, 1);
+        overlay_text(u->ov, sw / 2, sh / 2 - lh, msg[0] ? msg : "camera not available", WHITE,
+                     &bg, 1, 1);
     } else if (u->paused) {
-        ov_text(u->ov, sw / 2, lh / 2, "paused - space to resume", WHITE, &SHADE, 1, 1);
+        overlay_text(u->ov, sw / 2, lh / 2, "paused - space to resume", WHITE, &SHADE, 1, 1);
     } else if (u->ended) {
-        ov_text(u->ov, sw / 2, lh / 2, "end of input - q to quit", WHITE, &SHADE, 1, 1);
+        overlay_text(u->ov, sw / 2, lh / 2, "end of input - q to quit", WHITE, &SHADE, 1, 1);
     }
 
     if (a->rec_on)
@@ -231,7 +232,7 @@ static void stop_recording(ui *u)
     app *a = u->a;
     if (!a->rec_on)
         return;
-    char msg[ED_PATH_MAX + 600], path[ED_PATH_MAX];
+    char msg[APP_PATH_MAX + 600], path[APP_PATH_MAX];
     snprintf(path, sizeof path, "%s", a->rec_path);
     app_rec_status st = app_record_stop(a);
     if (st == APP_REC_FAILED)
@@ -246,7 +247,7 @@ static void stop_recording(ui *u)
 static void toggle_record(ui *u)
 {
     app *a = u->a;
-    char msg[ED_PATH_MAX + 600];
+    char msg[APP_PATH_MAX + 600];
     if (a->rec_on) {
         stop_recording(u);
         return;
@@ -326,7 +327,7 @@ static int handle(ui *u, const SDL_Event *e)
     return 0;
 }
 
-int run_window(app *a)
+int ui_run(app *a)
 {
     char err[512];
     ui u;
@@ -388,7 +389,7 @@ int run_window(app *a)
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
     if (a->o.kiosk)
         SDL_ShowCursor(SDL_DISABLE);
-    u.ov = ov_new(u.ren, a->font, a->bold);
+    u.ov = overlay_new(u.ren, a->font, a->bold);
     if (!u.ov) {
         ed_err("%s", app_error());
         rc = ED_EXIT_FAIL;
@@ -403,7 +404,7 @@ int run_window(app *a)
     double next_redraw = 0;
     int was_ok = 1;
     int quit = 0;
-    while (!quit && !ed_stop) {
+    while (!quit && !app_interrupted) {
         int dirty = 0;
         SDL_Event e;
         while (SDL_PollEvent(&e)) {
@@ -415,7 +416,7 @@ int run_window(app *a)
         double now = nn_now();
         int ok = source_ok(a->src);
         if (ok && !was_ok)
-            pl_reset(a->pl); /* a reconnected camera may show other people */
+            pipeline_reset(a->pl); /* a reconnected camera may show other people */
         was_ok = ok;
         int can_take = !u.paused && !u.ended && (live || now >= next_due) &&
                        (a->o.max_frames == 0 || a->frames < a->o.max_frames);
@@ -428,7 +429,7 @@ int run_window(app *a)
                     rc = ED_EXIT_FAIL;
                     break;
                 }
-                a->last.ms[PL_DRAW] = u.draw_ms;
+                a->last.ms[PIPELINE_DRAW] = u.draw_ms;
                 upload(&u, f);
                 if (u.last_frame_t > 0) {
                     double inst = 1.0 / fmax(now - u.last_frame_t, 1e-6);
@@ -461,12 +462,12 @@ int run_window(app *a)
         }
     }
     a->t_end = nn_now();
-    if (ed_stop)
+    if (app_interrupted)
         ed_err("interrupted; outputs closed");
     if (app_close_outputs(a) != 0 && rc == ED_EXIT_OK)
         rc = ED_EXIT_FAIL;
 done:
-    ov_free(u.ov);
+    overlay_free(u.ov);
     if (u.tex)
         SDL_DestroyTexture(u.tex);
     SDL_DestroyRenderer(u.ren);
