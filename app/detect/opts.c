@@ -150,35 +150,77 @@ enum {
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
 };
 
+static const struct option longopts[] = {
+    {"camera", required_argument, 0, 'c'},
+    {"input", required_argument, 0, 'i'},
+    {"model", required_argument, 0, 'm'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {"quiet", no_argument, 0, 'q'},
+    {"headless", no_argument, 0, O_HEADLESS},
+    {"log", required_argument, 0, O_LOG},
+    {"record", required_argument, 0, O_RECORD},
+    {"kiosk", no_argument, 0, O_KIOSK},
+    {"mirror", no_argument, 0, O_MIRROR},
+    {"max-frames", required_argument, 0, O_MAX_FRAMES},
+    {"loop", no_argument, 0, O_LOOP},
+    {"cascade", required_argument, 0, O_CASCADE},
+    {"threads", required_argument, 0, O_THREADS},
+    {"scale-factor", required_argument, 0, O_SCALE},
+    {"min-neighbors", required_argument, 0, O_NEIGHBORS},
+    {"min-face", required_argument, 0, O_MIN_FACE},
+    {"detect-width", required_argument, 0, O_DETECT_WIDTH},
+    {"detect-every", required_argument, 0, O_DETECT_EVERY},
+    {"max-faces", required_argument, 0, O_MAX_FACES},
+    {"margin", required_argument, 0, O_MARGIN},
+    {"smooth", required_argument, 0, O_SMOOTH},
+    {"precision", required_argument, 0, O_PRECISION},
+    {0, 0, 0, 0},
+};
+
+/* Options that cannot work together, or values that cannot work at all.
+ * Returns -1 when all is well, or ED_EXIT_USAGE after one line to err. */
+static int check_together(const opts *o, int argc, char **argv, FILE *err)
+{
+    if (optind < argc) {
+        fprintf(err, "emotion-detect: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return ED_EXIT_USAGE;
+    }
+    if (o->input && !*o->input) {
+        fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->input && o->camera_given) {
+        fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->loop && !o->input) {
+        fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->mirror && o->headless) {
+        fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
+        return ED_EXIT_USAGE;
+    }
+    if (o->log_path && !has_ext(o->log_path, log_exts)) {
+        fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
+                o->log_path);
+        return ED_EXIT_USAGE;
+    }
+    if (o->record_path && !has_ext(o->record_path, record_exts)) {
+        fprintf(err, "emotion-detect: --record '%s': use a .avi, .mkv or .mp4 name (try --help)\n",
+                o->record_path);
+        return ED_EXIT_USAGE;
+    }
+    if (o->kiosk && o->headless) {
+        fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
+        return ED_EXIT_USAGE;
+    }
+    return -1;
+}
+
 int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
-    static const struct option longopts[] = {
-        {"camera", required_argument, 0, 'c'},
-        {"input", required_argument, 0, 'i'},
-        {"model", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},
-        {"quiet", no_argument, 0, 'q'},
-        {"headless", no_argument, 0, O_HEADLESS},
-        {"log", required_argument, 0, O_LOG},
-        {"record", required_argument, 0, O_RECORD},
-        {"kiosk", no_argument, 0, O_KIOSK},
-        {"mirror", no_argument, 0, O_MIRROR},
-        {"max-frames", required_argument, 0, O_MAX_FRAMES},
-        {"loop", no_argument, 0, O_LOOP},
-        {"cascade", required_argument, 0, O_CASCADE},
-        {"threads", required_argument, 0, O_THREADS},
-        {"scale-factor", required_argument, 0, O_SCALE},
-        {"min-neighbors", required_argument, 0, O_NEIGHBORS},
-        {"min-face", required_argument, 0, O_MIN_FACE},
-        {"detect-width", required_argument, 0, O_DETECT_WIDTH},
-        {"detect-every", required_argument, 0, O_DETECT_EVERY},
-        {"max-faces", required_argument, 0, O_MAX_FACES},
-        {"margin", required_argument, 0, O_MARGIN},
-        {"smooth", required_argument, 0, O_SMOOTH},
-        {"precision", required_argument, 0, O_PRECISION},
-        {0, 0, 0, 0},
-    };
     unsigned char seen[O_PRECISION + 1] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
@@ -289,39 +331,5 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         if (rc)
             return rc;
     }
-    if (optind < argc) {
-        fprintf(err, "emotion-detect: unexpected argument '%s' (try --help)\n", argv[optind]);
-        return ED_EXIT_USAGE;
-    }
-    if (o->input && !*o->input) {
-        fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
-        return ED_EXIT_USAGE;
-    }
-    if (o->input && o->camera_given) {
-        fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
-        return ED_EXIT_USAGE;
-    }
-    if (o->loop && !o->input) {
-        fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
-        return ED_EXIT_USAGE;
-    }
-    if (o->mirror && o->headless) {
-        fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
-    }
-    if (o->log_path && !has_ext(o->log_path, log_exts)) {
-        fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
-                o->log_path);
-        return ED_EXIT_USAGE;
-    }
-    if (o->record_path && !has_ext(o->record_path, record_exts)) {
-        fprintf(err, "emotion-detect: --record '%s': use a .avi, .mkv or .mp4 name (try --help)\n",
-                o->record_path);
-        return ED_EXIT_USAGE;
-    }
-    if (o->kiosk && o->headless) {
-        fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
-    }
-    return -1;
+    return check_together(o, argc, argv, err);
 }

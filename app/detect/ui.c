@@ -327,16 +327,10 @@ static int handle(ui *u, const SDL_Event *e)
     return 0;
 }
 
-int ui_run(app *a)
+/* SDL, the window (sized to the video, within the display) and its
+ * renderer. 0, or ED_EXIT_FAIL after one line (SDL shut down again). */
+static int open_window(ui *u)
 {
-    char err[512];
-    ui u;
-    memset(&u, 0, sizeof u);
-    u.a = a;
-    u.mirror = a->o.mirror;
-    u.fullscreen = a->o.kiosk;
-    int rc = ED_EXIT_OK;
-
     /* Our SIGINT handler stays: it stops the loop like q does. */
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
@@ -344,8 +338,8 @@ int ui_run(app *a)
         return ED_EXIT_FAIL;
     }
     /* Start at the video's size, kept between 640 and 1280 pixels wide. */
-    int fw = source_width(a->src) > 0 ? source_width(a->src) : 640;
-    int fh = source_height(a->src) > 0 ? source_height(a->src) : 480;
+    int fw = source_width(u->a->src) > 0 ? source_width(u->a->src) : 640;
+    int fh = source_height(u->a->src) > 0 ? source_height(u->a->src) : 480;
     double s = fw < 640 ? 640.0 / fw : (fw > 1280 ? 1280.0 / fw : 1.0);
     Uint32 flags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
     int x = SDL_WINDOWPOS_CENTERED, y = SDL_WINDOWPOS_CENTERED;
@@ -362,30 +356,45 @@ int ui_run(app *a)
         }
     }
     SDL_DisplayMode dm;
-    if (a->o.kiosk && SDL_GetDesktopDisplayMode(0, &dm) == 0) {
+    if (u->a->o.kiosk && SDL_GetDesktopDisplayMode(0, &dm) == 0) {
         /* A kiosk's bare X server may have no window manager to honour the
          * fullscreen request, so also cover the screen by size. */
         flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
-        u.win_rect = (SDL_Rect){x, y, ww, wh}; /* where `f` goes back to */
+        u->win_rect = (SDL_Rect){x, y, ww, wh}; /* where `f` goes back to */
         x = y = 0;
         ww = dm.w;
         wh = dm.h;
     }
-    u.win = SDL_CreateWindow("Emotion detector", x, y, ww, wh, flags);
-    if (!u.win) {
+    u->win = SDL_CreateWindow("Emotion detector", x, y, ww, wh, flags);
+    if (!u->win) {
         ed_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
         SDL_Quit();
         return ED_EXIT_FAIL;
     }
-    u.ren = SDL_CreateRenderer(u.win, -1, SDL_RENDERER_ACCELERATED);
-    if (!u.ren)
-        u.ren = SDL_CreateRenderer(u.win, -1, SDL_RENDERER_SOFTWARE);
-    if (!u.ren) {
+    u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_ACCELERATED);
+    if (!u->ren)
+        u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_SOFTWARE);
+    if (!u->ren) {
         ed_err("cannot draw in the window: %s", SDL_GetError());
-        SDL_DestroyWindow(u.win);
+        SDL_DestroyWindow(u->win);
         SDL_Quit();
         return ED_EXIT_FAIL;
     }
+    return 0;
+}
+
+int ui_run(app *a)
+{
+    char err[512];
+    ui u;
+    memset(&u, 0, sizeof u);
+    u.a = a;
+    u.mirror = a->o.mirror;
+    u.fullscreen = a->o.kiosk;
+    int rc = ED_EXIT_OK;
+
+    if (open_window(&u) != 0)
+        return ED_EXIT_FAIL;
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
     if (a->o.kiosk)
         SDL_ShowCursor(SDL_DISABLE);
