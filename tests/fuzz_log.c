@@ -219,12 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     for (int csv = 0; csv < 2; csv++) {
         char path[128];
         snprintf(path, sizeof path, "%s/log.%s", dir, csv ? "csv" : "jsonl");
-        elog *l = elog_open(path, np, k);
+        elog *l = elog_open(path, np, k, 0);
         if (!l)
             abort();
         pipeline_result none;
         memset(&none, 0, sizeof none);
-        if (elog_frame(l, 0, 0.0, &r) != 0 || elog_frame(l, 1, 40.0, &none) != 0 ||
+        if (elog_frame(l, 0, 0.0, NULL, &r) != 0 || elog_frame(l, 1, 40.0, NULL, &none) != 0 ||
             elog_close(l) != 0)
             abort();
         if (!check_log(path, csv))

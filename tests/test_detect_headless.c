@@ -40,11 +40,27 @@ typedef struct logface {
 
 /* Parse one JSON line of the log (our own fixed format). Returns the number
  * of faces, or -1 when the line does not have the documented shape. */
-static int parse_line(const char *line, long *frame, double *t_ms, logface *faces, int max)
+/* file (may be NULL) receives the record's "file", "" when it has none. */
+static int parse_line_file(const char *line, char *file, size_t flen, long *frame, double *t_ms,
+                           logface *faces, int max)
 {
-    if (sscanf(line, "{\"frame\":%ld,\"t_ms\":%lf,\"faces\":[", frame, t_ms) != 2)
+    int at = 0;
+    if (sscanf(line, "{\"frame\":%ld,%n", frame, &at) != 1 || !at)
         return -1;
-    const char *p = strstr(line, "\"faces\":[");
+    const char *p = line + at;
+    if (file && flen)
+        file[0] = 0;
+    if (!strncmp(p, "\"file\":\"", 8)) {
+        const char *q = strchr(p + 8, '"');
+        if (!q || q[1] != ',')
+            return -1;
+        if (file)
+            snprintf(file, flen, "%.*s", (int)(q - p - 8), p + 8);
+        p = q + 2;
+    }
+    if (sscanf(p, "\"t_ms\":%lf,\"faces\":[", t_ms) != 1)
+        return -1;
+    p = strstr(p, "\"faces\":[");
     if (!p)
         return -1;
     p += 9;
@@ -79,6 +95,11 @@ static int parse_line(const char *line, long *frame, double *t_ms, logface *face
         n++;
     }
     return strncmp(p, "]}", 2) ? -1 : n;
+}
+
+static int parse_line(const char *line, long *frame, double *t_ms, logface *faces, int max)
+{
+    return parse_line_file(line, NULL, 0, frame, t_ms, faces, max);
 }
 
 static long count_frames(const char *video, int *w, int *h)
@@ -256,12 +277,44 @@ int main(int argc, char **argv)
                     log, "--record", rec, NULL};
     CHECK(rp_run(run4, out, err, 60, NULL) == 0);
     c = rp_slurp(log);
-    int lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
+    int lines = 0, ids_seen[64], n_ids = 0, shared = 0;
+    for (char *l = c; l && *l; lines++) {
+        /* Each record names its image; stills share no track ids. */
+        char file[4400], want[4400];
+        int nf = parse_line_file(l, file, sizeof file, &fr, &t, lf, 8);
+        snprintf(want, sizeof want, "%s/frame%d.png", folder, lines);
+        CHECK_MSG(nf == N_FACES && !strcmp(file, want), "image %d: %d faces, file '%s'", lines,
+                  nf, file);
+        for (int i = 0; i < nf; i++) {
+            for (int j = 0; j < n_ids; j++)
+                shared += ids_seen[j] == lf[i].id;
+            if (n_ids < 64)
+                ids_seen[n_ids++] = lf[i].id;
+        }
+        l = strchr(l, '\n');
+        l = l ? l + 1 : NULL;
+    }
     CHECK_MSG(lines == 3, "%d lines for 3 images", lines);
+    CHECK_MSG(shared == 0, "%d track ids shared between images", shared);
     free(c);
     CHECK(count_frames(rec, &rw, &rh) == 3);
+    /* The CSV log of images has a file column. */
+    char *run4c[] = {(char *)exe, "--headless", "-q", "--input", folder, "--model", model, "--log",
+                     csv, NULL};
+    CHECK(rp_run(run4c, out, err, 60, NULL) == 0);
+    c = rp_slurp(csv);
+    CHECK(c && !strncmp(c, "frame,file,t_ms,id,", 19));
+    int csv_rows = 0, with_file = 0;
+    for (char *l = c ? strchr(c, '\n') : NULL; l && l[1]; l = strchr(l + 1, '\n')) {
+        char want[4400];
+        long frn = strtol(l + 1, NULL, 10);
+        snprintf(want, sizeof want, ",%s/frame%ld.png,", folder, frn);
+        csv_rows++;
+        with_file += !strncmp(strchr(l + 1, ','), want, strlen(want));
+    }
+    CHECK_MSG(csv_rows == 3 * N_FACES && with_file == csv_rows, "%d rows, %d with their file",
+              csv_rows, with_file);
+    free(c);
 
     /* --loop: the video starts over (frame numbers keep counting, the
      * faces are found again on every pass) until --max-frames; a folder

@@ -4,7 +4,8 @@
  * frame pixels, at several detection widths; with --detect-every N the
  * frames between detections reuse the tracks' boxes and ids instead of
  * detecting; each face keeps its track id; crops and probabilities follow
- * the boxes; pipeline_reset starts detecting again. Needs assets/astronaut.png
+ * the boxes; pipeline_reset starts detecting again (all with ROI
+ * re-detection off: --without roi). Needs assets/astronaut.png
  * and the Haar cascade under $NN_TEST_SRCDIR. */
 #include <math.h>
 #include <stdio.h>
@@ -64,7 +65,9 @@ static int id_of(const pipeline_result *r, const cvw_rect *box)
 }
 
 /* Runs the scene through a pipeline with the given detection width and
- * period and checks every frame. */
+ * period and checks every frame. Without ROI re-detection (the frames
+ * between full passes reuse the tracked boxes; test_detect_footage covers
+ * ROI). */
 static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_width,
                 int detect_every)
 {
@@ -73,7 +76,7 @@ static void run(const fg_scene *sc, nn_net *net, cvw_cascade *cas, int detect_wi
     pipeline_cfg cfg = {.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1,
                   .detect_width = detect_width, .detect_every = detect_every,
                   .max_faces = 8, .margin = FACE_HAAR_MARGIN, .shift = FACE_HAAR_SHIFT,
-                  .smooth = 0.6f};
+                  .smooth = 0.6f, .without = PIPELINE_NO_ROI};
     pipeline *p = pipeline_new(net, cas, &cfg);
     CHECK_MSG(p != NULL, "%s: %s", what, app_error());
     if (!p)

@@ -9,13 +9,14 @@
 
 static void test_iou(void)
 {
-    track_box a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5}, e = {0, 0, 0, 10};
+    track_box a = {0, 0, 10, 10, 0}, b = {5, 0, 10, 10, 0}, c = {20, 20, 5, 5, 0};
+    track_box e = {0, 0, 0, 10, 0};
     CHECK_NEAR(track_iou(a, a), 1.0, 1e-6);
     CHECK_NEAR(track_iou(a, b), 50.0 / 150.0, 1e-6);
     CHECK_NEAR(track_iou(b, a), 50.0 / 150.0, 1e-6);
     CHECK_NEAR(track_iou(a, c), 0.0, 0);
     CHECK_NEAR(track_iou(a, e), 0.0, 0);
-    track_box inner = {2, 2, 5, 5};
+    track_box inner = {2, 2, 5, 5, 0};
     CHECK_NEAR(track_iou(a, inner), 25.0 / 100.0, 1e-6);
 }
 
@@ -28,7 +29,7 @@ static void test_tracks(void)
     float sm[4 * 3];
 
     /* A new face starts a track with its own probabilities. */
-    track_box f1[1] = {{100, 100, 50, 50}};
+    track_box f1[1] = {{100, 100, 50, 50, 0}};
     float p1[3] = {0.2f, 0.7f, 0.1f};
     CHECK(track_update(&s, f1, p1, 1, ids, sm) == 1);
     CHECK(ids[0] == 1);
@@ -36,7 +37,7 @@ static void test_tracks(void)
         CHECK_NEAR(sm[c], p1[c], 0);
 
     /* Moved a little: same track, smoothed = a*old + (1-a)*new. */
-    track_box f2[1] = {{105, 102, 50, 50}};
+    track_box f2[1] = {{105, 102, 50, 50, 0}};
     float p2[3] = {0.6f, 0.2f, 0.2f};
     track_update(&s, f2, p2, 1, ids, sm);
     CHECK(ids[0] == 1);
@@ -48,7 +49,7 @@ static void test_tracks(void)
 
     /* A second face far away: new id, fresh probabilities, and the first
      * face keeps its id though it now comes second. */
-    track_box f3[2] = {{400, 50, 60, 60}, {106, 101, 50, 50}};
+    track_box f3[2] = {{400, 50, 60, 60, 0}, {106, 101, 50, 50, 0}};
     float p3[6] = {0.1f, 0.1f, 0.8f, 0.6f, 0.2f, 0.2f};
     track_update(&s, f3, p3, 2, ids, sm);
     CHECK(ids[0] == 2);
@@ -90,7 +91,7 @@ static void test_no_smoothing(void)
     track_init(&s, 2, 0, 0.3f, 1);
     int ids[1];
     float sm[2];
-    track_box b[1] = {{0, 0, 10, 10}};
+    track_box b[1] = {{0, 0, 10, 10, 0}};
     float p1[2] = {0.9f, 0.1f}, p2[2] = {0.3f, 0.7f};
     track_update(&s, b, p1, 1, ids, sm);
     track_update(&s, b, p2, 1, ids, sm);
@@ -107,10 +108,10 @@ static void test_greedy_best_overlap(void)
     track_init(&s, 1, 0.5f, 0.1f, 1);
     int ids[2];
     float p[2] = {1, 1};
-    track_box a[2] = {{0, 0, 20, 20}, {30, 0, 20, 20}};
+    track_box a[2] = {{0, 0, 20, 20, 0}, {30, 0, 20, 20, 0}};
     track_update(&s, a, p, 2, ids, NULL);
     CHECK(ids[0] == 1 && ids[1] == 2);
-    track_box b[2] = {{28, 0, 20, 20}, {3, 0, 20, 20}};
+    track_box b[2] = {{28, 0, 20, 20, 0}, {3, 0, 20, 20, 0}};
     track_update(&s, b, p, 2, ids, NULL);
     CHECK(ids[0] == 2);
     CHECK(ids[1] == 1);

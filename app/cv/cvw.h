@@ -170,6 +170,17 @@ int cvw_writer_close(cvw_writer *wr);
 /* Conversions on packed 8-bit images. */
 int cvw_bgr_to_gray(const uint8_t *bgr, int w, int h, uint8_t *gray);
 int cvw_equalize_gray(uint8_t *gray, int w, int h); /* in place */
+/* Contrast-limited adaptive equalization (8x8 tiles, clip 2), in place. */
+int cvw_clahe_gray(uint8_t *gray, int w, int h);
+/* A rotated, scaled window of a gray image: dst pixel (u, v) samples the
+ * source at (cx, cy) + scale * R(angle) * (u - (dw-1)/2, v - (dh-1)/2),
+ * where R turns by angle_deg from the x axis towards the y axis (image
+ * coordinates, y down). So a face whose eye line runs at angle_deg in the
+ * source is level in dst, scale source pixels to a dst pixel. Bilinear;
+ * shrinking by more than 1.5 averages areas first; outside the source the
+ * border repeats. */
+int cvw_warp_gray(const uint8_t *src, int sw, int sh, double cx, double cy,
+                  double angle_deg, double scale, uint8_t *dst, int dw, int dh);
 int cvw_resize_bgr(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
 /* Crop r (clamped to the image) out of a gray image and resize it to
  * dw x dh (area when shrinking, linear when enlarging). */

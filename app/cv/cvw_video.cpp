@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -520,6 +521,56 @@ extern "C" int cvw_equalize_gray(uint8_t *gray, int w, int h)
         cv::Mat m(h, w, CV_8UC1, gray), tmp;
         cv::equalizeHist(m, tmp);
         tmp.copyTo(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_clahe_gray(uint8_t *gray, int w, int h)
+{
+    if (!gray || w <= 0 || h <= 0)
+        return fail("clahe: bad argument");
+    return cvw::guard("clahe", -1, [&]() -> int {
+        cv::Mat m(h, w, CV_8UC1, gray), tmp;
+        cv::Ptr<cv::CLAHE> cl = cv::createCLAHE(2.0, cv::Size(8, 8));
+        cl->apply(m, tmp);
+        tmp.copyTo(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_warp_gray(const uint8_t *src, int sw, int sh, double cx, double cy,
+                             double angle_deg, double scale, uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || !(scale > 0))
+        return fail("warp: bad argument");
+    return cvw::guard("warp", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC1, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC1, dst);
+        cv::Mat area;
+        if (scale > 1.5) {
+            /* Bilinear sampling would skip pixels: average the part of the
+             * source the output covers down to about the output's scale
+             * first, then warp that. */
+            double half = 0.5 * std::hypot((double)dw, (double)dh) * scale + 2;
+            cv::Rect need((int)std::floor(cx - half), (int)std::floor(cy - half),
+                          (int)std::ceil(2 * half) + 1, (int)std::ceil(2 * half) + 1);
+            need &= cv::Rect(0, 0, sw, sh);
+            if (need.width > 0 && need.height > 0) {
+                int aw = std::max(1, (int)std::lround(need.width / scale));
+                int ah = std::max(1, (int)std::lround(need.height / scale));
+                cv::resize(s(need), area, cv::Size(aw, ah), 0, 0, cv::INTER_AREA);
+                double fx = (double)need.width / aw, fy = (double)need.height / ah;
+                cx = (cx - need.x + 0.5) / fx - 0.5;
+                cy = (cy - need.y + 0.5) / fy - 0.5;
+                scale /= 0.5 * (fx + fy);
+                s = area;
+            }
+        }
+        /* dst (u, v) <- src (cx, cy) + scale * R(angle) * (u - u0, v - v0) */
+        double a = angle_deg * CV_PI / 180, c = std::cos(a) * scale, sn = std::sin(a) * scale;
+        double u0 = (dw - 1) / 2.0, v0 = (dh - 1) / 2.0;
+        cv::Matx23d m(c, -sn, cx - c * u0 + sn * v0, sn, c, cy - sn * u0 - c * v0);
+        cv::warpAffine(s, d, m, d.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                       cv::BORDER_REPLICATE);
         return 0;
     });
 }

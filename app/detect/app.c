@@ -87,7 +87,8 @@ app_status app_setup(app *a, const opts *o)
         .detect_every = o->detect_every, .max_faces = o->max_faces,
         .margin = o->margin >= 0 ? o->margin : (lbp ? FACE_LBP_MARGIN : FACE_HAAR_MARGIN),
         .shift = lbp ? FACE_LBP_SHIFT : FACE_HAAR_SHIFT,
-        .smooth = o->smooth,
+        .smooth = o->smooth, .without = o->without, .prep = (pipeline_prep)o->prep,
+        .still_min_face = o->still_min_face,
     };
     a->pl = pipeline_new(a->net, a->cascade, &cfg);
     if (!a->pl) {
@@ -278,9 +279,12 @@ void app_input_ended(app *a)
 int app_step(app *a, const source_frame *f)
 {
     pipeline_result *r = &a->last;
-    if (f->restarted)
+    source_kind kind = source_kind_of(a->src);
+    int still = kind == SOURCE_IMAGE || kind == SOURCE_FOLDER;
+    if (f->restarted && !still)
         pipeline_reset(a->pl); /* a looped clip starts over: old tracks are stale */
-    if (pipeline_process(a->pl, f->bgr, f->w, f->h, r) != 0)
+    /* Each image is its own scene; a video's frames are one another's. */
+    if ((still ? pipeline_process_still : pipeline_process)(a->pl, f->bgr, f->w, f->h, r) != 0)
         return -1;
     r->ms[PIPELINE_READ] = f->read_ms;
     r->ms[PIPELINE_DRAW] = 0; /* the window fills it when it draws */
@@ -289,7 +293,7 @@ int app_step(app *a, const source_frame *f)
         /* The first frame is in hand: now the outputs may be created. */
         a->outputs_opened = 1;
         if (a->o.log_path) {
-            a->log = elog_open(a->o.log_path, a->names, a->k);
+            a->log = elog_open(a->o.log_path, a->names, a->k, still);
             if (!a->log)
                 return -1;
         }
@@ -310,7 +314,7 @@ int app_step(app *a, const source_frame *f)
     }
     r->ms[PIPELINE_LOG] = 0;
     if (a->log) {
-        if (elog_frame(a->log, f->index, f->t_ms, r) != 0) {
+        if (elog_frame(a->log, f->index, f->t_ms, f->file, r) != 0) {
             app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
             drop_outputs(a);
             return -1;

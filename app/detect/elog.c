@@ -16,6 +16,7 @@ struct elog {
     FILE *f;
     char path[4096];
     int csv;
+    int with_file;
     int k;
     /* Escaped for the format; a JSON escape is at most 6 bytes a byte. */
     char names[NN_MAX_CLASSES][NN_NAME_MAX * 6 + 3];
@@ -39,7 +40,7 @@ static void escape(char *dst, size_t len, const char *src, int csv)
     dst[j] = 0;
 }
 
-elog *elog_open(const char *path, const char *const *names, int k)
+elog *elog_open(const char *path, const char *const *names, int k, int with_file)
 {
     const char *dot = strrchr(path, '.');
     int csv = dot && !strcasecmp(dot, ".csv");
@@ -56,11 +57,13 @@ elog *elog_open(const char *path, const char *const *names, int k)
     }
     snprintf(l->path, sizeof l->path, "%s", path);
     l->csv = csv;
+    l->with_file = with_file;
     l->k = k;
     for (int i = 0; i < k; i++)
         escape(l->names[i], sizeof l->names[i], names[i] ? names[i] : "?", csv);
     if (csv) {
-        fputs("frame,t_ms,id,x,y,w,h,emotion,confidence", l->f);
+        fputs(with_file ? "frame,file,t_ms,id,x,y,w,h,emotion,confidence"
+                        : "frame,t_ms,id,x,y,w,h,emotion,confidence", l->f);
         for (int i = 0; i < k; i++)
             fprintf(l->f, ",p_%s", l->names[i]);
         fputc('\n', l->f);
@@ -80,21 +83,44 @@ static void num(FILE *f, double v, int csv)
         fputs("null", f);
 }
 
-int elog_frame(elog *l, long frame, double t_ms, const pipeline_result *r)
+/* The frame number and, in a log of images, the file: the start of every
+ * CSV row, up to the comma before t_ms. */
+static void csv_frame(const elog *l, long frame, const char *file)
+{
+    fprintf(l->f, "%ld,", frame);
+    if (!l->with_file)
+        return;
+    file = file ? file : "";
+    if (strpbrk(file, ",\"\r\n")) {
+        fputc('"', l->f);
+        for (; *file; file++) {
+            if (*file == '"')
+                fputc('"', l->f);
+            fputc(*file, l->f);
+        }
+        fputs("\",", l->f);
+    } else {
+        fprintf(l->f, "%s,", file);
+    }
+}
+
+int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r)
 {
     FILE *f = l->f;
     if (l->csv) {
-        /* Every row has the header's 9 + k fields, a frame without faces
-         * too (its face fields empty). */
+        /* Every row has the header's fields, a frame without faces too
+         * (its face fields empty). */
         if (r->n == 0) {
-            fprintf(f, "%ld,%.1f,,,,,,,", frame, t_ms);
+            csv_frame(l, frame, file);
+            fprintf(f, "%.1f,,,,,,,", t_ms);
             for (int c = 0; c < l->k; c++)
                 fputc(',', f);
             fputc('\n', f);
         }
         for (int i = 0; i < r->n; i++) {
             const pipeline_face *fc = &r->faces[i];
-            fprintf(f, "%ld,%.1f,%d,%d,%d,%d,%d,%s,", frame, t_ms, fc->id, fc->box.x,
+            csv_frame(l, frame, file);
+            fprintf(f, "%.1f,%d,%d,%d,%d,%d,%s,", t_ms, fc->id, fc->box.x,
                     fc->box.y, fc->box.w, fc->box.h, l->names[fc->cls]);
             num(f, fc->conf, 1);
             for (int c = 0; c < l->k; c++) {
@@ -104,7 +130,13 @@ int elog_frame(elog *l, long frame, double t_ms, const pipeline_result *r)
             fputc('\n', f);
         }
     } else {
-        fprintf(f, "{\"frame\":%ld,\"t_ms\":%.1f,\"faces\":[", frame, t_ms);
+        fprintf(f, "{\"frame\":%ld,", frame);
+        if (l->with_file) {
+            char esc[4096 * 6 + 3];
+            jsonw_escape(esc, sizeof esc, file ? file : "");
+            fprintf(f, "\"file\":%s,", esc);
+        }
+        fprintf(f, "\"t_ms\":%.1f,\"faces\":[", t_ms);
         for (int i = 0; i < r->n; i++) {
             const pipeline_face *fc = &r->faces[i];
             fprintf(f, "%s{\"id\":%d,\"box\":[%d,%d,%d,%d],\"emotion\":%s,\"confidence\":",

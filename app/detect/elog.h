@@ -7,6 +7,9 @@
  * CSV, one row per face (a frame without faces gets a row with empty face
  * fields, so every frame appears; every row has the header's fields):
  *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...
+ * A log of images (with_file) names each record's image: "file":"PATH"
+ * after "frame" in JSON, a `file` column after `frame` in CSV (quoted as
+ * RFC 4180 says when the path holds a comma, a quote or a line break).
  * Boxes are in the source frame's pixels. Each frame is flushed, so a crash
  * loses at most the frame being written.
  */
@@ -21,9 +24,10 @@ typedef struct elog elog;
 
 /* Open for writing (truncates). names: the k class names. NULL with a
  * message in app_error(). */
-elog *elog_open(const char *path, const char *const *names, int k);
-/* Returns 0, or -1 when the write failed (disk full). */
-int elog_frame(elog *l, long frame, double t_ms, const pipeline_result *r);
+elog *elog_open(const char *path, const char *const *names, int k, int with_file);
+/* file: the image's path for a log opened with_file (else ignored).
+ * Returns 0, or -1 when the write failed (disk full). */
+int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r);
 /* Closes the file; returns -1 with "cannot write 'PATH': reason" in
  * app_error() when a write or the close failed. NULL is fine. */
 int elog_close(elog *l);

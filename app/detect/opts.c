@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "face.h"
+#include "pipeline.h"
 
 /* The extensions --log and --record take (help and checks agree). */
 static int has_ext(const char *path, const char *const *exts)
@@ -42,7 +43,9 @@ void opts_defaults(opts *o)
     o->min_neighbors = 5;
     o->min_face = 0.1;
     o->detect_width = 320;
-    o->detect_every = 2;
+    o->detect_every = 4;
+    o->prep = 0;           /* none: equalizing the frame loses faces (README) */
+    o->still_min_face = 0.04;
     o->max_faces = 16;
     o->margin = -1; /* by detector kind, see face.h */
     o->smooth = 0.6f;
@@ -56,7 +59,11 @@ void opts_usage(FILE *f)
 "\n"
 "Source (default: camera 0, or the bundled demo clip when there is no camera):\n"
 "  -c, --camera N          camera index\n"
-"  -i, --input PATH        a video file, an image, or a folder of images\n"
+"  -i, --input PATH        a video file, an image, or a folder of images;\n"
+"                          each image is its own scene (detected alone, at\n"
+"                          full size, no tracking or smoothing across\n"
+"                          images); logs of images name each record's file;\n"
+"                          in a video, a scene cut starts fresh tracks\n"
 "\n"
 "Outputs and modes:\n"
 "      --headless          no window: process as fast as possible, progress on\n"
@@ -86,8 +93,20 @@ void opts_usage(FILE *f)
 "                          (default 0.1)\n"
 "      --detect-width N    detect on a frame scaled to N pixels wide, 0 = full\n"
 "                          size (default 320)\n"
-"      --detect-every N    run the detector every N frames, tracking boxes in\n"
-"                          between (default 2)\n"
+"      --detect-every N    a full-frame detection at least every N frames of a\n"
+"                          video (also on the first frame after a scene cut\n"
+"                          and whenever a face is lost or none is followed);\n"
+"                          in between, each face is looked for only in a\n"
+"                          window around its last box (default 4)\n"
+"      --prep P            preparing the detection frame: none, equalize or\n"
+"                          clahe (default none: equalizing loses faces)\n"
+"      --still-min-face F  images (--input an image or a folder): smallest\n"
+"                          face, fraction of the shorter side (default 0.04)\n"
+"      --without LIST      turn stages off, for comparison: roi (reuse the\n"
+"                          tracked boxes between full detections), cuts (no\n"
+"                          scene-cut test), roll (no turned passes for tilted\n"
+"                          heads), confirm (show a new face without a\n"
+"                          second look); comma-separated\n"
 "      --max-faces N       faces classified per frame (default 16)\n"
 "      --margin F          enlarge face boxes by F before classifying (default:\n"
 "                          0 for Haar boxes, which frame faces as FER2013\n"
@@ -147,8 +166,33 @@ static int parse_double(FILE *err, const char *opt, const char *s, double lo, do
 enum {
     O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_LOOP, O_CASCADE,
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
-    O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
+    O_MAX_FACES, O_MARGIN, O_SMOOTH, O_WITHOUT, O_PREP, O_STILL_MIN_FACE, O_PRECISION,
 };
+
+/* --without roi,cuts,roll,confirm: stages of the detector turned off. */
+static int parse_without(FILE *err, const char *val, unsigned *out)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } stages[] = {{"roi", PIPELINE_NO_ROI}, {"cuts", PIPELINE_NO_CUTS},
+                  {"roll", PIPELINE_NO_ROLL}, {"confirm", PIPELINE_NO_CONFIRM}};
+    unsigned bits = 0;
+    const char *s = val;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        size_t i = 0;
+        for (; i < sizeof stages / sizeof *stages; i++)
+            if (len == strlen(stages[i].name) && !strncmp(s, stages[i].name, len))
+                break;
+        if (i == sizeof stages / sizeof *stages)
+            return bad(err, "--without", val, "a list of roi, cuts, roll and confirm");
+        bits |= stages[i].bit;
+        s += len + (s[len] == ',');
+    }
+    *out = bits;
+    return 0;
+}
 
 static const struct option longopts[] = {
     {"camera", required_argument, 0, 'c'},
@@ -174,6 +218,9 @@ static const struct option longopts[] = {
     {"max-faces", required_argument, 0, O_MAX_FACES},
     {"margin", required_argument, 0, O_MARGIN},
     {"smooth", required_argument, 0, O_SMOOTH},
+    {"without", required_argument, 0, O_WITHOUT},
+    {"prep", required_argument, 0, O_PREP},
+    {"still-min-face", required_argument, 0, O_STILL_MIN_FACE},
     {"precision", required_argument, 0, O_PRECISION},
     {0, 0, 0, 0},
 };
@@ -313,6 +360,23 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_MARGIN:
             rc = parse_double(err, "--margin", optarg, 0.0, 2.0, 0, &dv);
             o->margin = (float)dv;
+            break;
+        case O_WITHOUT:
+            rc = parse_without(err, optarg, &o->without);
+            break;
+        case O_PREP:
+            if (!strcmp(optarg, "none"))
+                o->prep = PIPELINE_PREP_NONE;
+            else if (!strcmp(optarg, "equalize"))
+                o->prep = PIPELINE_PREP_EQUALIZE;
+            else if (!strcmp(optarg, "clahe"))
+                o->prep = PIPELINE_PREP_CLAHE;
+            else
+                rc = bad(err, "--prep", optarg, "must be none, equalize or clahe");
+            break;
+        case O_STILL_MIN_FACE:
+            rc = parse_double(err, "--still-min-face", optarg, 0.0, 1.0, 0, &dv);
+            o->still_min_face = dv;
             break;
         case O_SMOOTH:
             rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, 0, &dv);

@@ -28,7 +28,10 @@ typedef struct opts {
     int min_neighbors;
     double min_face;     /* smallest face side, fraction of the frame's shorter side */
     int detect_width;    /* detect on a frame this wide (0 = full size) */
-    int detect_every;    /* detect every Nth frame, reuse tracked boxes between */
+    int detect_every;    /* full-frame detection at least every Nth frame */
+    unsigned without;    /* stages turned off: PIPELINE_NO_* */
+    int prep;            /* pipeline_prep of the detection copy */
+    double still_min_face; /* images: smallest face, fraction of the shorter side */
     int max_faces;
     /* classification */
     float margin;        /* crop margin, see face.h; < 0 = by detector kind */

@@ -1,4 +1,6 @@
-/* pipeline.c - detection and classification of one frame; see pipeline.h. */
+/* pipeline.c - detection and classification of one frame; see pipeline.h.
+ * The detector's passes (full frame, rotated, ROI windows) are in
+ * pipeline_find.c. */
 #include "pipeline.h"
 
 #include <math.h>
@@ -8,29 +10,13 @@
 
 #include "app_err.h"
 #include "face.h"
+#include "pipeline_impl.h"
 
 const char *const pipeline_stage_names[PIPELINE_N_STAGES] = {
     "read", "gray", "detect", "crop", "classify", "draw", "record", "log",
 };
 
-struct pipeline {
-    nn_net *net;
-    cvw_cascade *cascade;
-    pipeline_cfg cfg;
-    int in_w, in_h, k;
-    track_state trk;
-    long frame;
-    /* buffers, grown to the largest frame seen and then reused */
-    uint8_t *gray;
-    size_t gray_cap;
-    uint8_t *small;
-    size_t small_cap;
-    uint8_t *face;      /* in_w * in_h */
-    float *batch;       /* PIPELINE_MAX_FACES * in_w * in_h */
-    float smoothed[PIPELINE_MAX_FACES * NN_MAX_CLASSES];
-};
-
-static int grow(uint8_t **p, size_t *cap, size_t need)
+int pipeline__grow(uint8_t **p, size_t *cap, size_t need)
 {
     if (need <= *cap)
         return 0;
@@ -46,14 +32,12 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
-    if (c != 1) {
+    if (c != 1)
         return app_fail_null("the model takes %d-channel input; only grayscale models are "
                              "supported", c);
-    }
     int k = nn_net_n_classes(net);
-    if (k < 1 || k > NN_MAX_CLASSES || k > TRACK_MAX_CLASSES) {
+    if (k < 1 || k > NN_MAX_CLASSES || k > TRACK_MAX_CLASSES)
         return app_fail_null("the model has %d classes", k);
-    }
     pipeline *p = calloc(1, sizeof *p);
     if (!p)
         return app_fail_null("out of memory");
@@ -64,6 +48,12 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
         p->cfg.detect_every = 1;
     if (p->cfg.max_faces < 1 || p->cfg.max_faces > PIPELINE_MAX_FACES)
         p->cfg.max_faces = PIPELINE_MAX_FACES;
+    if (!(p->cfg.still_min_face > 0))
+        p->cfg.still_min_face = 0.04;
+    if (!(p->cfg.roll_deg > 0))
+        p->cfg.roll_deg = 25;
+    if (!(p->cfg.cut_threshold > 0))
+        p->cfg.cut_threshold = SCENE_CUT_DEFAULT;
     p->in_w = w;
     p->in_h = h;
     p->k = k;
@@ -82,7 +72,20 @@ void pipeline_reset(pipeline *p)
     /* A face must be missed on a few detections in a row before its track
      * (and its smoothed history) goes: Haar misses single frames. */
     track_init(&p->trk, p->k, p->cfg.smooth, 0.3f, 3 * p->cfg.detect_every);
+    scene_init(&p->scene, p->cfg.cut_threshold);
     p->frame = 0;
+    p->since_full = 0;
+    p->n_full = 0;
+    p->scene_start = 1;
+    p->lost = 0;
+}
+
+/* A new scene inside a video or a new image: fresh tracks, ids counting on. */
+static void new_scene(pipeline *p)
+{
+    track_forget(&p->trk);
+    p->scene_start = 1;
+    p->lost = 0;
 }
 
 void pipeline_free(pipeline *p)
@@ -91,95 +94,48 @@ void pipeline_free(pipeline *p)
         return;
     free(p->gray);
     free(p->small);
+    free(p->rot);
     free(p->face);
     free(p->batch);
     free(p);
 }
 
-int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r)
+/* The crop of box b, framed as the training faces are: upright through the
+ * resize (the old path, bit for bit), rolled through a turned window. */
+static int crop_face(pipeline *p, int w, int h, track_box b, float *in, cvw_rect *crop)
 {
-    double t = nn_now(), t1;
-    r->n = 0;
-    r->detected = 0;
-    for (int i = PIPELINE_GRAY; i <= PIPELINE_CLASSIFY; i++)
-        r->ms[i] = 0;
-    if (grow(&p->gray, &p->gray_cap, (size_t)w * h)) {
-        return app_fail("out of memory");
-    }
-    if (cvw_bgr_to_gray(bgr, w, h, p->gray) != 0)
-        goto cv_fail;
-
-    cvw_rect found[PIPELINE_MAX_FACES];
-    int n = 0;
-    int detect = p->frame % p->cfg.detect_every == 0;
-    p->frame++;
-    if (detect) {
-        /* Detect on a smaller copy: the detector's cost grows with the pixel
-         * count, and faces big enough to classify survive the shrink. */
-        double s = 1.0;
-        int dw = w, dh = h;
-        const uint8_t *img = p->gray;
-        if (p->cfg.detect_width > 0 && w > p->cfg.detect_width) {
-            s = (double)p->cfg.detect_width / w;
-            dw = p->cfg.detect_width;
-            dh = (int)lround(h * s);
-            if (dh < 1)
-                dh = 1;
-        }
-        if (grow(&p->small, &p->small_cap, (size_t)dw * dh)) {
-            return app_fail("out of memory");
-        }
-        if (s == 1.0)
-            memcpy(p->small, p->gray, (size_t)w * h);
-        else if (cvw_resize_gray(img, w, h, p->small, dw, dh) != 0)
-            goto cv_fail;
-        /* Equalizing makes the cascade less sensitive to lighting. */
-        if (cvw_equalize_gray(p->small, dw, dh) != 0)
-            goto cv_fail;
-        t1 = nn_now();
-        r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
-        t = t1;
-        int min_side = (int)lround(p->cfg.min_face * (dw < dh ? dw : dh));
-        int got = cvw_cascade_detect(p->cascade, p->small, dw, dh, p->cfg.scale_factor,
-                                     p->cfg.min_neighbors, min_side, 0, found, p->cfg.max_faces);
-        if (got < 0)
-            goto cv_fail;
-        n = got < p->cfg.max_faces ? got : p->cfg.max_faces;
-        for (int i = 0; i < n; i++) {
-            /* Back to source pixels, clamped to the frame. */
-            int x0 = (int)lround(found[i].x / s), y0 = (int)lround(found[i].y / s);
-            int x1 = (int)lround((found[i].x + found[i].w) / s);
-            int y1 = (int)lround((found[i].y + found[i].h) / s);
-            x0 = x0 < 0 ? 0 : x0;
-            y0 = y0 < 0 ? 0 : y0;
-            x1 = x1 > w ? w : x1;
-            y1 = y1 > h ? h : y1;
-            found[i] = (cvw_rect){x0, y0, x1 - x0, y1 - y0};
-        }
-        r->detected = 1;
-        t1 = nn_now();
-        r->ms[PIPELINE_DETECT] = (t1 - t) * 1e3;
-        t = t1;
+    cvw_rect box = {(int)lroundf(b.x), (int)lroundf(b.y), (int)lroundf(b.w), (int)lroundf(b.h)};
+    *crop = face_crop_rect(box, w, h, p->cfg.margin, p->cfg.shift);
+    if (b.roll == 0) {
+        if (cvw_crop_resize_gray(p->gray, w, h, *crop, p->face, p->in_w, p->in_h) != 0)
+            return app_fail("%s", cvw_error());
     } else {
-        track_box tb[PIPELINE_MAX_FACES];
-        n = track_visible(&p->trk, tb, p->cfg.max_faces);
-        for (int i = 0; i < n; i++)
-            found[i] = (cvw_rect){(int)tb[i].x, (int)tb[i].y, (int)tb[i].w, (int)tb[i].h};
-        t1 = nn_now();
-        r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
-        t = t1;
+        /* Turned so the eyes are level: FER2013's faces are upright. */
+        float side = (1 + p->cfg.margin) * (b.w > b.h ? b.w : b.h);
+        float a = b.roll * (float)M_PI / 180, up = p->cfg.shift * b.w;
+        float cx = b.x + b.w / 2 + up * sinf(a), cy = b.y + b.h / 2 - up * cosf(a);
+        if (cvw_warp_gray(p->gray, w, h, cx, cy, b.roll, side / p->in_w, p->face, p->in_w,
+                          p->in_h) != 0)
+            return app_fail("%s", cvw_error());
     }
+    nn_preprocess_u8(p->net, p->face, in);
+    return 0;
+}
 
+/* Crops, one forward pass for all faces, tracks; fills r's faces. */
+static int classify(pipeline *p, int w, int h, const track_box *found, int n, int update,
+                    pipeline_result *r)
+{
     size_t per = (size_t)p->in_w * p->in_h;
+    double t = nn_now();
     for (int i = 0; i < n; i++) {
-        cvw_rect crop = face_crop_rect(found[i], w, h, p->cfg.margin, p->cfg.shift);
-        if (cvw_crop_resize_gray(p->gray, w, h, crop, p->face, p->in_w, p->in_h) != 0)
-            goto cv_fail;
-        nn_preprocess_u8(p->net, p->face, p->batch + per * i);
-        r->faces[i].box = found[i];
-        r->faces[i].crop = crop;
+        if (crop_face(p, w, h, found[i], p->batch + per * i, &r->faces[i].crop) != 0)
+            return -1;
+        r->faces[i].box = (cvw_rect){(int)lroundf(found[i].x), (int)lroundf(found[i].y),
+                                     (int)lroundf(found[i].w), (int)lroundf(found[i].h)};
+        r->faces[i].roll = found[i].roll;
     }
-    t1 = nn_now();
+    double t1 = nn_now();
     r->ms[PIPELINE_CROP] = (t1 - t) * 1e3;
     t = t1;
 
@@ -188,20 +144,12 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
         /* One call for all faces: the engine batches them through each
          * layer, which costs less than n calls. */
         probs = nn_net_forward(p->net, p->batch, n, 0);
-        if (!probs) {
+        if (!probs)
             return app_fail("model: %s", nn_error());
-        }
     }
-    track_box tb[PIPELINE_MAX_FACES];
     int ids[PIPELINE_MAX_FACES];
-    for (int i = 0; i < n; i++)
-        tb[i] = (track_box){(float)found[i].x, (float)found[i].y, (float)found[i].w,
-                          (float)found[i].h};
-    /* Between detections the boxes are the tracks' own, so they continue
-     * themselves; max_missed counts frames, detect_every of them per
-     * detection. */
-    if (detect || n > 0)
-        track_update(&p->trk, tb, probs ? probs : p->smoothed, n, ids, p->smoothed);
+    if (update)
+        track_update(&p->trk, found, probs ? probs : p->smoothed, n, ids, p->smoothed);
     for (int i = 0; i < n; i++) {
         pipeline_face *f = &r->faces[i];
         f->id = ids[i];
@@ -215,7 +163,129 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
     r->n = n;
     r->ms[PIPELINE_CLASSIFY] = (nn_now() - t) * 1e3;
     return 0;
+}
 
-cv_fail:
-    return app_fail("%s", cvw_error());
+static void clear(pipeline_result *r)
+{
+    r->n = 0;
+    r->detected = 0;
+    r->roi = 0;
+    r->cut = 0;
+    for (int i = PIPELINE_GRAY; i <= PIPELINE_CLASSIFY; i++)
+        r->ms[i] = 0;
+}
+
+static int to_gray(pipeline *p, const uint8_t *bgr, int w, int h)
+{
+    if (pipeline__grow(&p->gray, &p->gray_cap, (size_t)w * h))
+        return app_fail("out of memory");
+    if (cvw_bgr_to_gray(bgr, w, h, p->gray) != 0)
+        return app_fail("%s", cvw_error());
+    return 0;
+}
+
+/* Between full passes: each followed face looked for around its last box.
+ * A face not found there keeps its box for this frame, and the next frame
+ * gets a full pass. */
+static int follow(pipeline *p, int w, int h, track_box *found, int *n, pipeline_result *r)
+{
+    track_box tb[PIPELINE_MAX_FACES];
+    int m = track_visible(&p->trk, tb, p->cfg.max_faces);
+    *n = 0;
+    for (int i = 0; i < m; i++) {
+        if (p->cfg.without & PIPELINE_NO_ROI) {
+            found[(*n)++] = tb[i];
+            continue;
+        }
+        track_box b;
+        int got = pipeline__roi_find(p, w, h, tb[i], 1, &b);
+        r->roi++;
+        if (got < 0)
+            return -1;
+        if (!got) {
+            p->lost = 1;
+            b = tb[i];
+        }
+        found[(*n)++] = b;
+    }
+    return 0;
+}
+
+int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r)
+{
+    double t = nn_now(), t1;
+    clear(r);
+    if (to_gray(p, bgr, w, h) != 0)
+        return -1;
+    int dw, dh;
+    double s;
+    if (pipeline__small(p, w, h, p->cfg.detect_width, &dw, &dh, &s) != 0)
+        return -1;
+    if (!(p->cfg.without & PIPELINE_NO_CUTS)) {
+        int cut = pipeline__scene_cut(p, dw, dh);
+        if (cut < 0)
+            return -1;
+        if (cut) {
+            new_scene(p);
+            r->cut = 1;
+        }
+    }
+    t1 = nn_now();
+    r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
+    t = t1;
+
+    track_box vis[PIPELINE_MAX_FACES], found[PIPELINE_MAX_FACES];
+    int n_vis = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
+    int full = p->scene_start || p->since_full + 1 >= p->cfg.detect_every ||
+               (!(p->cfg.without & PIPELINE_NO_ROI) && (n_vis == 0 || p->lost));
+    if (p->cfg.without & PIPELINE_NO_ROI)
+        full = p->frame % p->cfg.detect_every == 0 || p->scene_start;
+    p->frame++;
+    int n = 0;
+    if (full) {
+        p->lost = 0;
+        n = pipeline__full_pass(p, w, h, dw, dh, s, 0, found, p->cfg.max_faces, r);
+        if (n < 0)
+            return -1;
+        r->detected = 1;
+        p->since_full = 0;
+        p->n_full++;
+    } else {
+        p->since_full++;
+        if (follow(p, w, h, found, &n, r) != 0)
+            return -1;
+    }
+    p->scene_start = 0;
+    /* Frames that reuse the tracked boxes ran no detector at all. */
+    r->ms[full || r->roi ? PIPELINE_DETECT : PIPELINE_GRAY] += (nn_now() - t) * 1e3;
+    /* Between detections the boxes are the tracks' own, so they continue
+     * themselves; max_missed counts frames, detect_every of them per
+     * detection. */
+    int update = full || n > 0;
+    return classify(p, w, h, found, n, update, r);
+}
+
+int pipeline_process_still(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r)
+{
+    double t = nn_now(), t1;
+    clear(r);
+    new_scene(p);
+    if (to_gray(p, bgr, w, h) != 0)
+        return -1;
+    int dw, dh;
+    double s;
+    if (pipeline__small(p, w, h, 0, &dw, &dh, &s) != 0)
+        return -1;
+    t1 = nn_now();
+    r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
+    t = t1;
+    track_box found[PIPELINE_MAX_FACES];
+    int n = pipeline__full_pass(p, w, h, dw, dh, s, 1, found, p->cfg.max_faces, r);
+    if (n < 0)
+        return -1;
+    r->detected = 1;
+    r->cut = 1;
+    p->scene_start = 1; /* whatever comes next starts afresh too */
+    r->ms[PIPELINE_DETECT] = (nn_now() - t) * 1e3;
+    return classify(p, w, h, found, n, 1, r);
 }

@@ -1,7 +1,22 @@
 /*
- * pipeline.h - one frame's work: grayscale, face detection on a downscaled
- * copy, crops framed like the training faces, one batched forward pass for
- * all faces, tracking and smoothing. Times every stage.
+ * pipeline.h - one frame's work: grayscale, face detection, crops framed
+ * like the training faces (rotated level for rolled heads), one batched
+ * forward pass for all faces, tracking and smoothing. Times every stage.
+ *
+ * Video: a scene-cut test on a thumbnail of every frame (scene.h) starts
+ * fresh tracks after a cut. A full-frame pass (Haar on a copy scaled to
+ * detect_width, plus passes on copies rotated by +-roll_deg when a new
+ * scene starts, when the upright pass finds nothing, and on every third
+ * full pass) runs on the first frame of a scene, every detect_every
+ * frames, and whenever no face is being followed or one was lost; in
+ * between, each tracked face is looked for only in a small window around
+ * its last box, turned by its roll (ROI re-detection). A face new to the
+ * tracks is shown only when a second look at it, in such a window at
+ * another scale, finds it too (confirm).
+ *
+ * Stills (pipeline_process_still): each image is its own scene, detected
+ * at full resolution with still_min_face, every pass, nothing carried from
+ * the image before but the id counter.
  */
 #ifndef ED_PIPELINE_H
 #define ED_PIPELINE_H
@@ -14,16 +29,34 @@
 
 #define PIPELINE_MAX_FACES 32
 
+/* Stages that can be turned off (pipeline_cfg.without), for measuring
+ * each one and for the old behaviour. */
+enum {
+    PIPELINE_NO_ROI = 1,      /* between full passes reuse the tracked boxes */
+    PIPELINE_NO_CUTS = 2,     /* no scene-cut test */
+    PIPELINE_NO_ROLL = 4,     /* no rotated passes, no levelled crops */
+    PIPELINE_NO_CONFIRM = 8,  /* show new faces without a second look */
+};
+
+/* Preprocessing of the full-frame detection copy. */
+typedef enum { PIPELINE_PREP_NONE, PIPELINE_PREP_EQUALIZE, PIPELINE_PREP_CLAHE } pipeline_prep;
+
 typedef struct pipeline_cfg {
     double scale_factor;
     int min_neighbors;
     double min_face;   /* fraction of the frame's shorter side */
     int detect_width;  /* 0 = full size */
-    int detect_every;  /* >= 1 */
+    int detect_every;  /* full-frame pass at least every Nth frame, >= 1 */
     int max_faces;     /* <= PIPELINE_MAX_FACES */
     float margin;      /* crop framing, see face.h */
     float shift;
     float smooth;
+    /* Zero is the default for each of these. */
+    unsigned without;  /* PIPELINE_NO_* */
+    pipeline_prep prep;
+    double still_min_face; /* stills' minimum face (default 0.04) */
+    float roll_deg;    /* rotated passes at +-this (default 25) */
+    float cut_threshold; /* scene.h (default SCENE_CUT_DEFAULT) */
 } pipeline_cfg;
 
 /* Stages timed per frame. The pipeline fills the first ones; the caller the
@@ -38,7 +71,8 @@ extern const char *const pipeline_stage_names[PIPELINE_N_STAGES];
 typedef struct pipeline_face {
     int id;           /* track id, >= 1 */
     cvw_rect box;     /* the detector's box in source pixels */
-    cvw_rect crop;    /* what was classified */
+    cvw_rect crop;    /* what was classified (upright bounds of it when rolled) */
+    float roll;       /* degrees the face is rolled by; its crop was turned level */
     int cls;          /* most likely class (smoothed) */
     float conf;       /* its probability */
     float probs[NN_MAX_CLASSES]; /* smoothed */
@@ -47,7 +81,9 @@ typedef struct pipeline_face {
 typedef struct pipeline_result {
     int n;
     pipeline_face faces[PIPELINE_MAX_FACES];
-    int detected;     /* the detector ran on this frame */
+    int detected;     /* the full-frame detector ran on this frame */
+    int roi;          /* ROI re-detections run on this frame */
+    int cut;          /* this frame starts a new scene */
     double ms[PIPELINE_N_STAGES];
 } pipeline_result;
 
@@ -57,10 +93,13 @@ typedef struct pipeline pipeline;
  * NULL with a message in app_error() when the model cannot be used (for
  * example a colour model). */
 pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cfg);
-/* Process a w x h BGR frame. Returns 0, or -1 with a message in
- * app_error(). */
+/* Process the next w x h BGR frame of a video. Returns 0, or -1 with a
+ * message in app_error(). */
 int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r);
-/* Forget all tracks (a new video, a reconnected camera). */
+/* Process a still image, on its own (see above). Same returns. */
+int pipeline_process_still(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r);
+/* Forget all tracks (a new video, a reconnected camera); the next frame
+ * starts a scene. */
 void pipeline_reset(pipeline *p);
 void pipeline_free(pipeline *p);
 

@@ -15,6 +15,11 @@ void track_init(track_state *s, int n_classes, float alpha, float iou_min, int m
     s->max_missed = max_missed < 0 ? 0 : max_missed;
 }
 
+void track_forget(track_state *s)
+{
+    s->n = 0;
+}
+
 float track_iou(track_box a, track_box b)
 {
     if (a.w <= 0 || a.h <= 0 || b.w <= 0 || b.h <= 0)

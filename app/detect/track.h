@@ -19,6 +19,7 @@
 
 typedef struct track_box {
     float x, y, w, h;
+    float roll;   /* degrees the face is rolled by (the eye line's angle, y down) */
 } track_box;
 
 typedef struct track_item {
@@ -41,6 +42,10 @@ typedef struct track_state {
 
 /* Reset s. n_classes <= TRACK_MAX_CLASSES; alpha in [0,1). */
 void track_init(track_state *s, int n_classes, float alpha, float iou_min, int max_missed);
+
+/* Drop every track (a scene cut, a new image) but keep counting ids, so
+ * no id is ever given to two faces. */
+void track_forget(track_state *s);
 
 /* Intersection over union of two boxes (0 when either is empty). */
 float track_iou(track_box a, track_box b);

@@ -1,0 +1,223 @@
+/* pipeline_find.c - the detector's passes for the pipeline (pipeline.h):
+ * the full-frame pass upright and turned, the look inside a window around
+ * a known face, and the scene-cut test's thumbnail. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_err.h"
+#include "pipeline_impl.h"
+
+#define MAX_CANDIDATES 64
+
+static int cv_fail(void) { return app_fail("%s", cvw_error()); }
+
+int pipeline__small(pipeline *p, int w, int h, int detect_width, int *dw, int *dh, double *s)
+{
+    /* Detect on a smaller copy: the detector's cost grows with the pixel
+     * count, and faces big enough to classify survive the shrink. */
+    *s = 1.0;
+    *dw = w;
+    *dh = h;
+    if (detect_width > 0 && w > detect_width) {
+        *s = (double)detect_width / w;
+        *dw = detect_width;
+        *dh = (int)lround(h * *s);
+        if (*dh < 1)
+            *dh = 1;
+    }
+    if (pipeline__grow(&p->small, &p->small_cap, (size_t)*dw * *dh))
+        return app_fail("out of memory");
+    if (*s == 1.0)
+        memcpy(p->small, p->gray, (size_t)w * h);
+    else if (cvw_resize_gray(p->gray, w, h, p->small, *dw, *dh) != 0)
+        return cv_fail();
+    int rc = 0;
+    if (p->cfg.prep == PIPELINE_PREP_EQUALIZE)
+        rc = cvw_equalize_gray(p->small, *dw, *dh);
+    else if (p->cfg.prep == PIPELINE_PREP_CLAHE)
+        rc = cvw_clahe_gray(p->small, *dw, *dh);
+    return rc == 0 ? 0 : cv_fail();
+}
+
+int pipeline__scene_cut(pipeline *p, int w, int h)
+{
+    if (cvw_resize_gray(p->gray, w, h, p->thumb, SCENE_W, SCENE_H) != 0)
+        return cv_fail();
+    return scene_cut(&p->scene, p->thumb);
+}
+
+static track_box clamp_box(float x0, float y0, float x1, float y1, int w, int h, float roll)
+{
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w ? (float)w : x1;
+    y1 = y1 > h ? (float)h : y1;
+    return (track_box){x0, y0, x1 - x0, y1 - y0, roll};
+}
+
+/* One cascade pass over p->small turned by angle (0: as it is). Boxes go to
+ * out in frame pixels; returns how many, or -1. */
+static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angle, int min_side,
+                track_box *out, int max)
+{
+    const uint8_t *img = p->small;
+    if (angle != 0) {
+        if (pipeline__grow(&p->rot, &p->rot_cap, (size_t)dw * dh))
+            return app_fail("out of memory");
+        if (cvw_warp_gray(p->small, dw, dh, (dw - 1) / 2.0, (dh - 1) / 2.0, angle, 1.0, p->rot,
+                          dw, dh) != 0)
+            return cv_fail();
+        img = p->rot;
+    }
+    cvw_rect f[MAX_CANDIDATES];
+    int got = cvw_cascade_detect(p->cascade, img, dw, dh, p->cfg.scale_factor,
+                                 p->cfg.min_neighbors, min_side, 0, f,
+                                 max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
+    if (got < 0)
+        return cv_fail();
+    int n = got < max ? got : max;
+    double a = angle * M_PI / 180, c = cos(a), sn = sin(a);
+    for (int i = 0; i < n; i++) {
+        if (angle == 0) {
+            /* Back to source pixels, clamped to the frame. */
+            out[i] = clamp_box((float)lround(f[i].x / s), (float)lround(f[i].y / s),
+                               (float)lround((f[i].x + f[i].w) / s),
+                               (float)lround((f[i].y + f[i].h) / s), w, h, 0);
+            continue;
+        }
+        /* The box's centre turned back into the upright copy, then scaled. */
+        double u = f[i].x + f[i].w / 2.0 - (dw - 1) / 2.0, v = f[i].y + f[i].h / 2.0 - (dh - 1) / 2.0;
+        double cx = ((dw - 1) / 2.0 + c * u - sn * v) / s, cy = ((dh - 1) / 2.0 + sn * u + c * v) / s;
+        double half = f[i].w / 2.0 / s;
+        out[i] = clamp_box((float)lround(cx - half), (float)lround(cy - half),
+                           (float)lround(cx + half), (float)lround(cy + half), w, h, (float)angle);
+    }
+    return n;
+}
+
+/* Keep the first of boxes that overlap (upright passes come first). */
+static int merge(track_box *b, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int dup = 0;
+        for (int j = 0; j < m && !dup; j++)
+            dup = track_iou(b[i], b[j]) > 0.3f;
+        if (!dup)
+            b[m++] = b[i];
+    }
+    return m;
+}
+
+/* A face the tracks do not know yet must be found again by a look at
+ * another scale (the ROI window's) before it is shown: single cascade hits
+ * on textures rarely survive it. */
+static int confirmed(pipeline *p, int w, int h, track_box b)
+{
+    track_box vis[PIPELINE_MAX_FACES];
+    int n = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
+    for (int i = 0; i < n; i++)
+        if (track_iou(b, vis[i]) >= 0.3f)
+            return 1;
+    track_box again;
+    int got = pipeline__roi_find(p, w, h, b, 0, &again);
+    if (got <= 0)
+        return got;
+    return track_iou(b, again) >= 0.3f;
+}
+
+int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
+                        track_box *out, int max, pipeline_result *r)
+{
+    (void)r;
+    int shorter = dw < dh ? dw : dh;
+    int min_side = (int)lround((still ? p->cfg.still_min_face : p->cfg.min_face) * shorter);
+    if (still && min_side < 20)
+        min_side = 20;
+    track_box cand[3 * MAX_CANDIDATES];
+    int n = pass(p, w, h, dw, dh, s, 0, min_side, cand, MAX_CANDIDATES);
+    if (n < 0)
+        return -1;
+    /* Turned passes: rolled heads. On a new scene (new faces come with
+     * it), when the upright pass sees nobody, and every third pass, so a
+     * rolled face beside an upright one is found within a few passes. */
+    int roll = !(p->cfg.without & PIPELINE_NO_ROLL) &&
+               (still || p->scene_start || n == 0 || p->n_full % 3 == 0);
+    for (int k = 0; roll && k < 2; k++) {
+        double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
+        int m = pass(p, w, h, dw, dh, s, a, min_side, cand + n, MAX_CANDIDATES);
+        if (m < 0)
+            return -1;
+        n += m;
+    }
+    n = merge(cand, n);
+    int kept = 0;
+    for (int i = 0; i < n && kept < max; i++) {
+        if (!(p->cfg.without & PIPELINE_NO_CONFIRM)) {
+            int ok = confirmed(p, w, h, cand[i]);
+            if (ok < 0)
+                return -1;
+            if (!ok)
+                continue;
+        }
+        out[kept++] = cand[i];
+    }
+    return kept;
+}
+
+/* One look in the window around t turned by roll: 1 with *out, 0, -1. */
+static int roi_once(pipeline *p, int w, int h, track_box t, float roll, track_box *out)
+{
+    float side = t.w > t.h ? t.w : t.h;
+    if (side < 4)
+        return 0;
+    double scale = side / (double)PIPELINE_ROI_FACE;
+    double cx = t.x + t.w / 2.0, cy = t.y + t.h / 2.0;
+    const int n = PIPELINE_ROI_SIDE;
+    if (cvw_warp_gray(p->gray, w, h, cx, cy, roll, scale, p->win, n, n) != 0)
+        return cv_fail();
+    cvw_rect f[8];
+    int neighbors = p->cfg.min_neighbors > 4 ? p->cfg.min_neighbors - 2 : p->cfg.min_neighbors;
+    int got = cvw_cascade_detect(p->cascade, p->win, n, n, p->cfg.scale_factor, neighbors,
+                                 PIPELINE_ROI_FACE * 2 / 3, PIPELINE_ROI_FACE * 3 / 2, f, 8);
+    if (got < 0)
+        return cv_fail();
+    if (got == 0)
+        return 0;
+    if (got > 8)
+        got = 8;
+    /* The one nearest the window's centre: where the face was. */
+    int best = 0;
+    double bd = 1e30, u0 = (n - 1) / 2.0;
+    for (int i = 0; i < got; i++) {
+        double du = f[i].x + f[i].w / 2.0 - u0, dv = f[i].y + f[i].h / 2.0 - u0;
+        if (du * du + dv * dv < bd) {
+            bd = du * du + dv * dv;
+            best = i;
+        }
+    }
+    double a = roll * M_PI / 180, c = cos(a) * scale, sn = sin(a) * scale;
+    double du = f[best].x + f[best].w / 2.0 - u0, dv = f[best].y + f[best].h / 2.0 - u0;
+    double fx = cx + c * du - sn * dv, fy = cy + sn * du + c * dv, half = f[best].w * scale / 2;
+    *out = clamp_box((float)lround(fx - half), (float)lround(fy - half), (float)lround(fx + half),
+                     (float)lround(fy + half), w, h, roll);
+    return out->w > 0 && out->h > 0;
+}
+
+int pipeline__roi_find(pipeline *p, int w, int h, track_box t, int turn, track_box *out)
+{
+    int got = roi_once(p, w, h, t, t.roll, out);
+    if (got != 0 || !turn || (p->cfg.without & PIPELINE_NO_ROLL))
+        return got;
+    /* The head may have turned further. */
+    for (int k = 0; k < 2; k++) {
+        float roll = t.roll + (k == 0 ? 20.0f : -20.0f);
+        if (roll > 45 || roll < -45)
+            continue;
+        got = roi_once(p, w, h, t, roll, out);
+        if (got != 0)
+            return got;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * pipeline_impl.h - inside the pipeline (pipeline.h): its state, and the
+ * detector's passes in pipeline_find.c that pipeline.c calls. Only these
+ * two files include it.
+ */
+#ifndef ED_PIPELINE_IMPL_H
+#define ED_PIPELINE_IMPL_H
+
+#include "pipeline.h"
+#include "scene.h"
+
+/* ROI windows: PIPELINE_ROI_SIDE pixels square, the face about
+ * PIPELINE_ROI_FACE of them, so a window shows the face with room to move
+ * about half a face each way. */
+#define PIPELINE_ROI_SIDE 96
+#define PIPELINE_ROI_FACE 44
+
+struct pipeline {
+    nn_net *net;
+    cvw_cascade *cascade;
+    pipeline_cfg cfg;
+    int in_w, in_h, k;
+    track_state trk;
+    scene_state scene;
+    long frame;
+    int since_full;   /* frames since the last full-frame pass */
+    long n_full;      /* full-frame passes so far */
+    int scene_start;  /* the next frame is the first of a scene */
+    int lost;         /* a followed face was not found: full pass next */
+    /* buffers, grown to the largest frame seen and then reused */
+    uint8_t *gray;
+    size_t gray_cap;
+    uint8_t *small;   /* the detection copy */
+    size_t small_cap;
+    uint8_t *rot;     /* the detection copy turned */
+    size_t rot_cap;
+    uint8_t win[PIPELINE_ROI_SIDE * PIPELINE_ROI_SIDE];
+    uint8_t thumb[SCENE_W * SCENE_H];
+    uint8_t *face;      /* in_w * in_h */
+    float *batch;       /* PIPELINE_MAX_FACES * in_w * in_h */
+    float smoothed[PIPELINE_MAX_FACES * NN_MAX_CLASSES];
+};
+
+int pipeline__grow(uint8_t **p, size_t *cap, size_t need);
+/* p->small: p->gray scaled to detect_width (0 = as is) and preprocessed;
+ * its size and the scale (small pixels per frame pixel). 0 or -1. */
+int pipeline__small(pipeline *p, int w, int h, int detect_width, int *dw, int *dh, double *s);
+/* The scene-cut test on p->gray: 1 cut, 0 none, -1 error. */
+int pipeline__scene_cut(pipeline *p, int w, int h);
+/* The full-frame passes on p->small (dw x dh, scale s) and, for new faces,
+ * the confirming look: up to max boxes in frame pixels. Returns how many,
+ * or -1. still: a still image's rules (every rotated pass, its minimum
+ * face). */
+int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
+                        track_box *out, int max, pipeline_result *r);
+/* Look for the face of box t in a window around it, turned by its roll
+ * (and, with turn, by 20 degrees more either way when that finds nothing).
+ * 1 with *out set, 0 when not found, -1 on error. */
+int pipeline__roi_find(pipeline *p, int w, int h, track_box t, int turn, track_box *out);
+
+#endif

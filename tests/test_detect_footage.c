@@ -1,0 +1,282 @@
+/* test_detect_footage.c - the pipeline (app/detect/pipeline.c) on footage
+ * that is not the demo clip: frames built here from the committed
+ * astronaut picture (facegen.c), placed, turned and mirrored at known
+ * positions over two different backgrounds.
+ * - Rolled heads: faces turned by +-28 degrees are found (by the turned
+ *   passes: without them at least one is missed) and their roll reported.
+ * - ROI re-detection: a face moving through frames without full-frame
+ *   passes is followed, box on the face on every frame, one id (without
+ *   ROI the stale box falls off the face).
+ * - Scene cuts: a cut to another face at the same place starts a new
+ *   track whose probabilities are unsmoothed (without the cut test the
+ *   new face inherits the old id and a mix of both faces' probabilities).
+ * - Stills: each image of a sequence gives exactly what it gives alone,
+ *   ids are never shared between images, tiny and blank images give none.
+ * Needs assets/astronaut.png and the Haar cascade under $NN_TEST_SRCDIR. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_err.h"
+#include "face.h"
+#include "facegen.h"
+#include "nn.h"
+#include "pipeline.h"
+#include "testutil.h"
+
+#define W 640
+#define H 480
+
+static const fg_scene *pic; /* the astronaut crop, BGR */
+
+/* Two backgrounds nothing like a face: a smooth gradient, and a darker
+ * one with coarse blocks (so a cut between them changes the whole frame). */
+static void background(uint8_t *bgr, int w, int h, int kind)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = bgr + ((size_t)y * w + x) * 3;
+            int v = kind == 0 ? 90 + 60 * x / w : 30 + 50 * (((x / 40) + (y / 40)) % 3);
+            p[0] = p[1] = p[2] = (uint8_t)v;
+        }
+}
+
+/* The picture scaled to side pixels, turned by deg (the eye line's angle,
+ * y down) and optionally mirrored, centred at (cx, cy). The true face box
+ * (upright, around the turned face's centre) goes to *face. */
+static void place(uint8_t *bgr, int w, int h, double cx, double cy, double side, double deg,
+                  int mirror, cvw_rect *face)
+{
+    double a = deg * M_PI / 180, c = cos(a), s = sin(a), k = side / pic->pw;
+    int r = (int)ceil(side * 0.75);
+    for (int y = (int)cy - r; y <= (int)cy + r; y++)
+        for (int x = (int)cx - r; x <= (int)cx + r; x++) {
+            if (x < 0 || y < 0 || x >= w || y >= h)
+                continue;
+            double dx = x - cx, dy = y - cy;
+            double u = (c * dx + s * dy) / k, v = (-s * dx + c * dy) / k;
+            if (mirror)
+                u = -u;
+            int px = (int)lround(u + pic->pw / 2.0), py = (int)lround(v + pic->ph / 2.0);
+            if (px < 0 || py < 0 || px >= pic->pw || py >= pic->ph)
+                continue;
+            memcpy(bgr + ((size_t)y * w + x) * 3, pic->pic + ((size_t)py * pic->pw + px) * 3, 3);
+        }
+    double fx = (pic->face.x + pic->face.w / 2.0 - pic->pw / 2.0) * k;
+    double fy = (pic->face.y + pic->face.h / 2.0 - pic->ph / 2.0) * k;
+    if (mirror)
+        fx = -fx;
+    double fcx = cx + c * fx - s * fy, fcy = cy + s * fx + c * fy, fs = pic->face.w * k;
+    *face = (cvw_rect){(int)lround(fcx - fs / 2), (int)lround(fcy - fs / 2), (int)lround(fs),
+                       (int)lround(fs)};
+}
+
+static pipeline_cfg cfg_base(void)
+{
+    return (pipeline_cfg){.scale_factor = 1.1, .min_neighbors = 5, .min_face = 0.1,
+                          .detect_width = 320, .detect_every = 4, .max_faces = 8,
+                          .margin = FACE_HAAR_MARGIN, .shift = FACE_HAAR_SHIFT, .smooth = 0.6f};
+}
+
+/* Box centre within frac of the true face's side from the true centre. */
+static int near(cvw_rect b, cvw_rect t, double frac)
+{
+    double dx = (b.x + b.w / 2.0) - (t.x + t.w / 2.0), dy = (b.y + b.h / 2.0) - (t.y + t.h / 2.0);
+    return sqrt(dx * dx + dy * dy) <= frac * t.w && fabs((double)b.w / t.w - 1) <= 0.35;
+}
+
+static const pipeline_face *on(const pipeline_result *r, cvw_rect t, double frac)
+{
+    for (int i = 0; i < r->n; i++)
+        if (near(r->faces[i].box, t, frac))
+            return &r->faces[i];
+    return NULL;
+}
+
+static void test_roll(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    static const double deg[2] = {28, -28};
+    cvw_rect t[2];
+    background(bgr, W, H, 0);
+    place(bgr, W, H, 160, 240, 260, deg[0], 0, &t[0]);
+    place(bgr, W, H, 480, 240, 260, deg[1], 0, &t[1]);
+    static pipeline_result r;
+    for (int with = 0; with < 2; with++) {
+        pipeline_cfg cfg = cfg_base();
+        cfg.without = with ? 0 : PIPELINE_NO_ROLL;
+        pipeline *p = pipeline_new(net, cas, &cfg);
+        CHECK_MSG(p && pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+        int found = 0;
+        for (int j = 0; j < 2; j++) {
+            const pipeline_face *f = on(&r, t[j], 0.25);
+            found += f != NULL;
+            if (with)
+                CHECK_MSG(f && f->roll * deg[j] > 0 && fabs(f->roll) >= 15,
+                          "face %d (rolled %.0f): %s, roll %.0f", j, deg[j],
+                          f ? "found" : "missed", f ? f->roll : 0.0);
+        }
+        if (with)
+            CHECK_MSG(found == 2 && r.n == 2, "turned passes: %d of 2 found, %d boxes", found, r.n);
+        else /* the test needs faces the upright pass misses */
+            CHECK_MSG(found < 2, "upright pass alone found %d of 2 rolled faces", found);
+        pipeline_free(p);
+    }
+}
+
+static void test_roi_follows(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    static pipeline_result r;
+    cvw_rect t0 = {0, 0, 0, 0}, t;
+    for (int roi = 1; roi >= 0; roi--) {
+        pipeline_cfg cfg = cfg_base();
+        cfg.detect_every = 1000; /* only the first frame gets a full pass unless one is lost */
+        cfg.without = roi ? 0 : PIPELINE_NO_ROI;
+        pipeline *p = pipeline_new(net, cas, &cfg);
+        CHECK_MSG(p != NULL, "%s", app_error());
+        int id = 0, roi_frames = 0, on_face = 0;
+        for (int i = 0; i < 12; i++) {
+            background(bgr, W, H, 0);
+            place(bgr, W, H, 200 + 9 * i, 200 + 5 * i, 220, 0, 0, &t);
+            if (i == 0)
+                t0 = t;
+            CHECK_MSG(pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+            const pipeline_face *f = on(&r, t, 0.15);
+            on_face += f != NULL;
+            if (roi) {
+                CHECK_MSG(f && r.n == 1, "ROI, frame %d: face %s, %d boxes", i, f ? "on" : "off",
+                          r.n);
+                CHECK_MSG(!f || id == 0 || f->id == id, "frame %d: id %d, was %d", i, f->id, id);
+                if (f)
+                    id = f->id;
+                roi_frames += !r.detected && r.roi == 1;
+            }
+        }
+        if (roi)
+            CHECK_MSG(roi_frames >= 9, "%d of 11 frames followed by ROI alone", roi_frames);
+        else /* the face moved well off its first box: a stale box is not enough */
+            CHECK_MSG(on_face < 12, "without ROI, the box stayed on the face %d times", on_face);
+        pipeline_free(p);
+    }
+    CHECK(!near(t0, t, 0.15));
+}
+
+static void test_cut(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    static pipeline_result r, fresh;
+    cvw_rect t;
+    int k = nn_net_n_classes(net);
+    /* The face after the cut, classified on its own by a new pipeline:
+     * unsmoothed probabilities. */
+    uint8_t *after = malloc((size_t)W * H * 3);
+    background(after, W, H, 1);
+    place(after, W, H, 320, 250, 260, 0, 1, &t);
+    pipeline_cfg cfg = cfg_base();
+    pipeline *q = pipeline_new(net, cas, &cfg);
+    CHECK(q && pipeline_process(q, after, W, H, &fresh) == 0 && fresh.n == 1);
+    pipeline_free(q);
+    for (int cuts = 1; cuts >= 0; cuts--) {
+        cfg.without = cuts ? 0 : PIPELINE_NO_CUTS;
+        pipeline *p = pipeline_new(net, cas, &cfg);
+        CHECK(p != NULL);
+        int id = 0;
+        for (int i = 0; i < 3; i++) {
+            background(bgr, W, H, 0);
+            place(bgr, W, H, 320, 240, 260, 0, 0, &t);
+            CHECK(pipeline_process(p, bgr, W, H, &r) == 0 && r.n == 1 && !r.cut);
+            id = r.n ? r.faces[0].id : 0;
+        }
+        CHECK(pipeline_process(p, after, W, H, &r) == 0 && r.n == 1);
+        int same_probs = r.n == 1 && fresh.n == 1 &&
+                         !memcmp(r.faces[0].probs, fresh.faces[0].probs, sizeof(float) * k);
+        if (cuts) {
+            CHECK_MSG(r.cut && r.detected, "cut %d, detected %d", r.cut, r.detected);
+            CHECK_MSG(r.n == 1 && r.faces[0].id != id, "id %d after the cut, %d before",
+                      r.n ? r.faces[0].id : -1, id);
+            CHECK_MSG(same_probs, "probabilities after the cut are smoothed with the old face's");
+            CHECK(r.n == 1 && fresh.n == 1 && !memcmp(&r.faces[0].box, &fresh.faces[0].box,
+                                                      sizeof(cvw_rect)));
+        } else {
+            /* What the cut test prevents. */
+            CHECK(!r.cut && r.n == 1 && r.faces[0].id == id && !same_probs);
+        }
+        pipeline_free(p);
+    }
+    free(after);
+}
+
+static void test_stills(nn_net *net, cvw_cascade *cas)
+{
+    /* A photo with two faces, a 1x1 image, a photo with a rolled face, a
+     * blank. */
+    enum { N = 4 };
+    static const int ws[N] = {W, 1, 500, 320}, hs[N] = {H, 1, 400, 240}, want[N] = {2, 0, 1, 0};
+    uint8_t *img[N];
+    cvw_rect t;
+    for (int i = 0; i < N; i++) {
+        img[i] = malloc((size_t)ws[i] * hs[i] * 3);
+        background(img[i], ws[i], hs[i], i % 2);
+    }
+    place(img[0], W, H, 170, 240, 200, 0, 0, &t);
+    place(img[0], W, H, 470, 240, 160, 0, 1, &t);
+    place(img[2], 500, 400, 250, 200, 220, -27, 0, &t);
+    memset(img[3], 128, (size_t)320 * 240 * 3);
+    pipeline_cfg cfg = cfg_base();
+    pipeline *seq = pipeline_new(net, cas, &cfg);
+    CHECK(seq != NULL);
+    static pipeline_result r, alone;
+    int ids[64], n_ids = 0, k = nn_net_n_classes(net);
+    for (int pass = 0; pass < 2; pass++) /* twice: the second pass starts no differently */
+        for (int i = 0; i < N; i++) {
+            CHECK_MSG(pipeline_process_still(seq, img[i], ws[i], hs[i], &r) == 0, "%s",
+                      app_error());
+            pipeline *one = pipeline_new(net, cas, &cfg);
+            CHECK(one && pipeline_process_still(one, img[i], ws[i], hs[i], &alone) == 0);
+            pipeline_free(one);
+            CHECK_MSG(r.n == want[i] && alone.n == r.n, "image %d: %d faces, alone %d, want %d",
+                      i, r.n, alone.n, want[i]);
+            for (int f = 0; f < r.n && f < alone.n; f++) {
+                CHECK(!memcmp(&r.faces[f].box, &alone.faces[f].box, sizeof(cvw_rect)));
+                CHECK(!memcmp(r.faces[f].probs, alone.faces[f].probs, sizeof(float) * k));
+                CHECK(r.faces[f].roll == alone.faces[f].roll);
+                for (int j = 0; j < n_ids; j++)
+                    CHECK_MSG(ids[j] != r.faces[f].id, "id %d given twice", ids[j]);
+                if (n_ids < 64)
+                    ids[n_ids++] = r.faces[f].id;
+            }
+            if (i == 2 && r.n == 1)
+                CHECK(r.faces[0].roll < 0);
+        }
+    pipeline_free(seq);
+    for (int i = 0; i < N; i++)
+        free(img[i]);
+}
+
+int main(void)
+{
+    const char *src = getenv("NN_TEST_SRCDIR");
+    char picp[4096], casp[4096], err[512] = "";
+    snprintf(picp, sizeof picp, "%s/assets/astronaut.png", src ? src : ".");
+    snprintf(casp, sizeof casp, "%s/cascades/haarcascade_frontalface_default.xml",
+             src ? src : ".");
+    static fg_scene sc;
+    int ok = fg_init(&sc, picp, casp, W, H, 1, 1, err, sizeof err) == 0;
+    CHECK_MSG(ok, "%s (set NN_TEST_SRCDIR to the source tree)", err);
+    cvw_cascade *cas = cvw_cascade_load(casp);
+    nn_net *net = nn_net_from_arch("fer-compact", 7);
+    CHECK(cas && net);
+    if (ok && cas && net) {
+        nn_net_init(net, 42);
+        pic = &sc;
+        uint8_t *bgr = malloc((size_t)W * H * 3);
+        test_roll(net, cas, bgr);
+        test_roi_follows(net, cas, bgr);
+        test_cut(net, cas, bgr);
+        test_stills(net, cas);
+        free(bgr);
+    }
+    fg_free(&sc);
+    cvw_cascade_free(cas);
+    nn_net_free(net);
+    return test_done("test_detect_footage");
+}
