@@ -4,6 +4,8 @@
 
 #include "face.h"
 #include "opts.h"
+#include "pipeline.h"
+#include "scene.h"
 #include "testutil.h"
 #include "track.h"
 
@@ -184,6 +186,45 @@ static void test_opts(void)
     CHECK(parse(&o, "--input") == 2);
     CHECK(parse(&o, "stray") == 2);
     CHECK(parse(&o, "--kiosk --headless") == 2);
+    /* The detector's stages and preparation. */
+    CHECK(parse(&o, "--without roi,roll --prep clahe --still-min-face 0.02") == -1);
+    CHECK(o.without == (PIPELINE_NO_ROI | PIPELINE_NO_ROLL) && o.prep == PIPELINE_PREP_CLAHE);
+    CHECK_NEAR(o.still_min_face, 0.02, 1e-12);
+    CHECK(parse(&o, "") == -1 && o.without == 0 && o.prep == PIPELINE_PREP_NONE);
+    CHECK(parse(&o, "--without cuts,confirm") == -1 &&
+          o.without == (PIPELINE_NO_CUTS | PIPELINE_NO_CONFIRM));
+    CHECK(parse(&o, "--without roi,bogus") == 2);
+    CHECK(parse(&o, "--prep sharpen") == 2);
+}
+
+/* The scene-cut measure: blind to brightness, small for a face moving,
+ * large for another scene. */
+static void test_scene(void)
+{
+    enum { N = SCENE_W * SCENE_H };
+    static uint8_t a[N], b[N], c[N], d[N];
+    unsigned x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        a[i] = (uint8_t)(60 + (x >> 16) % 120);
+        b[i] = (uint8_t)(a[i] + 30);     /* the same, lit brighter */
+        x = x * 1103515245u + 12345u;
+        c[i] = (uint8_t)(60 + (x >> 16) % 120); /* another scene */
+        d[i] = a[i];
+    }
+    for (int i = 0; i < 40; i++) /* a small thing moved */
+        d[i] = (uint8_t)(255 - d[i]);
+    CHECK(scene_difference(a, a, N) == 0);
+    CHECK_NEAR(scene_difference(a, b, N), 0, 1e-3);
+    CHECK(scene_difference(a, d, N) < SCENE_CUT_DEFAULT);
+    CHECK(scene_difference(a, c, N) > 2 * SCENE_CUT_DEFAULT);
+    scene_state s;
+    scene_init(&s, SCENE_CUT_DEFAULT);
+    CHECK(scene_cut(&s, a) == 0); /* the first frame starts nothing */
+    CHECK(scene_cut(&s, b) == 0);
+    CHECK(scene_cut(&s, d) == 0);
+    CHECK(scene_cut(&s, c) == 1);
+    CHECK(scene_cut(&s, c) == 0);
 }
 
 int main(void)
@@ -194,5 +235,6 @@ int main(void)
     test_greedy_best_overlap();
     test_crop();
     test_opts();
+    test_scene();
     return test_done("test_detect_track");
 }

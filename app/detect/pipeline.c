@@ -217,12 +217,8 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
     clear(r);
     if (to_gray(p, bgr, w, h) != 0)
         return -1;
-    int dw, dh;
-    double s;
-    if (pipeline__small(p, w, h, p->cfg.detect_width, &dw, &dh, &s) != 0)
-        return -1;
     if (!(p->cfg.without & PIPELINE_NO_CUTS)) {
-        int cut = pipeline__scene_cut(p, dw, dh);
+        int cut = pipeline__scene_cut(p, w, h);
         if (cut < 0)
             return -1;
         if (cut) {
@@ -243,6 +239,11 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
     p->frame++;
     int n = 0;
     if (full) {
+        /* The detection copy is made only for a full pass. */
+        int dw, dh;
+        double s;
+        if (pipeline__small(p, w, h, p->cfg.detect_width, &dw, &dh, &s) != 0)
+            return -1;
         p->lost = 0;
         n = pipeline__full_pass(p, w, h, dw, dh, s, 0, found, p->cfg.max_faces, r);
         if (n < 0)
