@@ -128,9 +128,6 @@ def main():
         ("--without roll", ["--without", "roll"]),
         ("--without confirm", ["--without", "confirm"]),
         ("--prep equalize", ["--prep", "equalize"]),
-        ("--prep clahe", ["--prep", "clahe"]),
-        ("--detect-every 2", ["--detect-every", "2"]),
-        ("--detect-every 8", ["--detect-every", "8"]),
         ("all stages off, --prep equalize --detect-every 2 (the old defaults)",
          ["--without", "roi,cuts,roll,confirm", "--prep", "equalize", "--detect-every", "2"]),
     ]

@@ -140,10 +140,11 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     if (n < 0)
         return -1;
     /* Turned passes: rolled heads. On a new scene (new faces come with
-     * it), when the upright pass sees nobody, and every third pass, so a
-     * rolled face beside an upright one is found within a few passes. */
+     * it) and every third pass, so a rolled face is found within a few
+     * frames; not on every frame without faces, where they would triple
+     * the cost of looking. */
     int roll = !(p->cfg.without & PIPELINE_NO_ROLL) &&
-               (still || p->scene_start || n == 0 || p->n_full % 3 == 0);
+               (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
         int m = pass(p, w, h, dw, dh, s, a, min_side, cand + n, MAX_CANDIDATES);

@@ -12,8 +12,8 @@
 /* ROI windows: PIPELINE_ROI_SIDE pixels square, the face about
  * PIPELINE_ROI_FACE of them, so a window shows the face with room to move
  * about half a face each way. */
-#define PIPELINE_ROI_SIDE 96
-#define PIPELINE_ROI_FACE 44
+#define PIPELINE_ROI_SIDE 80
+#define PIPELINE_ROI_FACE 40
 
 struct pipeline {
     nn_net *net;
