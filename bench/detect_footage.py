@@ -128,6 +128,8 @@ def main():
         ("--without roll", ["--without", "roll"]),
         ("--without confirm", ["--without", "confirm"]),
         ("--prep equalize", ["--prep", "equalize"]),
+        ("--detect-width 400 --min-face 0.08", ["--detect-width", "400", "--min-face", "0.08"]),
+        ("--without confirm --detect-every 6", ["--without", "confirm", "--detect-every", "6"]),
         ("all stages off, --prep equalize --detect-every 2 (the old defaults)",
          ["--without", "roi,cuts,roll,confirm", "--prep", "equalize", "--detect-every", "2"]),
     ]

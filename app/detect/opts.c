@@ -194,6 +194,29 @@ static int parse_without(FILE *err, const char *val, unsigned *out)
     return 0;
 }
 
+/* --without, --prep and --still-min-face. 0 or ED_EXIT_USAGE. */
+static int set_detector_option(opts *o, int c, const char *val, FILE *err)
+{
+    double dv = 0;
+    int rc = 0;
+    if (c == O_WITHOUT)
+        return parse_without(err, val, &o->without);
+    if (c == O_STILL_MIN_FACE) {
+        rc = parse_double(err, "--still-min-face", val, 0.0, 1.0, 0, &dv);
+        o->still_min_face = dv;
+        return rc;
+    }
+    if (!strcmp(val, "none"))
+        o->prep = PIPELINE_PREP_NONE;
+    else if (!strcmp(val, "equalize"))
+        o->prep = PIPELINE_PREP_EQUALIZE;
+    else if (!strcmp(val, "clahe"))
+        o->prep = PIPELINE_PREP_CLAHE;
+    else
+        return bad(err, "--prep", val, "must be none, equalize or clahe");
+    return 0;
+}
+
 static const struct option longopts[] = {
     {"camera", required_argument, 0, 'c'},
     {"input", required_argument, 0, 'i'},
@@ -362,21 +385,9 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->margin = (float)dv;
             break;
         case O_WITHOUT:
-            rc = parse_without(err, optarg, &o->without);
-            break;
         case O_PREP:
-            if (!strcmp(optarg, "none"))
-                o->prep = PIPELINE_PREP_NONE;
-            else if (!strcmp(optarg, "equalize"))
-                o->prep = PIPELINE_PREP_EQUALIZE;
-            else if (!strcmp(optarg, "clahe"))
-                o->prep = PIPELINE_PREP_CLAHE;
-            else
-                rc = bad(err, "--prep", optarg, "must be none, equalize or clahe");
-            break;
         case O_STILL_MIN_FACE:
-            rc = parse_double(err, "--still-min-face", optarg, 0.0, 1.0, 0, &dv);
-            o->still_min_face = dv;
+            rc = set_detector_option(o, c, optarg, err);
             break;
         case O_SMOOTH:
             rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, 0, &dv);

@@ -245,7 +245,7 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
         if (pipeline__small(p, w, h, p->cfg.detect_width, &dw, &dh, &s) != 0)
             return -1;
         p->lost = 0;
-        n = pipeline__full_pass(p, w, h, dw, dh, s, 0, found, p->cfg.max_faces, r);
+        n = pipeline__full_pass(p, w, h, dw, dh, s, 0, found, p->cfg.max_faces);
         if (n < 0)
             return -1;
         r->detected = 1;
@@ -281,7 +281,7 @@ int pipeline_process_still(pipeline *p, const uint8_t *bgr, int w, int h, pipeli
     r->ms[PIPELINE_GRAY] = (t1 - t) * 1e3;
     t = t1;
     track_box found[PIPELINE_MAX_FACES];
-    int n = pipeline__full_pass(p, w, h, dw, dh, s, 1, found, p->cfg.max_faces, r);
+    int n = pipeline__full_pass(p, w, h, dw, dh, s, 1, found, p->cfg.max_faces);
     if (n < 0)
         return -1;
     r->detected = 1;

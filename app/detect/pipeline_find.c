@@ -128,9 +128,8 @@ static int confirmed(pipeline *p, int w, int h, track_box b)
 }
 
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
-                        track_box *out, int max, pipeline_result *r)
+                        track_box *out, int max)
 {
-    (void)r;
     int shorter = dw < dh ? dw : dh;
     int min_side = (int)lround((still ? p->cfg.still_min_face : p->cfg.min_face) * shorter);
     if (still && min_side < 20)

@@ -52,7 +52,7 @@ int pipeline__scene_cut(pipeline *p, int w, int h);
  * or -1. still: a still image's rules (every rotated pass, its minimum
  * face). */
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
-                        track_box *out, int max, pipeline_result *r);
+                        track_box *out, int max);
 /* Look for the face of box t in a window around it, turned by its roll
  * (and, with turn, by 20 degrees more either way when that finds nothing).
  * 1 with *out set, 0 when not found, -1 on error. */
