@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "augment.h"
+#include "rng.h"
 #include "testutil.h"
 
 enum { W = 48, H = 48, NPX = W * H };
@@ -17,7 +18,7 @@ static void random_image(uint8_t *img, int n, uint64_t seed)
 {
     uint64_t s = seed;
     for (int i = 0; i < n; i++)
-        img[i] = (uint8_t)(aug_rand(&s) >> 56);
+        img[i] = (uint8_t)(rng_next(&s) >> 56);
 }
 
 static int same(const uint8_t *a, const uint8_t *b, int n) { return !memcmp(a, b, (size_t)n); }
@@ -236,9 +237,9 @@ static void test_parse(void)
     static const char alphabet[] = "cropflipzoomerasecolorall:,.0123456789 -";
     for (int it = 0; it < 2000; it++) {
         char list[48];
-        int n = (int)(aug_rand(&rng) % (sizeof list - 1));
+        int n = (int)(rng_next(&rng) % (sizeof list - 1));
         for (int i = 0; i < n; i++)
-            list[i] = alphabet[aug_rand(&rng) % (sizeof alphabet - 1)];
+            list[i] = alphabet[rng_next(&rng) % (sizeof alphabet - 1)];
         list[n] = 0;
         aug_cfg c2;
         aug_defaults(&c2, W, H);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "face.h"
+#include "probs.h"
 
 const char *const pl_stage_names[PL_N_STAGES] = {
     "read", "gray", "detect", "crop", "classify", "draw", "record", "log",
@@ -213,10 +214,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
         pl_face *f = &r->faces[i];
         f->id = ids[i];
         memcpy(f->probs, p->smoothed + (size_t)i * p->k, sizeof(float) * (size_t)p->k);
-        f->cls = 0;
-        for (int c = 1; c < p->k; c++)
-            if (f->probs[c] > f->probs[f->cls])
-                f->cls = c;
+        f->cls = probs_argmax(f->probs, p->k);
         f->conf = f->probs[f->cls];
     }
     r->n = n;

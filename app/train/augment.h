@@ -85,10 +85,6 @@ void aug_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
 /* Horizontal mirror. */
 void aug_flip(const uint8_t *src, uint8_t *dst, int w, int h);
 
-/* The RNG the augmenter draws from (splitmix64), for callers that want the
- * same generator: returns the next 64 random bits and advances *state. */
-uint64_t aug_rand(uint64_t *state);
-
 #ifdef __cplusplus
 }
 #endif

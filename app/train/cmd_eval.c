@@ -128,7 +128,7 @@ int cmd_eval(int argc, char **argv)
         goto done;
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
-        pred[i] = tc_argmax(acc + (size_t)i * k, k);
+        pred[i] = probs_argmax(acc + (size_t)i * k, k);
     rep_metrics m;
     if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
         ed_err("%s", rep_error());

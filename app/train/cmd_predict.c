@@ -8,6 +8,7 @@
 #include "jsonw.h"
 #include "nn.h"
 #include "paths.h"
+#include "probs.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,10 +33,7 @@ static void usage(FILE *f)
 
 static void print_result(const nn_net *net, const char *file, const float *p)
 {
-    int k = nn_net_n_classes(net), best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best])
-            best = j;
+    int k = nn_net_n_classes(net), best = probs_argmax(p, k);
     fputs("{\"file\":", stdout);
     jsonw_string(stdout, file);
     fputs(",\"emotion\":", stdout);

@@ -98,7 +98,7 @@ int cmd_quantize(int argc, char **argv)
     }
     int agree = 0;
     for (int i = 0; i < n; i++)
-        agree += tc_argmax(p32 + (size_t)i * k, k) == tc_argmax(p8 + (size_t)i * k, k);
+        agree += probs_argmax(p32 + (size_t)i * k, k) == probs_argmax(p8 + (size_t)i * k, k);
     if (nn_net_save(net, out)) {
         ed_err("%s", nn_error());
         goto done;

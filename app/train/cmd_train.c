@@ -376,7 +376,7 @@ static int run_epoch(run *r, int epoch, float lr)
             goto out;
         }
         for (int i = 0; i < B; i++)
-            s->correct += tc_argmax(p + (size_t)i * k, k) == (mixing ? dom : y)[i];
+            s->correct += probs_argmax(p + (size_t)i * k, k) == (mixing ? dom : y)[i];
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {

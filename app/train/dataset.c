@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cvw.h"
+#include "rng.h"
 
 #define FER_SIDE 48
 #define FER_PIXELS (FER_SIDE * FER_SIDE)
@@ -66,32 +67,6 @@ static void add_problem(ds_dataset *ds, const char *fmt, ...)
     char *s = strdup(buf);
     if (s)
         ds->problems[ds->n_problems++] = s;
-}
-
-/* ---- random numbers (splitmix64: tiny, fast, good enough to shuffle) ---- */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform integer in [0, n), n > 0. */
-static int rng_below(uint64_t *s, int n)
-{
-    return (int)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
-}
-
-static void shuffle(int *a, int n, uint64_t *rng)
-{
-    for (int i = n - 1; i > 0; i--) {
-        int j = rng_below(rng, i + 1);
-        int t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-    }
 }
 
 /* ---- class names ---- */
@@ -993,7 +968,7 @@ static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
     memset(take, 0, (size_t)ds->n);
     for (int c = 0; c < ds->n_classes; c++) {
         int m = start[c + 1] - start[c];
-        shuffle(idx + start[c], m, &rng);
+        rng_shuffle(idx + start[c], m, &rng);
         for (int j = 0; j < quota[c] && j < m; j++)
             take[idx[start[c] + j]] = 1;
     }
@@ -1105,7 +1080,7 @@ void ds_epoch_order(const ds_dataset *ds, const float *class_w, uint64_t *rng,
     if (!class_w) {
         for (int i = 0; i < n; i++)
             order[i] = i < ds->n ? i : i % (ds->n ? ds->n : 1);
-        shuffle(order, n, rng);
+        rng_shuffle(order, n, rng);
         return;
     }
     int counts[DS_MAX_CLASSES], start[DS_MAX_CLASSES + 1];

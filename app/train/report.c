@@ -16,6 +16,7 @@
 
 #include "cvw.h"
 #include "outpath.h"
+#include "rng.h"
 
 static _Thread_local char rep_err[512];
 
@@ -404,16 +405,7 @@ int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
     for (int i = 0; i < n; i++)
         order[i] = i;
     uint64_t s = seed;
-    for (int i = n - 1; i > 0; i--) { /* seeded shuffle (splitmix64) */
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        int j = (int)(((z >> 32) * (uint64_t)(i + 1)) >> 32);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    rng_shuffle(order, n, &s);
     /* Rank = how many of the same (class, right/wrong) group came before in
      * the shuffled order; taking low ranks first spreads over the classes. */
     int seen[2][REP_MAX_CLASSES] = {{0}};

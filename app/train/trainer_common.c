@@ -25,15 +25,6 @@ int tc_set_precision(nn_net *net, const char *value)
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 
-int tc_argmax(const float *p, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best])
-            best = j;
-    return best;
-}
-
 void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
@@ -61,7 +52,7 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
         for (int i = 0; i < m; i++) {
             const float *pi = p + (size_t)i * k;
             if (pred)
-                pred[b + i] = tc_argmax(pi, k);
+                pred[b + i] = probs_argmax(pi, k);
             if (probs)
                 memcpy(probs + (size_t)(b + i) * k, pi, (size_t)k * sizeof(float));
         }

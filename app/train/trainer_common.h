@@ -6,9 +6,7 @@
 
 #include "dataset.h"
 #include "nn.h"
-
-/* Index of the largest of p[0..k-1] (the first on ties). */
-int tc_argmax(const float *p, int k);
+#include "probs.h"
 
 /* Preprocess images idx[0..n-1] of ds (NULL idx: 0..n-1) into x. */
 void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x);
