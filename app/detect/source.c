@@ -1,17 +1,16 @@
 /* source.c - frame sources on a reader thread; see source.h. */
 #include "source.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "cvw.h"
+#include "dirlist.h"
 
 struct source {
     src_kind kind;
@@ -73,24 +72,6 @@ int src_frame_reserve(src_frame *f, int w, int h)
     f->w = w;
     f->h = h;
     return 0;
-}
-
-static int has_image_ext(const char *name)
-{
-    static const char *const exts[] = {"png", "jpg", "jpeg", "bmp", "pgm", "ppm",
-                                       "pnm", "tif", "tiff", "webp", NULL};
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    for (int i = 0; exts[i]; i++)
-        if (!strcasecmp(dot + 1, exts[i]))
-            return 1;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static source *new_source(src_kind kind)
@@ -396,36 +377,29 @@ source *source_open_fn(src_read_fn fn, void *ctx, int live, int w, int h, double
 
 static int list_folder(source *s, const char *path, char *err, size_t errlen)
 {
-    DIR *d = opendir(path);
-    if (!d) {
+    dirlist names = {0};
+    if (dirlist_read(path, DIRLIST_IMAGES, &names) != 0) {
         snprintf(err, errlen, "input '%s': cannot read folder: %s", path, strerror(errno));
+        dirlist_free(&names);
         return -1;
     }
-    struct dirent *e;
-    int cap = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !has_image_ext(e->d_name))
-            continue;
-        if (s->n_files == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nf = realloc(s->files, sizeof *nf * (size_t)cap);
-            if (!nf)
-                break;
-            s->files = nf;
-        }
-        size_t n = strlen(path) + strlen(e->d_name) + 2;
+    /* Sorted names become paths in place. */
+    s->files = names.v;
+    for (int i = 0; i < names.n; i++) {
+        size_t n = strlen(path) + strlen(names.v[i]) + 2;
         char *full = malloc(n);
         if (!full)
             break;
-        snprintf(full, n, "%s/%s", path, e->d_name);
+        snprintf(full, n, "%s/%s", path, names.v[i]);
+        free(names.v[i]);
         s->files[s->n_files++] = full;
     }
-    closedir(d);
+    for (int i = s->n_files; i < names.n; i++)
+        free(names.v[i]);
     if (s->n_files == 0) {
         snprintf(err, errlen, "input '%s': folder has no images", path);
         return -1;
     }
-    qsort(s->files, (size_t)s->n_files, sizeof *s->files, cmp_str);
     return 0;
 }
 
@@ -448,7 +422,7 @@ source *source_open_path(const char *path, int loop, char *err, size_t errlen)
     if (is_dir) {
         if (list_folder(s, path, err, errlen) != 0)
             goto fail;
-    } else if (!has_image_ext(path)) {
+    } else if (!dirlist_is_image(path)) {
         s->cap = cvw_capture_open_file(path);
         if (!s->cap) {
             /* Maybe an image with an unusual name. */

@@ -4,6 +4,7 @@
  * writes the model with it. With --val-split F --seed S on the training
  * data, the faces are the very validation split `train --val-split F
  * --seed S` held out. */
+#include "app_err.h"
 #include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
@@ -92,7 +93,7 @@ int cmd_calibrate(int argc, char **argv)
     if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
         goto done;
     if (share > 0 && !(val = ds_split(ds, share, seed))) {
-        ed_err("--val-split: %s", ds_error());
+        ed_err("--val-split: %s", app_error());
         goto done;
     }
     const ds_dataset *cal = val ? val : ds;

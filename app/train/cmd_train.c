@@ -2,6 +2,7 @@
  * our engine. Validation every epoch, the best model kept, learning-rate
  * schedules, early stopping, a checkpoint every epoch and on Ctrl-C that
  * --resume continues exactly, a progress line, and an optional report. */
+#include "app_err.h"
 #include "augment.h"
 #include "calibrate.h"
 #include "checkpoint.h"
@@ -754,7 +755,7 @@ int cmd_train(int argc, char **argv)
     ds_load_opts lo = {.w = w, .h = h, .split = o.split, .threads = o.threads};
     double t_load = nn_now();
     if (!(r.train = ds_load(o.data, &lo))) {
-        ed_err("%s", ds_error());
+        ed_err("%s", app_error());
         goto done;
     }
     tc_report_problems(r.train, o.data);
@@ -765,7 +766,7 @@ int cmd_train(int argc, char **argv)
         if (vl < 4 || strcmp(o.val + vl - 4, ".csv"))
             vo.split = o.val_split_name;
         if (!(r.val = ds_load(o.val, &vo))) {
-            ed_err("%s", ds_error());
+            ed_err("%s", app_error());
             goto done;
         }
         tc_report_problems(r.val, o.val);
@@ -781,11 +782,11 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o.val,
                     map.unmatched[i], map.unmatched_count[i]);
     } else if (!(r.val = ds_split(r.train, o.val_share, o.seed))) {
-        ed_err("--val-split: %s", ds_error());
+        ed_err("--val-split: %s", app_error());
         goto done;
     }
     if (o.limit && ds_limit(r.train, o.limit, o.seed ^ 0x5bd1e995)) {
-        ed_err("--limit: %s", ds_error());
+        ed_err("--limit: %s", app_error());
         goto done;
     }
     if (r.train->n < o.batch) {

@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "cvw.h"
+#include "dirlist.h"
 #include "rng.h"
 
 #define FER_SIDE 48
@@ -34,19 +36,7 @@ const char *const ds_fer_classes[7] = {
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
-/* ---- errors and problems ---- */
-
-static _Thread_local char ds_err[512];
-
-const char *ds_error(void) { return ds_err; }
-
-static void set_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ds_err, sizeof ds_err, fmt, ap);
-    va_end(ap);
-}
+/* ---- problems ---- */
 
 /* Count a skipped entry and keep its description while there is room. */
 static void add_problem(ds_dataset *ds, const char *fmt, ...)
@@ -139,18 +129,18 @@ static int ds_reserve(ds_dataset *ds, int cap)
         return 0;
     size_t img = (size_t)ds->w * (size_t)ds->h;
     if ((size_t)cap > SIZE_MAX / img) {
-        set_err("data set too large (%d images)", cap);
+        app_fail("data set too large (%d images)", cap);
         return -1;
     }
     uint8_t *px = realloc(ds->pixels, (size_t)cap * img);
     if (!px) {
-        set_err("out of memory for %d images of %dx%d", cap, ds->w, ds->h);
+        app_fail("out of memory for %d images of %dx%d", cap, ds->w, ds->h);
         return -1;
     }
     ds->pixels = px;
     int *lb = realloc(ds->labels, (size_t)cap * sizeof *lb);
     if (!lb) {
-        set_err("out of memory for %d labels", cap);
+        app_fail("out of memory for %d labels", cap);
         return -1;
     }
     ds->labels = lb;
@@ -176,7 +166,7 @@ static void ds_shrink(ds_dataset *ds)
 static int ds_set_classes(ds_dataset *ds, const char *const *classes, int n)
 {
     if (n < 0 || n > DS_MAX_CLASSES) {
-        set_err("%d classes; at most %d are supported", n, DS_MAX_CLASSES);
+        app_fail("%d classes; at most %d are supported", n, DS_MAX_CLASSES);
         return -1;
     }
     for (int i = 0; i < n; i++)
@@ -188,12 +178,12 @@ static int ds_set_classes(ds_dataset *ds, const char *const *classes, int n)
 static ds_dataset *ds_alloc(int w, int h)
 {
     if (w <= 0 || h <= 0 || w > 4096 || h > 4096) {
-        set_err("bad image size %dx%d", w, h);
+        app_fail("bad image size %dx%d", w, h);
         return NULL;
     }
     ds_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) {
-        set_err("out of memory");
+        app_fail("out of memory");
         return NULL;
     }
     ds->w = w;
@@ -218,12 +208,12 @@ ds_dataset *ds_create(int w, int h, const char *const *classes, int n_classes,
 int ds_push(ds_dataset *ds, const uint8_t *img, int label)
 {
     if (label < 0 || label >= ds->n_classes) {
-        set_err("label %d out of range 0..%d", label, ds->n_classes - 1);
+        app_fail("label %d out of range 0..%d", label, ds->n_classes - 1);
         return -1;
     }
     if (ds->n == ds->cap) {
         if (ds->cap > INT32_MAX / 2) {
-            set_err("data set too large");
+            app_fail("data set too large");
             return -1;
         }
         if (ds_reserve(ds, ds->cap ? ds->cap * 2 : 16) < 0)
@@ -286,97 +276,6 @@ static int split_match(const char *want, const char *have)
     if (a >= 0 || b >= 0)
         return a == b;
     return !strcasecmp(want, have);
-}
-
-/* ---- a growable list of strings (file and folder names) ---- */
-
-typedef struct strvec {
-    char **v;
-    int n, cap;
-} strvec;
-
-static int sv_push(strvec *sv, const char *s)
-{
-    if (sv->n == sv->cap) {
-        int cap = sv->cap ? sv->cap * 2 : 64;
-        char **v = realloc(sv->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        sv->v = v;
-        sv->cap = cap;
-    }
-    if (!(sv->v[sv->n] = strdup(s)))
-        return -1;
-    sv->n++;
-    return 0;
-}
-
-static void sv_free(strvec *sv)
-{
-    for (int i = 0; i < sv->n; i++)
-        free(sv->v[i]);
-    free(sv->v);
-    memset(sv, 0, sizeof *sv);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of the entries of dir: sub-folders (want_dirs) or regular
- * files; hidden entries ('.') skipped. Returns 0 or -1. */
-static int list_dir(const char *dir, int want_dirs, strvec *out)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        set_err("%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    char path[4096];
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        int isdir;
-        if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK) {
-            isdir = e->d_type == DT_DIR;
-            if (!isdir && e->d_type != DT_REG)
-                continue;
-        } else {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            struct stat st;
-            if (stat(path, &st) < 0)
-                continue;
-            isdir = S_ISDIR(st.st_mode);
-            if (!isdir && !S_ISREG(st.st_mode))
-                continue;
-        }
-        if (isdir == !!want_dirs && sv_push(out, e->d_name) < 0) {
-            closedir(d);
-            set_err("out of memory listing %s", dir);
-            return -1;
-        }
-    }
-    closedir(d);
-    if (out->n > 1)
-        qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
-    return 0;
-}
-
-static int has_image_ext(const char *name)
-{
-    static const char *const ext[] = {
-        "png", "jpg", "jpeg", "jpe", "bmp", "pgm", "ppm", "pbm", "pnm",
-        "tif", "tiff", "webp", "jp2", "ras", "sr",
-    };
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot + 1, ext[i]))
-            return 1;
-    return 0;
 }
 
 /* ---- folder loading ---- */
@@ -453,7 +352,7 @@ static int cpu_count(void)
 
 static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
 {
-    strvec dirs = {0}, files = {0}, paths = {0};
+    dirlist dirs = {0}, files = {0}, paths = {0};
     ds_dataset *ds = NULL;
     int *labels = NULL, labels_cap = 0;
     char base[4096];
@@ -463,7 +362,7 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
     while (bl > 1 && base[bl - 1] == '/')
         base[--bl] = 0;
 
-    if (list_dir(base, 1, &dirs) < 0)
+    if (dirlist_read(base, DIRLIST_DIRS, &dirs) < 0)
         goto fail;
     /* A folder of splits (train/, test/) holding class folders? */
     int all_splits = dirs.n > 0;
@@ -480,30 +379,30 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
                 pick = i;
         }
         if (!o->split) {
-            set_err("%s holds splits (%s): choose one with a split name or "
+            app_fail("%s holds splits (%s): choose one with a split name or "
                     "point at its folder", base, names);
             goto fail;
         }
         if (pick < 0) {
-            set_err("%s has no split '%s' (it has %s)", base, o->split, names);
+            app_fail("%s has no split '%s' (it has %s)", base, o->split, names);
             goto fail;
         }
         size_t l = strlen(base);
         snprintf(base + l, sizeof base - l, "/%s", dirs.v[pick]);
-        sv_free(&dirs);
-        if (list_dir(base, 1, &dirs) < 0)
+        dirlist_free(&dirs);
+        if (dirlist_read(base, DIRLIST_DIRS, &dirs) < 0)
             goto fail;
     } else if (o->split) {
-        set_err("%s is a folder of classes; a split ('%s') applies only to CSV "
+        app_fail("%s is a folder of classes; a split ('%s') applies only to CSV "
                 "files and folders of splits", base, o->split);
         goto fail;
     }
     if (dirs.n == 0) {
-        set_err("%s: no class folders (expected one sub-folder per class)", base);
+        app_fail("%s: no class folders (expected one sub-folder per class)", base);
         goto fail;
     }
     if (dirs.n > DS_MAX_CLASSES) {
-        set_err("%s: %d class folders; at most %d are supported", base, dirs.n,
+        app_fail("%s: %d class folders; at most %d are supported", base, dirs.n,
                 DS_MAX_CLASSES);
         goto fail;
     }
@@ -529,24 +428,24 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
 
     for (int i = 0; i < dirs.n; i++) {
         snprintf(path, sizeof path, "%s/%s", base, dirs.v[i]);
-        sv_free(&files);
-        if (list_dir(path, 0, &files) < 0)
+        dirlist_free(&files);
+        if (dirlist_read(path, DIRLIST_FILES, &files) < 0)
             goto fail;
         for (int j = 0; j < files.n; j++) {
             snprintf(path, sizeof path, "%s/%s/%s", base, dirs.v[i], files.v[j]);
-            if (!has_image_ext(files.v[j])) {
+            if (!dirlist_is_image(files.v[j])) {
                 add_problem(ds, "%s: not an image file (by its extension)", path);
                 continue;
             }
-            if (sv_push(&paths, path) < 0) {
-                set_err("out of memory listing %s", base);
+            if (dirlist_push(&paths, path) < 0) {
+                app_fail("out of memory listing %s", base);
                 goto fail;
             }
             if (paths.n > labels_cap) {
                 int nc = paths.cap; /* grows with the paths, by doubling */
                 int *nl = realloc(labels, (size_t)nc * sizeof *nl);
                 if (!nl) {
-                    set_err("out of memory");
+                    app_fail("out of memory");
                     goto fail;
                 }
                 labels = nl;
@@ -556,7 +455,7 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
         }
     }
     if (paths.n == 0) {
-        set_err("%s: no image files in its %d class folders", base, dirs.n);
+        app_fail("%s: no image files in its %d class folders", base, dirs.n);
         goto fail;
     }
     if (ds_reserve(ds, paths.n) < 0)
@@ -570,7 +469,7 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
     atomic_init(&job.done, 0);
     job.errs = calloc((size_t)paths.n, sizeof *job.errs);
     if (!job.errs) {
-        set_err("out of memory");
+        app_fail("out of memory");
         goto fail;
     }
     int nt = o->threads > 0 ? o->threads : cpu_count();
@@ -596,7 +495,7 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
             if (job.errs[i] != paths.v[i])
                 free(job.errs[i]);
         free(job.errs);
-        set_err("out of memory");
+        app_fail("out of memory");
         goto fail;
     }
     ds->n = paths.n;
@@ -614,19 +513,19 @@ static ds_dataset *load_folder(const char *root, const ds_load_opts *o)
     ds_compact(ds, keep);
     free(keep);
     if (ds->n == 0) {
-        set_err("%s: none of its %d image files could be read (first: %s)", base,
+        app_fail("%s: none of its %d image files could be read (first: %s)", base,
                 paths.n, ds->n_problems ? ds->problems[0] : "?");
         goto fail;
     }
-    sv_free(&dirs);
-    sv_free(&files);
-    sv_free(&paths);
+    dirlist_free(&dirs);
+    dirlist_free(&files);
+    dirlist_free(&paths);
     free(labels);
     return ds;
 fail:
-    sv_free(&dirs);
-    sv_free(&files);
-    sv_free(&paths);
+    dirlist_free(&dirs);
+    dirlist_free(&files);
+    dirlist_free(&paths);
     free(labels);
     ds_free(ds);
     return NULL;
@@ -702,7 +601,7 @@ static ds_dataset *load_csv(const char *path, const ds_load_opts *o)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err("%s: %s", path, strerror(errno));
+        app_fail("%s: %s", path, strerror(errno));
         return NULL;
     }
     long total = 0;
@@ -726,7 +625,7 @@ static ds_dataset *load_csv(const char *path, const ds_load_opts *o)
         goto fail;
 
     if ((len = getline(&line, &cap, f)) < 0) {
-        set_err("%s: empty file", path);
+        app_fail("%s: empty file", path);
         goto fail;
     }
     /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
@@ -748,12 +647,12 @@ static ds_dataset *load_csv(const char *path, const ds_load_opts *o)
             c_use = i;
     }
     if (c_emo < 0 || c_pix < 0) {
-        set_err("%s:1: expected a header with 'emotion' and 'pixels' columns "
+        app_fail("%s:1: expected a header with 'emotion' and 'pixels' columns "
                 "(the fer2013.csv layout: emotion,pixels,Usage)", path);
         goto fail;
     }
     if (o->split && c_use < 0) {
-        set_err("%s:1: no 'Usage' column to select split '%s' by", path, o->split);
+        app_fail("%s:1: no 'Usage' column to select split '%s' by", path, o->split);
         goto fail;
     }
     int need = c_emo > c_pix ? c_emo : c_pix;
@@ -817,25 +716,24 @@ static ds_dataset *load_csv(const char *path, const ds_load_opts *o)
         if (ds->w == FER_SIDE && ds->h == FER_SIDE) {
             memcpy(dst, px, FER_PIXELS);
         } else if (cvw_resize_gray(px, FER_SIDE, FER_SIDE, dst, ds->w, ds->h) < 0) {
-            set_err("%s:%ld: cannot resize: %s", path, lineno, cvw_error());
+            app_fail("%s:%ld: cannot resize: %s", path, lineno, cvw_error());
             goto fail;
         }
         ds->labels[ds->n++] = (int)emo;
     }
     if (ferror(f)) {
-        set_err("%s: read error", path);
+        app_fail("%s: read error", path);
         goto fail;
     }
     if (o->progress && total > 0)
         o->progress(o->progress_user, (int)(total / 1024), (int)(total / 1024));
     if (ds->n == 0) {
         if (o->split && rows_seen == 0)
-            set_err("%s: no rows with Usage '%s'", path, o->split);
+            app_fail("%s: no rows with Usage '%s'", path, o->split);
+        else if (ds->n_problems)
+            app_fail("%s: no usable rows (first problem: %s)", path, ds->problems[0]);
         else
-            set_err("%s: no usable rows%s%s", path, ds->n_problems ? " (first problem: " : "",
-                    ds->n_problems ? ds->problems[0] : "");
-        if (ds->n_problems && strlen(ds_err) + 2 < sizeof ds_err)
-            strcat(ds_err, ")");
+            app_fail("%s: no usable rows", path);
         goto fail;
     }
     free(line);
@@ -852,16 +750,16 @@ fail:
 ds_dataset *ds_load(const char *path, const ds_load_opts *opts)
 {
     if (!path || !opts) {
-        set_err("ds_load: no path or options");
+        app_fail("ds_load: no path or options");
         return NULL;
     }
     struct stat st;
     if (stat(path, &st) < 0) {
-        set_err("%s: %s", path, strerror(errno));
+        app_fail("%s: %s", path, strerror(errno));
         return NULL;
     }
     if (opts->w <= 0 || opts->h <= 0) {
-        set_err("bad image size %dx%d", opts->w, opts->h);
+        app_fail("bad image size %dx%d", opts->w, opts->h);
         return NULL;
     }
     if (S_ISDIR(st.st_mode))
@@ -875,7 +773,7 @@ int ds_map_classes(ds_dataset *ds, const char *const *names, int count,
                    ds_class_map *map)
 {
     if (count <= 0 || count > DS_MAX_CLASSES) {
-        set_err("%d target classes; expected 1..%d", count, DS_MAX_CLASSES);
+        app_fail("%d target classes; expected 1..%d", count, DS_MAX_CLASSES);
         return -1;
     }
     ds_class_map local;
@@ -908,12 +806,12 @@ int ds_map_classes(ds_dataset *ds, const char *const *names, int count,
             size_t l = strlen(have);
             snprintf(have + l, sizeof have - l, "%s%s", c ? ", " : "", ds->classes[c]);
         }
-        set_err("none of the data's classes (%s) is among the model's", have);
+        app_fail("none of the data's classes (%s) is among the model's", have);
         return -1;
     }
     unsigned char *keep = malloc(ds->n ? (size_t)ds->n : 1);
     if (!keep) {
-        set_err("out of memory");
+        app_fail("out of memory");
         return -1;
     }
     for (int i = 0; i < ds->n; i++) {
@@ -960,7 +858,7 @@ static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
     int *idx = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *idx);
     int start[DS_MAX_CLASSES + 1];
     if (!idx) {
-        set_err("out of memory");
+        app_fail("out of memory");
         return -1;
     }
     group_by_class(ds, idx, start);
@@ -979,7 +877,7 @@ static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
 ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed)
 {
     if (!(share > 0 && share < 1)) {
-        set_err("validation share %g is not in (0, 1)", share);
+        app_fail("validation share %g is not in (0, 1)", share);
         return NULL;
     }
     int counts[DS_MAX_CLASSES], quota[DS_MAX_CLASSES];
@@ -997,7 +895,7 @@ ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed)
     if (!val || !take) {
         ds_free(val);
         free(take);
-        set_err("out of memory");
+        app_fail("out of memory");
         return NULL;
     }
     /* Keep the names verbatim (ds_create normalised them). */
@@ -1020,7 +918,7 @@ ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed)
 int ds_limit(ds_dataset *ds, int n, uint64_t seed)
 {
     if (n < 0) {
-        set_err("bad limit %d", n);
+        app_fail("bad limit %d", n);
         return -1;
     }
     if (n >= ds->n)
@@ -1049,7 +947,7 @@ int ds_limit(ds_dataset *ds, int n, uint64_t seed)
     }
     unsigned char *keep = malloc((size_t)ds->n);
     if (!keep) {
-        set_err("out of memory");
+        app_fail("out of memory");
         return -1;
     }
     if (pick_per_class(ds, quota, seed, keep) < 0) {

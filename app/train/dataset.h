@@ -23,8 +23,7 @@
  * emotion carries the same name in every data set and labels can be matched
  * by name, never by position (ds_map_classes).
  *
- * Errors are values: NULL or -1, with a message from ds_error() (per
- * thread). Nothing here prints or exits. Per-item problems (an unreadable
+ * Errors are values: NULL or -1, with a message from app_error() (app_err.h). Nothing here prints or exits. Per-item problems (an unreadable
  * file, a bad CSV row) are not errors: they are counted and described in
  * the data set's `problems` for the caller to log.
  */
@@ -70,9 +69,6 @@ typedef struct ds_load_opts {
     ds_progress_fn progress; /* may be NULL */
     void *progress_user;
 } ds_load_opts;
-
-/* Last error message of the calling thread ("" when none). */
-const char *ds_error(void);
 
 /* Load a folder or a .csv file (see above). Returns NULL on error: path
  * missing, no classes, no images at all, bad header, out of memory. */

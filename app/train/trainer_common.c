@@ -1,6 +1,7 @@
 /* trainer_common.c - see trainer_common.h. */
 #include "trainer_common.h"
 
+#include "app_err.h"
 #include "outpath.h"
 #include "cli.h"
 
@@ -94,7 +95,7 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
     }
     ds_dataset *ds = ds_load(path, &o);
     if (!ds) {
-        ed_err("%s", ds_error());
+        ed_err("%s", app_error());
         return NULL;
     }
     tc_report_problems(ds, path);
@@ -104,7 +105,7 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
         names[i] = nn_net_class(net, i);
     ds_class_map map;
     if (ds_map_classes(ds, names, k, &map)) {
-        ed_err("%s: none of its classes matches the model's (%s)", path, ds_error());
+        ed_err("%s: none of its classes matches the model's (%s)", path, app_error());
         ds_free(ds);
         return NULL;
     }
