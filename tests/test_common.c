@@ -1,6 +1,6 @@
 /* test_common.c - app/common's small shared helpers: the one image
  * extension list (the union the detector and the trainer both accept), the
- * sorted folder listing, argmax and the splitmix64 generator. */
+ * sorted folder listing, the number parsers, argmax and splitmix64. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app_err.h"
+#include "cli.h"
 #include "dirlist.h"
 #include "probs.h"
 #include "rng.h"
@@ -93,8 +94,27 @@ static void test_argmax_rng(void)
     }
 }
 
+/* One set of number parsers and one message style for both programs. */
+static void test_numbers(void)
+{
+    long l = 0;
+    double d = 0;
+    CHECK(cli_parse_long("--n", "12", 1, 20, &l) == 0 && l == 12);
+    CHECK(cli_parse_long("--n", "12x", 1, 20, &l) == -1 &&
+          !strcmp(app_error(), "bad value '12x' for --n: not a whole number"));
+    CHECK(cli_parse_long("--n", "21", 1, 20, &l) == -1 &&
+          !strcmp(app_error(), "bad value '21' for --n: must be between 1 and 20"));
+    CHECK(cli_parse_long("--n", "", 1, 20, &l) == -1 && l == 12);
+    CHECK(cli_parse_double("--f", "0.5", 0, 1, &d) == 0 && d == 0.5);
+    CHECK(cli_parse_double("--f", "nan", 0, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value 'nan' for --f: not a number"));
+    CHECK(cli_parse_double("--f", "1.5", 0, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value '1.5' for --f: must be at least 0 and at most 1"));
+}
+
 int main(void)
 {
+    test_numbers();
     test_images();
     test_listing();
     test_argmax_rng();

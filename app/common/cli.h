@@ -12,6 +12,12 @@ extern const char *ed_prog;
 /* Print "PROG: message" to stderr. */
 void ed_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The one set of number parsers for both programs' options: a whole
+ * number or a finite number in lo..hi. They print nothing: they return 0,
+ * or -1 with app_error() set to "bad value 'VAL' for OPT: reason". */
+int cli_parse_long(const char *opt, const char *val, long lo, long hi, long *out);
+int cli_parse_double(const char *opt, const char *val, double lo, double hi, double *out);
+/* The same, printing the message (ed_err) on failure. */
 int cli_int(const char *opt, const char *val, long lo, long hi, int *out);
 int cli_float(const char *opt, const char *val, double lo, double hi, float *out);
 /* An inference precision: "fp32" or "int8", as the value of nn.h's

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app_err.h"
 #include "face.h"
 
 /* The extensions --log and --record take (help and checks agree). */
@@ -112,35 +113,20 @@ static int bad(FILE *err, const char *opt, const char *val, const char *why)
 
 static int parse_long(FILE *err, const char *opt, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno)
-        return bad(err, opt, s, "not a whole number");
-    if (v < lo || v > hi) {
-        char why[96];
-        snprintf(why, sizeof why, "must be between %ld and %ld", lo, hi);
-        return bad(err, opt, s, why);
+    if (cli_parse_long(opt, s, lo, hi, out) != 0) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
+        return ED_EXIT_USAGE;
     }
-    *out = v;
     return 0;
 }
 
 static int parse_double(FILE *err, const char *opt, const char *s, double lo, double hi,
-                        int lo_open, double *out)
+                        double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        return bad(err, opt, s, "not a number");
-    if (v < lo || v > hi || (lo_open && v == lo)) {
-        char why[96];
-        snprintf(why, sizeof why, "must be %s %g and at most %g",
-                 lo_open ? "greater than" : "at least", lo, hi);
-        return bad(err, opt, s, why);
+    if (cli_parse_double(opt, s, lo, hi, out) != 0) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
+        return ED_EXIT_USAGE;
     }
-    *out = v;
     return 0;
 }
 
@@ -243,7 +229,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_SCALE:
             /* Steps closer to 1 multiply the detector's work many times over
              * (1.0001: about 20 s a frame) for no better faces. */
-            rc = parse_double(err, "--scale-factor", optarg, 1.01, 4.0, 0, &dv);
+            rc = parse_double(err, "--scale-factor", optarg, 1.01, 4.0, &dv);
             o->scale_factor = dv;
             break;
         case O_NEIGHBORS:
@@ -251,7 +237,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->min_neighbors = (int)lv;
             break;
         case O_MIN_FACE:
-            rc = parse_double(err, "--min-face", optarg, 0.0, 1.0, 0, &dv);
+            rc = parse_double(err, "--min-face", optarg, 0.0, 1.0, &dv);
             o->min_face = dv;
             break;
         case O_DETECT_WIDTH:
@@ -269,11 +255,11 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->max_faces = (int)lv;
             break;
         case O_MARGIN:
-            rc = parse_double(err, "--margin", optarg, 0.0, 2.0, 0, &dv);
+            rc = parse_double(err, "--margin", optarg, 0.0, 2.0, &dv);
             o->margin = (float)dv;
             break;
         case O_SMOOTH:
-            rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, 0, &dv);
+            rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, &dv);
             o->smooth = (float)dv;
             break;
         case ':':
