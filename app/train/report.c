@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cvw.h"
+#include "jsonw.h"
 #include "outpath.h"
 #include "rng.h"
 
@@ -222,24 +223,6 @@ int rep_write_per_class_csv(const char *path, const rep_metrics *m,
     return close_rename(&o);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -293,7 +276,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
     fputs("  \"classes\": [", f);
     for (int c = 0; c < k; c++) {
         fputs(c ? ", " : "", f);
-        json_str(f, name_of(names, c));
+        jsonw_string(f, name_of(names, c));
     }
     fputs("]", f);
     const struct { const char *key, *val; } strs[] = {
@@ -305,7 +288,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         if (!strs[i].val)
             continue;
         fprintf(f, ",\n  \"%s\": ", strs[i].key);
-        json_str(f, strs[i].val);
+        jsonw_string(f, strs[i].val);
     }
     if (r->history && r->n_epochs > 0)
         fprintf(f, ",\n  \"epochs\": %d", r->n_epochs);
@@ -327,7 +310,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         fputs(",\n  \"per_class\": {", f);
         for (int c = 0; c < k; c++) {
             fputs(c ? ",\n    " : "\n    ", f);
-            json_str(f, name_of(names, c));
+            jsonw_string(f, name_of(names, c));
             fputs(": {\"precision\": ", f);
             json_num(f, m->precision[c]);
             fputs(", \"recall\": ", f);
