@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app_err.h"
 #include "augment.h"
 #include "rng.h"
 #include "testutil.h"
@@ -220,13 +221,13 @@ static void test_parse(void)
     aug_cfg cfg;
     aug_defaults(&cfg, W, H);
     CHECK(aug_parse(&cfg, "crop, flip") == 0 && cfg.ops == (AUG_CROP | AUG_FLIP));
-    CHECK(aug_parse(&cfg, "flop") == -1 && strstr(aug_error(), "'flop'"));
+    CHECK(aug_parse(&cfg, "flop") == -1 && strstr(app_error(), "'flop'"));
     CHECK(cfg.ops == (AUG_CROP | AUG_FLIP)); /* unchanged on error */
     CHECK(aug_parse(&cfg, "rotate:15,shift:6,zoom:0.2") == 0);
     CHECK(cfg.rotate == 15 && cfg.shift == 6 && cfg.zoom_min == 0.8f);
     CHECK(cfg.ops == (AUG_ROTATE | AUG_CROP | AUG_ZOOM));
     CHECK(aug_parse(&cfg, "zoom:2") == -1);
-    CHECK(aug_parse(&cfg, "rotate:abc") == -1 && strstr(aug_error(), "abc"));
+    CHECK(aug_parse(&cfg, "rotate:abc") == -1 && strstr(app_error(), "abc"));
     CHECK(aug_parse(&cfg, "") == 0 && cfg.ops == 0);
     CHECK(aug_parse(&cfg, NULL) == 0 && cfg.ops == 0);
     CHECK(aug_parse(&cfg, "all,none,flip") == 0 && cfg.ops == AUG_FLIP);
@@ -246,7 +247,7 @@ static void test_parse(void)
         if (aug_parse(&c2, list) == 0)
             CHECK((c2.ops & ~(unsigned)AUG_ALL) == 0);
         else
-            CHECK(aug_error()[0] != 0);
+            CHECK(app_error()[0] != 0);
     }
     cfg.ops = 0;
     CHECK(!strcmp(aug_describe(&cfg, buf, sizeof buf), "none"));

@@ -10,17 +10,13 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "app_err.h"
 #include "rng.h"
-
-static _Thread_local char aug_err[256];
-
-const char *aug_error(void) { return aug_err; }
 
 
 void aug_defaults(aug_cfg *cfg, int w, int h)
@@ -52,15 +48,6 @@ static const struct { const char *name; unsigned op; } op_names[] = {
     {"contrast", AUG_COLOR},
     {"erase", AUG_ERASE}, {"erasing", AUG_ERASE}, {"cutout", AUG_ERASE},
 };
-
-static int parse_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(aug_err, sizeof aug_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int aug_parse(aug_cfg *cfg, const char *list)
 {
@@ -97,7 +84,7 @@ int aug_parse(aug_cfg *cfg, const char *list)
             if (!strcasecmp(item, op_names[i].name))
                 op = op_names[i].op;
         if (!op)
-            return parse_err("unknown augmentation '%s' (known: crop, flip, rotate, "
+            return app_fail("unknown augmentation '%s' (known: crop, flip, rotate, "
                              "zoom, color, erase, all, none)", item);
         c.ops |= op;
         if (!val)
@@ -105,17 +92,17 @@ int aug_parse(aug_cfg *cfg, const char *list)
         char *end;
         double v = strtod(val, &end);
         if (end == val || *end || !isfinite(v) || v < 0)
-            return parse_err("augmentation '%s': bad value '%s'", item, val);
+            return app_fail("augmentation '%s': bad value '%s'", item, val);
         switch (op) {
         case AUG_CROP:
             if (v > 1000 || v != floor(v))
-                return parse_err("crop:%s: expected whole pixels", val);
+                return app_fail("crop:%s: expected whole pixels", val);
             c.shift = (int)v;
             break;
         case AUG_FLIP:
         case AUG_ERASE:
             if (v > 1)
-                return parse_err("%s:%s: expected a probability 0..1", item, val);
+                return app_fail("%s:%s: expected a probability 0..1", item, val);
             if (op == AUG_FLIP)
                 c.flip_p = (float)v;
             else
@@ -123,18 +110,18 @@ int aug_parse(aug_cfg *cfg, const char *list)
             break;
         case AUG_ROTATE:
             if (v > 180)
-                return parse_err("rotate:%s: expected degrees 0..180", val);
+                return app_fail("rotate:%s: expected degrees 0..180", val);
             c.rotate = (float)v;
             break;
         case AUG_ZOOM:
             if (v >= 1)
-                return parse_err("zoom:%s: expected 0..1 (scale 1-F..1+F)", val);
+                return app_fail("zoom:%s: expected 0..1 (scale 1-F..1+F)", val);
             c.zoom_min = (float)(1 - v);
             c.zoom_max = (float)(1 + v);
             break;
         case AUG_COLOR:
             if (v > 1)
-                return parse_err("%s:%s: expected 0..1", item, val);
+                return app_fail("%s:%s: expected 0..1", item, val);
             c.brightness = (float)(v * 128);
             c.contrast = (float)v;
             break;

@@ -24,10 +24,10 @@
  */
 #include "checkpoint.h"
 
+#include "app_err.h"
 #include "outpath.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +35,6 @@
 
 #define CKPT_VERSION 2
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
-
-static _Thread_local char err[512];
-const char *ckpt_error(void) { return err; }
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, sizeof err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- writing ---- */
 
@@ -155,13 +142,13 @@ int ckpt_save(const char *path, const ckpt_state *s)
         put_u32(&b, nn_crc32(0, b.p, b.len));
     if (b.oom) {
         free(b.p);
-        return fail("%s: out of memory", path);
+        return app_fail("%s: out of memory", path);
     }
     /* Through a temporary file: a failed write keeps the last checkpoint. */
     char err[8400];
     int rc = op_write_mem(path, b.p, b.len, err, sizeof err);
     free(b.p);
-    return rc != 0 ? fail("checkpoint: %s", err) : 0;
+    return rc != 0 ? app_fail("checkpoint: %s", err) : 0;
 }
 
 /* ---- reading ---- */
@@ -247,7 +234,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail("%s: %s", path, strerror(errno));
+        return app_fail("%s: %s", path, strerror(errno));
     uint8_t *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -257,7 +244,7 @@ int ckpt_load(const char *path, ckpt_state *s)
             if (!p) {
                 free(data);
                 fclose(f);
-                return fail("%s: out of memory", path);
+                return app_fail("%s: out of memory", path);
             }
             data = p;
         }
@@ -270,23 +257,23 @@ int ckpt_load(const char *path, ckpt_state *s)
     fclose(f);
     if (rerr) {
         free(data);
-        return fail("%s: read error", path);
+        return app_fail("%s: read error", path);
     }
     if (len < 16 || memcmp(data, magic, 8)) {
         free(data);
-        return fail("%s: not a training checkpoint", path);
+        return app_fail("%s: not a training checkpoint", path);
     }
     uint32_t crc = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
                    (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
     if (nn_crc32(0, data, len - 4) != crc) {
         free(data);
-        return fail("%s: checksum mismatch: checkpoint is damaged", path);
+        return app_fail("%s: checksum mismatch: checkpoint is damaged", path);
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
     if (version != CKPT_VERSION && version != 1) {
         free(data);
-        return fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
+        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
     }
     uint32_t argc = get_u32(&r);
     if (argc > CKPT_MAX_ARGS)
@@ -371,7 +358,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     free(data);
     if (r.bad || !s->model || s->epoch < 0 || s->batch < 0) {
         ckpt_free(s);
-        return fail("%s: checkpoint is malformed", path);
+        return app_fail("%s: checkpoint is malformed", path);
     }
     return 0;
 }

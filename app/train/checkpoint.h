@@ -54,11 +54,10 @@ typedef struct ckpt_state {
 } ckpt_state;
 
 /* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with
- * nn_error()-style message in ckpt_error(). */
+ * message in app_error() (app_err.h). */
 int ckpt_save(const char *path, const ckpt_state *s);
 /* Read; on success *s owns malloc'd buffers freed by ckpt_free. */
 int ckpt_load(const char *path, ckpt_state *s);
 void ckpt_free(ckpt_state *s);
-const char *ckpt_error(void);
 
 #endif

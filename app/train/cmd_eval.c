@@ -2,6 +2,7 @@
  * [--tta] [--json FILE] [--report DIR]`: accuracy, per-class precision,
  * recall and F1, and the confusion matrix of a model on a data set whose
  * classes are matched to the model's by name. */
+#include "app_err.h"
 #include "augment.h"
 #include "calibrate.h"
 #include "cli.h"
@@ -131,7 +132,7 @@ int cmd_eval(int argc, char **argv)
         pred[i] = probs_argmax(acc + (size_t)i * k, k);
     rep_metrics m;
     if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
-        ed_err("%s", rep_error());
+        ed_err("%s", app_error());
         goto done;
     }
     const char *names[NN_MAX_CLASSES];
@@ -156,7 +157,7 @@ int cmd_eval(int argc, char **argv)
         .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
     if (json && rep_write_metrics_json(json, &rep)) {
-        ed_err("--json: %s", rep_error());
+        ed_err("--json: %s", app_error());
         goto done;
     }
     if (report) {
@@ -185,7 +186,7 @@ int cmd_eval(int argc, char **argv)
         int r = rep_write(report, &rep);
         free(faces);
         if (r) {
-            ed_err("--report: %s", rep_error());
+            ed_err("--report: %s", app_error());
             goto done;
         }
     }

@@ -286,7 +286,7 @@ static int save_checkpoint(run *r)
         s->argv[i] = NULL;
     s->argc = 0;
     if (rc)
-        ed_err("%s", ckpt_error());
+        ed_err("%s", app_error());
     return rc;
 }
 
@@ -525,7 +525,7 @@ static int write_report(run *r, const char *model_path)
     int n = r->val->n, k = nn_net_n_classes(r->net);
     int *pred = malloc((size_t)n * sizeof *pred);
     float *probs = malloc((size_t)n * k * sizeof *probs);
-    int rc = -1;
+    int rc = -1, said = 0;
     rep_metrics m;
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
@@ -589,13 +589,14 @@ static int write_report(run *r, const char *model_path)
     rep.face_w = w;
     rep.face_h = h;
     rc = rep_write(r->o.report, &rep);
+    said = rc != 0;
     if (rc)
-        ed_err("report: %s", rep_error());
+        ed_err("report: %s", app_error());
     else
         fprintf(stderr, "report written to %s\n", r->o.report);
     free(faces); free(st); free(sp); free(sc); free(fx);
 done:
-    if (rc && !rep_error()[0])
+    if (rc && !said) /* the engine failed, or memory ran out */
         ed_err("report: %s", nn_error());
     free(pred);
     free(probs);
@@ -639,7 +640,7 @@ int cmd_train(int argc, char **argv)
     if (resume) {
         /* The saved arguments first, then today's: later options win. */
         if (ckpt_load(resume, &saved)) {
-            ed_err("%s", ckpt_error());
+            ed_err("%s", app_error());
             return ED_EXIT_FAIL;
         }
         int interrupt_after = o.interrupt_after;
@@ -747,7 +748,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if (aug_parse(&r.aug, o.augment)) {
-        ed_err("--augment: %s", aug_error());
+        ed_err("--augment: %s", app_error());
         rc = ED_EXIT_USAGE;
         goto done;
     }

@@ -9,28 +9,15 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app_err.h"
 #include "cvw.h"
 #include "jsonw.h"
 #include "outpath.h"
 #include "rng.h"
-
-static _Thread_local char rep_err[512];
-
-const char *rep_error(void) { return rep_err; }
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rep_err, sizeof rep_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- metrics ---- */
 
@@ -39,12 +26,12 @@ int rep_metrics_compute(rep_metrics *m, const int *truth, const int *pred, int n
 {
     memset(m, 0, sizeof *m);
     if (k < 1 || k > REP_MAX_CLASSES)
-        return fail("%d classes; expected 1..%d", k, REP_MAX_CLASSES);
+        return app_fail("%d classes; expected 1..%d", k, REP_MAX_CLASSES);
     for (int i = 0; i < n; i++) {
         if (truth[i] < 0 || truth[i] >= k || pred[i] < 0 || pred[i] >= k) {
             int t = truth[i], p = pred[i];
             memset(m, 0, sizeof *m);
-            return fail("prediction %d: label %d or prediction %d out of range 0..%d",
+            return app_fail("prediction %d: label %d or prediction %d out of range 0..%d",
                         i, t, p, k - 1);
         }
         m->confusion[truth[i] * k + pred[i]]++;
@@ -117,7 +104,7 @@ int rep_mkdirs(const char *dir)
     char p[4096];
     size_t len = strlen(dir);
     if (len == 0 || len >= sizeof p)
-        return fail("bad report folder name");
+        return app_fail("bad report folder name");
     memcpy(p, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (p[i] != '/' && p[i] != 0)
@@ -125,12 +112,12 @@ int rep_mkdirs(const char *dir)
         char save = p[i];
         p[i] = 0;
         if (mkdir(p, 0777) < 0 && errno != EEXIST)
-            return fail("cannot create folder %s: %s", p, strerror(errno));
+            return app_fail("cannot create folder %s: %s", p, strerror(errno));
         p[i] = save;
     }
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return fail("%s is not a folder", dir);
+        return app_fail("%s is not a folder", dir);
     return 0;
 }
 
@@ -150,14 +137,14 @@ static FILE *open_tmp(op_file *o, const char *path)
     }
     FILE *f = op_open(o, path, err, sizeof err);
     if (!f)
-        fail("%s", err);
+        app_fail("%s", err);
     return f;
 }
 
 static int close_rename(op_file *o)
 {
     char err[8400];
-    return op_commit(o, err, sizeof err) != 0 ? fail("%s", err) : 0;
+    return op_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
@@ -336,17 +323,17 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
 
 static int cv_fail(const char *path)
 {
-    return fail("%s: %s", path, cvw_error());
+    return app_fail("%s: %s", path, cvw_error());
 }
 
 int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h,
                          int n)
 {
     if (n <= 0)
-        return fail("%s: no epochs to plot", path);
+        return app_fail("%s: no epochs to plot", path);
     float *v = malloc((size_t)n * 4 * sizeof *v);
     if (!v)
-        return fail("out of memory");
+        return app_fail("out of memory");
     float *tl = v, *vl = v + n, *ta = v + 2 * n, *va = v + 3 * n;
     for (int i = 0; i < n; i++) {
         tl[i] = h[i].train_loss;
@@ -442,12 +429,12 @@ int rep_write(const char *dir, const rep_report *r)
     do {                                                                        \
         snprintf(path, sizeof path, "%s/%s", dir, name);                        \
         if ((call) < 0 && !failed++)                                            \
-            snprintf(first, sizeof first, "%s", rep_err);                       \
+            snprintf(first, sizeof first, "%s", app_error());                   \
     } while (0)
 
     const rep_metrics *m = r->metrics;
     if (m && r->classes && r->n_classes != m->k) {
-        fail("report: %d class names for %d classes", r->n_classes, m->k);
+        app_fail("report: %d class names for %d classes", r->n_classes, m->k);
         return -1;
     }
     if (r->history && r->n_epochs > 0) {
@@ -505,7 +492,7 @@ int rep_write(const char *dir, const rep_report *r)
     }
 #undef PART
     if (failed) {
-        fail("%s%s", first, failed > 1 ? " (and more report parts failed)" : "");
+        app_fail("%s%s", first, failed > 1 ? " (and more report parts failed)" : "");
         return -1;
     }
     return 0;
