@@ -20,6 +20,11 @@ void *nn_alloc(size_t bytes);      /* uninitialised */
 void *nn_zalloc(size_t bytes);     /* zeroed */
 void nn_free(void *p);
 
+/* len bytes as the whole of path, written to PATH.tmp, synced and renamed
+ * into place: a failure leaves the old file untouched and no PATH.tmp.
+ * Returns 0, or -1 with nn_error() naming path and what failed. */
+int nn__write_file(const char *path, const void *data, size_t len);
+
 /* Overflow-checked a*b (returns 0 and sets *out, or -1). */
 int nn_mul_size(size_t a, size_t b, size_t *out);
 
@@ -29,9 +34,9 @@ int nn_spec_counts(const char *spec, int n_classes, size_t *n_params, size_t *n_
 
 /* ---- floating-point mode --------------------------------------------------- */
 
-/* Subnormal floats cost a microcode assist (~100 cycles) per operation on
- * x86, and weight decay leaves weights of unused filters down there: a
- * trained model with 1% of them ran 1.3x slower. The engine's compute runs
+/* Subnormal floats cost a microcode assist per operation on x86, and
+ * weight decay leaves weights of unused filters down there, which slows a
+ * trained model down measurably (commit history). The engine's compute runs
  * with them flushed to zero (FTZ) and read as zero (DAZ), which moves no
  * result by more than the smallest normal float, 1.2e-38, per term.
  * nn_fp_enter sets the mode on the calling thread and returns the old one
