@@ -91,7 +91,8 @@ static inline uint8_t *ds_image(const ds_dataset *ds, int i)
 /* ---- class names ---- */
 
 /* The seven FER2013 classes in the CSV's index order. */
-extern const char *const ds_fer_classes[7];
+#define DS_FER_CLASSES 7
+extern const char *const ds_fer_classes[DS_FER_CLASSES];
 
 /*
  * Normalise a class name so the same emotion matches across data sets:
