@@ -4,7 +4,8 @@
 #ifndef ED_CLI_H
 #define ED_CLI_H
 
-enum { ED_EXIT_OK = 0, ED_EXIT_FAIL = 1, ED_EXIT_USAGE = 2 };
+/* Exit codes of both programs; 130 is the shell's for a Ctrl-C (128 + SIGINT). */
+enum { ED_EXIT_OK = 0, ED_EXIT_FAIL = 1, ED_EXIT_USAGE = 2, ED_EXIT_INTERRUPTED = 130 };
 
 /* The program name used as the prefix of every message. */
 extern const char *ed_prog;

@@ -362,3 +362,83 @@ int ckpt_load(const char *path, ckpt_state *s)
     }
     return 0;
 }
+
+/* ---- a running training to and from its state ---- */
+
+int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+                  nn_optim *opt, const nn_sched *sched, int optim_kind)
+{
+    s->argc = argc < CKPT_MAX_ARGS ? argc : CKPT_MAX_ARGS;
+    for (int i = 0; i < s->argc; i++)
+        s->argv[i] = argv[i];
+    s->net_rng = *nn_net_rng(net);
+    s->sched_lr = sched->cur_lr;
+    s->sched_best = sched->best;
+    s->sched_bad = sched->bad_epochs;
+    s->optim_kind = (int32_t)optim_kind;
+    s->optim_t = *nn_optim_step_count(opt);
+    s->n_optim = nn_optim_state_size(opt);
+    s->optim = nn_optim_state(opt);
+    s->n_swa = s->swa ? nn_net_n_params(net) : 0;
+    size_t len;
+    void *model = nn_net_save_mem(net, &len);
+    int rc = model ? 0 : app_fail("checkpoint: %s", nn_error());
+    s->model = model;
+    s->model_len = len;
+    if (!rc)
+        rc = ckpt_save(path, s);
+    free(model);
+    s->model = NULL;
+    s->optim = NULL;
+    for (int i = 0; i < s->argc; i++)
+        s->argv[i] = NULL;
+    s->argc = 0;
+    return rc;
+}
+
+int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+                 nn_sched *sched, int optim_kind, int n_train)
+{
+    if (saved->n_optim != nn_optim_state_size(opt) || saved->optim_kind != (int32_t)optim_kind)
+        return app_fail("optimizer state does not match --optimizer");
+    int swa_fits = saved->swa && saved->n_swa == nn_net_n_params(net);
+    if (!swa_fits && saved->swa_count)
+        return app_fail("its weight average does not fit the model");
+    if (saved->n_order && saved->n_order != n_train)
+        return app_fail("the data has changed since the checkpoint");
+    memcpy(nn_optim_state(opt), saved->optim, saved->n_optim * sizeof(float));
+    *nn_optim_step_count(opt) = saved->optim_t;
+    *nn_net_rng(net) = saved->net_rng;
+    sched->cur_lr = saved->sched_lr;
+    sched->best = saved->sched_best;
+    sched->bad_epochs = saved->sched_bad;
+    /* Everything the run goes on with moves over; the arguments and the
+     * optimizer and model images stay with saved. */
+    s->epoch = saved->epoch;
+    s->batch = saved->batch;
+    s->n_order = saved->n_order;
+    s->loss_sum = saved->loss_sum;
+    s->correct = saved->correct;
+    s->seen = saved->seen;
+    s->epoch_seconds = saved->epoch_seconds;
+    s->total_seconds = saved->total_seconds;
+    s->aug_rng = saved->aug_rng;
+    s->order_rng = saved->order_rng;
+    s->best_acc = saved->best_acc;
+    s->best_epoch = saved->best_epoch;
+    s->bad_epochs = saved->bad_epochs;
+    s->n_history = saved->n_history;
+    s->best_len = saved->best_len;
+    s->order = saved->order;
+    s->history = saved->history;
+    s->best = saved->best;
+    saved->order = NULL;
+    saved->history = NULL;
+    saved->best = NULL;
+    if (swa_fits) {
+        s->swa = saved->swa;
+        s->swa_count = saved->swa_count;
+        saved->swa = NULL;
+    }
+    return 0;
+}
