@@ -229,9 +229,9 @@ void ckpt_free(ckpt_state *s)
     memset(s, 0, sizeof *s);
 }
 
-int ckpt_load(const char *path, ckpt_state *s)
+/* The whole file into a malloc'd buffer. Returns 0 or -1 (app_error). */
+static int read_all(const char *path, uint8_t **out, size_t *out_len)
 {
-    memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
     if (!f)
         return app_fail("%s: %s", path, strerror(errno));
@@ -259,6 +259,51 @@ int ckpt_load(const char *path, ckpt_state *s)
         free(data);
         return app_fail("%s: read error", path);
     }
+    *out = data;
+    *out_len = len;
+    return 0;
+}
+
+/* The optimizer state, epoch order and history; r->bad on any trouble. */
+static void get_arrays(rbuf *r, ckpt_state *s)
+{
+    s->n_optim = get_u64(r);
+    if (!get_count(r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
+        for (uint64_t i = 0; i < s->n_optim; i++)
+            s->optim[i] = get_f32(r);
+    else
+        r->bad = 1;
+    s->n_order = (int32_t)get_u32(r);
+    if (s->n_order >= 0 && !get_count(r, (uint64_t)s->n_order, 4) &&
+        (s->order = malloc(((size_t)s->n_order + 1) * 4)))
+        for (int i = 0; i < s->n_order; i++)
+            s->order[i] = (int32_t)get_u32(r);
+    else
+        r->bad = 1;
+    s->n_history = (int32_t)get_u32(r);
+    if (s->n_history >= 0 && !get_count(r, (uint64_t)s->n_history, 32) &&
+        (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
+        for (int i = 0; i < s->n_history; i++) {
+            rep_epoch *h = &s->history[i];
+            h->epoch = (int)get_u32(r);
+            h->lr = get_f32(r);
+            h->train_loss = get_f32(r);
+            h->train_acc = get_f32(r);
+            h->val_loss = get_f32(r);
+            h->val_acc = get_f32(r);
+            h->seconds = get_f64(r);
+        }
+    else
+        r->bad = 1;
+}
+
+int ckpt_load(const char *path, ckpt_state *s)
+{
+    memset(s, 0, sizeof *s);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (read_all(path, &data, &len) < 0)
+        return -1;
     if (len < 16 || memcmp(data, magic, 8)) {
         free(data);
         return app_fail("%s: not a training checkpoint", path);
@@ -310,34 +355,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     s->bad_epochs = (int32_t)get_u32(&r);
     s->optim_kind = (int32_t)get_u32(&r);
     s->optim_t = (int64_t)get_u64(&r);
-    s->n_optim = get_u64(&r);
-    if (!get_count(&r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
-        for (uint64_t i = 0; i < s->n_optim; i++)
-            s->optim[i] = get_f32(&r);
-    else
-        r.bad = 1;
-    s->n_order = (int32_t)get_u32(&r);
-    if (s->n_order >= 0 && !get_count(&r, (uint64_t)s->n_order, 4) &&
-        (s->order = malloc(((size_t)s->n_order + 1) * 4)))
-        for (int i = 0; i < s->n_order; i++)
-            s->order[i] = (int32_t)get_u32(&r);
-    else
-        r.bad = 1;
-    s->n_history = (int32_t)get_u32(&r);
-    if (s->n_history >= 0 && !get_count(&r, (uint64_t)s->n_history, 32) &&
-        (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
-        for (int i = 0; i < s->n_history; i++) {
-            rep_epoch *h = &s->history[i];
-            h->epoch = (int)get_u32(&r);
-            h->lr = get_f32(&r);
-            h->train_loss = get_f32(&r);
-            h->train_acc = get_f32(&r);
-            h->val_loss = get_f32(&r);
-            h->val_acc = get_f32(&r);
-            h->seconds = get_f64(&r);
-        }
-    else
-        r.bad = 1;
+    get_arrays(&r, s);
     s->model_len = get_u64(&r);
     s->model = dup_bytes(&r, s->model_len);
     s->best_len = get_u64(&r);

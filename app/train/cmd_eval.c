@@ -30,10 +30,16 @@ static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
     aug_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
 }
 
-int cmd_eval(int argc, char **argv)
+typedef struct eval_opts {
+    const char *model, *data, *split, *json, *report;
+    int tta, threads, uncalibrated, precision;
+} eval_opts;
+
+/* Returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, eval_opts *o)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
-    int tta = 0, threads = 2, uncalibrated = 0, precision = 0;
+    memset(o, 0, sizeof *o);
+    o->threads = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
@@ -52,35 +58,47 @@ int cmd_eval(int argc, char **argv)
             return ED_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
-            tta = 1;
+            o->tta = 1;
             continue;
         }
         if (!strcmp(a, "--uncalibrated")) {
-            uncalibrated = 1;
+            o->uncalibrated = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--json")) json = v;
-        else if (!strcmp(a, "--report")) report = v;
+        if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--split")) o->split = v;
+        else if (!strcmp(a, "--json")) o->json = v;
+        else if (!strcmp(a, "--report")) o->report = v;
         else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 256, &threads))
+            if (cli_int(a, v, 1, 256, &o->threads))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--precision")) {
-            if (cli_precision(a, v, &precision))
+            if (cli_precision(a, v, &o->precision))
                 return ED_EXIT_USAGE;
         } else {
             ed_err("eval: unknown option '%s'", a);
             return ED_EXIT_USAGE;
         }
     }
-    if (!data) {
+    if (!o->data) {
         ed_err("eval: --data is required (see --help)");
         return ED_EXIT_USAGE;
     }
+    return -1;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts o;
+    int prc = parse(argc, argv, &o);
+    if (prc >= 0)
+        return prc;
+    const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
+               *report = o.report;
+    int tta = o.tta, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
     size_t dl = strlen(data);
     if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
         split = "PublicTest";
@@ -116,7 +134,6 @@ int cmd_eval(int argc, char **argv)
         goto done;
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
     nn_net_input_shape(net, &c, &h, &w);
-    size_t pix = (size_t)w * h;
     acc = calloc((size_t)n * k, sizeof *acc);
     pred = malloc((size_t)n * sizeof *pred);
     if (!acc || !pred) {
@@ -161,30 +178,11 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     if (report) {
-        int idx[24];
-        int ns = rep_pick_samples(ds->labels, pred, n, k, 24, 7, idx);
-        uint8_t *faces = malloc((size_t)(ns > 0 ? ns : 1) * pix);
-        int st[24], sp[24];
-        float sc[24];
-        if (!faces) {
-            ed_err("out of memory");
+        tc_samples smp;
+        if (tc_samples_pick(&smp, &rep, ds, pred, acc, k))
             goto done;
-        }
-        for (int i = 0; i < ns; i++) {
-            memcpy(faces + i * pix, ds_image(ds, idx[i]), pix);
-            st[i] = ds->labels[idx[i]];
-            sp[i] = pred[idx[i]];
-            sc[i] = acc[(size_t)idx[i] * k + sp[i]];
-        }
-        rep.sample_faces = faces;
-        rep.n_samples = ns;
-        rep.sample_true = st;
-        rep.sample_pred = sp;
-        rep.sample_conf = sc;
-        rep.face_w = w;
-        rep.face_h = h;
         int r = rep_write(report, &rep);
-        free(faces);
+        tc_samples_free(&smp);
         if (r) {
             ed_err("--report: %s", app_error());
             goto done;

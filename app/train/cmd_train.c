@@ -32,56 +32,43 @@ static int write_report(train_run *r, const char *model_path)
     float *probs = malloc((size_t)n * k * sizeof *probs);
     int rc = -1, said = 0;
     rep_metrics m;
+    tc_samples smp = {0};
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(r->net, i);
-    if (!pred || !probs || tc_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
-        rep_metrics_compute(&m, r->val->labels, pred, n, k))
-        goto done;
-    int idx[24];
-    int ns = rep_pick_samples(r->val->labels, pred, n, k, 24, 7, idx);
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
     size_t pix = (size_t)w * h;
-    uint8_t *faces = malloc((size_t)(ns > 0 ? ns : 1) * pix);
-    int *st = malloc(sizeof(int) * 24), *sp = malloc(sizeof(int) * 24);
-    float *sc = malloc(sizeof(float) * 24);
     float *fx = malloc(4 * (size_t)c * pix * sizeof(float));
-    if (!faces || !st || !sp || !sc || !fx) {
-        free(faces); free(st); free(sp); free(sc); free(fx);
+    if (!pred || !probs || !fx || tc_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
+        rep_metrics_compute(&m, r->val->labels, pred, n, k))
         goto done;
-    }
-    for (int i = 0; i < ns; i++) {
-        memcpy(faces + i * pix, ds_image(r->val, idx[i]), pix);
-        st[i] = r->val->labels[idx[i]];
-        sp[i] = pred[idx[i]];
-        sc[i] = probs[(size_t)idx[i] * k + sp[i]];
-    }
     rep_report rep = {
         .title = r->o.arch, .classes = names, .n_classes = k,
         .history = r->st.history, .n_epochs = r->st.n_history,
         .metrics = &m, .metrics_of = "validation",
         .best_val_accuracy = r->st.best_acc, .best_epoch = r->st.best_epoch,
-        .sample_faces = faces, .n_samples = ns, .sample_true = st, .sample_pred = sp, .sample_conf = sc,
         .model = model_path, .data = r->o.data, .arch = r->o.arch,
         .command = nn_net_meta(r->net)->command, .train_seconds = r->st.total_seconds,
         .swa_val_accuracy = r->swa_acc, .swa_val_loss = r->swa_loss, .swa_from = train_loop_swa_first(&r->st),
         .swa_to = r->st.epoch, .swa_kept = r->swa_kept,
     };
+    if (tc_samples_pick(&smp, &rep, r->val, pred, probs, k)) {
+        said = 1;
+        goto done;
+    }
     /* First conv layer: its filters, and its maps for a few faces. */
-    int fn = ns < 4 ? ns : 4, co, ci, ck;
+    int fn = smp.n < 4 ? smp.n : 4, co, ci, ck;
     const float *cw;
     int li = nn_net_first_conv(r->net, &cw, &co, &ci, &ck);
     if (li > 0 && fn > 0) {
         for (int i = 0; i < fn; i++)
-            nn_preprocess_u8(r->net, faces + i * pix, fx + (size_t)i * c * pix);
+            nn_preprocess_u8(r->net, smp.faces + i * pix, fx + (size_t)i * c * pix);
         if (nn_net_forward(r->net, fx, fn, 0)) {
             int mc, mh, mw;
             rep.fm_maps = nn_net_layer_output(r->net, li, &mc, &mh, &mw);
-            rep.fm_faces = faces;
+            rep.fm_faces = smp.faces;
             rep.fm_n = fn;
-            rep.face_w = w;
-            rep.face_h = h;
             rep.fm_c = mc;
             rep.fm_h = mh;
             rep.fm_w = mw;
@@ -91,18 +78,17 @@ static int write_report(train_run *r, const char *model_path)
         rep.conv1_in = ci;
         rep.conv1_k = ck;
     }
-    rep.face_w = w;
-    rep.face_h = h;
     rc = rep_write(r->o.report, &rep);
     said = rc != 0;
     if (rc)
         ed_err("report: %s", app_error());
     else
         fprintf(stderr, "report written to %s\n", r->o.report);
-    free(faces); free(st); free(sp); free(sc); free(fx);
 done:
     if (rc && !said) /* the engine failed, or memory ran out */
         ed_err("report: %s", nn_error());
+    tc_samples_free(&smp);
+    free(fx);
     free(pred);
     free(probs);
     return rc;

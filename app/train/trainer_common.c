@@ -135,3 +135,36 @@ int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
                err, ckpt, ckpt);
     return rc;
 }
+
+int tc_samples_pick(tc_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+                    const float *probs, int k)
+{
+    int idx[TC_SAMPLES];
+    size_t pix = (size_t)ds->w * ds->h;
+    memset(s, 0, sizeof *s);
+    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, TC_SAMPLES, 7, idx);
+    if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
+        ed_err("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->n; i++) {
+        memcpy(s->faces + i * pix, ds_image(ds, idx[i]), pix);
+        s->truth[i] = ds->labels[idx[i]];
+        s->pred[i] = pred[idx[i]];
+        s->conf[i] = probs[(size_t)idx[i] * k + s->pred[i]];
+    }
+    rep->sample_faces = s->faces;
+    rep->n_samples = s->n;
+    rep->sample_true = s->truth;
+    rep->sample_pred = s->pred;
+    rep->sample_conf = s->conf;
+    rep->face_w = ds->w;
+    rep->face_h = ds->h;
+    return 0;
+}
+
+void tc_samples_free(tc_samples *s)
+{
+    free(s->faces);
+    s->faces = NULL;
+}

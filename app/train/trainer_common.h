@@ -7,6 +7,7 @@
 #include "dataset.h"
 #include "nn.h"
 #include "probs.h"
+#include "report.h"
 
 /* Preprocess images idx[0..n-1] of ds (NULL idx: 0..n-1) into x. */
 void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x);
@@ -37,4 +38,18 @@ int tc_set_precision(nn_net *net, const char *value);
 /* Print a data set's skipped entries (count and the first messages). */
 void tc_report_problems(const ds_dataset *ds, const char *path);
 
+/* The faces of a report's sample panel: up to TC_SAMPLES images of ds
+ * picked by rep_pick_samples (a fixed seed), with their true class, the
+ * prediction pred[i] and its probability from probs (k per image). */
+#define TC_SAMPLES 24
+typedef struct tc_samples {
+    uint8_t *faces; /* n w x h faces, malloc'd; tc_samples_free */
+    int n, truth[TC_SAMPLES], pred[TC_SAMPLES];
+    float conf[TC_SAMPLES];
+} tc_samples;
+/* Fills s and points rep's sample fields (and face size) at it. Returns 0
+ * or -1 (out of memory, said on stderr). */
+int tc_samples_pick(tc_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+                    const float *probs, int k);
+void tc_samples_free(tc_samples *s);
 #endif
