@@ -3,7 +3,7 @@
  *
  * The model should see faces cropped as FER2013's are, or its accuracy in
  * the app falls below its accuracy on the data set. Measured, not assumed
- * (tests/bench_crop_margin.py runs each cascade on FER2013 test faces and
+ * (bench/bench_crop_margin.py runs each cascade on FER2013 test faces and
  * compares the box it finds with the crop):
  * - Haar (the default cascade): crop side / box side median 1.02, quartiles
  *   0.95 and 1.10, centres within 0.3% of a box width. FER2013's crops are
