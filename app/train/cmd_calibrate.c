@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "outpath.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +90,7 @@ int cmd_calibrate(int argc, char **argv)
         ed_err("--threads: %s", nn_error());
         goto done;
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0)))
         goto done;
     if (share > 0 && !(val = ds_split(ds, share, seed))) {
         ed_err("--val-split: %s", app_error());
@@ -103,7 +103,7 @@ int cmd_calibrate(int argc, char **argv)
         ed_err("out of memory for %d images", cal->n);
         goto done;
     }
-    tc_preprocess(net, cal, NULL, cal->n, x);
+    cmd_preprocess(net, cal, NULL, cal->n, x);
     char before[96];
     cal_describe(net, before, sizeof before);
     fprintf(stderr, "%s: calibration was %s\n", model, before);

@@ -11,7 +11,7 @@
 #include "ensemble.h"
 #include "paths.h"
 #include "report.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +130,7 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0)))
         goto done;
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
     nn_net_input_shape(net, &c, &h, &w);
@@ -178,11 +178,11 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     if (report) {
-        tc_samples smp;
-        if (tc_samples_pick(&smp, &rep, ds, pred, acc, k))
+        cmd_samples smp;
+        if (cmd_samples_pick(&smp, &rep, ds, pred, acc, k))
             goto done;
         int r = rep_write(report, &rep);
-        tc_samples_free(&smp);
+        cmd_samples_free(&smp);
         if (r) {
             ed_err("--report: %s", app_error());
             goto done;

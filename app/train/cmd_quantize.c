@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "outpath.h"
 #include "paths.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +74,7 @@ int cmd_quantize(int argc, char **argv)
         ed_err("--threads: %s", nn_error());
         goto done;
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 1)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 1)))
         goto done;
     if (ds_limit(ds, count, (uint64_t)seed)) {
         ed_err("quantize: cannot sample %d faces", count);
@@ -89,10 +89,10 @@ int cmd_quantize(int argc, char **argv)
         ed_err("out of memory for %d faces", n);
         goto done;
     }
-    tc_preprocess(net, ds, NULL, n, x);
-    if (nn_net_calibrate_int8(net, x, n) || tc_classify(net, x, n, NULL, p32, NULL, NULL) ||
+    cmd_preprocess(net, ds, NULL, n, x);
+    if (nn_net_calibrate_int8(net, x, n) || cmd_classify(net, x, n, NULL, p32, NULL, NULL) ||
         nn_net_set_precision(net, NN_PRECISION_INT8) ||
-        tc_classify(net, x, n, NULL, p8, NULL, NULL)) {
+        cmd_classify(net, x, n, NULL, p8, NULL, NULL)) {
         ed_err("quantize: %s", nn_error());
         goto done;
     }

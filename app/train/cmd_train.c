@@ -15,7 +15,7 @@
 #include "report.h"
 #include "train_loop.h"
 #include "train_opts.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@ static int write_report(train_run *r, const char *model_path)
     float *probs = malloc((size_t)n * k * sizeof *probs);
     int rc = -1, said = 0;
     rep_metrics m;
-    tc_samples smp = {0};
+    cmd_samples smp = {0};
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(r->net, i);
@@ -40,7 +40,7 @@ static int write_report(train_run *r, const char *model_path)
     nn_net_input_shape(r->net, &c, &h, &w);
     size_t pix = (size_t)w * h;
     float *fx = malloc(4 * (size_t)c * pix * sizeof(float));
-    if (!pred || !probs || !fx || tc_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
+    if (!pred || !probs || !fx || cmd_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
         rep_metrics_compute(&m, r->val->labels, pred, n, k))
         goto done;
     rep_report rep = {
@@ -53,7 +53,7 @@ static int write_report(train_run *r, const char *model_path)
         .swa_val_accuracy = r->swa_acc, .swa_val_loss = r->swa_loss, .swa_from = train_loop_swa_first(&r->st),
         .swa_to = r->st.epoch, .swa_kept = r->swa_kept,
     };
-    if (tc_samples_pick(&smp, &rep, r->val, pred, probs, k)) {
+    if (cmd_samples_pick(&smp, &rep, r->val, pred, probs, k)) {
         said = 1;
         goto done;
     }
@@ -87,7 +87,7 @@ static int write_report(train_run *r, const char *model_path)
 done:
     if (rc && !said) /* the engine failed, or memory ran out */
         ed_err("report: %s", nn_error());
-    tc_samples_free(&smp);
+    cmd_samples_free(&smp);
     free(fx);
     free(pred);
     free(probs);
@@ -216,7 +216,7 @@ static int load_data(train_run *r, int w, int h)
         ed_err("%s", app_error());
         return -1;
     }
-    tc_report_problems(r->train, o->data);
+    cmd_report_problems(r->train, o->data);
     if (o->val) {
         ds_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
@@ -227,7 +227,7 @@ static int load_data(train_run *r, int w, int h)
             ed_err("%s", app_error());
             return -1;
         }
-        tc_report_problems(r->val, o->val);
+        cmd_report_problems(r->val, o->val);
         const char *names[NN_MAX_CLASSES];
         for (int i = 0; i < r->train->n_classes; i++)
             names[i] = r->train->classes[i];
@@ -305,7 +305,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         ed_err("--threads: %s", nn_error());
         return -1;
     }
-    if (tc_set_precision(r->net, o->precision))
+    if (cmd_set_precision(r->net, o->precision))
         return -1;
     if (o->teacher) {
         float t = 4.0f, alpha = 0.5f;
@@ -351,7 +351,7 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
         ed_err("out of memory");
         return ED_EXIT_FAIL;
     }
-    tc_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
+    cmd_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
     if (resume) {
         if (ckpt_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
             ed_err("%s: %s", resume, app_error());
@@ -388,7 +388,7 @@ static int save_best(train_run *r)
         nn_net_set_calib(best, NULL);
         fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }
-    if (tc_save_model(best, o->out, o->ckpt) != 0) {
+    if (cmd_save_model(best, o->out, o->ckpt) != 0) {
         nn_net_free(best);
         return -1;
     }

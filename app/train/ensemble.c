@@ -2,7 +2,7 @@
 #include "ensemble.h"
 
 #include "cli.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +84,7 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
         if (w != ds->w || h != ds->h) {
             /* its own size: load again, and check the faces are the same */
             ds_free(own);
-            if (!(own = tc_load_for_model(net, data, split, threads, 1)))
+            if (!(own = cmd_load_for_model(net, data, split, threads, 1)))
                 goto out;
             int same = own->n == n;
             for (int i = 0; same && i < n; i++)
@@ -115,7 +115,7 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
                 }
                 nn_preprocess_u8(net, src, x + (size_t)i * per);
             }
-            if (tc_classify(net, x, n, NULL, p, NULL, NULL)) {
+            if (cmd_classify(net, x, n, NULL, p, NULL, NULL)) {
                 ed_err("%s: %s", e->path[m], nn_error());
                 goto out;
             }

@@ -28,7 +28,7 @@ typedef void (*ens_view_fn)(int view, const uint8_t *src, uint8_t *dst, int w, i
 
 /*
  * The ensemble's probabilities for every face of ds (loaded for net[0]
- * by tc_load_for_model from data/split): probs[ds->n][k] in net[0]'s class
+ * by cmd_load_for_model from data/split): probs[ds->n][k] in net[0]'s class
  * order, the mean over models and `views` views (view 0 the face itself;
  * view_fn makes the others, NULL when views is 1). A model of another
  * input size gets data/split loaded again at its size, which must give the

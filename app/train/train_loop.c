@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "mix.h"
 #include "probs.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 static volatile sig_atomic_t interrupted;
 static int batches_this_run; /* for --interrupt-after (tests) */
@@ -170,7 +170,7 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
 {
     int n = r->val->n;
     int *pred = malloc((size_t)n * sizeof *pred);
-    if (!pred || tc_classify(r->net, r->val_x, n, r->val->labels, NULL, pred, loss)) {
+    if (!pred || cmd_classify(r->net, r->val_x, n, r->val->labels, NULL, pred, loss)) {
         free(pred);
         ed_err("validation: %s", nn_error());
         return -1;

@@ -1,5 +1,5 @@
-/* trainer_common.c - see trainer_common.h. */
-#include "trainer_common.h"
+/* cmd_common.c - see cmd_common.h. */
+#include "cmd_common.h"
 
 #include "app_err.h"
 #include "outpath.h"
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int tc_set_precision(nn_net *net, const char *value)
+int cmd_set_precision(nn_net *net, const char *value)
 {
     int bf16 = !strcmp(value, "bf16"), aut = !strcmp(value, "auto");
     if (!bf16 && !aut && strcmp(value, "fp32")) {
@@ -26,7 +26,7 @@ int tc_set_precision(nn_net *net, const char *value)
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 
-void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
+void cmd_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
@@ -35,7 +35,7 @@ void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int 
         nn_preprocess_u8(net, ds_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
 }
 
-int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
+int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
                 int *pred, double *loss)
 {
     int c, h, w, k = nn_net_n_classes(net);
@@ -63,7 +63,7 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
     return 0;
 }
 
-void tc_report_problems(const ds_dataset *ds, const char *path)
+void cmd_report_problems(const ds_dataset *ds, const char *path)
 {
     if (!ds->n_skipped)
         return;
@@ -83,7 +83,7 @@ static void progress(void *user, int done, int total)
         fputc('\n', stderr);
 }
 
-ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
+ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet)
 {
     int c, h, w;
@@ -98,7 +98,7 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
         ed_err("%s", app_error());
         return NULL;
     }
-    tc_report_problems(ds, path);
+    cmd_report_problems(ds, path);
     int k = nn_net_n_classes(net);
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
@@ -120,7 +120,7 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
     return ds;
 }
 
-int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
+int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
 {
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
@@ -136,13 +136,13 @@ int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
     return rc;
 }
 
-int tc_samples_pick(tc_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
                     const float *probs, int k)
 {
-    int idx[TC_SAMPLES];
+    int idx[CMD_SAMPLES];
     size_t pix = (size_t)ds->w * ds->h;
     memset(s, 0, sizeof *s);
-    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, TC_SAMPLES, 7, idx);
+    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
     if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
         ed_err("out of memory");
         return -1;
@@ -163,7 +163,7 @@ int tc_samples_pick(tc_samples *s, rep_report *rep, const ds_dataset *ds, const 
     return 0;
 }
 
-void tc_samples_free(tc_samples *s)
+void cmd_samples_free(cmd_samples *s)
 {
     free(s->faces);
     s->faces = NULL;
