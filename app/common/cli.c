@@ -49,13 +49,19 @@ int cli_parse_double(const char *opt, const char *val, double lo, double hi, dou
     return 0;
 }
 
+/* rc, after printing the message when it is a failure. */
+static int said(int rc)
+{
+    if (rc)
+        ed_err("%s", app_error());
+    return rc;
+}
+
 int cli_int(const char *opt, const char *val, long lo, long hi, int *out)
 {
     long v;
-    if (cli_parse_long(opt, val, lo, hi, &v) != 0) {
-        ed_err("%s", app_error());
+    if (said(cli_parse_long(opt, val, lo, hi, &v)))
         return -1;
-    }
     *out = (int)v;
     return 0;
 }
@@ -63,11 +69,19 @@ int cli_int(const char *opt, const char *val, long lo, long hi, int *out)
 int cli_float(const char *opt, const char *val, double lo, double hi, float *out)
 {
     double v;
-    if (cli_parse_double(opt, val, lo, hi, &v) != 0) {
-        ed_err("%s", app_error());
+    if (said(cli_parse_double(opt, val, lo, hi, &v)))
         return -1;
-    }
     *out = (float)v;
+    return 0;
+}
+
+int cli_u64(const char *opt, const char *val, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v = strtoull(val, &end, 10);
+    if (end == val || *end)
+        return said(app_fail("bad value '%s' for %s: not a whole number", val, opt));
+    *out = v;
     return 0;
 }
 

@@ -31,7 +31,7 @@ static void usage(void)
 
 int cmd_calibrate(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *out = NULL;
+    cmd_io io = {0};
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
@@ -44,20 +44,14 @@ int cmd_calibrate(int argc, char **argv)
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--val-split")) {
+        if (cmd_io_option(&io, a, v))
+            continue;
+        if (!strcmp(a, "--val-split")) {
             if (cli_float(a, v, 0.001, 0.9, &share))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
-            char *end;
-            seed = strtoull(v, &end, 10);
-            if (*end || !*v) {
-                ed_err("--seed: '%s' is not a whole number", v);
+            if (cli_u64(a, v, &seed))
                 return ED_EXIT_USAGE;
-            }
         } else if (!strcmp(a, "--method")) {
             if (cal_parse_mode(a, v, &mode))
                 return ED_EXIT_USAGE;
@@ -69,27 +63,19 @@ int cmd_calibrate(int argc, char **argv)
             return ED_EXIT_USAGE;
         }
     }
-    if (!model || !data || !out) {
-        ed_err("calibrate: %s is required (see --help)", !model ? "--model" : !data ? "--data" : "--out");
+    if (!io.model || !io.data || !io.out) {
+        ed_err("calibrate: %s is required (see --help)",
+               !io.model ? "--model" : !io.data ? "--data" : "--out");
         return ED_EXIT_USAGE;
     }
-    /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
-    int orc = op_check_outputs(files, 3);
-    if (orc)
-        return orc;
-    nn_net *net = nn_net_load(model);
-    if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
-    }
-    int rc = ED_EXIT_FAIL;
+    const char *model = io.model, *data = io.data, *split = io.split, *out = io.out;
+    int rc;
+    nn_net *net = cmd_io_open(&io, threads, &rc);
+    if (!net)
+        return rc;
+    rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL, *val = NULL;
     float *x = NULL;
-    if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
-        goto done;
-    }
     if (!(ds = cmd_load_for_model(net, data, split, threads, 0)))
         goto done;
     if (share > 0 && !(val = ds_split(ds, share, seed))) {

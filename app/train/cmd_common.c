@@ -168,3 +168,44 @@ void cmd_samples_free(cmd_samples *s)
     free(s->faces);
     s->faces = NULL;
 }
+
+int cmd_io_option(cmd_io *io, const char *a, const char *v)
+{
+    const char **to = !strcmp(a, "--model") ? &io->model
+                    : !strcmp(a, "--data")  ? &io->data
+                    : !strcmp(a, "--split") ? &io->split
+                    : !strcmp(a, "--out")   ? &io->out
+                                            : NULL;
+    if (to)
+        *to = v;
+    return to != NULL;
+}
+
+nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
+{
+    /* --out may not be --model: a new file, the input kept */
+    op_path files[] = {{"--model", io->model, OP_INPUT}, {"--data", io->data, OP_INPUT},
+                       {"--out", io->out, OP_FILE}};
+    if ((*rc = op_check_outputs(files, 3)) != 0)
+        return NULL;
+    *rc = ED_EXIT_FAIL;
+    nn_net *net = nn_net_load(io->model);
+    if (!net) {
+        ed_err("%s", nn_error());
+        return NULL;
+    }
+    if (nn_net_set_threads(net, threads)) {
+        ed_err("--threads: %s", nn_error());
+        nn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+const char *cmd_csv_split(const cmd_io *io, const char *dflt)
+{
+    size_t dl = strlen(io->data);
+    if (!io->split && dl >= 4 && !strcmp(io->data + dl - 4, ".csv"))
+        return dflt;
+    return io->split;
+}

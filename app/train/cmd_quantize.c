@@ -16,7 +16,7 @@
 
 int cmd_quantize(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *out = NULL;
+    cmd_io io = {0};
     int count = 500, threads = 2, seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -30,11 +30,9 @@ int cmd_quantize(int argc, char **argv)
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--count")) {
+        if (cmd_io_option(&io, a, v))
+            continue;
+        if (!strcmp(a, "--count")) {
             if (cli_int(a, v, 1, 100000, &count))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
@@ -48,32 +46,20 @@ int cmd_quantize(int argc, char **argv)
             return ED_EXIT_USAGE;
         }
     }
-    if (!data || !out) {
+    if (!io.data || !io.out) {
         ed_err("quantize: --data and --out are required (see --help)");
         return ED_EXIT_USAGE;
     }
-    size_t dl = strlen(data);
-    if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
-        split = "Training";
-    if (!model)
-        model = ed_default_model();
-    /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
-    int orc = op_check_outputs(files, 3);
-    if (orc)
-        return orc;
-    nn_net *net = nn_net_load(model);
-    if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
-    }
-    int rc = ED_EXIT_FAIL;
+    const char *split = cmd_csv_split(&io, "Training"), *data = io.data, *out = io.out;
+    if (!io.model)
+        io.model = ed_default_model();
+    int rc;
+    nn_net *net = cmd_io_open(&io, threads, &rc);
+    if (!net)
+        return rc;
+    rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
-    if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
-        goto done;
-    }
     if (!(ds = cmd_load_for_model(net, data, split, threads, 1)))
         goto done;
     if (ds_limit(ds, count, (uint64_t)seed)) {

@@ -177,18 +177,14 @@ int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
         return -1;
     fprintf(f, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%d,", h[i].epoch);
-        csv_num(f, "%.6g", h[i].lr);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].train_loss);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].train_acc);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].val_loss);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].val_acc);
-        fputc(',', f);
-        csv_num(f, "%.2f", h[i].seconds);
+        static const char *const fmt[6] = {"%.6g", "%.6f", "%.6f", "%.6f", "%.6f", "%.2f"};
+        const double v[6] = {h[i].lr, h[i].train_loss, h[i].train_acc, h[i].val_loss,
+                             h[i].val_acc, h[i].seconds};
+        fprintf(f, "%d", h[i].epoch);
+        for (int j = 0; j < 6; j++) {
+            fputc(',', f);
+            csv_num(f, fmt[j], v[j]);
+        }
         fputc('\n', f);
     }
     return close_rename(&o);

@@ -145,9 +145,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--swa")) { if (cli_int(a, v, 1, 100000, &o->swa)) return -1; }
         else if (OPT("--limit")) { if (cli_int(a, v, 1, 1 << 30, &o->limit)) return -1; }
         else if (OPT("--seed")) {
-            char *end;
-            o->seed = strtoull(v, &end, 10);
-            if (*end || !*v) { ed_err("--seed: '%s' is not a whole number", v); return -1; }
+            if (cli_u64(a, v, &o->seed)) return -1;
         }
         else if (OPT("--threads")) { if (cli_int(a, v, 1, 256, &o->threads)) return -1; }
         else if (OPT("--out")) o->out = v;
