@@ -103,11 +103,10 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
     train_opts *o = &r->o;
     train_opts_defaults(o);
     int pr = train_opts_parse(argc - 1, argv + 1, o, resume);
-    if (pr) {
-        if (pr > 0)
-            train_opts_usage(stdout);
-        return pr > 0 ? ED_EXIT_OK : ED_EXIT_USAGE;
-    }
+    if (pr == TRAIN_OPTS_HELP)
+        train_opts_usage(stdout);
+    if (pr != TRAIN_OPTS_RUN)
+        return pr == TRAIN_OPTS_HELP ? ED_EXIT_OK : ED_EXIT_USAGE;
     if (*resume && ckpt_load(*resume, saved)) {
         ed_err("%s", app_error());
         return ED_EXIT_FAIL;
@@ -121,7 +120,7 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
         /* The saved arguments first, then today's: later options win. */
         int interrupt_after = o->interrupt_after;
         train_opts_defaults(o);
-        if (train_opts_parse(r->argc, r->argv, o, NULL))
+        if (train_opts_parse(r->argc, r->argv, o, NULL) != TRAIN_OPTS_RUN)
             return ED_EXIT_USAGE;
         o->interrupt_after = interrupt_after;
     }

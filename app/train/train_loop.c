@@ -70,8 +70,8 @@ static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int
     }
 }
 
-/* Train batches [st.batch, nb) of the epoch. Returns 0, 1 when interrupted
- * (checkpoint written), -1 on error. */
+/* Train batches [st.batch, nb) of the epoch. Returns ED_EXIT_OK,
+ * ED_EXIT_INTERRUPTED (checkpoint written) or ED_EXIT_FAIL (said). */
 static int run_epoch(train_run *r, int epoch, float lr)
 {
     ckpt_state *s = &r->st;
@@ -90,7 +90,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
     if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
         free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
         ed_err("out of memory");
-        return -1;
+        return ED_EXIT_FAIL;
     }
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
                             .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
@@ -101,7 +101,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         loss_cfg.distill_alpha = r->kd.alpha;
     }
     double t0 = nn_now(), last_show = 0;
-    int rc = 0;
+    int rc = ED_EXIT_OK;
     for (int b = s->batch; b < nb; b++) {
         if (interrupted || (r->o.interrupt_after && batches_this_run == r->o.interrupt_after)) {
             s->batch = b;
@@ -109,8 +109,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
             s->total_seconds += nn_now() - t0;
             if (r->tty)
                 fputc('\n', stderr);
-            rc = save_checkpoint(r) ? -1 : 1;
-            if (rc == 1)
+            rc = save_checkpoint(r) ? ED_EXIT_FAIL : ED_EXIT_INTERRUPTED;
+            if (rc == ED_EXIT_INTERRUPTED)
                 fprintf(stderr, "interrupted: checkpoint written to %s; continue with --resume %s\n",
                         r->o.ckpt, r->o.ckpt);
             goto out;
@@ -124,13 +124,13 @@ static int run_epoch(train_run *r, int epoch, float lr)
         if (mixing)
             mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
         if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
-            rc = -1;
+            rc = ED_EXIT_FAIL;
             goto out;
         }
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
             ed_err("%s", nn_error());
-            rc = -1;
+            rc = ED_EXIT_FAIL;
             goto out;
         }
         for (int i = 0; i < B; i++)
@@ -139,7 +139,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
             ed_err("training diverged at epoch %d batch %d (loss %g); try a lower --lr", epoch + 1, b, (double)loss);
-            rc = -1;
+            rc = ED_EXIT_FAIL;
             goto out;
         }
         nn_optim_step(r->opt, lr);
@@ -205,8 +205,9 @@ static int swa_fold(train_run *r)
  * statistics of their own from the training faces (unaugmented, in
  * shuffled batches, so each batch's statistics are those of the whole
  * set) and are validated; they replace the best epoch when better. The
- * run's last checkpoint is already written, so on Ctrl-C this returns 1
- * and --resume repeats it. Returns 0, 1 or -1. */
+ * run's last checkpoint is already written, so on Ctrl-C this returns
+ * ED_EXIT_INTERRUPTED and --resume repeats it. Else ED_EXIT_OK or
+ * ED_EXIT_FAIL (said). */
 static int swa_finish(train_run *r, const char *command)
 {
     ckpt_state *s = &r->st;
@@ -216,7 +217,7 @@ static int swa_finish(train_run *r, const char *command)
     const size_t per = (size_t)c * h * w;
     float *x = malloc((size_t)B * per * sizeof *x);
     int *order = malloc((size_t)n * sizeof *order);
-    int rc = -1;
+    int rc = ED_EXIT_FAIL;
     if (!x || !order) {
         ed_err("out of memory");
         goto out;
@@ -230,7 +231,7 @@ static int swa_finish(train_run *r, const char *command)
         if (interrupted) {
             fprintf(stderr, "interrupted: checkpoint written to %s; --resume %s finishes the run\n",
                     r->o.ckpt, r->o.ckpt);
-            rc = 1;
+            rc = ED_EXIT_INTERRUPTED;
             goto out;
         }
         for (int i = 0; i < B; i++)
@@ -267,7 +268,7 @@ static int swa_finish(train_run *r, const char *command)
         s->best_len = bl;
         s->best_acc = (float)vacc;
     }
-    rc = 0;
+    rc = ED_EXIT_OK;
 out:
     free(x);
     free(order);
@@ -365,8 +366,8 @@ int train_loop_run(train_run *r, const char *command)
             return ED_EXIT_FAIL;
         float lr = nn_sched_lr(&r->sched, s->epoch);
         int er = run_epoch(r, s->epoch, lr);
-        if (er)
-            return er > 0 ? ED_EXIT_INTERRUPTED : ED_EXIT_FAIL;
+        if (er != ED_EXIT_OK)
+            return er;
         double vloss, vacc, t_val = nn_now();
         if (train_loop_validate(r, &vloss, &vacc))
             return ED_EXIT_FAIL;
@@ -393,8 +394,8 @@ int train_loop_run(train_run *r, const char *command)
     }
     if (s->swa_count > 1) {
         int sr = swa_finish(r, command);
-        if (sr)
-            return sr > 0 ? ED_EXIT_INTERRUPTED : ED_EXIT_FAIL;
+        if (sr != ED_EXIT_OK)
+            return sr;
     }
     return ED_EXIT_OK;
 }

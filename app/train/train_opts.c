@@ -90,80 +90,80 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help"))
-            return 1;
+            return TRAIN_OPTS_HELP;
         if (!strcmp(a, "--no-equalize")) {
             o->equalize = 0;
             continue;
         }
         if (strncmp(a, "--", 2)) {
             ed_err("train: unexpected argument '%s'", a);
-            return -1;
+            return TRAIN_OPTS_BAD;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return -1;
+            return TRAIN_OPTS_BAD;
 #define OPT(name) (!strcmp(a, name))
         if (OPT("--data")) o->data = v;
         else if (OPT("--val")) o->val = v;
-        else if (OPT("--val-split")) { if (cli_float(a, v, 0.001, 0.9, &o->val_share)) return -1; }
+        else if (OPT("--val-split")) { if (cli_float(a, v, 0.001, 0.9, &o->val_share)) return TRAIN_OPTS_BAD; }
         else if (OPT("--val-usage")) o->val_split_name = v;
         else if (OPT("--split")) o->split = v;
         else if (OPT("--arch")) { o->arch = v; o->arch_set = 1; }
         else if (OPT("--init")) o->init = v;
-        else if (OPT("--epochs")) { if (cli_int(a, v, 1, 100000, &o->epochs)) return -1; }
-        else if (OPT("--batch")) { if (cli_int(a, v, 2, 4096, &o->batch)) return -1; }
+        else if (OPT("--epochs")) { if (cli_int(a, v, 1, 100000, &o->epochs)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--batch")) { if (cli_int(a, v, 2, 4096, &o->batch)) return TRAIN_OPTS_BAD; }
         else if (OPT("--optimizer")) {
             if (!strcmp(v, "sgd")) o->optim = NN_SGD;
             else if (!strcmp(v, "adam")) o->optim = NN_ADAM;
             else if (!strcmp(v, "adamw")) o->optim = NN_ADAMW;
-            else { ed_err("--optimizer: '%s' is not sgd, adam or adamw", v); return -1; }
+            else { ed_err("--optimizer: '%s' is not sgd, adam or adamw", v); return TRAIN_OPTS_BAD; }
         }
-        else if (OPT("--lr")) { if (cli_float(a, v, 1e-8, 10, &o->lr)) return -1; o->lr_set = 1; }
-        else if (OPT("--weight-decay")) { if (cli_float(a, v, 0, 1, &o->weight_decay)) return -1; o->wd_set = 1; }
-        else if (OPT("--momentum")) { if (cli_float(a, v, 0, 0.999, &o->momentum)) return -1; }
-        else if (OPT("--label-smoothing")) { if (cli_float(a, v, 0, 0.5, &o->smoothing)) return -1; }
-        else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return -1; }
-        else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return -1; }
-        else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return -1; }
+        else if (OPT("--lr")) { if (cli_float(a, v, 1e-8, 10, &o->lr)) return TRAIN_OPTS_BAD; o->lr_set = 1; }
+        else if (OPT("--weight-decay")) { if (cli_float(a, v, 0, 1, &o->weight_decay)) return TRAIN_OPTS_BAD; o->wd_set = 1; }
+        else if (OPT("--momentum")) { if (cli_float(a, v, 0, 0.999, &o->momentum)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--label-smoothing")) { if (cli_float(a, v, 0, 0.5, &o->smoothing)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--mixup")) { if (cli_float(a, v, 0, 100, &o->mix.mixup)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--cutmix")) { if (cli_float(a, v, 0, 100, &o->mix.cutmix)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--mix-prob")) { if (cli_float(a, v, 0, 1, &o->mix.prob)) return TRAIN_OPTS_BAD; }
         else if (OPT("--teacher")) o->teacher = v;
         else if (OPT("--distill")) {
             float t, al;
-            if (distill_parse(v, &t, &al)) return -1;
+            if (distill_parse(v, &t, &al)) return TRAIN_OPTS_BAD;
             o->distill = v;
         }
-        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return -1; }
+        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return TRAIN_OPTS_BAD; }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
             if (strcmp(v, "none") && strcmp(v, "weights") && strcmp(v, "sample")) {
                 ed_err("--balance: '%s' is not none, weights or sample", v);
-                return -1;
+                return TRAIN_OPTS_BAD;
             }
             o->balance = v;
         }
-        else if (OPT("--balance-power")) { if (cli_float(a, v, 0, 2, &o->balance_power)) return -1; }
-        else if (OPT("--patience")) { if (cli_int(a, v, 0, 100000, &o->patience)) return -1; }
-        else if (OPT("--swa")) { if (cli_int(a, v, 1, 100000, &o->swa)) return -1; }
-        else if (OPT("--limit")) { if (cli_int(a, v, 1, 1 << 30, &o->limit)) return -1; }
+        else if (OPT("--balance-power")) { if (cli_float(a, v, 0, 2, &o->balance_power)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--patience")) { if (cli_int(a, v, 0, 100000, &o->patience)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--swa")) { if (cli_int(a, v, 1, 100000, &o->swa)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--limit")) { if (cli_int(a, v, 1, 1 << 30, &o->limit)) return TRAIN_OPTS_BAD; }
         else if (OPT("--seed")) {
-            if (cli_u64(a, v, &o->seed)) return -1;
+            if (cli_u64(a, v, &o->seed)) return TRAIN_OPTS_BAD;
         }
-        else if (OPT("--threads")) { if (cli_int(a, v, 1, 256, &o->threads)) return -1; }
+        else if (OPT("--threads")) { if (cli_int(a, v, 1, 256, &o->threads)) return TRAIN_OPTS_BAD; }
         else if (OPT("--out")) o->out = v;
         else if (OPT("--precision")) {
             if (strcmp(v, "fp32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
                 ed_err("--precision: '%s' is not fp32, bf16 or auto", v);
-                return -1;
+                return TRAIN_OPTS_BAD;
             }
             o->precision = v;
         }
         else if (OPT("--report")) o->report = v;
         else if (OPT("--checkpoint")) o->ckpt = v;
         else if (OPT("--resume")) { if (resume) *resume = v; }
-        else if (OPT("--interrupt-after")) { if (cli_int(a, v, 1, 1 << 30, &o->interrupt_after)) return -1; }
-        else { ed_err("train: unknown option '%s'", a); return -1; }
+        else if (OPT("--interrupt-after")) { if (cli_int(a, v, 1, 1 << 30, &o->interrupt_after)) return TRAIN_OPTS_BAD; }
+        else { ed_err("train: unknown option '%s'", a); return TRAIN_OPTS_BAD; }
 #undef OPT
     }
-    return 0;
+    return TRAIN_OPTS_RUN;
 }
 
 void train_opts_defaults(train_opts *o)

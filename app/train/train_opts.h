@@ -27,9 +27,11 @@ typedef struct {
 void train_opts_defaults(train_opts *o);
 /* The help text, with the defaults train_opts_defaults sets. */
 void train_opts_usage(FILE *f);
-/* Parse argv[0..argc) (no command name) into o. Returns 0, 1 for --help,
- * or -1 after one line on stderr. *resume (when resume is not NULL) gets
- * --resume's value. */
+/* What train_opts_parse found: options to run with, --help, or a usage
+ * error (said on stderr). */
+enum { TRAIN_OPTS_BAD = -1, TRAIN_OPTS_RUN = 0, TRAIN_OPTS_HELP = 1 };
+/* Parse argv[0..argc) (no command name) into o. *resume (when resume is
+ * not NULL) gets --resume's value. */
 int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume);
 
 /* The run's effective arguments: saved[0..n_saved) (a checkpoint's; none
