@@ -53,8 +53,10 @@ int cmd_calibrate(int argc, char **argv)
             if (cli_u64(a, v, &seed))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--method")) {
-            if (cal_parse_mode(a, v, &mode))
+            if (cal_parse_mode(a, v, &mode)) {
+                ed_err("%s", app_error());
                 return ED_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &threads))
                 return ED_EXIT_USAGE;
@@ -93,8 +95,10 @@ int cmd_calibrate(int argc, char **argv)
     char before[96];
     cal_describe(net, before, sizeof before);
     fprintf(stderr, "%s: calibration was %s\n", model, before);
-    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr))
+    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
+        ed_err("%s", app_error());
         goto done;
+    }
     if (nn_net_save(net, out)) {
         ed_err("%s", nn_error());
         goto done;

@@ -310,8 +310,10 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         float t = 4.0f, alpha = 0.5f;
         if (o->distill)
             distill_parse(o->distill, &t, &alpha); /* checked by the parser */
-        if (distill_open(&r->kd, o->teacher, r->net, o->threads, o->batch, t, alpha))
+        if (distill_open(&r->kd, o->teacher, r->net, o->threads, o->batch, t, alpha)) {
+            ed_err("%s", app_error());
             return -1;
+        }
         fprintf(stderr, "distilling from %d teacher%s at temperature %g, weight %g\n", r->kd.n,
                 r->kd.n == 1 ? "" : "s", (double)t, (double)alpha);
     }
@@ -384,6 +386,7 @@ static int save_best(train_run *r)
     /* A calibration that cannot be fitted (too few validation faces) must
      * not cost the run: the model is saved uncalibrated, and says so. */
     if (cal_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
+        ed_err("%s", app_error());
         nn_net_set_calib(best, NULL);
         fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }

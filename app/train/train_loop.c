@@ -124,6 +124,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         if (mixing)
             mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
         if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
+            ed_err("%s", app_error());
             rc = ED_EXIT_FAIL;
             goto out;
         }

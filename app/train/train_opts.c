@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
 #include "cli.h"
 #include "distill.h"
 
@@ -127,10 +128,10 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--teacher")) o->teacher = v;
         else if (OPT("--distill")) {
             float t, al;
-            if (distill_parse(v, &t, &al)) return TRAIN_OPTS_BAD;
+            if (distill_parse(v, &t, &al)) { ed_err("%s", app_error()); return TRAIN_OPTS_BAD; }
             o->distill = v;
         }
-        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) return TRAIN_OPTS_BAD; }
+        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) { ed_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
