@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What a setup step returns to let the next one run (any other value is
+ * the exit code to end with). */
+enum { GO_ON = -1 };
+
 /* The report: curves, confusion matrix and per-class figures on the
  * validation data, first-layer filters and feature maps, sample faces. */
 static int write_report(train_run *r, const char *model_path)
@@ -96,7 +100,7 @@ done:
 
 /* The options of the run into r->o and its effective arguments into
  * r->argc/argv: for --resume, the checkpoint's (read into *saved) with
- * today's after them. Returns -1 to go on, else the exit code. */
+ * today's after them. Returns GO_ON, else the exit code. */
 static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
                          const char **resume)
 {
@@ -153,13 +157,13 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
         ed_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
         return ED_EXIT_USAGE;
     }
-    return -1;
+    return GO_ON;
 }
 
 /* The architecture first (its input size decides how images load): the
  * checkpoint's (into r->net), the --init model's (into *init) or
- * --arch's. Then the option values that need no data. Returns -1 to go
- * on, else the exit code. */
+ * --arch's. Then the option values that need no data. Returns GO_ON, else
+ * the exit code. */
 static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume, nn_net **init,
                       int *c, int *h, int *w)
 {
@@ -201,7 +205,7 @@ static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume,
         ed_err("--augment: %s", app_error());
         return ED_EXIT_USAGE;
     }
-    return -1;
+    return GO_ON;
 }
 
 /* Training and validation data (--val matched to the training classes by
@@ -321,8 +325,8 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
 }
 
 /* Optimizer, schedule, class weights, the preprocessed validation faces,
- * and the run's position: the checkpoint's, or the start. Returns -1 to
- * go on, else the exit code. */
+ * and the run's position: the checkpoint's, or the start. Returns GO_ON,
+ * else the exit code. */
 static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
 {
     const train_opts *o = &r->o;
@@ -365,7 +369,7 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
         s->best_acc = -1;
         s->batch = 0;
     }
-    return -1;
+    return GO_ON;
 }
 
 /* The best model (or --swa's average when it beat it) calibrated and saved
@@ -423,21 +427,21 @@ static void free_run(train_run *r)
     ds_free(r->val);
 }
 
-/* Everything before the epochs; returns -1 to go on, else the exit code. */
+/* Everything before the epochs; returns GO_ON, else the exit code. */
 static int setup(train_run *r, int argc, char **argv, ckpt_state *saved, const char **resume)
 {
     nn_net *init = NULL; /* --init's model until its weights are copied */
     int c, h, w;
     int rc = setup_options(r, argc, argv, saved, resume);
-    if (rc < 0)
+    if (rc == GO_ON)
         rc = setup_arch(r, saved, *resume, &init, &c, &h, &w);
-    if (rc < 0 && r->o.distill && !r->o.teacher) {
+    if (rc == GO_ON && r->o.distill && !r->o.teacher) {
         ed_err("train: --distill needs --teacher");
         rc = ED_EXIT_USAGE;
     }
-    if (rc < 0 && (load_data(r, w, h) || setup_net(r, *resume, &init)))
+    if (rc == GO_ON && (load_data(r, w, h) || setup_net(r, *resume, &init)))
         rc = ED_EXIT_FAIL;
-    if (rc < 0)
+    if (rc == GO_ON)
         rc = setup_training(r, saved, *resume);
     nn_net_free(init);
     return rc;
@@ -454,7 +458,7 @@ int cmd_train(int argc, char **argv)
     const char *resume = NULL;
     int rc = setup(&r, argc, argv, &saved, &resume);
     ckpt_free(&saved);
-    if (rc >= 0) {
+    if (rc != GO_ON) {
         free_run(&r);
         return rc;
     }
