@@ -78,8 +78,10 @@ int cmd_calibrate(int argc, char **argv)
     rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL, *val = NULL;
     float *x = NULL;
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 0)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+        ed_err("%s", app_error());
         goto done;
+    }
     if (share > 0 && !(val = ds_split(ds, share, seed))) {
         ed_err("--val-split: %s", app_error());
         goto done;

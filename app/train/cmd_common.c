@@ -94,10 +94,8 @@ ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *
         o.progress_user = (void *)path;
     }
     ds_dataset *ds = ds_load(path, &o);
-    if (!ds) {
-        ed_err("%s", app_error());
+    if (!ds)
         return NULL;
-    }
     cmd_report_problems(ds, path);
     int k = nn_net_n_classes(net);
     const char *names[NN_MAX_CLASSES];
@@ -105,17 +103,17 @@ ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *
         names[i] = nn_net_class(net, i);
     ds_class_map map;
     if (ds_map_classes(ds, names, k, &map)) {
-        ed_err("%s: none of its classes matches the model's (%s)", path, app_error());
+        char why[512];
+        snprintf(why, sizeof why, "%s", app_error());
         ds_free(ds);
-        return NULL;
+        return app_fail_null("%s: none of its classes matches the model's (%s)", path, why);
     }
     for (int i = 0; i < map.n_unmatched; i++)
         fprintf(stderr, "%s: class '%s' is not one of the model's: %d images left out\n", path,
                 map.unmatched[i], map.unmatched_count[i]);
     if (ds->n == 0) {
-        ed_err("%s: no images of the model's classes", path);
         ds_free(ds);
-        return NULL;
+        return app_fail_null("%s: no images of the model's classes", path);
     }
     return ds;
 }

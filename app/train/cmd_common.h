@@ -20,8 +20,9 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
                 int *pred, double *loss);
 
 /* Load a data set for a model: its input size, classes relabelled onto the
- * model's by name (images of other classes dropped and reported on
- * stderr). `split` as ds_load. Returns NULL after printing the problem. */
+ * model's by name (skipped entries and images of other classes dropped
+ * are warnings on stderr). `split` as ds_load. Returns NULL with
+ * app_error() saying why. */
 ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet);
 

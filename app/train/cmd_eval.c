@@ -105,8 +105,10 @@ int cmd_eval(int argc, char **argv)
     if (!model)
         model = ed_default_model();
     ens e;
-    if (ens_load(&e, model, threads))
+    if (ens_load(&e, model, threads)) {
+        ed_err("%s", app_error());
         return ED_EXIT_FAIL;
+    }
     /* every model is an input the outputs must not replace */
     op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
                                   {"--report", report, OP_FOLDER}};
@@ -130,8 +132,10 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 0)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+        ed_err("%s", app_error());
         goto done;
+    }
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
     nn_net_input_shape(net, &c, &h, &w);
     acc = calloc((size_t)n * k, sizeof *acc);
@@ -142,8 +146,10 @@ int cmd_eval(int argc, char **argv)
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
-    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc))
+    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
+        ed_err("%s", app_error());
         goto done;
+    }
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
         pred[i] = probs_argmax(acc + (size_t)i * k, k);

@@ -4,6 +4,7 @@
  * through the model and writes it again with their activation ranges (the
  * QNT8 section), so that `--precision int8` can run it. Prints how often
  * INT8 and FP32 agree on those faces. */
+#include "app_err.h"
 #include "cli.h"
 #include "commands.h"
 #include "outpath.h"
@@ -60,8 +61,10 @@ int cmd_quantize(int argc, char **argv)
     rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 1)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 1))) {
+        ed_err("%s", app_error());
         goto done;
+    }
     if (ds_limit(ds, count, (uint64_t)seed)) {
         ed_err("quantize: cannot sample %d faces", count);
         goto done;
