@@ -332,6 +332,41 @@ int main(int argc, char **argv)
     CHECK_MSG(rc == 1 && e && strstr(e, "line 2"), "exit %d: %s", rc, e ? e : "");
     free(e);
 
+    /* The window (SDL's dummy driver) writes its report too, when it is
+     * closed (here by Ctrl-C once every frame is logged). */
+    setenv("SDL_VIDEODRIVER", "dummy", 1);
+    char wlog[4300], wrep[4300];
+    snprintf(wlog, sizeof wlog, "%s/window.jsonl", dir);
+    snprintf(wrep, sizeof wrep, "%s/window-report", dir);
+    char *argv_win[] = {(char *)exe, "--input", vid, "--model", model, "--log", wlog,
+                        "--report", wrep, NULL};
+    pid = rp_start(argv_win, out, err);
+    double t0 = rp_now();
+    int lines = 0;
+    while (rp_now() - t0 < 60) {
+        text = rp_slurp(wlog);
+        lines = 0;
+        for (char *q = text; q && (q = strchr(q, '\n')); q++)
+            lines++;
+        free(text);
+        if (lines >= N_FRAMES)
+            break;
+        usleep(50000);
+    }
+    kill(pid, SIGINT);
+    rc = rp_wait(pid, 30, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0 && lines == N_FRAMES, "window: exit %d, %d lines: %s", rc, lines,
+              e ? e : "");
+    free(e);
+    text = rp_slurp(wlog);
+    n = text ? parse_stream(text, t, &n_t) : -1;
+    free(text);
+    CHECK(n == N_FRAMES);
+    snprintf(p, sizeof p, "%s/summary.json", wrep);
+    check_summary(p, t, n_t, N_FRAMES);
+    check_files(wrep, n_t, 1);
+
     fg_free(&sc);
     if (!test_failures)
         rp_rmdir(dir);

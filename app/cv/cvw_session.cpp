@@ -85,13 +85,15 @@ extern "C" int cvw_draw_timeline(const char *path, const char *title,
             if (row.sublabel)
                 text(img, row.sublabel, 8, plot.y + 28, 0.42, AXIS);
             // The band: each sample's class from its time to the next
-            // sample's (or one gap's worth at the end and before a gap).
+            // sample's.
             for (int i = 0; i < row.n; i++) {
                 int c = row.band[i];
                 if (c < 0 || c >= k || !std::isfinite(row.t[i]))
                     continue;
                 double ta = row.t[i];
-                double tb = i + 1 < row.n && row.t[i + 1] - ta <= gap ? row.t[i + 1] : ta + gap / 4;
+                // Before a gap or at the end: as long as the last interval.
+                double step = i > 0 && ta - row.t[i - 1] <= gap ? ta - row.t[i - 1] : gap / 4;
+                double tb = i + 1 < row.n && row.t[i + 1] - ta <= gap ? row.t[i + 1] : ta + step;
                 int xa = X(ta), xb = std::max(xa + 1, X(tb));
                 cv::Rect cell = cv::Rect(xa, band.y, xb - xa, band_h) & band;
                 if (cell.area() > 0)
