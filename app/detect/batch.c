@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,8 @@ static int start(const ed_opts *o, const char *exe, int argc, char **argv, job *
         free(cargv);
         return -1;
     }
+    /* Only its own child gets it (as stderr, through dup2). */
+    fcntl(fileno(j->err), F_SETFD, FD_CLOEXEC);
     fflush(NULL);
     j->pid = fork();
     if (j->pid == 0) {
@@ -313,7 +316,7 @@ int ed_batch_run(const ed_opts *o, const char *exe, int argc, char **argv)
     int threads = o->threads / jobs > 0 ? o->threads / jobs : 1;
     ed_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
            o->out_dir, jobs, threads, threads == 1 ? "" : "s");
-    int next = 0, running = 0, ok = 0, failed = 0;
+    int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
     while (next < l.n || running > 0) {
         while (!ed_stop && running < jobs && next < l.n) {
             if (start(o, exe, argc, argv, &l.j[next], o->out_dir, threads) != 0) {
@@ -328,6 +331,15 @@ int ed_batch_run(const ed_opts *o, const char *exe, int argc, char **argv)
         }
         if (running == 0)
             break;
+        if (ed_stop && !forwarded) {
+            /* Ctrl-C reaches the children by itself (one process group);
+             * a SIGTERM sent to this process alone is passed on, so every
+             * child closes its outputs and ends. */
+            for (int i = 0; i < next; i++)
+                if (l.j[i].pid > 0)
+                    kill(l.j[i].pid, SIGINT);
+            forwarded = 1;
+        }
         int st;
         pid_t pid = waitpid(-1, &st, 0);
         if (pid < 0) {
