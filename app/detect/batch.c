@@ -249,32 +249,31 @@ static int start(const ed_opts *o, const char *exe, int argc, char **argv, job *
     return 0;
 }
 
-/* The child's messages: its summary's first line on success, everything
- * on failure, indented under the input's line. */
+/* The child's messages: its summary's first line on success (or that it
+ * was interrupted), everything on failure, indented under the input's
+ * line. */
 static void finish(job *j, int idx, int total)
 {
     char line[4200], first[4200] = "";
-    int failed = j->rc != 0;
-    fprintf(stderr, "emotion-detect: [%d/%d] %s: %s", idx, total, j->path,
-            failed ? "FAILED" : "done");
-    if (failed)
-        fprintf(stderr, " (exit %d)", j->rc);
+    int failed = j->rc != 0, stopped = 0;
     rewind(j->err);
-    int lines = 0;
-    while (fgets(line, sizeof line, j->err)) {
-        if (!failed) {
-            if (!first[0] && strstr(line, " frames, ")) {
-                const char *p = strstr(line, ": ");
-                snprintf(first, sizeof first, "%s", p ? p + 2 : line);
-            }
-            continue;
+    while (!failed && fgets(line, sizeof line, j->err)) {
+        stopped |= strstr(line, "interrupted; outputs closed") != NULL;
+        if (!first[0] && strstr(line, " frames, ")) {
+            const char *p = strstr(line, ": ");
+            snprintf(first, sizeof first, "%s", p ? p + 2 : line);
         }
-        fprintf(stderr, "%s    %s", lines++ ? "" : "\n", line);
     }
-    if (!failed)
+    fprintf(stderr, "emotion-detect: [%d/%d] %s: %s", idx, total, j->path,
+            failed ? "FAILED" : stopped ? "interrupted" : "done");
+    if (failed) {
+        fprintf(stderr, " (exit %d)\n", j->rc);
+        rewind(j->err);
+        while (fgets(line, sizeof line, j->err))
+            fprintf(stderr, "    %s", line);
+    } else {
         fprintf(stderr, "%s%s", first[0] ? ", " : "\n", first);
-    else if (!lines)
-        fputc('\n', stderr);
+    }
     fclose(j->err);
     j->err = NULL;
 }
