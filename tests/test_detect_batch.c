@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "cvw.h"
@@ -133,6 +134,39 @@ int main(int argc, char **argv)
     e = rp_slurp(err);
     CHECK_MSG(rc == 2 && e && strstr(e, "--jobs needs --out-dir"), "exit %d: %s", rc, e ? e : "");
     free(e);
+
+    /* SIGTERM to the parent alone: passed on, the running child closes its
+     * outputs (a complete log, every line whole), the rest are not started
+     * and the exit status says so. */
+    fg_scene longer = sc;
+    longer.n_frames = 300;
+    char l1[4200], l2[4200];
+    snprintf(l1, sizeof l1, "%s/long1.avi", dir);
+    snprintf(l2, sizeof l2, "%s/long2.avi", dir);
+    CHECK(fg_write_video(&longer, l1, 25) == 0 && fg_write_video(&longer, l2, 25) == 0);
+    snprintf(outd, sizeof outd, "%s/term", dir);
+    char *run6[] = {(char *)exe, "--model", model, "--out-dir", outd, "--threads", "1", l1, l2,
+                    NULL};
+    pid_t pid = rp_start(run6, out, err);
+    snprintf(p, sizeof p, "%s/long1.jsonl", outd);
+    double t0 = rp_now();
+    struct stat st;
+    while (rp_now() - t0 < 60 && !(stat(p, &st) == 0 && st.st_size > 1000))
+        usleep(20000);
+    kill(pid, SIGTERM);
+    rc = rp_wait(pid, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 1 && e && strstr(e, "long1.avi: interrupted") &&
+                  strstr(e, "1 input not started"),
+              "exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *log1 = rp_slurp(p);
+    size_t len1 = log1 ? strlen(log1) : 0;
+    CHECK_MSG(len1 > 0 && log1[len1 - 1] == '\n' && lines_in(p) < 300, "%zu bytes, %d lines",
+              len1, lines_in(p));
+    free(log1);
+    CHECK(!exists(outd, "long2.jsonl"));
+    CHECK(exists(outd, "long1/summary.json"));
 
     fg_free(&sc);
     if (!test_failures)
