@@ -37,7 +37,7 @@ void legend(cv::Mat &img, int cx, int y, const char *const *names, const uint32_
 extern "C" int cvw_draw_timeline(const char *path, const char *title,
                                  const cvw_timeline_row *rows, int n_rows,
                                  const char *const *names, const uint32_t *rgb, int k,
-                                 double t0, double t1, double gap)
+                                 double t0, double t1, double gap, double frame)
 {
     return cvw::guard("cvw_draw_timeline", -1, [&]() -> int {
         if (!path || n_rows < 0 || n_rows > 64 || !names || !rgb || k <= 0 || k > 64 ||
@@ -80,7 +80,7 @@ extern "C" int cvw_draw_timeline(const char *path, const char *title,
                 text(img, s, plot.x - 6 - sz.width, y - sz.height / 2, 0.38, AXIS);
             }
             cv::rectangle(img, plot, AXIS, 1);
-            cv::rectangle(img, band, GRID, cv::FILLED);
+            cv::rectangle(img, band, cv::Scalar(246, 246, 246), cv::FILLED); // no face
             text(img, title_or(row.label), 8, plot.y + 4, 0.55, BLACK, 2);
             if (row.sublabel)
                 text(img, row.sublabel, 8, plot.y + 28, 0.42, AXIS);
@@ -91,9 +91,8 @@ extern "C" int cvw_draw_timeline(const char *path, const char *title,
                 if (c < 0 || c >= k || !std::isfinite(row.t[i]))
                     continue;
                 double ta = row.t[i];
-                // Before a gap or at the end: as long as the last interval.
-                double step = i > 0 && ta - row.t[i - 1] <= gap ? ta - row.t[i - 1] : gap / 4;
-                double tb = i + 1 < row.n && row.t[i + 1] - ta <= gap ? row.t[i + 1] : ta + step;
+                double tb = i + 1 < row.n && row.t[i + 1] - ta <= gap ? row.t[i + 1]
+                                                                        : ta + frame;
                 int xa = X(ta), xb = std::max(xa + 1, X(tb));
                 cv::Rect cell = cv::Rect(xa, band.y, xb - xa, band_h) & band;
                 if (cell.area() > 0)

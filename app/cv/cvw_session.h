@@ -27,10 +27,11 @@ typedef struct cvw_timeline_row {
 } cvw_timeline_row;
 
 /* Rows one above the other on a common time axis t0..t1 (seconds), the
- * legend (names[c] in rgb[c]) under the title. */
+ * legend (names[c] in rgb[c]) under the title. In the band a sample
+ * lasts until the next; the last before a gap lasts `frame` seconds. */
 int cvw_draw_timeline(const char *path, const char *title, const cvw_timeline_row *rows,
                       int n_rows, const char *const *names, const uint32_t *rgb, int k,
-                      double t0, double t1, double gap);
+                      double t0, double t1, double gap, double frame);
 
 /* One tile of a contact sheet: a BGR picture w x h (w*h*3 bytes), framed in
  * rgb, with two lines of caption. */

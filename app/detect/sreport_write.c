@@ -158,7 +158,8 @@ static int write_timeline(const sr_session *s, const char *path)
         static const char *const none[1] = {"?"};
         static const uint32_t grey[1] = {0x7f7f7f};
         if (cvw_draw_timeline(path, title, rows, n, s->k ? s->name_ptrs : none,
-                              s->k ? rgb : grey, s->k ? s->k : 1, 0, duration(s), gap) != 0)
+                              s->k ? rgb : grey, s->k ? s->k : 1, 0, duration(s), gap,
+                              1.0 / fps) != 0)
             rc = app_fail("%s", cvw_error());
     }
     for (int r = 0; r < n; r++) {
@@ -386,7 +387,13 @@ static int write_html(const sr_session *s, const char *path, int have_faces)
                "<tr><th class=\"l\">tracks</th><td class=\"l\">%d</td></tr>\n</table>\n",
             s->frames, dur, dur > 0 ? s->frames / dur : 0.0, s->n_tracks);
     fputs("<h2>Emotions over time</h2>\n<p><img src=\"timeline.png\" alt=\"per track, the "
-          "probability of each emotion over time\"></p>\n<h2>Faces</h2>\n", f);
+          "probability of each emotion over time\"></p>\n", f);
+    if (s->n_tracks > SR_MAX_ROWS)
+        fprintf(f, "<p>The %d faces seen longest; all %d are in the table below.</p>\n",
+                SR_MAX_ROWS, s->n_tracks);
+    fputs("<h2>Faces</h2>\n", f);
+    if (have_faces && s->n_tracks > SR_MAX_TILES)
+        fprintf(f, "<p>The %d faces seen longest.</p>\n", SR_MAX_TILES);
     if (have_faces)
         fputs("<p><img src=\"faces.png\" alt=\"each track's most confident frame\"></p>\n", f);
     if (s->note) {
