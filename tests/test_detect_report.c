@@ -331,6 +331,15 @@ int main(int argc, char **argv)
     rc = RUN(&e, "--report", rep2, "--from-log", p);
     CHECK_MSG(rc == 1 && e && strstr(e, "line 2"), "exit %d: %s", rc, e ? e : "");
     free(e);
+    const char *csv = "frame,t_ms,id,x,y,w,h,emotion,confidence\n0,0.0,,,,,,,\n";
+    CHECK(rp_write(p, csv, strlen(csv)) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    CHECK_MSG(rc == 1 && e && strstr(e, "cannot be read back"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    CHECK(rp_write(p, "", 0) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    CHECK_MSG(rc == 1 && e && strstr(e, "no frame records"), "exit %d: %s", rc, e ? e : "");
+    free(e);
 
     /* The window (SDL's dummy driver) writes its report too, when it is
      * closed (here by Ctrl-C once every frame is logged). */
