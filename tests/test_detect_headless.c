@@ -78,7 +78,8 @@ static int parse_line(const char *line, long *frame, double *t_ms, logface *face
         p += 2;
         n++;
     }
-    return strncmp(p, "]}", 2) ? -1 : n;
+    /* The first record may name the session (elog_session). */
+    return strncmp(p, "]}", 2) && strncmp(p, "],\"session\":{", 13) ? -1 : n;
 }
 
 static long count_frames(const char *video, int *w, int *h)

@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "cli.h"
+#include "devtools.h"
 #include "face.h"
 #include "outpath.h"
 #include "paths.h"
+#include "sreport.h"
 
 volatile sig_atomic_t ed_stop;
 
@@ -301,6 +304,8 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
             a->log = elog_open(a->o.log_path, a->names, a->k, err, errlen);
             if (!a->log)
                 return -1;
+            char src[ED_PATH_MAX + 32];
+            elog_session(a->log, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
         }
         if (a->o.record_path && app_record_start(a, a->o.record_path, err, errlen) != 0) {
             drop_outputs(a);
@@ -320,11 +325,26 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
     r->ms[PL_LOG] = 0;
     if (a->log) {
         if (elog_frame(a->log, f->index, f->t_ms, r) != 0) {
-            snprintf(err, errlen, "log: cannot write '%s': %s", a->o.log_path, strerror(errno));
-            drop_outputs(a);
-            return -1;
+            if (errno != EPIPE || strcmp(a->o.log_path, "-")) {
+                snprintf(err, errlen, "log: cannot write '%s': %s", a->o.log_path,
+                         strerror(errno));
+                drop_outputs(a);
+                return -1;
+            }
+            /* The program reading --log - has gone: that ends the run
+             * normally, like a closed window, the other outputs finished. */
+            char ignored[16];
+            elog_close(a->log, ignored, sizeof ignored);
+            a->log = NULL;
+            ed_err("--log -: the reader closed the pipe; stopping");
+            ed_stop = 1;
         }
         r->ms[PL_LOG] = (nn_now() - t) * 1e3;
+    }
+    if (a->report && sr_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h) != 0) {
+        snprintf(err, errlen, "report: %s", app_error());
+        drop_outputs(a);
+        return -1;
     }
     a->frames++;
     a->faces += r->n;

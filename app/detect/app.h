@@ -50,6 +50,7 @@ typedef struct app {
     double ms_sum[PL_N_STAGES];
     long hist[NN_MAX_CLASSES];
     pl_result last;           /* the latest frame's result */
+    struct sr_session *report; /* --report: the session so far (sreport.h) */
 } app;
 
 /* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and

@@ -18,6 +18,7 @@ struct elog {
     int k;
     /* Escaped for the format; a JSON escape is at most 6 bytes a byte. */
     char names[NN_MAX_CLASSES][NN_NAME_MAX * 6 + 3];
+    char *session; /* the first record's "session" member, or NULL */
 };
 
 /* Class names are short identifiers, but escape anyway so a model with odd
@@ -49,7 +50,11 @@ elog *elog_open(const char *path, const char *const *names, int k, char *err, si
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    l->f = fopen(path, "w");
+    /* "-": standard output, a stream to another program (JSON lines). */
+    int out = !strcmp(path, "-");
+    if (out)
+        csv = 0;
+    l->f = out ? stdout : fopen(path, "w");
     if (!l->f) {
         snprintf(err, errlen, "log: cannot write '%s': %s", path, strerror(errno));
         free(l);
@@ -119,15 +124,42 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
             }
             fputs("}}", f);
         }
-        fputs("]}\n", f);
+        fputs("]", f);
+        if (l->session) {
+            fprintf(f, ",\"session\":%s", l->session);
+            free(l->session);
+            l->session = NULL;
+        }
+        fputs("}\n", f);
     }
     return (fflush(f) == 0 && !ferror(f)) ? 0 : -1;
+}
+
+void elog_session(elog *l, const char *source, const char *model)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = l->csv ? NULL : open_memstream(&buf, &len);
+    if (!m)
+        return; /* out of memory: the log goes on without it */
+    fputs("{\"source\":", m);
+    jsonw_string(m, source ? source : "");
+    fputs(",\"model\":", m);
+    jsonw_string(m, model ? model : "");
+    fputc('}', m);
+    if (fclose(m) == 0) {
+        free(l->session);
+        l->session = buf;
+    } else {
+        free(buf);
+    }
 }
 
 int elog_close(elog *l, char *err, size_t errlen)
 {
     if (!l)
         return 0;
+    free(l->session);
     int rc = op_close_checked(l->f, l->path, err, errlen);
     free(l);
     return rc;

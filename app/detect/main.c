@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "devtools.h"
 
 static void on_signal(int sig)
 {
@@ -31,13 +32,31 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed --log - pipe is an EPIPE from the write, handled there. */
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Commands that run no live session (devtools.h). */
+    if (o.list_cameras)
+        return ed_list_cameras("/dev", stdout);
+    if (o.from_log)
+        return ed_report_from_log(&o);
+    if (o.out_dir)
+        return ed_batch_run(&o, "/proc/self/exe", argc, argv);
+    if ((rc = ed_report_check(&o)) >= 0)
+        return rc;
+    source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
 
     static app a; /* large: keep it off the stack */
     rc = app_setup(&a, &o);
     if (rc < 0)
         rc = app_open_source(&a);
+    if (rc == 0 && (o.cam_w > 0 || o.cam_fps > 0))
+        ed_camera_granted(&a);
+    if (rc == 0)
+        rc = ed_report_begin(&a) >= 0 ? ED_EXIT_FAIL : 0;
     if (rc <= 0)
         rc = o.headless ? run_headless(&a) : run_window(&a);
+    rc = ed_report_end(&a, rc);
     app_teardown(&a);
     return rc;
 }

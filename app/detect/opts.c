@@ -62,7 +62,8 @@ void ed_opts_usage(FILE *f)
 "Outputs and modes:\n"
 "      --headless          no window: process as fast as possible, progress on\n"
 "                          stderr and a summary at the end\n"
-"      --log OUT.jsonl     one record per frame (.jsonl, or .csv)\n"
+"      --log OUT.jsonl     one record per frame (.jsonl, or .csv); - for JSON\n"
+"                          lines on stdout, flushed each frame\n"
 "      --record OUT.avi    the annotated video: .avi (MJPG) or .mkv (MPEG-4)\n"
 "                          stay playable if the program is killed; .mp4\n"
 "                          (MPEG-4) is playable only once recording ends\n"
@@ -73,6 +74,24 @@ void ed_opts_usage(FILE *f)
 "                          kiosks, soak tests); ends with q, Ctrl-C or\n"
 "                          --max-frames\n"
 "  -q, --quiet             headless: no progress lines\n"
+"      --report DIR        the session report into DIR at the end: timeline.png,\n"
+"                          faces.png, summary.json, summary.csv, index.html\n"
+"      --from-log LOG      with --report: the report from a .jsonl log instead of\n"
+"                          a run (faces re-read from the source the log names,\n"
+"                          or from --input)\n"
+"\n"
+"Cameras:\n"
+"      --list-cameras      list the video devices, their names and sizes\n"
+"      --camera-size WxH   ask the camera for this frame size\n"
+"      --camera-fps N      ask the camera for this frame rate\n"
+"\n"
+"Many videos (headless):\n"
+"      --out-dir DIR       each input (the --input and any paths after the\n"
+"                          options; a folder gives the videos in it) gets\n"
+"                          DIR/NAME.jsonl and the report DIR/NAME/; --log csv\n"
+"                          and --record avi|mkv|mp4 pick the formats\n"
+"      --jobs N            videos processed at a time (default 1, with all\n"
+"                          --threads; N at a time share them)\n"
 "\n"
 "Model and detection:\n"
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
@@ -134,7 +153,66 @@ enum {
     O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_LOOP, O_CASCADE,
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
+    O_REPORT, O_FROM_LOG, O_LIST_CAMERAS, O_CAMERA_SIZE, O_CAMERA_FPS, O_OUT_DIR, O_JOBS,
+    O_LAST = O_JOBS
 };
+
+/* The combinations of the options of issue 14 (reports, cameras, many
+ * videos). With --out-dir, --log and --record name formats, not files:
+ * they move to batch_log_ext and batch_record_ext. Returns -1 to go on, or
+ * ED_EXIT_USAGE after one line. */
+static int ed_opts_check_more(ed_opts *o, FILE *err)
+{
+    const char *why = NULL;
+    int camera_mode = o->cam_w > 0 || o->cam_fps > 0;
+    if (o->list_cameras && (o->input || o->from_log || o->out_dir || o->report_dir))
+        why = "--list-cameras lists and exits; it takes no input or output";
+    else if (o->from_log && !o->report_dir)
+        why = "--from-log needs --report DIR (the report it makes)";
+    else if (o->from_log && (o->camera_given || o->log_path || o->record_path || o->out_dir ||
+                             camera_mode || o->loop || o->n_more_inputs))
+        why = "--from-log reads a log and runs no detection: give it only --report and "
+              "optionally --input (the video to take the faces from)";
+    else if (camera_mode && (o->input || o->out_dir))
+        why = "--camera-size and --camera-fps are for a camera; they exclude --input";
+    else if (o->jobs && !o->out_dir)
+        why = "--jobs needs --out-dir (it runs several videos at a time)";
+    else if (o->out_dir && !o->input && !o->n_more_inputs)
+        why = "--out-dir needs inputs: --input PATH and any paths after the options";
+    else if (o->out_dir && (o->report_dir || o->loop || o->camera_given || o->kiosk))
+        why = "--out-dir writes each video's report itself, and excludes --report, --loop, "
+              "--camera and --kiosk";
+    if (why) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", why);
+        return ED_EXIT_USAGE;
+    }
+    if (!o->out_dir)
+        return -1;
+    o->headless = 1;
+    if (!o->jobs)
+        o->jobs = 1;
+    o->batch_log_ext = "jsonl";
+    if (o->log_path) {
+        if (strcmp(o->log_path, "jsonl") && strcmp(o->log_path, "csv")) {
+            fprintf(err, "emotion-detect: with --out-dir, --log takes a format, jsonl or csv, "
+                    "not '%s' (try --help)\n", o->log_path);
+            return ED_EXIT_USAGE;
+        }
+        o->batch_log_ext = o->log_path;
+        o->log_path = NULL;
+    }
+    if (o->record_path) {
+        if (strcmp(o->record_path, "avi") && strcmp(o->record_path, "mkv") &&
+            strcmp(o->record_path, "mp4")) {
+            fprintf(err, "emotion-detect: with --out-dir, --record takes a format, avi, mkv "
+                    "or mp4, not '%s' (try --help)\n", o->record_path);
+            return ED_EXIT_USAGE;
+        }
+        o->batch_record_ext = o->record_path;
+        o->record_path = NULL;
+    }
+    return -1;
+}
 
 int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
@@ -163,9 +241,16 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         {"margin", required_argument, 0, O_MARGIN},
         {"smooth", required_argument, 0, O_SMOOTH},
         {"precision", required_argument, 0, O_PRECISION},
+        {"report", required_argument, 0, O_REPORT},
+        {"from-log", required_argument, 0, O_FROM_LOG},
+        {"list-cameras", no_argument, 0, O_LIST_CAMERAS},
+        {"camera-size", required_argument, 0, O_CAMERA_SIZE},
+        {"camera-fps", required_argument, 0, O_CAMERA_FPS},
+        {"out-dir", required_argument, 0, O_OUT_DIR},
+        {"jobs", required_argument, 0, O_JOBS},
         {0, 0, 0, 0},
     };
-    unsigned char seen[O_PRECISION + 1] = {0}; /* each option once */
+    unsigned char seen[O_LAST + 1] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -177,7 +262,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         double dv = 0;
         int rc = 0;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        if (c > 0 && c <= O_PRECISION && c != 'h' && c != 'V' && c != ':' && c != '?') {
+        if (c > 0 && c <= O_LAST && c != 'h' && c != 'V' && c != ':' && c != '?') {
             if (seen[c]) {
                 /* The last would win silently; say so instead. */
                 for (int j = 0; longopts[j].name; j++)
@@ -262,6 +347,33 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
             rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, &dv);
             o->smooth = (float)dv;
             break;
+        case O_REPORT: o->report_dir = optarg; break;
+        case O_FROM_LOG: o->from_log = optarg; break;
+        case O_LIST_CAMERAS: o->list_cameras = 1; break;
+        case O_CAMERA_SIZE: {
+            char *x = strchr(optarg, 'x'), *end;
+            long cw = x ? strtol(optarg, &end, 10) : 0;
+            long ch = x && end == x ? strtol(x + 1, &end, 10) : 0;
+            if (!x || *end || cw < 16 || ch < 16 || cw > 16384 || ch > 16384)
+                rc = bad(err, "--camera-size", optarg, "must be WIDTHxHEIGHT, e.g. 1280x720");
+            o->cam_w = (int)cw;
+            o->cam_h = (int)ch;
+            break;
+        }
+        case O_CAMERA_FPS:
+            rc = parse_double(err, "--camera-fps", optarg, 0.0, 1000.0, &dv);
+            if (rc == 0 && dv <= 0.0) {
+                fprintf(err, "emotion-detect: bad value '%s' for --camera-fps: must be above 0 (try --help)\n",
+                        optarg);
+                rc = ED_EXIT_USAGE;
+            }
+            o->cam_fps = dv;
+            break;
+        case O_OUT_DIR: o->out_dir = optarg; break;
+        case O_JOBS:
+            rc = parse_long(err, "--jobs", optarg, 1, 64, &lv);
+            o->jobs = (int)lv;
+            break;
         case ':':
             fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
             return ED_EXIT_USAGE;
@@ -275,10 +387,16 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         if (rc)
             return rc;
     }
-    if (optind < argc) {
-        fprintf(err, "emotion-detect: unexpected argument '%s' (try --help)\n", argv[optind]);
+    if (optind < argc && !o->out_dir) {
+        fprintf(err, "emotion-detect: unexpected argument '%s' (several inputs need --out-dir; "
+                "try --help)\n", argv[optind]);
         return ED_EXIT_USAGE;
     }
+    o->more_inputs = argv + optind;
+    o->n_more_inputs = argc - optind;
+    int rc = ed_opts_check_more(o, err);
+    if (rc >= 0)
+        return rc;
     if (o->input && !*o->input) {
         fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
         return ED_EXIT_USAGE;
@@ -295,7 +413,8 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
         return ED_EXIT_USAGE;
     }
-    if (o->log_path && !has_ext(o->log_path, log_exts)) {
+    /* "-": JSON lines on standard output, for a program reading them live. */
+    if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts)) {
         fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
                 o->log_path);
         return ED_EXIT_USAGE;

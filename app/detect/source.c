@@ -189,9 +189,19 @@ static int produce_once(source *s, src_frame *f)
     return 0;
 }
 
+/* --camera-size, --camera-fps: asked of every camera opened. */
+static int cam_req_w, cam_req_h;
+
+void source_camera_mode(int w, int h, double fps)
+{
+    cam_req_w = w;
+    cam_req_h = h;
+    cvw_camera_request_fps(fps);
+}
+
 static int open_camera(source *s, char *err, size_t errlen)
 {
-    s->cap = cvw_capture_open_camera(s->cam_index, 0, 0);
+    s->cap = cvw_capture_open_camera(s->cam_index, cam_req_w, cam_req_h);
     if (!s->cap) {
         snprintf(err, errlen, "%s", cvw_error());
         return -1;

@@ -35,6 +35,10 @@ typedef struct source source;
  * indices keep counting up). NULL on error with a one-line message in err. */
 source *source_open_camera(int index, int reconnect, char *err, size_t errlen);
 source *source_open_path(const char *path, int loop, char *err, size_t errlen);
+/* The frame size (w, h > 0) and rate (fps > 0) to ask of cameras opened
+ * from now on; 0 keeps the camera's default. The camera may give another:
+ * source_width/height/fps say what it gives. */
+void source_camera_mode(int w, int h, double fps);
 
 /* Frames from a function instead (tests, synthetic input): read fills f,
  * growing it with src_frame_reserve, and returns 1, 0 at the end or -1 on
