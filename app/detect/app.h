@@ -13,6 +13,7 @@
 #include "nn.h"
 #include "opts.h"
 #include "overlay.h"
+#include "person.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -50,6 +51,8 @@ typedef struct app {
     double ms_sum[PL_N_STAGES];
     long hist[NN_MAX_CLASSES];
     pl_result last;           /* the latest frame's result */
+
+    person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
 /* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and

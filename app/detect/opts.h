@@ -34,6 +34,10 @@ typedef struct ed_opts {
     float margin;        /* crop margin, see face.h; < 0 = by detector kind */
     float smooth;        /* EMA alpha, 0 = off */
     int quiet;           /* headless: no progress lines */
+    /* for the person in front of the camera (person.h) */
+    double calibrate_s;  /* personal neutral calibration at start, seconds (0 = none) */
+    int blur;            /* blur every face in the window and recordings */
+    double idle_s;       /* kiosk attract screen after this long without a face (0 = never) */
 } ed_opts;
 
 void ed_opts_defaults(ed_opts *o);

@@ -105,6 +105,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
     double t = nn_now(), t1;
     r->n = 0;
     r->detected = 0;
+    r->hint = NULL;
     for (int i = PL_GRAY; i <= PL_CLASSIFY; i++)
         r->ms[i] = 0;
     if (grow(&p->gray, &p->gray_cap, (size_t)w * h)) {
@@ -218,6 +219,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
             if (f->probs[c] > f->probs[f->cls])
                 f->cls = c;
         f->conf = f->probs[f->cls];
+        f->calibrated = 0;
     }
     r->n = n;
     r->ms[PL_CLASSIFY] = (nn_now() - t) * 1e3;
