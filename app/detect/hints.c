@@ -133,9 +133,10 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
                 big = i;
         return judge_face(gray, w, h, boxes[big]);
     }
+    /* a plain wall is flat without being badly lit: the frame's mean only */
     double mean, spread;
     hint_luma(gray, w, w, h, &mean, &spread);
-    hint_kind k = light(mean, spread);
+    hint_kind k = mean < DARK ? HINT_DARK : mean > BRIGHT ? HINT_BRIGHT : HINT_NONE;
     if (k)
         return k;
     /* the rest on a copy 320 wide, as the pipeline detects */
@@ -160,14 +161,14 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
             if (cvw_cascade_detect(cascade, turned, sw, sh, 1.1, 4, min_side, 0, found, 1) > 0)
                 k = HINT_TILT;
         }
-        /* smaller faces, on the frame at full size up to 640 wide */
+        /* faces too small for the pipeline's 320-wide copy: on the frame
+         * at up to 640 wide */
         if (!k) {
             const int bw = w > 640 ? 640 : w, bh = (int)lround((double)h * bw / w);
-            const int below = (int)lround(min_face * (bw < bh ? bw : bh)) + 1;
             uint8_t *big = malloc((size_t)bw * bh);
             if (big && cvw_resize_gray(gray, w, h, big, bw, bh) == 0 &&
                 cvw_equalize_gray(big, bw, bh) == 0 &&
-                cvw_cascade_detect(cascade, big, bw, bh, 1.1, 4, 12, below, found, 1) > 0)
+                cvw_cascade_detect(cascade, big, bw, bh, 1.05, 3, 12, 0, found, 1) > 0)
                 k = HINT_SMALL;
             free(big);
         }

@@ -13,6 +13,34 @@
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
 #define LAST_MS 1500  /* how long a lost face's box counts */
+#define PV_KEEP 15    /* frames a face's box stays blurred after it was seen */
+
+/* The boxes --blur covers in this frame: its faces, and those seen in the
+ * last PV_KEEP frames. Returns how many are in out. */
+static int blur_boxes(person *p, const pl_result *r, cvw_rect *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < p->n_kept; i++)
+        if (++p->kept_age[i] <= PV_KEEP) {
+            p->kept[n] = p->kept[i];
+            p->kept_age[n++] = p->kept_age[i];
+        }
+    p->n_kept = n;
+    const int cap = (int)(sizeof p->kept / sizeof p->kept[0]);
+    for (int i = 0; i < r->n; i++) {
+        if (p->n_kept == cap) { /* the oldest goes */
+            memmove(p->kept, p->kept + 1, sizeof p->kept[0] * (size_t)(cap - 1));
+            memmove(p->kept_age, p->kept_age + 1, sizeof p->kept_age[0] * (size_t)(cap - 1));
+            p->n_kept--;
+        }
+        p->kept[p->n_kept] = r->faces[i].box;
+        p->kept_age[p->n_kept++] = 0;
+    }
+    n = 0;
+    for (int i = 0; i < p->n_kept && n < max; i++)
+        out[n++] = p->kept[i];
+    return n;
+}
 
 int person_init(app *a)
 {
@@ -125,17 +153,14 @@ int person_step(app *a, const src_frame *f)
         assess(a, f);
     r->hint = p->hint ? hint_name(p->hint) : NULL;
     p->frame++;
-    if ((p->heat || a->o.blur) && r->n > 0) {
+    cvw_rect boxes[PL_MAX_FACES * 4];
+    const int n_blur = a->o.blur ? blur_boxes(p, r, boxes, PL_MAX_FACES * 4) : 0;
+    if ((p->heat && r->n > 0) || n_blur > 0) {
         memcpy(p->shown, f->bgr, px * 3);
         p->shown_valid = 1;
         if (p->heat && heat_faces(a, f) != 0)
             return -1;
-        if (a->o.blur) {
-            cvw_rect boxes[PL_MAX_FACES];
-            for (int i = 0; i < r->n; i++)
-                boxes[i] = r->faces[i].box;
-            pv_blur_faces(p->shown, f->w, f->h, boxes, r->n);
-        }
+        pv_blur_faces(p->shown, f->w, f->h, boxes, n_blur);
     }
     return 0;
 }

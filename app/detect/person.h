@@ -35,6 +35,11 @@ typedef struct person {
     float *x, *dx, *map;
     int shown_valid;      /* shown holds this frame's changed copy */
     double t_ms;          /* the latest frame's time */
+    /* --blur covers, besides this frame's faces, those of the last
+     * PV_KEEP frames: a face the detector misses for a frame stays hidden */
+    cvw_rect kept[PL_MAX_FACES * 4];
+    int kept_age[PL_MAX_FACES * 4];
+    int n_kept;
     double face_wall;     /* wall-clock time (nn_now) a face was last seen */
 } person;
 

@@ -1,0 +1,415 @@
+/* test_detect_person.c - emotion-detect for the person in front of the
+ * camera (issue 15), on generated data:
+ *  - personal neutral calibration (neutral.c): a face whose rest frames
+ *    read sad reads neutral at rest after calibrating, its expressive
+ *    frames keep their label, other faces are untouched, and clearing
+ *    undoes it;
+ *  - guidance hints (hints.c) on frames of the real face darkened,
+ *    brightened, blurred, shrunk, cut off by the edge and tilted: the right
+ *    hint, and none on good frames;
+ *  - --blur (privacy.c, through the program): in a recording the faces
+ *    carry almost no high-frequency energy, the rest of the frame is as
+ *    without --blur;
+ *  - the hint's place on screen (ui_person.c) covers no face.
+ * argv[1]: the emotion-detect executable. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cvw.h"
+#include "detect_model.h"
+#include "facegen.h"
+#include "hints.h"
+#include "neutral.h"
+#include "privacy.h"
+#include "runprog.h"
+#include "testutil.h"
+#include "ui_person.h"
+
+/* ---- neutral calibration ---------------------------------------------------- */
+
+enum { ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL, K };
+
+static float uniform(uint64_t *s) /* [0,1), xorshift */
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (float)(*s >> 40) / 16777216.0f;
+}
+
+/* What a model says of a face whose resting expression it reads as sad:
+ * rest frames sad ~0.5 with neutral second; expressive frames happy,
+ * surprised or angry clearly, with the person's sad bias underneath. */
+static void face_probs(int expr, uint64_t *s, float *p)
+{
+    static const float rest[K] = {0.08f, 0.02f, 0.06f, 0.04f, 0.50f, 0.03f, 0.27f};
+    float sum = 0;
+    for (int j = 0; j < K; j++) {
+        p[j] = rest[j] * (0.8f + 0.4f * uniform(s));
+        if (expr >= 0 && j == expr)
+            p[j] += 2.2f;
+        sum += p[j];
+    }
+    for (int j = 0; j < K; j++)
+        p[j] /= sum;
+}
+
+static int top(const float *p)
+{
+    int b = 0;
+    for (int j = 1; j < K; j++)
+        if (p[j] > p[b])
+            b = j;
+    return b;
+}
+
+static void one_face(pl_result *r, int id, const float *p)
+{
+    memset(r, 0, sizeof *r);
+    r->n = 1;
+    r->faces[0].id = id;
+    r->faces[0].box = (cvw_rect){100, 80, 120, 120};
+    memcpy(r->faces[0].probs, p, sizeof(float) * K);
+    r->faces[0].cls = top(p);
+    r->faces[0].conf = p[r->faces[0].cls];
+}
+
+static void check_neutral(void)
+{
+    nt_state nt;
+    CHECK(nt_init(&nt, fer_names, K) == 0);
+    CHECK(nt.neutral == NEUTRAL);
+    uint64_t s = test_seed(21);
+    float p[K];
+    pl_result r;
+    double t = 0;
+    /* before: rest reads sad */
+    int sad_before = 0;
+    for (int i = 0; i < 30; i++) {
+        face_probs(-1, &s, p);
+        one_face(&r, 1, p);
+        nt_update(&nt, t += 66.7, &r);
+        sad_before += r.faces[0].cls == SAD && !r.faces[0].calibrated;
+    }
+    CHECK(sad_before == 30);
+    /* three seconds of rest */
+    nt_start(&nt, 3.0);
+    CHECK(nt_active(&nt));
+    char msg[160];
+    CHECK(nt_message(&nt, t, msg, sizeof msg) == 1 && strstr(msg, "neutral"));
+    for (int i = 0; i < 46; i++) {
+        face_probs(-1, &s, p);
+        one_face(&r, 1, p);
+        nt_update(&nt, t += 66.7, &r);
+    }
+    CHECK(nt_message(&nt, t, msg, sizeof msg) == 0);
+    /* after: rest reads neutral, expressions keep their label */
+    int rest_neutral = 0, kept = 0, flagged = 0, n_expr = 0;
+    const int exprs[3] = {HAPPY, SURPRISE, ANGRY};
+    for (int i = 0; i < 60; i++) {
+        const int expr = i % 4 == 3 ? exprs[(i / 4) % 3] : -1;
+        face_probs(expr, &s, p);
+        const int before = top(p);
+        one_face(&r, 1, p);
+        nt_update(&nt, t += 66.7, &r);
+        flagged += r.faces[0].calibrated;
+        float sum = 0;
+        for (int j = 0; j < K; j++)
+            sum += r.faces[0].probs[j];
+        CHECK_NEAR(sum, 1.0, 1e-4);
+        if (expr < 0) {
+            rest_neutral += r.faces[0].cls == NEUTRAL;
+        } else {
+            n_expr++;
+            kept += r.faces[0].cls == before && before == expr;
+        }
+    }
+    CHECK_MSG(rest_neutral == 45, "rest frames read neutral: %d of 45", rest_neutral);
+    CHECK_MSG(kept == n_expr, "expressive frames keep their label: %d of %d", kept, n_expr);
+    CHECK(flagged == 60);
+    /* another face (track 2) is not this person's */
+    face_probs(-1, &s, p);
+    one_face(&r, 2, p);
+    nt_update(&nt, t += 66.7, &r);
+    CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
+    /* c again: cleared, rest reads sad again */
+    nt_clear(&nt);
+    CHECK(!nt_active(&nt));
+    face_probs(-1, &s, p);
+    one_face(&r, 1, p);
+    nt_update(&nt, t += 66.7, &r);
+    CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
+    /* a model without a neutral class cannot calibrate */
+    const char *no_neutral[2] = {"cat", "dog"};
+    CHECK(nt_init(&nt, no_neutral, 2) == -1);
+}
+
+/* ---- hints ------------------------------------------------------------------ */
+
+enum { FW = 640, FH = 480 };
+
+/* The face picture pasted so its face box is `face` (frame pixels), on a
+ * mid-gray background with a little texture so the frame is not flat. */
+static void compose(const fg_scene *sc, cvw_rect face, uint8_t *bgr)
+{
+    for (int y = 0; y < FH; y++)
+        for (int x = 0; x < FW; x++)
+            for (int c = 0; c < 3; c++)
+                bgr[((size_t)y * FW + x) * 3 + c] = (uint8_t)(100 + 30 * (((x / 40) + (y / 40)) & 1));
+    const double s = (double)face.w / sc->face.w;
+    cvw_rect r = {face.x - (int)lround(sc->face.x * s), face.y - (int)lround(sc->face.y * s),
+                  (int)lround(sc->pw * s), (int)lround(sc->ph * s)};
+    cvw_paste_bgr(bgr, FW, FH, sc->pic, sc->pw, sc->ph, r);
+}
+
+/* Faces as the pipeline finds them: on a copy 320 wide, equalized. */
+static int detect(cvw_cascade *cas, const uint8_t *gray, cvw_rect *out)
+{
+    uint8_t small[320 * 240];
+    cvw_resize_gray(gray, FW, FH, small, 320, 240);
+    cvw_equalize_gray(small, 320, 240);
+    int n = cvw_cascade_detect(cas, small, 320, 240, 1.1, 5, 24, 0, out, 8);
+    n = n > 8 ? 8 : n;
+    for (int i = 0; i < n; i++) {
+        int x1 = (out[i].x + out[i].w) * 2, y1 = (out[i].y + out[i].h) * 2;
+        out[i].x *= 2;
+        out[i].y *= 2;
+        out[i].w = (x1 > FW ? FW : x1) - out[i].x;
+        out[i].h = (y1 > FH ? FH : y1) - out[i].y;
+    }
+    return n < 0 ? 0 : n;
+}
+
+static void box_blur(uint8_t *g, int w, int h, int r)
+{
+    uint8_t *t = malloc((size_t)w * h);
+    for (int pass = 0; pass < 3; pass++)
+        for (int dir = 0; dir < 2; dir++) {
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    int s = 0, n = 0;
+                    for (int d = -r; d <= r; d++) {
+                        int xx = dir ? x : x + d, yy = dir ? y + d : y;
+                        if (xx >= 0 && xx < w && yy >= 0 && yy < h) {
+                            s += g[yy * w + xx];
+                            n++;
+                        }
+                    }
+                    t[y * w + x] = (uint8_t)(s / n);
+                }
+            memcpy(g, t, (size_t)w * h);
+        }
+    free(t);
+}
+
+static hint_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *last, int *n_out)
+{
+    cvw_rect boxes[8];
+    int n = detect(cas, gray, boxes);
+    if (n_out)
+        *n_out = n;
+    return hint_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
+}
+
+static void check_hints(const fg_scene *sc, cvw_cascade *cas)
+{
+    uint8_t *bgr = malloc((size_t)FW * FH * 3), *gray = malloc((size_t)FW * FH),
+            *g2 = malloc((size_t)FW * FH);
+    int n = 0;
+    /* good frames: faces of a few sizes and places, none at an edge */
+    const cvw_rect good[3] = {{220, 120, 200, 200}, {120, 150, 160, 160}, {380, 80, 180, 180}};
+    for (int i = 0; i < 3; i++) {
+        compose(sc, good[i], bgr);
+        cvw_bgr_to_gray(bgr, FW, FH, gray);
+        hint_kind k = assess(cas, gray, NULL, &n);
+        CHECK_MSG(n >= 1 && k == HINT_NONE, "good frame %d: %d faces, hint '%s'", i, n,
+                  hint_name(k));
+    }
+    compose(sc, good[0], bgr);
+    cvw_bgr_to_gray(bgr, FW, FH, gray);
+    /* darkened, brightened */
+    for (size_t i = 0; i < (size_t)FW * FH; i++)
+        g2[i] = (uint8_t)(gray[i] * 0.15);
+    hint_kind k = assess(cas, g2, NULL, NULL);
+    CHECK_MSG(k == HINT_DARK, "darkened: '%s'", hint_name(k));
+    for (size_t i = 0; i < (size_t)FW * FH; i++)
+        g2[i] = (uint8_t)(255 - (255 - gray[i]) * 0.15);
+    k = assess(cas, g2, NULL, NULL);
+    CHECK_MSG(k == HINT_BRIGHT, "brightened: '%s'", hint_name(k));
+    /* blurred */
+    memcpy(g2, gray, (size_t)FW * FH);
+    box_blur(g2, FW, FH, 5);
+    k = assess(cas, g2, NULL, &n);
+    CHECK_MSG(k == HINT_BLUR, "blurred (%d faces found): '%s'", n, hint_name(k));
+    /* shrunk: a face found but small, and one too small to be found */
+    const int sizes[2] = {60, 36};
+    for (int i = 0; i < 2; i++) {
+        compose(sc, (cvw_rect){300, 200, sizes[i], sizes[i]}, bgr);
+        cvw_bgr_to_gray(bgr, FW, FH, g2);
+        k = assess(cas, g2, NULL, &n);
+        CHECK_MSG(k == HINT_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hint_name(k));
+    }
+    /* cut off by the left edge: found there, or lost there */
+    compose(sc, (cvw_rect){-50, 140, 200, 200}, bgr);
+    cvw_bgr_to_gray(bgr, FW, FH, g2);
+    const cvw_rect was = {0, 140, 150, 200};
+    k = assess(cas, g2, &was, &n);
+    CHECK_MSG(k == HINT_EDGE, "cut off (%d found): '%s'", n, hint_name(k));
+    /* tilted both ways */
+    for (int s = -1; s <= 1; s += 2) {
+        hint_rotate(gray, FW, FH, s * 30.0, g2);
+        k = assess(cas, g2, NULL, &n);
+        CHECK_MSG(k == HINT_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hint_name(k));
+    }
+    /* an empty room is not the person's fault */
+    compose(sc, (cvw_rect){-2000, -2000, 200, 200}, bgr);
+    cvw_bgr_to_gray(bgr, FW, FH, g2);
+    k = assess(cas, g2, NULL, &n);
+    CHECK_MSG(n == 0 && k == HINT_NONE, "no face (%d found): '%s'", n, hint_name(k));
+    free(bgr);
+    free(gray);
+    free(g2);
+}
+
+/* ---- the hint's place ------------------------------------------------------- */
+
+static void check_hint_place(void)
+{
+    const int sw = 800, sh = 600, lh = 24, tw = 400, th = 24;
+    SDL_Rect faces[2] = {{300, 480, 200, 100}, {100, 20, 600, 80}};
+    for (int n = 0; n <= 2; n++) {
+        SDL_Point at = ui_hint_place(tw, th, faces, n, sw, sh, lh);
+        SDL_Rect r = {at.x, at.y, tw, th};
+        for (int i = 0; i < n; i++)
+            CHECK(!SDL_HasIntersection(&r, &faces[i]));
+        CHECK(at.x >= 0 && at.y >= 0 && at.x + tw <= sw && at.y + th <= sh);
+    }
+}
+
+/* ---- --blur in a recording --------------------------------------------------- */
+
+static double lap_var(const uint8_t *g, int w, cvw_rect r)
+{
+    double s = 0, ss = 0;
+    long n = 0;
+    for (int y = r.y + 1; y < r.y + r.h - 1; y++)
+        for (int x = r.x + 1; x < r.x + r.w - 1; x++) {
+            const size_t i = (size_t)y * w + x;
+            double l = (double)g[i - 1] + g[i + 1] + g[i - w] + g[i + w] - 4.0 * g[i];
+            s += l;
+            ss += l * l;
+            n++;
+        }
+    return n ? ss / n - (s / n) * (s / n) : 0;
+}
+
+static void check_blur(const char *exe, const char *dir, const fg_scene *sc)
+{
+    char vid[4200], model[4200], rec[2][4200], out[4200], err[4200];
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(rec[0], sizeof rec[0], "%s/plain.avi", dir);
+    snprintf(rec[1], sizeof rec[1], "%s/blurred.avi", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    CHECK_MSG(fg_write_video(sc, vid, 10) == 0, "%s", cvw_error());
+    CHECK(make_test_model(model) == 0);
+    for (int b = 0; b < 2; b++) {
+        char *args[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model,
+                        "--record", rec[b], "--detect-every", "1", b ? "--blur" : NULL, NULL};
+        int rc = rp_run(args, out, err, 120, NULL);
+        CHECK_MSG(rc == 0, "emotion-detect %s exited %d", b ? "--blur" : "", rc);
+    }
+    cvw_capture *cap[2] = {cvw_capture_open_file(rec[0]), cvw_capture_open_file(rec[1])};
+    CHECK(cap[0] && cap[1]);
+    const int w = sc->frame_w, h = sc->frame_h;
+    uint8_t *px[2] = {malloc((size_t)w * h * 3), malloc((size_t)w * h * 3)};
+    uint8_t *gr[2] = {malloc((size_t)w * h), malloc((size_t)w * h)};
+    uint8_t *outside = malloc((size_t)w * h);
+    double e_plain = 0, e_blur = 0, diff = 0;
+    long n_out = 0;
+    int frames = 0;
+    for (int i = 0; cap[0] && cap[1] && i < sc->n_frames; i++) {
+        int fw, fh;
+        if (cvw_capture_read(cap[0], px[0], (size_t)w * h * 3, &fw, &fh) != 1 ||
+            cvw_capture_read(cap[1], px[1], (size_t)w * h * 3, &fw, &fh) != 1)
+            break;
+        cvw_bgr_to_gray(px[0], w, h, gr[0]);
+        cvw_bgr_to_gray(px[1], w, h, gr[1]);
+        cvw_rect pics[FG_MAX_FACES], faces[FG_MAX_FACES];
+        fg_layout(sc, i, pics, faces);
+        memset(outside, 1, (size_t)w * h);
+        for (int f = 0; f < sc->n_faces; f++) {
+            /* inside: the face's middle, clear of the box outline drawn on it */
+            cvw_rect in = {faces[f].x + faces[f].w / 5, faces[f].y + faces[f].h / 5,
+                           faces[f].w * 3 / 5, faces[f].h * 3 / 5};
+            e_plain += lap_var(gr[0], w, in);
+            e_blur += lap_var(gr[1], w, in);
+        }
+        /* outside: beyond the blurred regions of this frame's faces and
+         * of the last frames' (--blur keeps covering those a while), with
+         * a margin for the detector's boxes being a little off the true */
+        for (int back = 0; back <= 15 && back <= i; back++) {
+            fg_layout(sc, i - back, pics, faces);
+            for (int f = 0; f < sc->n_faces; f++) {
+                cvw_rect big = pv_region(faces[f], w, h);
+                for (int y = big.y - big.h / 4; y < big.y + big.h * 5 / 4; y++)
+                    for (int x = big.x - big.w / 4; x < big.x + big.w * 5 / 4; x++)
+                        if (x >= 0 && y >= 0 && x < w && y < h)
+                            outside[(size_t)y * w + x] = 0;
+            }
+        }
+        for (size_t j = 0; j < (size_t)w * h; j++)
+            if (outside[j]) {
+                diff += abs((int)gr[0][j] - (int)gr[1][j]);
+                n_out++;
+            }
+        frames++;
+    }
+    CHECK_MSG(frames == sc->n_frames, "%d frames read back", frames);
+    printf("--blur: faces' Laplacian variance %.1f (plain %.1f); outside, mean |difference| %.2f\n",
+           e_blur / (frames ? frames : 1), e_plain / (frames ? frames : 1),
+           n_out ? diff / n_out : -1.0);
+    CHECK_MSG(e_blur < 0.05 * e_plain, "faces' high-frequency energy near zero: %.1f vs %.1f",
+              e_blur, e_plain);
+    CHECK_MSG(n_out > 0 && diff / n_out < 0.2, "the rest unchanged: mean difference %.2f",
+              n_out ? diff / n_out : -1.0);
+    for (int b = 0; b < 2; b++) {
+        cvw_capture_close(cap[b]);
+        free(px[b]);
+        free(gr[b]);
+    }
+    free(outside);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_detect_person EMOTION-DETECT\n");
+        return 2;
+    }
+    check_neutral();
+    check_hint_place();
+    const char *src = getenv("NN_TEST_SRCDIR");
+    char dir[4096], pic[4200], cas[4200], errmsg[512];
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", src ? src : ".");
+    snprintf(cas, sizeof cas, "%s/cascades/haarcascade_frontalface_default.xml", src ? src : ".");
+    fg_scene sc;
+    int ok = fg_init(&sc, pic, cas, 320, 240, 12, 1, errmsg, sizeof errmsg) == 0;
+    CHECK_MSG(ok, "%s", errmsg);
+    cvw_cascade *cascade = cvw_cascade_load(cas);
+    CHECK(cascade != NULL);
+    if (ok && cascade)
+        check_hints(&sc, cascade);
+    if (ok && rp_tmpdir(dir, sizeof dir, "detect-person")) {
+        check_blur(argv[1], dir, &sc);
+        rp_rmdir(dir);
+    }
+    cvw_cascade_free(cascade);
+    if (ok)
+        fg_free(&sc);
+    return test_done("test_detect_person");
+}
