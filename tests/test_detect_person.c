@@ -23,6 +23,7 @@
 #include "facegen.h"
 #include "hints.h"
 #include "neutral.h"
+#include "overlay.h"
 #include "privacy.h"
 #include "runprog.h"
 #include "testutil.h"
@@ -289,6 +290,52 @@ static void check_hint_place(void)
     }
 }
 
+/* ---- probability panels of several faces ------------------------------------- */
+
+/* Faces of a group photo, side by side in two rows: every panel must be
+ * on screen and clear of every face, its label, and every other panel. */
+static void check_panels(void)
+{
+    const char *src = getenv("NN_TEST_SRCDIR");
+    char font[4200], bold[4200], err[512];
+    snprintf(font, sizeof font, "%s/assets/DejaVuSans.ttf", src ? src : ".");
+    snprintf(bold, sizeof bold, "%s/assets/DejaVuSans-Bold.ttf", src ? src : ".");
+    SDL_setenv("SDL_VIDEODRIVER", "dummy", 1);
+    CHECK(SDL_Init(SDL_INIT_VIDEO) == 0);
+    CHECK(TTF_Init() == 0);
+    const int sw = 1280, sh = 720;
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, sw, sh, 32, SDL_PIXELFORMAT_ARGB8888);
+    SDL_Renderer *r = s ? SDL_CreateSoftwareRenderer(s) : NULL;
+    ov_ctx *o = r ? ov_new(r, font, bold, err, sizeof err) : NULL;
+    CHECK_MSG(o != NULL, "%s", err);
+    if (o) {
+        ov_set_screen(o, sh);
+        const int lh = ov_line_height(o);
+        /* close together: no panel fits beside or below its own face */
+        SDL_Rect faces[6], panels[6];
+        for (int i = 0; i < 6; i++)
+            faces[i] = (SDL_Rect){40 + (i % 3) * 300, 60 + (i / 3) * 250, 180, 180};
+        ov_layout_panels(o, faces, 6, 7, sw, sh, panels);
+        int bad = 0;
+        for (int i = 0; i < 6; i++) {
+            SDL_Rect p = panels[i];
+            bad += p.x < 0 || p.y < 0 || p.x + p.w > sw || p.y + p.h > sh;
+            for (int j = 0; j < 6; j++) {
+                SDL_Rect f = {faces[j].x, faces[j].y - lh, faces[j].w, faces[j].h + lh};
+                bad += SDL_HasIntersection(&p, &f);
+                bad += j < i && SDL_HasIntersection(&p, &panels[j]);
+            }
+        }
+        CHECK_MSG(bad == 0, "%d panel overlaps or panels off screen", bad);
+        ov_free(o);
+    }
+    if (r)
+        SDL_DestroyRenderer(r);
+    SDL_FreeSurface(s);
+    TTF_Quit();
+    SDL_Quit();
+}
+
 /* ---- --blur in a recording --------------------------------------------------- */
 
 static double lap_var(const uint8_t *g, int w, cvw_rect r)
@@ -393,6 +440,7 @@ int main(int argc, char **argv)
     }
     check_neutral();
     check_hint_place();
+    check_panels();
     const char *src = getenv("NN_TEST_SRCDIR");
     char dir[4096], pic[4200], cas[4200], errmsg[512];
     snprintf(pic, sizeof pic, "%s/assets/astronaut.png", src ? src : ".");
