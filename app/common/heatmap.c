@@ -69,7 +69,7 @@ void heat_blend_bgr(uint8_t *bgr, int fw, int fh, int bx, int by, int bw, int bh
                             fy * ((1 - fx) * map[iy1 * w + ix] + fx * map[iy1 * w + ix1]);
             uint8_t col[3];
             heat_colour(v, col);
-            const float a = alpha * v;
+            const float a = alpha * v * v; /* the low floor stays see-through */
             uint8_t *px = bgr + ((size_t)y * fw + x) * 3;
             for (int c = 0; c < 3; c++)
                 px[c] = (uint8_t)lrintf((1 - a) * px[c] + a * col[c]);

@@ -18,7 +18,7 @@ void heat_colour(float v, uint8_t bgr[3]);
 
 /* The w x h map stretched (bilinearly) over the box (bx, by, bw, bh) of a
  * fw x fh BGR image, clipped to it: each pixel becomes
- * (1 - a) * pixel + a * colour(v) with a = alpha * v. */
+ * (1 - a) * pixel + a * colour(v) with a = alpha * v^2. */
 void heat_blend_bgr(uint8_t *bgr, int fw, int fh, int bx, int by, int bw, int bh,
                     const float *map, int w, int h, float alpha);
 
