@@ -10,8 +10,12 @@
  *  - --blur (privacy.c, through the program): in a recording the faces
  *    carry almost no high-frequency energy, the rest of the frame is as
  *    without --blur;
- *  - the hint's place on screen (ui_person.c) covers no face.
- * argv[1]: the emotion-detect executable. */
+ *  - the hint's place on screen (ui_person.c) covers no face, nor do the
+ *    probability panels of faces close together;
+ *  - the program's JSON log: "calibrated":true after --calibrate's
+ *    seconds, "hint" on a dark clip, never on good frames or a picture;
+ *  - emotion-train predict --saliency: a heat map PNG per picture.
+ * argv: the emotion-detect and emotion-train executables. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,10 +436,147 @@ static void check_blur(const char *exe, const char *dir, const fg_scene *sc)
     free(outside);
 }
 
+/* ---- the program's log: calibrated and hint ---------------------------------- */
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* The n-th line of text (0-based), as a pointer into it, or NULL. */
+static const char *line_at(const char *text, int n)
+{
+    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (n-- == 0)
+            return *p ? p : NULL;
+    return NULL;
+}
+
+static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
+{
+    char vid[4200], dark[4200], img[4200], model[4200], log[4200], out[4200], err[4200];
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(dark, sizeof dark, "%s/dark.avi", dir);
+    snprintf(img, sizeof img, "%s/dark.png", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(log, sizeof log, "%s/log.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    /* 20 frames at 10 per second, the faces too dark; and one as a picture */
+    const int w = sc->frame_w, h = sc->frame_h;
+    uint8_t *px = malloc((size_t)w * h * 3);
+    cvw_writer *wr = cvw_writer_open(dark, 10, w, h);
+    CHECK(wr != NULL);
+    for (int i = 0; wr && i < 20; i++) {
+        fg_render(sc, i % sc->n_frames, px);
+        for (size_t j = 0; j < (size_t)w * h * 3; j++)
+            px[j] = (uint8_t)(px[j] * 0.15);
+        CHECK(cvw_writer_write(wr, px) == 0);
+        if (i == 0)
+            CHECK(cvw_write_image(img, px, w, h, 3) == 0);
+    }
+    CHECK(cvw_writer_close(wr) == 0);
+    free(px);
+    char *e = NULL;
+
+    /* --calibrate 0.5: no face calibrated in the first half second of the
+     * clip (frames 0..4), the face calibrated at the end */
+    char *a1[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", log,
+                  "--detect-every", "1", "--calibrate", "0.5", NULL};
+    CHECK(rp_run(a1, out, err, 120, NULL) == 0);
+    e = rp_slurp(log);
+    CHECK(e != NULL);
+    int early = 0, late = 0;
+    for (int i = 0; e && i < sc->n_frames; i++) {
+        const char *l = line_at(e, i), *nl = l ? strchr(l, '\n') : NULL;
+        int cal = l && nl && strstr(l, "\"calibrated\":true") && strstr(l, "\"calibrated\":true") < nl;
+        if (i < 5)
+            early += cal;
+        if (i >= sc->n_frames - 2)
+            late += cal;
+    }
+    CHECK_MSG(early == 0 && late == 2, "calibrated: %d early frames, %d of the last 2", early, late);
+    CHECK(count(e, "\"hint\"") == 0); /* good frames need no advice */
+    free(e);
+    /* without it: never */
+    char *a2[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", log,
+                  NULL};
+    CHECK(rp_run(a2, out, err, 120, NULL) == 0);
+    e = rp_slurp(log);
+    CHECK(e && count(e, "calibrated") == 0);
+    free(e);
+    /* the dark clip: the hint, once three looks agree */
+    char *a3[] = {(char *)exe, "--headless", "-q", "--input", dark, "--model", model, "--log", log,
+                  NULL};
+    CHECK(rp_run(a3, out, err, 120, NULL) == 0);
+    e = rp_slurp(log);
+    CHECK_MSG(e && count(e, "\"hint\":\"too dark\"") >= 5 && count(e, "\"hint\"") ==
+              count(e, "\"hint\":\"too dark\""), "%s", e ? e : "");
+    free(e);
+    /* a still picture: no hint, it cannot be followed */
+    char *a4[] = {(char *)exe, "--headless", "-q", "--input", img, "--model", model, "--log", log,
+                  NULL};
+    CHECK(rp_run(a4, out, err, 120, NULL) == 0);
+    e = rp_slurp(log);
+    CHECK(e && count(e, "\"frame\"") == 1 && count(e, "hint") == 0);
+    free(e);
+}
+
+/* ---- emotion-train predict --saliency ------------------------------------------ */
+
+static void check_predict(const char *train, const char *dir, const fg_scene *sc)
+{
+    char model[4200], face[4200], sal[4200], png[4400], out[4200], err[4200];
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(face, sizeof face, "%s/face.png", dir);
+    snprintf(sal, sizeof sal, "%s/saliency", dir);
+    snprintf(png, sizeof png, "%s/face.png", sal);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    /* the face of the picture, as the detector frames it */
+    const cvw_rect f = sc->face;
+    uint8_t *crop = malloc((size_t)f.w * f.h * 3);
+    for (int y = 0; y < f.h; y++)
+        memcpy(crop + (size_t)y * f.w * 3, sc->pic + ((size_t)(f.y + y) * sc->pw + f.x) * 3,
+               (size_t)f.w * 3);
+    CHECK(cvw_write_image(face, crop, f.w, f.h, 3) == 0);
+    free(crop);
+    char *a1[] = {(char *)train, "predict", "--model", model, "--saliency", sal, face, NULL};
+    CHECK(rp_run(a1, out, err, 120, NULL) == 0);
+    char *o = rp_slurp(out);
+    CHECK(o && count(o, "\"emotion\"") == 1);
+    free(o);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(png, &px, &w, &h) == 0, "%s", cvw_error());
+    CHECK(w == 4 * 48 && h == 4 * 48);
+    /* a gray face with a coloured heat map over part of it */
+    long coloured = 0;
+    for (long i = 0; px && i < (long)w * h; i++) {
+        const uint8_t *p = px + 3 * i;
+        const int hi = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+        const int lo = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+        coloured += hi - lo > 40;
+    }
+    CHECK_MSG(coloured > (long)w * h / 50 && coloured < (long)w * h * 9 / 10,
+              "%ld of %d pixels coloured", coloured, w * h);
+    free(px);
+    /* a folder that cannot be made: exit 1, one line */
+    char *a2[] = {(char *)train, "predict", "--model", model, "--saliency", "/proc/no/such", face,
+                  NULL};
+    CHECK(rp_run(a2, out, err, 120, NULL) == 1);
+    char *e = rp_slurp(err);
+    CHECK(e && count(e, "\n") == 1 && strstr(e, "--saliency"));
+    free(e);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_detect_person EMOTION-DETECT\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_detect_person EMOTION-DETECT EMOTION-TRAIN\n");
         return 2;
     }
     check_neutral();
@@ -454,6 +595,8 @@ int main(int argc, char **argv)
         check_hints(&sc, cascade);
     if (ok && rp_tmpdir(dir, sizeof dir, "detect-person")) {
         check_blur(argv[1], dir, &sc);
+        check_logs(argv[1], dir, &sc);
+        check_predict(argv[2], dir, &sc);
         rp_rmdir(dir);
     }
     cvw_cascade_free(cascade);

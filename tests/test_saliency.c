@@ -1,7 +1,8 @@
 /* test_saliency.c - the engine's input gradient (nn_net_input_grad): equal
  * to finite differences of the class's logit on inference passes through
  * every layer kind (batch norm with running statistics, dropout, residual
- * adds, squeeze-and-excitation, a calibration that must not count); and,
+ * adds, squeeze-and-excitation, a calibration that must not count; an
+ * INT8 net differentiated in FP32); and,
  * on generated faces whose class is decided by the mouth alone, a trained
  * net's saliency falls mostly on the mouth. */
 #include "nn_impl.h"
@@ -169,6 +170,20 @@ static void check_mouth(void)
         nn_optim_step(opt, cfg.lr);
     }
     nn_optim_free(opt);
+    /* an INT8 net's gradient is its FP32 pass's, and the INT8 setting stays */
+    float x8[S * S], d32[S * S], d8[S * S];
+    for (int i = 0; i < B; i++) {
+        draw_face(img, i & 1, &s);
+        nn_preprocess_u8(net, img, x + (size_t)i * S * S);
+    }
+    memcpy(x8, x, sizeof x8);
+    CHECK(nn_net_calibrate_int8(net, x, B) == 0);
+    CHECK(nn_net_input_grad(net, x8, 0, d32) == 0);
+    CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);
+    CHECK(nn_net_input_grad(net, x8, 0, d8) == 0);
+    CHECK(memcmp(d32, d8, sizeof d8) == 0);
+    CHECK(nn_net_precision(net) == NN_PRECISION_INT8);
+    CHECK(nn_net_set_precision(net, NN_PRECISION_FP32) == 0);
     /* Mass as the gradient's energy, sum of dx^2 (the map's |dx| alone
      * spreads a low floor of ReLU-switching noise over the whole image),
      * and the map's plain sum only more concentrated than the box's area. */
