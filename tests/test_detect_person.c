@@ -14,6 +14,7 @@
  *    probability panels of faces close together;
  *  - the program's JSON log: "calibrated":true after --calibrate's
  *    seconds, "hint" on a dark clip, never on good frames or a picture;
+ *  - key g's heat map through app_step: colour over the face crops only;
  *  - emotion-train predict --saliency: a heat map PNG per picture.
  * argv: the emotion-detect and emotion-train executables. */
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "cvw.h"
 #include "detect_model.h"
 #include "facegen.h"
@@ -135,16 +137,33 @@ static void check_neutral(void)
     CHECK_MSG(rest_neutral == 45, "rest frames read neutral: %d of 45", rest_neutral);
     CHECK_MSG(kept == n_expr, "expressive frames keep their label: %d of %d", kept, n_expr);
     CHECK(flagged == 60);
-    /* another face (track 2) is not this person's */
+    /* another face beside it (track 2) is not this person's */
     face_probs(-1, &s, p);
-    one_face(&r, 2, p);
+    one_face(&r, 1, p);
+    r.n = 2;
+    r.faces[1] = r.faces[0];
+    r.faces[1].id = 2;
+    r.faces[1].box.x += 300;
+    nt_update(&nt, t += 66.7, &r);
+    CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
+    CHECK(r.faces[1].cls == SAD && !r.faces[1].calibrated);
+    /* the face lost for a second and found again as track 3, where track 1
+     * was: still calibrated; far from there (track 4): not */
+    t += 1000;
+    face_probs(-1, &s, p);
+    one_face(&r, 3, p);
+    nt_update(&nt, t += 66.7, &r);
+    CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
+    face_probs(-1, &s, p);
+    one_face(&r, 4, p);
+    r.faces[0].box.x += 400;
     nt_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* c again: cleared, rest reads sad again */
     nt_clear(&nt);
     CHECK(!nt_active(&nt));
     face_probs(-1, &s, p);
-    one_face(&r, 1, p);
+    one_face(&r, 3, p);
     nt_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* a model without a neutral class cannot calibrate */
@@ -525,6 +544,61 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     free(e);
 }
 
+/* ---- the heat map through app_step -------------------------------------------- */
+
+/* Key g's state set on an app run in-process: every frame with a face is
+ * shown (and recorded) as a copy whose face crops carry colour, the rest of
+ * the frame as it was. */
+static void check_heat(const char *dir)
+{
+    char vid[4200], model[4200], err[512];
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    char *args[] = {"emotion-detect", "--headless", "-q", "--input", vid, "--model", model,
+                    "--detect-every", "1", NULL};
+    ed_opts o;
+    ed_opts_defaults(&o);
+    CHECK(ed_opts_parse(&o, 9, args, stdout, stderr) == -1);
+    static app a;
+    memset(&a, 0, sizeof a);
+    int rc = app_setup(&a, &o);
+    if (rc < 0)
+        rc = app_open_source(&a);
+    CHECK(rc <= 0);
+    a.pers.heat = 1; /* key g */
+    int frames = 0, with_faces = 0, heated = 0, outside_same = 1;
+    const src_frame *f;
+    while (rc <= 0 && source_next(a.src, &f, -1) == 1) {
+        CHECK_MSG(app_step(&a, f, err, sizeof err) == 0, "%s", err);
+        frames++;
+        const uint8_t *shown = person_pixels(&a, f);
+        if (a.last.n == 0)
+            continue;
+        with_faces++;
+        long colour = 0;
+        for (int y = 0; y < f->h; y++)
+            for (int x = 0; x < f->w; x++) {
+                const uint8_t *p = shown + ((size_t)y * f->w + x) * 3;
+                const uint8_t *q = f->bgr + ((size_t)y * f->w + x) * 3;
+                int in = 0;
+                for (int i = 0; i < a.last.n; i++) {
+                    const cvw_rect c = a.last.faces[i].crop;
+                    in |= x >= c.x && x < c.x + c.w && y >= c.y && y < c.y + c.h;
+                }
+                if (!in)
+                    outside_same &= !memcmp(p, q, 3);
+                else
+                    colour += abs((int)p[0] - q[0]) + abs((int)p[1] - q[1]) + abs((int)p[2] - q[2]) > 30;
+            }
+        heated += colour > 50;
+    }
+    CHECK(frames > 0 && with_faces > 0);
+    CHECK_MSG(heated == with_faces, "heat maps on %d of %d frames with faces", heated, with_faces);
+    CHECK(outside_same);
+    app_close_outputs(&a);
+    app_teardown(&a);
+}
+
 /* ---- emotion-train predict --saliency ------------------------------------------ */
 
 static void check_predict(const char *train, const char *dir, const fg_scene *sc)
@@ -596,6 +670,7 @@ int main(int argc, char **argv)
     if (ok && rp_tmpdir(dir, sizeof dir, "detect-person")) {
         check_blur(argv[1], dir, &sc);
         check_logs(argv[1], dir, &sc);
+        check_heat(dir);
         check_predict(argv[2], dir, &sc);
         rp_rmdir(dir);
     }

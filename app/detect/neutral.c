@@ -73,6 +73,28 @@ static void correct(const nt_state *s, const nt_track *t, pl_face *f)
     f->calibrated = 1;
 }
 
+static int overlaps(cvw_rect a, cvw_rect b)
+{
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/* A face with an id no calibration knows, where a calibrated face whose id
+ * is not in this frame was lately: the same person, re-found. */
+static nt_track *refound(nt_state *s, double t_ms, const pl_result *r, const pl_face *f)
+{
+    for (int i = 0; i < s->n; i++) {
+        nt_track *t = &s->t[i];
+        if (!t->done || t_ms - t->t_seen > NT_REFIND_MS || !overlaps(t->box, f->box))
+            continue;
+        int present = 0;
+        for (int j = 0; j < r->n && !present; j++)
+            present = r->faces[j].id == t->id;
+        if (!present)
+            return t;
+    }
+    return NULL;
+}
+
 void nt_update(nt_state *s, double t_ms, pl_result *r)
 {
     if (s->pending && r->n > 0) {
@@ -99,8 +121,12 @@ void nt_update(nt_state *s, double t_ms, pl_result *r)
         pl_face *f = &r->faces[i];
         f->calibrated = 0;
         nt_track *t = find(s, f->id);
+        if (!t && (t = refound(s, t_ms, r, f)) != NULL)
+            t->id = f->id;
         if (!t)
             continue;
+        t->box = f->box;
+        t->t_seen = t_ms;
         if (!t->done) {
             for (int j = 0; j < s->k; j++)
                 t->sum[j] += f->probs[j];

@@ -12,7 +12,10 @@
  * resting level keeps it (the correction divides by where each class rests,
  * a prior shift). The floor bounds how much a class the person never shows
  * at rest can be boosted. The calibration belongs to the track id and
- * follows it; pure C, unit-tested on its own.
+ * follows it; when the detector loses the face long enough for the tracker
+ * to give it a new id, a new track starting within NT_REFIND_MS where the
+ * calibrated face was last seen (overlapping its box) takes the
+ * calibration over. Pure C, unit-tested on its own.
  */
 #ifndef ED_NEUTRAL_H
 #define ED_NEUTRAL_H
@@ -24,6 +27,7 @@
 #define NT_MAX_TRACKS 16
 #define NT_FLOOR 0.02f
 #define NT_REF_NEUTRAL 0.7f
+#define NT_REFIND_MS 3000.0
 
 typedef struct nt_track {
     int id;
@@ -32,6 +36,8 @@ typedef struct nt_track {
     double sum[NN_MAX_CLASSES];
     long count;
     float offset[NN_MAX_CLASSES];
+    cvw_rect box;              /* where it was last seen ... */
+    double t_seen;             /* ... and when (ms) */
 } nt_track;
 
 typedef struct nt_state {

@@ -45,7 +45,9 @@ static int blur_boxes(person *p, const pl_result *r, cvw_rect *out, int max)
 int person_init(app *a)
 {
     person *p = &a->pers;
+    const int heat = p->heat; /* g may come before the first frame */
     memset(p, 0, sizeof *p);
+    p->heat = heat;
     p->last_t = -1;
     p->nt_ok = nt_init(&p->nt, a->names, a->k) == 0;
     if (a->o.calibrate_s > 0) {
