@@ -288,11 +288,14 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
         k = assess(cas, g2, NULL, &n);
         CHECK_MSG(k == HINT_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hint_name(k));
     }
-    /* an empty room is not the person's fault */
+    /* an empty room is not the person's fault; a face that was just in the
+     * middle of it and is found by no look has turned away */
     compose(sc, (cvw_rect){-2000, -2000, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);
     k = assess(cas, g2, NULL, &n);
     CHECK_MSG(n == 0 && k == HINT_NONE, "no face (%d found): '%s'", n, hint_name(k));
+    k = assess(cas, g2, &good[0], &n);
+    CHECK_MSG(n == 0 && k == HINT_TILT, "a face gone from the middle: '%s'", hint_name(k));
     free(bgr);
     free(gray);
     free(g2);

@@ -26,10 +26,10 @@ static const char *const texts[HINT_KINDS] = {
     "Come closer",
     "Too blurred: hold still, or clean the lens",
     "Cut off by the edge: move to the middle of the picture",
-    "Head tilted or turned: face the camera, head straight",
+    "Head turned or tilted: face the camera, head straight",
 };
 static const char *const names[HINT_KINDS] = {"", "too dark", "too bright", "too small",
-                                              "too blurred", "cut off", "tilted"};
+                                              "too blurred", "cut off", "turned"};
 
 const char *hint_text(hint_kind h) { return h > 0 && h < HINT_KINDS ? texts[h] : ""; }
 const char *hint_name(hint_kind h) { return h > 0 && h < HINT_KINDS ? names[h] : ""; }
@@ -173,6 +173,11 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
             free(big);
         }
     }
+    /* a face lately in the middle of the picture, well lit and sharp, that
+     * no look finds any more: turned away (the frontal detector sees no
+     * profile) */
+    if (!k && last)
+        k = HINT_TILT;
     free(small);
     return k;
 }

@@ -10,8 +10,9 @@
  * or bright, blurred; then the detector is tried again on copies of the
  * frame turned by +-HINT_TILT_DEG (found: the head is tilted), and for
  * faces smaller than the pipeline looks for (found: come closer); a face
- * last seen at the edge has left it. Pure C but for the cascade, which may
- * be NULL (no second looks).
+ * last seen at the edge has left it, one last seen inside the picture and
+ * found by no look has turned away (the frontal detector sees no profile).
+ * Pure C but for the cascade, which may be NULL (no second looks).
  */
 #ifndef ED_HINTS_H
 #define ED_HINTS_H
@@ -33,7 +34,7 @@ const char *hint_text(hint_kind h);
 const char *hint_name(hint_kind h);
 
 /* Judge a w x h gray frame with its n face boxes (source pixels). last: the
- * box of a face seen lately but not now, or NULL. cascade and min_face (the
+ * box of a face seen lately (person.c: within 1.5 s) but not now, or NULL. cascade and min_face (the
  * pipeline's smallest face, a fraction of the shorter side) for the second
  * looks. */
 hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, int n,
