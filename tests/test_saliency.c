@@ -149,7 +149,7 @@ static void check_mouth(void)
     nn_net_init(net, test_seed(3));
     nn_net_preproc(net)->scale = 1.0f / 255;
     nn_net_preproc(net)->bias = -0.5f;
-    enum { B = 16, STEPS = 300, TESTS = 40 };
+    enum { B = 16, STEPS = 600, TESTS = 40 };
     float x[B * S * S];
     int y[B];
     uint8_t img[S * S];
