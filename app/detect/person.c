@@ -64,7 +64,8 @@ int person_init(app *a)
     p->dx = malloc(sizeof(float) * c * h * w);
     p->map = malloc(sizeof(float) * 2 * h * w);
     p->face = malloc((size_t)h * w);
-    if (!p->x || !p->dx || !p->map || !p->face)
+    p->heat_maps = malloc(sizeof(float) * PL_MAX_FACES * h * w);
+    if (!p->x || !p->dx || !p->map || !p->face || !p->heat_maps)
         return app_fail("out of memory");
     p->face_wall = nn_now();
     p->ready = 1;
@@ -79,6 +80,7 @@ void person_free(person *p)
     free(p->x);
     free(p->dx);
     free(p->map);
+    free(p->heat_maps);
     memset(p, 0, sizeof *p);
 }
 
@@ -104,23 +106,63 @@ static void assess(app *a, const src_frame *f)
         p->hint = k;
 }
 
-/* The heat map of every face over the shown copy. */
-static int heat_faces(app *a, const src_frame *f)
+/* Face fc's smoothed saliency map into out (h*w). */
+static int make_heat(app *a, const src_frame *f, const pl_face *fc, float *out)
 {
     person *p = &a->pers;
     int c, h, w;
     nn_net_input_shape(a->net, &c, &h, &w);
-    for (int i = 0; i < a->last.n; i++) {
-        const pl_face *fc = &a->last.faces[i];
-        if (cvw_crop_resize_gray(p->gray, f->w, f->h, fc->crop, p->face, w, h) != 0)
-            return app_fail("%s", cvw_error());
-        nn_preprocess_u8(a->net, p->face, p->x);
-        if (nn_net_input_grad(a->net, p->x, fc->cls, p->dx) < 0)
-            return app_fail("saliency: %s", nn_error());
-        nn_saliency_map(p->dx, c, h, w, p->map);
-        heat_smooth(p->map, w, h, 2, p->map + (size_t)h * w);
-        heat_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h,
-                       p->map, w, h, 0.6f);
+    if (cvw_crop_resize_gray(p->gray, f->w, f->h, fc->crop, p->face, w, h) != 0)
+        return app_fail("%s", cvw_error());
+    nn_preprocess_u8(a->net, p->face, p->x);
+    if (nn_net_input_grad(a->net, p->x, fc->cls, p->dx) < 0)
+        return app_fail("saliency: %s", nn_error());
+    nn_saliency_map(p->dx, c, h, w, out);
+    heat_smooth(out, w, h, 2, p->map);
+    return 0;
+}
+
+/* The heat map of every face over the shown copy. */
+static int heat_faces(app *a, const src_frame *f)
+{
+    person *p = &a->pers;
+    const pl_result *r = &a->last;
+    int c, h, w;
+    nn_net_input_shape(a->net, &c, &h, &w);
+    const size_t per = (size_t)h * w;
+    /* each face's slot: kept by id; slots of faces gone are reused */
+    int slot[PL_MAX_FACES], used[PL_MAX_FACES] = {0};
+    for (int i = 0; i < r->n; i++) {
+        slot[i] = -1;
+        for (int j = 0; j < PL_MAX_FACES && slot[i] < 0; j++)
+            if (p->heat_made[j] > 0 && p->heat_id[j] == r->faces[i].id && !used[j])
+                slot[i] = j;
+        if (slot[i] >= 0)
+            used[slot[i]] = 1;
+    }
+    int stalest = -1;
+    for (int i = 0; i < r->n; i++) {
+        if (slot[i] < 0) { /* new: a free slot, made now */
+            for (int j = 0; j < PL_MAX_FACES && slot[i] < 0; j++)
+                if (!used[j])
+                    slot[i] = j;
+            used[slot[i]] = 1;
+            p->heat_made[slot[i]] = 0;
+            p->heat_id[slot[i]] = r->faces[i].id;
+        } else if (stalest < 0 || p->heat_made[slot[i]] < p->heat_made[slot[stalest]]) {
+            stalest = i;
+        }
+    }
+    for (int i = 0; i < r->n; i++) {
+        const pl_face *fc = &r->faces[i];
+        float *m = p->heat_maps + per * (size_t)slot[i];
+        if (p->heat_made[slot[i]] == 0 || i == stalest) {
+            if (make_heat(a, f, fc, m) != 0)
+                return -1;
+            p->heat_made[slot[i]] = p->frame + 1;
+        }
+        heat_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h, m, w,
+                       h, 0.6f);
     }
     return 0;
 }
@@ -155,6 +197,8 @@ int person_step(app *a, const src_frame *f)
         assess(a, f);
     r->hint = p->hint ? hint_name(p->hint) : NULL;
     p->frame++;
+    if (!p->heat) /* maps made before g was pressed again are stale */
+        memset(p->heat_made, 0, sizeof p->heat_made);
     cvw_rect boxes[PL_MAX_FACES * 4];
     const int n_blur = a->o.blur ? blur_boxes(p, r, boxes, PL_MAX_FACES * 4) : 0;
     if ((p->heat && r->n > 0) || n_blur > 0) {

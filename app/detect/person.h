@@ -33,6 +33,12 @@ typedef struct person {
     uint8_t *gray, *shown, *face;
     size_t cap;
     float *x, *dx, *map;
+    /* heat maps by track id, smoothed (h*w floats each): a backward pass
+     * costs about four forward ones, so each frame remakes one face's map
+     * (the stalest) and those of faces new to it, the others reuse theirs */
+    float *heat_maps;
+    int heat_id[PL_MAX_FACES];
+    long heat_made[PL_MAX_FACES]; /* frame number it was made at */
     int shown_valid;      /* shown holds this frame's changed copy */
     double t_ms;          /* the latest frame's time */
     /* --blur covers, besides this frame's faces, those of the last
