@@ -547,6 +547,43 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     free(e);
 }
 
+/* ---- options ------------------------------------------------------------------- */
+
+static int parse(ed_opts *o, char *a1, char *a2)
+{
+    char *argv[] = {"emotion-detect", a1, a2, NULL};
+    ed_opts_defaults(o);
+    FILE *null = fopen("/dev/null", "w");
+    int rc = ed_opts_parse(o, a2 ? 3 : 2, argv, null, null);
+    fclose(null);
+    return rc;
+}
+
+static void check_options(void)
+{
+    ed_opts o;
+    CHECK(parse(&o, "--calibrate", "3") == -1 && o.calibrate_s == 3.0);
+    CHECK(parse(&o, "--calibrate", "0") == ED_EXIT_USAGE);
+    CHECK(parse(&o, "--calibrate", "soon") == ED_EXIT_USAGE);
+    CHECK(parse(&o, "--blur", NULL) == -1 && o.blur == 1);
+    CHECK(parse(&o, "--idle", "20") == -1 && o.idle_s == 20.0);
+    CHECK(parse(&o, "--idle", "0") == ED_EXIT_USAGE);
+    CHECK(parse(&o, "--idle", "-1") == ED_EXIT_USAGE);
+    CHECK(parse(&o, "--blur", "--blur") == ED_EXIT_USAGE); /* once */
+    CHECK(parse(&o, "-h", NULL) == ED_EXIT_OK);
+    ed_opts_defaults(&o);
+    CHECK(o.calibrate_s == 0 && o.blur == 0 && o.idle_s == 0);
+    /* --idle 5: the attract screen 5 s after the last face, not before,
+     * and never without the option */
+    static app a;
+    a.o.idle_s = 5;
+    a.pers.ready = 1;
+    a.pers.face_wall = 100;
+    CHECK(!person_idle(&a, 104.9) && person_idle(&a, 105.0) && person_idle(&a, 500));
+    a.o.idle_s = 0;
+    CHECK(!person_idle(&a, 500));
+}
+
 /* ---- the heat map through app_step -------------------------------------------- */
 
 /* Key g's state set on an app run in-process: every frame with a face is
@@ -657,6 +694,7 @@ int main(int argc, char **argv)
         return 2;
     }
     check_neutral();
+    check_options();
     check_hint_place();
     check_panels();
     const char *src = getenv("NN_TEST_SRCDIR");
