@@ -306,8 +306,9 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
 static void check_hint_place(void)
 {
     const int sw = 800, sh = 600, lh = 24, tw = 400, th = 24;
-    SDL_Rect faces[2] = {{300, 480, 200, 100}, {100, 20, 600, 80}};
-    for (int n = 0; n <= 2; n++) {
+    /* the bottom, the top and the middle taken in turn */
+    SDL_Rect faces[3] = {{300, 480, 200, 100}, {100, 20, 600, 80}, {100, 200, 600, 200}};
+    for (int n = 0; n <= 3; n++) {
         SDL_Point at = ui_hint_place(tw, th, faces, n, sw, sh, lh);
         SDL_Rect r = {at.x, at.y, tw, th};
         for (int i = 0; i < n; i++)

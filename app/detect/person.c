@@ -231,5 +231,5 @@ const char *person_toggle_calibration(app *a)
         return "calibration cleared";
     }
     nt_start(&p->nt, a->o.calibrate_s > 0 ? a->o.calibrate_s : 3.0);
-    return "calibrating: look neutral for a few seconds";
+    return "";
 }

@@ -66,7 +66,7 @@ const uint8_t *person_pixels(const struct app *a, const struct src_frame *f);
 int person_idle(const struct app *a, double now);
 
 /* Key c: start a calibration, or clear the one there is. Returns a message
- * for the screen. */
+ * for the screen ("" when starting: the countdown shows then). */
 const char *person_toggle_calibration(struct app *a);
 
 #endif

@@ -324,9 +324,12 @@ static int handle(ui *u, const SDL_Event *e)
         u->a->pers.heat = !u->a->pers.heat;
         toast(u, u->a->pers.heat ? "heat map: what the model looks at" : "heat map off");
         break;
-    case SDLK_c:
-        toast(u, person_toggle_calibration(u->a));
+    case SDLK_c: {
+        const char *m = person_toggle_calibration(u->a);
+        if (*m) /* starting: the countdown says it */
+            toast(u, m);
         break;
+    }
     default:
         break;
     }

@@ -9,15 +9,18 @@ static const SDL_Color HINT_BG = {200, 120, 0, 230};
 
 SDL_Point ui_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh)
 {
-    const int ys[3] = {sh - 3 * lh, 2 * lh, (sh - th) / 2};
+    /* the three usual places, then any height, top down, in half lines */
+    const int ys[3] = {sh - 3 * lh, 2 * lh, (sh - th) / 2}, step = lh / 2 > 1 ? lh / 2 : 1;
+    const int tries = 3 + (sh - th) / step;
     SDL_Point at = {(sw - tw) / 2, ys[0]};
-    for (int c = 0; c < 3; c++) {
-        SDL_Rect r = {(sw - tw) / 2 - lh / 2, ys[c] - lh / 4, tw + lh, th + lh / 2};
+    for (int c = 0; c < tries; c++) {
+        const int y = c < 3 ? ys[c] : (c - 3) * step + lh / 4;
+        SDL_Rect r = {(sw - tw) / 2 - lh / 2, y - lh / 4, tw + lh, th + lh / 2};
         int free_here = 1;
         for (int i = 0; i < n && free_here; i++)
             free_here = !SDL_HasIntersection(&r, &avoid[i]);
-        if (free_here) {
-            at.y = ys[c];
+        if (free_here && y >= 0 && y + th <= sh) {
+            at.y = y;
             return at;
         }
     }
@@ -54,21 +57,30 @@ int ui_person_draw(SDL_Renderer *ren, ov_ctx *ov, app *a, const ov_view *v, int 
             SDL_Rect b = ov_map_box(v, res->faces[i].box);
             ov_text(ov, b.x + b.w / 2, b.y + b.h + lh / 4, "calibrated", WHITE, &SHADE, 1, 0);
         }
-    if (nt_message(&p->nt, p->t_ms, msg, sizeof msg))
-        ov_text(ov, sw / 2, 2 * lh, msg, WHITE, &SHADE, 1, 1);
-    if (!res->hint || !p->hints)
+    const int calibrating = nt_message(&p->nt, p->t_ms, msg, sizeof msg);
+    const char *text = res->hint && p->hints ? hint_text(p->hint) : NULL;
+    if (!calibrating && !text)
         return 0;
-    const char *text = hint_text(p->hint);
-    int tw = 0, th = 0;
-    if (ov_text_size(ov, text, 1, &tw, &th) != 0)
-        return 0;
-    SDL_Rect avoid[2 * PL_MAX_FACES];
+    /* both messages where they cover no face, label or panel (nor each other) */
+    SDL_Rect avoid[2 * PL_MAX_FACES + 1];
     int n = 0;
     for (int i = 0; i < res->n; i++)
         avoid[n++] = ov_map_box(v, res->faces[i].box);
     ov_layout_panels(ov, avoid, res->n, a->k, sw, sh, avoid + res->n);
+    for (int i = 0; i < res->n; i++) { /* and the labels above the boxes */
+        avoid[i].y -= lh;
+        avoid[i].h += lh;
+    }
     n += res->n;
-    SDL_Point at = ui_hint_place(tw, th, avoid, n, sw, sh, lh);
-    ov_text(ov, sw / 2, at.y, text, WHITE, &HINT_BG, 1, 1);
-    return 1;
+    int tw = 0, th = 0;
+    if (text && ov_text_size(ov, text, 1, &tw, &th) == 0) {
+        SDL_Point at = ui_hint_place(tw, th, avoid, n, sw, sh, lh);
+        ov_text(ov, sw / 2, at.y, text, WHITE, &HINT_BG, 1, 1);
+        avoid[n++] = (SDL_Rect){at.x - lh / 2, at.y - lh / 4, tw + lh, th + lh / 2};
+    }
+    if (calibrating && ov_text_size(ov, msg, 1, &tw, &th) == 0) {
+        SDL_Point at = ui_hint_place(tw, th, avoid, n, sw, sh, lh);
+        ov_text(ov, sw / 2, at.y, msg, WHITE, &SHADE, 1, 1);
+    }
+    return text != NULL;
 }

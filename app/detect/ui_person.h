@@ -1,7 +1,7 @@
 /* ui_person.h - the window's part of person.h: the attract screen after
- * --idle seconds without a face, the calibration's countdown and
- * "calibrated" tags, and the guidance hint, placed where it covers no face
- * and no probability panel. */
+ * --idle seconds without a face, "calibrated" tags, and the guidance hint
+ * and the calibration's countdown, each placed where it covers no face,
+ * label, probability panel or the other. */
 #ifndef ED_UI_PERSON_H
 #define ED_UI_PERSON_H
 
@@ -14,9 +14,9 @@
 int ui_person_draw(SDL_Renderer *ren, ov_ctx *ov, app *a, const ov_view *v, int lh);
 
 /* Where a tw x th text goes (its top-left corner): centred, at the first of
- * the bottom, the top and the middle of a sw x sh screen where it meets
- * none of the n rectangles to avoid; the bottom when it meets one
- * everywhere. */
+ * the bottom, the top and the middle of a sw x sh screen, then of every
+ * height from the top, where it meets none of the n rectangles to avoid;
+ * the bottom when it meets one everywhere. */
 SDL_Point ui_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh);
 
 #endif
