@@ -216,9 +216,9 @@ static int record_frame(app *a, const src_frame *f, char *err, size_t errlen)
     if (!a->rec && record_open(a, f, err, errlen) != 0)
         return -1;
     if (f->w == a->rec_w && f->h == a->rec_h) {
-        memcpy(a->rec_buf, f->bgr, (size_t)f->w * f->h * 3);
+        memcpy(a->rec_buf, person_pixels(a, f), (size_t)f->w * f->h * 3);
     } else {
-        if (cvw_resize_bgr(f->bgr, f->w, f->h, a->rec_buf, a->rec_w, a->rec_h) != 0)
+        if (cvw_resize_bgr(person_pixels(a, f), f->w, f->h, a->rec_buf, a->rec_w, a->rec_h) != 0)
             goto cv_fail;
         scaled = a->last;
         double sx = (double)a->rec_w / f->w, sy = (double)a->rec_h / f->h;
@@ -294,6 +294,10 @@ int app_step(app *a, const src_frame *f, char *err, size_t errlen)
         pl_reset(a->pl); /* a looped clip starts over: old tracks are stale */
     if (pl_process(a->pl, f->bgr, f->w, f->h, r, err, errlen) != 0)
         return -1;
+    if (person_step(a, f) != 0) {
+        snprintf(err, errlen, "%s", app_error());
+        return -1;
+    }
     r->ms[PL_READ] = f->read_ms;
     r->ms[PL_DRAW] = 0; /* the window fills it when it draws */
     double t = nn_now();
@@ -386,6 +390,7 @@ void app_summary(const app *a, FILE *f)
 void app_teardown(app *a)
 {
     drop_outputs(a); /* closed and reported by app_close_outputs on a normal end */
+    person_free(&a->pers);
     source_close(a->src);
     a->src = NULL;
     ov_annotator_free(a->ann);

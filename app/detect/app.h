@@ -13,6 +13,7 @@
 #include "nn.h"
 #include "opts.h"
 #include "overlay.h"
+#include "person.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -51,6 +52,7 @@ typedef struct app {
     long hist[NN_MAX_CLASSES];
     pl_result last;           /* the latest frame's result */
     struct sr_session *report; /* --report: the session so far (sreport.h) */
+    person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
 /* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and

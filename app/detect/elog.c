@@ -122,9 +122,11 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
                 fprintf(f, "%s%s:", c ? "," : "", l->names[c]);
                 num(f, fc->probs[c], 0);
             }
-            fputs("}}", f);
+            fputs(fc->calibrated ? "},\"calibrated\":true}" : "}}", f);
         }
-        fputs("]", f);
+        fputc(']', f);
+        if (r->hint) /* a fixed text of hints.c: nothing to escape */
+            fprintf(f, ",\"hint\":\"%s\"", r->hint);
         if (l->session) {
             fprintf(f, ",\"session\":%s", l->session);
             free(l->session);

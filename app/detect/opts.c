@@ -115,11 +115,22 @@ void ed_opts_usage(FILE *f)
 "      --smooth A          smoothing of probabilities over time, 0 = off,\n"
 "                          up to 0.99 (default 0.6)\n"
 "\n"
+"For the person in front of the camera:\n"
+"      --calibrate SECONDS personal neutral calibration at start: look neutral\n"
+"                          for SECONDS, and your resting face reads neutral from\n"
+"                          then on (key c does it at any time; not the model's\n"
+"                          probability calibration, emotion-train calibrate)\n"
+"      --blur              blur every face in the window and in recordings (the\n"
+"                          log keeps the boxes and emotions)\n"
+"      --idle SECONDS      after SECONDS without a face, an attract screen\n"
+"                          (\"Step closer\") until one appears (default: never)\n"
+"\n"
 "  -h, --help              this text\n"
 "  -V, --version           version\n"
 "\n"
 "Keys: q/Esc quit, f fullscreen, space pause, s screenshot, r record,\n"
-"      d debug overlay, m mirror.\n"
+"      d debug overlay, m mirror, g what the model looks at (heat map),\n"
+"      c personal neutral calibration (again: clear it).\n"
 "Exit status: 0 done, 1 a file, camera or model problem, 2 a usage error.\n",
           f);
 }
@@ -154,7 +165,7 @@ enum {
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_PRECISION,
     O_REPORT, O_FROM_LOG, O_LIST_CAMERAS, O_CAMERA_SIZE, O_CAMERA_FPS, O_OUT_DIR, O_JOBS,
-    O_LAST = O_JOBS
+    O_CALIBRATE, O_BLUR, O_IDLE, O_END,
 };
 
 /* The combinations of the options of issue 14 (reports, cameras, many
@@ -248,9 +259,12 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         {"camera-fps", required_argument, 0, O_CAMERA_FPS},
         {"out-dir", required_argument, 0, O_OUT_DIR},
         {"jobs", required_argument, 0, O_JOBS},
+        {"calibrate", required_argument, 0, O_CALIBRATE},
+        {"blur", no_argument, 0, O_BLUR},
+        {"idle", required_argument, 0, O_IDLE},
         {0, 0, 0, 0},
     };
-    unsigned char seen[O_LAST + 1] = {0}; /* each option once */
+    unsigned char seen[O_END] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -262,7 +276,7 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         double dv = 0;
         int rc = 0;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        if (c > 0 && c <= O_LAST && c != 'h' && c != 'V' && c != ':' && c != '?') {
+        if (c > 0 && c < O_END && c != 'h' && c != 'V' && c != ':' && c != '?') {
             if (seen[c]) {
                 /* The last would win silently; say so instead. */
                 for (int j = 0; longopts[j].name; j++)
@@ -373,6 +387,17 @@ int ed_opts_parse(ed_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_JOBS:
             rc = parse_long(err, "--jobs", optarg, 1, 64, &lv);
             o->jobs = (int)lv;
+            break;
+        case O_CALIBRATE:
+            rc = parse_double(err, "--calibrate", optarg, 0.5, 60.0, &dv);
+            o->calibrate_s = dv;
+            break;
+        case O_BLUR: o->blur = 1; break;
+        case O_IDLE:
+            rc = parse_double(err, "--idle", optarg, 0.0, 86400.0, &dv);
+            if (rc == 0 && dv <= 0.0)
+                rc = bad(err, "--idle", optarg, "must be above 0 seconds");
+            o->idle_s = dv;
             break;
         case ':':
             fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);

@@ -46,6 +46,10 @@ typedef struct ed_opts {
     const char *batch_record_ext; /* with --out-dir: "avi", "mkv", "mp4" or NULL */
     char **more_inputs;      /* inputs after the options (into argv) */
     int n_more_inputs;
+    /* for the person in front of the camera (person.h) */
+    double calibrate_s;  /* personal neutral calibration at start, seconds (0 = none) */
+    int blur;            /* blur every face in the window and recordings */
+    double idle_s;       /* kiosk attract screen after this long without a face (0 = never) */
 } ed_opts;
 
 void ed_opts_defaults(ed_opts *o);

@@ -106,6 +106,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
     double t = nn_now(), t1;
     r->n = 0;
     r->detected = 0;
+    r->hint = NULL;
     for (int i = PL_GRAY; i <= PL_CLASSIFY; i++)
         r->ms[i] = 0;
     if (grow(&p->gray, &p->gray_cap, (size_t)w * h)) {
@@ -216,6 +217,7 @@ int pl_process(pipeline *p, const uint8_t *bgr, int w, int h, pl_result *r,
         memcpy(f->probs, p->smoothed + (size_t)i * p->k, sizeof(float) * (size_t)p->k);
         f->cls = probs_argmax(f->probs, p->k);
         f->conf = f->probs[f->cls];
+        f->calibrated = 0;
     }
     r->n = n;
     r->ms[PL_CLASSIFY] = (nn_now() - t) * 1e3;

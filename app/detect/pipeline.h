@@ -41,6 +41,7 @@ typedef struct pl_face {
     int cls;          /* most likely class (smoothed) */
     float conf;       /* its probability */
     float probs[NN_MAX_CLASSES]; /* smoothed */
+    int calibrated;   /* probs corrected by a personal neutral calibration (neutral.h) */
 } pl_face;
 
 typedef struct pl_result {
@@ -48,6 +49,7 @@ typedef struct pl_result {
     pl_face faces[PL_MAX_FACES];
     int detected;     /* the detector ran on this frame */
     double ms[PL_N_STAGES];
+    const char *hint; /* NULL, or advice to the person in front (hints.h) */
 } pl_result;
 
 typedef struct pipeline pipeline;
