@@ -107,7 +107,8 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
         best = (MAX_SEGMENTS - 2) * g->w.ty;
     g->rows = best;
     g->tmax = (size_t)best * slots;
-    g->n1 = (size_t)g->a2 * C * g->tmax + 16;
+    size_t packed = (size_t)g->a2 * nn_sgemm_packed_b_size(C, (int)g->tmax);
+    g->n1 = ((size_t)g->a2 * C * g->tmax > packed ? (size_t)g->a2 * C * g->tmax : packed) + 16;
     g->n2 = (size_t)g->a2 * OC * g->tmax;
     g->n3 = (size_t)g->w.a * ((size_t)m * g->tmax + 16);
     g->nu = (size_t)g->a2 * OC * C;
@@ -257,6 +258,39 @@ static void transform_input(const wino_job *j, const wino_bufs *b, const segment
     }
 }
 
+/* Channels of V transform_input_packed makes before packing them: an
+ * even number (BF16 pairs), few enough to stay in L2 ([a^2][group][T]),
+ * enough that each packing call has a few rows to do. */
+#define PACK_GROUP 8
+
+/* transform_input for a product that packs V anyway (BF16 always, FP32
+ * for a layer wider than one block of rows): V of a few channels at a
+ * time goes to b2 (which M overwrites only later), then straight into the
+ * GEMM's packed panels for each xi, so V never makes the round trip
+ * through memory in full, and BF16 has no separate conversion pass. */
+static void transform_input_packed(const wino_job *j, const wino_bufs *b, const segment *seg,
+                                   int ns, size_t T, const nn_packed_b *pb)
+{
+    const nn_layer *l = j->l;
+    const nn_wino *w = &j->g->w;
+    const size_t plane = (size_t)l->in_h * l->in_w, ldh = hld(j->g, T);
+    const int group = l->out_c >= PACK_GROUP ? PACK_GROUP : 2;
+    float *vg = b->b2; /* [xi][group][T] */
+    for (int i = 0; i < w->a; i++)
+        memset(b->b3 + i * ldh + w->m * T, 0, 16 * sizeof(float));
+    for (int ch = 0; ch < l->in_c; ch += group) {
+        int kn = l->in_c - ch < group ? l->in_c - ch : group;
+        for (int k = 0; k < kn; k++) {
+            for (int s = 0; s < ns; s++)
+                nn_wino_input_rows(w, j->x + ((size_t)seg[s].img * l->in_c + ch + k) * plane,
+                                   seg[s].ty0, seg[s].nr, b->b3 + w->m * seg[s].t0, ldh, b->work);
+            nn_wino_input_tiles(w, T, b->b3, ldh, vg + k * T, group * T);
+        }
+        for (int xi = 0; xi < j->g->a2; xi++)
+            nn_sgemm_pack_b_rows(&pb[xi], ch, kn, vg + (size_t)xi * group * T, (int)T);
+    }
+}
+
 static void forward_block(void *arg, int task, int thread)
 {
     const wino_job *j = arg;
@@ -269,10 +303,23 @@ static void forward_block(void *arg, int task, int thread)
     size_t T;
     int ns = segments(g, r0, r1, seg, &T);
     const int C = l->in_c, OC = l->out_c;
-    transform_input(j, &b, seg, ns, T);
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_packed(&j->u[xi], 0, (int)T, 1.0f, b.b1 + (size_t)xi * C * T, (int)T, 0.0f,
-                        b.b2 + (size_t)xi * OC * T, (int)T);
+    nn_packed_b pb[36];
+    const size_t pv = nn_sgemm_packed_b_size(C, (int)g->tmax);
+    int fused = OC >= 2; /* b2 holds two or more channels' V */
+    for (int xi = 0; fused && xi < g->a2; xi++)
+        fused = !nn_sgemm_pack_b_begin(&pb[xi], &j->u[xi], (int)T, b.b1 + xi * pv);
+    if (fused)
+        transform_input_packed(j, &b, seg, ns, T, pb);
+    else
+        transform_input(j, &b, seg, ns, T);
+    for (int xi = 0; xi < g->a2; xi++) {
+        float *mt = b.b2 + (size_t)xi * OC * T;
+        if (fused)
+            nn_sgemm_packed_ab(&j->u[xi], &pb[xi], 1.0f, 0.0f, mt, (int)T);
+        else
+            nn_sgemm_packed(&j->u[xi], 0, (int)T, 1.0f, b.b1 + (size_t)xi * C * T, (int)T, 0.0f,
+                            mt, (int)T);
+    }
     const size_t plane = (size_t)l->out_h * l->out_w, ld = (size_t)OC * T, ldh = hld(g, T);
     for (int oc = 0; oc < OC; oc++) {
         nn_wino_output_tiles(&g->w, T, b.b2 + oc * T, ld, b.b3, ldh);
