@@ -81,7 +81,8 @@ typedef struct {
     size_t n1, n2, n3, nu, nwork; /* floats of the three block buffers, U, work */
 } wino_geom;
 
-static void geom(const nn_layer *l, int m, wino_geom *g)
+/* Blocks for forward (bwd = 0) or backward (1). */
+static void geom(const nn_layer *l, int m, int bwd, wino_geom *g)
 {
     nn_wino_plan(&g->w, m, l->in_h, l->in_w, l->out_h, l->out_w, l->pad_t, l->pad_l);
     const int C = l->in_c, OC = l->out_c, slots = g->w.slots;
@@ -91,6 +92,16 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
      * a factor of two of it that wastes least of the GEMM's 32-column
      * panels (5 rows of 12 slots fill 2 panels at 94%, 4 rows at 75%). */
     long tmax = BLOCK_FLOATS / per_slot;
+    /* Backward reads and writes all of dU (a^2 * OC * C) once per block,
+     * against a^2 * (C + OC) values of V and dM per tile slot: for a wide
+     * late layer (384 x 384 channels: 21 MB of dU), blocks that fit the
+     * cache would move dU several times more than the data, and bound the
+     * weight-gradient GEMMs by memory, BF16 ones the most (they compute
+     * twice as fast). So backward blocks have at least 2 OC C / (C + OC)
+     * slots, which keeps dU's traffic below about half the data's. */
+    long du_min = 2L * OC * C / (C + OC);
+    if (bwd && tmax < du_min)
+        tmax = du_min;
     tmax = tmax < 32 ? 32 : tmax > 512 ? 512 : tmax;
     int rmax = (int)(tmax / slots) > 0 ? (int)(tmax / slots) : 1, best = rmax;
     double best_use = 0;
@@ -118,12 +129,13 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
 size_t nn_conv_wino_scratch(const nn_layer *l)
 {
     size_t most = 0;
-    for (int m = 2; m <= 4; m += 2) {
-        wino_geom g;
-        geom(l, m, &g);
-        size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
-        most = s > most ? s : most;
-    }
+    for (int m = 2; m <= 4; m += 2)
+        for (int bwd = 0; bwd <= 1; bwd++) {
+            wino_geom g;
+            geom(l, m, bwd, &g);
+            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
+            most = s > most ? s : most;
+        }
     return most;
 }
 
@@ -336,7 +348,7 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
                           int n, int m)
 {
     wino_geom g;
-    geom(l, m, &g);
+    geom(l, m, 0, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .y = y, .relu_out = relu_y, .n = n};
     (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
     long total = (long)n * g.w.ty;
@@ -420,7 +432,7 @@ int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const fl
                           const float *dy, float *dx, int n, int m)
 {
     wino_geom g;
-    geom(l, m, &g);
+    geom(l, m, 1, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .dy = dy, .relu_y = relu_y, .dx = dx, .n = n};
     if (prepare_weights(l, c, &g, j.u, dx ? j.ut : NULL))
         return -1;
