@@ -159,16 +159,75 @@ size_t nn_conv_wino_aux(const nn_layer *l)
     return 36 * packed_u(l);
 }
 
+/* The per-layer weight work (transforming the weights, packing U and U^T,
+ * adding the threads' dU shares, transforming dU back) over the pool: for
+ * a 384-channel layer it is a few million values each time, which one
+ * thread would do while the others wait. Every split is of independent
+ * values (pairs of channels, xi, elements), so the results do not depend
+ * on it. */
+enum { W_TRANSFORM, W_PACK, W_PACK_T, W_SUM, W_GRAD };
+
+typedef struct {
+    nn_layer *l;
+    const nn_ctx *c;
+    const wino_geom *g;
+    int op, tasks, reuse, threads; /* threads: W_SUM's shares */
+    nn_packed_a *p;
+} weights_job;
+
+static void weights_task(void *arg, int task, int thread)
+{
+    const weights_job *j = arg;
+    nn_layer *l = j->l;
+    const wino_geom *g = j->g;
+    const int C = l->in_c, OC = l->out_c;
+    const size_t pairs = (size_t)OC * C;
+    wino_bufs b0 = bufs(g, l, j->c->scratch[0]), bt = bufs(g, l, j->c->scratch[thread]);
+    size_t n = j->op == W_SUM ? g->nu + (size_t)OC : pairs;
+    size_t i0 = n * (size_t)task / (size_t)j->tasks, i1 = n * (size_t)(task + 1) / (size_t)j->tasks;
+    switch (j->op) {
+    case W_TRANSFORM:
+        nn_wino_weights(&g->w, l->w + i0 * 9, i1 - i0, b0.du + i0, pairs, bt.work);
+        break;
+    case W_PACK: /* one xi per task */
+        nn_sgemm_pack_a(&j->p[task], 0, OC, C, b0.du + task * pairs, C,
+                        l->aux + task * packed_u(l), j->reuse);
+        break;
+    case W_PACK_T:
+        nn_sgemm_pack_a(&j->p[task], 1, C, OC, b0.du + task * pairs, C,
+                        l->wino_t + task * packed_ut(l), j->reuse);
+        break;
+    case W_SUM: /* thread shares added in a fixed order */
+        for (int t = 1; t < j->threads; t++) {
+            const float *share = bufs(g, l, j->c->scratch[t]).du;
+            for (size_t i = i0; i < i1; i++)
+                b0.du[i] += share[i];
+        }
+        break;
+    case W_GRAD:
+        nn_wino_weights_grad(&g->w, b0.du + i0, pairs, i1 - i0, l->dw + i0 * 9, bt.work);
+        break;
+    default:
+        break;
+    }
+}
+
+static void weights_run(weights_job *j, int op, int tasks)
+{
+    j->op = op;
+    j->tasks = tasks;
+    const size_t pairs = (size_t)j->l->out_c * j->l->in_c;
+    nn_pool_run(nn_pool_for(j->c->pool, pairs * (size_t)j->g->a2), tasks, weights_task, j);
+}
+
 /* Packed U[xi] into p, remade unless aux holds it for these weights, and
  * packed U[xi]^T into pt when pt is not NULL (backward). Returns -1 when
  * there is no memory for the transposes. */
 static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_packed_a *p,
                            nn_packed_a *pt)
 {
-    const int C = l->in_c, OC = l->out_c;
-    const size_t pairs = (size_t)OC * C;
-    wino_bufs b0 = bufs(g, l, c->scratch[0]);
-    float *u = b0.du, *pu = l->aux;
+    const int threads = nn_pool_size(c->pool);
+    weights_job j = {.l = l, .c = c, .g = g};
     if (pt && !l->wino_t) {
         if (!(l->wino_t = nn_alloc(36 * packed_ut(l) * sizeof(float))))
             return -1;
@@ -180,22 +239,23 @@ static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_
                l->wino_kr == nn_sgemm_pack_kernel();
     int made = 0;
     if (!same) {
-        nn_wino_weights(&g->w, l->w, pairs, u, pairs, b0.work);
+        weights_run(&j, W_TRANSFORM, threads);
         made = 1;
         l->wino_gen = c->params_gen;
         l->wino_m = g->w.m;
         l->wino_kr = nn_sgemm_pack_kernel();
         l->wino_ut = 0;
     }
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_pack_a(&p[xi], 0, OC, C, u + xi * pairs, C, pu + xi * packed_u(l), same);
+    j.p = p;
+    j.reuse = same;
+    weights_run(&j, W_PACK, g->a2);
     if (!pt)
         return 0;
     if (!l->wino_ut && !made)
-        nn_wino_weights(&g->w, l->w, pairs, u, pairs, b0.work);
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_pack_a(&pt[xi], 1, C, OC, u + xi * pairs, C, l->wino_t + xi * packed_ut(l),
-                        l->wino_ut);
+        weights_run(&j, W_TRANSFORM, threads);
+    j.p = pt;
+    j.reuse = l->wino_ut;
+    weights_run(&j, W_PACK_T, g->a2);
     l->wino_ut = 1;
     return 0;
 }
@@ -439,14 +499,11 @@ int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const fl
     int threads = nn_pool_size(c->pool);
     nn_pool_run(c->pool, threads, backward_task, &j);
     /* Thread shares added in a fixed order, then one transform back. */
+    weights_job wj = {.l = l, .c = c, .g = &g, .threads = threads};
+    if (threads > 1)
+        weights_run(&wj, W_SUM, threads);
+    weights_run(&wj, W_GRAD, threads);
     wino_bufs b0 = bufs(&g, l, c->scratch[0]);
-    for (int t = 1; t < threads; t++) {
-        wino_bufs bt = bufs(&g, l, c->scratch[t]);
-        for (size_t i = 0; i < g.nu + (size_t)l->out_c; i++)
-            b0.du[i] += bt.du[i];
-    }
-    const size_t pairs = (size_t)l->out_c * l->in_c;
-    nn_wino_weights_grad(&g.w, b0.du, pairs, pairs, l->dw, b0.work);
     for (int oc = 0; oc < l->out_c; oc++)
         l->db[oc] += b0.db[oc];
     return 0;
