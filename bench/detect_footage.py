@@ -140,14 +140,14 @@ def main():
     py_fps = []
 
     def python_run():
-        fps, _ = run(["/usr/bin/python3", "tests/bench_detect_python.py",
+        fps, _ = run(["/usr/bin/python3", "bench/bench_detect_python.py",
                       os.path.join(foot, "faces.avi"), onnx, cascade, "2", log])
         py_fps.append(fps)
         print("# done: Python pipeline, %.1f frames/s" % fps, flush=True)
         return score(vt, load_log(log, "frame"), range(nf))
 
     def python_empty():
-        run(["/usr/bin/python3", "tests/bench_detect_python.py",
+        run(["/usr/bin/python3", "bench/bench_detect_python.py",
              os.path.join(foot, "empty.avi"), onnx, cascade, "2", log])
         return score({}, load_log(log, "frame"), range(nf))
 

@@ -353,65 +353,22 @@ void *nn_net_save_mem(const nn_net *net, size_t *len)
 
 /* ---- file writing ------------------------------------------------------------ */
 
-/* Write to PATH.tmp and rename into place, so a crash or full disk never
- * leaves a half-written model under the real name. */
+/* Through PATH.tmp renamed into place (nn__write_file), so a crash or full
+ * disk never leaves a half-written model under the real name. */
 int nn_net_save(const nn_net *net, const char *path)
 {
-    size_t len, plen = strlen(path);
-    void *buf = nn_net_save_mem(net, &len);
-    char *tmp;
-    FILE *f;
-    int err = 0;
-    const char *what = NULL;
-
-    if (plen == 0) {
-        free(buf);
+    size_t len;
+    if (!*path)
         return nn_fail("cannot save: empty file name");
-    }
+    void *buf = nn_net_save_mem(net, &len);
     if (!buf) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", nn_error());
         return nn_fail("%s: %s", path, msg);
     }
-    tmp = malloc(plen + 5);
-    if (!tmp) {
-        free(buf);
-        return nn_fail("%s: out of memory", path);
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
-    f = fopen(tmp, "wb");
-    if (!f) {
-        err = errno;
-        free(buf);
-        nn_fail("%s: cannot create %s: %s", path, tmp, strerror(err));
-        free(tmp);
-        return -1;
-    }
-    if (fwrite(buf, 1, len, f) != len || fflush(f) != 0) {
-        what = "write";
-        err = errno;
-    } else if (fsync(fileno(f)) != 0 && errno != EINVAL) { /* EINVAL: cannot sync this file */
-        what = "sync";
-        err = errno;
-    }
-    if (fclose(f) != 0 && !what) {
-        what = "close";
-        err = errno;
-    }
-    if (!what && rename(tmp, path) != 0) {
-        what = "rename";
-        err = errno;
-    }
+    int rc = nn__write_file(path, buf, len);
     free(buf);
-    if (what) {
-        remove(tmp);
-        free(tmp);
-        return nn_fail("%s: %s failed: %s", path, what, strerror(err ? err : EIO));
-    }
-    free(tmp);
-    return 0;
+    return rc;
 }
 
 /* ---- reader --------------------------------------------------------------------- */

@@ -301,6 +301,23 @@ double nn_nll(const float *p, const int *y, int n, int k);
  * sum over bins of |bin| / n * |accuracy(bin) - mean confidence(bin)|. */
 double nn_ece(const float *p, const int *y, int n, int k, int bins);
 
+/* ---- what the model looks at (saliency.c) -------------------------------- */
+
+/* The gradient of class cls's score (its logit: the softmax's input, before
+ * any calibration) with respect to the input x of one preprocessed image
+ * [c][h][w]: how much each input value moves that score. cls < 0 takes the
+ * class the net ranks first. Runs an inference pass in FP32 (whatever the
+ * precision set) and a backward pass through it: batch norm as its running
+ * statistics, dropout as the identity. dx receives c*h*w floats. Parameter
+ * gradients are accumulated into on the way (nn_net_zero_grad clears
+ * them), so do not call it between a training pass and its optimizer step.
+ * The net must end in softmax. Returns the class, or -1 with nn_error set. */
+int nn_net_input_grad(nn_net *net, const float *x, int cls, float *dx);
+/* A saliency map from such a gradient: per pixel the largest |dx| over the
+ * channels, divided by the largest of all so it spans 0..1 (all zero when
+ * dx is). out has h*w floats. */
+void nn_saliency_map(const float *dx, int c, int h, int w, float *out);
+
 /* ---- optimizers and schedules ------------------------------------------- */
 
 typedef enum { NN_SGD, NN_ADAM, NN_ADAMW } nn_optim_kind;

@@ -20,6 +20,11 @@ void *nn_alloc(size_t bytes);      /* uninitialised */
 void *nn_zalloc(size_t bytes);     /* zeroed */
 void nn_free(void *p);
 
+/* len bytes as the whole of path, written to PATH.tmp, synced and renamed
+ * into place: a failure leaves the old file untouched and no PATH.tmp.
+ * Returns 0, or -1 with nn_error() naming path and what failed. */
+int nn__write_file(const char *path, const void *data, size_t len);
+
 /* Overflow-checked a*b (returns 0 and sets *out, or -1). */
 int nn_mul_size(size_t a, size_t b, size_t *out);
 
@@ -29,9 +34,9 @@ int nn_spec_counts(const char *spec, int n_classes, size_t *n_params, size_t *n_
 
 /* ---- floating-point mode --------------------------------------------------- */
 
-/* Subnormal floats cost a microcode assist (~100 cycles) per operation on
- * x86, and weight decay leaves weights of unused filters down there: a
- * trained model with 1% of them ran 1.3x slower. The engine's compute runs
+/* Subnormal floats cost a microcode assist per operation on x86, and
+ * weight decay leaves weights of unused filters down there, which slows a
+ * trained model down measurably (commit history). The engine's compute runs
  * with them flushed to zero (FTZ) and read as zero (DAZ), which moves no
  * result by more than the smallest normal float, 1.2e-38, per term.
  * nn_fp_enter sets the mode on the calling thread and returns the old one
@@ -114,6 +119,27 @@ void nn_sgemm_pack_a(nn_packed_a *pa, int ta, int M, int K, const float *A, int 
                      int reuse);
 void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const float *B, int ldb,
                      float beta, float *C, int ldc);
+/* op(B) = B packed ahead, for a product with A packed ahead whose B comes
+ * from another pass anyway (Winograd's input transform): that pass packs
+ * its rows as it makes them, saving a round trip of B through memory, and
+ * in BF16 the separate conversion. nn_sgemm_pack_b_begin sets up *pb for a
+ * K x N op(B) (K = pa's) in buf (nn_sgemm_packed_b_size floats), or returns
+ * -1 where pa's product would not take B packed in one piece (K or N past
+ * the kernel's blocks, M small enough not to pack) or would read B in place
+ * (FP32 with one block of M: packing saves nothing); then use
+ * nn_sgemm_packed. nn_sgemm_pack_b_rows packs rows [k0, k0+kn) of op(B),
+ * src[(k - k0)*ld + j], every row exactly once (k0 even: BF16 pairs two
+ * rows); nn_sgemm_packed_ab is nn_sgemm_packed with it, the same sums. */
+typedef struct nn_packed_b {
+    float *packed;
+    int K, N;
+    const struct nn_gemm_kernel *kr;
+} nn_packed_b;
+int nn_sgemm_pack_b_begin(nn_packed_b *pb, const nn_packed_a *pa, int N, float *buf);
+size_t nn_sgemm_packed_b_size(int K, int N);
+void nn_sgemm_pack_b_rows(const nn_packed_b *pb, int k0, int kn, const float *src, int ld);
+void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alpha, float beta,
+                        float *C, int ldc);
 /* Straightforward triple loop, the reference for tests. */
 void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,

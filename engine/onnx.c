@@ -722,30 +722,7 @@ int nn_export_onnx(const nn_net *net, const char *path)
         return -1;
     }
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) {
-        pb_free(&model);
-        return nn_fail("onnx: out of memory");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
-    int rc = 0;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = nn_fail("cannot write '%s': %s", tmp, strerror(errno));
-    } else {
-        size_t wrote = fwrite(model.p, 1, model.n, f);
-        int err = ferror(f);
-        if (fclose(f) != 0 || err || wrote != model.n)
-            rc = nn_fail("cannot write '%s': %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            rc = nn_fail("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        if (rc)
-            remove(tmp);
-    }
-    free(tmp);
+    int rc = nn__write_file(path, model.p, model.n);
     pb_free(&model);
     return rc;
 }

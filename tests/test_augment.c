@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "app_err.h"
 #include "augment.h"
+#include "rng.h"
 #include "testutil.h"
 
 enum { W = 48, H = 48, NPX = W * H };
@@ -17,7 +19,7 @@ static void random_image(uint8_t *img, int n, uint64_t seed)
 {
     uint64_t s = seed;
     for (int i = 0; i < n; i++)
-        img[i] = (uint8_t)(aug_rand(&s) >> 56);
+        img[i] = (uint8_t)(rng_next(&s) >> 56);
 }
 
 static int same(const uint8_t *a, const uint8_t *b, int n) { return !memcmp(a, b, (size_t)n); }
@@ -219,13 +221,13 @@ static void test_parse(void)
     aug_cfg cfg;
     aug_defaults(&cfg, W, H);
     CHECK(aug_parse(&cfg, "crop, flip") == 0 && cfg.ops == (AUG_CROP | AUG_FLIP));
-    CHECK(aug_parse(&cfg, "flop") == -1 && strstr(aug_error(), "'flop'"));
+    CHECK(aug_parse(&cfg, "flop") == -1 && strstr(app_error(), "'flop'"));
     CHECK(cfg.ops == (AUG_CROP | AUG_FLIP)); /* unchanged on error */
     CHECK(aug_parse(&cfg, "rotate:15,shift:6,zoom:0.2") == 0);
     CHECK(cfg.rotate == 15 && cfg.shift == 6 && cfg.zoom_min == 0.8f);
     CHECK(cfg.ops == (AUG_ROTATE | AUG_CROP | AUG_ZOOM));
     CHECK(aug_parse(&cfg, "zoom:2") == -1);
-    CHECK(aug_parse(&cfg, "rotate:abc") == -1 && strstr(aug_error(), "abc"));
+    CHECK(aug_parse(&cfg, "rotate:abc") == -1 && strstr(app_error(), "abc"));
     CHECK(aug_parse(&cfg, "") == 0 && cfg.ops == 0);
     CHECK(aug_parse(&cfg, NULL) == 0 && cfg.ops == 0);
     CHECK(aug_parse(&cfg, "all,none,flip") == 0 && cfg.ops == AUG_FLIP);
@@ -236,16 +238,16 @@ static void test_parse(void)
     static const char alphabet[] = "cropflipzoomerasecolorall:,.0123456789 -";
     for (int it = 0; it < 2000; it++) {
         char list[48];
-        int n = (int)(aug_rand(&rng) % (sizeof list - 1));
+        int n = (int)(rng_next(&rng) % (sizeof list - 1));
         for (int i = 0; i < n; i++)
-            list[i] = alphabet[aug_rand(&rng) % (sizeof alphabet - 1)];
+            list[i] = alphabet[rng_next(&rng) % (sizeof alphabet - 1)];
         list[n] = 0;
         aug_cfg c2;
         aug_defaults(&c2, W, H);
         if (aug_parse(&c2, list) == 0)
             CHECK((c2.ops & ~(unsigned)AUG_ALL) == 0);
         else
-            CHECK(aug_error()[0] != 0);
+            CHECK(app_error()[0] != 0);
     }
     cfg.ops = 0;
     CHECK(!strcmp(aug_describe(&cfg, buf, sizeof buf), "none"));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "checkpoint.h"
 #include "nn.h"
 #include "testutil.h"
@@ -173,9 +174,9 @@ static void round_trip(int full)
     snprintf(path, sizeof path, "%s/run.ckpt", dir);
     ckpt_state a, b;
     fill(&a, full);
-    CHECK_MSG(ckpt_save(path, &a) == 0, "%s", ckpt_error());
+    CHECK_MSG(ckpt_save(path, &a) == 0, "%s", app_error());
     memset(&b, 0x5A, sizeof b); /* the loader must set every field */
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s: %s", what, ckpt_error());
+    CHECK_MSG(ckpt_load(path, &b) == 0, "%s: %s", what, app_error());
     compare(&a, &b, what);
     ckpt_free(&b);
 
@@ -186,7 +187,7 @@ static void round_trip(int full)
     a.optim[10] = -0.0f;
     CHECK(ckpt_save(path, &a) == 0);
     memset(&b, 0, sizeof b);
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s", ckpt_error());
+    CHECK_MSG(ckpt_load(path, &b) == 0, "%s", app_error());
     compare(&a, &b, what);
     ckpt_free(&b);
 
@@ -200,7 +201,7 @@ static void round_trip(int full)
         fclose(f);
     }
     memset(&b, 0, sizeof b);
-    CHECK(ckpt_load(path, &b) == -1 && strstr(ckpt_error(), "damaged"));
+    CHECK(ckpt_load(path, &b) == -1 && strstr(app_error(), "damaged"));
     ckpt_free(&b);
     remove(path);
     ckpt_free(&a);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "cvw.h"
 #include "dataset.h"
 #include "testutil.h"
@@ -134,7 +135,7 @@ static void test_folder(void)
     snprintf(root, sizeof root, "%s/faces", tmpdir);
     ds_load_opts o = {.w = 48, .h = 48, .threads = 1, .progress = on_progress};
     ds_dataset *ds = ds_load(root, &o);
-    CHECK_MSG(ds != NULL, "%s", ds_error());
+    CHECK_MSG(ds != NULL, "%s", app_error());
     if (!ds)
         return;
     CHECK(ds->n_classes == 3);
@@ -180,21 +181,21 @@ static void test_folder(void)
 
     /* A split argument makes no sense for a plain class folder. */
     ds_load_opts os = {.w = 48, .h = 48, .split = "Training"};
-    CHECK(ds_load(root, &os) == NULL && strstr(ds_error(), "split"));
+    CHECK(ds_load(root, &os) == NULL && strstr(app_error(), "split"));
     ds_free(ds);
 
     /* Missing path, and a folder without classes. */
     char missing[512];
     snprintf(missing, sizeof missing, "%s/nope", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "nope"));
+    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "nope"));
     mkdir_p("empty");
     snprintf(missing, sizeof missing, "%s/empty", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "class folders"));
+    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "class folders"));
     /* Classes but no readable image at all. */
     mkdir_p("junk/happy");
     write_text("junk/happy/x.png", "junk");
     snprintf(missing, sizeof missing, "%s/junk", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(ds_error(), "x.png"));
+    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
 }
 
 static void test_split_folders(void)
@@ -211,7 +212,7 @@ static void test_split_folders(void)
     char root[512];
     snprintf(root, sizeof root, "%s/fer", tmpdir);
     ds_load_opts o = {.w = 48, .h = 48};
-    CHECK(ds_load(root, &o) == NULL && strstr(ds_error(), "splits"));
+    CHECK(ds_load(root, &o) == NULL && strstr(app_error(), "splits"));
     o.split = "train";
     ds_dataset *tr = ds_load(root, &o);
     CHECK(tr && tr->n == 3 && tr->n_classes == 2);
@@ -221,7 +222,7 @@ static void test_split_folders(void)
     CHECK(te && te->n == 1 && te->labels[0] == 1 && ds_image(te, 0)[0] == 4);
     ds_free(te);
     o.split = "PrivateTest";
-    CHECK(ds_load(root, &o) == NULL && strstr(ds_error(), "PrivateTest"));
+    CHECK(ds_load(root, &o) == NULL && strstr(app_error(), "PrivateTest"));
 }
 
 /* A CSV row of 48x48 pixels all equal to v, except pixel 0 = tag. */
@@ -261,7 +262,7 @@ static void test_csv(void)
 
     ds_load_opts o = {.w = 48, .h = 48};
     ds_dataset *ds = ds_load(path, &o);
-    CHECK_MSG(ds != NULL, "%s", ds_error());
+    CHECK_MSG(ds != NULL, "%s", app_error());
     if (!ds)
         return;
     CHECK(ds->n_classes == 7 && !strcmp(ds->classes[6], "neutral"));
@@ -296,7 +297,7 @@ static void test_csv(void)
     CHECK(ds && ds->n == 1 && ds->labels[0] == 1 && ds->n_skipped == 2);
     ds_free(ds);
     o.split = "Validation";
-    CHECK(ds_load(path, &o) == NULL && strstr(ds_error(), "Validation"));
+    CHECK(ds_load(path, &o) == NULL && strstr(app_error(), "Validation"));
 
     /* Resized to the model's input. */
     ds_load_opts o2 = {.w = 24, .h = 24, .split = "PublicTest"};
@@ -309,7 +310,7 @@ static void test_csv(void)
     f = fopen(path, "w");
     fprintf(f, "a,b,c\n1,2,3\n");
     fclose(f);
-    CHECK(ds_load(path, &o) == NULL && strstr(ds_error(), "emotion"));
+    CHECK(ds_load(path, &o) == NULL && strstr(app_error(), "emotion"));
 
     /* Saved by a spreadsheet: a UTF-8 byte-order mark before the header. */
     snprintf(path, sizeof path, "%s/bom.csv", tmpdir);
@@ -319,7 +320,7 @@ static void test_csv(void)
     fclose(f);
     ds_load_opts ob = {.w = 48, .h = 48};
     ds = ds_load(path, &ob);
-    CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : ds_error());
+    CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : app_error());
     ds_free(ds);
 }
 
@@ -378,7 +379,7 @@ static void test_mapping(void)
 
     /* No class in common: an error, nothing changed. */
     const char *other[2] = {"cat", "dog"};
-    CHECK(ds_map_classes(ds, other, 2, NULL) == -1 && strstr(ds_error(), "angry"));
+    CHECK(ds_map_classes(ds, other, 2, NULL) == -1 && strstr(app_error(), "angry"));
     CHECK(ds->n == 18 && ds->n_classes == 7);
     ds_free(ds);
 
@@ -572,7 +573,7 @@ static void test_csv_mutations(void)
                 ok &= ds->labels[i] >= 0 && ds->labels[i] < 7;
             ds_free(ds);
         } else {
-            ok &= ds_error()[0] != 0;
+            ok &= app_error()[0] != 0;
         }
     }
     CHECK(ok);

@@ -94,7 +94,8 @@ static int parse_line_file(const char *line, char *file, size_t flen, long *fram
         p += 2;
         n++;
     }
-    return strncmp(p, "]}", 2) ? -1 : n;
+    /* The first record may name the session (elog_session). */
+    return strncmp(p, "]}", 2) && strncmp(p, "],\"session\":{", 13) ? -1 : n;
 }
 
 static int parse_line(const char *line, long *frame, double *t_ms, logface *faces, int max)

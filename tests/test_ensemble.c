@@ -6,7 +6,7 @@
 #include "cvw.h"
 #include "ensemble.h"
 #include "testutil.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -67,7 +67,7 @@ static void flip_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 /* One model's probabilities for the data, in `order`'s class order. */
 static void single(nn_net *net, const char *const *order, int k, int views, float *out, int *n_out)
 {
-    ds_dataset *d = tc_load_for_model(net, dir, NULL, 1, 1);
+    ds_dataset *d = cmd_load_for_model(net, dir, NULL, 1, 1);
     CHECK(d != NULL);
     if (!d)
         return;
@@ -89,7 +89,7 @@ static void single(nn_net *net, const char *const *order, int k, int views, floa
             }
             nn_preprocess_u8(net, src, x + i * per);
         }
-        CHECK(tc_classify(net, x, d->n, NULL, p, NULL, NULL) == 0);
+        CHECK(cmd_classify(net, x, d->n, NULL, p, NULL, NULL) == 0);
         for (int i = 0; i < d->n; i++)
             for (int j = 0; j < k; j++)
                 out[i * k + j] += p[i * k + ds_class_find(names, k, order[j])] / views;
@@ -132,7 +132,7 @@ int main(void)
         CHECK(ens_load(&e, list, 1) == 0);
         if (e.n != 2)
             break;
-        ds_dataset *ds = tc_load_for_model(e.net[0], dir, NULL, 1, 1);
+        ds_dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 1, 1);
         CHECK(ds && ds->n == 18);
         float pe[18 * 3], pa[18 * 3], pb[18 * 3];
         int na = 0, nb = 0;

@@ -2,7 +2,8 @@
  * ref, avx2 or avx512) against the naive triple loop: every transpose
  * combination, alpha/beta, edge sizes around the micro-tile and cache-block
  * boundaries of all kernels, padded leading dimensions, beta == 0 over a
- * NaN-filled C, the threaded split, and A packed ahead. */
+ * NaN-filled C, the threaded split, A packed ahead, and B packed ahead
+ * (bit for bit the same as packed by the product, FP32 and BF16). */
 #include "nn_impl.h"
 #include "testutil.h"
 
@@ -115,6 +116,67 @@ static const int ks[] = {1, 2, 3, 9, 16, 17, 255, 256, 257, 300, 515};
 static const float alphas[] = {1.0f, 1.0f, -0.5f, 2.0f, 1.0f};
 static const float betas[] = {0.0f, 1.0f, 0.25f, 0.0f, -1.0f};
 
+/* op(B) packed ahead (nn_sgemm_pack_b_rows, as Winograd's input
+ * transform does it) gives the very bits of nn_sgemm_packed on the plain
+ * B, in FP32 and, where the CPU has it, BF16 mode: rows packed in groups
+ * of `group` (the last one short when K is odd), last group first.
+ * Returns 1 when the product took B packed ahead, 0 when
+ * nn_sgemm_pack_b_begin declined it (then nothing is compared). */
+static int check_packed_b(int mode, int M, int N, int K, int ta, int group)
+{
+    int old = nn_gemm_set_mode(mode);
+    int lda = ta ? M : K;
+    float *A = malloc((size_t)M * K * sizeof *A), *B = malloc((size_t)K * N * sizeof *B);
+    float *buf = malloc(nn_sgemm_packed_size(M, K) * sizeof *buf);
+    float *pbuf = malloc(nn_sgemm_packed_b_size(K, N) * sizeof *pbuf);
+    float *C0 = malloc((size_t)M * N * sizeof *C0), *C1 = malloc((size_t)M * N * sizeof *C1);
+    CHECK(A && B && buf && pbuf && C0 && C1);
+    fill(A, (size_t)M * K);
+    fill(B, (size_t)K * N);
+    nn_packed_a pa;
+    nn_packed_b pb;
+    nn_sgemm_pack_a(&pa, ta, M, K, A, lda, buf, 0);
+    int took = nn_sgemm_pack_b_begin(&pb, &pa, N, pbuf) == 0;
+    if (took) {
+        for (int k0 = (K - 1) / group * group; k0 >= 0; k0 -= group)
+            nn_sgemm_pack_b_rows(&pb, k0, K - k0 < group ? K - k0 : group, B + (size_t)k0 * N, N);
+        fill(C0, (size_t)M * N);
+        memcpy(C1, C0, (size_t)M * N * sizeof *C1);
+        nn_sgemm_packed(&pa, 0, N, 0.5f, B, N, 1.0f, C0, N);
+        nn_sgemm_packed_ab(&pa, &pb, 0.5f, 1.0f, C1, N);
+        CHECK(memcmp(C0, C1, (size_t)M * N * sizeof *C0) == 0);
+    }
+    free(A);
+    free(B);
+    free(buf);
+    free(pbuf);
+    free(C0);
+    free(C1);
+    nn_gemm_set_mode(old);
+    return took;
+}
+
+static void test_packed_b(void)
+{
+    /* Winograd's forward shapes (OC, tile slots, C), odd K and N included */
+    static const int shapes[][3] = {{48, 130, 48}, {200, 77, 31}, {384, 512, 384},
+                                    {13, 33, 1}, {300, 40, 96}};
+    int modes[2] = {NN_GEMM_TRAIN, NN_GEMM_TRAIN | NN_GEMM_BF16};
+    for (int b = 0; b < 1 + nn_bf16_supported(); b++) {
+        int took = 0;
+        for (int s = 0; s < COUNT(shapes); s++)
+            for (int ta = 0; ta < 2; ta++)
+                took += check_packed_b(modes[b], shapes[s][0], shapes[s][1], shapes[s][2], ta,
+                                       2 << (s % 3));
+        /* FP32 packs B ahead at least for M past its row blocks, BF16
+         * always */
+        CHECK(took >= (b ? 2 * COUNT(shapes) : 2));
+        /* never: a few rows of A (not packed), K past a block */
+        CHECK(!check_packed_b(modes[b], 3, 40, 20, 0, 2));
+        CHECK(!check_packed_b(modes[b], 400, 40, 1500, 0, 8));
+    }
+}
+
 int main(void)
 {
     rng = test_seed(0x9E3779B97F4A7C15ULL) | 1;
@@ -183,6 +245,8 @@ int main(void)
         check(1, 0, 512, 1024, 64, 1.0f, 1.0f, 0, mode, pool); /* dense dW = dY^T x */
         check(0, 0, 64, 1024, 512, 1.0f, 0.0f, 0, mode, pool); /* dense dx = dY W */
     }
+
+    test_packed_b();
 
     nn_pool_free(pool);
     printf("test_gemm: tested kernel %s\n", nn_kernel_name());

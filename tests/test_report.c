@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "cvw.h"
 #include "report.h"
 #include "testutil.h"
@@ -167,7 +168,7 @@ static void test_report(void)
         .sample_conf = sc,
         .model = "m.model", .data = "data \"quoted\"", .train_seconds = 52.5,
     };
-    CHECK_MSG(rep_write(dir, &r) == 0, "%s", rep_error());
+    CHECK_MSG(rep_write(dir, &r) == 0, "%s", app_error());
     free(maps);
 
     check_png(dir, "curves.png", 1000, 400);
@@ -245,7 +246,7 @@ static void test_report(void)
 
     /* A report folder that cannot be made. */
     snprintf(p, sizeof p, "%s/metrics.json/sub", dir);
-    CHECK(rep_write(p, &r) == -1 && rep_error()[0]);
+    CHECK(rep_write(p, &r) == -1 && app_error()[0]);
 }
 
 int main(void)

@@ -220,6 +220,11 @@ int main(void)
     check_shape(32, 64, 46, 46, 0, 2, 2, 1, &s);
     check_shape(64, 128, 10, 10, 0, 9, 2, 1, &s);
     check_shape(8, 16, 48, 48, 1, 1, 1, 0, &s);
+    /* wide: more output channels than the kernels' row blocks (the input
+     * transform packs V for the GEMM itself), and backward blocks larger
+     * than forward's (for dU), over several images each */
+    check_shape(64, 200, 6, 6, 1, 9, 2, 1, &s);
+    check_shape(50, 300, 7, 5, 0, 5, 1, 0, &s);
     for (int trial = 0; trial < 40; trial++) {
         int C = 1 + (int)(nn_rand_u64(&s) % 40), OC = 1 + (int)(nn_rand_u64(&s) % 40);
         int same = (int)(nn_rand_u64(&s) % 2);

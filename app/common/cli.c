@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_err.h"
+
 const char *ed_prog = "emotion";
 
 void ed_err(const char *fmt, ...)
@@ -20,29 +22,66 @@ void ed_err(const char *fmt, ...)
     va_end(ap);
 }
 
-int cli_int(const char *opt, const char *val, long lo, long hi, int *out)
+int cli_parse_long(const char *opt, const char *val, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < lo || v > hi) {
-        ed_err("%s: '%s' is not a whole number in %ld..%ld", opt, val, lo, hi);
+    if (end == val || *end || errno)
+        return app_fail("bad value '%s' for %s: not a whole number", val, opt);
+    if (v < lo || v > hi)
+        return app_fail("bad value '%s' for %s: must be between %ld and %ld", val, opt, lo, hi);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *opt, const char *val, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (end == val || *end || errno || !isfinite(v))
+        return app_fail("bad value '%s' for %s: not a number", val, opt);
+    if (v < lo || v > hi)
+        return app_fail("bad value '%s' for %s: must be at least %g and at most %g", val, opt,
+                        lo, hi);
+    *out = v;
+    return 0;
+}
+
+/* rc, after printing the message when it is a failure. */
+static int said(int rc)
+{
+    if (rc)
+        ed_err("%s", app_error());
+    return rc;
+}
+
+int cli_int(const char *opt, const char *val, long lo, long hi, int *out)
+{
+    long v;
+    if (said(cli_parse_long(opt, val, lo, hi, &v)))
         return -1;
-    }
     *out = (int)v;
     return 0;
 }
 
 int cli_float(const char *opt, const char *val, double lo, double hi, float *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !isfinite(v) || v < lo || v > hi) {
-        ed_err("%s: '%s' is not a number in %g..%g", opt, val, lo, hi);
+    double v;
+    if (said(cli_parse_double(opt, val, lo, hi, &v)))
         return -1;
-    }
     *out = (float)v;
+    return 0;
+}
+
+int cli_u64(const char *opt, const char *val, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v = strtoull(val, &end, 10);
+    if (end == val || *end)
+        return said(app_fail("bad value '%s' for %s: not a whole number", val, opt));
+    *out = v;
     return 0;
 }
 

@@ -113,6 +113,8 @@ typedef struct cvw_capture cvw_capture;
  * is no such device. width/height > 0 request a size (the camera may pick
  * another); 0 keeps the camera's default. */
 cvw_capture *cvw_capture_open_camera(int index, int width, int height);
+/* A frame rate to ask of cameras opened from now on (0: their default). */
+void cvw_camera_request_fps(double fps);
 /* Video file. Errors say whether the file is missing, unreadable or not a
  * video. */
 cvw_capture *cvw_capture_open_file(const char *path);

@@ -13,6 +13,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cerrno>
@@ -179,6 +180,14 @@ static cvw_capture *capture_finish(cvw_capture *c)
     return c;
 }
 
+// --camera-fps: asked of every camera opened from then on.
+static std::atomic<double> camera_fps{0};
+
+extern "C" void cvw_camera_request_fps(double fps)
+{
+    camera_fps = fps > 0 ? fps : 0;
+}
+
 extern "C" cvw_capture *cvw_capture_open_camera(int index, int width, int height)
 {
     quiet_opencv();
@@ -218,6 +227,8 @@ extern "C" cvw_capture *cvw_capture_open_camera(int index, int width, int height
             c->vc.set(cv::CAP_PROP_FRAME_WIDTH, width);
             c->vc.set(cv::CAP_PROP_FRAME_HEIGHT, height);
         }
+        if (camera_fps > 0)
+            c->vc.set(cv::CAP_PROP_FPS, camera_fps.load());
         // A camera should hand over its newest frame, not a queue of old ones.
         c->vc.set(cv::CAP_PROP_BUFFERSIZE, 1);
         return capture_finish(c);

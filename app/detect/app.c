@@ -11,10 +11,12 @@
 
 #include "app_err.h"
 #include "cli.h"
+#include "devtools.h"
 #include "face.h"
 #include "overlay.h"
 #include "outpath.h"
 #include "paths.h"
+#include "sreport.h"
 
 volatile sig_atomic_t app_interrupted;
 
@@ -207,9 +209,9 @@ static int record_frame(app *a, const source_frame *f)
     if (!a->rec && record_open(a, f) != 0)
         return -1;
     if (f->w == a->rec_w && f->h == a->rec_h) {
-        memcpy(a->rec_buf, f->bgr, (size_t)f->w * f->h * 3);
+        memcpy(a->rec_buf, person_pixels(a, f), (size_t)f->w * f->h * 3);
     } else {
-        if (cvw_resize_bgr(f->bgr, f->w, f->h, a->rec_buf, a->rec_w, a->rec_h) != 0)
+        if (cvw_resize_bgr(person_pixels(a, f), f->w, f->h, a->rec_buf, a->rec_w, a->rec_h) != 0)
             goto cv_fail;
         scaled = a->last;
         double sx = (double)a->rec_w / f->w, sy = (double)a->rec_h / f->h;
@@ -286,6 +288,8 @@ int app_step(app *a, const source_frame *f)
     /* Each image is its own scene; a video's frames are one another's. */
     if ((still ? pipeline_process_still : pipeline_process)(a->pl, f->bgr, f->w, f->h, r) != 0)
         return -1;
+    if (person_step(a, f) != 0)
+        return -1;
     r->ms[PIPELINE_READ] = f->read_ms;
     r->ms[PIPELINE_DRAW] = 0; /* the window fills it when it draws */
     double t = nn_now();
@@ -296,6 +300,8 @@ int app_step(app *a, const source_frame *f)
             a->log = elog_open(a->o.log_path, a->names, a->k, still);
             if (!a->log)
                 return -1;
+            char src[APP_PATH_MAX + 32];
+            elog_session(a->log, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
         }
         if (a->o.record_path && app_record_start(a, a->o.record_path) != 0) {
             drop_outputs(a);
@@ -315,11 +321,26 @@ int app_step(app *a, const source_frame *f)
     r->ms[PIPELINE_LOG] = 0;
     if (a->log) {
         if (elog_frame(a->log, f->index, f->t_ms, f->file, r) != 0) {
-            app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
-            drop_outputs(a);
-            return -1;
+            if (errno != EPIPE || strcmp(a->o.log_path, "-")) {
+                app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
+                drop_outputs(a);
+                return -1;
+            }
+            /* The program reading --log - has gone: that ends the run
+             * normally, like a closed window, the other outputs finished. */
+            elog_close(a->log);
+            a->log = NULL;
+            ed_err("--log -: the reader closed the pipe; stopping");
+            app_interrupted = 1;
         }
         r->ms[PIPELINE_LOG] = (nn_now() - t) * 1e3;
+    }
+    if (a->report && sr_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h) != 0) {
+        char why[512]; /* app_fail must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", app_error());
+        app_fail("report: %s", why);
+        drop_outputs(a);
+        return -1;
     }
     a->frames++;
     a->faces += r->n;
@@ -361,6 +382,7 @@ void app_summary(const app *a, FILE *f)
 void app_teardown(app *a)
 {
     drop_outputs(a); /* closed and reported by app_close_outputs on a normal end */
+    person_free(&a->pers);
     source_close(a->src);
     a->src = NULL;
     overlay_annotator_free(a->ann);

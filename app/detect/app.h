@@ -12,6 +12,7 @@
 #include "elog.h"
 #include "nn.h"
 #include "opts.h"
+#include "person.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -49,6 +50,8 @@ typedef struct app {
     double ms_sum[PIPELINE_N_STAGES];
     long hist[NN_MAX_CLASSES];
     pipeline_result last;           /* the latest frame's result */
+    struct sr_session *report; /* --report: the session so far (sreport.h) */
+    person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
 /* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and

@@ -20,6 +20,7 @@ struct elog {
     int k;
     /* Escaped for the format; a JSON escape is at most 6 bytes a byte. */
     char names[NN_MAX_CLASSES][NN_NAME_MAX * 6 + 3];
+    char *session; /* the first record's "session" member, or NULL */
 };
 
 /* Class names are short identifiers, but escape anyway so a model with odd
@@ -49,7 +50,11 @@ elog *elog_open(const char *path, const char *const *names, int k, int with_file
     elog *l = calloc(1, sizeof *l);
     if (!l)
         return app_fail_null("out of memory");
-    l->f = fopen(path, "w");
+    /* "-": standard output, a stream to another program (JSON lines). */
+    int out = !strcmp(path, "-");
+    if (out)
+        csv = 0;
+    l->f = out ? stdout : fopen(path, "w");
     if (!l->f) {
         app_fail("log: cannot write '%s': %s", path, strerror(errno));
         free(l);
@@ -148,17 +153,46 @@ int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipelin
                 fprintf(f, "%s%s:", c ? "," : "", l->names[c]);
                 num(f, fc->probs[c], 0);
             }
-            fputs("}}", f);
+            fputs(fc->calibrated ? "},\"calibrated\":true}" : "}}", f);
         }
-        fputs("]}\n", f);
+        fputc(']', f);
+        if (r->hint) /* a fixed text of hints.c: nothing to escape */
+            fprintf(f, ",\"hint\":\"%s\"", r->hint);
+        if (l->session) {
+            fprintf(f, ",\"session\":%s", l->session);
+            free(l->session);
+            l->session = NULL;
+        }
+        fputs("}\n", f);
     }
     return (fflush(f) == 0 && !ferror(f)) ? 0 : -1;
+}
+
+void elog_session(elog *l, const char *source, const char *model)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = l->csv ? NULL : open_memstream(&buf, &len);
+    if (!m)
+        return; /* out of memory: the log goes on without it */
+    fputs("{\"source\":", m);
+    jsonw_string(m, source ? source : "");
+    fputs(",\"model\":", m);
+    jsonw_string(m, model ? model : "");
+    fputc('}', m);
+    if (fclose(m) == 0) {
+        free(l->session);
+        l->session = buf;
+    } else {
+        free(buf);
+    }
 }
 
 int elog_close(elog *l)
 {
     if (!l)
         return 0;
+    free(l->session);
     char err[sizeof l->path + 256];
     int rc = op_close_checked(l->f, l->path, err, sizeof err);
     free(l);

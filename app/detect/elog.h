@@ -4,6 +4,7 @@
  * JSON lines, one object per processed frame:
  *   {"frame":12,"t_ms":480.0,"faces":[{"id":1,"box":[x,y,w,h],
  *    "emotion":"happy","confidence":0.87,"probs":{"angry":0.01,...}}]}
+ * (the first record may end with a "session" member, see elog_session);
  * CSV, one row per face (a frame without faces gets a row with empty face
  * fields, so every frame appears; every row has the header's fields):
  *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...
@@ -25,6 +26,11 @@ typedef struct elog elog;
 /* Open for writing (truncates). names: the k class names. NULL with a
  * message in app_error(). */
 elog *elog_open(const char *path, const char *const *names, int k, int with_file);
+/* Name the session in the first JSON record, after its faces:
+ *   ...],"session":{"source":"clip.mp4","model":"models/default.model"}}
+ * so that --from-log can say what the log came from (and re-read the
+ * source's faces). Call before the first frame; CSV logs leave it out. */
+void elog_session(elog *l, const char *source, const char *model);
 /* file: the image's path for a log opened with_file (else ignored).
  * Returns 0, or -1 when the write failed (disk full). */
 int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r);

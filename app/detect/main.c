@@ -10,6 +10,7 @@
 #include "app.h"
 #include "app_err.h"
 #include "cli.h"
+#include "devtools.h"
 
 static void on_signal(int sig)
 {
@@ -32,17 +33,34 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed --log - pipe is an EPIPE from the write, handled there. */
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Commands that run no live session (devtools.h). */
+    if (o.list_cameras)
+        return ed_list_cameras("/dev", stdout);
+    if (o.from_log)
+        return ed_report_from_log(&o);
+    if (o.out_dir)
+        return ed_batch_run(&o, "/proc/self/exe", argc, argv);
+    if ((rc = ed_report_check(&o)) >= 0)
+        return rc;
+    source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
 
     static app a; /* large: keep it off the stack */
     app_status st = app_setup(&a, &o);
     if (st == APP_READY)
         st = app_open_source(&a);
+    if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
+        ed_camera_granted(&a);
     if (st == APP_READY) {
-        rc = o.headless ? headless_run(&a) : ui_run(&a);
+        /* ed_report_begin prints its own line when it fails */
+        rc = ed_report_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
     } else {
         ed_err("%s", app_error());
         rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;
     }
+    rc = ed_report_end(&a, rc);
     app_teardown(&a);
     return rc;
 }

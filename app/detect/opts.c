@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app_err.h"
 #include "face.h"
 #include "pipeline.h"
 
@@ -68,7 +69,8 @@ void opts_usage(FILE *f)
 "Outputs and modes:\n"
 "      --headless          no window: process as fast as possible, progress on\n"
 "                          stderr and a summary at the end\n"
-"      --log OUT.jsonl     one record per frame (.jsonl, or .csv)\n"
+"      --log OUT.jsonl     one record per frame (.jsonl, or .csv); - for JSON\n"
+"                          lines on stdout, flushed each frame\n"
 "      --record OUT.avi    the annotated video: .avi (MJPG) or .mkv (MPEG-4)\n"
 "                          stay playable if the program is killed; .mp4\n"
 "                          (MPEG-4) is playable only once recording ends\n"
@@ -79,6 +81,24 @@ void opts_usage(FILE *f)
 "                          kiosks, soak tests); ends with q, Ctrl-C or\n"
 "                          --max-frames\n"
 "  -q, --quiet             headless: no progress lines\n"
+"      --report DIR        the session report into DIR at the end: timeline.png,\n"
+"                          faces.png, summary.json, summary.csv, index.html\n"
+"      --from-log LOG      with --report: the report from a .jsonl log instead of\n"
+"                          a run (faces re-read from the source the log names,\n"
+"                          or from --input)\n"
+"\n"
+"Cameras:\n"
+"      --list-cameras      list the video devices, their names and sizes\n"
+"      --camera-size WxH   ask the camera for this frame size\n"
+"      --camera-fps N      ask the camera for this frame rate\n"
+"\n"
+"Many videos (headless):\n"
+"      --out-dir DIR       each input (the --input and any paths after the\n"
+"                          options; a folder gives the videos in it) gets\n"
+"                          DIR/NAME.jsonl and the report DIR/NAME/; --log csv\n"
+"                          and --record avi|mkv|mp4 pick the formats\n"
+"      --jobs N            videos processed at a time (default 1, with all\n"
+"                          --threads; N at a time share them)\n"
 "\n"
 "Model and detection:\n"
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
@@ -114,11 +134,22 @@ void opts_usage(FILE *f)
 "      --smooth A          smoothing of probabilities over time, 0 = off,\n"
 "                          up to 0.99 (default 0.6)\n"
 "\n"
+"For the person in front of the camera:\n"
+"      --calibrate SECONDS personal neutral calibration at start: look neutral\n"
+"                          for SECONDS, and your resting face reads neutral from\n"
+"                          then on (key c does it at any time; not the model's\n"
+"                          probability calibration, emotion-train calibrate)\n"
+"      --blur              blur every face in the window and in recordings (the\n"
+"                          log keeps the boxes and emotions)\n"
+"      --idle SECONDS      after SECONDS without a face, an attract screen\n"
+"                          (\"Step closer\") until one appears (default: never)\n"
+"\n"
 "  -h, --help              this text\n"
 "  -V, --version           version\n"
 "\n"
 "Keys: q/Esc quit, f fullscreen, space pause, s screenshot, r record,\n"
-"      d debug overlay, m mirror.\n"
+"      d debug overlay, m mirror, g what the model looks at (heat map),\n"
+"      c personal neutral calibration (again: clear it).\n"
 "Exit status: 0 done, 1 a file, camera or model problem, 2 a usage error.\n",
           f);
 }
@@ -131,35 +162,20 @@ static int bad(FILE *err, const char *opt, const char *val, const char *why)
 
 static int parse_long(FILE *err, const char *opt, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno)
-        return bad(err, opt, s, "not a whole number");
-    if (v < lo || v > hi) {
-        char why[96];
-        snprintf(why, sizeof why, "must be between %ld and %ld", lo, hi);
-        return bad(err, opt, s, why);
+    if (cli_parse_long(opt, s, lo, hi, out) != 0) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
+        return ED_EXIT_USAGE;
     }
-    *out = v;
     return 0;
 }
 
 static int parse_double(FILE *err, const char *opt, const char *s, double lo, double hi,
-                        int lo_open, double *out)
+                        double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        return bad(err, opt, s, "not a number");
-    if (v < lo || v > hi || (lo_open && v == lo)) {
-        char why[96];
-        snprintf(why, sizeof why, "must be %s %g and at most %g",
-                 lo_open ? "greater than" : "at least", lo, hi);
-        return bad(err, opt, s, why);
+    if (cli_parse_double(opt, s, lo, hi, out) != 0) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
+        return ED_EXIT_USAGE;
     }
-    *out = v;
     return 0;
 }
 
@@ -167,6 +183,8 @@ enum {
     O_HEADLESS = 256, O_LOG, O_RECORD, O_KIOSK, O_MIRROR, O_MAX_FRAMES, O_LOOP, O_CASCADE,
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_WITHOUT, O_PREP, O_STILL_MIN_FACE, O_PRECISION,
+    O_REPORT, O_FROM_LOG, O_LIST_CAMERAS, O_CAMERA_SIZE, O_CAMERA_FPS, O_OUT_DIR, O_JOBS,
+    O_CALIBRATE, O_BLUR, O_IDLE, O_END,
 };
 
 /* --without roi,cuts,roll,confirm: stages of the detector turned off. */
@@ -202,7 +220,7 @@ static int set_detector_option(opts *o, int c, const char *val, FILE *err)
     if (c == O_WITHOUT)
         return parse_without(err, val, &o->without);
     if (c == O_STILL_MIN_FACE) {
-        rc = parse_double(err, "--still-min-face", val, 0.0, 1.0, 0, &dv);
+        rc = parse_double(err, "--still-min-face", val, 0.0, 1.0, &dv);
         o->still_min_face = dv;
         return rc;
     }
@@ -215,6 +233,51 @@ static int set_detector_option(opts *o, int c, const char *val, FILE *err)
     else
         return bad(err, "--prep", val, "must be none, equalize or clahe");
     return 0;
+}
+
+/* The options of issue 14 (reports, cameras, many videos) and issue 15
+ * (the person in front of the camera) that take a value. 0 or
+ * ED_EXIT_USAGE. */
+static int set_session_option(opts *o, int c, const char *val, FILE *err)
+{
+    long lv = 0;
+    double dv = 0;
+    int rc = 0;
+    switch (c) {
+    case O_CAMERA_SIZE: {
+        char *x = strchr(val, 'x'), *end;
+        long cw = x ? strtol(val, &end, 10) : 0;
+        long ch = x && end == x ? strtol(x + 1, &end, 10) : 0;
+        if (!x || *end || cw < 16 || ch < 16 || cw > 16384 || ch > 16384)
+            rc = bad(err, "--camera-size", val, "must be WIDTHxHEIGHT, e.g. 1280x720");
+        o->cam_w = (int)cw;
+        o->cam_h = (int)ch;
+        break;
+    }
+    case O_CAMERA_FPS:
+        rc = parse_double(err, "--camera-fps", val, 0.0, 1000.0, &dv);
+        if (rc == 0 && dv <= 0.0)
+            rc = bad(err, "--camera-fps", val, "must be above 0");
+        o->cam_fps = dv;
+        break;
+    case O_JOBS:
+        rc = parse_long(err, "--jobs", val, 1, 64, &lv);
+        o->jobs = (int)lv;
+        break;
+    case O_CALIBRATE:
+        rc = parse_double(err, "--calibrate", val, 0.5, 60.0, &dv);
+        o->calibrate_s = dv;
+        break;
+    case O_IDLE:
+        rc = parse_double(err, "--idle", val, 0.0, 86400.0, &dv);
+        if (rc == 0 && dv <= 0.0)
+            rc = bad(err, "--idle", val, "must be above 0 seconds");
+        o->idle_s = dv;
+        break;
+    default:
+        break;
+    }
+    return rc;
 }
 
 static const struct option longopts[] = {
@@ -245,17 +308,90 @@ static const struct option longopts[] = {
     {"prep", required_argument, 0, O_PREP},
     {"still-min-face", required_argument, 0, O_STILL_MIN_FACE},
     {"precision", required_argument, 0, O_PRECISION},
+    {"report", required_argument, 0, O_REPORT},
+    {"from-log", required_argument, 0, O_FROM_LOG},
+    {"list-cameras", no_argument, 0, O_LIST_CAMERAS},
+    {"camera-size", required_argument, 0, O_CAMERA_SIZE},
+    {"camera-fps", required_argument, 0, O_CAMERA_FPS},
+    {"out-dir", required_argument, 0, O_OUT_DIR},
+    {"jobs", required_argument, 0, O_JOBS},
+    {"calibrate", required_argument, 0, O_CALIBRATE},
+    {"blur", no_argument, 0, O_BLUR},
+    {"idle", required_argument, 0, O_IDLE},
     {0, 0, 0, 0},
 };
 
-/* Options that cannot work together, or values that cannot work at all.
- * Returns -1 when all is well, or ED_EXIT_USAGE after one line to err. */
-static int check_together(const opts *o, int argc, char **argv, FILE *err)
+/* The combinations of the options of issue 14 (reports, cameras, many
+ * videos). With --out-dir, --log and --record name formats, not files:
+ * they move to batch_log_ext and batch_record_ext. Returns -1 to go on, or
+ * ED_EXIT_USAGE after one line. */
+static int opts_check_more(opts *o, FILE *err)
 {
-    if (optind < argc) {
-        fprintf(err, "emotion-detect: unexpected argument '%s' (try --help)\n", argv[optind]);
+    const char *why = NULL;
+    int camera_mode = o->cam_w > 0 || o->cam_fps > 0;
+    if (o->list_cameras && (o->input || o->from_log || o->out_dir || o->report_dir))
+        why = "--list-cameras lists and exits; it takes no input or output";
+    else if (o->from_log && !o->report_dir)
+        why = "--from-log needs --report DIR (the report it makes)";
+    else if (o->from_log && (o->camera_given || o->log_path || o->record_path || o->out_dir ||
+                             camera_mode || o->loop || o->n_more_inputs))
+        why = "--from-log reads a log and runs no detection: give it only --report and "
+              "optionally --input (the video to take the faces from)";
+    else if (camera_mode && (o->input || o->out_dir))
+        why = "--camera-size and --camera-fps are for a camera; they exclude --input";
+    else if (o->jobs && !o->out_dir)
+        why = "--jobs needs --out-dir (it runs several videos at a time)";
+    else if (o->out_dir && !o->input && !o->n_more_inputs)
+        why = "--out-dir needs inputs: --input PATH and any paths after the options";
+    else if (o->out_dir && (o->report_dir || o->loop || o->camera_given || o->kiosk))
+        why = "--out-dir writes each video's report itself, and excludes --report, --loop, "
+              "--camera and --kiosk";
+    if (why) {
+        fprintf(err, "emotion-detect: %s (try --help)\n", why);
         return ED_EXIT_USAGE;
     }
+    if (!o->out_dir)
+        return -1;
+    o->headless = 1;
+    if (!o->jobs)
+        o->jobs = 1;
+    o->batch_log_ext = "jsonl";
+    if (o->log_path) {
+        if (strcmp(o->log_path, "jsonl") && strcmp(o->log_path, "csv")) {
+            fprintf(err, "emotion-detect: with --out-dir, --log takes a format, jsonl or csv, "
+                    "not '%s' (try --help)\n", o->log_path);
+            return ED_EXIT_USAGE;
+        }
+        o->batch_log_ext = o->log_path;
+        o->log_path = NULL;
+    }
+    if (o->record_path) {
+        if (strcmp(o->record_path, "avi") && strcmp(o->record_path, "mkv") &&
+            strcmp(o->record_path, "mp4")) {
+            fprintf(err, "emotion-detect: with --out-dir, --record takes a format, avi, mkv "
+                    "or mp4, not '%s' (try --help)\n", o->record_path);
+            return ED_EXIT_USAGE;
+        }
+        o->batch_record_ext = o->record_path;
+        o->record_path = NULL;
+    }
+    return -1;
+}
+
+/* Options that cannot work together, or values that cannot work at all.
+ * Returns -1 when all is well, or ED_EXIT_USAGE after one line to err. */
+static int check_together(opts *o, int argc, char **argv, FILE *err)
+{
+    if (optind < argc && !o->out_dir) {
+        fprintf(err, "emotion-detect: unexpected argument '%s' (several inputs need --out-dir; "
+                "try --help)\n", argv[optind]);
+        return ED_EXIT_USAGE;
+    }
+    o->more_inputs = argv + optind;
+    o->n_more_inputs = argc - optind;
+    int rc = opts_check_more(o, err);
+    if (rc >= 0)
+        return rc;
     if (o->input && !*o->input) {
         fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
         return ED_EXIT_USAGE;
@@ -272,7 +408,8 @@ static int check_together(const opts *o, int argc, char **argv, FILE *err)
         fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
         return ED_EXIT_USAGE;
     }
-    if (o->log_path && !has_ext(o->log_path, log_exts)) {
+    /* "-": JSON lines on standard output, for a program reading them live. */
+    if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts)) {
         fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
                 o->log_path);
         return ED_EXIT_USAGE;
@@ -291,7 +428,7 @@ static int check_together(const opts *o, int argc, char **argv, FILE *err)
 
 int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
-    unsigned char seen[O_PRECISION + 1] = {0}; /* each option once */
+    unsigned char seen[O_END] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -303,7 +440,7 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         double dv = 0;
         int rc = 0;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        if (c > 0 && c <= O_PRECISION && c != 'h' && c != 'V' && c != ':' && c != '?') {
+        if (c > 0 && c < O_END && c != 'h' && c != 'V' && c != ':' && c != '?') {
             if (seen[c]) {
                 /* The last would win silently; say so instead. */
                 for (int j = 0; longopts[j].name; j++)
@@ -355,7 +492,7 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_SCALE:
             /* Steps closer to 1 multiply the detector's work many times over
              * (1.0001: about 20 s a frame) for no better faces. */
-            rc = parse_double(err, "--scale-factor", optarg, 1.01, 4.0, 0, &dv);
+            rc = parse_double(err, "--scale-factor", optarg, 1.01, 4.0, &dv);
             o->scale_factor = dv;
             break;
         case O_NEIGHBORS:
@@ -363,7 +500,7 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->min_neighbors = (int)lv;
             break;
         case O_MIN_FACE:
-            rc = parse_double(err, "--min-face", optarg, 0.0, 1.0, 0, &dv);
+            rc = parse_double(err, "--min-face", optarg, 0.0, 1.0, &dv);
             o->min_face = dv;
             break;
         case O_DETECT_WIDTH:
@@ -381,7 +518,7 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->max_faces = (int)lv;
             break;
         case O_MARGIN:
-            rc = parse_double(err, "--margin", optarg, 0.0, 2.0, 0, &dv);
+            rc = parse_double(err, "--margin", optarg, 0.0, 2.0, &dv);
             o->margin = (float)dv;
             break;
         case O_WITHOUT:
@@ -390,9 +527,21 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             rc = set_detector_option(o, c, optarg, err);
             break;
         case O_SMOOTH:
-            rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, 0, &dv);
+            rc = parse_double(err, "--smooth", optarg, 0.0, 0.99, &dv);
             o->smooth = (float)dv;
             break;
+        case O_REPORT: o->report_dir = optarg; break;
+        case O_FROM_LOG: o->from_log = optarg; break;
+        case O_LIST_CAMERAS: o->list_cameras = 1; break;
+        case O_CAMERA_SIZE:
+        case O_CAMERA_FPS:
+        case O_JOBS:
+        case O_CALIBRATE:
+        case O_IDLE:
+            rc = set_session_option(o, c, optarg, err);
+            break;
+        case O_OUT_DIR: o->out_dir = optarg; break;
+        case O_BLUR: o->blur = 1; break;
         case ':':
             fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
             return ED_EXIT_USAGE;

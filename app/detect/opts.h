@@ -37,6 +37,22 @@ typedef struct opts {
     float margin;        /* crop margin, see face.h; < 0 = by detector kind */
     float smooth;        /* EMA alpha, 0 = off */
     int quiet;           /* headless: no progress lines */
+    /* for people who build on it (issue 14) */
+    const char *report_dir;  /* --report DIR: the session report (sreport.h) */
+    const char *from_log;    /* --from-log LOG: the report from a log, no detection */
+    int list_cameras;        /* --list-cameras */
+    int cam_w, cam_h;        /* --camera-size WxH; 0 = the camera's default */
+    double cam_fps;          /* --camera-fps N; 0 = the camera's default */
+    const char *out_dir;     /* --out-dir DIR: one log and report per video (batch.h) */
+    int jobs;                /* --jobs N: videos at a time (batch) */
+    const char *batch_log_ext;    /* with --out-dir: "jsonl" or "csv" */
+    const char *batch_record_ext; /* with --out-dir: "avi", "mkv", "mp4" or NULL */
+    char **more_inputs;      /* inputs after the options (into argv) */
+    int n_more_inputs;
+    /* for the person in front of the camera (person.h) */
+    double calibrate_s;  /* personal neutral calibration at start, seconds (0 = none) */
+    int blur;            /* blur every face in the window and recordings */
+    double idle_s;       /* kiosk attract screen after this long without a face (0 = never) */
 } opts;
 
 void opts_defaults(opts *o);

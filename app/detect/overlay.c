@@ -244,6 +244,43 @@ static SDL_Rect clamp_rect(SDL_Rect p, int sw, int sh)
     return p;
 }
 
+/* Screen covered by panel p: of faces with their labels, and of the panels
+ * placed before it (out[0..i)). */
+static long panel_cost(SDL_Rect p, const SDL_Rect *boxes, int n, const SDL_Rect *out, int i,
+                       int lh)
+{
+    long cost = 0;
+    for (int j = 0; j < n; j++) {
+        SDL_Rect face = boxes[j];
+        face.y -= lh; /* and its label */
+        face.h += lh;
+        cost += overlap(p, face);
+    }
+    for (int j = 0; j < i; j++)
+        cost += overlap(p, out[j]);
+    return cost;
+}
+
+/* When none of the four places beside a face is free (several faces close
+ * together): the free place on screen nearest the face, on a grid of
+ * half-line steps. Returns 0 and sets *at, or -1 when the screen has none. */
+static int free_place(SDL_Rect b, int pw, int ph, const SDL_Rect *boxes, int n,
+                      const SDL_Rect *out, int i, int sw, int sh, int lh, SDL_Rect *at)
+{
+    const int step = lh / 2 > 2 ? lh / 2 : 2, cx = b.x + b.w / 2, cy = b.y + b.h / 2;
+    long best = -1;
+    for (int y = 0; y + ph <= sh; y += step)
+        for (int x = 0; x + pw <= sw; x += step) {
+            SDL_Rect p = {x, y, pw, ph};
+            const long dx = x + pw / 2 - cx, dy = y + ph / 2 - cy, d = dx * dx + dy * dy;
+            if ((best < 0 || d < best) && panel_cost(p, boxes, n, out, i, lh) == 0) {
+                best = d;
+                *at = p;
+            }
+        }
+    return best < 0 ? -1 : 0;
+}
+
 void overlay_layout_panels(overlay_ctx *o, const SDL_Rect *boxes, int n, int k, int sw, int sh,
                       SDL_Rect *out)
 {
@@ -282,6 +319,8 @@ void overlay_layout_panels(overlay_ctx *o, const SDL_Rect *boxes, int n, int k, 
             if (cost == 0)
                 break;
         }
+        if (best > 1)
+            free_place(b, pw, ph, boxes, n, out, i, sw, sh, lh, &out[i]);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "app_err.h"
 #include "face.h"
 #include "pipeline_impl.h"
+#include "probs.h"
 
 const char *const pipeline_stage_names[PIPELINE_N_STAGES] = {
     "read", "gray", "detect", "crop", "classify", "draw", "record", "log",
@@ -154,11 +155,9 @@ static int classify(pipeline *p, int w, int h, const track_box *found, int n, in
         pipeline_face *f = &r->faces[i];
         f->id = ids[i];
         memcpy(f->probs, p->smoothed + (size_t)i * p->k, sizeof(float) * (size_t)p->k);
-        f->cls = 0;
-        for (int c = 1; c < p->k; c++)
-            if (f->probs[c] > f->probs[f->cls])
-                f->cls = c;
+        f->cls = probs_argmax(f->probs, p->k);
         f->conf = f->probs[f->cls];
+        f->calibrated = 0;
     }
     r->n = n;
     r->ms[PIPELINE_CLASSIFY] = (nn_now() - t) * 1e3;
@@ -171,6 +170,7 @@ static void clear(pipeline_result *r)
     r->detected = 0;
     r->roi = 0;
     r->cut = 0;
+    r->hint = NULL;
     for (int i = PIPELINE_GRAY; i <= PIPELINE_CLASSIFY; i++)
         r->ms[i] = 0;
 }

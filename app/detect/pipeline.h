@@ -76,6 +76,7 @@ typedef struct pipeline_face {
     int cls;          /* most likely class (smoothed) */
     float conf;       /* its probability */
     float probs[NN_MAX_CLASSES]; /* smoothed */
+    int calibrated;   /* probs corrected by a personal neutral calibration (neutral.h) */
 } pipeline_face;
 
 typedef struct pipeline_result {
@@ -85,6 +86,7 @@ typedef struct pipeline_result {
     int roi;          /* ROI re-detections run on this frame */
     int cut;          /* this frame starts a new scene */
     double ms[PIPELINE_N_STAGES];
+    const char *hint; /* NULL, or advice to the person in front (hints.h) */
 } pipeline_result;
 
 typedef struct pipeline pipeline;

@@ -4,34 +4,15 @@
  * source_capture.c. */
 #include "source.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "app_err.h"
+#include "dirlist.h"
 #include "source_impl.h"
-
-static int has_image_ext(const char *name)
-{
-    static const char *const exts[] = {"png", "jpg", "jpeg", "bmp", "pgm", "ppm",
-                                       "pnm", "tif", "tiff", "webp", NULL};
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    for (int i = 0; exts[i]; i++)
-        if (!strcasecmp(dot + 1, exts[i]))
-            return 1;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void warn(source *s, const char *fmt, const char *arg)
 {
@@ -125,32 +106,27 @@ source *source_open_fn(source_read_fn fn, void *ctx, int live, int w, int h, dou
 
 static int list_folder(source *s, const char *path)
 {
-    DIR *d = opendir(path);
-    if (!d)
-        return app_fail("input '%s': cannot read folder: %s", path, strerror(errno));
-    struct dirent *e;
-    int cap = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !has_image_ext(e->d_name))
-            continue;
-        if (s->n_files == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nf = realloc(s->files, sizeof *nf * (size_t)cap);
-            if (!nf)
-                break;
-            s->files = nf;
-        }
-        size_t n = strlen(path) + strlen(e->d_name) + 2;
+    dirlist names = {0};
+    if (dirlist_read(path, DIRLIST_IMAGES, &names) != 0) {
+        int e = errno;
+        dirlist_free(&names);
+        return app_fail("input '%s': cannot read folder: %s", path, strerror(e));
+    }
+    /* Sorted names become paths in place. */
+    s->files = names.v;
+    for (int i = 0; i < names.n; i++) {
+        size_t n = strlen(path) + strlen(names.v[i]) + 2;
         char *full = malloc(n);
         if (!full)
             break;
-        snprintf(full, n, "%s/%s", path, e->d_name);
+        snprintf(full, n, "%s/%s", path, names.v[i]);
+        free(names.v[i]);
         s->files[s->n_files++] = full;
     }
-    closedir(d);
+    for (int i = s->n_files; i < names.n; i++)
+        free(names.v[i]);
     if (s->n_files == 0)
         return app_fail("input '%s': folder has no images", path);
-    qsort(s->files, (size_t)s->n_files, sizeof *s->files, cmp_str);
     return 0;
 }
 
@@ -158,7 +134,7 @@ static int list_folder(source *s, const char *path)
  * cannot open it but its image reader can). */
 static int open_file(source *s, const char *path)
 {
-    if (has_image_ext(path)) {
+    if (dirlist_is_image(path)) {
         s->kind = SOURCE_IMAGE;
         return 0;
     }

@@ -56,6 +56,10 @@ typedef void (*source_warn_fn)(void *ctx, const char *msg);
  * error with a one-line message in app_error(). */
 source *source_open_camera(int index, int reconnect);
 source *source_open_path(const char *path, int loop, source_warn_fn warn, void *warn_ctx);
+/* The frame size (w, h > 0) and rate (fps > 0) to ask of cameras opened
+ * from now on; 0 keeps the camera's default. The camera may give another:
+ * source_width/height/fps say what it gives. */
+void source_camera_mode(int w, int h, double fps);
 
 /* Frames from a function instead (tests, synthetic input): read fills f,
  * growing it with source_frame_reserve, and returns SOURCE_FRAME,

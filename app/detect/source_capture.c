@@ -7,9 +7,19 @@
 #include "app_err.h"
 #include "source_impl.h"
 
+/* --camera-size, --camera-fps: asked of every camera opened. */
+static int cam_req_w, cam_req_h;
+
+void source_camera_mode(int w, int h, double fps)
+{
+    cam_req_w = w;
+    cam_req_h = h;
+    cvw_camera_request_fps(fps);
+}
+
 int source_capture_open_camera(source *s)
 {
-    s->cap = cvw_capture_open_camera(s->cam_index, 0, 0);
+    s->cap = cvw_capture_open_camera(s->cam_index, cam_req_w, cam_req_h);
     if (!s->cap)
         return app_fail("%s", cvw_error());
     s->w = cvw_capture_width(s->cap);

@@ -13,6 +13,7 @@
 #include "app_err.h"
 #include "cli.h"
 #include "overlay.h"
+#include "ui_person.h"
 
 typedef struct ui {
     app *a;
@@ -61,8 +62,8 @@ static void upload(ui *u, const source_frame *f)
         u->tex_w = f->w;
         u->tex_h = f->h;
     }
-    if (u->tex)
-        SDL_UpdateTexture(u->tex, NULL, f->bgr, f->w * 3);
+    if (u->tex) /* the heat maps and --blur are in the shown copy */
+        SDL_UpdateTexture(u->tex, NULL, person_pixels(u->a, f), f->w * 3);
     u->have_frame = 1;
 }
 
@@ -108,7 +109,7 @@ static void draw_debug(ui *u, int lh)
 static void draw_help(ui *u, int sw, int sh, int lh)
 {
     static const char keys1[] = "q quit   f fullscreen   space pause   s screenshot",
-                      keys2[] = "r record   d debug   m mirror";
+                      keys2[] = "r record   d debug   m mirror   g heat map   c calibrate";
     char line[128];
     snprintf(line, sizeof line, "%s   %s", keys1, keys2);
     int tw = 0, th = 0;
@@ -181,7 +182,9 @@ static void draw(ui *u)
         if (u->debug)
             draw_debug(u, lh);
         overlay_draw_faces(u->ov, &v, &a->last, a->names, a->k);
-        if (a->last.n == 0)
+        if (ui_person_draw(u->ren, u->ov, u->a, &v, lh)) {
+            /* the attract screen or a hint says it */
+        } else if (a->last.n == 0)
             overlay_text(u->ov, sw / 2, sh - 3 * lh, "No face found - face the camera", WHITE,
                     &SHADE, 1, 1);
     }
@@ -321,6 +324,16 @@ static int handle(ui *u, const SDL_Event *e)
     case SDLK_m:
         u->mirror = !u->mirror;
         break;
+    case SDLK_g:
+        u->a->pers.heat = !u->a->pers.heat;
+        toast(u, u->a->pers.heat ? "heat map: what the model looks at" : "heat map off");
+        break;
+    case SDLK_c: {
+        const char *m = person_toggle_calibration(u->a);
+        if (*m) /* starting: the countdown says it */
+            toast(u, m);
+        break;
+    }
     default:
         break;
     }

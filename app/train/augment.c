@@ -10,32 +10,14 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static _Thread_local char aug_err[256];
+#include "app_err.h"
+#include "rng.h"
 
-const char *aug_error(void) { return aug_err; }
-
-uint64_t aug_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static float unif(uint64_t *s) { return (float)(aug_rand(s) >> 40) * 0x1.0p-24f; }
-
-/* Uniform integer in [0, n), n > 0. */
-static int below(uint64_t *s, int n)
-{
-    return (int)(((aug_rand(s) >> 32) * (uint64_t)n) >> 32);
-}
 
 void aug_defaults(aug_cfg *cfg, int w, int h)
 {
@@ -66,15 +48,6 @@ static const struct { const char *name; unsigned op; } op_names[] = {
     {"contrast", AUG_COLOR},
     {"erase", AUG_ERASE}, {"erasing", AUG_ERASE}, {"cutout", AUG_ERASE},
 };
-
-static int parse_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(aug_err, sizeof aug_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int aug_parse(aug_cfg *cfg, const char *list)
 {
@@ -111,7 +84,7 @@ int aug_parse(aug_cfg *cfg, const char *list)
             if (!strcasecmp(item, op_names[i].name))
                 op = op_names[i].op;
         if (!op)
-            return parse_err("unknown augmentation '%s' (known: crop, flip, rotate, "
+            return app_fail("unknown augmentation '%s' (known: crop, flip, rotate, "
                              "zoom, color, erase, all, none)", item);
         c.ops |= op;
         if (!val)
@@ -119,17 +92,17 @@ int aug_parse(aug_cfg *cfg, const char *list)
         char *end;
         double v = strtod(val, &end);
         if (end == val || *end || !isfinite(v) || v < 0)
-            return parse_err("augmentation '%s': bad value '%s'", item, val);
+            return app_fail("augmentation '%s': bad value '%s'", item, val);
         switch (op) {
         case AUG_CROP:
             if (v > 1000 || v != floor(v))
-                return parse_err("crop:%s: expected whole pixels", val);
+                return app_fail("crop:%s: expected whole pixels", val);
             c.shift = (int)v;
             break;
         case AUG_FLIP:
         case AUG_ERASE:
             if (v > 1)
-                return parse_err("%s:%s: expected a probability 0..1", item, val);
+                return app_fail("%s:%s: expected a probability 0..1", item, val);
             if (op == AUG_FLIP)
                 c.flip_p = (float)v;
             else
@@ -137,18 +110,18 @@ int aug_parse(aug_cfg *cfg, const char *list)
             break;
         case AUG_ROTATE:
             if (v > 180)
-                return parse_err("rotate:%s: expected degrees 0..180", val);
+                return app_fail("rotate:%s: expected degrees 0..180", val);
             c.rotate = (float)v;
             break;
         case AUG_ZOOM:
             if (v >= 1)
-                return parse_err("zoom:%s: expected 0..1 (scale 1-F..1+F)", val);
+                return app_fail("zoom:%s: expected 0..1 (scale 1-F..1+F)", val);
             c.zoom_min = (float)(1 - v);
             c.zoom_max = (float)(1 + v);
             break;
         case AUG_COLOR:
             if (v > 1)
-                return parse_err("%s:%s: expected 0..1", item, val);
+                return app_fail("%s:%s: expected 0..1", item, val);
             c.brightness = (float)(v * 128);
             c.contrast = (float)v;
             break;
@@ -363,24 +336,24 @@ void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int 
 {
     unsigned ops = cfg->ops;
     size_t npx = (size_t)w * (size_t)h;
-    int flip = (ops & AUG_FLIP) && unif(rng) < cfg->flip_p;
+    int flip = (ops & AUG_FLIP) && rng_unif(rng) < cfg->flip_p;
     int dx = 0, dy = 0;
     if ((ops & AUG_CROP) && cfg->shift > 0) {
-        dx = below(rng, 2 * cfg->shift + 1) - cfg->shift;
-        dy = below(rng, 2 * cfg->shift + 1) - cfg->shift;
+        dx = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
+        dy = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
     }
-    float deg = (ops & AUG_ROTATE) ? (2 * unif(rng) - 1) * cfg->rotate : 0.f;
+    float deg = (ops & AUG_ROTATE) ? (2 * rng_unif(rng) - 1) * cfg->rotate : 0.f;
     float scale = 1.f;
     if (ops & AUG_ZOOM)
-        scale = cfg->zoom_min + unif(rng) * (cfg->zoom_max - cfg->zoom_min);
+        scale = cfg->zoom_min + rng_unif(rng) * (cfg->zoom_max - cfg->zoom_min);
     if (!(scale > 0))
         scale = 1.f;
 
     uint8_t lutbuf[256];
     const uint8_t *lut = identity_lut();
     if (ops & AUG_COLOR) {
-        float bright = (2 * unif(rng) - 1) * cfg->brightness;
-        float contr = 1 + (2 * unif(rng) - 1) * cfg->contrast;
+        float bright = (2 * rng_unif(rng) - 1) * cfg->brightness;
+        float contr = 1 + (2 * rng_unif(rng) - 1) * cfg->contrast;
         if (bright != 0 || contr != 1) {
             /* Contrast about the image mean keeps the face's mean level. */
             float m = (float)image_mean(src, npx);
@@ -393,16 +366,16 @@ void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int 
     }
     geometry(src, dst, w, h, flip, deg, scale, (float)dx, (float)dy, lut);
 
-    if ((ops & AUG_ERASE) && cfg->erase_max > 0 && unif(rng) < cfg->erase_p) {
-        float share = cfg->erase_min + unif(rng) * (cfg->erase_max - cfg->erase_min);
+    if ((ops & AUG_ERASE) && cfg->erase_max > 0 && rng_unif(rng) < cfg->erase_p) {
+        float share = cfg->erase_min + rng_unif(rng) * (cfg->erase_max - cfg->erase_min);
         float asp = cfg->erase_aspect >= 1 ? cfg->erase_aspect : 1;
-        float r = expf((2 * unif(rng) - 1) * logf(asp)); /* log-uniform h/w */
+        float r = expf((2 * rng_unif(rng) - 1) * logf(asp)); /* log-uniform h/w */
         float area = share * (float)npx;
         int rh = (int)lrintf(sqrtf(area * r)), rw = (int)lrintf(sqrtf(area / r));
         rh = clampi(rh, 0, h);
         rw = clampi(rw, 0, w);
         if (rh > 0 && rw > 0) {
-            int x0 = below(rng, w - rw + 1), y0 = below(rng, h - rh + 1);
+            int x0 = rng_below(rng, w - rw + 1), y0 = rng_below(rng, h - rh + 1);
             int fill = cfg->erase_noise ? -1 : image_mean(dst, npx);
             for (int y = y0; y < y0 + rh; y++) {
                 uint8_t *row = dst + (size_t)y * w + x0;
@@ -413,7 +386,7 @@ void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int 
                 uint64_t bits = 0;
                 for (int x = 0; x < rw; x++) {
                     if ((x & 7) == 0)
-                        bits = aug_rand(rng);
+                        bits = rng_next(rng);
                     row[x] = (uint8_t)bits;
                     bits >>= 8;
                 }

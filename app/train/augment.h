@@ -45,9 +45,6 @@ typedef struct aug_cfg {
     int erase_noise;       /* 1: fill with noise; 0: with the image mean */
 } aug_cfg;
 
-/* Last error message of the calling thread ("" when none). */
-const char *aug_error(void);
-
 /* Defaults for w x h faces, no operation enabled: shift min(w,h)/12 px
  * (4 at 48), flip p 0.5, rotate +-10 deg, zoom 0.9..1.1, brightness +-25.6
  * levels, contrast 1 +- 0.2, erasing p 0.5 over 2..20% of the image with
@@ -60,7 +57,7 @@ void aug_defaults(aug_cfg *cfg, int w, int h);
  * an empty list). An item may set its magnitude after a ':': crop:PX,
  * flip:P, rotate:DEG, zoom:F (scale 1-F..1+F), color:F (brightness
  * +-F*128 levels, contrast 1+-F), erase:P. Items apply left to right
- * ("all,none,flip" is flip). Returns 0, or -1 with aug_error() naming the
+ * ("all,none,flip" is flip). Returns 0, or -1 with app_error() naming the
  * bad item; cfg is then unchanged.
  */
 int aug_parse(aug_cfg *cfg, const char *list);
@@ -84,10 +81,6 @@ void aug_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
 
 /* Horizontal mirror. */
 void aug_flip(const uint8_t *src, uint8_t *dst, int w, int h);
-
-/* The RNG the augmenter draws from (splitmix64), for callers that want the
- * same generator: returns the next 64 random bits and advances *state. */
-uint64_t aug_rand(uint64_t *state);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* calibrate.c - see calibrate.h. */
 #include "calibrate.h"
 
-#include "cli.h"
+#include "app_err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ int cal_parse_mode(const char *opt, const char *text, cal_mode *out)
             *out = modes[i].mode;
             return 0;
         }
-    ed_err("%s: '%s' is not none, temperature, vector or auto", opt, text);
+    app_fail("%s: '%s' is not none, temperature, vector or auto", opt, text);
     return -1;
 }
 
@@ -109,13 +109,13 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
         return 0;
     const int k = nn_net_n_classes(net);
     if (n < 2 * k) {
-        ed_err("calibration: %d validation images are too few for %d classes", n, k);
+        app_fail("calibration: %d validation images are too few for %d classes", n, k);
         return -1;
     }
     float *z = all_logits(net, x, n), *p = malloc((size_t)n * k * sizeof *p);
     int rc = -1;
     if (!z || !p) {
-        ed_err("calibration: %s", z ? "out of memory" : nn_error());
+        app_fail("calibration: %s", z ? "out of memory" : nn_error());
         goto out;
     }
     nn_calib_kind kind = mode == CAL_VECTOR ? NN_CALIB_VECTOR : NN_CALIB_TEMPERATURE;
@@ -123,7 +123,7 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
         double cv_t, cv_v;
         if (cv_nll(NN_CALIB_TEMPERATURE, z, labels, n, k, &cv_t) ||
             cv_nll(NN_CALIB_VECTOR, z, labels, n, k, &cv_v)) {
-            ed_err("calibration: %s", nn_error());
+            app_fail("calibration: %s", nn_error());
             goto out;
         }
         kind = cv_v < cv_t ? NN_CALIB_VECTOR : NN_CALIB_TEMPERATURE;
@@ -132,7 +132,7 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
     }
     nn_calib c;
     if (nn_calib_fit(&c, kind, z, labels, n, k, CAL_L2) || nn_net_set_calib(net, &c)) {
-        ed_err("calibration: %s", nn_error());
+        app_fail("calibration: %s", nn_error());
         goto out;
     }
     double nll0, ece0, nll1, ece1;

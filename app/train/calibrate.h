@@ -10,8 +10,8 @@
 
 typedef enum { CAL_NONE, CAL_TEMPERATURE, CAL_VECTOR, CAL_AUTO } cal_mode;
 
-/* "none", "temperature", "vector" or "auto". Returns 0, or -1 after
- * printing the problem (naming `opt`). */
+/* "none", "temperature", "vector" or "auto". Returns 0, or -1 with
+ * app_error() naming `opt` and the problem. */
 int cal_parse_mode(const char *opt, const char *text, cal_mode *out);
 
 /* One-line description of a net's calibration, e.g. "temperature 1.42",
@@ -25,7 +25,7 @@ const char *cal_describe(const nn_net *net, char *buf, size_t len);
  * in a two-fold cross-validation on these images (so vector scaling must
  * earn its extra parameters on faces it was not fitted on). CAL_NONE
  * removes it. Prints the choice and NLL and ECE (15 bins) before and after
- * to `log`. Returns 0, or -1 after printing the problem.
+ * to `log`. Returns 0, or -1 with app_error() saying why.
  */
 int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode mode, FILE *log);
 

@@ -24,10 +24,10 @@
  */
 #include "checkpoint.h"
 
+#include "app_err.h"
 #include "outpath.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +35,6 @@
 
 #define CKPT_VERSION 2
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
-
-static _Thread_local char err[512];
-const char *ckpt_error(void) { return err; }
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, sizeof err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- writing ---- */
 
@@ -155,13 +142,13 @@ int ckpt_save(const char *path, const ckpt_state *s)
         put_u32(&b, nn_crc32(0, b.p, b.len));
     if (b.oom) {
         free(b.p);
-        return fail("%s: out of memory", path);
+        return app_fail("%s: out of memory", path);
     }
     /* Through a temporary file: a failed write keeps the last checkpoint. */
     char err[8400];
     int rc = op_write_mem(path, b.p, b.len, err, sizeof err);
     free(b.p);
-    return rc != 0 ? fail("checkpoint: %s", err) : 0;
+    return rc != 0 ? app_fail("checkpoint: %s", err) : 0;
 }
 
 /* ---- reading ---- */
@@ -242,12 +229,12 @@ void ckpt_free(ckpt_state *s)
     memset(s, 0, sizeof *s);
 }
 
-int ckpt_load(const char *path, ckpt_state *s)
+/* The whole file into a malloc'd buffer. Returns 0 or -1 (app_error). */
+static int read_all(const char *path, uint8_t **out, size_t *out_len)
 {
-    memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail("%s: %s", path, strerror(errno));
+        return app_fail("%s: %s", path, strerror(errno));
     uint8_t *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -257,7 +244,7 @@ int ckpt_load(const char *path, ckpt_state *s)
             if (!p) {
                 free(data);
                 fclose(f);
-                return fail("%s: out of memory", path);
+                return app_fail("%s: out of memory", path);
             }
             data = p;
         }
@@ -270,23 +257,68 @@ int ckpt_load(const char *path, ckpt_state *s)
     fclose(f);
     if (rerr) {
         free(data);
-        return fail("%s: read error", path);
+        return app_fail("%s: read error", path);
     }
+    *out = data;
+    *out_len = len;
+    return 0;
+}
+
+/* The optimizer state, epoch order and history; r->bad on any trouble. */
+static void get_arrays(rbuf *r, ckpt_state *s)
+{
+    s->n_optim = get_u64(r);
+    if (!get_count(r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
+        for (uint64_t i = 0; i < s->n_optim; i++)
+            s->optim[i] = get_f32(r);
+    else
+        r->bad = 1;
+    s->n_order = (int32_t)get_u32(r);
+    if (s->n_order >= 0 && !get_count(r, (uint64_t)s->n_order, 4) &&
+        (s->order = malloc(((size_t)s->n_order + 1) * 4)))
+        for (int i = 0; i < s->n_order; i++)
+            s->order[i] = (int32_t)get_u32(r);
+    else
+        r->bad = 1;
+    s->n_history = (int32_t)get_u32(r);
+    if (s->n_history >= 0 && !get_count(r, (uint64_t)s->n_history, 32) &&
+        (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
+        for (int i = 0; i < s->n_history; i++) {
+            rep_epoch *h = &s->history[i];
+            h->epoch = (int)get_u32(r);
+            h->lr = get_f32(r);
+            h->train_loss = get_f32(r);
+            h->train_acc = get_f32(r);
+            h->val_loss = get_f32(r);
+            h->val_acc = get_f32(r);
+            h->seconds = get_f64(r);
+        }
+    else
+        r->bad = 1;
+}
+
+int ckpt_load(const char *path, ckpt_state *s)
+{
+    memset(s, 0, sizeof *s);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (read_all(path, &data, &len) < 0)
+        return -1;
     if (len < 16 || memcmp(data, magic, 8)) {
         free(data);
-        return fail("%s: not a training checkpoint", path);
+        return app_fail("%s: not a training checkpoint", path);
     }
     uint32_t crc = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
                    (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
     if (nn_crc32(0, data, len - 4) != crc) {
         free(data);
-        return fail("%s: checksum mismatch: checkpoint is damaged", path);
+        return app_fail("%s: checksum mismatch: checkpoint is damaged", path);
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
     if (version != CKPT_VERSION && version != 1) {
         free(data);
-        return fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
+        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
     }
     uint32_t argc = get_u32(&r);
     if (argc > CKPT_MAX_ARGS)
@@ -323,34 +355,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     s->bad_epochs = (int32_t)get_u32(&r);
     s->optim_kind = (int32_t)get_u32(&r);
     s->optim_t = (int64_t)get_u64(&r);
-    s->n_optim = get_u64(&r);
-    if (!get_count(&r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
-        for (uint64_t i = 0; i < s->n_optim; i++)
-            s->optim[i] = get_f32(&r);
-    else
-        r.bad = 1;
-    s->n_order = (int32_t)get_u32(&r);
-    if (s->n_order >= 0 && !get_count(&r, (uint64_t)s->n_order, 4) &&
-        (s->order = malloc(((size_t)s->n_order + 1) * 4)))
-        for (int i = 0; i < s->n_order; i++)
-            s->order[i] = (int32_t)get_u32(&r);
-    else
-        r.bad = 1;
-    s->n_history = (int32_t)get_u32(&r);
-    if (s->n_history >= 0 && !get_count(&r, (uint64_t)s->n_history, 32) &&
-        (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
-        for (int i = 0; i < s->n_history; i++) {
-            rep_epoch *h = &s->history[i];
-            h->epoch = (int)get_u32(&r);
-            h->lr = get_f32(&r);
-            h->train_loss = get_f32(&r);
-            h->train_acc = get_f32(&r);
-            h->val_loss = get_f32(&r);
-            h->val_acc = get_f32(&r);
-            h->seconds = get_f64(&r);
-        }
-    else
-        r.bad = 1;
+    get_arrays(&r, s);
     s->model_len = get_u64(&r);
     s->model = dup_bytes(&r, s->model_len);
     s->best_len = get_u64(&r);
@@ -371,7 +376,87 @@ int ckpt_load(const char *path, ckpt_state *s)
     free(data);
     if (r.bad || !s->model || s->epoch < 0 || s->batch < 0) {
         ckpt_free(s);
-        return fail("%s: checkpoint is malformed", path);
+        return app_fail("%s: checkpoint is malformed", path);
+    }
+    return 0;
+}
+
+/* ---- a running training to and from its state ---- */
+
+int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+                  nn_optim *opt, const nn_sched *sched, int optim_kind)
+{
+    s->argc = argc < CKPT_MAX_ARGS ? argc : CKPT_MAX_ARGS;
+    for (int i = 0; i < s->argc; i++)
+        s->argv[i] = argv[i];
+    s->net_rng = *nn_net_rng(net);
+    s->sched_lr = sched->cur_lr;
+    s->sched_best = sched->best;
+    s->sched_bad = sched->bad_epochs;
+    s->optim_kind = (int32_t)optim_kind;
+    s->optim_t = *nn_optim_step_count(opt);
+    s->n_optim = nn_optim_state_size(opt);
+    s->optim = nn_optim_state(opt);
+    s->n_swa = s->swa ? nn_net_n_params(net) : 0;
+    size_t len;
+    void *model = nn_net_save_mem(net, &len);
+    int rc = model ? 0 : app_fail("checkpoint: %s", nn_error());
+    s->model = model;
+    s->model_len = len;
+    if (!rc)
+        rc = ckpt_save(path, s);
+    free(model);
+    s->model = NULL;
+    s->optim = NULL;
+    for (int i = 0; i < s->argc; i++)
+        s->argv[i] = NULL;
+    s->argc = 0;
+    return rc;
+}
+
+int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+                 nn_sched *sched, int optim_kind, int n_train)
+{
+    if (saved->n_optim != nn_optim_state_size(opt) || saved->optim_kind != (int32_t)optim_kind)
+        return app_fail("optimizer state does not match --optimizer");
+    int swa_fits = saved->swa && saved->n_swa == nn_net_n_params(net);
+    if (!swa_fits && saved->swa_count)
+        return app_fail("its weight average does not fit the model");
+    if (saved->n_order && saved->n_order != n_train)
+        return app_fail("the data has changed since the checkpoint");
+    memcpy(nn_optim_state(opt), saved->optim, saved->n_optim * sizeof(float));
+    *nn_optim_step_count(opt) = saved->optim_t;
+    *nn_net_rng(net) = saved->net_rng;
+    sched->cur_lr = saved->sched_lr;
+    sched->best = saved->sched_best;
+    sched->bad_epochs = saved->sched_bad;
+    /* Everything the run goes on with moves over; the arguments and the
+     * optimizer and model images stay with saved. */
+    s->epoch = saved->epoch;
+    s->batch = saved->batch;
+    s->n_order = saved->n_order;
+    s->loss_sum = saved->loss_sum;
+    s->correct = saved->correct;
+    s->seen = saved->seen;
+    s->epoch_seconds = saved->epoch_seconds;
+    s->total_seconds = saved->total_seconds;
+    s->aug_rng = saved->aug_rng;
+    s->order_rng = saved->order_rng;
+    s->best_acc = saved->best_acc;
+    s->best_epoch = saved->best_epoch;
+    s->bad_epochs = saved->bad_epochs;
+    s->n_history = saved->n_history;
+    s->best_len = saved->best_len;
+    s->order = saved->order;
+    s->history = saved->history;
+    s->best = saved->best;
+    saved->order = NULL;
+    saved->history = NULL;
+    saved->best = NULL;
+    if (swa_fits) {
+        s->swa = saved->swa;
+        s->swa_count = saved->swa_count;
+        saved->swa = NULL;
     }
     return 0;
 }

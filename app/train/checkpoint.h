@@ -54,11 +54,27 @@ typedef struct ckpt_state {
 } ckpt_state;
 
 /* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with
- * nn_error()-style message in ckpt_error(). */
+ * message in app_error() (app_err.h). */
 int ckpt_save(const char *path, const ckpt_state *s);
 /* Read; on success *s owns malloc'd buffers freed by ckpt_free. */
 int ckpt_load(const char *path, ckpt_state *s);
 void ckpt_free(ckpt_state *s);
-const char *ckpt_error(void);
+
+/* A running training's checkpoint: *s (its position, RNGs, history, best
+ * model and weight average) completed with the run's arguments
+ * argv[0..argc), the net (weights and RNG), the optimizer's state and the
+ * schedule, and written to path. *s is left as it was. Returns 0 or -1
+ * (app_error). */
+int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+                  nn_optim *opt, const nn_sched *sched, int optim_kind);
+
+/* The inverse for --resume: the optimizer's state, the net's RNG and the
+ * schedule restored from saved, and position, history, best model and
+ * weight average moved from saved into *s (saved keeps the rest for
+ * ckpt_free). n_train: the training images now, which must be the count
+ * the saved epoch order was made for. Returns 0, or -1 with app_error()
+ * saying what does not fit. */
+int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+                 nn_sched *sched, int optim_kind, int n_train);
 
 #endif

@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "cvw.h"
 #include "nn.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +181,7 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     int int8 = !strcmp(precision, "int8");
-    if (!int8 && tc_set_precision(net, precision)) {
+    if (!int8 && cmd_set_precision(net, precision)) {
         rc = ED_EXIT_USAGE;
         goto done;
     }

@@ -4,11 +4,12 @@
  * writes the model with it. With --val-split F --seed S on the training
  * data, the faces are the very validation split `train --val-split F
  * --seed S` held out. */
+#include "app_err.h"
 #include "calibrate.h"
 #include "cli.h"
 #include "commands.h"
 #include "outpath.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static void usage(void)
 
 int cmd_calibrate(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *out = NULL;
+    cmd_io io = {0};
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
@@ -43,23 +44,19 @@ int cmd_calibrate(int argc, char **argv)
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--val-split")) {
+        if (cmd_io_option(&io, a, v))
+            continue;
+        if (!strcmp(a, "--val-split")) {
             if (cli_float(a, v, 0.001, 0.9, &share))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
-            char *end;
-            seed = strtoull(v, &end, 10);
-            if (*end || !*v) {
-                ed_err("--seed: '%s' is not a whole number", v);
+            if (cli_u64(a, v, &seed))
+                return ED_EXIT_USAGE;
+        } else if (!strcmp(a, "--method")) {
+            if (cal_parse_mode(a, v, &mode)) {
+                ed_err("%s", app_error());
                 return ED_EXIT_USAGE;
             }
-        } else if (!strcmp(a, "--method")) {
-            if (cal_parse_mode(a, v, &mode))
-                return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &threads))
                 return ED_EXIT_USAGE;
@@ -68,31 +65,25 @@ int cmd_calibrate(int argc, char **argv)
             return ED_EXIT_USAGE;
         }
     }
-    if (!model || !data || !out) {
-        ed_err("calibrate: %s is required (see --help)", !model ? "--model" : !data ? "--data" : "--out");
+    if (!io.model || !io.data || !io.out) {
+        ed_err("calibrate: %s is required (see --help)",
+               !io.model ? "--model" : !io.data ? "--data" : "--out");
         return ED_EXIT_USAGE;
     }
-    /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
-    int orc = op_check_outputs(files, 3);
-    if (orc)
-        return orc;
-    nn_net *net = nn_net_load(model);
-    if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
-    }
-    int rc = ED_EXIT_FAIL;
+    const char *model = io.model, *data = io.data, *split = io.split, *out = io.out;
+    int rc;
+    nn_net *net = cmd_io_open(&io, threads, &rc);
+    if (!net)
+        return rc;
+    rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL, *val = NULL;
     float *x = NULL;
-    if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+        ed_err("%s", app_error());
         goto done;
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
-        goto done;
     if (share > 0 && !(val = ds_split(ds, share, seed))) {
-        ed_err("--val-split: %s", ds_error());
+        ed_err("--val-split: %s", app_error());
         goto done;
     }
     const ds_dataset *cal = val ? val : ds;
@@ -102,12 +93,14 @@ int cmd_calibrate(int argc, char **argv)
         ed_err("out of memory for %d images", cal->n);
         goto done;
     }
-    tc_preprocess(net, cal, NULL, cal->n, x);
+    cmd_preprocess(net, cal, NULL, cal->n, x);
     char before[96];
     cal_describe(net, before, sizeof before);
     fprintf(stderr, "%s: calibration was %s\n", model, before);
-    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr))
+    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
+        ed_err("%s", app_error());
         goto done;
+    }
     if (nn_net_save(net, out)) {
         ed_err("%s", nn_error());
         goto done;

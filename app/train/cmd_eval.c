@@ -2,6 +2,7 @@
  * [--tta] [--json FILE] [--report DIR]`: accuracy, per-class precision,
  * recall and F1, and the confusion matrix of a model on a data set whose
  * classes are matched to the model's by name. */
+#include "app_err.h"
 #include "augment.h"
 #include "calibrate.h"
 #include "cli.h"
@@ -10,7 +11,7 @@
 #include "ensemble.h"
 #include "paths.h"
 #include "report.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,16 @@ static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
     aug_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
 }
 
-int cmd_eval(int argc, char **argv)
+typedef struct eval_opts {
+    const char *model, *data, *split, *json, *report;
+    int tta, threads, uncalibrated, precision;
+} eval_opts;
+
+/* Returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, eval_opts *o)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *json = NULL, *report = NULL;
-    int tta = 0, threads = 2, uncalibrated = 0, precision = 0;
+    memset(o, 0, sizeof *o);
+    o->threads = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
@@ -51,43 +58,57 @@ int cmd_eval(int argc, char **argv)
             return ED_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
-            tta = 1;
+            o->tta = 1;
             continue;
         }
         if (!strcmp(a, "--uncalibrated")) {
-            uncalibrated = 1;
+            o->uncalibrated = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--json")) json = v;
-        else if (!strcmp(a, "--report")) report = v;
+        if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--split")) o->split = v;
+        else if (!strcmp(a, "--json")) o->json = v;
+        else if (!strcmp(a, "--report")) o->report = v;
         else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 256, &threads))
+            if (cli_int(a, v, 1, 256, &o->threads))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--precision")) {
-            if (cli_precision(a, v, &precision))
+            if (cli_precision(a, v, &o->precision))
                 return ED_EXIT_USAGE;
         } else {
             ed_err("eval: unknown option '%s'", a);
             return ED_EXIT_USAGE;
         }
     }
-    if (!data) {
+    if (!o->data) {
         ed_err("eval: --data is required (see --help)");
         return ED_EXIT_USAGE;
     }
+    return -1;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts o;
+    int prc = parse(argc, argv, &o);
+    if (prc >= 0)
+        return prc;
+    const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
+               *report = o.report;
+    int tta = o.tta, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
     size_t dl = strlen(data);
     if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
         split = "PublicTest";
     if (!model)
         model = ed_default_model();
     ens e;
-    if (ens_load(&e, model, threads))
+    if (ens_load(&e, model, threads)) {
+        ed_err("%s", app_error());
         return ED_EXIT_FAIL;
+    }
     /* every model is an input the outputs must not replace */
     op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
                                   {"--report", report, OP_FOLDER}};
@@ -111,11 +132,12 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 0)))
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+        ed_err("%s", app_error());
         goto done;
+    }
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
     nn_net_input_shape(net, &c, &h, &w);
-    size_t pix = (size_t)w * h;
     acc = calloc((size_t)n * k, sizeof *acc);
     pred = malloc((size_t)n * sizeof *pred);
     if (!acc || !pred) {
@@ -124,14 +146,16 @@ int cmd_eval(int argc, char **argv)
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
-    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc))
+    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
+        ed_err("%s", app_error());
         goto done;
+    }
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
-        pred[i] = tc_argmax(acc + (size_t)i * k, k);
+        pred[i] = probs_argmax(acc + (size_t)i * k, k);
     rep_metrics m;
     if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
-        ed_err("%s", rep_error());
+        ed_err("%s", app_error());
         goto done;
     }
     const char *names[NN_MAX_CLASSES];
@@ -156,36 +180,17 @@ int cmd_eval(int argc, char **argv)
         .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
     if (json && rep_write_metrics_json(json, &rep)) {
-        ed_err("--json: %s", rep_error());
+        ed_err("--json: %s", app_error());
         goto done;
     }
     if (report) {
-        int idx[24];
-        int ns = rep_pick_samples(ds->labels, pred, n, k, 24, 7, idx);
-        uint8_t *faces = malloc((size_t)(ns > 0 ? ns : 1) * pix);
-        int st[24], sp[24];
-        float sc[24];
-        if (!faces) {
-            ed_err("out of memory");
+        cmd_samples smp;
+        if (cmd_samples_pick(&smp, &rep, ds, pred, acc, k))
             goto done;
-        }
-        for (int i = 0; i < ns; i++) {
-            memcpy(faces + i * pix, ds_image(ds, idx[i]), pix);
-            st[i] = ds->labels[idx[i]];
-            sp[i] = pred[idx[i]];
-            sc[i] = acc[(size_t)idx[i] * k + sp[i]];
-        }
-        rep.sample_faces = faces;
-        rep.n_samples = ns;
-        rep.sample_true = st;
-        rep.sample_pred = sp;
-        rep.sample_conf = sc;
-        rep.face_w = w;
-        rep.face_h = h;
         int r = rep_write(report, &rep);
-        free(faces);
+        cmd_samples_free(&smp);
         if (r) {
-            ed_err("--report: %s", rep_error());
+            ed_err("--report: %s", app_error());
             goto done;
         }
     }

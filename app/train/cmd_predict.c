@@ -5,37 +5,41 @@
 #include "cli.h"
 #include "commands.h"
 #include "cvw.h"
+#include "heatmap.h"
 #include "jsonw.h"
 #include "nn.h"
+#include "outpath.h"
 #include "paths.h"
+#include "probs.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BATCH 32 /* pictures per forward pass: bounds memory for long lists */
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: emotion-train predict [--model M] [--threads N] IMAGE...\n"
+            "usage: emotion-train predict [--model M] [--threads N] [--saliency DIR] IMAGE...\n"
             "\n"
             "Classify face pictures (already cropped to the face). Prints one JSON line per\n"
             "picture: {\"file\":..., \"emotion\":..., \"confidence\":..., \"probs\":{...}}.\n"
             "Unreadable pictures are reported on stderr and the exit status is 1.\n"
             "\n"
             "  -m, --model M     model file (default: %s)\n"
-            "  -t, --threads N   threads for the network (default 1)\n",
+            "  -t, --threads N   threads for the network (default 1)\n"
+            "  --saliency DIR    also write DIR/NAME.png per picture (NAME: its file name\n"
+            "                    without folder and extension): the face as the model saw\n"
+            "                    it, with a heat map of what moved its top class's score\n",
             ed_default_model());
 }
 
 static void print_result(const nn_net *net, const char *file, const float *p)
 {
-    int k = nn_net_n_classes(net), best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best])
-            best = j;
+    int k = nn_net_n_classes(net), best = probs_argmax(p, k);
     fputs("{\"file\":", stdout);
     jsonw_string(stdout, file);
     fputs(",\"emotion\":", stdout);
@@ -74,9 +78,68 @@ static int load_picture(const nn_net *net, const char *path, uint8_t *face, floa
     return 0;
 }
 
+/* ---- --saliency DIR --------------------------------------------------------- */
+
+#define SAL_SCALE 4 /* the 48-pixel face shown 4 times larger */
+
+/* DIR/NAME.png for picture `file` into out. */
+static void saliency_path(const char *dir, const char *file, char *out, size_t len)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    const char *dot = strrchr(base, '.');
+    int n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(out, len, "%s/%.*s.png", dir, n, base);
+}
+
+/* What moved the top class's score for the preprocessed face x (its gray
+ * pixels `face`): the input gradient's map, smoothed, over the face
+ * enlarged. Returns 0, or -1 after printing why. */
+static int write_saliency(nn_net *net, const char *dir, const char *file, const uint8_t *face,
+                          const float *x)
+{
+    int c, h, w;
+    nn_net_input_shape(net, &c, &h, &w);
+    const int W = w * SAL_SCALE, H = h * SAL_SCALE;
+    size_t per = (size_t)c * h * w;
+    float *dx = malloc(per * sizeof *dx), *map = malloc((size_t)h * w * 2 * sizeof *map);
+    uint8_t *big = malloc((size_t)W * H), *bgr = malloc((size_t)W * H * 3);
+    char path[4096 + 64];
+    int rc = -1;
+    if (!dx || !map || !big || !bgr) {
+        ed_err("predict: out of memory");
+        goto done;
+    }
+    if (nn_net_input_grad(net, x, -1, dx) < 0) {
+        ed_err("predict: %s: saliency: %s", file, nn_error());
+        goto done;
+    }
+    nn_saliency_map(dx, c, h, w, map);
+    heat_smooth(map, w, h, 1, map + (size_t)h * w);
+    if (cvw_resize_gray(face, w, h, big, W, H) != 0) {
+        ed_err("predict: %s: %s", file, cvw_error());
+        goto done;
+    }
+    for (size_t i = 0; i < (size_t)W * H; i++)
+        bgr[3 * i] = bgr[3 * i + 1] = bgr[3 * i + 2] = big[i];
+    heat_blend_bgr(bgr, W, H, 0, 0, W, H, map, w, h, 0.6f);
+    saliency_path(dir, file, path, sizeof path);
+    if (cvw_write_image(path, bgr, W, H, 3) != 0) {
+        ed_err("predict: --saliency: %s", cvw_error());
+        goto done;
+    }
+    rc = 0;
+done:
+    free(dx);
+    free(map);
+    free(big);
+    free(bgr);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
-    const char *model = NULL;
+    const char *model = NULL, *sal_dir = NULL;
     int threads = 1, n_files = 0, options_done = 0;
     char **files = malloc((size_t)argc * sizeof *files);
     if (!files) {
@@ -98,6 +161,11 @@ int cmd_predict(int argc, char **argv)
                 free(files);
                 return ED_EXIT_USAGE;
             }
+        } else if (!strcmp(a, "--saliency")) {
+            if (!(sal_dir = cli_value(argc, argv, &i))) {
+                free(files);
+                return ED_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || cli_int(a, v, 1, 256, &threads)) {
@@ -114,6 +182,15 @@ int cmd_predict(int argc, char **argv)
         ed_err("predict: no images given (usage: emotion-train predict [--model M] IMAGE...)");
         free(files);
         return ED_EXIT_USAGE;
+    }
+    if (sal_dir) {
+        char why[4096 + 256];
+        if (op_probe_dir(sal_dir, why, sizeof why) != 0) {
+            ed_err("predict: --saliency: %s", why);
+            free(files);
+            return ED_EXIT_FAIL;
+        }
+        mkdir(sal_dir, 0777); /* may exist already; a real failure shows at the first write */
     }
     int default_model = !model;
     if (default_model)
@@ -135,7 +212,7 @@ int cmd_predict(int argc, char **argv)
     nn_net_input_shape(net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     float *x = malloc(BATCH * per * sizeof *x);
-    uint8_t *face = malloc((size_t)h * w);
+    uint8_t *face = malloc((size_t)h * w * (sal_dir ? BATCH : 1));
     const char *names[BATCH];
     if (!x || !face) {
         ed_err("predict: out of memory");
@@ -145,7 +222,8 @@ int cmd_predict(int argc, char **argv)
     for (int next = 0; next < n_files;) {
         int n = 0;
         for (; next < n_files && n < BATCH; next++) {
-            if (load_picture(net, files[next], face, x + n * per)) {
+            if (load_picture(net, files[next], face + (sal_dir ? (size_t)n * h * w : 0),
+                             x + n * per)) {
                 rc = ED_EXIT_FAIL; /* keep going with the others */
                 continue;
             }
@@ -162,6 +240,10 @@ int cmd_predict(int argc, char **argv)
         for (int i = 0; i < n; i++)
             print_result(net, names[i], p + (size_t)i * nn_net_n_classes(net));
         fflush(stdout);
+        /* after printing: the gradient's passes reuse the net's buffers */
+        for (int i = 0; sal_dir && i < n; i++)
+            if (write_saliency(net, sal_dir, names[i], face + (size_t)i * h * w, x + i * per))
+                rc = ED_EXIT_FAIL;
     }
     if (ferror(stdout)) {
         ed_err("predict: error writing the results");

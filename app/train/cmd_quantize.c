@@ -4,11 +4,12 @@
  * through the model and writes it again with their activation ranges (the
  * QNT8 section), so that `--precision int8` can run it. Prints how often
  * INT8 and FP32 agree on those faces. */
+#include "app_err.h"
 #include "cli.h"
 #include "commands.h"
 #include "outpath.h"
 #include "paths.h"
-#include "trainer_common.h"
+#include "cmd_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 int cmd_quantize(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *split = NULL, *out = NULL;
+    cmd_io io = {0};
     int count = 500, threads = 2, seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -30,11 +31,9 @@ int cmd_quantize(int argc, char **argv)
         }
         if (!(v = cli_value(argc, argv, &i)))
             return ED_EXIT_USAGE;
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--count")) {
+        if (cmd_io_option(&io, a, v))
+            continue;
+        if (!strcmp(a, "--count")) {
             if (cli_int(a, v, 1, 100000, &count))
                 return ED_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
@@ -48,34 +47,24 @@ int cmd_quantize(int argc, char **argv)
             return ED_EXIT_USAGE;
         }
     }
-    if (!data || !out) {
+    if (!io.data || !io.out) {
         ed_err("quantize: --data and --out are required (see --help)");
         return ED_EXIT_USAGE;
     }
-    size_t dl = strlen(data);
-    if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
-        split = "Training";
-    if (!model)
-        model = ed_default_model();
-    /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--data", data, OP_INPUT}, {"--out", out, OP_FILE}};
-    int orc = op_check_outputs(files, 3);
-    if (orc)
-        return orc;
-    nn_net *net = nn_net_load(model);
-    if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
-    }
-    int rc = ED_EXIT_FAIL;
+    const char *split = cmd_csv_split(&io, "Training"), *data = io.data, *out = io.out;
+    if (!io.model)
+        io.model = ed_default_model();
+    int rc;
+    nn_net *net = cmd_io_open(&io, threads, &rc);
+    if (!net)
+        return rc;
+    rc = ED_EXIT_FAIL;
     ds_dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
-    if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
+    if (!(ds = cmd_load_for_model(net, data, split, threads, 1))) {
+        ed_err("%s", app_error());
         goto done;
     }
-    if (!(ds = tc_load_for_model(net, data, split, threads, 1)))
-        goto done;
     if (ds_limit(ds, count, (uint64_t)seed)) {
         ed_err("quantize: cannot sample %d faces", count);
         goto done;
@@ -89,16 +78,16 @@ int cmd_quantize(int argc, char **argv)
         ed_err("out of memory for %d faces", n);
         goto done;
     }
-    tc_preprocess(net, ds, NULL, n, x);
-    if (nn_net_calibrate_int8(net, x, n) || tc_classify(net, x, n, NULL, p32, NULL, NULL) ||
+    cmd_preprocess(net, ds, NULL, n, x);
+    if (nn_net_calibrate_int8(net, x, n) || cmd_classify(net, x, n, NULL, p32, NULL, NULL) ||
         nn_net_set_precision(net, NN_PRECISION_INT8) ||
-        tc_classify(net, x, n, NULL, p8, NULL, NULL)) {
+        cmd_classify(net, x, n, NULL, p8, NULL, NULL)) {
         ed_err("quantize: %s", nn_error());
         goto done;
     }
     int agree = 0;
     for (int i = 0; i < n; i++)
-        agree += tc_argmax(p32 + (size_t)i * k, k) == tc_argmax(p8 + (size_t)i * k, k);
+        agree += probs_argmax(p32 + (size_t)i * k, k) == probs_argmax(p8 + (size_t)i * k, k);
     if (nn_net_save(net, out)) {
         ed_err("%s", nn_error());
         goto done;

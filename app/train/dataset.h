@@ -23,8 +23,7 @@
  * emotion carries the same name in every data set and labels can be matched
  * by name, never by position (ds_map_classes).
  *
- * Errors are values: NULL or -1, with a message from ds_error() (per
- * thread). Nothing here prints or exits. Per-item problems (an unreadable
+ * Errors are values: NULL or -1, with a message from app_error() (app_err.h). Nothing here prints or exits. Per-item problems (an unreadable
  * file, a bad CSV row) are not errors: they are counted and described in
  * the data set's `problems` for the caller to log.
  */
@@ -71,9 +70,6 @@ typedef struct ds_load_opts {
     void *progress_user;
 } ds_load_opts;
 
-/* Last error message of the calling thread ("" when none). */
-const char *ds_error(void);
-
 /* Load a folder or a .csv file (see above). Returns NULL on error: path
  * missing, no classes, no images at all, bad header, out of memory. */
 ds_dataset *ds_load(const char *path, const ds_load_opts *opts);
@@ -95,7 +91,8 @@ static inline uint8_t *ds_image(const ds_dataset *ds, int i)
 /* ---- class names ---- */
 
 /* The seven FER2013 classes in the CSV's index order. */
-extern const char *const ds_fer_classes[7];
+#define DS_FER_CLASSES 7
+extern const char *const ds_fer_classes[DS_FER_CLASSES];
 
 /*
  * Normalise a class name so the same emotion matches across data sets:

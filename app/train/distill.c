@@ -1,7 +1,7 @@
 /* distill.c - see distill.h. */
 #include "distill.h"
 
-#include "cli.h"
+#include "app_err.h"
 #include "dataset.h"
 
 #include <math.h>
@@ -26,7 +26,7 @@ int distill_parse(const char *text, float *t, float *alpha)
     *alpha = (float)av;
     return 0;
 bad:
-    ed_err("--distill: '%s' is not T[:ALPHA] with 0 < T <= 100 and 0 <= ALPHA <= 1", text);
+    app_fail("--distill: '%s' is not T[:ALPHA] with 0 < T <= 100 and 0 <= ALPHA <= 1", text);
     return -1;
 }
 
@@ -47,7 +47,7 @@ int distill_open(distill *d, const char *list, const nn_net *student, int thread
     d->alpha = alpha;
     char *copy = strdup(list);
     if (!copy) {
-        ed_err("out of memory");
+        app_fail("out of memory");
         return -1;
     }
     int c, h, w, k = nn_net_n_classes(student);
@@ -57,19 +57,19 @@ int distill_open(distill *d, const char *list, const nn_net *student, int thread
         if (next)
             *next++ = 0;
         if (d->n == DISTILL_MAX) {
-            ed_err("--teacher: more than %d models", DISTILL_MAX);
+            app_fail("--teacher: more than %d models", DISTILL_MAX);
             goto fail;
         }
         nn_net *net = *p ? nn_net_load(p) : NULL;
         if (!net) {
-            ed_err("--teacher: %s", *p ? nn_error() : "empty model name");
+            app_fail("--teacher: %s", *p ? nn_error() : "empty model name");
             goto fail;
         }
         d->net[d->n++] = net;
         int tc, th, tw, km = nn_net_n_classes(net);
         nn_net_input_shape(net, &tc, &th, &tw);
         if (tc != c || th != h || tw != w || nn_net_preproc_c(net)->equalize != nn_net_preproc_c(student)->equalize) {
-            ed_err("--teacher %s: input %dx%dx%d%s, the student's %dx%dx%d%s: they must agree", p, tw, th, tc,
+            app_fail("--teacher %s: input %dx%dx%d%s, the student's %dx%dx%d%s: they must agree", p, tw, th, tc,
                    nn_net_preproc_c(net)->equalize ? " equalized" : "", w, h, c,
                    nn_net_preproc_c(student)->equalize ? " equalized" : "");
             goto fail;
@@ -80,12 +80,12 @@ int distill_open(distill *d, const char *list, const nn_net *student, int thread
         for (int j = 0; j < k; j++) {
             d->map[d->n - 1][j] = km == k ? ds_class_find(names, km, nn_net_class(student, j)) : -1;
             if (d->map[d->n - 1][j] < 0) {
-                ed_err("--teacher %s: its classes are not the training data's", p);
+                app_fail("--teacher %s: its classes are not the training data's", p);
                 goto fail;
             }
         }
         if (nn_net_set_threads(net, threads)) {
-            ed_err("--threads: %s", nn_error());
+            app_fail("--threads: %s", nn_error());
             goto fail;
         }
     }
@@ -93,7 +93,7 @@ int distill_open(distill *d, const char *list, const nn_net *student, int thread
     d->x = malloc((size_t)batch * c * h * w * sizeof *d->x);
     d->q = malloc((size_t)batch * k * sizeof *d->q);
     if (!d->x || !d->q) {
-        ed_err("out of memory");
+        app_fail("out of memory");
         goto fail;
     }
     free(copy);
@@ -119,7 +119,7 @@ int distill_batch(distill *d, const nn_net *student, const float *x, int n)
             d->x[i] = a * x[i] + b;
         const float *z;
         if (!nn_net_forward(d->net[m], d->x, n, 0) || !(z = nn_net_logits(d->net[m]))) {
-            ed_err("--teacher: %s", nn_error());
+            app_fail("--teacher: %s", nn_error());
             return -1;
         }
         const int km = nn_net_n_classes(d->net[m]);

@@ -19,7 +19,7 @@ typedef struct distill {
 } distill;
 
 /* Parse "T[:ALPHA]" (T > 0, 0 <= ALPHA <= 1; ALPHA defaults to 0.5).
- * Returns 0, or -1 after printing the problem. */
+ * Returns 0, or -1 with app_error() saying why. */
 int distill_parse(const char *text, float *t, float *alpha);
 
 /*
@@ -28,14 +28,14 @@ int distill_parse(const char *text, float *t, float *alpha);
  * student's classes (by name, any order), input size and equalization;
  * its scale and bias may differ (its input is the student's, mapped
  * through the two affine preprocessings, so it sees the same augmented
- * and mixed faces). Returns 0, or -1 after printing the problem.
+ * and mixed faces). Returns 0, or -1 with app_error() saying why.
  */
 int distill_open(distill *d, const char *list, const nn_net *student, int threads, int batch, float t,
                  float alpha);
 void distill_close(distill *d);
 
 /* The teachers' averaged probabilities at temperature T for the student's
- * preprocessed batch x of n images into d->q. Returns 0 or -1 (printed). */
+ * preprocessed batch x of n images into d->q. Returns 0, or -1 with app_error() saying why. */
 int distill_batch(distill *d, const nn_net *student, const float *x, int n);
 
 #endif

@@ -1,8 +1,8 @@
 /* ensemble.c - see ensemble.h. */
 #include "ensemble.h"
 
-#include "cli.h"
-#include "trainer_common.h"
+#include "app_err.h"
+#include "cmd_common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@ int ens_load(ens *e, const char *list, int threads)
 {
     memset(e, 0, sizeof *e);
     if (!(e->list = strdup(list))) {
-        ed_err("out of memory");
+        app_fail("out of memory");
         return -1;
     }
     for (char *p = e->list, *next; p; p = next) {
@@ -27,22 +27,22 @@ int ens_load(ens *e, const char *list, int threads)
         if (next)
             *next++ = 0;
         if (!*p) {
-            ed_err("--model: empty name in '%s'", list);
+            app_fail("--model: empty name in '%s'", list);
             goto fail;
         }
         if (e->n == ENS_MAX) {
-            ed_err("--model: more than %d models", ENS_MAX);
+            app_fail("--model: more than %d models", ENS_MAX);
             goto fail;
         }
         nn_net *net = nn_net_load(p);
         if (!net) {
-            ed_err("%s", nn_error());
+            app_fail("%s", nn_error());
             goto fail;
         }
         e->path[e->n] = p;
         e->net[e->n++] = net;
         if (nn_net_set_threads(net, threads)) {
-            ed_err("--threads: %s", nn_error());
+            app_fail("--threads: %s", nn_error());
             goto fail;
         }
     }
@@ -56,7 +56,7 @@ int ens_load(ens *e, const char *list, int threads)
         for (int j = 0; j < k; j++) {
             e->map[m][j] = km == k ? ds_class_find(names, km, nn_net_class(first, j)) : -1;
             if (e->map[m][j] < 0) {
-                ed_err("%s: its classes are not those of %s", e->path[m], e->path[0]);
+                app_fail("%s: its classes are not those of %s", e->path[m], e->path[0]);
                 goto fail;
             }
         }
@@ -84,13 +84,13 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
         if (w != ds->w || h != ds->h) {
             /* its own size: load again, and check the faces are the same */
             ds_free(own);
-            if (!(own = tc_load_for_model(net, data, split, threads, 1)))
+            if (!(own = cmd_load_for_model(net, data, split, threads, 1)))
                 goto out;
             int same = own->n == n;
             for (int i = 0; same && i < n; i++)
                 same = e->map[m][ds->labels[i]] == own->labels[i];
             if (!same) {
-                ed_err("%s: %s loads as different faces at its input size %dx%d", e->path[m], data, w, h);
+                app_fail("%s: %s loads as different faces at its input size %dx%d", e->path[m], data, w, h);
                 goto out;
             }
             d = own;
@@ -103,7 +103,7 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
         p = malloc((size_t)n * k * sizeof *p);
         tmp = malloc((size_t)w * h);
         if (!x || !p || !tmp) {
-            ed_err("out of memory for %d images", n);
+            app_fail("out of memory for %d images", n);
             goto out;
         }
         for (int v = 0; v < views; v++) {
@@ -115,8 +115,8 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
                 }
                 nn_preprocess_u8(net, src, x + (size_t)i * per);
             }
-            if (tc_classify(net, x, n, NULL, p, NULL, NULL)) {
-                ed_err("%s: %s", e->path[m], nn_error());
+            if (cmd_classify(net, x, n, NULL, p, NULL, NULL)) {
+                app_fail("%s: %s", e->path[m], nn_error());
                 goto out;
             }
             const float share = 1.0f / (float)(views * e->n);

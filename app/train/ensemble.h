@@ -19,7 +19,7 @@ typedef struct ens {
 
 /* Load the comma-separated model files of `list`, with `threads` threads
  * each. Every model must have net[0]'s classes (by name, any order).
- * Returns 0, or -1 after printing the problem (e is then empty). */
+ * Returns 0, or -1 with app_error() saying why (e is then empty). */
 int ens_load(ens *e, const char *list, int threads);
 void ens_free(ens *e); /* frees the models and the list copy */
 
@@ -28,11 +28,11 @@ typedef void (*ens_view_fn)(int view, const uint8_t *src, uint8_t *dst, int w, i
 
 /*
  * The ensemble's probabilities for every face of ds (loaded for net[0]
- * by tc_load_for_model from data/split): probs[ds->n][k] in net[0]'s class
+ * by cmd_load_for_model from data/split): probs[ds->n][k] in net[0]'s class
  * order, the mean over models and `views` views (view 0 the face itself;
  * view_fn makes the others, NULL when views is 1). A model of another
  * input size gets data/split loaded again at its size, which must give the
- * same faces. Returns 0, or -1 after printing the problem.
+ * same faces. Returns 0, or -1 with app_error() saying why.
  */
 int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
                  int views, ens_view_fn view_fn, float *probs);

@@ -9,26 +9,15 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app_err.h"
 #include "cvw.h"
+#include "jsonw.h"
 #include "outpath.h"
-
-static _Thread_local char rep_err[512];
-
-const char *rep_error(void) { return rep_err; }
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rep_err, sizeof rep_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "rng.h"
 
 /* ---- metrics ---- */
 
@@ -37,12 +26,12 @@ int rep_metrics_compute(rep_metrics *m, const int *truth, const int *pred, int n
 {
     memset(m, 0, sizeof *m);
     if (k < 1 || k > REP_MAX_CLASSES)
-        return fail("%d classes; expected 1..%d", k, REP_MAX_CLASSES);
+        return app_fail("%d classes; expected 1..%d", k, REP_MAX_CLASSES);
     for (int i = 0; i < n; i++) {
         if (truth[i] < 0 || truth[i] >= k || pred[i] < 0 || pred[i] >= k) {
             int t = truth[i], p = pred[i];
             memset(m, 0, sizeof *m);
-            return fail("prediction %d: label %d or prediction %d out of range 0..%d",
+            return app_fail("prediction %d: label %d or prediction %d out of range 0..%d",
                         i, t, p, k - 1);
         }
         m->confusion[truth[i] * k + pred[i]]++;
@@ -115,7 +104,7 @@ int rep_mkdirs(const char *dir)
     char p[4096];
     size_t len = strlen(dir);
     if (len == 0 || len >= sizeof p)
-        return fail("bad report folder name");
+        return app_fail("bad report folder name");
     memcpy(p, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (p[i] != '/' && p[i] != 0)
@@ -123,12 +112,12 @@ int rep_mkdirs(const char *dir)
         char save = p[i];
         p[i] = 0;
         if (mkdir(p, 0777) < 0 && errno != EEXIST)
-            return fail("cannot create folder %s: %s", p, strerror(errno));
+            return app_fail("cannot create folder %s: %s", p, strerror(errno));
         p[i] = save;
     }
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return fail("%s is not a folder", dir);
+        return app_fail("%s is not a folder", dir);
     return 0;
 }
 
@@ -148,14 +137,14 @@ static FILE *open_tmp(op_file *o, const char *path)
     }
     FILE *f = op_open(o, path, err, sizeof err);
     if (!f)
-        fail("%s", err);
+        app_fail("%s", err);
     return f;
 }
 
 static int close_rename(op_file *o)
 {
     char err[8400];
-    return op_commit(o, err, sizeof err) != 0 ? fail("%s", err) : 0;
+    return op_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
@@ -188,18 +177,14 @@ int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
         return -1;
     fprintf(f, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%d,", h[i].epoch);
-        csv_num(f, "%.6g", h[i].lr);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].train_loss);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].train_acc);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].val_loss);
-        fputc(',', f);
-        csv_num(f, "%.6f", h[i].val_acc);
-        fputc(',', f);
-        csv_num(f, "%.2f", h[i].seconds);
+        static const char *const fmt[6] = {"%.6g", "%.6f", "%.6f", "%.6f", "%.6f", "%.2f"};
+        const double v[6] = {h[i].lr, h[i].train_loss, h[i].train_acc, h[i].val_loss,
+                             h[i].val_acc, h[i].seconds};
+        fprintf(f, "%d", h[i].epoch);
+        for (int j = 0; j < 6; j++) {
+            fputc(',', f);
+            csv_num(f, fmt[j], v[j]);
+        }
         fputc('\n', f);
     }
     return close_rename(&o);
@@ -219,24 +204,6 @@ int rep_write_per_class_csv(const char *path, const rep_metrics *m,
                 m->support[c]);
     }
     return close_rename(&o);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 static void json_num(FILE *f, double v)
@@ -292,7 +259,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
     fputs("  \"classes\": [", f);
     for (int c = 0; c < k; c++) {
         fputs(c ? ", " : "", f);
-        json_str(f, name_of(names, c));
+        jsonw_string(f, name_of(names, c));
     }
     fputs("]", f);
     const struct { const char *key, *val; } strs[] = {
@@ -304,7 +271,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         if (!strs[i].val)
             continue;
         fprintf(f, ",\n  \"%s\": ", strs[i].key);
-        json_str(f, strs[i].val);
+        jsonw_string(f, strs[i].val);
     }
     if (r->history && r->n_epochs > 0)
         fprintf(f, ",\n  \"epochs\": %d", r->n_epochs);
@@ -326,7 +293,7 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
         fputs(",\n  \"per_class\": {", f);
         for (int c = 0; c < k; c++) {
             fputs(c ? ",\n    " : "\n    ", f);
-            json_str(f, name_of(names, c));
+            jsonw_string(f, name_of(names, c));
             fputs(": {\"precision\": ", f);
             json_num(f, m->precision[c]);
             fputs(", \"recall\": ", f);
@@ -352,17 +319,17 @@ int rep_write_metrics_json(const char *path, const rep_report *r)
 
 static int cv_fail(const char *path)
 {
-    return fail("%s: %s", path, cvw_error());
+    return app_fail("%s: %s", path, cvw_error());
 }
 
 int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h,
                          int n)
 {
     if (n <= 0)
-        return fail("%s: no epochs to plot", path);
+        return app_fail("%s: no epochs to plot", path);
     float *v = malloc((size_t)n * 4 * sizeof *v);
     if (!v)
-        return fail("out of memory");
+        return app_fail("out of memory");
     float *tl = v, *vl = v + n, *ta = v + 2 * n, *va = v + 3 * n;
     for (int i = 0; i < n; i++) {
         tl[i] = h[i].train_loss;
@@ -404,16 +371,7 @@ int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
     for (int i = 0; i < n; i++)
         order[i] = i;
     uint64_t s = seed;
-    for (int i = n - 1; i > 0; i--) { /* seeded shuffle (splitmix64) */
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        int j = (int)(((z >> 32) * (uint64_t)(i + 1)) >> 32);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    rng_shuffle(order, n, &s);
     /* Rank = how many of the same (class, right/wrong) group came before in
      * the shuffled order; taking low ranks first spreads over the classes. */
     int seen[2][REP_MAX_CLASSES] = {{0}};
@@ -467,12 +425,12 @@ int rep_write(const char *dir, const rep_report *r)
     do {                                                                        \
         snprintf(path, sizeof path, "%s/%s", dir, name);                        \
         if ((call) < 0 && !failed++)                                            \
-            snprintf(first, sizeof first, "%s", rep_err);                       \
+            snprintf(first, sizeof first, "%s", app_error());                   \
     } while (0)
 
     const rep_metrics *m = r->metrics;
     if (m && r->classes && r->n_classes != m->k) {
-        fail("report: %d class names for %d classes", r->n_classes, m->k);
+        app_fail("report: %d class names for %d classes", r->n_classes, m->k);
         return -1;
     }
     if (r->history && r->n_epochs > 0) {
@@ -530,7 +488,7 @@ int rep_write(const char *dir, const rep_report *r)
     }
 #undef PART
     if (failed) {
-        fail("%s%s", first, failed > 1 ? " (and more report parts failed)" : "");
+        app_fail("%s%s", first, failed > 1 ? " (and more report parts failed)" : "");
         return -1;
     }
     return 0;

@@ -17,7 +17,7 @@
  *                     confusion, ...
  *
  * Each part is written when its inputs are given. Errors are values: -1
- * with rep_error(); nothing here exits. Conventions: confusion[t*k + p]
+ * with app_error() (app_err.h); nothing here prints or exits. Conventions: confusion[t*k + p]
  * counts images of true class t predicted as p. A class nobody predicted
  * has precision 0; a class with no images recall 0; F1 is 0 when P+R is 0.
  */
@@ -48,9 +48,6 @@ typedef struct rep_metrics {
     int support[REP_MAX_CLASSES];   /* images of the class */
     int predicted[REP_MAX_CLASSES]; /* images predicted as the class */
 } rep_metrics;
-
-/* Last error message of the calling thread ("" when none). */
-const char *rep_error(void);
 
 /* Metrics of n predictions over k classes. Returns 0, or -1 when k is out
  * of 1..REP_MAX_CLASSES or a label is out of range (m is then zeroed). */
@@ -120,7 +117,7 @@ typedef struct rep_report {
 
 /* Write every part of r that has inputs into dir (created, with parents,
  * when missing). Keeps going after a failed part; returns 0, or -1 with the
- * first failure in rep_error(). */
+ * first failure in app_error(). */
 int rep_write(const char *dir, const rep_report *r);
 
 /* The parts on their own (paths are full file names). */

@@ -24,6 +24,7 @@
 #include "nn_impl.h"
 #include "gemm_internal.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -209,10 +210,12 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
 }
 
 /* pa: NULL, or op(A) packed ahead by nn_sgemm_pack_a for these blocks. */
+/* pb: NULL, or op(B) packed ahead by nn_sgemm_pack_b_rows (one block of K
+ * and of N, see nn_sgemm_pack_b_begin), used in place of ws->b. */
 static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, int M, int N,
                         int K, float alpha, const float *A, ptrdiff_t lda, const float *pa,
-                        const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
-                        int mc, int kc, int nc)
+                        const float *pb, const float *B, ptrdiff_t ldb, float beta, float *C,
+                        ptrdiff_t ldc, int mc, int kc, int nc)
 {
     const int MR = kr->mr, NR = kr->nr;
     /* With op(B) = B and one block of M, the micro-kernel reads full-width
@@ -221,29 +224,30 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
      * the strided reads. A leading dimension that is a multiple of 1 KiB
      * would map a panel's rows onto a few cache sets, so those are packed,
      * as is B for several blocks of M, which all reuse the packed panel. */
-    int direct = !tb && M <= mc && ldb % 256 != 0 && !kr->pairs; /* BF16 must convert */
+    int direct = !pb && !tb && M <= mc && ldb % 256 != 0 && !kr->pairs; /* BF16 must convert */
+    float *bpanels = ws ? ws->b : NULL;
     for (int jc = 0; jc < N; jc += nc) {
         int nb = N - jc < nc ? N - jc : nc;
         for (int pc = 0; pc < K; pc += kc) {
             int kb = K - pc < kc ? K - pc : kc;
             float bet = pc == 0 ? beta : 1.0f;
-            if (!tb && !direct)
-                pack_b_rows(kr, B, ldb, pc, kb, jc, nb, ws->b);
+            if (!pb && !tb && !direct)
+                pack_b_rows(kr, B, ldb, pc, kb, jc, nb, bpanels);
             for (int ic = 0; ic < M; ic += mc) {
                 int mb = M - ic < mc ? M - ic : mc;
-                const float *ap = ws->a;
+                const float *ap = NULL;
                 if (pa) /* blocks in order pc, ic: see nn_sgemm_pack_a */
                     ap = pa + (size_t)pc * ((M + MR - 1) / MR * MR) + (size_t)ic * kb;
                 else
-                    pack_a(kr, ta, A, lda, ic, mb, pc, kb, ws->a);
+                    pack_a(kr, ta, A, lda, ic, mb, pc, kb, (float *)(ap = ws->a));
                 for (int jr = 0; jr < nb; jr += NR) {
                     int nv = nb - jr < NR ? nb - jr : NR;
-                    float *panel = ws->b + (size_t)(jr / NR) * kb * NR;
-                    const float *bp = panel;
+                    float *panel = pb ? NULL : bpanels + (size_t)(jr / NR) * kb * NR;
+                    const float *bp = pb ? pb + (size_t)(jr / NR) * kb * NR : panel;
                     ptrdiff_t ldbp = NR;
                     /* B^T panels are packed on first use (ic == 0), while
                      * the next one is prefetched */
-                    int first = ic == 0 && (tb || direct), nxt = jr + NR < nb;
+                    int first = !pb && ic == 0 && (tb || direct), nxt = jr + NR < nb;
                     int nvn = nb - jr - NR < NR ? nb - jr - NR : NR;
                     if (direct && nv == NR) {
                         bp = B + pc * ldb + jc + jr;
@@ -353,7 +357,8 @@ static void sgemm(const nn_gemm_kernel *kr, int ta, int tb, int M, int N, int K,
     gemm_ws *ws = workspace(base, (size_t)mc * kc, (size_t)kc * nc);
     if (!ws)
         goto naive;
-    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, B, ldb, beta, C, ldc, mc, kc, nc);
+    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, NULL, B, ldb, beta, C, ldc, mc, kc,
+                nc);
     return;
 naive:
     /* Out of memory for the workspace: slow but correct. */
@@ -450,6 +455,67 @@ void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const fl
 {
     sgemm(pa->kr, pa->ta, tb, pa->M, N, pa->K, alpha, pa->A, pa->lda, pa->packed, B, ldb, beta,
           C, ldc);
+}
+
+/* ---- B packed ahead ---------------------------------------------------------- */
+
+/* Only products of one block of K and of N (nothing to cut, the packed
+ * panels are those gemm_packed would make) with A packed ahead (no small-M
+ * path, which reads B as it is), and only where the alternative kernel
+ * blocks could pick packs B the same way. */
+int nn_sgemm_pack_b_begin(nn_packed_b *pb, const nn_packed_a *pa, int N, float *buf)
+{
+    const nn_gemm_kernel *kr = pa->kr, *alt = kr->alt;
+    /* where the product would read B in place, packing it saves nothing */
+    int packs_b = kr->pairs || pa->M > kr->mc;
+    if (!packs_b || !pa->packed || N <= 0 || pa->K > kr->kc || N > kr->nc ||
+        (alt && (alt->nr != kr->nr || alt->kc != kr->kc || alt->nc != kr->nc ||
+                 alt->pack_n != kr->pack_n || alt->pairs != kr->pairs)))
+        return -1;
+    pb->packed = buf;
+    pb->K = pa->K;
+    pb->N = N;
+    pb->kr = kr;
+    return 0;
+}
+
+size_t nn_sgemm_packed_b_size(int K, int N)
+{
+    /* panels of the widest NR, each K rows of NR floats (BF16 pairs take
+     * half of that; see gemm_packed's panel offsets) */
+    int nr = 1;
+    for (const nn_gemm_kernel *const *k = nn__gemm_kernels_all(); *k; k++)
+        for (const nn_gemm_kernel *kr = *k; kr; kr = kr->alt)
+            nr = kr->nr > nr ? kr->nr : nr;
+    return (size_t)((N > 0 ? N : 1) + nr - 1) / nr * nr * (size_t)(K > 0 ? K + (K & 1) : 1);
+}
+
+void nn_sgemm_pack_b_rows(const nn_packed_b *pb, int k0, int kn, const float *src, int ld)
+{
+    const nn_gemm_kernel *kr = pb->kr;
+    const int NR = kr->nr;
+    /* an odd start would split a BF16 pair between two calls */
+    assert(!kr->pairs || (k0 & 1) == 0);
+    assert(k0 >= 0 && kn >= 0 && k0 + kn <= pb->K);
+    for (int jr = 0; jr < pb->N; jr += NR)
+        kr->pack_n(src + jr, ld, kn, pb->N - jr < NR ? pb->N - jr : NR, NR,
+                   pb->packed + (size_t)(jr / NR) * pb->K * NR + (size_t)(k0 >> kr->pairs) * NR);
+}
+
+void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alpha, float beta,
+                        float *C, int ldc)
+{
+    int M = pa->M, N = pb->N, K = pa->K, mc, kc, nc;
+    assert(pb->kr == pa->kr && pb->K == K);
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    const nn_gemm_kernel *kr = blocks(pa->kr, M, N, K, &mc, &kc, &nc);
+    gemm_packed(kr, NULL, 0, 0, M, N, K, alpha, NULL, 0, pa->packed, pb->packed, NULL, 0, beta,
+                C, ldc, mc, kc, nc);
 }
 
 /* ---- threads ------------------------------------------------------------------- */

@@ -81,7 +81,8 @@ typedef struct {
     size_t n1, n2, n3, nu, nwork; /* floats of the three block buffers, U, work */
 } wino_geom;
 
-static void geom(const nn_layer *l, int m, wino_geom *g)
+/* Blocks for forward (bwd = 0) or backward (1). */
+static void geom(const nn_layer *l, int m, int bwd, wino_geom *g)
 {
     nn_wino_plan(&g->w, m, l->in_h, l->in_w, l->out_h, l->out_w, l->pad_t, l->pad_l);
     const int C = l->in_c, OC = l->out_c, slots = g->w.slots;
@@ -91,6 +92,16 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
      * a factor of two of it that wastes least of the GEMM's 32-column
      * panels (5 rows of 12 slots fill 2 panels at 94%, 4 rows at 75%). */
     long tmax = BLOCK_FLOATS / per_slot;
+    /* Backward reads and writes all of dU (a^2 * OC * C) once per block,
+     * against a^2 * (C + OC) values of V and dM per tile slot: for a wide
+     * late layer (384 x 384 channels: 21 MB of dU), blocks that fit the
+     * cache would move dU several times more than the data, and bound the
+     * weight-gradient GEMMs by memory, BF16 ones the most (they compute
+     * twice as fast). So backward blocks have at least 2 OC C / (C + OC)
+     * slots, which keeps dU's traffic below about half the data's. */
+    long du_min = 2L * OC * C / (C + OC);
+    if (bwd && tmax < du_min)
+        tmax = du_min;
     tmax = tmax < 32 ? 32 : tmax > 512 ? 512 : tmax;
     int rmax = (int)(tmax / slots) > 0 ? (int)(tmax / slots) : 1, best = rmax;
     double best_use = 0;
@@ -107,7 +118,8 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
         best = (MAX_SEGMENTS - 2) * g->w.ty;
     g->rows = best;
     g->tmax = (size_t)best * slots;
-    g->n1 = (size_t)g->a2 * C * g->tmax + 16;
+    size_t packed = (size_t)g->a2 * nn_sgemm_packed_b_size(C, (int)g->tmax);
+    g->n1 = ((size_t)g->a2 * C * g->tmax > packed ? (size_t)g->a2 * C * g->tmax : packed) + 16;
     g->n2 = (size_t)g->a2 * OC * g->tmax;
     g->n3 = (size_t)g->w.a * ((size_t)m * g->tmax + 16);
     g->nu = (size_t)g->a2 * OC * C;
@@ -117,12 +129,13 @@ static void geom(const nn_layer *l, int m, wino_geom *g)
 size_t nn_conv_wino_scratch(const nn_layer *l)
 {
     size_t most = 0;
-    for (int m = 2; m <= 4; m += 2) {
-        wino_geom g;
-        geom(l, m, &g);
-        size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
-        most = s > most ? s : most;
-    }
+    for (int m = 2; m <= 4; m += 2)
+        for (int bwd = 0; bwd <= 1; bwd++) {
+            wino_geom g;
+            geom(l, m, bwd, &g);
+            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
+            most = s > most ? s : most;
+        }
     return most;
 }
 
@@ -146,16 +159,75 @@ size_t nn_conv_wino_aux(const nn_layer *l)
     return 36 * packed_u(l);
 }
 
+/* The per-layer weight work (transforming the weights, packing U and U^T,
+ * adding the threads' dU shares, transforming dU back) over the pool: for
+ * a 384-channel layer it is a few million values each time, which one
+ * thread would do while the others wait. Every split is of independent
+ * values (pairs of channels, xi, elements), so the results do not depend
+ * on it. */
+enum { W_TRANSFORM, W_PACK, W_PACK_T, W_SUM, W_GRAD };
+
+typedef struct {
+    nn_layer *l;
+    const nn_ctx *c;
+    const wino_geom *g;
+    int op, tasks, reuse, threads; /* threads: W_SUM's shares */
+    nn_packed_a *p;
+} weights_job;
+
+static void weights_task(void *arg, int task, int thread)
+{
+    const weights_job *j = arg;
+    nn_layer *l = j->l;
+    const wino_geom *g = j->g;
+    const int C = l->in_c, OC = l->out_c;
+    const size_t pairs = (size_t)OC * C;
+    wino_bufs b0 = bufs(g, l, j->c->scratch[0]), bt = bufs(g, l, j->c->scratch[thread]);
+    size_t n = j->op == W_SUM ? g->nu + (size_t)OC : pairs;
+    size_t i0 = n * (size_t)task / (size_t)j->tasks, i1 = n * (size_t)(task + 1) / (size_t)j->tasks;
+    switch (j->op) {
+    case W_TRANSFORM:
+        nn_wino_weights(&g->w, l->w + i0 * 9, i1 - i0, b0.du + i0, pairs, bt.work);
+        break;
+    case W_PACK: /* one xi per task */
+        nn_sgemm_pack_a(&j->p[task], 0, OC, C, b0.du + task * pairs, C,
+                        l->aux + task * packed_u(l), j->reuse);
+        break;
+    case W_PACK_T:
+        nn_sgemm_pack_a(&j->p[task], 1, C, OC, b0.du + task * pairs, C,
+                        l->wino_t + task * packed_ut(l), j->reuse);
+        break;
+    case W_SUM: /* thread shares added in a fixed order */
+        for (int t = 1; t < j->threads; t++) {
+            const float *share = bufs(g, l, j->c->scratch[t]).du;
+            for (size_t i = i0; i < i1; i++)
+                b0.du[i] += share[i];
+        }
+        break;
+    case W_GRAD:
+        nn_wino_weights_grad(&g->w, b0.du + i0, pairs, i1 - i0, l->dw + i0 * 9, bt.work);
+        break;
+    default:
+        break;
+    }
+}
+
+static void weights_run(weights_job *j, int op, int tasks)
+{
+    j->op = op;
+    j->tasks = tasks;
+    const size_t pairs = (size_t)j->l->out_c * j->l->in_c;
+    nn_pool_run(nn_pool_for(j->c->pool, pairs * (size_t)j->g->a2), tasks, weights_task, j);
+}
+
 /* Packed U[xi] into p, remade unless aux holds it for these weights, and
  * packed U[xi]^T into pt when pt is not NULL (backward). Returns -1 when
  * there is no memory for the transposes. */
 static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_packed_a *p,
                            nn_packed_a *pt)
 {
-    const int C = l->in_c, OC = l->out_c;
-    const size_t pairs = (size_t)OC * C;
-    wino_bufs b0 = bufs(g, l, c->scratch[0]);
-    float *u = b0.du, *pu = l->aux;
+    const int threads = nn_pool_size(c->pool);
+    weights_job j = {.l = l, .c = c, .g = g};
     if (pt && !l->wino_t) {
         if (!(l->wino_t = nn_alloc(36 * packed_ut(l) * sizeof(float))))
             return -1;
@@ -167,22 +239,23 @@ static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_
                l->wino_kr == nn_sgemm_pack_kernel();
     int made = 0;
     if (!same) {
-        nn_wino_weights(&g->w, l->w, pairs, u, pairs, b0.work);
+        weights_run(&j, W_TRANSFORM, threads);
         made = 1;
         l->wino_gen = c->params_gen;
         l->wino_m = g->w.m;
         l->wino_kr = nn_sgemm_pack_kernel();
         l->wino_ut = 0;
     }
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_pack_a(&p[xi], 0, OC, C, u + xi * pairs, C, pu + xi * packed_u(l), same);
+    j.p = p;
+    j.reuse = same;
+    weights_run(&j, W_PACK, g->a2);
     if (!pt)
         return 0;
     if (!l->wino_ut && !made)
-        nn_wino_weights(&g->w, l->w, pairs, u, pairs, b0.work);
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_pack_a(&pt[xi], 1, C, OC, u + xi * pairs, C, l->wino_t + xi * packed_ut(l),
-                        l->wino_ut);
+        weights_run(&j, W_TRANSFORM, threads);
+    j.p = pt;
+    j.reuse = l->wino_ut;
+    weights_run(&j, W_PACK_T, g->a2);
     l->wino_ut = 1;
     return 0;
 }
@@ -257,6 +330,39 @@ static void transform_input(const wino_job *j, const wino_bufs *b, const segment
     }
 }
 
+/* Channels of V transform_input_packed makes before packing them: an
+ * even number (BF16 pairs), few enough to stay in L2 ([a^2][group][T]),
+ * enough that each packing call has a few rows to do. */
+#define PACK_GROUP 8
+
+/* transform_input for a product that packs V anyway (BF16 always, FP32
+ * for a layer wider than one block of rows): V of a few channels at a
+ * time goes to b2 (which M overwrites only later), then straight into the
+ * GEMM's packed panels for each xi, so V never makes the round trip
+ * through memory in full, and BF16 has no separate conversion pass. */
+static void transform_input_packed(const wino_job *j, const wino_bufs *b, const segment *seg,
+                                   int ns, size_t T, const nn_packed_b *pb)
+{
+    const nn_layer *l = j->l;
+    const nn_wino *w = &j->g->w;
+    const size_t plane = (size_t)l->in_h * l->in_w, ldh = hld(j->g, T);
+    const int group = l->out_c >= PACK_GROUP ? PACK_GROUP : 2;
+    float *vg = b->b2; /* [xi][group][T] */
+    for (int i = 0; i < w->a; i++)
+        memset(b->b3 + i * ldh + w->m * T, 0, 16 * sizeof(float));
+    for (int ch = 0; ch < l->in_c; ch += group) {
+        int kn = l->in_c - ch < group ? l->in_c - ch : group;
+        for (int k = 0; k < kn; k++) {
+            for (int s = 0; s < ns; s++)
+                nn_wino_input_rows(w, j->x + ((size_t)seg[s].img * l->in_c + ch + k) * plane,
+                                   seg[s].ty0, seg[s].nr, b->b3 + w->m * seg[s].t0, ldh, b->work);
+            nn_wino_input_tiles(w, T, b->b3, ldh, vg + k * T, group * T);
+        }
+        for (int xi = 0; xi < j->g->a2; xi++)
+            nn_sgemm_pack_b_rows(&pb[xi], ch, kn, vg + (size_t)xi * group * T, (int)T);
+    }
+}
+
 static void forward_block(void *arg, int task, int thread)
 {
     const wino_job *j = arg;
@@ -269,10 +375,23 @@ static void forward_block(void *arg, int task, int thread)
     size_t T;
     int ns = segments(g, r0, r1, seg, &T);
     const int C = l->in_c, OC = l->out_c;
-    transform_input(j, &b, seg, ns, T);
-    for (int xi = 0; xi < g->a2; xi++)
-        nn_sgemm_packed(&j->u[xi], 0, (int)T, 1.0f, b.b1 + (size_t)xi * C * T, (int)T, 0.0f,
-                        b.b2 + (size_t)xi * OC * T, (int)T);
+    nn_packed_b pb[36];
+    const size_t pv = nn_sgemm_packed_b_size(C, (int)g->tmax);
+    int fused = OC >= 2; /* b2 holds two or more channels' V */
+    for (int xi = 0; fused && xi < g->a2; xi++)
+        fused = !nn_sgemm_pack_b_begin(&pb[xi], &j->u[xi], (int)T, b.b1 + xi * pv);
+    if (fused)
+        transform_input_packed(j, &b, seg, ns, T, pb);
+    else
+        transform_input(j, &b, seg, ns, T);
+    for (int xi = 0; xi < g->a2; xi++) {
+        float *mt = b.b2 + (size_t)xi * OC * T;
+        if (fused)
+            nn_sgemm_packed_ab(&j->u[xi], &pb[xi], 1.0f, 0.0f, mt, (int)T);
+        else
+            nn_sgemm_packed(&j->u[xi], 0, (int)T, 1.0f, b.b1 + (size_t)xi * C * T, (int)T, 0.0f,
+                            mt, (int)T);
+    }
     const size_t plane = (size_t)l->out_h * l->out_w, ld = (size_t)OC * T, ldh = hld(g, T);
     for (int oc = 0; oc < OC; oc++) {
         nn_wino_output_tiles(&g->w, T, b.b2 + oc * T, ld, b.b3, ldh);
@@ -289,7 +408,7 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
                           int n, int m)
 {
     wino_geom g;
-    geom(l, m, &g);
+    geom(l, m, 0, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .y = y, .relu_out = relu_y, .n = n};
     (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
     long total = (long)n * g.w.ty;
@@ -373,21 +492,18 @@ int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const fl
                           const float *dy, float *dx, int n, int m)
 {
     wino_geom g;
-    geom(l, m, &g);
+    geom(l, m, 1, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .dy = dy, .relu_y = relu_y, .dx = dx, .n = n};
     if (prepare_weights(l, c, &g, j.u, dx ? j.ut : NULL))
         return -1;
     int threads = nn_pool_size(c->pool);
     nn_pool_run(c->pool, threads, backward_task, &j);
     /* Thread shares added in a fixed order, then one transform back. */
+    weights_job wj = {.l = l, .c = c, .g = &g, .threads = threads};
+    if (threads > 1)
+        weights_run(&wj, W_SUM, threads);
+    weights_run(&wj, W_GRAD, threads);
     wino_bufs b0 = bufs(&g, l, c->scratch[0]);
-    for (int t = 1; t < threads; t++) {
-        wino_bufs bt = bufs(&g, l, c->scratch[t]);
-        for (size_t i = 0; i < g.nu + (size_t)l->out_c; i++)
-            b0.du[i] += bt.du[i];
-    }
-    const size_t pairs = (size_t)l->out_c * l->in_c;
-    nn_wino_weights_grad(&g.w, b0.du, pairs, pairs, l->dw, b0.work);
     for (int oc = 0; oc < l->out_c; oc++)
         l->db[oc] += b0.db[oc];
     return 0;

@@ -2,7 +2,7 @@
 # bench_compare.sh - the engine against OpenCV 4.6 DNN (same net from ONNX)
 # and PyTorch 1.13 (Debian's python3-torch), side by side in one run, for
 # the figures in BENCHMARKS.md. Nothing else may run meanwhile (2 cores).
-# usage: tests/bench_compare.sh [BUILD_DIR] [ARCH]
+# usage: bench/bench_compare.sh [BUILD_DIR] [ARCH]
 set -euo pipefail
 build=${1:-build}
 arch=${2:-fer-classic}

@@ -1,6 +1,7 @@
-/* trainer_common.c - see trainer_common.h. */
-#include "trainer_common.h"
+/* cmd_common.c - see cmd_common.h. */
+#include "cmd_common.h"
 
+#include "app_err.h"
 #include "outpath.h"
 #include "cli.h"
 
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int tc_set_precision(nn_net *net, const char *value)
+int cmd_set_precision(nn_net *net, const char *value)
 {
     int bf16 = !strcmp(value, "bf16"), aut = !strcmp(value, "auto");
     if (!bf16 && !aut && strcmp(value, "fp32")) {
@@ -25,16 +26,7 @@ int tc_set_precision(nn_net *net, const char *value)
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 
-int tc_argmax(const float *p, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best])
-            best = j;
-    return best;
-}
-
-void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
+void cmd_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
@@ -43,7 +35,7 @@ void tc_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int 
         nn_preprocess_u8(net, ds_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
 }
 
-int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
+int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
                 int *pred, double *loss)
 {
     int c, h, w, k = nn_net_n_classes(net);
@@ -61,7 +53,7 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
         for (int i = 0; i < m; i++) {
             const float *pi = p + (size_t)i * k;
             if (pred)
-                pred[b + i] = tc_argmax(pi, k);
+                pred[b + i] = probs_argmax(pi, k);
             if (probs)
                 memcpy(probs + (size_t)(b + i) * k, pi, (size_t)k * sizeof(float));
         }
@@ -71,7 +63,7 @@ int tc_classify(nn_net *net, const float *x, int n, const int *labels, float *pr
     return 0;
 }
 
-void tc_report_problems(const ds_dataset *ds, const char *path)
+void cmd_report_problems(const ds_dataset *ds, const char *path)
 {
     if (!ds->n_skipped)
         return;
@@ -91,7 +83,7 @@ static void progress(void *user, int done, int total)
         fputc('\n', stderr);
 }
 
-ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *split,
+ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet)
 {
     int c, h, w;
@@ -102,33 +94,31 @@ ds_dataset *tc_load_for_model(const nn_net *net, const char *path, const char *s
         o.progress_user = (void *)path;
     }
     ds_dataset *ds = ds_load(path, &o);
-    if (!ds) {
-        ed_err("%s", ds_error());
+    if (!ds)
         return NULL;
-    }
-    tc_report_problems(ds, path);
+    cmd_report_problems(ds, path);
     int k = nn_net_n_classes(net);
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(net, i);
     ds_class_map map;
     if (ds_map_classes(ds, names, k, &map)) {
-        ed_err("%s: none of its classes matches the model's (%s)", path, ds_error());
+        char why[512];
+        snprintf(why, sizeof why, "%s", app_error());
         ds_free(ds);
-        return NULL;
+        return app_fail_null("%s: none of its classes matches the model's (%s)", path, why);
     }
     for (int i = 0; i < map.n_unmatched; i++)
         fprintf(stderr, "%s: class '%s' is not one of the model's: %d images left out\n", path,
                 map.unmatched[i], map.unmatched_count[i]);
     if (ds->n == 0) {
-        ed_err("%s: no images of the model's classes", path);
         ds_free(ds);
-        return NULL;
+        return app_fail_null("%s: no images of the model's classes", path);
     }
     return ds;
 }
 
-int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
+int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
 {
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
@@ -142,4 +132,78 @@ int tc_save_model(const nn_net *net, const char *path, const char *ckpt)
                "emotion-train train --resume %s --out NEW.model",
                err, ckpt, ckpt);
     return rc;
+}
+
+int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+                    const float *probs, int k)
+{
+    int idx[CMD_SAMPLES];
+    size_t pix = (size_t)ds->w * ds->h;
+    memset(s, 0, sizeof *s);
+    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
+    if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
+        ed_err("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->n; i++) {
+        memcpy(s->faces + i * pix, ds_image(ds, idx[i]), pix);
+        s->truth[i] = ds->labels[idx[i]];
+        s->pred[i] = pred[idx[i]];
+        s->conf[i] = probs[(size_t)idx[i] * k + s->pred[i]];
+    }
+    rep->sample_faces = s->faces;
+    rep->n_samples = s->n;
+    rep->sample_true = s->truth;
+    rep->sample_pred = s->pred;
+    rep->sample_conf = s->conf;
+    rep->face_w = ds->w;
+    rep->face_h = ds->h;
+    return 0;
+}
+
+void cmd_samples_free(cmd_samples *s)
+{
+    free(s->faces);
+    s->faces = NULL;
+}
+
+int cmd_io_option(cmd_io *io, const char *a, const char *v)
+{
+    const char **to = !strcmp(a, "--model") ? &io->model
+                    : !strcmp(a, "--data")  ? &io->data
+                    : !strcmp(a, "--split") ? &io->split
+                    : !strcmp(a, "--out")   ? &io->out
+                                            : NULL;
+    if (to)
+        *to = v;
+    return to != NULL;
+}
+
+nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
+{
+    /* --out may not be --model: a new file, the input kept */
+    op_path files[] = {{"--model", io->model, OP_INPUT}, {"--data", io->data, OP_INPUT},
+                       {"--out", io->out, OP_FILE}};
+    if ((*rc = op_check_outputs(files, 3)) != 0)
+        return NULL;
+    *rc = ED_EXIT_FAIL;
+    nn_net *net = nn_net_load(io->model);
+    if (!net) {
+        ed_err("%s", nn_error());
+        return NULL;
+    }
+    if (nn_net_set_threads(net, threads)) {
+        ed_err("--threads: %s", nn_error());
+        nn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+const char *cmd_csv_split(const cmd_io *io, const char *dflt)
+{
+    size_t dl = strlen(io->data);
+    if (!io->split && dl >= 4 && !strcmp(io->data + dl - 4, ".csv"))
+        return dflt;
+    return io->split;
 }

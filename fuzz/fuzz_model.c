@@ -2,10 +2,10 @@
  * fuzz_model.c - fuzz entry point for the .model loader.
  *
  * With clang and -fsanitize=fuzzer (meson does this when the compiler
- * supports it, as `fuzz_model`; see tests/fuzz.sh), libFuzzer drives
+ * supports it, as `fuzz_model`; see fuzz/fuzz.sh), libFuzzer drives
  * LLVMFuzzerTestOneInput. Otherwise it is linked with fuzz_replay.c as
  * `fuzz_model_replay`, which runs the entry point on files and corpus
- * folders (meson test replays tests/fuzz/model).
+ * folders (meson test replays fuzz/corpus/model).
  *
  * Set NN_FUZZ_FIXCRC=1 to repair the size field and checksum of each input
  * before loading, so mutations reach the section parser instead of dying at

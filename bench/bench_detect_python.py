@@ -7,7 +7,7 @@ resized to 48x48 and classified by the same CNN (the model exported to ONNX,
 run with OpenCV DNN) one face at a time, boxes and labels drawn on the frame.
 
   emotion-train export --model M --onnx m.onnx
-  python3 tests/bench_detect_python.py VIDEO m.onnx CASCADE [THREADS [LOG.jsonl]]
+  python3 bench/bench_detect_python.py VIDEO m.onnx CASCADE [THREADS [LOG.jsonl]]
   emotion-detect --headless --input VIDEO --model M --threads THREADS
 
 With LOG.jsonl it also writes its boxes in emotion-detect's log format

@@ -4,7 +4,7 @@
 # S010_004_00000017.png is subject S010). Every Nth subject, in sorted order,
 # goes to validation with all of its images, so no person is on both sides.
 # Makes symlinks; the data stays where it is.
-#   bash tests/split_by_subject.sh SRC OUT [N]    (default N = 10)
+#   bash tools/split_by_subject.sh SRC OUT [N]    (default N = 10)
 set -eu
 src=${1:?usage: split_by_subject.sh SRC OUT [N]}
 out=${2:?usage: split_by_subject.sh SRC OUT [N]}

@@ -9,7 +9,7 @@ app must add to a Haar box to reproduce the training framing. The `--check`
 run validates the method on the astronaut picture cropped with known
 margins (0.10 must measure about 1.10, and so on).
 
-  python3 tests/bench_crop_margin.py [--check] [SHARED_DATA] [CASCADE]
+  python3 bench/bench_crop_margin.py [--check] [SHARED_DATA] [CASCADE]
 """
 import glob
 import random

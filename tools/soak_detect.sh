@@ -3,7 +3,7 @@
 # benchmark, not a test): a generated 640x480 video of real faces looped
 # with --loop, a JSON log written, the resident set size sampled every
 # couple of seconds.
-#   bash tests/soak_detect.sh BUILDDIR [FRAMES [THREADS [FACES]]]
+#   bash tools/soak_detect.sh BUILDDIR [FRAMES [THREADS [FACES]]]
 # EMOTION_DETECT overrides the program (a copy, so rebuilds cannot disturb a
 # long run). Prints key=value lines: rss_kb after warm-up, the largest and the last
 # sample after warm-up, and the growth between them; writes every sample to
@@ -17,7 +17,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=$build/soak
 mkdir -p "$out"
 video=$out/faces-640x480.mp4
-[ -s "$video" ] || "$build/tests/gen_face_video" "$src" "$video" 600 "$faces" 640x480 25
+[ -s "$video" ] || "$build/tools/gen_face_video" "$src" "$video" 600 "$faces" 640x480 25
 
 "${EMOTION_DETECT:-$build/app/emotion-detect}" --headless --input "$video" --loop --max-frames "$frames" \
     --threads "$threads" --log "$out/log.jsonl" 2>"$out/stderr.txt" &

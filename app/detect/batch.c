@@ -1,0 +1,367 @@
+/* batch.c - many videos in one command (--out-dir, devtools.h). Each input
+ * is processed by a child emotion-detect of its own, with the options of
+ * this command and its own outputs:
+ *   DIR/NAME.jsonl (or .csv)  the frame log
+ *   DIR/NAME/                 the session report
+ *   DIR/NAME.avi|mkv|mp4      the annotated video, with --record FORMAT
+ * where NAME is the input's file name without its extension (-2, -3 added
+ * when two inputs share one). A child of its own per video means a video
+ * that crashes its decoder fails alone, and --jobs N is N children. A
+ * folder stands for the videos in it (by extension, sorted); a folder with
+ * none is one input, a folder of images. Failures are reported as they
+ * happen; the rest go on; the exit status says whether any failed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "devtools.h"
+#include "outpath.h"
+
+typedef struct job {
+    char *path;     /* the input */
+    char name[256]; /* NAME */
+    pid_t pid;
+    FILE *err;      /* the child's stderr, read when it ends */
+    int rc;
+} job;
+
+static const char *const video_exts[] = {"mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg",
+                                         "mpeg", "wmv", "flv", "ts", "3gp", NULL};
+
+static int is_video_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    for (const char *const *e = video_exts; *e; e++)
+        if (!strcasecmp(dot + 1, *e))
+            return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct list {
+    job *j;
+    int n, cap;
+} list;
+
+static int add(list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 16;
+        job *j = realloc(l->j, sizeof *j * (size_t)nc);
+        if (!j)
+            return -1;
+        l->j = j;
+        l->cap = nc;
+    }
+    job *j = &l->j[l->n];
+    memset(j, 0, sizeof *j);
+    j->path = strdup(path);
+    if (!j->path)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+/* A folder: its videos, sorted; none: the folder itself. */
+static int add_input(list *l, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return add(l, path); /* a missing file fails in its child, said there */
+    DIR *d = opendir(path);
+    if (!d)
+        return add(l, path);
+    char **names = NULL;
+    int n = 0, cap = 0, rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !is_video_name(e->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, sizeof *nn * (size_t)cap);
+            if (!nn) {
+                rc = -1;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        pl--;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char full[8400];
+        snprintf(full, sizeof full, "%.*s/%s", (int)pl, path, names[i]);
+        rc = add(l, full);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == 0 && n == 0)
+        rc = add(l, path);
+    return rc;
+}
+
+/* NAME: the last component without its extension, unique in the list. */
+static void name_jobs(list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        char base[256];
+        size_t pl = strlen(l->j[i].path);
+        while (pl > 1 && l->j[i].path[pl - 1] == '/')
+            pl--;
+        const char *s = l->j[i].path;
+        for (size_t k = 0; k < pl; k++)
+            if (l->j[i].path[k] == '/' && k + 1 < pl)
+                s = l->j[i].path + k + 1;
+        snprintf(base, sizeof base, "%.*s", (int)(l->j[i].path + pl - s), s);
+        char *dot = strrchr(base, '.');
+        if (dot && dot != base)
+            *dot = 0;
+        snprintf(l->j[i].name, sizeof l->j[i].name, "%s", base);
+        for (int k = 2;; k++) {
+            int taken = 0;
+            for (int q = 0; q < i; q++)
+                taken |= !strcmp(l->j[q].name, l->j[i].name);
+            if (!taken)
+                break;
+            snprintf(l->j[i].name, sizeof l->j[i].name, "%.200s-%d", base, k);
+        }
+    }
+}
+
+/* Options of this command that the children get their own way. */
+static int skip_opt(const char *a, int *takes_value)
+{
+    static const char *const with_value[] = {"--input", "--out-dir", "--jobs", "--log",
+                                             "--record", "--threads", NULL};
+    static const char *const flags[] = {"--headless", "--quiet", NULL};
+    *takes_value = 0;
+    for (const char *const *o = with_value; *o; o++) {
+        size_t n = strlen(*o);
+        if (!strncmp(a, *o, n) && (a[n] == 0 || a[n] == '=')) {
+            *takes_value = a[n] == 0;
+            return 1;
+        }
+    }
+    for (const char *const *o = flags; *o; o++)
+        if (!strcmp(a, *o))
+            return 1;
+    if (!strcmp(a, "-q"))
+        return 1;
+    if (!strncmp(a, "-i", 2)) {
+        *takes_value = a[2] == 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int is_more_input(const opts *o, const char *a)
+{
+    for (int i = 0; i < o->n_more_inputs; i++)
+        if (o->more_inputs[i] == a)
+            return 1;
+    return 0;
+}
+
+static int start(const opts *o, const char *exe, int argc, char **argv, job *j,
+                 const char *dir, int threads)
+{
+    char logp[4400], repp[4400], recp[4400], thr[16];
+    snprintf(logp, sizeof logp, "%s/%s.%s", dir, j->name, o->batch_log_ext);
+    snprintf(repp, sizeof repp, "%s/%s", dir, j->name);
+    snprintf(recp, sizeof recp, "%s/%s.%s", dir, j->name,
+             o->batch_record_ext ? o->batch_record_ext : "");
+    snprintf(thr, sizeof thr, "%d", threads);
+    char **cargv = calloc((size_t)argc + 16, sizeof *cargv);
+    if (!cargv)
+        return -1;
+    int n = 0;
+    cargv[n++] = (char *)exe;
+    for (int i = 1; i < argc; i++) {
+        int val;
+        if (is_more_input(o, argv[i]))
+            continue;
+        if (skip_opt(argv[i], &val)) {
+            i += val;
+            continue;
+        }
+        cargv[n++] = argv[i];
+    }
+    char *fixed[] = {"--headless", "-q", "--threads", thr, "--input", j->path, "--log", logp,
+                     "--report", repp};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        cargv[n++] = fixed[i];
+    if (o->batch_record_ext) {
+        cargv[n++] = "--record";
+        cargv[n++] = recp;
+    }
+    cargv[n] = NULL;
+    j->err = tmpfile();
+    if (!j->err) {
+        free(cargv);
+        return -1;
+    }
+    /* Only its own child gets it (as stderr, through dup2). */
+    fcntl(fileno(j->err), F_SETFD, FD_CLOEXEC);
+    fflush(NULL);
+    j->pid = fork();
+    if (j->pid == 0) {
+        int fd = fileno(j->err), null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+        }
+        dup2(fd, 2);
+        execv(exe, cargv);
+        fprintf(stderr, "emotion-detect: cannot run '%s': %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    free(cargv);
+    if (j->pid < 0) {
+        fclose(j->err);
+        j->err = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The child's messages: its summary's first line on success (or that it
+ * was interrupted), everything on failure, indented under the input's
+ * line. */
+static void finish(job *j, int idx, int total)
+{
+    char line[4200], first[4200] = "";
+    int failed = j->rc != 0, stopped = 0;
+    rewind(j->err);
+    while (!failed && fgets(line, sizeof line, j->err)) {
+        stopped |= strstr(line, "interrupted; outputs closed") != NULL;
+        if (!first[0] && strstr(line, " frames, ")) {
+            const char *p = strstr(line, ": ");
+            snprintf(first, sizeof first, "%s", p ? p + 2 : line);
+        }
+    }
+    fprintf(stderr, "emotion-detect: [%d/%d] %s: %s", idx, total, j->path,
+            failed ? "FAILED" : stopped ? "interrupted" : "done");
+    if (failed) {
+        fprintf(stderr, " (exit %d)\n", j->rc);
+        rewind(j->err);
+        while (fgets(line, sizeof line, j->err))
+            fprintf(stderr, "    %s", line);
+    } else {
+        fprintf(stderr, "%s%s", first[0] ? ", " : "\n", first);
+    }
+    fclose(j->err);
+    j->err = NULL;
+}
+
+int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
+{
+    char err[4400];
+    if (op_probe_dir(o->out_dir, err, sizeof err) != 0) {
+        ed_err("--out-dir: %s", err);
+        return ED_EXIT_FAIL;
+    }
+    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+        /* Parents too, as for a report folder. */
+        char p[4200];
+        snprintf(p, sizeof p, "%s", o->out_dir);
+        for (char *q = p + 1; *q; q++)
+            if (*q == '/') {
+                *q = 0;
+                mkdir(p, 0777);
+                *q = '/';
+            }
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            ed_err("--out-dir: cannot create '%s': %s", o->out_dir, strerror(errno));
+            return ED_EXIT_FAIL;
+        }
+    }
+    list l = {0};
+    int rc = o->input ? add_input(&l, o->input) : 0;
+    for (int i = 0; rc == 0 && i < o->n_more_inputs; i++)
+        rc = add_input(&l, o->more_inputs[i]);
+    if (rc != 0) {
+        ed_err("out of memory");
+        return ED_EXIT_FAIL;
+    }
+    name_jobs(&l);
+    int jobs = o->jobs > 0 ? o->jobs : 1;
+    if (jobs > l.n)
+        jobs = l.n;
+    int threads = o->threads / jobs > 0 ? o->threads / jobs : 1;
+    ed_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
+           o->out_dir, jobs, threads, threads == 1 ? "" : "s");
+    int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
+    while (next < l.n || running > 0) {
+        while (!app_interrupted && running < jobs && next < l.n) {
+            if (start(o, exe, argc, argv, &l.j[next], o->out_dir, threads) != 0) {
+                ed_err("[%d/%d] %s: cannot start: %s", next + 1, l.n, l.j[next].path,
+                       strerror(errno));
+                l.j[next].pid = 0;
+                failed++;
+            } else {
+                running++;
+            }
+            next++;
+        }
+        if (running == 0)
+            break;
+        if (app_interrupted && !forwarded) {
+            /* Ctrl-C reaches the children by itself (one process group);
+             * a SIGTERM sent to this process alone is passed on, so every
+             * child closes its outputs and ends. */
+            for (int i = 0; i < next; i++)
+                if (l.j[i].pid > 0)
+                    kill(l.j[i].pid, SIGINT);
+            forwarded = 1;
+        }
+        int st;
+        pid_t pid = waitpid(-1, &st, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue; /* Ctrl-C: the children stop on their own */
+            break;
+        }
+        for (int i = 0; i < next; i++)
+            if (l.j[i].pid == pid) {
+                l.j[i].rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                l.j[i].pid = 0;
+                running--;
+                ok += l.j[i].rc == 0;
+                failed += l.j[i].rc != 0;
+                finish(&l.j[i], i + 1, l.n);
+            }
+    }
+    if (app_interrupted && next < l.n)
+        ed_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
+    ed_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
+           ok, failed, o->out_dir);
+    for (int i = 0; i < l.n; i++)
+        free(l.j[i].path);
+    free(l.j);
+    return failed || (app_interrupted && next < l.n) ? ED_EXIT_FAIL : ED_EXIT_OK;
+}

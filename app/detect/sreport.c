@@ -1,0 +1,355 @@
+/* sreport.c - the session report's collecting half (see sreport.h): each
+ * frame's faces kept per track, live from the pipeline or read back from a
+ * log, and the best frames' crops; sreport_write.c writes the files. */
+#include "sreport_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_err.h"
+#include "cvw.h"
+#include "jsonr.h"
+#include "source.h"
+
+#define CROP_MAX 160 /* a kept crop's longer side, pixels */
+
+/* ---- collecting ------------------------------------------------------ */
+
+static void set_classes(sr_session *s, const char *const *names, int k)
+{
+    s->k = k < NN_MAX_CLASSES ? k : NN_MAX_CLASSES;
+    for (int c = 0; c < s->k; c++) {
+        snprintf(s->names[c], sizeof s->names[c], "%s", names[c] ? names[c] : "?");
+        s->name_ptrs[c] = s->names[c];
+    }
+}
+
+sr_session *sr_new(const char *const *names, int k)
+{
+    sr_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return app_fail_null("out of memory");
+    if (names && k > 0)
+        set_classes(s, names, k);
+    return s;
+}
+
+static void free_tracks(sr_session *s)
+{
+    for (int i = 0; i < s->n_tracks; i++) {
+        free(s->tracks[i].cls_count);
+        free(s->tracks[i].crop);
+    }
+    free(s->tracks);
+    s->tracks = NULL;
+    s->n_tracks = s->cap_tracks = 0;
+}
+
+void sr_free(sr_session *s)
+{
+    if (!s)
+        return;
+    free_tracks(s);
+    free(s->s);
+    free(s->probs);
+    free(s->source);
+    free(s->model);
+    free(s->note);
+    free(s);
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = v ? strdup(v) : NULL;
+}
+
+void sr_set_info(sr_session *s, const char *source, const char *model)
+{
+    set_str(&s->source, source);
+    set_str(&s->model, model);
+}
+
+void sr_set_note(sr_session *s, const char *note) { set_str(&s->note, note); }
+const char *sr_source(const sr_session *s) { return s->source; }
+long sr_frames(const sr_session *s) { return s->frames; }
+int sr_n_tracks(const sr_session *s) { return s->n_tracks; }
+
+/* v as the log writes it and reads back: so that a live session and its
+ * log agree to the last bit. */
+static double as_logged(double v, const char *fmt)
+{
+    if (!isfinite(v))
+        return NAN;
+    char buf[64];
+    snprintf(buf, sizeof buf, fmt, v);
+    return strtod(buf, NULL);
+}
+
+static track *find_track(sr_session *s, int id)
+{
+    /* Tracks arrive in id order nearly always: look from the end. */
+    for (int i = s->n_tracks - 1; i >= 0; i--)
+        if (s->tracks[i].id == id)
+            return &s->tracks[i];
+    if (s->n_tracks == s->cap_tracks) {
+        int nc = s->cap_tracks ? s->cap_tracks * 2 : 16;
+        track *t = realloc(s->tracks, sizeof *t * (size_t)nc);
+        if (!t)
+            return NULL;
+        s->tracks = t;
+        s->cap_tracks = nc;
+    }
+    track *t = &s->tracks[s->n_tracks];
+    memset(t, 0, sizeof *t);
+    t->cls_count = calloc((size_t)(s->k > 0 ? s->k : 1), sizeof *t->cls_count);
+    if (!t->cls_count)
+        return NULL;
+    t->id = id;
+    t->best_conf = -1;
+    s->n_tracks++;
+    return t;
+}
+
+/* The face box enlarged by a quarter each side, clamped to the frame, cut
+ * out of bgr and shrunk to at most CROP_MAX pixels a side. */
+static int keep_crop(track *t, const uint8_t *bgr, int w, int h, cvw_rect b)
+{
+    int mx = b.w / 4, my = b.h / 4;
+    int x0 = b.x - mx, y0 = b.y - my, x1 = b.x + b.w + mx, y1 = b.y + b.h + my;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w ? w : x1;
+    y1 = y1 > h ? h : y1;
+    int cw = x1 - x0, ch = y1 - y0;
+    if (cw <= 0 || ch <= 0)
+        return 0;
+    uint8_t *cut = malloc((size_t)cw * ch * 3);
+    if (!cut)
+        return -1;
+    for (int y = 0; y < ch; y++)
+        memcpy(cut + (size_t)y * cw * 3, bgr + ((size_t)(y0 + y) * w + x0) * 3, (size_t)cw * 3);
+    int dw = cw, dh = ch;
+    if (cw > CROP_MAX || ch > CROP_MAX) {
+        double z = cw > ch ? (double)CROP_MAX / cw : (double)CROP_MAX / ch;
+        dw = (int)(cw * z) > 0 ? (int)(cw * z) : 1;
+        dh = (int)(ch * z) > 0 ? (int)(ch * z) : 1;
+        uint8_t *small = malloc((size_t)dw * dh * 3);
+        if (!small || cvw_resize_bgr(cut, cw, ch, small, dw, dh) != 0) {
+            free(small);
+            free(cut);
+            return -1;
+        }
+        free(cut);
+        cut = small;
+    }
+    free(t->crop);
+    t->crop = cut;
+    t->crop_w = dw;
+    t->crop_h = dh;
+    return 0;
+}
+
+int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
+           int w, int h)
+{
+    double t = as_logged(t_ms, "%.1f") / 1e3;
+    if (s->frames == 0 || t < s->first_t)
+        s->first_t = t;
+    if (s->frames == 0 || t > s->last_t)
+        s->last_t = t;
+    s->frames++;
+    for (int i = 0; r && i < r->n; i++) {
+        const pipeline_face *fc = &r->faces[i];
+        if (fc->id <= 0 || fc->cls < 0 || fc->cls >= s->k)
+            continue; /* no track (no room), or a class we do not know */
+        if (s->n == s->cap) {
+            long nc = s->cap ? s->cap * 2 : 1024;
+            sample *ns = realloc(s->s, sizeof *ns * (size_t)nc);
+            if (!ns)
+                return app_fail("out of memory");
+            s->s = ns;
+            float *np = realloc(s->probs, sizeof *np * (size_t)nc * (size_t)s->k);
+            if (!np)
+                return app_fail("out of memory");
+            s->probs = np;
+            s->cap = nc;
+        }
+        sample *sm = &s->s[s->n];
+        sm->frame = frame;
+        sm->t = t;
+        sm->id = fc->id;
+        sm->cls = fc->cls;
+        sm->conf = (float)as_logged(fc->conf, "%.4f");
+        for (int c = 0; c < s->k; c++)
+            s->probs[(size_t)s->n * s->k + c] = (float)as_logged(fc->probs[c], "%.4f");
+        s->n++;
+
+        track *tr = find_track(s, fc->id);
+        if (!tr)
+            return app_fail("out of memory");
+        if (tr->frames == 0)
+            tr->first = t;
+        tr->last = t;
+        tr->frames++;
+        tr->cls_count[fc->cls]++;
+        if (isfinite(sm->conf))
+            tr->conf_sum += sm->conf;
+        if (sm->conf > tr->best_conf) {
+            tr->best_conf = sm->conf;
+            tr->best_frame = frame;
+            tr->best_box = fc->box;
+            if (bgr && keep_crop(tr, bgr, w, h, fc->box) != 0)
+                return app_fail("out of memory");
+        }
+    }
+    return 0;
+}
+
+/* ---- reading a log back ---------------------------------------------- */
+
+static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, long line,
+                          const char *path)
+{
+    const jr_val *probs = jr_get(jf, "probs"), *box = jr_get(jf, "box");
+    const char *emo = jr_str(jr_get(jf, "emotion"));
+    if (!probs || probs->type != JR_OBJ || !box || box->type != JR_ARR || box->n != 4 || !emo)
+        return app_fail("%s: line %ld: a face without its box, emotion or probs", path, line);
+    if (s->k == 0) {
+        const char *names[NN_MAX_CLASSES];
+        if (probs->n < 1 || probs->n > NN_MAX_CLASSES)
+            return app_fail("%s: line %ld: %d classes", path, line, probs->n);
+        for (int c = 0; c < probs->n; c++)
+            names[c] = probs->keys[c];
+        set_classes(s, names, probs->n);
+    }
+    if (probs->n != s->k)
+        return app_fail("%s: line %ld: %d classes where the log began with %d", path, line,
+                        probs->n, s->k);
+    memset(pf, 0, sizeof *pf);
+    pf->cls = -1;
+    for (int c = 0; c < s->k; c++) {
+        if (strcmp(probs->keys[c], s->names[c]))
+            return app_fail("%s: line %ld: class '%s' where the log began with '%s'", path,
+                            line, probs->keys[c], s->names[c]);
+        pf->probs[c] = (float)jr_num(&probs->items[c], NAN);
+        if (!strcmp(emo, s->names[c]))
+            pf->cls = c;
+    }
+    if (pf->cls < 0)
+        return app_fail("%s: line %ld: emotion '%s' is not one of the classes", path, line, emo);
+    pf->id = (int)jr_num(jr_get(jf, "id"), 0);
+    pf->conf = (float)jr_num(jr_get(jf, "confidence"), NAN);
+    pf->box = (cvw_rect){(int)jr_num(&box->items[0], 0), (int)jr_num(&box->items[1], 0),
+                         (int)jr_num(&box->items[2], 0), (int)jr_num(&box->items[3], 0)};
+    return 0;
+}
+
+sr_session *sr_read_log(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return app_fail_null("cannot read '%s': %s", path, strerror(errno));
+    sr_session *s = sr_new(NULL, 0);
+    static pipeline_result r; /* large; the reader is not re-entered */
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long no = 0;
+    int ok = s != NULL;
+    while (ok && (len = getline(&line, &cap, f)) > 0) {
+        no++;
+        int whole = line[len - 1] == '\n';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (len == 0)
+            continue;
+        if (no == 1 && line[0] != '{') {
+            ok = 0;
+            app_fail("%s: not a JSON-lines frame log (a .csv log cannot be read back; use "
+                     "--log NAME.jsonl)", path);
+            break;
+        }
+        jr_val *v = jr_parse(line, (size_t)len);
+        if (!v) {
+            if (!whole) /* the last record, cut short by a crash: leave it out */
+                break;
+            char why[512];
+            snprintf(why, sizeof why, "%s", app_error());
+            ok = 0;
+            app_fail("%s: line %ld: %s", path, no, why);
+            break;
+        }
+        const jr_val *faces = jr_get(v, "faces"), *frame = jr_get(v, "frame");
+        const jr_val *sess = jr_get(v, "session");
+        if (!faces || faces->type != JR_ARR || !frame || frame->type != JR_NUM) {
+            jr_free(v);
+            ok = 0;
+            app_fail("%s: line %ld: not a frame record (no \"frame\" or \"faces\")", path, no);
+            break;
+        }
+        if (sess)
+            sr_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
+        r.n = 0;
+        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
+            if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
+                ok = 0;
+        if (ok && sr_add(s, (long)frame->num, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+            ok = 0;
+        jr_free(v);
+    }
+    if (ok && ferror(f)) {
+        ok = 0;
+        app_fail("cannot read '%s': %s", path, strerror(errno));
+    }
+    free(line);
+    fclose(f);
+    if (ok && s->frames == 0) {
+        ok = 0;
+        app_fail("%s: no frame records", path);
+    }
+    if (!ok) {
+        sr_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int sr_fetch_faces(sr_session *s, const char *path)
+{
+    long last = -1;
+    for (int i = 0; i < s->n_tracks; i++)
+        if (s->tracks[i].best_frame > last)
+            last = s->tracks[i].best_frame;
+    source *src = source_open_path(path, 0, NULL, NULL); /* app_error() says why */
+    if (!src)
+        return -1;
+    int got = 0;
+    source_status rc = SOURCE_END;
+    const source_frame *f;
+    while (last >= 0 && (rc = source_next(src, &f, -1)) == SOURCE_FRAME) {
+        for (int i = 0; i < s->n_tracks; i++) {
+            track *t = &s->tracks[i];
+            if (t->best_frame == f->index && !t->crop) {
+                if (keep_crop(t, f->bgr, f->w, f->h, t->best_box) != 0) {
+                    source_close(src);
+                    return app_fail("out of memory");
+                }
+                got += t->crop != NULL;
+            }
+        }
+        if (f->index >= last)
+            break;
+    }
+    if (rc == SOURCE_ERROR) {
+        char err[512];
+        source_message(src, err, sizeof err);
+        source_close(src);
+        return app_fail("%s", err);
+    }
+    source_close(src);
+    return got;
+}

@@ -1,0 +1,295 @@
+/*
+ * dataset_folder.c - a folder of class folders (or of split folders holding
+ * class folders) loaded into a data set.
+ *
+ * Speed: every file is listed first, so the image buffer is allocated once
+ * at its final size; then decoding (through cvw, the only image decoder in
+ * the tree) runs on a few threads, each image written straight into its
+ * slot. Failed slots are squeezed out afterwards, in order, so the result
+ * does not depend on the thread count.
+ */
+#include "dataset_impl.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app_err.h"
+#include "cvw.h"
+#include "dirlist.h"
+
+typedef struct decode_job {
+    ds_dataset *ds;
+    char **paths;         /* n paths */
+    int n;
+    char **errs;          /* per failed item: malloc'd message */
+    atomic_int next;
+    atomic_int done;
+    ds_progress_fn progress;
+    void *progress_user;
+} decode_job;
+
+static void decode_one(decode_job *job, int i)
+{
+    ds_dataset *ds = job->ds;
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    char msg[512];
+    if (cvw_read_gray(job->paths[i], &px, &w, &h) < 0) {
+        /* cvw's message names the file and the reason. */
+        snprintf(msg, sizeof msg, "%s", cvw_error());
+        job->errs[i] = strdup(msg);
+        if (!job->errs[i])
+            job->errs[i] = (char *)job->paths[i]; /* flag only; see below */
+        return;
+    }
+    uint8_t *dst = ds_image(ds, i);
+    if (w == ds->w && h == ds->h) {
+        memcpy(dst, px, (size_t)w * (size_t)h);
+    } else if (cvw_resize_gray(px, w, h, dst, ds->w, ds->h) < 0) {
+        snprintf(msg, sizeof msg, "%s: cannot resize %dx%d to %dx%d (%s)",
+                 job->paths[i], w, h, ds->w, ds->h, cvw_error());
+        job->errs[i] = strdup(msg);
+        if (!job->errs[i])
+            job->errs[i] = (char *)job->paths[i];
+    }
+    free(px);
+}
+
+static void *decode_worker(void *arg)
+{
+    decode_job *job = arg;
+    int i;
+    while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
+        decode_one(job, i);
+        atomic_fetch_add(&job->done, 1);
+    }
+    return NULL;
+}
+
+/* The calling thread works too, and is the one reporting progress. */
+static void decode_main(decode_job *job)
+{
+    int step = job->n / 100 > 0 ? job->n / 100 : 1, next_report = step;
+    int i;
+    while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
+        decode_one(job, i);
+        int d = atomic_fetch_add(&job->done, 1) + 1;
+        if (job->progress && d >= next_report) {
+            job->progress(job->progress_user, d, job->n);
+            next_report = d + step;
+        }
+    }
+}
+
+static int cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+/* Decode paths[0..n) into ds's first n slots on a few threads, then drop
+ * the failures (each a problem) in order. Returns 0 or -1 (app_error). */
+static int decode_all(ds_dataset *ds, const dirlist *paths, const ds_load_opts *o)
+{
+    decode_job job = {
+        .ds = ds, .paths = paths->v, .n = paths->n,
+        .progress = o->progress, .progress_user = o->progress_user,
+    };
+    atomic_init(&job.next, 0);
+    atomic_init(&job.done, 0);
+    job.errs = calloc((size_t)paths->n, sizeof *job.errs);
+    unsigned char *keep = malloc((size_t)paths->n);
+    if (!job.errs || !keep) {
+        free(job.errs);
+        free(keep);
+        return app_fail("out of memory");
+    }
+    int nt = o->threads > 0 ? o->threads : cpu_count();
+    if (nt > paths->n / 64 + 1)
+        nt = paths->n / 64 + 1; /* threads do not pay off on a few images */
+    pthread_t tid[64];
+    int started = 0;
+    for (int t = 1; t < nt && t < 64; t++) {
+        if (pthread_create(&tid[started], NULL, decode_worker, &job) != 0)
+            break; /* fewer threads is fine */
+        started++;
+    }
+    decode_main(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    if (o->progress)
+        o->progress(o->progress_user, paths->n, paths->n);
+
+    /* Squeeze failures out, in order, and report them. */
+    for (int i = 0; i < paths->n; i++) {
+        keep[i] = job.errs[i] == NULL;
+        if (job.errs[i] == paths->v[i]) {
+            ds__add_problem(ds, "%s: cannot read image", paths->v[i]);
+        } else if (job.errs[i]) {
+            ds__add_problem(ds, "%s", job.errs[i]);
+            free(job.errs[i]);
+        }
+    }
+    free(job.errs);
+    ds__compact(ds, keep);
+    free(keep);
+    return 0;
+}
+
+/* The folder of class folders under base: base itself, or its split
+ * folder o->split names when base holds only splits (train/, test/).
+ * Appends "/SPLIT" to base then, and leaves its sub-folders in dirs. */
+static int class_root(char *base, size_t len, const ds_load_opts *o, dirlist *dirs)
+{
+    if (dirlist_read(base, DIRLIST_DIRS, dirs) < 0)
+        return -1;
+    int all_splits = dirs->n > 0;
+    for (int i = 0; i < dirs->n; i++)
+        if (ds__split_group(dirs->v[i]) < 0)
+            all_splits = 0;
+    if (!all_splits) {
+        if (o->split)
+            return app_fail("%s is a folder of classes; a split ('%s') applies only to CSV "
+                            "files and folders of splits", base, o->split);
+        return 0;
+    }
+    char names[512] = "";
+    int pick = -1;
+    for (int i = 0; i < dirs->n; i++) {
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", dirs->v[i]);
+        if (o->split && ds__split_match(o->split, dirs->v[i]) && pick < 0)
+            pick = i;
+    }
+    if (!o->split)
+        return app_fail("%s holds splits (%s): choose one with a split name or "
+                        "point at its folder", base, names);
+    if (pick < 0)
+        return app_fail("%s has no split '%s' (it has %s)", base, o->split, names);
+    size_t l = strlen(base);
+    snprintf(base + l, len - l, "/%s", dirs->v[pick]);
+    dirlist_free(dirs);
+    return dirlist_read(base, DIRLIST_DIRS, dirs);
+}
+
+/* Classes in sorted folder order; folders whose names normalise alike
+ * ("anger", "angry") merge into one class. folder_class[i] is folder i's. */
+static void folder_classes(ds_dataset *ds, const dirlist *dirs, int *folder_class)
+{
+    for (int i = 0; i < dirs->n; i++) {
+        char nm[NN_NAME_MAX];
+        ds_class_normalize(dirs->v[i], nm, sizeof nm);
+        int c = -1;
+        for (int j = 0; j < ds->n_classes; j++)
+            if (!strcmp(ds->classes[j], nm))
+                c = j;
+        if (c < 0) {
+            c = ds->n_classes++;
+            memcpy(ds->classes[c], nm, sizeof nm);
+        }
+        folder_class[i] = c;
+    }
+}
+
+/* The image files of every class folder, as paths, with their labels
+ * (*labels grows with paths). Other files become problems. */
+static int list_images(ds_dataset *ds, const char *base, const dirlist *dirs,
+                       const int *folder_class, dirlist *paths, int **labels)
+{
+    dirlist files = {0};
+    int labels_cap = 0, rc = 0;
+    char path[8192];
+    for (int i = 0; i < dirs->n && !rc; i++) {
+        snprintf(path, sizeof path, "%s/%s", base, dirs->v[i]);
+        dirlist_free(&files);
+        if (dirlist_read(path, DIRLIST_FILES, &files) < 0) {
+            rc = -1;
+            break;
+        }
+        for (int j = 0; j < files.n; j++) {
+            snprintf(path, sizeof path, "%s/%s/%s", base, dirs->v[i], files.v[j]);
+            if (!dirlist_is_image(files.v[j])) {
+                ds__add_problem(ds, "%s: not an image file (by its extension)", path);
+                continue;
+            }
+            if (dirlist_push(paths, path) < 0) {
+                rc = app_fail("out of memory listing %s", base);
+                break;
+            }
+            if (paths->n > labels_cap) {
+                int nc = paths->cap; /* grows with the paths, by doubling */
+                int *nl = realloc(*labels, (size_t)nc * sizeof *nl);
+                if (!nl) {
+                    rc = app_fail("out of memory");
+                    break;
+                }
+                *labels = nl;
+                labels_cap = nc;
+            }
+            (*labels)[paths->n - 1] = folder_class[i];
+        }
+    }
+    dirlist_free(&files);
+    return rc;
+}
+
+ds_dataset *ds__load_folder(const char *root, const ds_load_opts *o)
+{
+    dirlist dirs = {0}, paths = {0};
+    ds_dataset *ds = NULL;
+    int *labels = NULL;
+    int folder_class[DS_MAX_CLASSES];
+    char base[4096];
+    snprintf(base, sizeof base, "%s", root);
+    size_t bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        base[--bl] = 0;
+
+    if (class_root(base, sizeof base, o, &dirs) < 0)
+        goto fail;
+    if (dirs.n == 0) {
+        app_fail("%s: no class folders (expected one sub-folder per class)", base);
+        goto fail;
+    }
+    if (dirs.n > DS_MAX_CLASSES) {
+        app_fail("%s: %d class folders; at most %d are supported", base, dirs.n,
+                 DS_MAX_CLASSES);
+        goto fail;
+    }
+    if (!(ds = ds__alloc(o->w, o->h)))
+        goto fail;
+    folder_classes(ds, &dirs, folder_class);
+    if (list_images(ds, base, &dirs, folder_class, &paths, &labels) < 0)
+        goto fail;
+    if (paths.n == 0) {
+        app_fail("%s: no image files in its %d class folders", base, dirs.n);
+        goto fail;
+    }
+    if (ds__reserve(ds, paths.n) < 0)
+        goto fail;
+    ds->n = paths.n;
+    memcpy(ds->labels, labels, (size_t)paths.n * sizeof *labels);
+    if (decode_all(ds, &paths, o) < 0) {
+        ds->n = 0;
+        goto fail;
+    }
+    if (ds->n == 0) {
+        app_fail("%s: none of its %d image files could be read (first: %s)", base,
+                 paths.n, ds->n_problems ? ds->problems[0] : "?");
+        goto fail;
+    }
+    dirlist_free(&dirs);
+    dirlist_free(&paths);
+    free(labels);
+    return ds;
+fail:
+    dirlist_free(&dirs);
+    dirlist_free(&paths);
+    free(labels);
+    ds_free(ds);
+    return NULL;
+}

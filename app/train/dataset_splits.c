@@ -1,0 +1,197 @@
+/*
+ * dataset_splits.c - a stratified validation split, a stratified limit,
+ * class weights and each epoch's sampling order, all seeded.
+ */
+#include "dataset_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_err.h"
+#include "rng.h"
+
+/* ---- splits, subsets, balance ---- */
+
+void ds_class_counts(const ds_dataset *ds, int *counts)
+{
+    memset(counts, 0, (size_t)ds->n_classes * sizeof *counts);
+    for (int i = 0; i < ds->n; i++)
+        counts[ds->labels[i]]++;
+}
+
+/* Image indices grouped by class: idx[start[c] .. start[c+1]-1] are class
+ * c's, in order. idx has ds->n entries, start n_classes+1. */
+static void group_by_class(const ds_dataset *ds, int *idx, int *start)
+{
+    int pos[DS_MAX_CLASSES + 1];
+    memset(start, 0, (size_t)(ds->n_classes + 1) * sizeof *start);
+    for (int i = 0; i < ds->n; i++)
+        start[ds->labels[i] + 1]++;
+    for (int c = 0; c < ds->n_classes; c++)
+        start[c + 1] += start[c];
+    memcpy(pos, start, (size_t)(ds->n_classes + 1) * sizeof *pos);
+    for (int i = 0; i < ds->n; i++)
+        idx[pos[ds->labels[i]]++] = i;
+}
+
+/* Mark take[i] = 1 for quota[c] seeded random images of every class c. */
+static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
+                          unsigned char *take)
+{
+    int *idx = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *idx);
+    int start[DS_MAX_CLASSES + 1];
+    if (!idx) {
+        app_fail("out of memory");
+        return -1;
+    }
+    group_by_class(ds, idx, start);
+    uint64_t rng = seed;
+    memset(take, 0, (size_t)ds->n);
+    for (int c = 0; c < ds->n_classes; c++) {
+        int m = start[c + 1] - start[c];
+        rng_shuffle(idx + start[c], m, &rng);
+        for (int j = 0; j < quota[c] && j < m; j++)
+            take[idx[start[c] + j]] = 1;
+    }
+    free(idx);
+    return 0;
+}
+
+ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed)
+{
+    if (!(share > 0 && share < 1)) {
+        app_fail("validation share %g is not in (0, 1)", share);
+        return NULL;
+    }
+    int counts[DS_MAX_CLASSES], quota[DS_MAX_CLASSES];
+    ds_class_counts(ds, counts);
+    for (int c = 0; c < ds->n_classes; c++)
+        quota[c] = (int)(share * counts[c] + 0.5);
+    const char *names[DS_MAX_CLASSES];
+    for (int c = 0; c < ds->n_classes; c++)
+        names[c] = ds->classes[c];
+    int nval = 0;
+    for (int c = 0; c < ds->n_classes; c++)
+        nval += quota[c];
+    ds_dataset *val = ds_create(ds->w, ds->h, names, ds->n_classes, nval);
+    unsigned char *take = malloc(ds->n ? (size_t)ds->n : 1);
+    if (!val || !take) {
+        ds_free(val);
+        free(take);
+        app_fail("out of memory");
+        return NULL;
+    }
+    /* Keep the names verbatim (ds_create normalised them). */
+    memcpy(val->classes, ds->classes, sizeof ds->classes);
+    if (pick_per_class(ds, quota, seed, take) < 0) {
+        ds_free(val);
+        free(take);
+        return NULL;
+    }
+    for (int i = 0; i < ds->n; i++)
+        if (take[i])
+            ds_push(val, ds_image(ds, i), ds->labels[i]); /* capacity is enough */
+    for (int i = 0; i < ds->n; i++)
+        take[i] = !take[i];
+    ds__compact(ds, take);
+    free(take);
+    return val;
+}
+
+int ds_limit(ds_dataset *ds, int n, uint64_t seed)
+{
+    if (n < 0) {
+        app_fail("bad limit %d", n);
+        return -1;
+    }
+    if (n >= ds->n)
+        return 0;
+    int counts[DS_MAX_CLASSES], quota[DS_MAX_CLASSES];
+    double rem[DS_MAX_CLASSES];
+    ds_class_counts(ds, counts);
+    int given = 0;
+    for (int c = 0; c < ds->n_classes; c++) {
+        double q = (double)n * counts[c] / ds->n;
+        quota[c] = (int)q;
+        rem[c] = q - quota[c];
+        given += quota[c];
+    }
+    /* Largest remainder (ties to the lower class index) hands out the rest. */
+    while (given < n) {
+        int best = -1;
+        for (int c = 0; c < ds->n_classes; c++)
+            if (quota[c] < counts[c] && (best < 0 || rem[c] > rem[best]))
+                best = c;
+        if (best < 0)
+            break;
+        quota[best]++;
+        rem[best] = -1;
+        given++;
+    }
+    unsigned char *keep = malloc((size_t)ds->n);
+    if (!keep) {
+        app_fail("out of memory");
+        return -1;
+    }
+    if (pick_per_class(ds, quota, seed, keep) < 0) {
+        free(keep);
+        return -1;
+    }
+    ds__compact(ds, keep);
+    free(keep);
+    return 0;
+}
+
+void ds_class_weights(const ds_dataset *ds, double power, float *w)
+{
+    int counts[DS_MAX_CLASSES];
+    ds_class_counts(ds, counts);
+    double raw[DS_MAX_CLASSES], sum = 0;
+    for (int c = 0; c < ds->n_classes; c++) {
+        raw[c] = counts[c] ? pow((double)counts[c], -power) : 0;
+        sum += raw[c] * counts[c];
+    }
+    for (int c = 0; c < ds->n_classes; c++)
+        w[c] = sum > 0 ? (float)(raw[c] * ds->n / sum) : 0.f;
+}
+
+void ds_epoch_order(const ds_dataset *ds, const float *class_w, uint64_t *rng,
+                    int *order, int n)
+{
+    if (!class_w) {
+        for (int i = 0; i < n; i++)
+            order[i] = i < ds->n ? i : i % (ds->n ? ds->n : 1);
+        rng_shuffle(order, n, rng);
+        return;
+    }
+    int counts[DS_MAX_CLASSES], start[DS_MAX_CLASSES + 1];
+    double cum[DS_MAX_CLASSES], total = 0;
+    ds_class_counts(ds, counts);
+    for (int c = 0; c < ds->n_classes; c++) {
+        double p = class_w[c] > 0 ? (double)counts[c] * class_w[c] : 0;
+        total += p;
+        cum[c] = total;
+    }
+    /* Draws need the images grouped by class; without memory for that,
+     * fall back to uniform draws rather than fail mid-training. */
+    int *idx = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *idx);
+    if (!idx || total <= 0) {
+        free(idx);
+        for (int i = 0; i < n; i++)
+            order[i] = ds->n ? rng_below(rng, ds->n) : 0;
+        return;
+    }
+    group_by_class(ds, idx, start);
+    for (int i = 0; i < n; i++) {
+        double u = (double)(rng_next(rng) >> 11) * 0x1.0p-53 * total;
+        int c = 0;
+        while (c < ds->n_classes - 1 && (u >= cum[c] || counts[c] == 0))
+            c++;
+        while (counts[c] == 0 && c > 0) /* u rounding at the very top */
+            c--;
+        order[i] = idx[start[c] + rng_below(rng, counts[c])];
+    }
+    free(idx);
+}
+

@@ -1,0 +1,122 @@
+/* test_common.c - app/common's small shared helpers: the one image
+ * extension list (the union the detector and the trainer both accept), the
+ * sorted folder listing, the number parsers, argmax and splitmix64. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app_err.h"
+#include "cli.h"
+#include "dirlist.h"
+#include "probs.h"
+#include "rng.h"
+#include "testutil.h"
+
+static void touch(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    CHECK(f && fclose(f) == 0);
+}
+
+static void test_images(void)
+{
+    const char *yes[] = {"a.png", "b.JPG", "c.jpeg", "d.jpe", "e.pbm", "f.tiff", "g.webp",
+                         "h.jp2", "i.ras", "j.sr", "k.PnM"};
+    const char *no[] = {"a", "a.txt", "png", "a.png.txt", "a.mp4", ".png.", "a.jp"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        CHECK_MSG(dirlist_is_image(yes[i]), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        CHECK_MSG(!dirlist_is_image(no[i]), "%s", no[i]);
+}
+
+static void test_listing(void)
+{
+    char dir[] = "/tmp/test_common.XXXXXX", sub[600];
+    CHECK(mkdtemp(dir) != NULL);
+    touch(dir, "b.png");
+    touch(dir, "a.jpe");
+    touch(dir, "notes.txt");
+    touch(dir, ".hidden.png");
+    snprintf(sub, sizeof sub, "%s/z.png", dir); /* a folder with an image's name */
+    CHECK(mkdir(sub, 0700) == 0);
+    snprintf(sub, sizeof sub, "%s/cls", dir);
+    CHECK(mkdir(sub, 0700) == 0);
+
+    dirlist l = {0};
+    CHECK(dirlist_read(dir, DIRLIST_IMAGES, &l) == 0);
+    CHECK(l.n == 2 && !strcmp(l.v[0], "a.jpe") && !strcmp(l.v[1], "b.png"));
+    dirlist_free(&l);
+    CHECK(l.n == 0 && l.v == NULL);
+    CHECK(dirlist_read(dir, DIRLIST_FILES, &l) == 0);
+    CHECK(l.n == 3 && !strcmp(l.v[2], "notes.txt"));
+    dirlist_free(&l);
+    CHECK(dirlist_read(dir, DIRLIST_DIRS, &l) == 0);
+    CHECK(l.n == 2 && !strcmp(l.v[0], "cls") && !strcmp(l.v[1], "z.png"));
+    dirlist_free(&l);
+
+    snprintf(sub, sizeof sub, "%s/missing", dir);
+    CHECK(dirlist_read(sub, DIRLIST_FILES, &l) == -1 && errno == ENOENT);
+    CHECK(strstr(app_error(), sub) && strstr(app_error(), "No such file"));
+    dirlist_free(&l);
+
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static void test_argmax_rng(void)
+{
+    const float p[] = {0.1f, 0.4f, 0.4f, 0.1f};
+    CHECK(probs_argmax(p, 4) == 1); /* the first on a tie */
+    CHECK(probs_argmax(p, 1) == 0 && probs_argmax(p, 0) == 0);
+
+    /* splitmix64's published first output for seed 0. */
+    uint64_t s = 0;
+    CHECK(rng_next(&s) == 0xE220A8397B1DCDAFull);
+    int a[10], seen[10] = {0};
+    for (int i = 0; i < 10; i++)
+        a[i] = i;
+    s = 42;
+    rng_shuffle(a, 10, &s);
+    for (int i = 0; i < 10; i++)
+        seen[a[i]]++;
+    for (int i = 0; i < 10; i++)
+        CHECK(seen[i] == 1);
+    for (int i = 0; i < 1000; i++) {
+        int b = rng_below(&s, 7);
+        float u = rng_unif(&s);
+        CHECK(b >= 0 && b < 7 && u >= 0 && u < 1);
+    }
+}
+
+/* One set of number parsers and one message style for both programs. */
+static void test_numbers(void)
+{
+    long l = 0;
+    double d = 0;
+    CHECK(cli_parse_long("--n", "12", 1, 20, &l) == 0 && l == 12);
+    CHECK(cli_parse_long("--n", "12x", 1, 20, &l) == -1 &&
+          !strcmp(app_error(), "bad value '12x' for --n: not a whole number"));
+    CHECK(cli_parse_long("--n", "21", 1, 20, &l) == -1 &&
+          !strcmp(app_error(), "bad value '21' for --n: must be between 1 and 20"));
+    CHECK(cli_parse_long("--n", "", 1, 20, &l) == -1 && l == 12);
+    CHECK(cli_parse_double("--f", "0.5", 0, 1, &d) == 0 && d == 0.5);
+    CHECK(cli_parse_double("--f", "nan", 0, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value 'nan' for --f: not a number"));
+    CHECK(cli_parse_double("--f", "1.5", 0, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value '1.5' for --f: must be at least 0 and at most 1"));
+}
+
+int main(void)
+{
+    test_numbers();
+    test_images();
+    test_listing();
+    test_argmax_rng();
+    return test_done("test_common");
+}

@@ -1,0 +1,177 @@
+/* test_detect_batch.c - many videos in one command: a folder of videos and
+ * more paths after the options, one of them broken and one missing; each
+ * good video gets its log and report (and recording) named after it in
+ * --out-dir, the broken ones are reported and the rest go on, exit 1 at
+ * the end; the same with --jobs 2; two inputs of one name stay apart.
+ * Usage: test_detect_batch PATH/TO/emotion-detect */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "cvw.h"
+#include "detect_model.h"
+#include "facegen.h"
+#include "runprog.h"
+#include "testutil.h"
+
+static int lines_in(const char *path)
+{
+    char *s = rp_slurp(path);
+    int n = 0;
+    for (char *p = s; p && (p = strchr(p, '\n')); p++)
+        n++;
+    free(s);
+    return n;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[8400];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_detect_batch EMOTION_DETECT\n");
+        return 2;
+    }
+    const char *exe = argv[1], *src = getenv("NN_TEST_SRCDIR");
+    char dir[4096], pic[4096], cas[4096], vids[4200], p[4400], model[4200], outd[4200],
+        extra[4200], broken[4400], missing[4200], out[4200], err[4200], errmsg[512];
+    CHECK(rp_tmpdir(dir, sizeof dir, "batch") != NULL);
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", src ? src : ".");
+    snprintf(cas, sizeof cas, "%s/cascades/haarcascade_frontalface_default.xml", src ? src : ".");
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(vids, sizeof vids, "%s/videos", dir);
+    snprintf(extra, sizeof extra, "%s/extra.avi", dir);
+    snprintf(missing, sizeof missing, "%s/missing.mp4", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    CHECK(mkdir(vids, 0755) == 0);
+    fg_scene sc;
+    int ok = fg_init(&sc, pic, cas, 320, 240, 8, 1, errmsg, sizeof errmsg) == 0;
+    CHECK_MSG(ok, "%s", errmsg);
+    if (!ok)
+        return test_done("test_detect_batch");
+    CHECK(make_test_model(model) == 0);
+    snprintf(p, sizeof p, "%s/a.avi", vids);
+    CHECK(fg_write_video(&sc, p, 10) == 0);
+    snprintf(p, sizeof p, "%s/b.mkv", vids);
+    CHECK(fg_write_video(&sc, p, 10) == 0);
+    snprintf(p, sizeof p, "%s/notes.txt", vids); /* not a video: not an input */
+    CHECK(rp_write(p, "hello", 5) == 0);
+    snprintf(broken, sizeof broken, "%s/broken.mp4", vids);
+    CHECK(rp_write(broken, "this is not a video at all", 26) == 0);
+    CHECK(fg_write_video(&sc, extra, 10) == 0);
+
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        snprintf(outd, sizeof outd, "%s/out%d/nested", dir, jobs);
+        char nj[8];
+        snprintf(nj, sizeof nj, "%d", jobs);
+        char *run[] = {(char *)exe, "--model", model, "--out-dir", outd, "--jobs", nj,
+                       "--record", "avi", "--input", vids, extra, missing, "--threads", "2",
+                       NULL};
+        int rc = rp_run(run, out, err, 240, NULL);
+        char *e = rp_slurp(err);
+        CHECK_MSG(rc == 1, "jobs %d: exit %d: %s", jobs, rc, e ? e : "");
+        /* Each good video: its log of all its frames, its report, its
+         * recording. */
+        const char *good[] = {"a", "b", "extra"};
+        for (int i = 0; i < 3; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.jsonl", good[i]);
+            snprintf(p, sizeof p, "%s/%s", outd, name);
+            CHECK_MSG(lines_in(p) == 8, "jobs %d: %s has %d lines", jobs, p, lines_in(p));
+            snprintf(name, sizeof name, "%s/summary.json", good[i]);
+            CHECK_MSG(exists(outd, name), "jobs %d: %s", jobs, name);
+            snprintf(name, sizeof name, "%s/timeline.png", good[i]);
+            CHECK_MSG(exists(outd, name), "jobs %d: %s", jobs, name);
+            snprintf(name, sizeof name, "%s.avi", good[i]);
+            CHECK_MSG(exists(outd, name), "jobs %d: %s", jobs, name);
+        }
+        CHECK(!exists(outd, "notes.jsonl"));
+        CHECK(!exists(outd, "broken/summary.json") && !exists(outd, "missing/summary.json"));
+        /* The failures named with their reasons; the summary counts. */
+        CHECK_MSG(e && strstr(e, "broken.mp4: FAILED") && strstr(e, "missing.mp4: FAILED") &&
+                      strstr(e, "5 inputs: 3 done, 2 failed"),
+                  "jobs %d: %s", jobs, e ? e : "");
+        CHECK(e && strstr(e, "not a video") && strstr(e, "a.avi: done"));
+        free(e);
+    }
+
+    /* All good: exit 0. Two inputs of one name: NAME and NAME-2. */
+    snprintf(outd, sizeof outd, "%s/same", dir);
+    snprintf(p, sizeof p, "%s/a.avi", vids);
+    char twin[4200];
+    snprintf(twin, sizeof twin, "%s/a.avi", dir);
+    CHECK(fg_write_video(&sc, twin, 10) == 0);
+    char *run2[] = {(char *)exe, "--model", model, "--out-dir", outd, p, twin, NULL};
+    int rc = rp_run(run2, out, err, 120, NULL);
+    char *e = rp_slurp(err);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+    free(e);
+    CHECK(exists(outd, "a.jsonl") && exists(outd, "a-2.jsonl") &&
+          exists(outd, "a/summary.json") && exists(outd, "a-2/summary.json"));
+
+    /* Usage errors, before anything runs. */
+    char *run3[] = {(char *)exe, "--model", model, "--input", p, twin, NULL};
+    rc = rp_run(run3, out, err, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 2 && e && strstr(e, "need --out-dir"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *run4[] = {(char *)exe, "--out-dir", outd, "--log", "x.jsonl", p, NULL};
+    rc = rp_run(run4, out, err, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 2 && e && strstr(e, "takes a format"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *run5[] = {(char *)exe, "--jobs", "2", "--input", p, NULL};
+    rc = rp_run(run5, out, err, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 2 && e && strstr(e, "--jobs needs --out-dir"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+
+    /* SIGTERM to the parent alone: passed on, the running child closes its
+     * outputs (a complete log, every line whole), the rest are not started
+     * and the exit status says so. */
+    fg_scene longer = sc;
+    longer.n_frames = 300;
+    char l1[4200], l2[4200];
+    snprintf(l1, sizeof l1, "%s/long1.avi", dir);
+    snprintf(l2, sizeof l2, "%s/long2.avi", dir);
+    CHECK(fg_write_video(&longer, l1, 25) == 0 && fg_write_video(&longer, l2, 25) == 0);
+    snprintf(outd, sizeof outd, "%s/term", dir);
+    char *run6[] = {(char *)exe, "--model", model, "--out-dir", outd, "--threads", "1", l1, l2,
+                    NULL};
+    pid_t pid = rp_start(run6, out, err);
+    snprintf(p, sizeof p, "%s/long1.jsonl", outd);
+    double t0 = rp_now();
+    struct stat st;
+    while (rp_now() - t0 < 60 && !(stat(p, &st) == 0 && st.st_size > 1000))
+        usleep(20000);
+    kill(pid, SIGTERM);
+    rc = rp_wait(pid, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 1 && e && strstr(e, "long1.avi: interrupted") &&
+                  strstr(e, "1 input not started"),
+              "exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *log1 = rp_slurp(p);
+    size_t len1 = log1 ? strlen(log1) : 0;
+    CHECK_MSG(len1 > 0 && log1[len1 - 1] == '\n' && lines_in(p) < 300, "%zu bytes, %d lines",
+              len1, lines_in(p));
+    free(log1);
+    CHECK(!exists(outd, "long2.jsonl"));
+    CHECK(exists(outd, "long1/summary.json"));
+
+    fg_free(&sc);
+    if (!test_failures)
+        rp_rmdir(dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    return test_done("test_detect_batch");
+}

@@ -1,0 +1,385 @@
+/* test_detect_report.c - emotion-detect for programs that consume it, end
+ * to end on a face video generated here: `--log -` streams one JSON record
+ * per frame on stdout and nothing else, and a reader that goes away ends
+ * the run cleanly (exit 0, recording finished); `--report DIR` writes the
+ * session report, whose summary agrees with the log it came with, and
+ * `--from-log` rebuilds the same summary from that log (faces re-read from
+ * the source the log names, or a note when it is gone); report files are
+ * never an input, and an unwritable folder stops the run before it starts.
+ * Usage: test_detect_report PATH/TO/emotion-detect */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_err.h"
+#include "cvw.h"
+#include "detect_model.h"
+#include "facegen.h"
+#include "jsonr.h"
+#include "runprog.h"
+#include "testutil.h"
+
+#define N_FRAMES 30
+
+static const char *exe;
+static char out[4200], err[4200];
+
+static int run(char **e, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)exe;
+    va_list ap;
+    va_start(ap, e);
+    for (const char *a; n < 31 && (a = va_arg(ap, const char *));)
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    int rc = rp_run(argv, out, err, 120, NULL);
+    if (e)
+        *e = rp_slurp(err);
+    return rc;
+}
+#define RUN(e, ...) run(e, __VA_ARGS__, (const char *)NULL)
+
+static long count_frames(const char *video)
+{
+    cvw_capture *c = cvw_capture_open_file(video);
+    if (!c)
+        return -1;
+    size_t cap = (size_t)cvw_capture_width(c) * cvw_capture_height(c) * 3;
+    uint8_t *buf = malloc(cap);
+    long n = 0;
+    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
+        n++;
+    free(buf);
+    cvw_capture_close(c);
+    return n;
+}
+
+/* Per track, from a log: frames seen and frames per top class. */
+typedef struct tally {
+    int id;
+    long frames, per_class[7];
+} tally;
+
+/* Every line of text one JSON frame record, frames numbered 0, 1, ...;
+ * fills the tallies. Returns the number of records, -1 on a bad line. */
+static long parse_stream(const char *text, tally *t, int *n_t)
+{
+    long n = 0;
+    *n_t = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) {
+            fprintf(stderr, "a record without its newline: %.80s\n", p);
+            return -1;
+        }
+        jr_val *v = jr_parse(p, (size_t)(nl - p));
+        const jr_val *faces = jr_get(v, "faces");
+        if (!v || jr_num(jr_get(v, "frame"), -1) != n || !faces || faces->type != JR_ARR) {
+            fprintf(stderr, "line %ld is not frame %ld's record: %.120s (%s)\n", n + 1, n, p,
+                    v ? "" : app_error());
+            jr_free(v);
+            return -1;
+        }
+        for (int i = 0; i < faces->n; i++) {
+            int id = (int)jr_num(jr_get(&faces->items[i], "id"), 0);
+            const char *emo = jr_str(jr_get(&faces->items[i], "emotion"));
+            int k = 0;
+            while (k < *n_t && t[k].id != id)
+                k++;
+            if (k == *n_t && k < 16) {
+                memset(&t[k], 0, sizeof t[k]);
+                t[k].id = id;
+                (*n_t)++;
+            }
+            if (k < 16) {
+                t[k].frames++;
+                for (int c = 0; c < 7; c++)
+                    if (emo && !strcmp(emo, fer_names[c]))
+                        t[k].per_class[c]++;
+            }
+        }
+        jr_free(v);
+        n++;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* summary.json against the log's tallies: every track, its frames, its
+ * shares (summing to 1, each its frame count over the track's). */
+static void check_summary(const char *path, const tally *t, int n_t, long frames)
+{
+    char *text = rp_slurp(path);
+    jr_val *v = text ? jr_parse(text, strlen(text)) : NULL;
+    CHECK_MSG(v != NULL, "%s does not parse: %s", path, app_error());
+    free(text);
+    if (!v)
+        return;
+    CHECK(jr_num(jr_get(v, "frames"), -1) == frames);
+    CHECK(jr_str(jr_get(v, "source")) && jr_str(jr_get(v, "model")));
+    CHECK_NEAR(jr_num(jr_get(v, "fps"), 0), 10.0, 0.01); /* the video's rate */
+    CHECK_NEAR(jr_num(jr_get(v, "duration_s"), 0), frames / 10.0, 0.01);
+    const jr_val *tracks = jr_get(v, "tracks");
+    CHECK(tracks && tracks->type == JR_ARR && tracks->n == n_t);
+    for (int i = 0; tracks && i < tracks->n; i++) {
+        const jr_val *tr = &tracks->items[i];
+        int id = (int)jr_num(jr_get(tr, "id"), -1);
+        const tally *m = NULL;
+        for (int k = 0; k < n_t; k++)
+            if (t[k].id == id)
+                m = &t[k];
+        CHECK_MSG(m != NULL, "track %d is not in the log", id);
+        if (!m)
+            continue;
+        CHECK_MSG(jr_num(jr_get(tr, "frames"), -1) == m->frames, "track %d: frames", id);
+        const jr_val *share = jr_get(tr, "share");
+        double sum = 0;
+        int best = 0;
+        for (int c = 0; c < 7; c++) {
+            double s = jr_num(jr_get(share, fer_names[c]), -1);
+            sum += s;
+            CHECK_NEAR(s * m->frames, (double)m->per_class[c], 1e-3);
+            if (m->per_class[c] > m->per_class[best])
+                best = c;
+        }
+        CHECK_NEAR(sum, 1.0, 1e-4);
+        const char *dom = jr_str(jr_get(tr, "dominant"));
+        CHECK_MSG(dom && !strcmp(dom, fer_names[best]), "track %d dominant %s", id, dom);
+        double first = jr_num(jr_get(tr, "first_s"), -1), last = jr_num(jr_get(tr, "last_s"), -1);
+        CHECK(first >= 0 && last >= first && last <= frames / 10.0);
+        double mc = jr_num(jr_get(tr, "mean_confidence"), -1);
+        CHECK(mc > 0 && mc <= 1);
+    }
+    jr_free(v);
+}
+
+/* The report's files exist and are readable: the pictures decode, the
+ * page names them, the CSV has a row per track. */
+static void check_files(const char *dir, int n_tracks, int want_faces)
+{
+    char p[4400];
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    snprintf(p, sizeof p, "%s/timeline.png", dir);
+    CHECK_MSG(cvw_read_gray(p, &px, &w, &h) == 0 && w >= 800 && h >= 200, "%s", p);
+    free(px);
+    px = NULL;
+    snprintf(p, sizeof p, "%s/faces.png", dir);
+    int faces_ok = cvw_read_gray(p, &px, &w, &h) == 0;
+    free(px);
+    if (want_faces)
+        CHECK_MSG(faces_ok && w > 100 && h > 100, "%s", p);
+    snprintf(p, sizeof p, "%s/index.html", dir);
+    char *html = rp_slurp(p);
+    CHECK(html && strstr(html, "<img src=\"timeline.png\"") && strstr(html, "summary.json") &&
+          strstr(html, "</html>"));
+    if (html)
+        CHECK(want_faces == (strstr(html, "<img src=\"faces.png\"") != NULL));
+    free(html);
+    snprintf(p, sizeof p, "%s/summary.csv", dir);
+    char *csv = rp_slurp(p);
+    CHECK(csv && !strncmp(csv, "id,first_s,last_s,frames,dominant,mean_confidence,", 50));
+    int rows = -1;
+    for (char *l = csv; l && *l; rows++) {
+        l = strchr(l, '\n');
+        l = l ? l + 1 : NULL;
+    }
+    CHECK_MSG(rows == (n_tracks ? n_tracks : 1), "%d CSV rows for %d tracks", rows, n_tracks);
+    free(csv);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_detect_report EMOTION_DETECT\n");
+        return 2;
+    }
+    exe = argv[1];
+    const char *src = getenv("NN_TEST_SRCDIR");
+    char dir[4096], pic[4096], cas[4096], vid[4200], model[4200], rec[4200], rep[4200],
+        rep2[4200], log[4200], p[4400], errmsg[512];
+    CHECK(rp_tmpdir(dir, sizeof dir, "report") != NULL);
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", src ? src : ".");
+    snprintf(cas, sizeof cas, "%s/cascades/haarcascade_frontalface_default.xml", src ? src : ".");
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(rec, sizeof rec, "%s/rec.avi", dir);
+    snprintf(rep, sizeof rep, "%s/report", dir);
+    snprintf(rep2, sizeof rep2, "%s/from-log/nested", dir);
+    snprintf(log, sizeof log, "%s/stream.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    fg_scene sc;
+    int ok = fg_init(&sc, pic, cas, 480, 360, N_FRAMES, 2, errmsg, sizeof errmsg) == 0;
+    CHECK_MSG(ok, "%s", errmsg);
+    if (!ok)
+        return test_done("test_detect_report");
+    CHECK_MSG(fg_write_video(&sc, vid, 10) == 0, "%s", cvw_error());
+    CHECK(make_test_model(model) == 0);
+
+    /* --log - and --report together: stdout is the log, line by line, and
+     * nothing else; the report agrees with it. */
+    char *e = NULL;
+    int rc = RUN(&e, "--headless", "--input", vid, "--model", model, "--threads", "1", "--log",
+                 "-", "--report", rep);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+    CHECK(e && strstr(e, "frames/s")); /* progress and summary stay on stderr */
+    free(e);
+    char *text = rp_slurp(out);
+    tally t[16];
+    int n_t = 0;
+    long n = text ? parse_stream(text, t, &n_t) : -1;
+    CHECK_MSG(n == N_FRAMES, "%ld records on stdout for %d frames", n, N_FRAMES);
+    CHECK_MSG(n_t >= 2, "%d tracks", n_t);
+    CHECK(text && strstr(text, "\"session\":{\"source\":"));
+    CHECK(rp_write(log, text ? text : "", text ? strlen(text) : 0) == 0);
+    free(text);
+    snprintf(p, sizeof p, "%s/summary.json", rep);
+    check_summary(p, t, n_t, N_FRAMES);
+    check_files(rep, n_t, 1);
+
+    /* --from-log: the same summary, to the byte, and the faces re-read
+     * from the video the log names (a folder made with its parents). */
+    rc = RUN(&e, "--report", rep2, "--from-log", log);
+    CHECK_MSG(rc == 0, "--from-log exit %d: %s", rc, e ? e : "");
+    free(e);
+    char p2[4400];
+    snprintf(p2, sizeof p2, "%s/summary.json", rep2);
+    char *a = rp_slurp(p), *b = rp_slurp(p2);
+    CHECK_MSG(a && b && !strcmp(a, b), "--from-log summary differs:\n%s\n%s", a, b);
+    free(a);
+    free(b);
+    snprintf(p, sizeof p, "%s/summary.csv", rep);
+    snprintf(p2, sizeof p2, "%s/summary.csv", rep2);
+    a = rp_slurp(p), b = rp_slurp(p2);
+    CHECK(a && b && !strcmp(a, b));
+    free(a);
+    free(b);
+    check_files(rep2, n_t, 1);
+
+    /* The source gone: the report without faces.png, saying why. */
+    char moved[4400];
+    snprintf(moved, sizeof moved, "%s/moved.avi", dir);
+    CHECK(rename(vid, moved) == 0);
+    snprintf(rep2, sizeof rep2, "%s/nofaces", dir);
+    rc = RUN(&e, "--report", rep2, "--from-log", log);
+    CHECK_MSG(rc == 0 && e && strstr(e, "No faces.png"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    check_files(rep2, n_t, 0);
+    snprintf(p, sizeof p, "%s/index.html", rep2);
+    text = rp_slurp(p);
+    CHECK(text && strstr(text, "cannot be read again"));
+    free(text);
+    /* ... and with --input naming where it went, the faces again. */
+    rc = RUN(&e, "--report", rep2, "--from-log", log, "--input", moved);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+    free(e);
+    check_files(rep2, n_t, 1);
+    CHECK(rename(moved, vid) == 0);
+
+    /* A closed pipe: the reader takes one record and leaves; the run ends
+     * with exit 0 and a finished recording. A looping input keeps it busy
+     * until then. */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    char *argv_pipe[] = {(char *)exe, "--headless", "-q", "--input", vid, "--loop", "--model",
+                         model, "--threads", "1", "--log", "-", "--record", rec, NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fds[1], 1);
+        dup2(fe, 2);
+        close(fds[0]);
+        close(fds[1]);
+        execv(exe, argv_pipe);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *rd = fdopen(fds[0], "r");
+    char line[8192];
+    CHECK(rd && fgets(line, sizeof line, rd) && !strncmp(line, "{\"frame\":0,", 11));
+    fclose(rd); /* the reader goes */
+    rc = rp_wait(pid, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0, "exit %d after the reader left: %s", rc, e ? e : "");
+    CHECK(e && strstr(e, "closed the pipe"));
+    free(e);
+    CHECK_MSG(count_frames(rec) >= 1, "the recording is not playable: %s", cvw_error());
+
+    /* Report files are never an input; an unwritable folder stops the
+     * run before it starts. */
+    snprintf(p, sizeof p, "%s/index.html", rep);
+    rc = RUN(&e, "--report", rep, "--from-log", p);
+    CHECK_MSG(rc == 2 && e && strstr(e, "same file"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--headless", "--input", vid, "--model", model, "--report", "/proc/no/report");
+    CHECK_MSG(rc == 1 && e && strstr(e, "--report") && !strstr(e, "frames/s"), "exit %d: %s", rc,
+              e ? e : "");
+    free(e);
+    rc = RUN(&e, "--from-log", log);
+    CHECK_MSG(rc == 2 && e && strstr(e, "needs --report"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    /* A CSV log cannot be read back; a log that is not one is refused with
+     * its line. */
+    snprintf(p, sizeof p, "%s/bad.jsonl", dir);
+    const char *bad = "{\"frame\":0,\"faces\":[]}\n{\"frame\":1,\"faces\":[\n";
+    CHECK(rp_write(p, bad, strlen(bad)) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    CHECK_MSG(rc == 1 && e && strstr(e, "line 2"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    const char *csv = "frame,t_ms,id,x,y,w,h,emotion,confidence\n0,0.0,,,,,,,\n";
+    CHECK(rp_write(p, csv, strlen(csv)) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    CHECK_MSG(rc == 1 && e && strstr(e, "cannot be read back"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+    CHECK(rp_write(p, "", 0) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    CHECK_MSG(rc == 1 && e && strstr(e, "no frame records"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+
+    /* The window (SDL's dummy driver) writes its report too, when it is
+     * closed (here by Ctrl-C once every frame is logged). */
+    setenv("SDL_VIDEODRIVER", "dummy", 1);
+    char wlog[4300], wrep[4300];
+    snprintf(wlog, sizeof wlog, "%s/window.jsonl", dir);
+    snprintf(wrep, sizeof wrep, "%s/window-report", dir);
+    char *argv_win[] = {(char *)exe, "--input", vid, "--model", model, "--log", wlog,
+                        "--report", wrep, NULL};
+    pid = rp_start(argv_win, out, err);
+    double t0 = rp_now();
+    int lines = 0;
+    while (rp_now() - t0 < 60) {
+        text = rp_slurp(wlog);
+        lines = 0;
+        for (char *q = text; q && (q = strchr(q, '\n')); q++)
+            lines++;
+        free(text);
+        if (lines >= N_FRAMES)
+            break;
+        usleep(50000);
+    }
+    kill(pid, SIGINT);
+    rc = rp_wait(pid, 30, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0 && lines == N_FRAMES, "window: exit %d, %d lines: %s", rc, lines,
+              e ? e : "");
+    free(e);
+    text = rp_slurp(wlog);
+    n = text ? parse_stream(text, t, &n_t) : -1;
+    free(text);
+    CHECK(n == N_FRAMES);
+    snprintf(p, sizeof p, "%s/summary.json", wrep);
+    check_summary(p, t, n_t, N_FRAMES);
+    check_files(wrep, n_t, 1);
+
+    fg_free(&sc);
+    if (!test_failures)
+        rp_rmdir(dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    return test_done("test_detect_report");
+}
