@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,29 @@ static inline int rp_run(char *const *argv, const char *out, const char *err, do
 {
     pid_t pid = rp_start(argv, out, err);
     return pid < 0 ? -1 : rp_wait(pid, timeout, elapsed);
+}
+
+static inline char *rp_slurp(const char *path);
+
+/* Run exe with the arguments that follow, up to a NULL (at most 30), stdout
+ * and stderr into the files out and err; returns rp_wait's status and, when
+ * errtext is not NULL, stderr as a malloc'd string in *errtext. */
+static inline int rp_run_args(const char *exe, const char *out, const char *err, double timeout,
+                              char **errtext, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)exe;
+    va_list ap;
+    va_start(ap, errtext);
+    for (const char *a; n < 31 && (a = va_arg(ap, const char *));)
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    int rc = rp_run(argv, out, err, timeout, NULL);
+    if (errtext)
+        *errtext = rp_slurp(err);
+    return rc;
 }
 
 /* Whole file as a NUL-terminated malloc'd string, or NULL. */

@@ -22,25 +22,9 @@
 static const char *exe;
 static char out[4200], err[4200];
 
-/* Run emotion-detect with the NULL-terminated arguments; returns the exit
- * code, and stderr in *e (malloc'd) when e is not NULL. */
-static int run(char **e, ...)
-{
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)exe;
-    va_list ap;
-    va_start(ap, e);
-    for (const char *a; n < 23 && (a = va_arg(ap, const char *));)
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    int rc = rp_run(argv, out, err, 60, NULL);
-    if (e)
-        *e = rp_slurp(err);
-    return rc;
-}
-#define RUN(e, ...) run(e, __VA_ARGS__, (const char *)NULL)
+/* Run emotion-detect with the arguments; the exit code, stderr in *e when
+ * e is not NULL (runprog.h). */
+#define RUN(e, ...) rp_run_args(exe, out, err, 60, e, __VA_ARGS__, (const char *)NULL)
 
 static int lines_of(const char *s)
 {

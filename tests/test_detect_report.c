@@ -25,23 +25,9 @@
 static const char *exe;
 static char out[4200], err[4200];
 
-static int run(char **e, ...)
-{
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)exe;
-    va_list ap;
-    va_start(ap, e);
-    for (const char *a; n < 31 && (a = va_arg(ap, const char *));)
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    int rc = rp_run(argv, out, err, 120, NULL);
-    if (e)
-        *e = rp_slurp(err);
-    return rc;
-}
-#define RUN(e, ...) run(e, __VA_ARGS__, (const char *)NULL)
+/* Run emotion-detect with the arguments; the exit code, stderr in *e when
+ * e is not NULL (runprog.h). */
+#define RUN(e, ...) rp_run_args(exe, out, err, 120, e, __VA_ARGS__, (const char *)NULL)
 
 static long count_frames(const char *video)
 {
