@@ -247,7 +247,7 @@ int main(int argc, char **argv)
         line = nl ? nl + 1 : NULL;
     }
     free(c);
-    CHECK_MSG(header_fields == 16 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
+    CHECK_MSG(header_fields == 18 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
               "csv: header %d fields, %d rows, %d with another count, %d without faces",
               header_fields, rows, bad, empty_face_rows);
 

@@ -69,6 +69,7 @@ elog *elog_open(const char *path, const char *const *names, int k, char *err, si
         fputs("frame,t_ms,id,x,y,w,h,emotion,confidence", l->f);
         for (int i = 0; i < k; i++)
             fprintf(l->f, ",p_%s", l->names[i]);
+        fputs(",hint,calibrated", l->f);
         fputc('\n', l->f);
         fflush(l->f);
     }
@@ -86,17 +87,25 @@ static void num(FILE *f, double v, int csv)
         fputs("null", f);
 }
 
+/* A CSV row's last fields and its end: the frame's hint (a fixed name of
+ * hints.c, no comma or quote in it; empty without one) and whether the
+ * face's probabilities are calibrated (1 or 0; empty without a face). */
+static void csv_tail(FILE *f, const pl_result *r, const pl_face *fc)
+{
+    fprintf(f, ",%s,%s\n", r->hint ? r->hint : "", fc ? (fc->calibrated ? "1" : "0") : "");
+}
+
 int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
 {
     FILE *f = l->f;
     if (l->csv) {
-        /* Every row has the header's 9 + k fields, a frame without faces
+        /* Every row has the header's 11 + k fields, a frame without faces
          * too (its face fields empty). */
         if (r->n == 0) {
             fprintf(f, "%ld,%.1f,,,,,,,", frame, t_ms);
             for (int c = 0; c < l->k; c++)
                 fputc(',', f);
-            fputc('\n', f);
+            csv_tail(f, r, NULL);
         }
         for (int i = 0; i < r->n; i++) {
             const pl_face *fc = &r->faces[i];
@@ -107,7 +116,7 @@ int elog_frame(elog *l, long frame, double t_ms, const pl_result *r)
                 fputc(',', f);
                 num(f, fc->probs[c], 1);
             }
-            fputc('\n', f);
+            csv_tail(f, r, fc);
         }
     } else {
         fprintf(f, "{\"frame\":%ld,\"t_ms\":%.1f,\"faces\":[", frame, t_ms);
