@@ -9,7 +9,7 @@
 #                                                as the minimal corpus with
 #                                                the same coverage
 #
-# Targets: model spec checkpoint csv log. The clang build lives in
+# Targets: model spec checkpoint csv log jsonr fromlog. The clang build lives in
 # build-fuzz (FUZZ_BUILD to change); each target's growing corpus in
 # build-fuzz/fuzz-corpus/TARGET, seeded from the committed fuzz/corpus/TARGET.
 # Crashes are written as build-fuzz/crash-* and stop the run with an error.
@@ -18,7 +18,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-model spec checkpoint csv log}
+targets=${*:-model spec checkpoint csv log jsonr fromlog}
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang CXX=clang++ meson setup "$build" "$src" --buildtype=debugoptimized \

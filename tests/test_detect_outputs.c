@@ -231,8 +231,8 @@ int main(int argc, char **argv)
         line = nl ? nl + 1 : NULL;
     }
     free(c);
-    /* 9 fields, the file column of a log of images, 7 probabilities. */
-    CHECK_MSG(header_fields == 17 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
+    /* 9 fields, the file column of a log of images, 7 probabilities, hint and calibrated. */
+    CHECK_MSG(header_fields == 19 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
               "csv: header %d fields, %d rows, %d with another count, %d without faces",
               header_fields, rows, bad, empty_face_rows);
 

@@ -14,6 +14,7 @@
  *    probability panels of faces close together;
  *  - the program's JSON log: "calibrated":true after --calibrate's
  *    seconds, "hint" on a dark clip, never on good frames or a picture;
+ *    the same in a CSV log's hint and calibrated columns;
  *  - key g's heat map through app_step: colour over the face crops only;
  *  - emotion-train predict --saliency: a heat map PNG per picture.
  * argv: the emotion-detect and emotion-train executables. */
@@ -507,12 +508,12 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     char *e = NULL;
 
     /* --calibrate 0.5: no face calibrated in the first half second of the
-     * clip (frames 0..4), the face calibrated at the end. --without cuts:
-     * this short clip moves a frame-filling picture far enough between
-     * frames that the scene-cut test sees a cut at frame 4: the face gets a
-     * new track there, and the recording belonged to the old one. */
+     * clip (frames 0..4), the face calibrated at the end. This
+     * short clip moves a frame-filling picture far enough between frames
+     * that the scene-cut test sees a cut at frame 4: the face gets a new
+     * track there, and the calibration in progress must follow it. */
     char *a1[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", log,
-                  "--detect-every", "1", "--calibrate", "0.5", "--without", "cuts", NULL};
+                  "--detect-every", "1", "--calibrate", "0.5", NULL};
     CHECK(rp_run(a1, out, err, 120, NULL) == 0);
     e = rp_slurp(log);
     CHECK(e != NULL);
@@ -549,6 +550,77 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     CHECK(rp_run(a4, out, err, 120, NULL) == 0);
     e = rp_slurp(log);
     CHECK(e && count(e, "\"frame\"") == 1 && count(e, "hint") == 0);
+    free(e);
+}
+
+/* ---- the same in a CSV log: its last two columns --------------------------------- */
+
+/* Field i (0-based) of the CSV line at l, copied into out; the line's
+ * field count. */
+static int csv_field(const char *l, int i, char *out, size_t len)
+{
+    int n = 0;
+    out[0] = 0;
+    for (const char *p = l;; n++) {
+        const char *end = p + strcspn(p, ",\n");
+        if (n == i)
+            snprintf(out, len, "%.*s", (int)(end - p), p);
+        if (*end != ',')
+            return n + 1;
+        p = end + 1;
+    }
+}
+
+static void check_csv_log(const char *exe, const char *dir, const fg_scene *sc)
+{
+    char vid[4200], dark[4200], model[4200], csv[4200], out[4200], err[4200], f[64];
+    snprintf(vid, sizeof vid, "%s/faces.avi", dir);
+    snprintf(dark, sizeof dark, "%s/dark.avi", dir); /* made by check_logs */
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(csv, sizeof csv, "%s/log.csv", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    const int hint_col = 9 + K, cal_col = 10 + K;
+    /* --calibrate 0.5: calibrated 0 on the first half second's rows, 1 on
+     * the last two frames' */
+    char *a1[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", csv,
+                  "--detect-every", "1", "--calibrate", "0.5", NULL};
+    CHECK(rp_run(a1, out, err, 120, NULL) == 0);
+    char *e = rp_slurp(csv);
+    const char *hdr = e;
+    CHECK_MSG(e && csv_field(hdr, hint_col, f, sizeof f) == K + 11 && !strcmp(f, "hint"), "%s",
+              e ? e : "");
+    CHECK(e && csv_field(hdr, cal_col, f, sizeof f) == K + 11 && !strcmp(f, "calibrated"));
+    int early = 0, early_rows = 0, late = 0, hinted = 0, bad = 0;
+    for (int i = 1; e && line_at(e, i); i++) {
+        const char *l = line_at(e, i);
+        bad += csv_field(l, cal_col, f, sizeof f) != K + 11;
+        const int frame = atoi(l);
+        if (frame < 5)
+            early += !strcmp(f, "1"), early_rows += !strcmp(f, "0");
+        if (frame >= sc->n_frames - 2)
+            late += !strcmp(f, "1");
+        csv_field(l, hint_col, f, sizeof f);
+        hinted += f[0] != 0;
+    }
+    CHECK_MSG(early == 0 && early_rows >= 5 && late >= 2 && hinted == 0 && bad == 0,
+              "CSV calibrated: %d of %d early rows, %d late; %d hints; %d rows miscounted", early,
+              early + early_rows, late, hinted, bad);
+    free(e);
+    /* the dark clip: the hint on its rows, "too dark" only */
+    char *a2[] = {(char *)exe, "--headless", "-q", "--input", dark, "--model", model, "--log", csv,
+                  NULL};
+    CHECK(rp_run(a2, out, err, 120, NULL) == 0);
+    e = rp_slurp(csv);
+    int dark_rows = 0, other = 0;
+    bad = 0;
+    for (int i = 1; e && line_at(e, i); i++) {
+        bad += csv_field(line_at(e, i), hint_col, f, sizeof f) != K + 11;
+        dark_rows += !strcmp(f, "too dark");
+        other += f[0] && strcmp(f, "too dark");
+    }
+    CHECK_MSG(dark_rows >= 5 && other == 0 && bad == 0, "CSV hint: %d rows too dark, %d other, "
+              "%d miscounted:\n%s", dark_rows, other, bad, e ? e : "");
     free(e);
 }
 
@@ -716,6 +788,7 @@ int main(int argc, char **argv)
     if (ok && rp_tmpdir(dir, sizeof dir, "detect-person")) {
         check_blur(argv[1], dir, &sc);
         check_logs(argv[1], dir, &sc);
+        check_csv_log(argv[1], dir, &sc);
         check_heat(dir);
         check_predict(argv[2], dir, &sc);
         rp_rmdir(dir);

@@ -326,6 +326,21 @@ int main(int argc, char **argv)
     rc = RUN(&e, "--report", rep2, "--from-log", p);
     CHECK_MSG(rc == 1 && e && strstr(e, "no frame records"), "exit %d: %s", rc, e ? e : "");
     free(e);
+    /* numbers no log holds, which would not convert to integers (found by
+     * fuzz_fromlog): refused, with the line */
+    const char *huge[2] = {
+        "{\"frame\":0,\"t_ms\":0.0,\"faces\":[]}\n"
+        "{\"frame\":1,\"t_ms\":40.0,\"faces\":[{\"id\":1,\"box\":[1e300,0,9,9],"
+        "\"emotion\":\"a\",\"confidence\":1,\"probs\":{\"a\":1}}]}\n",
+        "{\"frame\":1e300,\"t_ms\":0.0,\"faces\":[]}\n"};
+    for (int i = 0; i < 2; i++) {
+        CHECK(rp_write(p, huge[i], strlen(huge[i])) == 0);
+        rc = RUN(&e, "--report", rep2, "--from-log", p);
+        CHECK_MSG(rc == 1 && e && strstr(e, i ? "line 1: frame number out of range" :
+                                                "line 2: a face's id or box out of range"),
+                  "exit %d: %s", rc, e ? e : "");
+        free(e);
+    }
 
     /* The window (SDL's dummy driver) writes its report too, when it is
      * closed (here by Ctrl-C once every frame is logged). */

@@ -35,6 +35,13 @@ int main(void)
     v = parse("[]");
     CHECK(v && v->type == JR_ARR && v->n == 0);
     jr_free(v);
+    /* a number of any length (found by fuzz_jsonr: 64 characters and more
+     * were refused) */
+    v = parse("[1000000000000000000000000000000000000000000000000000000000000000000000,"
+              "0.0000000000000000000000000000000000000000000000000000000000000000000025]");
+    CHECK(v && v->type == JR_ARR && v->n == 2 && jr_num(&v->items[0], 0) == 1e69 &&
+          jr_num(&v->items[1], 0) == 2.5e-69);
+    jr_free(v);
 
     const char *bad[] = {"", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "nul", "[1 2]",
                          "{\"a\" 1}", "{1:2}", "\"a\tb\"", "\"abc", "\"\\x\"", "\"\\u12g4\"",

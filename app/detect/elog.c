@@ -71,6 +71,7 @@ elog *elog_open(const char *path, const char *const *names, int k, int with_file
                         : "frame,t_ms,id,x,y,w,h,emotion,confidence", l->f);
         for (int i = 0; i < k; i++)
             fprintf(l->f, ",p_%s", l->names[i]);
+        fputs(",hint,calibrated", l->f);
         fputc('\n', l->f);
         fflush(l->f);
     }
@@ -86,6 +87,14 @@ static void num(FILE *f, double v, int csv)
         fprintf(f, "%.4f", v);
     else if (!csv)
         fputs("null", f);
+}
+
+/* A CSV row's last fields and its end: the frame's hint (a fixed name of
+ * hints.c, no comma or quote in it; empty without one) and whether the
+ * face's probabilities are calibrated (1 or 0; empty without a face). */
+static void csv_tail(FILE *f, const pipeline_result *r, const pipeline_face *fc)
+{
+    fprintf(f, ",%s,%s\n", r->hint ? r->hint : "", fc ? (fc->calibrated ? "1" : "0") : "");
 }
 
 /* The frame number and, in a log of images, the file: the start of every
@@ -120,7 +129,7 @@ int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipelin
             fprintf(f, "%.1f,,,,,,,", t_ms);
             for (int c = 0; c < l->k; c++)
                 fputc(',', f);
-            fputc('\n', f);
+            csv_tail(f, r, NULL);
         }
         for (int i = 0; i < r->n; i++) {
             const pipeline_face *fc = &r->faces[i];
@@ -132,7 +141,7 @@ int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipelin
                 fputc(',', f);
                 num(f, fc->probs[c], 1);
             }
-            fputc('\n', f);
+            csv_tail(f, r, fc);
         }
     } else {
         fprintf(f, "{\"frame\":%ld,", frame);

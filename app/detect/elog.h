@@ -7,7 +7,10 @@
  * (the first record may end with a "session" member, see elog_session);
  * CSV, one row per face (a frame without faces gets a row with empty face
  * fields, so every frame appears; every row has the header's fields):
- *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...
+ *   frame,t_ms,id,x,y,w,h,emotion,confidence,p_<class>...,hint,calibrated
+ * (hint: the frame's "hint" of the JSON log, or empty; calibrated: 1 when
+ * the face's probabilities are corrected by a personal calibration, else 0,
+ * empty on a row without a face).
  * A log of images (with_file) names each record's image: "file":"PATH"
  * after "frame" in JSON, a `file` column after `frame` in CSV (quoted as
  * RFC 4180 says when the path holds a comma, a quote or a line break).

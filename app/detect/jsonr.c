@@ -238,14 +238,18 @@ static int parse_number(rd *r, jr_val *v)
         while (p < r->end && *p >= '0' && *p <= '9')
             p++;
     }
-    char buf[64];
+    /* strtod on a NUL-terminated copy: the text need not end after it. Any
+     * length is valid JSON (a long one is copied to the heap). */
+    char small[64], *buf = small;
     size_t n = (size_t)(p - r->p);
-    if (n >= sizeof buf)
-        return bad(r, "number too long");
+    if (n >= sizeof small && !(buf = malloc(n + 1)))
+        return app_fail("out of memory");
     memcpy(buf, r->p, n);
     buf[n] = 0;
     v->type = JR_NUM;
     v->num = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
     r->p = p;
     return 0;
 }

@@ -78,13 +78,15 @@ static int overlaps(cvw_rect a, cvw_rect b)
     return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-/* A face with an id no calibration knows, where a calibrated face whose id
- * is not in this frame was lately: the same person, re-found. */
+/* A face with an id no calibration knows, where a calibrated face (or one
+ * being calibrated) whose id is not in this frame was lately: the same
+ * person, re-found under a new id (the tracker lost it, or a scene-cut test
+ * fired on a quick movement); the calibration follows the person. */
 static nt_track *refound(nt_state *s, double t_ms, const pipeline_result *r, const pipeline_face *f)
 {
     for (int i = 0; i < s->n; i++) {
         nt_track *t = &s->t[i];
-        if (!t->done || t_ms - t->t_seen > NT_REFIND_MS || !overlaps(t->box, f->box))
+        if (t_ms - t->t_seen > NT_REFIND_MS || !overlaps(t->box, f->box))
             continue;
         int present = 0;
         for (int j = 0; j < r->n && !present; j++)

@@ -4,6 +4,7 @@
 #include "sreport_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,18 @@ int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, con
 
 /* ---- reading a log back ---------------------------------------------- */
 
+/* The number v holds (0 when absent), when it lies within [lo, hi]; a log
+ * holds whole numbers there, anything else is not a log's (and would not
+ * convert to an integer). Out of range: 0 with *bad set. */
+static double in_range(const jr_val *v, double lo, double hi, int *bad)
+{
+    const double d = jr_num(v, 0);
+    if (d >= lo && d <= hi)
+        return d;
+    *bad = 1;
+    return 0;
+}
+
 static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, long line,
                           const char *path)
 {
@@ -241,10 +254,15 @@ static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, lo
     }
     if (pf->cls < 0)
         return app_fail("%s: line %ld: emotion '%s' is not one of the classes", path, line, emo);
-    pf->id = (int)jr_num(jr_get(jf, "id"), 0);
+    int bad = 0;
+    pf->id = (int)in_range(jr_get(jf, "id"), INT_MIN, INT_MAX, &bad);
     pf->conf = (float)jr_num(jr_get(jf, "confidence"), NAN);
-    pf->box = (cvw_rect){(int)jr_num(&box->items[0], 0), (int)jr_num(&box->items[1], 0),
-                         (int)jr_num(&box->items[2], 0), (int)jr_num(&box->items[3], 0)};
+    pf->box = (cvw_rect){(int)in_range(&box->items[0], INT_MIN, INT_MAX, &bad),
+                         (int)in_range(&box->items[1], INT_MIN, INT_MAX, &bad),
+                         (int)in_range(&box->items[2], INT_MIN, INT_MAX, &bad),
+                         (int)in_range(&box->items[3], INT_MIN, INT_MAX, &bad)};
+    if (bad)
+        return app_fail("%s: line %ld: a face's id or box out of range", path, line);
     return 0;
 }
 
@@ -291,13 +309,21 @@ sr_session *sr_read_log(const char *path)
             app_fail("%s: line %ld: not a frame record (no \"frame\" or \"faces\")", path, no);
             break;
         }
+        int bad = 0; /* frame numbers as long (at least 32 bits) */
+        const long frame_no = (long)in_range(frame, 0, 2147483647.0, &bad);
+        if (bad) {
+            jr_free(v);
+            ok = 0;
+            app_fail("%s: line %ld: frame number out of range", path, no);
+            break;
+        }
         if (sess)
             sr_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
         r.n = 0;
         for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
-        if (ok && sr_add(s, (long)frame->num, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+        if (ok && sr_add(s, frame_no, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
             ok = 0;
         jr_free(v);
     }
