@@ -1,4 +1,5 @@
-// cvw.cpp - errors, images and DNN over OpenCV, behind the C API in cvw.h.
+// cvw.cpp - errors, images (reading, and the pipeline's pixel operations:
+// gray conversion, equalization, warps, resizes, crops) and DNN over OpenCV, behind the C API in cvw.h.
 // Every extern "C" function runs its body inside cvw::guard so that no C++
 // exception crosses into C; failures leave a message for cvw_error().
 #include "cvw.h"
@@ -193,6 +194,124 @@ extern "C" void cvw_dnn_free(cvw_dnn *net)
 {
     cvw::guard("cvw_dnn_free", 0, [&]() -> int {
         delete net;
+        return 0;
+    });
+}
+
+extern "C" int cvw_bgr_to_gray(const uint8_t *bgr, int w, int h, uint8_t *gray)
+{
+    if (!bgr || !gray || w <= 0 || h <= 0)
+        return fail("bgr to gray: bad argument");
+    return cvw::guard("bgr to gray", -1, [&]() -> int {
+        cv::Mat src(h, w, CV_8UC3, const_cast<uint8_t *>(bgr)), dst(h, w, CV_8UC1, gray);
+        cv::cvtColor(src, dst, cv::COLOR_BGR2GRAY);
+        return 0;
+    });
+}
+
+extern "C" int cvw_equalize_gray(uint8_t *gray, int w, int h)
+{
+    if (!gray || w <= 0 || h <= 0)
+        return fail("equalize: bad argument");
+    return cvw::guard("equalize", -1, [&]() -> int {
+        cv::Mat m(h, w, CV_8UC1, gray), tmp;
+        cv::equalizeHist(m, tmp);
+        tmp.copyTo(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_clahe_gray(uint8_t *gray, int w, int h)
+{
+    if (!gray || w <= 0 || h <= 0)
+        return fail("clahe: bad argument");
+    return cvw::guard("clahe", -1, [&]() -> int {
+        cv::Mat m(h, w, CV_8UC1, gray), tmp;
+        cv::Ptr<cv::CLAHE> cl = cv::createCLAHE(2.0, cv::Size(8, 8));
+        cl->apply(m, tmp);
+        tmp.copyTo(m);
+        return 0;
+    });
+}
+
+extern "C" int cvw_warp_gray(const uint8_t *src, int sw, int sh, double cx, double cy,
+                             double angle_deg, double scale, uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || !(scale > 0))
+        return fail("warp: bad argument");
+    return cvw::guard("warp", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC1, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC1, dst);
+        cv::Mat area;
+        if (scale > 1.5) {
+            /* Bilinear sampling would skip pixels: average the part of the
+             * source the output covers down to about the output's scale
+             * first, then warp that. */
+            double half = 0.5 * std::hypot((double)dw, (double)dh) * scale + 2;
+            cv::Rect need((int)std::floor(cx - half), (int)std::floor(cy - half),
+                          (int)std::ceil(2 * half) + 1, (int)std::ceil(2 * half) + 1);
+            need &= cv::Rect(0, 0, sw, sh);
+            if (need.width > 0 && need.height > 0) {
+                int aw = std::max(1, (int)std::lround(need.width / scale));
+                int ah = std::max(1, (int)std::lround(need.height / scale));
+                cv::resize(s(need), area, cv::Size(aw, ah), 0, 0, cv::INTER_AREA);
+                double fx = (double)need.width / aw, fy = (double)need.height / ah;
+                cx = (cx - need.x + 0.5) / fx - 0.5;
+                cy = (cy - need.y + 0.5) / fy - 0.5;
+                scale /= 0.5 * (fx + fy);
+                s = area;
+            }
+        }
+        /* dst (u, v) <- src (cx, cy) + scale * R(angle) * (u - u0, v - v0) */
+        double a = angle_deg * CV_PI / 180, c = std::cos(a) * scale, sn = std::sin(a) * scale;
+        double u0 = (dw - 1) / 2.0, v0 = (dh - 1) / 2.0;
+        cv::Matx23d m(c, -sn, cx - c * u0 + sn * v0, sn, c, cy - sn * u0 - c * v0);
+        cv::warpAffine(s, d, m, d.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                       cv::BORDER_REPLICATE);
+        return 0;
+    });
+}
+
+extern "C" int cvw_resize_bgr(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0)
+        return fail("resize: bad argument");
+    return cvw::guard("resize", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC3, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC3, dst);
+        int interp = (dw < sw || dh < sh) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s, d, d.size(), 0, 0, interp);
+        return 0;
+    });
+}
+
+extern "C" int cvw_crop_resize_gray(const uint8_t *src, int sw, int sh, cvw_rect r,
+                                    uint8_t *dst, int dw, int dh)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0)
+        return fail("crop: bad argument");
+    return cvw::guard("crop", -1, [&]() -> int {
+        cv::Rect roi = cv::Rect(r.x, r.y, r.w, r.h) & cv::Rect(0, 0, sw, sh);
+        if (roi.width <= 0 || roi.height <= 0)
+            return fail("crop: box outside the image");
+        cv::Mat s(sh, sw, CV_8UC1, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC1, dst);
+        int interp = (dw < roi.width || dh < roi.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s(roi), d, d.size(), 0, 0, interp);
+        return 0;
+    });
+}
+
+extern "C" int cvw_paste_bgr(uint8_t *dst, int dw, int dh, const uint8_t *src, int sw, int sh,
+                             cvw_rect r)
+{
+    if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || r.w <= 0 || r.h <= 0)
+        return fail("paste: bad argument");
+    return cvw::guard("paste", -1, [&]() -> int {
+        cv::Mat s(sh, sw, CV_8UC3, const_cast<uint8_t *>(src)), d(dh, dw, CV_8UC3, dst), scaled;
+        int interp = (r.w < sw || r.h < sh) ? cv::INTER_AREA : cv::INTER_LINEAR;
+        cv::resize(s, scaled, cv::Size(r.w, r.h), 0, 0, interp);
+        cv::Rect full(r.x, r.y, r.w, r.h), vis = full & cv::Rect(0, 0, dw, dh);
+        if (vis.width <= 0 || vis.height <= 0)
+            return 0;
+        scaled(cv::Rect(vis.x - r.x, vis.y - r.y, vis.width, vis.height)).copyTo(d(vis));
         return 0;
     });
 }
