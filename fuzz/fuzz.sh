@@ -52,6 +52,6 @@ for t in $targets; do
         (cd "$build" && "./fuzz/fuzz_$t" -merge=1 "$min" "$src/fuzz/corpus/$t" "$work" 2>&1 | tail -1)
         rm -f "$src/fuzz/corpus/$t"/*
         cp "$min"/* "$src/fuzz/corpus/$t"/
-        echo "fuzz/corpus/$t: $(ls "$src/fuzz/corpus/$t" | wc -l) files, $(du -sk "$src/fuzz/corpus/$t" | cut -f1) kB"
+        echo "fuzz/corpus/$t: $(ls "$src/fuzz/corpus/$t" | wc -l) files, $(du -sk --apparent-size "$src/fuzz/corpus/$t" | cut -f1) kB"
     fi
 done
