@@ -30,13 +30,15 @@ def main():
     video, onnx, cascade = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     log = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
+    # At 1-2 frames/s a long face-free video would take many minutes.
+    max_frames = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     cv2.setNumThreads(threads)
     cap = cv2.VideoCapture(video)
     det = cv2.CascadeClassifier(cascade)
     net = cv2.dnn.readNetFromONNX(onnx)
     frames = faces = 0
     t0 = time.perf_counter()
-    while True:
+    while not max_frames or frames < max_frames:
         ok, frame = cap.read()
         if not ok:
             break
