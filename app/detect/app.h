@@ -50,7 +50,7 @@ typedef struct app {
     double ms_sum[PIPELINE_N_STAGES];
     long hist[NN_MAX_CLASSES];
     pipeline_result last;           /* the latest frame's result */
-    struct sr_session *report; /* --report: the session so far (sreport.h) */
+    struct sreport_session *report; /* --report: the session so far (sreport.h) */
     person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 

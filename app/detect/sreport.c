@@ -19,7 +19,7 @@
 
 /* ---- collecting ------------------------------------------------------ */
 
-static void set_classes(sr_session *s, const char *const *names, int k)
+static void set_classes(sreport_session *s, const char *const *names, int k)
 {
     s->k = k < NN_MAX_CLASSES ? k : NN_MAX_CLASSES;
     for (int c = 0; c < s->k; c++) {
@@ -28,9 +28,9 @@ static void set_classes(sr_session *s, const char *const *names, int k)
     }
 }
 
-sr_session *sr_new(const char *const *names, int k)
+sreport_session *sreport_new(const char *const *names, int k)
 {
-    sr_session *s = calloc(1, sizeof *s);
+    sreport_session *s = calloc(1, sizeof *s);
     if (!s)
         return app_fail_null("out of memory");
     if (names && k > 0)
@@ -38,7 +38,7 @@ sr_session *sr_new(const char *const *names, int k)
     return s;
 }
 
-static void free_tracks(sr_session *s)
+static void free_tracks(sreport_session *s)
 {
     for (int i = 0; i < s->n_tracks; i++) {
         free(s->tracks[i].cls_count);
@@ -49,7 +49,7 @@ static void free_tracks(sr_session *s)
     s->n_tracks = s->cap_tracks = 0;
 }
 
-void sr_free(sr_session *s)
+void sreport_free(sreport_session *s)
 {
     if (!s)
         return;
@@ -68,16 +68,16 @@ static void set_str(char **dst, const char *v)
     *dst = v ? strdup(v) : NULL;
 }
 
-void sr_set_info(sr_session *s, const char *source, const char *model)
+void sreport_set_info(sreport_session *s, const char *source, const char *model)
 {
     set_str(&s->source, source);
     set_str(&s->model, model);
 }
 
-void sr_set_note(sr_session *s, const char *note) { set_str(&s->note, note); }
-const char *sr_source(const sr_session *s) { return s->source; }
-long sr_frames(const sr_session *s) { return s->frames; }
-int sr_n_tracks(const sr_session *s) { return s->n_tracks; }
+void sreport_set_note(sreport_session *s, const char *note) { set_str(&s->note, note); }
+const char *sreport_source(const sreport_session *s) { return s->source; }
+long sreport_frames(const sreport_session *s) { return s->frames; }
+int sreport_n_tracks(const sreport_session *s) { return s->n_tracks; }
 
 /* v as the log writes it and reads back: so that a live session and its
  * log agree to the last bit. */
@@ -90,7 +90,7 @@ static double as_logged(double v, const char *fmt)
     return strtod(buf, NULL);
 }
 
-static track *find_track(sr_session *s, int id)
+static track *find_track(sreport_session *s, int id)
 {
     /* Tracks arrive in id order nearly always: look from the end. */
     for (int i = s->n_tracks - 1; i >= 0; i--)
@@ -154,7 +154,7 @@ static int keep_crop(track *t, const uint8_t *bgr, int w, int h, cvw_rect b)
     return 0;
 }
 
-int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
+int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
            int w, int h)
 {
     double t = as_logged(t_ms, "%.1f") / 1e3;
@@ -224,7 +224,7 @@ static double in_range(const jr_val *v, double lo, double hi, int *bad)
     return 0;
 }
 
-static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, long line,
+static int face_from_json(sreport_session *s, const jr_val *jf, pipeline_face *pf, long line,
                           const char *path)
 {
     const jr_val *probs = jr_get(jf, "probs"), *box = jr_get(jf, "box");
@@ -266,12 +266,12 @@ static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, lo
     return 0;
 }
 
-sr_session *sr_read_log(const char *path)
+sreport_session *sreport_read_log(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return app_fail_null("cannot read '%s': %s", path, strerror(errno));
-    sr_session *s = sr_new(NULL, 0);
+    sreport_session *s = sreport_new(NULL, 0);
     static pipeline_result r; /* large; the reader is not re-entered */
     char *line = NULL;
     size_t cap = 0;
@@ -318,12 +318,12 @@ sr_session *sr_read_log(const char *path)
             break;
         }
         if (sess)
-            sr_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
+            sreport_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
         r.n = 0;
         for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
-        if (ok && sr_add(s, frame_no, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+        if (ok && sreport_add(s, frame_no, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
             ok = 0;
         jr_free(v);
     }
@@ -338,13 +338,13 @@ sr_session *sr_read_log(const char *path)
         app_fail("%s: no frame records", path);
     }
     if (!ok) {
-        sr_free(s);
+        sreport_free(s);
         return NULL;
     }
     return s;
 }
 
-int sr_fetch_faces(sr_session *s, const char *path)
+int sreport_fetch_faces(sreport_session *s, const char *path)
 {
     long last = -1;
     for (int i = 0; i < s->n_tracks; i++)
