@@ -41,25 +41,25 @@ static void check_summary(const sreport_session *s)
     size_t cap = 0;
     ssize_t n = getdelim(&text, &cap, 0, f);
     fclose(f);
-    jr_val *v = n > 0 ? jr_parse(text, (size_t)n) : NULL;
+    jsonr_val *v = n > 0 ? jsonr_parse(text, (size_t)n) : NULL;
     free(text);
-    if (!v || jr_num(jr_get(v, "frames"), -1) != (double)sreport_frames(s))
+    if (!v || jsonr_num(jsonr_get(v, "frames"), -1) != (double)sreport_frames(s))
         abort();
-    const jr_val *tracks = jr_get(v, "tracks");
-    if (!tracks || tracks->type != JR_ARR || tracks->n != sreport_n_tracks(s))
+    const jsonr_val *tracks = jsonr_get(v, "tracks");
+    if (!tracks || tracks->type != JSONR_ARR || tracks->n != sreport_n_tracks(s))
         abort();
     for (int i = 0; i < tracks->n; i++) {
-        const jr_val *share = jr_get(&tracks->items[i], "share");
-        if (!share || share->type != JR_OBJ)
+        const jsonr_val *share = jsonr_get(&tracks->items[i], "share");
+        if (!share || share->type != JSONR_OBJ)
             abort();
         double sum = 0;
         for (int c = 0; c < share->n; c++)
-            sum += jr_num(&share->items[c], NAN);
+            sum += jsonr_num(&share->items[c], NAN);
         /* each written to 6 decimals */
         if (!(fabs(sum - 1) <= 1e-6 * share->n))
             abort();
     }
-    jr_free(v);
+    jsonr_free(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

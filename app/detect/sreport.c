@@ -215,21 +215,21 @@ int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_resu
 /* The number v holds (0 when absent), when it lies within [lo, hi]; a log
  * holds whole numbers there, anything else is not a log's (and would not
  * convert to an integer). Out of range: 0 with *bad set. */
-static double in_range(const jr_val *v, double lo, double hi, int *bad)
+static double in_range(const jsonr_val *v, double lo, double hi, int *bad)
 {
-    const double d = jr_num(v, 0);
+    const double d = jsonr_num(v, 0);
     if (d >= lo && d <= hi)
         return d;
     *bad = 1;
     return 0;
 }
 
-static int face_from_json(sreport_session *s, const jr_val *jf, pipeline_face *pf, long line,
+static int face_from_json(sreport_session *s, const jsonr_val *jf, pipeline_face *pf, long line,
                           const char *path)
 {
-    const jr_val *probs = jr_get(jf, "probs"), *box = jr_get(jf, "box");
-    const char *emo = jr_str(jr_get(jf, "emotion"));
-    if (!probs || probs->type != JR_OBJ || !box || box->type != JR_ARR || box->n != 4 || !emo)
+    const jsonr_val *probs = jsonr_get(jf, "probs"), *box = jsonr_get(jf, "box");
+    const char *emo = jsonr_str(jsonr_get(jf, "emotion"));
+    if (!probs || probs->type != JSONR_OBJ || !box || box->type != JSONR_ARR || box->n != 4 || !emo)
         return app_fail("%s: line %ld: a face without its box, emotion or probs", path, line);
     if (s->k == 0) {
         const char *names[NN_MAX_CLASSES];
@@ -248,15 +248,15 @@ static int face_from_json(sreport_session *s, const jr_val *jf, pipeline_face *p
         if (strcmp(probs->keys[c], s->names[c]))
             return app_fail("%s: line %ld: class '%s' where the log began with '%s'", path,
                             line, probs->keys[c], s->names[c]);
-        pf->probs[c] = (float)jr_num(&probs->items[c], NAN);
+        pf->probs[c] = (float)jsonr_num(&probs->items[c], NAN);
         if (!strcmp(emo, s->names[c]))
             pf->cls = c;
     }
     if (pf->cls < 0)
         return app_fail("%s: line %ld: emotion '%s' is not one of the classes", path, line, emo);
     int bad = 0;
-    pf->id = (int)in_range(jr_get(jf, "id"), INT_MIN, INT_MAX, &bad);
-    pf->conf = (float)jr_num(jr_get(jf, "confidence"), NAN);
+    pf->id = (int)in_range(jsonr_get(jf, "id"), INT_MIN, INT_MAX, &bad);
+    pf->conf = (float)jsonr_num(jsonr_get(jf, "confidence"), NAN);
     pf->box = (cvw_rect){(int)in_range(&box->items[0], INT_MIN, INT_MAX, &bad),
                          (int)in_range(&box->items[1], INT_MIN, INT_MAX, &bad),
                          (int)in_range(&box->items[2], INT_MIN, INT_MAX, &bad),
@@ -291,7 +291,7 @@ sreport_session *sreport_read_log(const char *path)
                      "--log NAME.jsonl)", path);
             break;
         }
-        jr_val *v = jr_parse(line, (size_t)len);
+        jsonr_val *v = jsonr_parse(line, (size_t)len);
         if (!v) {
             if (!whole) /* the last record, cut short by a crash: leave it out */
                 break;
@@ -301,10 +301,10 @@ sreport_session *sreport_read_log(const char *path)
             app_fail("%s: line %ld: %s", path, no, why);
             break;
         }
-        const jr_val *faces = jr_get(v, "faces"), *frame = jr_get(v, "frame");
-        const jr_val *sess = jr_get(v, "session");
-        if (!faces || faces->type != JR_ARR || !frame || frame->type != JR_NUM) {
-            jr_free(v);
+        const jsonr_val *faces = jsonr_get(v, "faces"), *frame = jsonr_get(v, "frame");
+        const jsonr_val *sess = jsonr_get(v, "session");
+        if (!faces || faces->type != JSONR_ARR || !frame || frame->type != JSONR_NUM) {
+            jsonr_free(v);
             ok = 0;
             app_fail("%s: line %ld: not a frame record (no \"frame\" or \"faces\")", path, no);
             break;
@@ -312,20 +312,20 @@ sreport_session *sreport_read_log(const char *path)
         int bad = 0; /* frame numbers as long (at least 32 bits) */
         const long frame_no = (long)in_range(frame, 0, 2147483647.0, &bad);
         if (bad) {
-            jr_free(v);
+            jsonr_free(v);
             ok = 0;
             app_fail("%s: line %ld: frame number out of range", path, no);
             break;
         }
         if (sess)
-            sreport_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
+            sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
         r.n = 0;
         for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
-        if (ok && sreport_add(s, frame_no, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+        if (ok && sreport_add(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
             ok = 0;
-        jr_free(v);
+        jsonr_free(v);
     }
     if (ok && ferror(f)) {
         ok = 0;
