@@ -88,8 +88,8 @@ static void one_face(pipeline_result *r, int id, const float *p)
 
 static void check_neutral(void)
 {
-    nt_state nt;
-    CHECK(nt_init(&nt, fer_names, K) == 0);
+    neutral_state nt;
+    CHECK(neutral_init(&nt, fer_names, K) == 0);
     CHECK(nt.neutral == NEUTRAL);
     uint64_t s = test_seed(21);
     float p[K];
@@ -100,21 +100,21 @@ static void check_neutral(void)
     for (int i = 0; i < 30; i++) {
         face_probs(-1, &s, p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         sad_before += r.faces[0].cls == SAD && !r.faces[0].calibrated;
     }
     CHECK(sad_before == 30);
     /* three seconds of rest */
-    nt_start(&nt, 3.0);
-    CHECK(nt_active(&nt));
+    neutral_start(&nt, 3.0);
+    CHECK(neutral_active(&nt));
     char msg[160];
-    CHECK(nt_message(&nt, t, msg, sizeof msg) == 1 && strstr(msg, "neutral"));
+    CHECK(neutral_message(&nt, t, msg, sizeof msg) == 1 && strstr(msg, "neutral"));
     for (int i = 0; i < 46; i++) {
         face_probs(-1, &s, p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
     }
-    CHECK(nt_message(&nt, t, msg, sizeof msg) == 0);
+    CHECK(neutral_message(&nt, t, msg, sizeof msg) == 0);
     /* after: rest reads neutral, expressions keep their label */
     int rest_neutral = 0, kept = 0, flagged = 0, n_expr = 0;
     const int exprs[3] = {HAPPY, SURPRISE, ANGRY};
@@ -123,7 +123,7 @@ static void check_neutral(void)
         face_probs(expr, &s, p);
         const int before = top(p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         flagged += r.faces[0].calibrated;
         float sum = 0;
         for (int j = 0; j < K; j++)
@@ -146,7 +146,7 @@ static void check_neutral(void)
     r.faces[1] = r.faces[0];
     r.faces[1].id = 2;
     r.faces[1].box.x += 300;
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
     CHECK(r.faces[1].cls == SAD && !r.faces[1].calibrated);
     /* the face lost for a second and found again as track 3, where track 1
@@ -154,23 +154,23 @@ static void check_neutral(void)
     t += 1000;
     face_probs(-1, &s, p);
     one_face(&r, 3, p);
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
     face_probs(-1, &s, p);
     one_face(&r, 4, p);
     r.faces[0].box.x += 400;
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* c again: cleared, rest reads sad again */
-    nt_clear(&nt);
-    CHECK(!nt_active(&nt));
+    neutral_clear(&nt);
+    CHECK(!neutral_active(&nt));
     face_probs(-1, &s, p);
     one_face(&r, 3, p);
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* a model without a neutral class cannot calibrate */
     const char *no_neutral[2] = {"cat", "dog"};
-    CHECK(nt_init(&nt, no_neutral, 2) == -1);
+    CHECK(neutral_init(&nt, no_neutral, 2) == -1);
 }
 
 /* ---- hints ------------------------------------------------------------------ */

@@ -49,11 +49,11 @@ int person_init(app *a)
     memset(p, 0, sizeof *p);
     p->heat = heat;
     p->last_t = -1;
-    p->nt_ok = nt_init(&p->nt, a->names, a->k) == 0;
+    p->neutral_ok = neutral_init(&p->nt, a->names, a->k) == 0;
     if (a->o.calibrate_s > 0) {
-        if (!p->nt_ok)
+        if (!p->neutral_ok)
             return app_fail("--calibrate: %s", app_error());
-        nt_start(&p->nt, a->o.calibrate_s);
+        neutral_start(&p->nt, a->o.calibrate_s);
     }
     /* A still image cannot follow advice. */
     source_kind kind = source_kind_of(a->src);
@@ -189,7 +189,7 @@ int person_step(app *a, const source_frame *f)
     p->t_ms = f->t_ms;
     if (r->n > 0)
         p->face_wall = nn_now();
-    nt_update(&p->nt, f->t_ms, r);
+    neutral_update(&p->nt, f->t_ms, r);
     const int need_gray = p->hints || (p->heat && r->n > 0);
     if (need_gray && cvw_bgr_to_gray(f->bgr, f->w, f->h, p->gray) != 0)
         return app_fail("%s", cvw_error());
@@ -224,12 +224,12 @@ int person_idle(const app *a, double now)
 const char *person_toggle_calibration(app *a)
 {
     person *p = &a->pers;
-    if (!p->nt_ok)
+    if (!p->neutral_ok)
         return "no calibration: the model has no neutral class";
-    if (nt_active(&p->nt)) {
-        nt_clear(&p->nt);
+    if (neutral_active(&p->nt)) {
+        neutral_clear(&p->nt);
         return "calibration cleared";
     }
-    nt_start(&p->nt, a->o.calibrate_s > 0 ? a->o.calibrate_s : 3.0);
+    neutral_start(&p->nt, a->o.calibrate_s > 0 ? a->o.calibrate_s : 3.0);
     return "";
 }

@@ -20,8 +20,8 @@ struct source_frame;
 
 typedef struct person {
     int ready;            /* person_init ran (at the first frame) */
-    nt_state nt;
-    int nt_ok;            /* the model has a neutral class */
+    neutral_state nt;
+    int neutral_ok;            /* the model has a neutral class */
     int heat;             /* key g: saliency over each face */
     int hints;            /* guidance (not for still images) */
     hint_kind hint;       /* shown and logged */

@@ -57,7 +57,7 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
             SDL_Rect b = overlay_map_box(v, res->faces[i].box);
             overlay_text(ov, b.x + b.w / 2, b.y + b.h + lh / 4, "calibrated", WHITE, &SHADE, 1, 0);
         }
-    const int calibrating = nt_message(&p->nt, p->t_ms, msg, sizeof msg);
+    const int calibrating = neutral_message(&p->nt, p->t_ms, msg, sizeof msg);
     const char *text = res->hint && p->hints ? hint_text(p->hint) : NULL;
     if (!calibrating && !text)
         return 0;
