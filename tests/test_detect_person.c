@@ -431,7 +431,7 @@ static void check_blur(const char *exe, const char *dir, const fg_scene *sc)
         for (int back = 0; back <= 15 && back <= i; back++) {
             fg_layout(sc, i - back, pics, faces);
             for (int f = 0; f < sc->n_faces; f++) {
-                cvw_rect big = pv_region(faces[f], w, h);
+                cvw_rect big = privacy_region(faces[f], w, h);
                 for (int y = big.y - big.h / 4; y < big.y + big.h * 5 / 4; y++)
                     for (int x = big.x - big.w / 4; x < big.x + big.w * 5 / 4; x++)
                         if (x >= 0 && y >= 0 && x < w && y < h)

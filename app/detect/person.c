@@ -13,15 +13,15 @@
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
 #define LAST_MS 1500  /* how long a lost face's box counts */
-#define PV_KEEP 15    /* frames a face's box stays blurred after it was seen */
+#define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
 /* The boxes --blur covers in this frame: its faces, and those seen in the
- * last PV_KEEP frames. Returns how many are in out. */
+ * last PRIVACY_KEEP frames. Returns how many are in out. */
 static int blur_boxes(person *p, const pipeline_result *r, cvw_rect *out, int max)
 {
     int n = 0;
     for (int i = 0; i < p->n_kept; i++)
-        if (++p->kept_age[i] <= PV_KEEP) {
+        if (++p->kept_age[i] <= PRIVACY_KEEP) {
             p->kept[n] = p->kept[i];
             p->kept_age[n++] = p->kept_age[i];
         }
@@ -206,7 +206,7 @@ int person_step(app *a, const source_frame *f)
         p->shown_valid = 1;
         if (p->heat && heat_faces(a, f) != 0)
             return -1;
-        pv_blur_faces(p->shown, f->w, f->h, boxes, n_blur);
+        privacy_blur_faces(p->shown, f->w, f->h, boxes, n_blur);
     }
     return 0;
 }

@@ -42,7 +42,7 @@ typedef struct person {
     int shown_valid;      /* shown holds this frame's changed copy */
     double t_ms;          /* the latest frame's time */
     /* --blur covers, besides this frame's faces, those of the last
-     * PV_KEEP frames: a face the detector misses for a frame stays hidden */
+     * PRIVACY_KEEP frames: a face the detector misses for a frame stays hidden */
     cvw_rect kept[PIPELINE_MAX_FACES * 4];
     int kept_age[PIPELINE_MAX_FACES * 4];
     int n_kept;
