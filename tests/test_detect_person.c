@@ -231,13 +231,13 @@ static void box_blur(uint8_t *g, int w, int h, int r)
     free(t);
 }
 
-static hint_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *last, int *n_out)
+static hints_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *last, int *n_out)
 {
     cvw_rect boxes[8];
     int n = detect(cas, gray, boxes);
     if (n_out)
         *n_out = n;
-    return hint_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
+    return hints_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
 }
 
 static void check_hints(const fg_scene *sc, cvw_cascade *cas)
@@ -250,54 +250,54 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
     for (int i = 0; i < 3; i++) {
         compose(sc, good[i], bgr);
         cvw_bgr_to_gray(bgr, FW, FH, gray);
-        hint_kind k = assess(cas, gray, NULL, &n);
-        CHECK_MSG(n >= 1 && k == HINT_NONE, "good frame %d: %d faces, hint '%s'", i, n,
-                  hint_name(k));
+        hints_kind k = assess(cas, gray, NULL, &n);
+        CHECK_MSG(n >= 1 && k == HINTS_NONE, "good frame %d: %d faces, hint '%s'", i, n,
+                  hints_name(k));
     }
     compose(sc, good[0], bgr);
     cvw_bgr_to_gray(bgr, FW, FH, gray);
     /* darkened, brightened */
     for (size_t i = 0; i < (size_t)FW * FH; i++)
         g2[i] = (uint8_t)(gray[i] * 0.15);
-    hint_kind k = assess(cas, g2, NULL, NULL);
-    CHECK_MSG(k == HINT_DARK, "darkened: '%s'", hint_name(k));
+    hints_kind k = assess(cas, g2, NULL, NULL);
+    CHECK_MSG(k == HINTS_DARK, "darkened: '%s'", hints_name(k));
     for (size_t i = 0; i < (size_t)FW * FH; i++)
         g2[i] = (uint8_t)(255 - (255 - gray[i]) * 0.15);
     k = assess(cas, g2, NULL, NULL);
-    CHECK_MSG(k == HINT_BRIGHT, "brightened: '%s'", hint_name(k));
+    CHECK_MSG(k == HINTS_BRIGHT, "brightened: '%s'", hints_name(k));
     /* blurred */
     memcpy(g2, gray, (size_t)FW * FH);
     box_blur(g2, FW, FH, 5);
     k = assess(cas, g2, NULL, &n);
-    CHECK_MSG(k == HINT_BLUR, "blurred (%d faces found): '%s'", n, hint_name(k));
+    CHECK_MSG(k == HINTS_BLUR, "blurred (%d faces found): '%s'", n, hints_name(k));
     /* shrunk: a face found but small, and one too small to be found */
     const int sizes[2] = {60, 36};
     for (int i = 0; i < 2; i++) {
         compose(sc, (cvw_rect){300, 200, sizes[i], sizes[i]}, bgr);
         cvw_bgr_to_gray(bgr, FW, FH, g2);
         k = assess(cas, g2, NULL, &n);
-        CHECK_MSG(k == HINT_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hint_name(k));
+        CHECK_MSG(k == HINTS_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hints_name(k));
     }
     /* cut off by the left edge: found there, or lost there */
     compose(sc, (cvw_rect){-50, 140, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);
     const cvw_rect was = {0, 140, 150, 200};
     k = assess(cas, g2, &was, &n);
-    CHECK_MSG(k == HINT_EDGE, "cut off (%d found): '%s'", n, hint_name(k));
+    CHECK_MSG(k == HINTS_EDGE, "cut off (%d found): '%s'", n, hints_name(k));
     /* tilted both ways */
     for (int s = -1; s <= 1; s += 2) {
-        hint_rotate(gray, FW, FH, s * 30.0, g2);
+        hints_rotate(gray, FW, FH, s * 30.0, g2);
         k = assess(cas, g2, NULL, &n);
-        CHECK_MSG(k == HINT_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hint_name(k));
+        CHECK_MSG(k == HINTS_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hints_name(k));
     }
     /* an empty room is not the person's fault; a face that was just in the
      * middle of it and is found by no look has turned away */
     compose(sc, (cvw_rect){-2000, -2000, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);
     k = assess(cas, g2, NULL, &n);
-    CHECK_MSG(n == 0 && k == HINT_NONE, "no face (%d found): '%s'", n, hint_name(k));
+    CHECK_MSG(n == 0 && k == HINTS_NONE, "no face (%d found): '%s'", n, hints_name(k));
     k = assess(cas, g2, &good[0], &n);
-    CHECK_MSG(n == 0 && k == HINT_TILT, "a face gone from the middle: '%s'", hint_name(k));
+    CHECK_MSG(n == 0 && k == HINTS_TILT, "a face gone from the middle: '%s'", hints_name(k));
     free(bgr);
     free(gray);
     free(g2);

@@ -98,7 +98,7 @@ static void assess(app *a, const source_frame *f)
     for (int i = 0; i < r->n; i++)
         boxes[i] = r->faces[i].box;
     const int lately = p->last_t >= 0 && f->t_ms - p->last_t < LAST_MS && r->n == 0;
-    hint_kind k = hint_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
+    hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
                               a->cascade, a->o.min_face);
     p->cand_n = k == p->cand ? p->cand_n + 1 : 1;
     p->cand = k;
@@ -195,7 +195,7 @@ int person_step(app *a, const source_frame *f)
         return app_fail("%s", cvw_error());
     if (p->hints)
         assess(a, f);
-    r->hint = p->hint ? hint_name(p->hint) : NULL;
+    r->hint = p->hint ? hints_name(p->hint) : NULL;
     p->frame++;
     if (!p->heat) /* maps made before g was pressed again are stale */
         memset(p->heat_made, 0, sizeof p->heat_made);

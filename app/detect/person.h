@@ -24,8 +24,8 @@ typedef struct person {
     int neutral_ok;            /* the model has a neutral class */
     int heat;             /* key g: saliency over each face */
     int hints;            /* guidance (not for still images) */
-    hint_kind hint;       /* shown and logged */
-    hint_kind cand;       /* the latest assessment ... */
+    hints_kind hint;       /* shown and logged */
+    hints_kind cand;       /* the latest assessment ... */
     int cand_n;           /* ... and how many assessments in a row gave it */
     long frame;
     cvw_rect last;        /* the last face seen ... */

@@ -58,7 +58,7 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
             overlay_text(ov, b.x + b.w / 2, b.y + b.h + lh / 4, "calibrated", WHITE, &SHADE, 1, 0);
         }
     const int calibrating = neutral_message(&p->nt, p->t_ms, msg, sizeof msg);
-    const char *text = res->hint && p->hints ? hint_text(p->hint) : NULL;
+    const char *text = res->hint && p->hints ? hints_text(p->hint) : NULL;
     if (!calibrating && !text)
         return 0;
     /* both messages where they cover no face, label or panel (nor each other) */
