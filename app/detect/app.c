@@ -301,7 +301,7 @@ int app_step(app *a, const source_frame *f)
             if (!a->log)
                 return -1;
             char src[APP_PATH_MAX + 32];
-            elog_session(a->log, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
+            elog_session(a->log, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
         }
         if (a->o.record_path && app_record_start(a, a->o.record_path) != 0) {
             drop_outputs(a);

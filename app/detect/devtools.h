@@ -15,20 +15,20 @@
 
 /* --report DIR: before anything loads, refuse a report file that is an
  * input and show that DIR can be written. -1 to go on, or an exit code. */
-int ed_report_check(const opts *o);
+int report_cmd_check(const opts *o);
 /* After the source is open: start collecting (a->report). -1 or an exit code. */
-int ed_report_begin(app *a);
+int report_cmd_begin(app *a);
 /* After the run: write the report when frames came (one line on stderr
  * saying where), free it. Returns the run's code, or ED_EXIT_FAIL when the
  * report could not be written. */
-int ed_report_end(app *a, int rc);
+int report_cmd_end(app *a, int rc);
 /* --report DIR --from-log LOG: the whole command. */
-int ed_report_from_log(const opts *o);
+int report_cmd_from_log(const opts *o);
 
 /* What the run reads, for logs and reports: the input path, or "camera N". */
-const char *ed_source_name(const app *a, char *buf, size_t len);
+const char *report_cmd_source_name(const app *a, char *buf, size_t len);
 /* The model path the run uses. */
-const char *ed_model_name(const opts *o);
+const char *report_cmd_model_name(const opts *o);
 
 /* --list-cameras: the V4L2 devices named /dev/video* (dev_dir: "/dev"),
  * with names and frame sizes, to out; "no cameras found" when there are

@@ -40,10 +40,10 @@ int main(int argc, char **argv)
     if (o.list_cameras)
         return ed_list_cameras("/dev", stdout);
     if (o.from_log)
-        return ed_report_from_log(&o);
+        return report_cmd_from_log(&o);
     if (o.out_dir)
         return ed_batch_run(&o, "/proc/self/exe", argc, argv);
-    if ((rc = ed_report_check(&o)) >= 0)
+    if ((rc = report_cmd_check(&o)) >= 0)
         return rc;
     source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
 
@@ -54,13 +54,13 @@ int main(int argc, char **argv)
     if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
         ed_camera_granted(&a);
     if (st == APP_READY) {
-        /* ed_report_begin prints its own line when it fails */
-        rc = ed_report_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
+        /* report_cmd_begin prints its own line when it fails */
+        rc = report_cmd_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
     } else {
         ed_err("%s", app_error());
         rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;
     }
-    rc = ed_report_end(&a, rc);
+    rc = report_cmd_end(&a, rc);
     app_teardown(&a);
     return rc;
 }

@@ -11,12 +11,12 @@
 #include "paths.h"
 #include "sreport.h"
 
-const char *ed_model_name(const opts *o)
+const char *report_cmd_model_name(const opts *o)
 {
     return o->model ? o->model : ed_default_model();
 }
 
-const char *ed_source_name(const app *a, char *buf, size_t len)
+const char *report_cmd_source_name(const app *a, char *buf, size_t len)
 {
     if (a->input[0])
         snprintf(buf, len, "%s", a->input);
@@ -45,14 +45,14 @@ static int check(const opts *o, const char *input, const char *model)
     return rc == 0 ? -1 : rc;
 }
 
-int ed_report_check(const opts *o)
+int report_cmd_check(const opts *o)
 {
     if (!o->report_dir)
         return -1;
-    return check(o, o->input, ed_model_name(o));
+    return check(o, o->input, report_cmd_model_name(o));
 }
 
-int ed_report_begin(app *a)
+int report_cmd_begin(app *a)
 {
     if (!a->o.report_dir)
         return -1;
@@ -62,11 +62,11 @@ int ed_report_begin(app *a)
         return ED_EXIT_FAIL;
     }
     char src[APP_PATH_MAX + 32];
-    sreport_set_info(a->report, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
+    sreport_set_info(a->report, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
     return -1;
 }
 
-int ed_report_end(app *a, int rc)
+int report_cmd_end(app *a, int rc)
 {
     if (!a->report)
         return rc;
@@ -84,7 +84,7 @@ int ed_report_end(app *a, int rc)
     return rc;
 }
 
-int ed_report_from_log(const opts *o)
+int report_cmd_from_log(const opts *o)
 {
     int rc = check(o, o->input, NULL);
     if (rc >= 0)
