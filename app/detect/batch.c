@@ -278,7 +278,7 @@ static void finish(job *j, int idx, int total)
     j->err = NULL;
 }
 
-int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
+int batch_run(const opts *o, const char *exe, int argc, char **argv)
 {
     char err[4400];
     if (op_probe_dir(o->out_dir, err, sizeof err) != 0) {

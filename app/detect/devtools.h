@@ -41,6 +41,6 @@ void ed_camera_granted(const app *a);
 /* --out-dir: every input in turn (or --jobs at a time), each a child
  * emotion-detect writing into DIR; exe is this program. Returns 0, or
  * ED_EXIT_FAIL when any input failed. */
-int ed_batch_run(const opts *o, const char *exe, int argc, char **argv);
+int batch_run(const opts *o, const char *exe, int argc, char **argv);
 
 #endif
