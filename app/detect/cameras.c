@@ -123,7 +123,7 @@ static int describe(const char *node, FILE *out)
 }
 #endif
 
-int ed_list_cameras(const char *dev_dir, FILE *out)
+int cameras_list(const char *dev_dir, FILE *out)
 {
     int found = 0;
 #ifdef __linux__
@@ -169,7 +169,7 @@ int ed_list_cameras(const char *dev_dir, FILE *out)
     return ED_EXIT_OK;
 }
 
-void ed_camera_granted(const app *a)
+void cameras_granted(const app *a)
 {
     if (!a->src || source_kind_of(a->src) != SOURCE_CAMERA)
         return;

@@ -33,10 +33,10 @@ const char *report_cmd_model_name(const opts *o);
 /* --list-cameras: the V4L2 devices named /dev/video* (dev_dir: "/dev"),
  * with names and frame sizes, to out; "no cameras found" when there are
  * none. Problems with one device are said on its line. Returns 0. */
-int ed_list_cameras(const char *dev_dir, FILE *out);
+int cameras_list(const char *dev_dir, FILE *out);
 /* After a camera opened with --camera-size or --camera-fps: one line on
  * stderr comparing what was asked with what the camera gives. */
-void ed_camera_granted(const app *a);
+void cameras_granted(const app *a);
 
 /* --out-dir: every input in turn (or --jobs at a time), each a child
  * emotion-detect writing into DIR; exe is this program. Returns 0, or

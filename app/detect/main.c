@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 
     /* Commands that run no live session (devtools.h). */
     if (o.list_cameras)
-        return ed_list_cameras("/dev", stdout);
+        return cameras_list("/dev", stdout);
     if (o.from_log)
         return report_cmd_from_log(&o);
     if (o.out_dir)
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     if (st == APP_READY)
         st = app_open_source(&a);
     if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
-        ed_camera_granted(&a);
+        cameras_granted(&a);
     if (st == APP_READY) {
         /* report_cmd_begin prints its own line when it fails */
         rc = report_cmd_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
