@@ -256,7 +256,7 @@ int main(void)
     if (rc == 0 && chdir(dir) == 0 && pthread_create(&th, NULL, keys, NULL) == 0) {
         rc = ui_run(&a);
         pthread_join(th, NULL);
-        CHECK_MSG(rc == ED_EXIT_OK, "window: exit %d", rc);
+        CHECK_MSG(rc == CLI_EXIT_OK, "window: exit %d", rc);
         check_log();
         check_heat(320, 240);
         CHECK(chdir(cwd) == 0);

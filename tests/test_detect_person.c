@@ -640,14 +640,14 @@ static void check_options(void)
 {
     opts o;
     CHECK(parse(&o, "--calibrate", "3") == -1 && o.calibrate_s == 3.0);
-    CHECK(parse(&o, "--calibrate", "0") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--calibrate", "soon") == ED_EXIT_USAGE);
+    CHECK(parse(&o, "--calibrate", "0") == CLI_EXIT_USAGE);
+    CHECK(parse(&o, "--calibrate", "soon") == CLI_EXIT_USAGE);
     CHECK(parse(&o, "--blur", NULL) == -1 && o.blur == 1);
     CHECK(parse(&o, "--idle", "20") == -1 && o.idle_s == 20.0);
-    CHECK(parse(&o, "--idle", "0") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--idle", "-1") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--blur", "--blur") == ED_EXIT_USAGE); /* once */
-    CHECK(parse(&o, "-h", NULL) == ED_EXIT_OK);
+    CHECK(parse(&o, "--idle", "0") == CLI_EXIT_USAGE);
+    CHECK(parse(&o, "--idle", "-1") == CLI_EXIT_USAGE);
+    CHECK(parse(&o, "--blur", "--blur") == CLI_EXIT_USAGE); /* once */
+    CHECK(parse(&o, "-h", NULL) == CLI_EXIT_OK);
     opts_defaults(&o);
     CHECK(o.calibrate_s == 0 && o.blur == 0 && o.idle_s == 0);
     /* --idle 5: the attract screen 5 s after the last face, not before,

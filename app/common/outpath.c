@@ -293,8 +293,8 @@ int op_check_outputs(const op_path *p, int n)
 {
     char err[8400];
     if (op_distinct(p, n, err, sizeof err) != 0) {
-        ed_err("%s", err);
-        return ED_EXIT_USAGE;
+        cli_err("%s", err);
+        return CLI_EXIT_USAGE;
     }
     for (int i = 0; i < n; i++) {
         if (!p[i].path || p[i].output == OP_INPUT)
@@ -310,8 +310,8 @@ int op_check_outputs(const op_path *p, int n)
             rc = op_probe(p[i].path, err, sizeof err);
         }
         if (rc != 0) {
-            ed_err("%s: %s", p[i].opt, err);
-            return ED_EXIT_FAIL;
+            cli_err("%s: %s", p[i].opt, err);
+            return CLI_EXIT_FAIL;
         }
     }
     return 0;

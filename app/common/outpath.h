@@ -32,8 +32,8 @@ typedef struct op_path {
 int op_distinct(const op_path *p, int n, char *err, size_t errlen);
 
 /* Both checks for a command's start, before anything is loaded: the same
- * file twice is a usage error (ED_EXIT_USAGE), an output that cannot be
- * written ED_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
+ * file twice is a usage error (CLI_EXIT_USAGE), an output that cannot be
+ * written CLI_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
 int op_check_outputs(const op_path *p, int n);
 
 /* Whether path can be written as a file: not a folder, its folder exists,

@@ -118,7 +118,7 @@ app_status app_setup(app *a, const opts *o)
 static void warn_stderr(void *ctx, const char *msg)
 {
     (void)ctx;
-    ed_err("%s", msg);
+    cli_err("%s", msg);
 }
 
 app_status app_open_source(app *a)
@@ -133,7 +133,7 @@ app_status app_open_source(app *a)
         if (o->camera_given)
             return APP_FAILED;
         ed_data_path(DEMO_CLIP, a->input, sizeof a->input);
-        ed_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
+        cli_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
         a->demo = 1;
     }
     /* In a window the demo clip plays until the user quits. */
@@ -256,13 +256,13 @@ int app_close_outputs(app *a)
     int rc = 0;
     app_rec_status st = app_record_stop(a);
     if (st != APP_REC_SAVED)
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
     if (st == APP_REC_FAILED)
-        rc = ED_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
     if (a->log) {
         if (elog_close(a->log) != 0) {
-            ed_err("log: %s", app_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("log: %s", app_error());
+            rc = CLI_EXIT_FAIL;
         }
         a->log = NULL;
     }
@@ -274,7 +274,7 @@ void app_input_ended(app *a)
     a->ended = 1;
     long stated = source_frame_count(a->src);
     if (source_kind_of(a->src) == SOURCE_VIDEO && !a->o.loop && stated > 0 && a->frames < stated)
-        ed_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
+        cli_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
                "file?)", a->input, a->frames, stated);
 }
 
@@ -330,7 +330,7 @@ int app_step(app *a, const source_frame *f)
              * normally, like a closed window, the other outputs finished. */
             elog_close(a->log);
             a->log = NULL;
-            ed_err("--log -: the reader closed the pipe; stopping");
+            cli_err("--log -: the reader closed the pipe; stopping");
             app_interrupted = 1;
         }
         r->ms[PIPELINE_LOG] = (nn_now() - t) * 1e3;

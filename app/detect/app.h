@@ -85,7 +85,7 @@ typedef enum {
 /* Finish the recording (playable afterwards, checked by reading it back). */
 app_rec_status app_record_stop(app *a);
 /* Close --log and any recording, one line each for a failure (or an empty
- * recording). Returns 0 or ED_EXIT_FAIL. */
+ * recording). Returns 0 or CLI_EXIT_FAIL. */
 int app_close_outputs(app *a);
 /* The source has no more frames: warns when a video stopped short of the
  * frame count its header states. */

@@ -19,7 +19,7 @@ int report_cmd_check(const opts *o);
 /* After the source is open: start collecting (a->report). -1 or an exit code. */
 int report_cmd_begin(app *a);
 /* After the run: write the report when frames came (one line on stderr
- * saying where), free it. Returns the run's code, or ED_EXIT_FAIL when the
+ * saying where), free it. Returns the run's code, or CLI_EXIT_FAIL when the
  * report could not be written. */
 int report_cmd_end(app *a, int rc);
 /* --report DIR --from-log LOG: the whole command. */
@@ -40,7 +40,7 @@ void cameras_granted(const app *a);
 
 /* --out-dir: every input in turn (or --jobs at a time), each a child
  * emotion-detect writing into DIR; exe is this program. Returns 0, or
- * ED_EXIT_FAIL when any input failed. */
+ * CLI_EXIT_FAIL when any input failed. */
 int batch_run(const opts *o, const char *exe, int argc, char **argv);
 
 #endif

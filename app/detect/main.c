@@ -20,7 +20,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    ed_prog = "emotion-detect";
+    cli_prog = "emotion-detect";
     opts o;
     opts_defaults(&o);
     int rc = opts_parse(&o, argc, argv, stdout, stderr);
@@ -55,10 +55,10 @@ int main(int argc, char **argv)
         cameras_granted(&a);
     if (st == APP_READY) {
         /* report_cmd_begin prints its own line when it fails */
-        rc = report_cmd_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
+        rc = report_cmd_begin(&a) >= 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
     } else {
-        ed_err("%s", app_error());
-        rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;
+        cli_err("%s", app_error());
+        rc = st == APP_BAD_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
     rc = report_cmd_end(&a, rc);
     app_teardown(&a);

@@ -157,14 +157,14 @@ void opts_usage(FILE *f)
 static int bad(FILE *err, const char *opt, const char *val, const char *why)
 {
     fprintf(err, "emotion-detect: bad value '%s' for %s: %s (try --help)\n", val, opt, why);
-    return ED_EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }
 
 static int parse_long(FILE *err, const char *opt, const char *s, long lo, long hi, long *out)
 {
     if (cli_parse_long(opt, s, lo, hi, out) != 0) {
         fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     return 0;
 }
@@ -174,7 +174,7 @@ static int parse_double(FILE *err, const char *opt, const char *s, double lo, do
 {
     if (cli_parse_double(opt, s, lo, hi, out) != 0) {
         fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     return 0;
 }
@@ -212,7 +212,7 @@ static int parse_without(FILE *err, const char *val, unsigned *out)
     return 0;
 }
 
-/* --without, --prep and --still-min-face. 0 or ED_EXIT_USAGE. */
+/* --without, --prep and --still-min-face. 0 or CLI_EXIT_USAGE. */
 static int set_detector_option(opts *o, int c, const char *val, FILE *err)
 {
     double dv = 0;
@@ -237,7 +237,7 @@ static int set_detector_option(opts *o, int c, const char *val, FILE *err)
 
 /* The options of issue 14 (reports, cameras, many videos) and issue 15
  * (the person in front of the camera) that take a value. 0 or
- * ED_EXIT_USAGE. */
+ * CLI_EXIT_USAGE. */
 static int set_session_option(opts *o, int c, const char *val, FILE *err)
 {
     long lv = 0;
@@ -324,7 +324,7 @@ static const struct option longopts[] = {
 /* The combinations of the options of issue 14 (reports, cameras, many
  * videos). With --out-dir, --log and --record name formats, not files:
  * they move to batch_log_ext and batch_record_ext. Returns -1 to go on, or
- * ED_EXIT_USAGE after one line. */
+ * CLI_EXIT_USAGE after one line. */
 static int opts_check_more(opts *o, FILE *err)
 {
     const char *why = NULL;
@@ -348,7 +348,7 @@ static int opts_check_more(opts *o, FILE *err)
               "--camera and --kiosk";
     if (why) {
         fprintf(err, "emotion-detect: %s (try --help)\n", why);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (!o->out_dir)
         return -1;
@@ -360,7 +360,7 @@ static int opts_check_more(opts *o, FILE *err)
         if (strcmp(o->log_path, "jsonl") && strcmp(o->log_path, "csv")) {
             fprintf(err, "emotion-detect: with --out-dir, --log takes a format, jsonl or csv, "
                     "not '%s' (try --help)\n", o->log_path);
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
         o->batch_log_ext = o->log_path;
         o->log_path = NULL;
@@ -370,7 +370,7 @@ static int opts_check_more(opts *o, FILE *err)
             strcmp(o->record_path, "mp4")) {
             fprintf(err, "emotion-detect: with --out-dir, --record takes a format, avi, mkv "
                     "or mp4, not '%s' (try --help)\n", o->record_path);
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
         o->batch_record_ext = o->record_path;
         o->record_path = NULL;
@@ -379,13 +379,13 @@ static int opts_check_more(opts *o, FILE *err)
 }
 
 /* Options that cannot work together, or values that cannot work at all.
- * Returns -1 when all is well, or ED_EXIT_USAGE after one line to err. */
+ * Returns -1 when all is well, or CLI_EXIT_USAGE after one line to err. */
 static int check_together(opts *o, int argc, char **argv, FILE *err)
 {
     if (optind < argc && !o->out_dir) {
         fprintf(err, "emotion-detect: unexpected argument '%s' (several inputs need --out-dir; "
                 "try --help)\n", argv[optind]);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     o->more_inputs = argv + optind;
     o->n_more_inputs = argc - optind;
@@ -394,34 +394,34 @@ static int check_together(opts *o, int argc, char **argv, FILE *err)
         return rc;
     if (o->input && !*o->input) {
         fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->input && o->camera_given) {
         fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->loop && !o->input) {
         fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->mirror && o->headless) {
         fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     /* "-": JSON lines on standard output, for a program reading them live. */
     if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts)) {
         fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
                 o->log_path);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->record_path && !has_ext(o->record_path, record_exts)) {
         fprintf(err, "emotion-detect: --record '%s': use a .avi, .mkv or .mp4 name (try --help)\n",
                 o->record_path);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->kiosk && o->headless) {
         fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     return -1;
 }
@@ -447,7 +447,7 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
                     if (longopts[j].val == c)
                         name = longopts[j].name;
                 fprintf(err, "emotion-detect: option --%s given twice (try --help)\n", name);
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             seen[c] = 1;
         }
@@ -459,10 +459,10 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case 'i': o->input = optarg; break;
         case 'm': o->model = optarg; break;
-        case 'h': opts_usage(out); return ED_EXIT_OK;
+        case 'h': opts_usage(out); return CLI_EXIT_OK;
         case 'V':
             fprintf(out, "emotion-detect %s\n", ED_VERSION);
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         case 'q': o->quiet = 1; break;
         case O_HEADLESS: o->headless = 1; break;
         case O_LOG: o->log_path = optarg; break;
@@ -544,13 +544,13 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         case O_BLUR: o->blur = 1; break;
         case ':':
             fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         default:
             if (optopt && optopt < 256)
                 fprintf(err, "emotion-detect: unknown option '-%c' (try --help)\n", optopt);
             else
                 fprintf(err, "emotion-detect: unknown option '%s' (try --help)\n", name);
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
         if (rc)
             return rc;

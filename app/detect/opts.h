@@ -57,8 +57,8 @@ typedef struct opts {
 
 void opts_defaults(opts *o);
 
-/* Parse argv. Returns -1 to run, or an exit code: ED_EXIT_OK after --help or
- * --version (printed to out), ED_EXIT_USAGE after printing one line naming
+/* Parse argv. Returns -1 to run, or an exit code: CLI_EXIT_OK after --help or
+ * --version (printed to out), CLI_EXIT_USAGE after printing one line naming
  * the problem to err. */
 int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err);
 

@@ -58,8 +58,8 @@ int report_cmd_begin(app *a)
         return -1;
     a->report = sreport_new(a->names, a->k);
     if (!a->report) {
-        ed_err("--report: %s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("--report: %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     char src[APP_PATH_MAX + 32];
     sreport_set_info(a->report, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
@@ -71,12 +71,12 @@ int report_cmd_end(app *a, int rc)
     if (!a->report)
         return rc;
     if (sreport_frames(a->report) == 0) {
-        ed_err("--report '%s': no frames came; nothing written", a->o.report_dir);
+        cli_err("--report '%s': no frames came; nothing written", a->o.report_dir);
     } else if (sreport_write(a->report, a->o.report_dir) != 0) {
-        ed_err("--report: %s", app_error());
-        rc = ED_EXIT_FAIL;
+        cli_err("--report: %s", app_error());
+        rc = CLI_EXIT_FAIL;
     } else {
-        ed_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(a->report),
+        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(a->report),
                sreport_n_tracks(a->report), a->o.report_dir);
     }
     sreport_free(a->report);
@@ -91,8 +91,8 @@ int report_cmd_from_log(const opts *o)
         return rc;
     sreport_session *s = sreport_read_log(o->from_log);
     if (!s) {
-        ed_err("--from-log %s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("--from-log %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     /* The faces come from the video the log was made from: --input, or
      * the source its first record names when that file is still there. */
@@ -119,15 +119,15 @@ int report_cmd_from_log(const opts *o)
     }
     if (note[0]) {
         sreport_set_note(s, note);
-        ed_err("%s", note);
+        cli_err("%s", note);
     }
     if (sreport_write(s, o->report_dir) != 0) {
-        ed_err("--report: %s", app_error());
-        rc = ED_EXIT_FAIL;
+        cli_err("--report: %s", app_error());
+        rc = CLI_EXIT_FAIL;
     } else {
-        ed_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(s),
+        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(s),
                sreport_n_tracks(s), o->report_dir);
-        rc = ED_EXIT_OK;
+        rc = CLI_EXIT_OK;
     }
     sreport_free(s);
     return rc;

@@ -14,7 +14,7 @@ int cmd_set_precision(nn_net *net, const char *value)
 {
     int bf16 = !strcmp(value, "bf16"), aut = !strcmp(value, "auto");
     if (!bf16 && !aut && strcmp(value, "fp32")) {
-        ed_err("--precision: '%s' is not fp32, bf16 or auto", value);
+        cli_err("--precision: '%s' is not fp32, bf16 or auto", value);
         return -1;
     }
     if ((bf16 || aut) && nn_bf16_supported())
@@ -128,7 +128,7 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
         snprintf(err, sizeof err, "%s", nn_error());
     free(buf);
     if (rc != 0)
-        ed_err("%s; the trained weights are safe in %s: write them with "
+        cli_err("%s; the trained weights are safe in %s: write them with "
                "emotion-train train --resume %s --out NEW.model",
                err, ckpt, ckpt);
     return rc;
@@ -142,7 +142,7 @@ int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, cons
     memset(s, 0, sizeof *s);
     s->n = rep_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
     if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     for (int i = 0; i < s->n; i++) {
@@ -186,14 +186,14 @@ nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
                        {"--out", io->out, OP_FILE}};
     if ((*rc = op_check_outputs(files, 3)) != 0)
         return NULL;
-    *rc = ED_EXIT_FAIL;
+    *rc = CLI_EXIT_FAIL;
     nn_net *net = nn_net_load(io->model);
     if (!net) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         return NULL;
     }
     if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
+        cli_err("--threads: %s", nn_error());
         nn_net_free(net);
         return NULL;
     }

@@ -55,7 +55,7 @@ static int parse(int argc, char **argv, eval_opts *o)
                    "own input size and preprocessing.\n"
                    "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
                    ed_default_model());
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
             o->tta = 1;
@@ -66,7 +66,7 @@ static int parse(int argc, char **argv, eval_opts *o)
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--split")) o->split = v;
@@ -74,18 +74,18 @@ static int parse(int argc, char **argv, eval_opts *o)
         else if (!strcmp(a, "--report")) o->report = v;
         else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &o->threads))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--precision")) {
             if (cli_precision(a, v, &o->precision))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else {
-            ed_err("eval: unknown option '%s'", a);
-            return ED_EXIT_USAGE;
+            cli_err("eval: unknown option '%s'", a);
+            return CLI_EXIT_USAGE;
         }
     }
     if (!o->data) {
-        ed_err("eval: --data is required (see --help)");
-        return ED_EXIT_USAGE;
+        cli_err("eval: --data is required (see --help)");
+        return CLI_EXIT_USAGE;
     }
     return -1;
 }
@@ -106,8 +106,8 @@ int cmd_eval(int argc, char **argv)
         model = ed_default_model();
     ens e;
     if (ens_load(&e, model, threads)) {
-        ed_err("%s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", app_error());
+        return CLI_EXIT_FAIL;
     }
     /* every model is an input the outputs must not replace */
     op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
@@ -120,7 +120,7 @@ int cmd_eval(int argc, char **argv)
         return orc;
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
-    int rc = ED_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL;
     ds_dataset *ds = NULL;
     float *acc = NULL;
     int *pred = NULL;
@@ -128,12 +128,12 @@ int cmd_eval(int argc, char **argv)
         if (uncalibrated)
             nn_net_set_calib(e.net[m], NULL);
         if (nn_net_set_precision(e.net[m], (nn_precision)precision)) {
-            ed_err("--precision: %s: %s", e.path[m], nn_error());
+            cli_err("--precision: %s: %s", e.path[m], nn_error());
             goto done;
         }
     }
     if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
@@ -141,13 +141,13 @@ int cmd_eval(int argc, char **argv)
     acc = calloc((size_t)n * k, sizeof *acc);
     pred = malloc((size_t)n * sizeof *pred);
     if (!acc || !pred) {
-        ed_err("out of memory for %d images", n);
+        cli_err("out of memory for %d images", n);
         goto done;
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
     if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
     double secs = nn_now() - t0;
@@ -155,7 +155,7 @@ int cmd_eval(int argc, char **argv)
         pred[i] = probs_argmax(acc + (size_t)i * k, k);
     rep_metrics m;
     if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
     const char *names[NN_MAX_CLASSES];
@@ -180,7 +180,7 @@ int cmd_eval(int argc, char **argv)
         .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
     if (json && rep_write_metrics_json(json, &rep)) {
-        ed_err("--json: %s", app_error());
+        cli_err("--json: %s", app_error());
         goto done;
     }
     if (report) {
@@ -190,11 +190,11 @@ int cmd_eval(int argc, char **argv)
         int r = rep_write(report, &rep);
         cmd_samples_free(&smp);
         if (r) {
-            ed_err("--report: %s", app_error());
+            cli_err("--report: %s", app_error());
             goto done;
         }
     }
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     free(acc);
     free(pred);

@@ -111,28 +111,28 @@ int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model")) {
             if (!(model = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--arch")) {
             if (!(arch = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--classes")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || cli_int("--classes", v, 2, NN_MAX_CLASSES, &classes))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train info [--model M | --arch NAME|FILE [--classes K]] [--json]\n"
                    "Describes a model (default %s) or an architecture.\n", ed_default_model());
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         } else {
-            ed_err("info: unknown option '%s'", argv[i]);
-            return ED_EXIT_USAGE;
+            cli_err("info: unknown option '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
         }
     }
     if (model && arch) {
-        ed_err("info: give --model or --arch, not both");
-        return ED_EXIT_USAGE;
+        cli_err("info: give --model or --arch, not both");
+        return CLI_EXIT_USAGE;
     }
     nn_net *net;
     const char *source;
@@ -144,13 +144,13 @@ int cmd_info(int argc, char **argv)
         net = nn_net_load(source);
     }
     if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", nn_error());
+        return CLI_EXIT_FAIL;
     }
     if (json)
         print_json(net, source);
     else
         print_text(net, source);
     nn_net_free(net);
-    return ED_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -85,12 +85,12 @@ static int write_report(train_run *r, const char *model_path)
     rc = rep_write(r->o.report, &rep);
     said = rc != 0;
     if (rc)
-        ed_err("report: %s", app_error());
+        cli_err("report: %s", app_error());
     else
         fprintf(stderr, "report written to %s\n", r->o.report);
 done:
     if (rc && !said) /* the engine failed, or memory ran out */
-        ed_err("report: %s", nn_error());
+        cli_err("report: %s", nn_error());
     cmd_samples_free(&smp);
     free(fx);
     free(pred);
@@ -110,31 +110,31 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
     if (pr == TRAIN_OPTS_HELP)
         train_opts_usage(stdout);
     if (pr != TRAIN_OPTS_RUN)
-        return pr == TRAIN_OPTS_HELP ? ED_EXIT_OK : ED_EXIT_USAGE;
+        return pr == TRAIN_OPTS_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (*resume && ckpt_load(*resume, saved)) {
-        ed_err("%s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", app_error());
+        return CLI_EXIT_FAIL;
     }
     r->argv = train_opts_args(saved->argv, saved->argc, argc, argv, &r->argc);
     if (!r->argv) {
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     if (*resume) {
         /* The saved arguments first, then today's: later options win. */
         int interrupt_after = o->interrupt_after;
         train_opts_defaults(o);
         if (train_opts_parse(r->argc, r->argv, o, NULL) != TRAIN_OPTS_RUN)
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         o->interrupt_after = interrupt_after;
     }
     if (!o->data || !o->out) {
-        ed_err("train: %s is required (see --help)", !o->data ? "--data" : "--out");
-        return ED_EXIT_USAGE;
+        cli_err("train: %s is required (see --help)", !o->data ? "--data" : "--out");
+        return CLI_EXIT_USAGE;
     }
     if (o->val && o->val_share > 0) {
-        ed_err("train: give --val or --val-split, not both");
-        return ED_EXIT_USAGE;
+        cli_err("train: give --val or --val-split, not both");
+        return CLI_EXIT_USAGE;
     }
     if (!o->val && o->val_share <= 0)
         o->val_share = 0.1f;
@@ -154,8 +154,8 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
     if (rc)
         return rc;
     if (o->swa > o->epochs) {
-        ed_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
-        return ED_EXIT_USAGE;
+        cli_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
+        return CLI_EXIT_USAGE;
     }
     return GO_ON;
 }
@@ -170,26 +170,26 @@ static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume,
     train_opts *o = &r->o;
     if (resume) {
         if (!(r->net = nn_net_load_mem(saved->model, saved->model_len))) {
-            ed_err("%s: %s", resume, nn_error());
-            return ED_EXIT_FAIL;
+            cli_err("%s: %s", resume, nn_error());
+            return CLI_EXIT_FAIL;
         }
         nn_net_input_shape(r->net, c, h, w);
     } else if (o->init) {
         if (o->arch_set) {
-            ed_err("train: --init takes the architecture from its model; leave out --arch");
-            return ED_EXIT_USAGE;
+            cli_err("train: --init takes the architecture from its model; leave out --arch");
+            return CLI_EXIT_USAGE;
         }
         if (!(*init = nn_net_load(o->init))) {
-            ed_err("--init %s: %s", o->init, nn_error());
-            return ED_EXIT_FAIL;
+            cli_err("--init %s: %s", o->init, nn_error());
+            return CLI_EXIT_FAIL;
         }
         nn_net_input_shape(*init, c, h, w);
     } else {
         /* Any class count would do: only the input shape is read. */
         nn_net *probe = nn_net_from_arch(o->arch, DS_FER_CLASSES);
         if (!probe) {
-            ed_err("--arch: %s", nn_error());
-            return ED_EXIT_USAGE;
+            cli_err("--arch: %s", nn_error());
+            return CLI_EXIT_USAGE;
         }
         nn_net_input_shape(probe, c, h, w);
         nn_net_free(probe);
@@ -198,12 +198,12 @@ static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume,
         o->arch = o->init; /* what the log and report call the architecture */
     aug_defaults(&r->aug, *w, *h);
     if (nn_sched_parse(&r->sched, o->schedule, 1e-3f, o->epochs)) {
-        ed_err("--schedule: %s", nn_error());
-        return ED_EXIT_USAGE;
+        cli_err("--schedule: %s", nn_error());
+        return CLI_EXIT_USAGE;
     }
     if (aug_parse(&r->aug, o->augment)) {
-        ed_err("--augment: %s", app_error());
-        return ED_EXIT_USAGE;
+        cli_err("--augment: %s", app_error());
+        return CLI_EXIT_USAGE;
     }
     return GO_ON;
 }
@@ -216,7 +216,7 @@ static int load_data(train_run *r, int w, int h)
     ds_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
     double t_load = nn_now();
     if (!(r->train = ds_load(o->data, &lo))) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         return -1;
     }
     cmd_report_problems(r->train, o->data);
@@ -227,7 +227,7 @@ static int load_data(train_run *r, int w, int h)
         if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
             vo.split = o->val_split_name;
         if (!(r->val = ds_load(o->val, &vo))) {
-            ed_err("%s", app_error());
+            cli_err("%s", app_error());
             return -1;
         }
         cmd_report_problems(r->val, o->val);
@@ -236,26 +236,26 @@ static int load_data(train_run *r, int w, int h)
             names[i] = r->train->classes[i];
         ds_class_map map;
         if (ds_map_classes(r->val, names, r->train->n_classes, &map)) {
-            ed_err("%s: no class matches the training data's", o->val);
+            cli_err("%s: no class matches the training data's", o->val);
             return -1;
         }
         for (int i = 0; i < map.n_unmatched; i++)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o->val,
                     map.unmatched[i], map.unmatched_count[i]);
     } else if (!(r->val = ds_split(r->train, o->val_share, o->seed))) {
-        ed_err("--val-split: %s", app_error());
+        cli_err("--val-split: %s", app_error());
         return -1;
     }
     if (o->limit && ds_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
-        ed_err("--limit: %s", app_error());
+        cli_err("--limit: %s", app_error());
         return -1;
     }
     if (r->train->n < o->batch) {
-        ed_err("%s: %d training images, fewer than one batch of %d", o->data, r->train->n, o->batch);
+        cli_err("%s: %d training images, fewer than one batch of %d", o->data, r->train->n, o->batch);
         return -1;
     }
     if (r->val->n == 0) {
-        ed_err("no validation images");
+        cli_err("no validation images");
         return -1;
     }
     int counts[NN_MAX_CLASSES], k = r->train->n_classes;
@@ -277,13 +277,13 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
     int k = r->train->n_classes;
     if (resume) {
         if (nn_net_n_classes(r->net) != k) {
-            ed_err("%s: checkpoint has %d classes, the data %d", resume, nn_net_n_classes(r->net), k);
+            cli_err("%s: checkpoint has %d classes, the data %d", resume, nn_net_n_classes(r->net), k);
             return -1;
         }
     } else {
         r->net = *init ? nn_net_from_spec(nn_net_spec(*init), k) : nn_net_from_arch(o->arch, k);
         if (!r->net) {
-            ed_err("--arch: %s", nn_error());
+            cli_err("--arch: %s", nn_error());
             return -1;
         }
         nn_net_init(r->net, o->seed);
@@ -295,7 +295,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         if (*init) {
             int found = nn_net_transfer(r->net, *init);
             if (found < 0) {
-                ed_err("--init %s: %s", o->init, nn_error());
+                cli_err("--init %s: %s", o->init, nn_error());
                 return -1;
             }
             fprintf(stderr, "starting from %s: %d of the %d classes are its own%s\n", o->init, found, k,
@@ -305,7 +305,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         }
     }
     if (nn_net_set_threads(r->net, o->threads)) {
-        ed_err("--threads: %s", nn_error());
+        cli_err("--threads: %s", nn_error());
         return -1;
     }
     if (cmd_set_precision(r->net, o->precision))
@@ -315,7 +315,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         if (o->distill)
             distill_parse(o->distill, &t, &alpha); /* checked by the parser */
         if (distill_open(&r->kd, o->teacher, r->net, o->threads, o->batch, t, alpha)) {
-            ed_err("%s", app_error());
+            cli_err("%s", app_error());
             return -1;
         }
         fprintf(stderr, "distilling from %d teacher%s at temperature %g, weight %g\n", r->kd.n,
@@ -339,12 +339,12 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
     if (o->momentum > 0)
         oc.momentum = o->momentum;
     if (!(r->opt = nn_optim_new(r->net, &oc))) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", nn_error());
+        return CLI_EXIT_FAIL;
     }
     if (nn_sched_parse(&r->sched, o->schedule, oc.lr, o->epochs)) {
-        ed_err("--schedule: %s", nn_error());
-        return ED_EXIT_USAGE;
+        cli_err("--schedule: %s", nn_error());
+        return CLI_EXIT_USAGE;
     }
     /* Balanced sampling needs full inverse-frequency weights. */
     ds_class_weights(r->train, strcmp(o->balance, "sample") ? o->balance_power : 1.0, r->class_w);
@@ -353,14 +353,14 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
     nn_net_input_shape(r->net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     if (!(r->val_x = malloc((size_t)r->val->n * per * sizeof(float)))) {
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     cmd_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
     if (resume) {
         if (ckpt_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
-            ed_err("%s: %s", resume, app_error());
-            return ED_EXIT_FAIL;
+            cli_err("%s: %s", resume, app_error());
+            return CLI_EXIT_FAIL;
         }
         fprintf(stderr, "resuming at epoch %d, batch %d\n", s->epoch + 1, s->batch);
     } else {
@@ -380,7 +380,7 @@ static int save_best(train_run *r)
     const ckpt_state *s = &r->st;
     nn_net *best = s->best ? nn_net_load_mem(s->best, s->best_len) : NULL;
     if (!best) {
-        ed_err("no model to save: %s", nn_error());
+        cli_err("no model to save: %s", nn_error());
         return -1;
     }
     nn_meta *m = nn_net_meta(best);
@@ -390,7 +390,7 @@ static int save_best(train_run *r)
     /* A calibration that cannot be fitted (too few validation faces) must
      * not cost the run: the model is saved uncalibrated, and says so. */
     if (cal_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         nn_net_set_calib(best, NULL);
         fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }
@@ -436,11 +436,11 @@ static int setup(train_run *r, int argc, char **argv, ckpt_state *saved, const c
     if (rc == GO_ON)
         rc = setup_arch(r, saved, *resume, &init, &c, &h, &w);
     if (rc == GO_ON && r->o.distill && !r->o.teacher) {
-        ed_err("train: --distill needs --teacher");
-        rc = ED_EXIT_USAGE;
+        cli_err("train: --distill needs --teacher");
+        rc = CLI_EXIT_USAGE;
     }
     if (rc == GO_ON && (load_data(r, w, h) || setup_net(r, *resume, &init)))
-        rc = ED_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
     if (rc == GO_ON)
         rc = setup_training(r, saved, *resume);
     nn_net_free(init);
@@ -474,10 +474,10 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "mixing %g of the images: mixup alpha %g, cutmix alpha %g (0 off)\n",
                 (double)o->mix.prob, (double)o->mix.mixup, (double)o->mix.cutmix);
     rc = train_loop_run(&r, command);
-    if (rc == ED_EXIT_OK && save_best(&r))
-        rc = ED_EXIT_FAIL;
-    if (rc == ED_EXIT_OK && o->report && write_report(&r, o->out))
-        rc = ED_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && save_best(&r))
+        rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && o->report && write_report(&r, o->out))
+        rc = CLI_EXIT_FAIL;
     free_run(&r);
     return rc;
 }

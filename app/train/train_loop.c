@@ -43,7 +43,7 @@ static int save_checkpoint(train_run *r)
     int rc = ckpt_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
                            (int)r->o.optim);
     if (rc)
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
     return rc;
 }
 
@@ -70,8 +70,8 @@ static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int
     }
 }
 
-/* Train batches [st.batch, nb) of the epoch. Returns ED_EXIT_OK,
- * ED_EXIT_INTERRUPTED (checkpoint written) or ED_EXIT_FAIL (said). */
+/* Train batches [st.batch, nb) of the epoch. Returns CLI_EXIT_OK,
+ * CLI_EXIT_INTERRUPTED (checkpoint written) or CLI_EXIT_FAIL (said). */
 static int run_epoch(train_run *r, int epoch, float lr)
 {
     ckpt_state *s = &r->st;
@@ -89,8 +89,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
     int *dom = mixing ? malloc((size_t)B * sizeof *dom) : NULL;
     if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
         free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
                             .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
@@ -101,7 +101,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         loss_cfg.distill_alpha = r->kd.alpha;
     }
     double t0 = nn_now(), last_show = 0;
-    int rc = ED_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     for (int b = s->batch; b < nb; b++) {
         if (interrupted || (r->o.interrupt_after && batches_this_run == r->o.interrupt_after)) {
             s->batch = b;
@@ -109,8 +109,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
             s->total_seconds += nn_now() - t0;
             if (r->tty)
                 fputc('\n', stderr);
-            rc = save_checkpoint(r) ? ED_EXIT_FAIL : ED_EXIT_INTERRUPTED;
-            if (rc == ED_EXIT_INTERRUPTED)
+            rc = save_checkpoint(r) ? CLI_EXIT_FAIL : CLI_EXIT_INTERRUPTED;
+            if (rc == CLI_EXIT_INTERRUPTED)
                 fprintf(stderr, "interrupted: checkpoint written to %s; continue with --resume %s\n",
                         r->o.ckpt, r->o.ckpt);
             goto out;
@@ -124,14 +124,14 @@ static int run_epoch(train_run *r, int epoch, float lr)
         if (mixing)
             mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
         if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
-            ed_err("%s", app_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", app_error());
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
-            ed_err("%s", nn_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", nn_error());
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         for (int i = 0; i < B; i++)
@@ -139,8 +139,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
-            ed_err("training diverged at epoch %d batch %d (loss %g); try a lower --lr", epoch + 1, b, (double)loss);
-            rc = ED_EXIT_FAIL;
+            cli_err("training diverged at epoch %d batch %d (loss %g); try a lower --lr", epoch + 1, b, (double)loss);
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         nn_optim_step(r->opt, lr);
@@ -173,7 +173,7 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
     int *pred = malloc((size_t)n * sizeof *pred);
     if (!pred || cmd_classify(r->net, r->val_x, n, r->val->labels, NULL, pred, loss)) {
         free(pred);
-        ed_err("validation: %s", nn_error());
+        cli_err("validation: %s", nn_error());
         return -1;
     }
     int correct = 0;
@@ -192,7 +192,7 @@ static int swa_fold(train_run *r)
     ckpt_state *s = &r->st;
     size_t n = nn_net_n_params(r->net);
     if (!s->swa && !(s->swa = calloc(n, sizeof *s->swa))) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     const float *p = nn_net_params(r->net);
@@ -207,8 +207,8 @@ static int swa_fold(train_run *r)
  * shuffled batches, so each batch's statistics are those of the whole
  * set) and are validated; they replace the best epoch when better. The
  * run's last checkpoint is already written, so on Ctrl-C this returns
- * ED_EXIT_INTERRUPTED and --resume repeats it. Else ED_EXIT_OK or
- * ED_EXIT_FAIL (said). */
+ * CLI_EXIT_INTERRUPTED and --resume repeats it. Else CLI_EXIT_OK or
+ * CLI_EXIT_FAIL (said). */
 static int swa_finish(train_run *r, const char *command)
 {
     ckpt_state *s = &r->st;
@@ -218,9 +218,9 @@ static int swa_finish(train_run *r, const char *command)
     const size_t per = (size_t)c * h * w;
     float *x = malloc((size_t)B * per * sizeof *x);
     int *order = malloc((size_t)n * sizeof *order);
-    int rc = ED_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL;
     if (!x || !order) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         goto out;
     }
     memcpy(nn_net_params(r->net), s->swa, nn_net_n_params(r->net) * sizeof(float));
@@ -232,13 +232,13 @@ static int swa_finish(train_run *r, const char *command)
         if (interrupted) {
             fprintf(stderr, "interrupted: checkpoint written to %s; --resume %s finishes the run\n",
                     r->o.ckpt, r->o.ckpt);
-            rc = ED_EXIT_INTERRUPTED;
+            rc = CLI_EXIT_INTERRUPTED;
             goto out;
         }
         for (int i = 0; i < B; i++)
             nn_preprocess_u8(r->net, ds_image(r->train, order[b * B + i]), x + (size_t)i * per);
         if (nn_net_bn_accumulate(r->net, x, B, b + 1)) {
-            ed_err("%s", nn_error());
+            cli_err("%s", nn_error());
             goto out;
         }
     }
@@ -261,7 +261,7 @@ static int swa_finish(train_run *r, const char *command)
         size_t bl;
         void *best = nn_net_save_mem(r->net, &bl);
         if (!best) {
-            ed_err("%s", nn_error());
+            cli_err("%s", nn_error());
             goto out;
         }
         free(s->best);
@@ -269,7 +269,7 @@ static int swa_finish(train_run *r, const char *command)
         s->best_len = bl;
         s->best_acc = (float)vacc;
     }
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 out:
     free(x);
     free(order);
@@ -284,7 +284,7 @@ static int new_order(train_run *r)
     free(s->order);
     s->order = malloc((size_t)n * sizeof *s->order);
     if (!s->order) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     ds_epoch_order(r->train, strcmp(r->o.balance, "sample") ? NULL : r->class_w, &s->order_rng,
@@ -304,7 +304,7 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
     ckpt_state *s = &r->st;
     rep_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
     if (!hist) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     s->history = hist;
@@ -337,7 +337,7 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
     s->best = nn_net_save_mem(r->net, &bl);
     s->best_len = bl;
     if (!s->best) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         return -1;
     }
     return 0;
@@ -364,23 +364,23 @@ int train_loop_run(train_run *r, const char *command)
     const train_opts *o = &r->o;
     for (; s->epoch < o->epochs; s->epoch++) {
         if ((s->batch == 0 || !s->order) && new_order(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         float lr = nn_sched_lr(&r->sched, s->epoch);
         int er = run_epoch(r, s->epoch, lr);
-        if (er != ED_EXIT_OK)
+        if (er != CLI_EXIT_OK)
             return er;
         double vloss, vacc, t_val = nn_now();
         if (train_loop_validate(r, &vloss, &vacc))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         s->epoch_seconds += nn_now() - t_val;
         s->total_seconds += nn_now() - t_val;
         nn_sched_observe(&r->sched, (float)vloss);
         if (record_epoch(r, lr, vloss, vacc, command))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (o->swa && s->epoch + 1 >= o->swa && swa_fold(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (checkpoint_epoch(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (o->patience && s->bad_epochs >= o->patience) {
             fprintf(stderr, "no better validation accuracy for %d epochs: stopping early\n",
                     o->patience);
@@ -390,13 +390,13 @@ int train_loop_run(train_run *r, const char *command)
         if (interrupted) {
             fprintf(stderr, "interrupted: checkpoint written to %s; continue with --resume %s\n",
                     o->ckpt, o->ckpt);
-            return ED_EXIT_INTERRUPTED;
+            return CLI_EXIT_INTERRUPTED;
         }
     }
     if (s->swa_count > 1) {
         int sr = swa_finish(r, command);
-        if (sr != ED_EXIT_OK)
+        if (sr != CLI_EXIT_OK)
             return sr;
     }
-    return ED_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -39,8 +39,8 @@ void train_loop_catch_signals(void);
 
 /* Trains from r->st's position to --epochs (or an early stop), then
  * finishes --swa. command: the run's command line, for the model's
- * metadata. Returns ED_EXIT_OK, ED_EXIT_INTERRUPTED (checkpoint written,
- * said on stderr) or ED_EXIT_FAIL (after one line on stderr). */
+ * metadata. Returns CLI_EXIT_OK, CLI_EXIT_INTERRUPTED (checkpoint written,
+ * said on stderr) or CLI_EXIT_FAIL (after one line on stderr). */
 int train_loop_run(train_run *r, const char *command);
 
 /* Validation loss and accuracy of r->net on r->val (preprocessed in
