@@ -54,8 +54,8 @@ app_status app_setup(app *a, const opts *o)
     char buf[APP_PATH_MAX], err[512];
     a->o = *o;
 
-    const char *model = o->model ? o->model : ed_default_model();
-    const char *cascade = o->cascade ? o->cascade : ed_data_path(DEFAULT_CASCADE, buf, sizeof buf);
+    const char *model = o->model ? o->model : paths_default_model();
+    const char *cascade = o->cascade ? o->cascade : paths_data(DEFAULT_CASCADE, buf, sizeof buf);
     /* Nothing is opened for writing until every input is checked and the
      * first frame is in hand (app_step): a failed start leaves earlier logs
      * and recordings as they were. */
@@ -100,8 +100,8 @@ app_status app_setup(app *a, const opts *o)
     }
 
     struct stat st;
-    ed_data_path("assets/DejaVuSans.ttf", a->font, sizeof a->font);
-    ed_data_path("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
+    paths_data("assets/DejaVuSans.ttf", a->font, sizeof a->font);
+    paths_data("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
     if (stat(a->bold, &st) != 0)
         snprintf(a->bold, sizeof a->bold, "%s", a->font);
 
@@ -132,7 +132,7 @@ app_status app_open_source(app *a)
             return APP_READY;
         if (o->camera_given)
             return APP_FAILED;
-        ed_data_path(DEMO_CLIP, a->input, sizeof a->input);
+        paths_data(DEMO_CLIP, a->input, sizeof a->input);
         cli_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
         a->demo = 1;
     }

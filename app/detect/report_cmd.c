@@ -13,7 +13,7 @@
 
 const char *report_cmd_model_name(const opts *o)
 {
-    return o->model ? o->model : ed_default_model();
+    return o->model ? o->model : paths_default_model();
 }
 
 const char *report_cmd_source_name(const app *a, char *buf, size_t len)

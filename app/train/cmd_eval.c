@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, eval_opts *o)
                    "probabilities averaged, classes matched by name, each model given its\n"
                    "own input size and preprocessing.\n"
                    "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
-                   ed_default_model());
+                   paths_default_model());
             return CLI_EXIT_OK;
         }
         if (!strcmp(a, "--tta")) {
@@ -103,7 +103,7 @@ int cmd_eval(int argc, char **argv)
     if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
         split = "PublicTest";
     if (!model)
-        model = ed_default_model();
+        model = paths_default_model();
     ens e;
     if (ens_load(&e, model, threads)) {
         cli_err("%s", app_error());

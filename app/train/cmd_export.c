@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "  -m, --model M     model file (default: %s)\n"
             "  -o, --onnx OUT    ONNX file to write\n"
             "      --check       load OUT with OpenCV DNN and compare with the engine\n",
-            ed_default_model());
+            paths_default_model());
 }
 
 /* Max |engine - OpenCV| over a batch of random pixels, or -1 on error. */
@@ -108,7 +108,7 @@ int cmd_export(int argc, char **argv)
     }
     int default_model = !model;
     if (default_model)
-        model = ed_default_model();
+        model = paths_default_model();
     op_path files[] = {{"--model", model, OP_INPUT}, {"--onnx", out, OP_FILE}};
     int orc = op_check_outputs(files, 2);
     if (orc)

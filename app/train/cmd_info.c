@@ -123,7 +123,7 @@ int cmd_info(int argc, char **argv)
             json = 1;
         } else if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train info [--model M | --arch NAME|FILE [--classes K]] [--json]\n"
-                   "Describes a model (default %s) or an architecture.\n", ed_default_model());
+                   "Describes a model (default %s) or an architecture.\n", paths_default_model());
             return CLI_EXIT_OK;
         } else {
             cli_err("info: unknown option '%s'", argv[i]);
@@ -140,7 +140,7 @@ int cmd_info(int argc, char **argv)
         net = nn_net_from_arch(arch, classes);
         source = arch;
     } else {
-        source = model ? model : ed_default_model();
+        source = model ? model : paths_default_model();
         net = nn_net_load(source);
     }
     if (!net) {

@@ -34,7 +34,7 @@ static void usage(FILE *f)
             "  --saliency DIR    also write DIR/NAME.png per picture (NAME: its file name\n"
             "                    without folder and extension): the face as the model saw\n"
             "                    it, with a heat map of what moved its top class's score\n",
-            ed_default_model());
+            paths_default_model());
 }
 
 static void print_result(const nn_net *net, const char *file, const float *p)
@@ -194,7 +194,7 @@ int cmd_predict(int argc, char **argv)
     }
     int default_model = !model;
     if (default_model)
-        model = ed_default_model();
+        model = paths_default_model();
     nn_net *net = nn_net_load(model);
     if (!net) {
         cli_err("predict: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");

@@ -26,7 +26,7 @@ int cmd_quantize(int argc, char **argv)
                    "         [--count N] [--seed S] [--threads N]\n"
                    "Calibrates INT8 inference on N faces of PATH (default 500, split Training\n"
                    "for a .csv) and writes the model with it to FILE. Without --model: %s.\n",
-                   ed_default_model());
+                   paths_default_model());
             return CLI_EXIT_OK;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -53,7 +53,7 @@ int cmd_quantize(int argc, char **argv)
     }
     const char *split = cmd_csv_split(&io, "Training"), *data = io.data, *out = io.out;
     if (!io.model)
-        io.model = ed_default_model();
+        io.model = paths_default_model();
     int rc;
     nn_net *net = cmd_io_open(&io, threads, &rc);
     if (!net)
