@@ -118,7 +118,7 @@ static int make_heat(app *a, const source_frame *f, const pipeline_face *fc, flo
     if (nn_net_input_grad(a->net, p->x, fc->cls, p->dx) < 0)
         return app_fail("saliency: %s", nn_error());
     nn_saliency_map(p->dx, c, h, w, out);
-    heat_smooth(out, w, h, 2, p->map);
+    heatmap_smooth(out, w, h, 2, p->map);
     return 0;
 }
 
@@ -161,7 +161,7 @@ static int heat_faces(app *a, const source_frame *f)
                 return -1;
             p->heat_made[slot[i]] = p->frame + 1;
         }
-        heat_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h, m, w,
+        heatmap_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h, m, w,
                        h, 0.6f);
     }
     return 0;

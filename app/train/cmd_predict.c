@@ -115,14 +115,14 @@ static int write_saliency(nn_net *net, const char *dir, const char *file, const 
         goto done;
     }
     nn_saliency_map(dx, c, h, w, map);
-    heat_smooth(map, w, h, 1, map + (size_t)h * w);
+    heatmap_smooth(map, w, h, 1, map + (size_t)h * w);
     if (cvw_resize_gray(face, w, h, big, W, H) != 0) {
         cli_err("predict: %s: %s", file, cvw_error());
         goto done;
     }
     for (size_t i = 0; i < (size_t)W * H; i++)
         bgr[3 * i] = bgr[3 * i + 1] = bgr[3 * i + 2] = big[i];
-    heat_blend_bgr(bgr, W, H, 0, 0, W, H, map, w, h, 0.6f);
+    heatmap_blend_bgr(bgr, W, H, 0, 0, W, H, map, w, h, 0.6f);
     saliency_path(dir, file, path, sizeof path);
     if (cvw_write_image(path, bgr, W, H, 3) != 0) {
         cli_err("predict: --saliency: %s", cvw_error());
