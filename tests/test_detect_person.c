@@ -311,7 +311,7 @@ static void check_hint_place(void)
     /* the bottom, the top and the middle taken in turn */
     SDL_Rect faces[3] = {{300, 480, 200, 100}, {100, 20, 600, 80}, {100, 200, 600, 200}};
     for (int n = 0; n <= 3; n++) {
-        SDL_Point at = ui_hint_place(tw, th, faces, n, sw, sh, lh);
+        SDL_Point at = ui_person_hint_place(tw, th, faces, n, sw, sh, lh);
         SDL_Rect r = {at.x, at.y, tw, th};
         for (int i = 0; i < n; i++)
             CHECK(!SDL_HasIntersection(&r, &faces[i]));
