@@ -85,7 +85,7 @@ static void fill(ckpt_state *s, int full)
     s->seen = 5000000003LL;
     s->epoch_seconds = 61.25;
     s->total_seconds = 987654.321;
-    s->aug_rng = 0x0123456789ABCDEFull;
+    s->augment_rng = 0x0123456789ABCDEFull;
     s->order_rng = 0xFEDCBA9876543210ull;
     s->net_rng = 0x8000000000000001ull;
     s->sched_lr = 3.5e-4f;
@@ -129,7 +129,7 @@ static void compare(const ckpt_state *a, const ckpt_state *b, const char *what)
               "%s", what);
     CHECK_MSG(a->epoch_seconds == b->epoch_seconds && a->total_seconds == b->total_seconds,
               "%s", what);
-    CHECK_MSG(a->aug_rng == b->aug_rng && a->order_rng == b->order_rng &&
+    CHECK_MSG(a->augment_rng == b->augment_rng && a->order_rng == b->order_rng &&
               a->net_rng == b->net_rng, "%s: RNG states", what);
     CHECK_MSG(a->sched_lr == b->sched_lr && a->sched_best == b->sched_best &&
               a->sched_bad == b->sched_bad, "%s: schedule", what);

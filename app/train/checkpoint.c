@@ -7,7 +7,7 @@
  *   u32 argc, then argc times: u32 length + bytes (no NUL)
  *   i32 epoch, i32 batch, f64 loss_sum, i64 correct, i64 seen,
  *   f64 epoch_seconds, f64 total_seconds
- *   u64 aug_rng, u64 order_rng, u64 net_rng
+ *   u64 augment_rng, u64 order_rng, u64 net_rng
  *   f32 sched_lr, f32 sched_best, i32 sched_bad
  *   f32 best_acc, i32 best_epoch, i32 bad_epochs
  *   i32 optim_kind, i64 optim_t, u64 n_optim, n_optim x f32
@@ -101,7 +101,7 @@ int ckpt_save(const char *path, const ckpt_state *s)
     put_u64(&b, (uint64_t)s->seen);
     put_f64(&b, s->epoch_seconds);
     put_f64(&b, s->total_seconds);
-    put_u64(&b, s->aug_rng);
+    put_u64(&b, s->augment_rng);
     put_u64(&b, s->order_rng);
     put_u64(&b, s->net_rng);
     put_f32(&b, s->sched_lr);
@@ -344,7 +344,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     s->seen = (int64_t)get_u64(&r);
     s->epoch_seconds = get_f64(&r);
     s->total_seconds = get_f64(&r);
-    s->aug_rng = get_u64(&r);
+    s->augment_rng = get_u64(&r);
     s->order_rng = get_u64(&r);
     s->net_rng = get_u64(&r);
     s->sched_lr = get_f32(&r);
@@ -440,7 +440,7 @@ int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
     s->seen = saved->seen;
     s->epoch_seconds = saved->epoch_seconds;
     s->total_seconds = saved->total_seconds;
-    s->aug_rng = saved->aug_rng;
+    s->augment_rng = saved->augment_rng;
     s->order_rng = saved->order_rng;
     s->best_acc = saved->best_acc;
     s->best_epoch = saved->best_epoch;

@@ -28,7 +28,7 @@ typedef struct ckpt_state {
     double epoch_seconds;     /* time spent in the epoch so far */
     double total_seconds;     /* training time of the run so far */
     /* randomness */
-    uint64_t aug_rng, order_rng, net_rng;
+    uint64_t augment_rng, order_rng, net_rng;
     /* schedule and early stopping */
     float sched_lr, sched_best;
     int32_t sched_bad;

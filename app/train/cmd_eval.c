@@ -27,7 +27,7 @@ static const struct { int flip; float dx, dy; } tta_views[] = {
 
 static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 {
-    aug_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
+    augment_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
 }
 
 typedef struct eval_opts {

@@ -196,12 +196,12 @@ static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume,
     }
     if (o->init)
         o->arch = o->init; /* what the log and report call the architecture */
-    aug_defaults(&r->aug, *w, *h);
+    augment_defaults(&r->aug, *w, *h);
     if (nn_sched_parse(&r->sched, o->schedule, 1e-3f, o->epochs)) {
         cli_err("--schedule: %s", nn_error());
         return CLI_EXIT_USAGE;
     }
-    if (aug_parse(&r->aug, o->augment)) {
+    if (augment_parse(&r->aug, o->augment)) {
         cli_err("--augment: %s", app_error());
         return CLI_EXIT_USAGE;
     }
@@ -364,7 +364,7 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
         }
         fprintf(stderr, "resuming at epoch %d, batch %d\n", s->epoch + 1, s->batch);
     } else {
-        s->aug_rng = o->seed * 0x9E3779B97F4A7C15ULL + 1;
+        s->augment_rng = o->seed * 0x9E3779B97F4A7C15ULL + 1;
         s->order_rng = o->seed * 0xD1B54A32D192ED03ULL + 2;
         s->best_acc = -1;
         s->batch = 0;

@@ -117,12 +117,12 @@ static int run_epoch(train_run *r, int epoch, float lr)
         }
         for (int i = 0; i < B; i++) {
             int idx = s->order[b * B + i];
-            aug_apply(&r->aug, ds_image(r->train, idx), tmp, w, h, &s->aug_rng);
+            augment_apply(&r->aug, ds_image(r->train, idx), tmp, w, h, &s->augment_rng);
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
             y[i] = r->train->labels[idx];
         }
         if (mixing)
-            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
+            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->augment_rng);
         if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
             cli_err("%s", app_error());
             rc = CLI_EXIT_FAIL;

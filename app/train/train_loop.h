@@ -21,7 +21,7 @@ typedef struct train_run {
     nn_net *net;
     nn_optim *opt;
     nn_sched sched;
-    aug_cfg aug;
+    augment_cfg aug;
     ds_dataset *train, *val;
     float *val_x;
     float class_w[NN_MAX_CLASSES];
