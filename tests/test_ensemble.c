@@ -129,14 +129,14 @@ int main(void)
     snprintf(list, sizeof list, "%s/a.model,%s/b.model", dir, dir);
     for (int views = 1; views <= 2; views++) {
         ens e;
-        CHECK(ens_load(&e, list, 1) == 0);
+        CHECK(ensemble_load(&e, list, 1) == 0);
         if (e.n != 2)
             break;
         ds_dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 1, 1);
         CHECK(ds && ds->n == 18);
         float pe[18 * 3], pa[18 * 3], pb[18 * 3];
         int na = 0, nb = 0;
-        CHECK(ens_classify(&e, ds, dir, NULL, 1, views, flip_view, pe) == 0);
+        CHECK(ensemble_classify(&e, ds, dir, NULL, 1, views, flip_view, pe) == 0);
         single(a, order_a, 3, views, pa, &na);
         single(b, order_a, 3, views, pb, &nb);
         CHECK(na == 18 && nb == 18);
@@ -149,16 +149,16 @@ int main(void)
         CHECK(worst < 1e-6);
         CHECK(from_a > 1e-3); /* b really counted */
         ds_free(ds);
-        ens_free(&e);
+        ensemble_free(&e);
     }
     /* a model with other classes is refused; so is a missing one */
     ens e;
     snprintf(list, sizeof list, "%s/a.model,%s/o.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1 && e.n == 0);
+    CHECK(ensemble_load(&e, list, 1) == -1 && e.n == 0);
     snprintf(list, sizeof list, "%s/a.model,,%s/b.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1);
+    CHECK(ensemble_load(&e, list, 1) == -1);
     snprintf(list, sizeof list, "%s/a.model,%s/nope.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1);
+    CHECK(ensemble_load(&e, list, 1) == -1);
     nn_net_free(a);
     nn_net_free(b);
     nn_net_free(o);

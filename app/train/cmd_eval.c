@@ -105,18 +105,18 @@ int cmd_eval(int argc, char **argv)
     if (!model)
         model = paths_default_model();
     ens e;
-    if (ens_load(&e, model, threads)) {
+    if (ensemble_load(&e, model, threads)) {
         cli_err("%s", app_error());
         return CLI_EXIT_FAIL;
     }
     /* every model is an input the outputs must not replace */
-    op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
+    op_path files[ENSEMBLE_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
                                   {"--report", report, OP_FOLDER}};
     for (int m = 0; m < e.n; m++)
         files[3 + m] = (op_path){"--model", e.path[m], OP_INPUT};
     int orc = op_check_outputs(files, 3 + e.n);
     if (orc) {
-        ens_free(&e);
+        ensemble_free(&e);
         return orc;
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
@@ -146,7 +146,7 @@ int cmd_eval(int argc, char **argv)
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
-    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
+    if (ensemble_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
         cli_err("%s", app_error());
         goto done;
     }
@@ -199,6 +199,6 @@ done:
     free(acc);
     free(pred);
     ds_free(ds);
-    ens_free(&e);
+    ensemble_free(&e);
     return rc;
 }

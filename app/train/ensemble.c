@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ens_free(ens *e)
+void ensemble_free(ens *e)
 {
     for (int m = 0; m < e->n; m++)
         nn_net_free(e->net[m]);
@@ -15,7 +15,7 @@ void ens_free(ens *e)
     memset(e, 0, sizeof *e);
 }
 
-int ens_load(ens *e, const char *list, int threads)
+int ensemble_load(ens *e, const char *list, int threads)
 {
     memset(e, 0, sizeof *e);
     if (!(e->list = strdup(list))) {
@@ -30,8 +30,8 @@ int ens_load(ens *e, const char *list, int threads)
             app_fail("--model: empty name in '%s'", list);
             goto fail;
         }
-        if (e->n == ENS_MAX) {
-            app_fail("--model: more than %d models", ENS_MAX);
+        if (e->n == ENSEMBLE_MAX) {
+            app_fail("--model: more than %d models", ENSEMBLE_MAX);
             goto fail;
         }
         nn_net *net = nn_net_load(p);
@@ -63,12 +63,12 @@ int ens_load(ens *e, const char *list, int threads)
     }
     return 0;
 fail:
-    ens_free(e);
+    ensemble_free(e);
     return -1;
 }
 
-int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
-                 int views, ens_view_fn view_fn, float *probs)
+int ensemble_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
+                 int views, ensemble_view_fn view_fn, float *probs)
 {
     const int k = nn_net_n_classes(e->net[0]), n = ds->n;
     int rc = -1;
