@@ -35,7 +35,7 @@ int cmd_calibrate(int argc, char **argv)
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
-    cal_mode mode = CAL_AUTO;
+    calibrate_mode mode = CALIBRATE_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
@@ -53,7 +53,7 @@ int cmd_calibrate(int argc, char **argv)
             if (cli_u64(a, v, &seed))
                 return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--method")) {
-            if (cal_parse_mode(a, v, &mode)) {
+            if (calibrate_parse_mode(a, v, &mode)) {
                 cli_err("%s", app_error());
                 return CLI_EXIT_USAGE;
             }
@@ -95,9 +95,9 @@ int cmd_calibrate(int argc, char **argv)
     }
     cmd_preprocess(net, cal, NULL, cal->n, x);
     char before[96];
-    cal_describe(net, before, sizeof before);
+    calibrate_describe(net, before, sizeof before);
     fprintf(stderr, "%s: calibration was %s\n", model, before);
-    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
+    if (calibrate_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
         cli_err("%s", app_error());
         goto done;
     }

@@ -165,12 +165,12 @@ int cmd_eval(int argc, char **argv)
            split ? split : "", n, tta ? ", test-time augmentation" : "");
     rep_metrics_print(stdout, &m, names);
     char calib[96];
-    double ece = nn_ece(acc, ds->labels, n, k, CAL_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
+    double ece = nn_ece(acc, ds->labels, n, k, CALIBRATE_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
     if (e.n > 1)
         snprintf(calib, sizeof calib, "ensemble of %d models, each its own", e.n);
     else
-        cal_describe(net, calib, sizeof calib);
-    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CAL_ECE_BINS, nll);
+        calibrate_describe(net, calib, sizeof calib);
+    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CALIBRATE_ECE_BINS, nll);
     printf("time: %.2f s (%.0f faces/s)\n", secs, (double)n * views * e.n / secs);
     char what[512];
     snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");

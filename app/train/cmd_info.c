@@ -27,7 +27,7 @@ static void print_text(const nn_net *net, const char *source)
     printf("classes:    ");
     for (int i = 0; i < nn_net_n_classes(net); i++)
         printf("%s%s", i ? ", " : "", nn_net_class(net, i));
-    printf("\ncalibration: %s\n", cal_describe(net, buf, sizeof buf));
+    printf("\ncalibration: %s\n", calibrate_describe(net, buf, sizeof buf));
     printf("int8:       %s\n", nn_net_has_int8(net) ? "calibrated (--precision int8 runs it)"
                                                      : "not calibrated (see emotion-train quantize)");
     printf("params:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),

@@ -389,7 +389,7 @@ static int save_best(train_run *r)
     nn_net_set_threads(best, o->threads);
     /* A calibration that cannot be fitted (too few validation faces) must
      * not cost the run: the model is saved uncalibrated, and says so. */
-    if (cal_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
+    if (calibrate_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
         cli_err("%s", app_error());
         nn_net_set_calib(best, NULL);
         fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");

@@ -131,7 +131,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
             if (distill_parse(v, &t, &al)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; }
             o->distill = v;
         }
-        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
+        else if (OPT("--calibrate")) { if (calibrate_parse_mode(a, v, &o->calib)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
@@ -183,7 +183,7 @@ void train_opts_defaults(train_opts *o)
     o->seed = 1;
     o->precision = "fp32";
     o->mix.prob = 1.0f;
-    o->calib = CAL_AUTO;
+    o->calib = CALIBRATE_AUTO;
 }
 
 /* Options that belong to one invocation, not to the run: they are not
