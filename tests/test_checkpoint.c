@@ -66,7 +66,7 @@ static float *floats(uint64_t n, float base)
 
 /* A state with every field set to a value of its own; `full` adds a best
  * model and a weight average. */
-static void fill(ckpt_state *s, int full)
+static void fill(checkpoint_state *s, int full)
 {
     memset(s, 0, sizeof *s);
     static const char *const args[] = {"--data", "faces dir/with spaces", "--epochs", "30",
@@ -116,7 +116,7 @@ static void fill(ckpt_state *s, int full)
     }
 }
 
-static void compare(const ckpt_state *a, const ckpt_state *b, const char *what)
+static void compare(const checkpoint_state *a, const checkpoint_state *b, const char *what)
 {
     CHECK_MSG(a->argc == b->argc, "%s", what);
     for (int i = 0; i < a->argc && i < b->argc; i++)
@@ -172,24 +172,24 @@ static void round_trip(int full)
     const char *what = full ? "with best and swa" : "without";
     char path[320];
     snprintf(path, sizeof path, "%s/run.ckpt", dir);
-    ckpt_state a, b;
+    checkpoint_state a, b;
     fill(&a, full);
-    CHECK_MSG(ckpt_save(path, &a) == 0, "%s", app_error());
+    CHECK_MSG(checkpoint_save(path, &a) == 0, "%s", app_error());
     memset(&b, 0x5A, sizeof b); /* the loader must set every field */
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s: %s", what, app_error());
+    CHECK_MSG(checkpoint_load(path, &b) == 0, "%s: %s", what, app_error());
     compare(&a, &b, what);
-    ckpt_free(&b);
+    checkpoint_free(&b);
 
     /* Saving over an existing checkpoint replaces it. */
     a.epoch = 8;
     a.batch = 0;
     a.order[0] ^= 1;
     a.optim[10] = -0.0f;
-    CHECK(ckpt_save(path, &a) == 0);
+    CHECK(checkpoint_save(path, &a) == 0);
     memset(&b, 0, sizeof b);
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s", app_error());
+    CHECK_MSG(checkpoint_load(path, &b) == 0, "%s", app_error());
     compare(&a, &b, what);
-    ckpt_free(&b);
+    checkpoint_free(&b);
 
     /* One flipped byte anywhere is refused with a message. */
     FILE *f = fopen(path, "r+b");
@@ -201,10 +201,10 @@ static void round_trip(int full)
         fclose(f);
     }
     memset(&b, 0, sizeof b);
-    CHECK(ckpt_load(path, &b) == -1 && strstr(app_error(), "damaged"));
-    ckpt_free(&b);
+    CHECK(checkpoint_load(path, &b) == -1 && strstr(app_error(), "damaged"));
+    checkpoint_free(&b);
     remove(path);
-    ckpt_free(&a);
+    checkpoint_free(&a);
 }
 
 int main(void)

@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CKPT_VERSION 2
+#define CHECKPOINT_VERSION 2
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
 
 /* ---- writing ---- */
@@ -83,11 +83,11 @@ static void put_f64(wbuf *b, double f)
     put_u64(b, v);
 }
 
-int ckpt_save(const char *path, const ckpt_state *s)
+int checkpoint_save(const char *path, const checkpoint_state *s)
 {
     wbuf b = {0};
     put(&b, magic, 8);
-    put_u32(&b, CKPT_VERSION);
+    put_u32(&b, CHECKPOINT_VERSION);
     put_u32(&b, (uint32_t)s->argc);
     for (int i = 0; i < s->argc; i++) {
         size_t n = strlen(s->argv[i]);
@@ -216,7 +216,7 @@ static void *dup_bytes(rbuf *r, uint64_t n)
     return p;
 }
 
-void ckpt_free(ckpt_state *s)
+void checkpoint_free(checkpoint_state *s)
 {
     for (int i = 0; i < s->argc; i++)
         free(s->argv[i]);
@@ -265,7 +265,7 @@ static int read_all(const char *path, uint8_t **out, size_t *out_len)
 }
 
 /* The optimizer state, epoch order and history; r->bad on any trouble. */
-static void get_arrays(rbuf *r, ckpt_state *s)
+static void get_arrays(rbuf *r, checkpoint_state *s)
 {
     s->n_optim = get_u64(r);
     if (!get_count(r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
@@ -297,7 +297,7 @@ static void get_arrays(rbuf *r, ckpt_state *s)
         r->bad = 1;
 }
 
-int ckpt_load(const char *path, ckpt_state *s)
+int checkpoint_load(const char *path, checkpoint_state *s)
 {
     memset(s, 0, sizeof *s);
     uint8_t *data = NULL;
@@ -316,12 +316,12 @@ int ckpt_load(const char *path, ckpt_state *s)
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
-    if (version != CKPT_VERSION && version != 1) {
+    if (version != CHECKPOINT_VERSION && version != 1) {
         free(data);
-        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
+        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CHECKPOINT_VERSION);
     }
     uint32_t argc = get_u32(&r);
-    if (argc > CKPT_MAX_ARGS)
+    if (argc > CHECKPOINT_MAX_ARGS)
         r.bad = 1;
     for (uint32_t i = 0; i < argc && !r.bad; i++) {
         uint32_t n = get_u32(&r);
@@ -375,7 +375,7 @@ int ckpt_load(const char *path, ckpt_state *s)
         r.bad = 1;
     free(data);
     if (r.bad || !s->model || s->epoch < 0 || s->batch < 0) {
-        ckpt_free(s);
+        checkpoint_free(s);
         return app_fail("%s: checkpoint is malformed", path);
     }
     return 0;
@@ -383,10 +383,10 @@ int ckpt_load(const char *path, ckpt_state *s)
 
 /* ---- a running training to and from its state ---- */
 
-int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+int checkpoint_save_run(const char *path, checkpoint_state *s, int argc, char **argv, nn_net *net,
                   nn_optim *opt, const nn_sched *sched, int optim_kind)
 {
-    s->argc = argc < CKPT_MAX_ARGS ? argc : CKPT_MAX_ARGS;
+    s->argc = argc < CHECKPOINT_MAX_ARGS ? argc : CHECKPOINT_MAX_ARGS;
     for (int i = 0; i < s->argc; i++)
         s->argv[i] = argv[i];
     s->net_rng = *nn_net_rng(net);
@@ -404,7 +404,7 @@ int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net
     s->model = model;
     s->model_len = len;
     if (!rc)
-        rc = ckpt_save(path, s);
+        rc = checkpoint_save(path, s);
     free(model);
     s->model = NULL;
     s->optim = NULL;
@@ -414,7 +414,7 @@ int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net
     return rc;
 }
 
-int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+int checkpoint_restore(checkpoint_state *saved, checkpoint_state *s, nn_net *net, nn_optim *opt,
                  nn_sched *sched, int optim_kind, int n_train)
 {
     if (saved->n_optim != nn_optim_state_size(opt) || saved->optim_kind != (int32_t)optim_kind)

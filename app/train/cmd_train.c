@@ -101,7 +101,7 @@ done:
 /* The options of the run into r->o and its effective arguments into
  * r->argc/argv: for --resume, the checkpoint's (read into *saved) with
  * today's after them. Returns GO_ON, else the exit code. */
-static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
+static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *saved,
                          const char **resume)
 {
     train_opts *o = &r->o;
@@ -111,7 +111,7 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
         train_opts_usage(stdout);
     if (pr != TRAIN_OPTS_RUN)
         return pr == TRAIN_OPTS_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    if (*resume && ckpt_load(*resume, saved)) {
+    if (*resume && checkpoint_load(*resume, saved)) {
         cli_err("%s", app_error());
         return CLI_EXIT_FAIL;
     }
@@ -139,8 +139,8 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
     if (!o->val && o->val_share <= 0)
         o->val_share = 0.1f;
     if (!o->ckpt) {
-        snprintf(r->ckpt_default, sizeof r->ckpt_default, "%s.ckpt", o->out);
-        o->ckpt = r->ckpt_default;
+        snprintf(r->checkpoint_default, sizeof r->checkpoint_default, "%s.ckpt", o->out);
+        o->ckpt = r->checkpoint_default;
     }
     /* Seconds, not hours: every output can be written and none is an
      * input, before anything loads. (--resume is not compared: resuming
@@ -164,7 +164,7 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
  * checkpoint's (into r->net), the --init model's (into *init) or
  * --arch's. Then the option values that need no data. Returns GO_ON, else
  * the exit code. */
-static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume, nn_net **init,
+static int setup_arch(train_run *r, const checkpoint_state *saved, const char *resume, nn_net **init,
                       int *c, int *h, int *w)
 {
     train_opts *o = &r->o;
@@ -327,10 +327,10 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
 /* Optimizer, schedule, class weights, the preprocessed validation faces,
  * and the run's position: the checkpoint's, or the start. Returns GO_ON,
  * else the exit code. */
-static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
+static int setup_training(train_run *r, checkpoint_state *saved, const char *resume)
 {
     const train_opts *o = &r->o;
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     nn_optim_cfg oc = nn_optim_defaults(o->optim);
     if (o->lr_set)
         oc.lr = o->lr;
@@ -358,7 +358,7 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
     }
     cmd_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
     if (resume) {
-        if (ckpt_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
+        if (checkpoint_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
             cli_err("%s: %s", resume, app_error());
             return CLI_EXIT_FAIL;
         }
@@ -377,7 +377,7 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
 static int save_best(train_run *r)
 {
     const train_opts *o = &r->o;
-    const ckpt_state *s = &r->st;
+    const checkpoint_state *s = &r->st;
     nn_net *best = s->best ? nn_net_load_mem(s->best, s->best_len) : NULL;
     if (!best) {
         cli_err("no model to save: %s", nn_error());
@@ -428,7 +428,7 @@ static void free_run(train_run *r)
 }
 
 /* Everything before the epochs; returns GO_ON, else the exit code. */
-static int setup(train_run *r, int argc, char **argv, ckpt_state *saved, const char **resume)
+static int setup(train_run *r, int argc, char **argv, checkpoint_state *saved, const char **resume)
 {
     nn_net *init = NULL; /* --init's model until its weights are copied */
     int c, h, w;
@@ -453,11 +453,11 @@ int cmd_train(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.swa_acc = -1;
     r.tty = isatty(2);
-    ckpt_state saved;
+    checkpoint_state saved;
     memset(&saved, 0, sizeof saved);
     const char *resume = NULL;
     int rc = setup(&r, argc, argv, &saved, &resume);
-    ckpt_free(&saved);
+    checkpoint_free(&saved);
     if (rc != GO_ON) {
         free_run(&r);
         return rc;

@@ -40,7 +40,7 @@ static void fmt_duration(double s, char *buf, size_t len)
 
 static int save_checkpoint(train_run *r)
 {
-    int rc = ckpt_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
+    int rc = checkpoint_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
                            (int)r->o.optim);
     if (rc)
         cli_err("%s", app_error());
@@ -49,7 +49,7 @@ static int save_checkpoint(train_run *r)
 
 static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int final)
 {
-    const ckpt_state *s = &r->st;
+    const checkpoint_state *s = &r->st;
     double el = s->epoch_seconds + (nn_now() - t0);
     double ips = el > 0 ? s->seen / el : 0;
     double eta = ips > 0 ? (double)(nb - b) * r->o.batch / ips : NAN;
@@ -74,7 +74,7 @@ static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int
  * CLI_EXIT_INTERRUPTED (checkpoint written) or CLI_EXIT_FAIL (said). */
 static int run_epoch(train_run *r, int epoch, float lr)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const int B = r->o.batch, nb = s->n_order / B, k = nn_net_n_classes(r->net);
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
@@ -184,12 +184,12 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
     return 0;
 }
 
-int train_loop_swa_first(const ckpt_state *s) { return s->epoch - s->swa_count + 1; }
+int train_loop_swa_first(const checkpoint_state *s) { return s->epoch - s->swa_count + 1; }
 
 /* --swa: folds the weights after this epoch into the running average. */
 static int swa_fold(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     size_t n = nn_net_n_params(r->net);
     if (!s->swa && !(s->swa = calloc(n, sizeof *s->swa))) {
         cli_err("out of memory");
@@ -211,7 +211,7 @@ static int swa_fold(train_run *r)
  * CLI_EXIT_FAIL (said). */
 static int swa_finish(train_run *r, const char *command)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const int B = r->o.batch, n = r->train->n;
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
@@ -279,7 +279,7 @@ out:
 /* A new epoch's image order (balanced sampling draws by class weight). */
 static int new_order(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     int n = r->train->n;
     free(s->order);
     s->order = malloc((size_t)n * sizeof *s->order);
@@ -301,7 +301,7 @@ static int new_order(train_run *r)
  * accuracy makes the net the best model (with its metadata). */
 static int record_epoch(train_run *r, float lr, double vloss, double vacc, const char *command)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     rep_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
     if (!hist) {
         cli_err("out of memory");
@@ -347,7 +347,7 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
  * progress. */
 static int checkpoint_epoch(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     s->batch = 0;
     s->epoch++;
     free(s->order);
@@ -360,7 +360,7 @@ static int checkpoint_epoch(train_run *r)
 
 int train_loop_run(train_run *r, const char *command)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const train_opts *o = &r->o;
     for (; s->epoch < o->epochs; s->epoch++) {
         if ((s->batch == 0 || !s->order) && new_order(r))
