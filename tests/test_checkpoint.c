@@ -101,7 +101,7 @@ static void fill(checkpoint_state *s, int full)
     s->n_history = 3;
     s->history = calloc(3, sizeof *s->history);
     for (int i = 0; i < 3; i++)
-        s->history[i] = (rep_epoch){.epoch = i + 1, .lr = 0.01f / (float)(i + 1),
+        s->history[i] = (report_epoch){.epoch = i + 1, .lr = 0.01f / (float)(i + 1),
                                     .train_loss = 1.5f - 0.25f * (float)i,
                                     .train_acc = 0.3f + 0.1f * (float)i,
                                     .val_loss = 1.75f - 0.125f * (float)i,
@@ -141,7 +141,7 @@ static void compare(const checkpoint_state *a, const checkpoint_state *b, const 
               "%s: optimizer state", what);
     CHECK_MSG(a->n_history == b->n_history, "%s", what);
     for (int i = 0; i < a->n_history && i < b->n_history; i++) {
-        const rep_epoch *x = &a->history[i], *y = &b->history[i];
+        const report_epoch *x = &a->history[i], *y = &b->history[i];
         CHECK_MSG(x->epoch == y->epoch && x->lr == y->lr && x->train_loss == y->train_loss &&
                   x->train_acc == y->train_acc && x->val_loss == y->val_loss &&
                   x->val_acc == y->val_acc && x->seconds == y->seconds,

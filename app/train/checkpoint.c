@@ -120,7 +120,7 @@ int checkpoint_save(const char *path, const checkpoint_state *s)
         put_u32(&b, (uint32_t)s->order[i]);
     put_u32(&b, (uint32_t)s->n_history);
     for (int i = 0; i < s->n_history; i++) {
-        const rep_epoch *h = &s->history[i];
+        const report_epoch *h = &s->history[i];
         put_u32(&b, (uint32_t)h->epoch);
         put_f32(&b, h->lr);
         put_f32(&b, h->train_loss);
@@ -284,7 +284,7 @@ static void get_arrays(rbuf *r, checkpoint_state *s)
     if (s->n_history >= 0 && !get_count(r, (uint64_t)s->n_history, 32) &&
         (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
         for (int i = 0; i < s->n_history; i++) {
-            rep_epoch *h = &s->history[i];
+            report_epoch *h = &s->history[i];
             h->epoch = (int)get_u32(r);
             h->lr = get_f32(r);
             h->train_loss = get_f32(r);

@@ -41,7 +41,7 @@ typedef struct checkpoint_state {
     float *optim;
     /* history */
     int32_t n_history;
-    rep_epoch *history;
+    report_epoch *history;
     /* models: the current one and the best so far (NULL when none) */
     void *model;
     uint64_t model_len;

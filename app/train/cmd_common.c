@@ -134,13 +134,13 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
     return rc;
 }
 
-int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, report_content *rep, const ds_dataset *ds, const int *pred,
                     const float *probs, int k)
 {
     int idx[CMD_SAMPLES];
     size_t pix = (size_t)ds->w * ds->h;
     memset(s, 0, sizeof *s);
-    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
+    s->n = report_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
     if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
         cli_err("out of memory");
         return -1;

@@ -41,7 +41,7 @@ int cmd_set_precision(nn_net *net, const char *value);
 void cmd_report_problems(const ds_dataset *ds, const char *path);
 
 /* The faces of a report's sample panel: up to CMD_SAMPLES images of ds
- * picked by rep_pick_samples (a fixed seed), with their true class, the
+ * picked by report_pick_samples (a fixed seed), with their true class, the
  * prediction pred[i] and its probability from probs (k per image). */
 #define CMD_SAMPLES 24
 typedef struct cmd_samples {
@@ -51,7 +51,7 @@ typedef struct cmd_samples {
 } cmd_samples;
 /* Fills s and points rep's sample fields (and face size) at it. Returns 0
  * or -1 (out of memory, said on stderr). */
-int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, report_content *rep, const ds_dataset *ds, const int *pred,
                     const float *probs, int k);
 void cmd_samples_free(cmd_samples *s);
 /* The options most commands take alike: --model, --data, --split, --out.

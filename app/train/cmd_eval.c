@@ -153,8 +153,8 @@ int cmd_eval(int argc, char **argv)
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
         pred[i] = probs_argmax(acc + (size_t)i * k, k);
-    rep_metrics m;
-    if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
+    report_metrics m;
+    if (report_metrics_compute(&m, ds->labels, pred, n, k)) {
         cli_err("%s", app_error());
         goto done;
     }
@@ -163,7 +163,7 @@ int cmd_eval(int argc, char **argv)
         names[i] = nn_net_class(net, i);
     printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
            split ? split : "", n, tta ? ", test-time augmentation" : "");
-    rep_metrics_print(stdout, &m, names);
+    report_metrics_print(stdout, &m, names);
     char calib[96];
     double ece = nn_ece(acc, ds->labels, n, k, CALIBRATE_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
     if (e.n > 1)
@@ -174,12 +174,12 @@ int cmd_eval(int argc, char **argv)
     printf("time: %.2f s (%.0f faces/s)\n", secs, (double)n * views * e.n / secs);
     char what[512];
     snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
-    rep_report rep = {
+    report_content rep = {
         .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
         .best_val_accuracy = -1, .model = model, .data = data,
         .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
-    if (json && rep_write_metrics_json(json, &rep)) {
+    if (json && report_write_metrics_json(json, &rep)) {
         cli_err("--json: %s", app_error());
         goto done;
     }
@@ -187,7 +187,7 @@ int cmd_eval(int argc, char **argv)
         cmd_samples smp;
         if (cmd_samples_pick(&smp, &rep, ds, pred, acc, k))
             goto done;
-        int r = rep_write(report, &rep);
+        int r = report_write(report, &rep);
         cmd_samples_free(&smp);
         if (r) {
             cli_err("--report: %s", app_error());

@@ -35,7 +35,7 @@ static int write_report(train_run *r, const char *model_path)
     int *pred = malloc((size_t)n * sizeof *pred);
     float *probs = malloc((size_t)n * k * sizeof *probs);
     int rc = -1, said = 0;
-    rep_metrics m;
+    report_metrics m;
     cmd_samples smp = {0};
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
@@ -45,9 +45,9 @@ static int write_report(train_run *r, const char *model_path)
     size_t pix = (size_t)w * h;
     float *fx = malloc(4 * (size_t)c * pix * sizeof(float));
     if (!pred || !probs || !fx || cmd_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
-        rep_metrics_compute(&m, r->val->labels, pred, n, k))
+        report_metrics_compute(&m, r->val->labels, pred, n, k))
         goto done;
-    rep_report rep = {
+    report_content rep = {
         .title = r->o.arch, .classes = names, .n_classes = k,
         .history = r->st.history, .n_epochs = r->st.n_history,
         .metrics = &m, .metrics_of = "validation",
@@ -82,7 +82,7 @@ static int write_report(train_run *r, const char *model_path)
         rep.conv1_in = ci;
         rep.conv1_k = ck;
     }
-    rc = rep_write(r->o.report, &rep);
+    rc = report_write(r->o.report, &rep);
     said = rc != 0;
     if (rc)
         cli_err("report: %s", app_error());

@@ -302,13 +302,13 @@ static int new_order(train_run *r)
 static int record_epoch(train_run *r, float lr, double vloss, double vacc, const char *command)
 {
     checkpoint_state *s = &r->st;
-    rep_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
+    report_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
     if (!hist) {
         cli_err("out of memory");
         return -1;
     }
     s->history = hist;
-    rep_epoch *e = &hist[s->n_history++];
+    report_epoch *e = &hist[s->n_history++];
     e->epoch = s->epoch + 1;
     e->lr = lr;
     e->train_loss = (float)(s->loss_sum / s->seen);
