@@ -76,17 +76,17 @@ int cmd_calibrate(int argc, char **argv)
     if (!net)
         return rc;
     rc = CLI_EXIT_FAIL;
-    ds_dataset *ds = NULL, *val = NULL;
+    dataset *ds = NULL, *val = NULL;
     float *x = NULL;
     if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
         cli_err("%s", app_error());
         goto done;
     }
-    if (share > 0 && !(val = ds_split(ds, share, seed))) {
+    if (share > 0 && !(val = dataset_split(ds, share, seed))) {
         cli_err("--val-split: %s", app_error());
         goto done;
     }
-    const ds_dataset *cal = val ? val : ds;
+    const dataset *cal = val ? val : ds;
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     if (!(x = malloc((size_t)cal->n * c * h * w * sizeof *x))) {
@@ -109,8 +109,8 @@ int cmd_calibrate(int argc, char **argv)
     rc = CLI_EXIT_OK;
 done:
     free(x);
-    ds_free(val);
-    ds_free(ds);
+    dataset_free(val);
+    dataset_free(ds);
     nn_net_free(net);
     return rc;
 }

@@ -26,13 +26,13 @@ int cmd_set_precision(nn_net *net, const char *value)
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 
-void cmd_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
+void cmd_preprocess(const nn_net *net, const dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     for (int i = 0; i < n; i++)
-        nn_preprocess_u8(net, ds_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
+        nn_preprocess_u8(net, dataset_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
 }
 
 int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
@@ -63,7 +63,7 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
     return 0;
 }
 
-void cmd_report_problems(const ds_dataset *ds, const char *path)
+void cmd_report_problems(const dataset *ds, const char *path)
 {
     if (!ds->n_skipped)
         return;
@@ -83,17 +83,17 @@ static void progress(void *user, int done, int total)
         fputc('\n', stderr);
 }
 
-ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
+dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
-    ds_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
+    dataset_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
     if (!quiet && isatty(2)) {
         o.progress = progress;
         o.progress_user = (void *)path;
     }
-    ds_dataset *ds = ds_load(path, &o);
+    dataset *ds = dataset_load(path, &o);
     if (!ds)
         return NULL;
     cmd_report_problems(ds, path);
@@ -101,18 +101,18 @@ ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(net, i);
-    ds_class_map map;
-    if (ds_map_classes(ds, names, k, &map)) {
+    dataset_class_map map;
+    if (dataset_map_classes(ds, names, k, &map)) {
         char why[512];
         snprintf(why, sizeof why, "%s", app_error());
-        ds_free(ds);
+        dataset_free(ds);
         return app_fail_null("%s: none of its classes matches the model's (%s)", path, why);
     }
     for (int i = 0; i < map.n_unmatched; i++)
         fprintf(stderr, "%s: class '%s' is not one of the model's: %d images left out\n", path,
                 map.unmatched[i], map.unmatched_count[i]);
     if (ds->n == 0) {
-        ds_free(ds);
+        dataset_free(ds);
         return app_fail_null("%s: no images of the model's classes", path);
     }
     return ds;
@@ -134,7 +134,7 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
     return rc;
 }
 
-int cmd_samples_pick(cmd_samples *s, report_content *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, report_content *rep, const dataset *ds, const int *pred,
                     const float *probs, int k)
 {
     int idx[CMD_SAMPLES];
@@ -146,7 +146,7 @@ int cmd_samples_pick(cmd_samples *s, report_content *rep, const ds_dataset *ds, 
         return -1;
     }
     for (int i = 0; i < s->n; i++) {
-        memcpy(s->faces + i * pix, ds_image(ds, idx[i]), pix);
+        memcpy(s->faces + i * pix, dataset_image(ds, idx[i]), pix);
         s->truth[i] = ds->labels[idx[i]];
         s->pred[i] = pred[idx[i]];
         s->conf[i] = probs[(size_t)idx[i] * k + s->pred[i]];

@@ -121,7 +121,7 @@ int cmd_eval(int argc, char **argv)
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
     int rc = CLI_EXIT_FAIL;
-    ds_dataset *ds = NULL;
+    dataset *ds = NULL;
     float *acc = NULL;
     int *pred = NULL;
     for (int m = 0; m < e.n; m++) {
@@ -198,7 +198,7 @@ int cmd_eval(int argc, char **argv)
 done:
     free(acc);
     free(pred);
-    ds_free(ds);
+    dataset_free(ds);
     ensemble_free(&e);
     return rc;
 }

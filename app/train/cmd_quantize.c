@@ -59,13 +59,13 @@ int cmd_quantize(int argc, char **argv)
     if (!net)
         return rc;
     rc = CLI_EXIT_FAIL;
-    ds_dataset *ds = NULL;
+    dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
     if (!(ds = cmd_load_for_model(net, data, split, threads, 1))) {
         cli_err("%s", app_error());
         goto done;
     }
-    if (ds_limit(ds, count, (uint64_t)seed)) {
+    if (dataset_limit(ds, count, (uint64_t)seed)) {
         cli_err("quantize: cannot sample %d faces", count);
         goto done;
     }
@@ -100,7 +100,7 @@ done:
     free(x);
     free(p32);
     free(p8);
-    ds_free(ds);
+    dataset_free(ds);
     nn_net_free(net);
     return rc;
 }

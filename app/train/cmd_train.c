@@ -186,7 +186,7 @@ static int setup_arch(train_run *r, const checkpoint_state *saved, const char *r
         nn_net_input_shape(*init, c, h, w);
     } else {
         /* Any class count would do: only the input shape is read. */
-        nn_net *probe = nn_net_from_arch(o->arch, DS_FER_CLASSES);
+        nn_net *probe = nn_net_from_arch(o->arch, DATASET_FER_CLASSES);
         if (!probe) {
             cli_err("--arch: %s", nn_error());
             return CLI_EXIT_USAGE;
@@ -213,20 +213,20 @@ static int setup_arch(train_run *r, const checkpoint_state *saved, const char *r
 static int load_data(train_run *r, int w, int h)
 {
     const train_opts *o = &r->o;
-    ds_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
+    dataset_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
     double t_load = nn_now();
-    if (!(r->train = ds_load(o->data, &lo))) {
+    if (!(r->train = dataset_load(o->data, &lo))) {
         cli_err("%s", app_error());
         return -1;
     }
     cmd_report_problems(r->train, o->data);
     if (o->val) {
-        ds_load_opts vo = lo;
+        dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
         size_t vl = strlen(o->val);
         if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
             vo.split = o->val_split_name;
-        if (!(r->val = ds_load(o->val, &vo))) {
+        if (!(r->val = dataset_load(o->val, &vo))) {
             cli_err("%s", app_error());
             return -1;
         }
@@ -234,19 +234,19 @@ static int load_data(train_run *r, int w, int h)
         const char *names[NN_MAX_CLASSES];
         for (int i = 0; i < r->train->n_classes; i++)
             names[i] = r->train->classes[i];
-        ds_class_map map;
-        if (ds_map_classes(r->val, names, r->train->n_classes, &map)) {
+        dataset_class_map map;
+        if (dataset_map_classes(r->val, names, r->train->n_classes, &map)) {
             cli_err("%s: no class matches the training data's", o->val);
             return -1;
         }
         for (int i = 0; i < map.n_unmatched; i++)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o->val,
                     map.unmatched[i], map.unmatched_count[i]);
-    } else if (!(r->val = ds_split(r->train, o->val_share, o->seed))) {
+    } else if (!(r->val = dataset_split(r->train, o->val_share, o->seed))) {
         cli_err("--val-split: %s", app_error());
         return -1;
     }
-    if (o->limit && ds_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
+    if (o->limit && dataset_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
         cli_err("--limit: %s", app_error());
         return -1;
     }
@@ -259,7 +259,7 @@ static int load_data(train_run *r, int w, int h)
         return -1;
     }
     int counts[NN_MAX_CLASSES], k = r->train->n_classes;
-    ds_class_counts(r->train, counts);
+    dataset_class_counts(r->train, counts);
     fprintf(stderr, "data: %d training, %d validation images (%.1fs); classes:", r->train->n, r->val->n,
             nn_now() - t_load);
     for (int i = 0; i < k; i++)
@@ -347,7 +347,7 @@ static int setup_training(train_run *r, checkpoint_state *saved, const char *res
         return CLI_EXIT_USAGE;
     }
     /* Balanced sampling needs full inverse-frequency weights. */
-    ds_class_weights(r->train, strcmp(o->balance, "sample") ? o->balance_power : 1.0, r->class_w);
+    dataset_class_weights(r->train, strcmp(o->balance, "sample") ? o->balance_power : 1.0, r->class_w);
     /* Validation faces are preprocessed once. */
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
@@ -423,8 +423,8 @@ static void free_run(train_run *r)
     free(r->val_x);
     nn_optim_free(r->opt);
     nn_net_free(r->net);
-    ds_free(r->train);
-    ds_free(r->val);
+    dataset_free(r->train);
+    dataset_free(r->val);
 }
 
 /* Everything before the epochs; returns GO_ON, else the exit code. */

@@ -34,7 +34,7 @@ typedef void (*ensemble_view_fn)(int view, const uint8_t *src, uint8_t *dst, int
  * input size gets data/split loaded again at its size, which must give the
  * same faces. Returns 0, or -1 with app_error() saying why.
  */
-int ensemble_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
+int ensemble_classify(ens *e, const dataset *ds, const char *data, const char *split, int threads,
                  int views, ensemble_view_fn view_fn, float *probs);
 
 #endif

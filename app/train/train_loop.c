@@ -117,7 +117,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         }
         for (int i = 0; i < B; i++) {
             int idx = s->order[b * B + i];
-            augment_apply(&r->aug, ds_image(r->train, idx), tmp, w, h, &s->augment_rng);
+            augment_apply(&r->aug, dataset_image(r->train, idx), tmp, w, h, &s->augment_rng);
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
             y[i] = r->train->labels[idx];
         }
@@ -225,7 +225,7 @@ static int swa_finish(train_run *r, const char *command)
     }
     memcpy(nn_net_params(r->net), s->swa, nn_net_n_params(r->net) * sizeof(float));
     uint64_t rng = r->o.seed * 0x9E3779B97F4A7C15ULL + 3;
-    ds_epoch_order(r->train, NULL, &rng, order, n);
+    dataset_epoch_order(r->train, NULL, &rng, order, n);
     nn_net_bn_reset(r->net);
     double t0 = nn_now();
     for (int b = 0; (b + 1) * B <= n; b++) {
@@ -236,7 +236,7 @@ static int swa_finish(train_run *r, const char *command)
             goto out;
         }
         for (int i = 0; i < B; i++)
-            nn_preprocess_u8(r->net, ds_image(r->train, order[b * B + i]), x + (size_t)i * per);
+            nn_preprocess_u8(r->net, dataset_image(r->train, order[b * B + i]), x + (size_t)i * per);
         if (nn_net_bn_accumulate(r->net, x, B, b + 1)) {
             cli_err("%s", nn_error());
             goto out;
@@ -287,7 +287,7 @@ static int new_order(train_run *r)
         cli_err("out of memory");
         return -1;
     }
-    ds_epoch_order(r->train, strcmp(r->o.balance, "sample") ? NULL : r->class_w, &s->order_rng,
+    dataset_epoch_order(r->train, strcmp(r->o.balance, "sample") ? NULL : r->class_w, &s->order_rng,
                    s->order, n);
     s->n_order = n;
     s->batch = 0;

@@ -22,7 +22,7 @@ typedef struct train_run {
     nn_optim *opt;
     nn_sched sched;
     augment_cfg aug;
-    ds_dataset *train, *val;
+    dataset *train, *val;
     float *val_x;
     float class_w[NN_MAX_CLASSES];
     checkpoint_state st;      /* position, RNGs, history, best model */
