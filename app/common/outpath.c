@@ -63,7 +63,7 @@ static int same(const ident *a, const ident *b)
     return a->exists || !strcmp(a->name, b->name);
 }
 
-int op_distinct(const op_path *p, int n, char *err, size_t errlen)
+int outpath_distinct(const outpath_path *p, int n, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
         if (!p[i].path || !p[i].output)
@@ -102,7 +102,7 @@ static int try_create(const char *dir, const char *what, char *err, size_t errle
     return 0;
 }
 
-int op_probe(const char *path, char *err, size_t errlen)
+int outpath_probe(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path)
         return fail(err, errlen, "an empty path");
@@ -129,7 +129,7 @@ int op_probe(const char *path, char *err, size_t errlen)
     return try_create(dir, path, err, errlen);
 }
 
-int op_probe_dir(const char *dir, char *err, size_t errlen)
+int outpath_probe_dir(const char *dir, char *err, size_t errlen)
 {
     if (!dir || !*dir)
         return fail(err, errlen, "an empty path");
@@ -158,7 +158,7 @@ int op_probe_dir(const char *dir, char *err, size_t errlen)
     }
 }
 
-FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
+FILE *outpath_open(outpath_file *o, const char *path, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     if (!path || !*path) {
@@ -218,7 +218,7 @@ FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
     return o->f;
 }
 
-void op_abort(op_file *o)
+void outpath_abort(outpath_file *o)
 {
     if (o->f)
         fclose(o->f);
@@ -228,7 +228,7 @@ void op_abort(op_file *o)
     o->tmp[0] = 0;
 }
 
-int op_commit(op_file *o, char *err, size_t errlen)
+int outpath_commit(outpath_file *o, char *err, size_t errlen)
 {
     if (!o->f)
         return fail(err, errlen, "cannot write '%s'", o->path);
@@ -254,20 +254,20 @@ int op_commit(op_file *o, char *err, size_t errlen)
     return 0;
 }
 
-int op_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen)
+int outpath_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen)
 {
-    op_file o;
-    if (!op_open(&o, path, err, errlen))
+    outpath_file o;
+    if (!outpath_open(&o, path, err, errlen))
         return -1;
     if (n && fwrite(data, 1, n, o.f) != n) {
         int e = errno;
-        op_abort(&o);
+        outpath_abort(&o);
         return fail(err, errlen, "cannot write '%s': %s", path, strerror(e ? e : EIO));
     }
-    return op_commit(&o, err, errlen);
+    return outpath_commit(&o, err, errlen);
 }
 
-int op_close_checked(FILE *f, const char *path, char *err, size_t errlen)
+int outpath_close_checked(FILE *f, const char *path, char *err, size_t errlen)
 {
     if (!f)
         return 0;
@@ -289,25 +289,25 @@ static int exists_dir_of(const char *path)
     return stat(dir, &st) == 0;
 }
 
-int op_check_outputs(const op_path *p, int n)
+int outpath_check_outputs(const outpath_path *p, int n)
 {
     char err[8400];
-    if (op_distinct(p, n, err, sizeof err) != 0) {
+    if (outpath_distinct(p, n, err, sizeof err) != 0) {
         cli_err("%s", err);
         return CLI_EXIT_USAGE;
     }
     for (int i = 0; i < n; i++) {
-        if (!p[i].path || p[i].output == OP_INPUT)
+        if (!p[i].path || p[i].output == OUTPATH_INPUT)
             continue;
         int rc;
-        if (p[i].output == OP_FOLDER) {
-            rc = op_probe_dir(p[i].path, err, sizeof err);
-        } else if (p[i].output == OP_FILE_MKDIRS && !exists_dir_of(p[i].path)) {
+        if (p[i].output == OUTPATH_FOLDER) {
+            rc = outpath_probe_dir(p[i].path, err, sizeof err);
+        } else if (p[i].output == OUTPATH_FILE_MKDIRS && !exists_dir_of(p[i].path)) {
             char dir[4096];
             dir_of(p[i].path, dir, sizeof dir);
-            rc = op_probe_dir(dir, err, sizeof err);
+            rc = outpath_probe_dir(dir, err, sizeof err);
         } else {
-            rc = op_probe(p[i].path, err, sizeof err);
+            rc = outpath_probe(p[i].path, err, sizeof err);
         }
         if (rc != 0) {
             cli_err("%s: %s", p[i].opt, err);

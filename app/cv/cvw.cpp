@@ -112,7 +112,7 @@ void cvw::write_image(const char *path, const cv::Mat &img)
     if (!ok)
         throw std::runtime_error(std::string("cannot write image '") + path + "'");
     char err[4400];
-    if (op_write_mem(path, bytes.data(), bytes.size(), err, sizeof err) != 0)
+    if (outpath_write_mem(path, bytes.data(), bytes.size(), err, sizeof err) != 0)
         throw std::runtime_error(err);
 }
 

@@ -59,16 +59,16 @@ app_status app_setup(app *a, const opts *o)
     /* Nothing is opened for writing until every input is checked and the
      * first frame is in hand (app_step): a failed start leaves earlier logs
      * and recordings as they were. */
-    op_path files[] = {
+    outpath_path files[] = {
         {"--input", o->input, 0}, {"--model", model, 0}, {"--cascade", cascade, 0},
         {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
     };
-    if (op_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
+    if (outpath_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
         app_fail("%s", err);
         return APP_BAD_USAGE;
     }
     for (size_t i = 3; i < sizeof files / sizeof *files; i++)
-        if (files[i].path && op_probe(files[i].path, err, sizeof err) != 0) {
+        if (files[i].path && outpath_probe(files[i].path, err, sizeof err) != 0) {
             app_fail("%s: %s", files[i].opt, err);
             return APP_FAILED;
         }
@@ -152,7 +152,7 @@ int app_record_start(app *a, const char *path)
      * created with the first frame, so a recording without frames leaves
      * nothing behind. */
     char why[APP_PATH_MAX + 128];
-    if (op_probe(path, why, sizeof why) != 0)
+    if (outpath_probe(path, why, sizeof why) != 0)
         return app_fail("record: %s", why);
     snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
     a->rec_on = 1;

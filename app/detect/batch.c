@@ -281,7 +281,7 @@ static void finish(job *j, int idx, int total)
 int batch_run(const opts *o, const char *exe, int argc, char **argv)
 {
     char err[4400];
-    if (op_probe_dir(o->out_dir, err, sizeof err) != 0) {
+    if (outpath_probe_dir(o->out_dir, err, sizeof err) != 0) {
         cli_err("--out-dir: %s", err);
         return CLI_EXIT_FAIL;
     }

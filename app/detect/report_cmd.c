@@ -31,17 +31,17 @@ static int check(const opts *o, const char *input, const char *model)
 {
     char files[SREPORT_N_FILES][4200];
     sreport_paths(o->report_dir, files);
-    op_path p[16] = {
-        {"--input", input, OP_INPUT}, {"--model", model, OP_INPUT},
-        {"--cascade", o->cascade, OP_INPUT}, {"--from-log", o->from_log, OP_INPUT},
-        {"--log", o->log_path && strcmp(o->log_path, "-") ? o->log_path : NULL, OP_FILE},
-        {"--record", o->record_path, OP_FILE},
+    outpath_path p[16] = {
+        {"--input", input, OUTPATH_INPUT}, {"--model", model, OUTPATH_INPUT},
+        {"--cascade", o->cascade, OUTPATH_INPUT}, {"--from-log", o->from_log, OUTPATH_INPUT},
+        {"--log", o->log_path && strcmp(o->log_path, "-") ? o->log_path : NULL, OUTPATH_FILE},
+        {"--record", o->record_path, OUTPATH_FILE},
     };
     int n = 6;
     for (int i = 0; i < SREPORT_N_FILES; i++)
-        p[n++] = (op_path){"--report", files[i], OP_FILE_MKDIRS};
-    p[n++] = (op_path){"--report", o->report_dir, OP_FOLDER};
-    int rc = op_check_outputs(p, n);
+        p[n++] = (outpath_path){"--report", files[i], OUTPATH_FILE_MKDIRS};
+    p[n++] = (outpath_path){"--report", o->report_dir, OUTPATH_FOLDER};
+    int rc = outpath_check_outputs(p, n);
     return rc == 0 ? -1 : rc;
 }
 

@@ -81,7 +81,7 @@ int sreport_fetch_faces(sreport_session *s, const char *path);
  * crops. Copied. */
 void sreport_set_note(sreport_session *s, const char *note);
 
-/* The five outputs' paths inside dir, for op_distinct: paths[i] receives
+/* The five outputs' paths inside dir, for outpath_distinct: paths[i] receives
  * dir/name (each up to len bytes). */
 #define SREPORT_N_FILES 5
 extern const char *const sreport_file_names[SREPORT_N_FILES];

@@ -196,7 +196,7 @@ static int write_faces(const sreport_session *s, const char *path)
 
 /* ---- tables and page ------------------------------------------------------ */
 
-/* Built in memory, then written whole (op_write_mem). */
+/* Built in memory, then written whole (outpath_write_mem). */
 typedef struct membuf {
     char *buf;
     size_t len;
@@ -217,7 +217,7 @@ static int mb_commit(membuf *m, const char *path)
     int rc = 0;
     if (fclose(m->f) != 0)
         rc = app_fail("%s: out of memory", path);
-    else if (op_write_mem(path, m->buf, m->len, err, sizeof err) != 0)
+    else if (outpath_write_mem(path, m->buf, m->len, err, sizeof err) != 0)
         rc = app_fail("%s", err);
     free(m->buf);
     return rc;

@@ -146,7 +146,7 @@ int checkpoint_save(const char *path, const checkpoint_state *s)
     }
     /* Through a temporary file: a failed write keeps the last checkpoint. */
     char err[8400];
-    int rc = op_write_mem(path, b.p, b.len, err, sizeof err);
+    int rc = outpath_write_mem(path, b.p, b.len, err, sizeof err);
     free(b.p);
     return rc != 0 ? app_fail("checkpoint: %s", err) : 0;
 }

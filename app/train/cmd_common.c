@@ -123,7 +123,7 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
     char err[8400];
-    int rc = buf ? op_write_mem(path, buf, len, err, sizeof err) : -1;
+    int rc = buf ? outpath_write_mem(path, buf, len, err, sizeof err) : -1;
     if (!buf)
         snprintf(err, sizeof err, "%s", nn_error());
     free(buf);
@@ -182,9 +182,9 @@ int cmd_io_option(cmd_io *io, const char *a, const char *v)
 nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
 {
     /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", io->model, OP_INPUT}, {"--data", io->data, OP_INPUT},
-                       {"--out", io->out, OP_FILE}};
-    if ((*rc = op_check_outputs(files, 3)) != 0)
+    outpath_path files[] = {{"--model", io->model, OUTPATH_INPUT}, {"--data", io->data, OUTPATH_INPUT},
+                       {"--out", io->out, OUTPATH_FILE}};
+    if ((*rc = outpath_check_outputs(files, 3)) != 0)
         return NULL;
     *rc = CLI_EXIT_FAIL;
     nn_net *net = nn_net_load(io->model);

@@ -110,11 +110,11 @@ int cmd_eval(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     /* every model is an input the outputs must not replace */
-    op_path files[ENSEMBLE_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
-                                  {"--report", report, OP_FOLDER}};
+    outpath_path files[ENSEMBLE_MAX + 3] = {{"--data", data, OUTPATH_INPUT}, {"--json", json, OUTPATH_FILE_MKDIRS},
+                                  {"--report", report, OUTPATH_FOLDER}};
     for (int m = 0; m < e.n; m++)
-        files[3 + m] = (op_path){"--model", e.path[m], OP_INPUT};
-    int orc = op_check_outputs(files, 3 + e.n);
+        files[3 + m] = (outpath_path){"--model", e.path[m], OUTPATH_INPUT};
+    int orc = outpath_check_outputs(files, 3 + e.n);
     if (orc) {
         ensemble_free(&e);
         return orc;

@@ -109,8 +109,8 @@ int cmd_export(int argc, char **argv)
     int default_model = !model;
     if (default_model)
         model = paths_default_model();
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--onnx", out, OP_FILE}};
-    int orc = op_check_outputs(files, 2);
+    outpath_path files[] = {{"--model", model, OUTPATH_INPUT}, {"--onnx", out, OUTPATH_FILE}};
+    int orc = outpath_check_outputs(files, 2);
     if (orc)
         return orc;
 
@@ -122,7 +122,7 @@ int cmd_export(int argc, char **argv)
     size_t len = 0;
     void *onnx = nn_export_onnx_mem(net, &len);
     char err[8400];
-    if (!onnx || op_write_mem(out, onnx, len, err, sizeof err) != 0) {
+    if (!onnx || outpath_write_mem(out, onnx, len, err, sizeof err) != 0) {
         cli_err("export: %s", onnx ? err : nn_error());
         free(onnx);
         nn_net_free(net);

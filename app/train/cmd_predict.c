@@ -185,7 +185,7 @@ int cmd_predict(int argc, char **argv)
     }
     if (sal_dir) {
         char why[4096 + 256];
-        if (op_probe_dir(sal_dir, why, sizeof why) != 0) {
+        if (outpath_probe_dir(sal_dir, why, sizeof why) != 0) {
             cli_err("predict: --saliency: %s", why);
             free(files);
             return CLI_EXIT_FAIL;

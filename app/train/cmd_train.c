@@ -145,12 +145,12 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     /* Seconds, not hours: every output can be written and none is an
      * input, before anything loads. (--resume is not compared: resuming
      * writes the checkpoint it read, as it should.) */
-    op_path files[] = {
-        {"--data", o->data, OP_INPUT}, {"--val", o->val, OP_INPUT}, {"--init", o->init, OP_INPUT},
-        {"--out", o->out, OP_FILE}, {"--checkpoint", o->ckpt, OP_FILE},
-        {"--report", o->report, OP_FOLDER},
+    outpath_path files[] = {
+        {"--data", o->data, OUTPATH_INPUT}, {"--val", o->val, OUTPATH_INPUT}, {"--init", o->init, OUTPATH_INPUT},
+        {"--out", o->out, OUTPATH_FILE}, {"--checkpoint", o->ckpt, OUTPATH_FILE},
+        {"--report", o->report, OUTPATH_FOLDER},
     };
-    int rc = op_check_outputs(files, (int)(sizeof files / sizeof *files));
+    int rc = outpath_check_outputs(files, (int)(sizeof files / sizeof *files));
     if (rc)
         return rc;
     if (o->swa > o->epochs) {

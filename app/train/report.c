@@ -124,7 +124,7 @@ int report_mkdirs(const char *dir)
 /* Open path for writing through a temporary file (outpath.h), creating
  * missing folders on the way (as --report does); finish with
  * close_rename. */
-static FILE *open_tmp(op_file *o, const char *path)
+static FILE *open_tmp(outpath_file *o, const char *path)
 {
     char err[8400];
     const char *slash = strrchr(path, '/');
@@ -135,16 +135,16 @@ static FILE *open_tmp(op_file *o, const char *path)
         if (stat(dir, &st) != 0 && report_mkdirs(dir) != 0)
             return NULL;
     }
-    FILE *f = op_open(o, path, err, sizeof err);
+    FILE *f = outpath_open(o, path, err, sizeof err);
     if (!f)
         app_fail("%s", err);
     return f;
 }
 
-static int close_rename(op_file *o)
+static int close_rename(outpath_file *o)
 {
     char err[8400];
-    return op_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
+    return outpath_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
@@ -171,7 +171,7 @@ static void csv_num(FILE *f, const char *fmt, double v)
 
 int report_write_history_csv(const char *path, const report_epoch *h, int n)
 {
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
@@ -193,7 +193,7 @@ int report_write_history_csv(const char *path, const report_epoch *h, int n)
 int report_write_per_class_csv(const char *path, const report_metrics *m,
                             const char *const *names)
 {
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
@@ -234,7 +234,7 @@ int report_write_metrics_json(const char *path, const report_content *r)
     const report_metrics *m = r->metrics;
     const char *const *names = r->classes;
     int k = m ? m->k : r->n_classes;
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
