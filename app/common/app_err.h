@@ -8,7 +8,9 @@
  *     if (load_thing(path) < 0) { cli_err("%s", app_error()); return CLI_EXIT_FAIL; }
  *
  * Engine calls set nn_error(), not app_error(): a function of app/ that
- * passes an engine failure up copies it with app_fail("%s", nn_error()). */
+ * passes an engine failure up copies it with app_fail("%s", nn_error()),
+ * and one that adds context to a message of app/ may pass app_error()
+ * itself: app_fail("record: %s", app_error()). */
 #ifndef APP_ERR_H
 #define APP_ERR_H
 

@@ -10,8 +10,9 @@
  *    or interrupted write leaves the old file as it was. Every write, flush
  *    and close is checked. An existing device or pipe (/dev/stdout) is
  *    written directly, never replaced.
- * Every function returns 0, or -1 with one line in err naming the file and
- * the reason (no program prefix; the caller adds it). */
+ * Every function returns 0 (outpath_open: the FILE), or -1 (NULL) with one
+ * line in app_error() (app_err.h) naming the file and the reason (no
+ * program prefix; the caller adds it). */
 #ifndef ED_OUTPATH_H
 #define ED_OUTPATH_H
 
@@ -29,7 +30,7 @@ typedef struct outpath_path {
 
 /* Fails when an output is the same file as an input or another output.
  * Paths that do not exist yet compare by their folder and name. */
-int outpath_distinct(const outpath_path *p, int n, char *err, size_t errlen);
+int outpath_distinct(const outpath_path *p, int n);
 
 /* Both checks for a command's start, before anything is loaded: the same
  * file twice is a usage error (CLI_EXIT_USAGE), an output that cannot be
@@ -39,11 +40,11 @@ int outpath_check_outputs(const outpath_path *p, int n);
 /* Whether path can be written as a file: not a folder, its folder exists,
  * and a file can be created there (found by trying). An existing device
  * or pipe needs only write permission. */
-int outpath_probe(const char *path, char *err, size_t errlen);
+int outpath_probe(const char *path);
 
 /* The same for a folder of outputs (--report DIR): an existing writable
  * folder, or a missing one whose nearest existing parent is writable. */
-int outpath_probe_dir(const char *dir, char *err, size_t errlen);
+int outpath_probe_dir(const char *dir);
 
 typedef struct outpath_file {
     FILE *f;
@@ -54,17 +55,18 @@ typedef struct outpath_file {
 
 /* Open a temporary file beside path for writing; returns o->f or NULL.
  * Finish with outpath_commit, or outpath_abort to drop it. */
-FILE *outpath_open(outpath_file *o, const char *path, char *err, size_t errlen);
+FILE *outpath_open(outpath_file *o, const char *path);
 /* Flush, sync, close and rename into place; on any failure the temporary
  * file is removed and the old file (if any) is left untouched. */
-int outpath_commit(outpath_file *o, char *err, size_t errlen);
+int outpath_commit(outpath_file *o);
 void outpath_abort(outpath_file *o);
 
 /* n bytes as the whole of path, through outpath_open/outpath_commit. */
-int outpath_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen);
+int outpath_write_mem(const char *path, const void *data, size_t n);
 
 /* Checks that a file written piece by piece (logs) took every byte:
- * returns 0, or -1 with "cannot write 'path': reason" in err. Closes f. */
-int outpath_close_checked(FILE *f, const char *path, char *err, size_t errlen);
+ * returns 0, or -1 with "cannot write 'path': reason" in app_error().
+ * Closes f. */
+int outpath_close_checked(FILE *f, const char *path);
 
 #endif

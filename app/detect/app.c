@@ -63,13 +63,11 @@ app_status app_setup(app *a, const opts *o)
         {"--input", o->input, 0}, {"--model", model, 0}, {"--cascade", cascade, 0},
         {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
     };
-    if (outpath_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
-        app_fail("%s", err);
+    if (outpath_distinct(files, (int)(sizeof files / sizeof *files)) != 0)
         return APP_BAD_USAGE;
-    }
     for (size_t i = 3; i < sizeof files / sizeof *files; i++)
-        if (files[i].path && outpath_probe(files[i].path, err, sizeof err) != 0) {
-            app_fail("%s: %s", files[i].opt, err);
+        if (files[i].path && outpath_probe(files[i].path) != 0) {
+            app_fail("%s: %s", files[i].opt, app_error());
             return APP_FAILED;
         }
     if (load_model(a, model) != 0)
@@ -151,9 +149,8 @@ int app_record_start(app *a, const char *path)
     /* Checked now so a bad path is reported at once; the file itself is
      * created with the first frame, so a recording without frames leaves
      * nothing behind. */
-    char why[APP_PATH_MAX + 128];
-    if (outpath_probe(path, why, sizeof why) != 0)
-        return app_fail("record: %s", why);
+    if (outpath_probe(path) != 0)
+        return app_fail("record: %s", app_error());
     snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
     a->rec_on = 1;
     a->rec_frames = 0;

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "devtools.h"
+#include "app_err.h"
 #include "outpath.h"
 
 typedef struct job {
@@ -280,9 +281,8 @@ static void finish(job *j, int idx, int total)
 
 int batch_run(const opts *o, const char *exe, int argc, char **argv)
 {
-    char err[4400];
-    if (outpath_probe_dir(o->out_dir, err, sizeof err) != 0) {
-        cli_err("--out-dir: %s", err);
+    if (outpath_probe_dir(o->out_dir) != 0) {
+        cli_err("--out-dir: %s", app_error());
         return CLI_EXIT_FAIL;
     }
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {

@@ -213,12 +213,11 @@ static FILE *mb_open(membuf *m)
 
 static int mb_commit(membuf *m, const char *path)
 {
-    char err[4400];
     int rc = 0;
     if (fclose(m->f) != 0)
         rc = app_fail("%s: out of memory", path);
-    else if (outpath_write_mem(path, m->buf, m->len, err, sizeof err) != 0)
-        rc = app_fail("%s", err);
+    else
+        rc = outpath_write_mem(path, m->buf, m->len);
     free(m->buf);
     return rc;
 }

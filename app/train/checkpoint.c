@@ -145,10 +145,9 @@ int checkpoint_save(const char *path, const checkpoint_state *s)
         return app_fail("%s: out of memory", path);
     }
     /* Through a temporary file: a failed write keeps the last checkpoint. */
-    char err[8400];
-    int rc = outpath_write_mem(path, b.p, b.len, err, sizeof err);
+    int rc = outpath_write_mem(path, b.p, b.len);
     free(b.p);
-    return rc != 0 ? app_fail("checkpoint: %s", err) : 0;
+    return rc != 0 ? app_fail("checkpoint: %s", app_error()) : 0;
 }
 
 /* ---- reading ---- */

@@ -122,15 +122,13 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
 {
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
-    char err[8400];
-    int rc = buf ? outpath_write_mem(path, buf, len, err, sizeof err) : -1;
-    if (!buf)
-        snprintf(err, sizeof err, "%s", nn_error());
+    int rc = buf ? outpath_write_mem(path, buf, len) : -1;
+    const char *why = buf ? app_error() : nn_error();
     free(buf);
     if (rc != 0)
         cli_err("%s; the trained weights are safe in %s: write them with "
                "emotion-train train --resume %s --out NEW.model",
-               err, ckpt, ckpt);
+               why, ckpt, ckpt);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "cvw.h"
 #include "nn.h"
+#include "app_err.h"
 #include "outpath.h"
 #include "paths.h"
 
@@ -121,9 +122,8 @@ int cmd_export(int argc, char **argv)
     }
     size_t len = 0;
     void *onnx = nn_export_onnx_mem(net, &len);
-    char err[8400];
-    if (!onnx || outpath_write_mem(out, onnx, len, err, sizeof err) != 0) {
-        cli_err("export: %s", onnx ? err : nn_error());
+    if (!onnx || outpath_write_mem(out, onnx, len) != 0) {
+        cli_err("export: %s", onnx ? app_error() : nn_error());
         free(onnx);
         nn_net_free(net);
         return CLI_EXIT_FAIL;

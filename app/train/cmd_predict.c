@@ -8,6 +8,7 @@
 #include "heatmap.h"
 #include "jsonw.h"
 #include "nn.h"
+#include "app_err.h"
 #include "outpath.h"
 #include "paths.h"
 #include "probs.h"
@@ -184,9 +185,8 @@ int cmd_predict(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (sal_dir) {
-        char why[4096 + 256];
-        if (outpath_probe_dir(sal_dir, why, sizeof why) != 0) {
-            cli_err("predict: --saliency: %s", why);
+        if (outpath_probe_dir(sal_dir) != 0) {
+            cli_err("predict: --saliency: %s", app_error());
             free(files);
             return CLI_EXIT_FAIL;
         }

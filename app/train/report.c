@@ -126,7 +126,6 @@ int report_mkdirs(const char *dir)
  * close_rename. */
 static FILE *open_tmp(outpath_file *o, const char *path)
 {
-    char err[8400];
     const char *slash = strrchr(path, '/');
     if (slash && slash > path) {
         char dir[4096];
@@ -135,16 +134,12 @@ static FILE *open_tmp(outpath_file *o, const char *path)
         if (stat(dir, &st) != 0 && report_mkdirs(dir) != 0)
             return NULL;
     }
-    FILE *f = outpath_open(o, path, err, sizeof err);
-    if (!f)
-        app_fail("%s", err);
-    return f;
+    return outpath_open(o, path);
 }
 
 static int close_rename(outpath_file *o)
 {
-    char err[8400];
-    return outpath_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
+    return outpath_commit(o);
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
