@@ -245,7 +245,7 @@ int main(void)
                     "--detect-every", "1", NULL};
     opts o;
     opts_defaults(&o);
-    CHECK(opts_parse(&o, 9, args, stdout, stderr) == -1);
+    CHECK(opts_parse(&o, 9, args, stdout, stderr) == OPTS_RUN);
     static app a;
     app_status st = ok ? app_setup(&a, &o) : APP_FAILED;
     if (st == APP_READY)

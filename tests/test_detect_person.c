@@ -626,12 +626,12 @@ static void check_csv_log(const char *exe, const char *dir, const fg_scene *sc)
 
 /* ---- options ------------------------------------------------------------------- */
 
-static int parse(opts *o, char *a1, char *a2)
+static opts_status parse(opts *o, char *a1, char *a2)
 {
     char *argv[] = {"emotion-detect", a1, a2, NULL};
     opts_defaults(o);
     FILE *null = fopen("/dev/null", "w");
-    int rc = opts_parse(o, a2 ? 3 : 2, argv, null, null);
+    opts_status rc = opts_parse(o, a2 ? 3 : 2, argv, null, null);
     fclose(null);
     return rc;
 }
@@ -639,15 +639,15 @@ static int parse(opts *o, char *a1, char *a2)
 static void check_options(void)
 {
     opts o;
-    CHECK(parse(&o, "--calibrate", "3") == -1 && o.calibrate_s == 3.0);
-    CHECK(parse(&o, "--calibrate", "0") == CLI_EXIT_USAGE);
-    CHECK(parse(&o, "--calibrate", "soon") == CLI_EXIT_USAGE);
-    CHECK(parse(&o, "--blur", NULL) == -1 && o.blur == 1);
-    CHECK(parse(&o, "--idle", "20") == -1 && o.idle_s == 20.0);
-    CHECK(parse(&o, "--idle", "0") == CLI_EXIT_USAGE);
-    CHECK(parse(&o, "--idle", "-1") == CLI_EXIT_USAGE);
-    CHECK(parse(&o, "--blur", "--blur") == CLI_EXIT_USAGE); /* once */
-    CHECK(parse(&o, "-h", NULL) == CLI_EXIT_OK);
+    CHECK(parse(&o, "--calibrate", "3") == OPTS_RUN && o.calibrate_s == 3.0);
+    CHECK(parse(&o, "--calibrate", "0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--calibrate", "soon") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--blur", NULL) == OPTS_RUN && o.blur == 1);
+    CHECK(parse(&o, "--idle", "20") == OPTS_RUN && o.idle_s == 20.0);
+    CHECK(parse(&o, "--idle", "0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--idle", "-1") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--blur", "--blur") == OPTS_BAD_USAGE); /* once */
+    CHECK(parse(&o, "-h", NULL) == OPTS_EXIT_OK);
     opts_defaults(&o);
     CHECK(o.calibrate_s == 0 && o.blur == 0 && o.idle_s == 0);
     /* --idle 5: the attract screen 5 s after the last face, not before,
@@ -675,7 +675,7 @@ static void check_heat(const char *dir)
                     "--detect-every", "1", NULL};
     opts o;
     opts_defaults(&o);
-    CHECK(opts_parse(&o, 9, args, stdout, stderr) == -1);
+    CHECK(opts_parse(&o, 9, args, stdout, stderr) == OPTS_RUN);
     static app a;
     memset(&a, 0, sizeof a);
     app_status st = app_setup(&a, &o);

@@ -14,9 +14,11 @@
 #include "opts.h"
 
 /* --report DIR: before anything loads, refuse a report file that is an
- * input and show that DIR can be written. -1 to go on, or an exit code. */
+ * input and show that DIR can be written. 0 to go on, or the exit code
+ * (CLI_EXIT_USAGE or CLI_EXIT_FAIL) after one line. */
 int report_cmd_check(const opts *o);
-/* After the source is open: start collecting (a->report). -1 or an exit code. */
+/* After the source is open: start collecting (a->report). 0 to go on, or
+ * CLI_EXIT_FAIL after one line. */
 int report_cmd_begin(app *a);
 /* After the run: write the report when frames came (one line on stderr
  * saying where), free it. Returns the run's code, or CLI_EXIT_FAIL when the

@@ -23,9 +23,10 @@ int main(int argc, char **argv)
     cli_prog = "emotion-detect";
     opts o;
     opts_defaults(&o);
-    int rc = opts_parse(&o, argc, argv, stdout, stderr);
-    if (rc >= 0)
-        return rc;
+    opts_status ost = opts_parse(&o, argc, argv, stdout, stderr);
+    if (ost != OPTS_RUN)
+        return ost == OPTS_EXIT_OK ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    int rc;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
         return report_cmd_from_log(&o);
     if (o.out_dir)
         return batch_run(&o, "/proc/self/exe", argc, argv);
-    if ((rc = report_cmd_check(&o)) >= 0)
+    if ((rc = report_cmd_check(&o)) != 0)
         return rc;
     source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
 
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
         cameras_granted(&a);
     if (st == APP_READY) {
         /* report_cmd_begin prints its own line when it fails */
-        rc = report_cmd_begin(&a) >= 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
+        rc = report_cmd_begin(&a) != 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
     } else {
         cli_err("%s", app_error());
         rc = st == APP_BAD_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;

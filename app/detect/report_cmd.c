@@ -26,7 +26,7 @@ const char *report_cmd_source_name(const app *a, char *buf, size_t len)
 }
 
 /* The report's files may not be any input or other output; the folder
- * must be writable. */
+ * must be writable. 0 to go on, or the exit code after one line. */
 static int check(const opts *o, const char *input, const char *model)
 {
     char files[SREPORT_N_FILES][4200];
@@ -41,21 +41,20 @@ static int check(const opts *o, const char *input, const char *model)
     for (int i = 0; i < SREPORT_N_FILES; i++)
         p[n++] = (outpath_path){"--report", files[i], OUTPATH_FILE_MKDIRS};
     p[n++] = (outpath_path){"--report", o->report_dir, OUTPATH_FOLDER};
-    int rc = outpath_check_outputs(p, n);
-    return rc == 0 ? -1 : rc;
+    return outpath_check_outputs(p, n);
 }
 
 int report_cmd_check(const opts *o)
 {
     if (!o->report_dir)
-        return -1;
+        return 0;
     return check(o, o->input, report_cmd_model_name(o));
 }
 
 int report_cmd_begin(app *a)
 {
     if (!a->o.report_dir)
-        return -1;
+        return 0;
     a->report = sreport_new(a->names, a->k);
     if (!a->report) {
         cli_err("--report: %s", app_error());
@@ -63,7 +62,7 @@ int report_cmd_begin(app *a)
     }
     char src[APP_PATH_MAX + 32];
     sreport_set_info(a->report, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
-    return -1;
+    return 0;
 }
 
 int report_cmd_end(app *a, int rc)
@@ -87,7 +86,7 @@ int report_cmd_end(app *a, int rc)
 int report_cmd_from_log(const opts *o)
 {
     int rc = check(o, o->input, NULL);
-    if (rc >= 0)
+    if (rc != 0)
         return rc;
     sreport_session *s = sreport_read_log(o->from_log);
     if (!s) {
