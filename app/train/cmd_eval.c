@@ -35,8 +35,11 @@ typedef struct eval_opts {
     int tta, threads, uncalibrated, precision;
 } eval_opts;
 
-/* Returns -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, eval_opts *o)
+/* What parse found: options to run with, --help printed, or a usage error
+ * said in one line (as train_opts_parse). */
+typedef enum { EVAL_RUN, EVAL_HELP, EVAL_BAD } eval_status;
+
+static eval_status parse(int argc, char **argv, eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 2;
@@ -55,7 +58,7 @@ static int parse(int argc, char **argv, eval_opts *o)
                    "own input size and preprocessing.\n"
                    "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
                    paths_default_model());
-            return CLI_EXIT_OK;
+            return EVAL_HELP;
         }
         if (!strcmp(a, "--tta")) {
             o->tta = 1;
@@ -66,7 +69,7 @@ static int parse(int argc, char **argv, eval_opts *o)
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return CLI_EXIT_USAGE;
+            return EVAL_BAD;
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--split")) o->split = v;
@@ -74,28 +77,28 @@ static int parse(int argc, char **argv, eval_opts *o)
         else if (!strcmp(a, "--report")) o->report = v;
         else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &o->threads))
-                return CLI_EXIT_USAGE;
+                return EVAL_BAD;
         } else if (!strcmp(a, "--precision")) {
             if (cli_precision(a, v, &o->precision))
-                return CLI_EXIT_USAGE;
+                return EVAL_BAD;
         } else {
             cli_err("eval: unknown option '%s'", a);
-            return CLI_EXIT_USAGE;
+            return EVAL_BAD;
         }
     }
     if (!o->data) {
         cli_err("eval: --data is required (see --help)");
-        return CLI_EXIT_USAGE;
+        return EVAL_BAD;
     }
-    return -1;
+    return EVAL_RUN;
 }
 
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
-    int prc = parse(argc, argv, &o);
-    if (prc >= 0)
-        return prc;
+    eval_status st = parse(argc, argv, &o);
+    if (st != EVAL_RUN)
+        return st == EVAL_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
                *report = o.report;
     int tta = o.tta, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
