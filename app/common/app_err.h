@@ -3,7 +3,8 @@
  * value) and leaves a one-line message, readable with app_error() on the
  * same thread; the caller that decides to stop prints it once (cli_err in
  * cli.h adds the program name). Library code in app/ never prints errors
- * itself; warnings about skipped items go to a callback the caller gives.
+ * itself; problems that are not errors (skipped items) are kept for the
+ * caller to report (app/README.md says why not a callback).
  *
  *     if (load_thing(path) < 0) { cli_err("%s", app_error()); return CLI_EXIT_FAIL; }
  *
