@@ -14,13 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     uint8_t *fixed = fuzz_fix_crc(data, len);
     const char *path = fuzz_file(fixed ? fixed : data, len);
-    ckpt_state s;
+    checkpoint_state s;
     memset(&s, 0, sizeof s);
-    if (path && ckpt_load(path, &s) == 0) {
+    if (path && checkpoint_load(path, &s) == 0) {
         nn_net *net = nn_net_load_mem(s.model, s.model_len);
         nn_net_free(net);
     }
-    ckpt_free(&s);
+    checkpoint_free(&s);
     free(fixed);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* fuzz_fromlog.c - fuzz entry point for the whole of `emotion-detect
  * --report DIR --from-log LOG` but the crops: the input is a frame log read
- * back by sr_read_log (app/detect/sreport.c, through jsonr), whose session
+ * back by sreport_read_log (app/detect/sreport.c, through jsonr), whose session
  * is then written as the report (sreport_write.c: summary.json and .csv,
  * timeline.png, index.html) into a scratch folder. The log's source is not
  * opened (a fuzzer's path could name any file): the note the program
@@ -23,17 +23,17 @@ static char dir[64];
 
 static void remove_dir(void)
 {
-    char paths[SR_N_FILES][4200];
-    sr_paths(dir, paths);
-    for (int i = 0; i < SR_N_FILES; i++)
+    char paths[SREPORT_N_FILES][4200];
+    sreport_paths(dir, paths);
+    for (int i = 0; i < SREPORT_N_FILES; i++)
         unlink(paths[i]);
     rmdir(dir);
 }
 
-static void check_summary(const sr_session *s)
+static void check_summary(const sreport_session *s)
 {
-    char paths[SR_N_FILES][4200];
-    sr_paths(dir, paths);
+    char paths[SREPORT_N_FILES][4200];
+    sreport_paths(dir, paths);
     FILE *f = fopen(paths[2], "rb"); /* summary.json */
     if (!f)
         abort();
@@ -41,25 +41,25 @@ static void check_summary(const sr_session *s)
     size_t cap = 0;
     ssize_t n = getdelim(&text, &cap, 0, f);
     fclose(f);
-    jr_val *v = n > 0 ? jr_parse(text, (size_t)n) : NULL;
+    jsonr_val *v = n > 0 ? jsonr_parse(text, (size_t)n) : NULL;
     free(text);
-    if (!v || jr_num(jr_get(v, "frames"), -1) != (double)sr_frames(s))
+    if (!v || jsonr_num(jsonr_get(v, "frames"), -1) != (double)sreport_frames(s))
         abort();
-    const jr_val *tracks = jr_get(v, "tracks");
-    if (!tracks || tracks->type != JR_ARR || tracks->n != sr_n_tracks(s))
+    const jsonr_val *tracks = jsonr_get(v, "tracks");
+    if (!tracks || tracks->type != JSONR_ARR || tracks->n != sreport_n_tracks(s))
         abort();
     for (int i = 0; i < tracks->n; i++) {
-        const jr_val *share = jr_get(&tracks->items[i], "share");
-        if (!share || share->type != JR_OBJ)
+        const jsonr_val *share = jsonr_get(&tracks->items[i], "share");
+        if (!share || share->type != JSONR_OBJ)
             abort();
         double sum = 0;
         for (int c = 0; c < share->n; c++)
-            sum += jr_num(&share->items[c], NAN);
+            sum += jsonr_num(&share->items[c], NAN);
         /* each written to 6 decimals */
         if (!(fabs(sum - 1) <= 1e-6 * share->n))
             abort();
     }
-    jr_free(v);
+    jsonr_free(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -73,18 +73,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     const char *path = fuzz_file(data, len);
     if (!path)
         abort();
-    sr_session *s = sr_read_log(path);
+    sreport_session *s = sreport_read_log(path);
     if (!s) {
         if (!*app_error())
             abort(); /* refused without saying why */
         return 0;
     }
-    if (sr_frames(s) <= 0)
+    if (sreport_frames(s) <= 0)
         abort();
-    sr_set_note(s, "No faces.png: the source cannot be read again.");
-    if (sr_write(s, dir) != 0)
+    sreport_set_note(s, "No faces.png: the source cannot be read again.");
+    if (sreport_write(s, dir) != 0)
         abort();
     check_summary(s);
-    sr_free(s);
+    sreport_free(s);
     return 0;
 }

@@ -8,7 +8,7 @@
  *   - a parsed tree written out again (canonical form below) parses to the
  *     same tree, and writing that tree gives the same text: nothing is lost
  *     or invented between the bytes and the values;
- *   - jr_get finds every member name of an object, at its first
+ *   - jsonr_get finds every member name of an object, at its first
  *     occurrence.
  * Built as fuzz_jsonr (libFuzzer) and fuzz_jsonr_replay; see fuzz_model.c. */
 #include <math.h>
@@ -39,37 +39,37 @@ static void put_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void put_val(FILE *f, const jr_val *v)
+static void put_val(FILE *f, const jsonr_val *v)
 {
     switch (v->type) {
-    case JR_NULL: fputs("null", f); break;
-    case JR_BOOL: fputs(v->num != 0 ? "true" : "false", f); break;
-    case JR_NUM:
+    case JSONR_NULL: fputs("null", f); break;
+    case JSONR_BOOL: fputs(v->num != 0 ? "true" : "false", f); break;
+    case JSONR_NUM:
         if (isinf(v->num))
             fputs(v->num > 0 ? "1e999" : "-1e999", f);
         else
             fprintf(f, "%.17g", v->num);
         break;
-    case JR_STR: put_str(f, v->str); break;
-    case JR_ARR:
-    case JR_OBJ:
-        fputc(v->type == JR_ARR ? '[' : '{', f);
+    case JSONR_STR: put_str(f, v->str); break;
+    case JSONR_ARR:
+    case JSONR_OBJ:
+        fputc(v->type == JSONR_ARR ? '[' : '{', f);
         for (int i = 0; i < v->n; i++) {
             if (i)
                 fputc(',', f);
-            if (v->type == JR_OBJ) {
+            if (v->type == JSONR_OBJ) {
                 put_str(f, v->keys[i]);
                 fputc(':', f);
             }
             put_val(f, &v->items[i]);
         }
-        fputc(v->type == JR_ARR ? ']' : '}', f);
+        fputc(v->type == JSONR_ARR ? ']' : '}', f);
         break;
     }
 }
 
 /* The canonical text of v, malloc'd, NUL-terminated; *len its length. */
-static char *write_val(const jr_val *v, size_t *len)
+static char *write_val(const jsonr_val *v, size_t *len)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
@@ -81,21 +81,21 @@ static char *write_val(const jr_val *v, size_t *len)
     return buf;
 }
 
-static int same(const jr_val *a, const jr_val *b)
+static int same(const jsonr_val *a, const jsonr_val *b)
 {
     if (a->type != b->type)
         return 0;
     switch (a->type) {
-    case JR_NULL: return 1;
-    case JR_BOOL: return a->num == b->num;
-    case JR_NUM: return a->num == b->num && signbit(a->num) == signbit(b->num);
-    case JR_STR: return strcmp(a->str, b->str) == 0;
-    case JR_ARR:
-    case JR_OBJ:
+    case JSONR_NULL: return 1;
+    case JSONR_BOOL: return a->num == b->num;
+    case JSONR_NUM: return a->num == b->num && signbit(a->num) == signbit(b->num);
+    case JSONR_STR: return strcmp(a->str, b->str) == 0;
+    case JSONR_ARR:
+    case JSONR_OBJ:
         if (a->n != b->n)
             return 0;
         for (int i = 0; i < a->n; i++)
-            if ((a->type == JR_OBJ && strcmp(a->keys[i], b->keys[i])) ||
+            if ((a->type == JSONR_OBJ && strcmp(a->keys[i], b->keys[i])) ||
                 !same(&a->items[i], &b->items[i]))
                 return 0;
         return 1;
@@ -103,16 +103,16 @@ static int same(const jr_val *a, const jr_val *b)
     return 0;
 }
 
-/* Containers nested in v, counting v itself. Also checks jr_get on every
+/* Containers nested in v, counting v itself. Also checks jsonr_get on every
  * object: each name found, at its first occurrence. */
-static int depth(const jr_val *v)
+static int depth(const jsonr_val *v)
 {
-    if (v->type != JR_ARR && v->type != JR_OBJ)
+    if (v->type != JSONR_ARR && v->type != JSONR_OBJ)
         return 0;
     int d = 0;
     for (int i = 0; i < v->n; i++) {
-        if (v->type == JR_OBJ) {
-            const jr_val *got = jr_get(v, v->keys[i]);
+        if (v->type == JSONR_OBJ) {
+            const jsonr_val *got = jsonr_get(v, v->keys[i]);
             if (!got || got > &v->items[i] || strcmp(v->keys[got - v->items], v->keys[i]))
                 abort();
         }
@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     memcpy(z, data, len);
     z[len] = 0;
 
-    jr_val *v = jr_parse(text, len);
+    jsonr_val *v = jsonr_parse(text, len);
     if (!v && strncmp(app_error(), "JSON: ", 6) != 0)
         abort(); /* refused, without saying why */
     if (memchr(data, 0, len)) {
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         depth(v);
         size_t n1, n2;
         char *t1 = write_val(v, &n1);
-        jr_val *w = jr_parse(t1, n1);
+        jsonr_val *w = jsonr_parse(t1, n1);
         if (!w || !same(v, w))
             abort();
         char *t2 = write_val(w, &n2);
@@ -164,9 +164,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
             abort();
         free(t2);
         free(t1);
-        jr_free(w);
+        jsonr_free(w);
     }
-    jr_free(v);
+    jsonr_free(v);
     free(z);
     free(text);
     return 0;

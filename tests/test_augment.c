@@ -28,14 +28,14 @@ static void test_identity(void)
 {
     uint8_t src[NPX], dst[NPX];
     random_image(src, NPX, test_seed(1));
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
     CHECK(cfg.shift == 4);
-    CHECK(aug_parse(&cfg, "none") == 0 && cfg.ops == 0);
+    CHECK(augment_parse(&cfg, "none") == 0 && cfg.ops == 0);
     uint64_t rng = 9;
     int ok = 1;
     for (int i = 0; i < 50; i++) {
-        aug_apply(&cfg, src, dst, W, H, &rng);
+        augment_apply(&cfg, src, dst, W, H, &rng);
         ok &= same(src, dst, NPX);
     }
     CHECK(ok);
@@ -43,8 +43,8 @@ static void test_identity(void)
     /* Each operation with a zero magnitude changes nothing. */
     static const char *const ops[] = {"crop", "flip", "rotate", "zoom", "color", "erase"};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
-        aug_defaults(&cfg, W, H);
-        CHECK(aug_parse(&cfg, ops[k]) == 0);
+        augment_defaults(&cfg, W, H);
+        CHECK(augment_parse(&cfg, ops[k]) == 0);
         cfg.shift = 0;
         cfg.flip_p = 0;
         cfg.rotate = 0;
@@ -54,17 +54,17 @@ static void test_identity(void)
         cfg.erase_min = cfg.erase_max = 0;
         ok = 1;
         for (int i = 0; i < 50; i++) {
-            aug_apply(&cfg, src, dst, W, H, &rng);
+            augment_apply(&cfg, src, dst, W, H, &rng);
             ok &= same(src, dst, NPX);
         }
         CHECK_MSG(ok, "%s with zero magnitude is not the identity", ops[k]);
     }
     /* All of them at once, too. */
-    CHECK(aug_parse(&cfg, "all") == 0 && cfg.ops == AUG_ALL);
-    aug_apply(&cfg, src, dst, W, H, &rng);
+    CHECK(augment_parse(&cfg, "all") == 0 && cfg.ops == AUGMENT_ALL);
+    augment_apply(&cfg, src, dst, W, H, &rng);
     CHECK(same(src, dst, NPX));
     /* The deterministic map with neutral parameters. */
-    aug_affine(src, dst, W, H, 0, 0, 1, 0, 0);
+    augment_affine(src, dst, W, H, 0, 0, 1, 0, 0);
     CHECK(same(src, dst, NPX));
 }
 
@@ -75,26 +75,26 @@ static void test_flip(void)
     uint8_t src[w * h], a[w * h], b[w * h];
     for (int i = 0; i < w * h; i++)
         src[i] = (uint8_t)(i * 3); /* asymmetric */
-    aug_flip(src, a, w, h);
+    augment_flip(src, a, w, h);
     int mirror = 1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             mirror &= a[y * w + x] == src[y * w + (w - 1 - x)];
     CHECK(mirror);
     CHECK(!same(a, src, w * h));
-    aug_flip(a, b, w, h);
+    augment_flip(a, b, w, h);
     CHECK(same(b, src, w * h));
 
-    /* Through aug_apply with p = 1, and through aug_affine. */
-    aug_cfg cfg;
-    aug_defaults(&cfg, w, h);
-    CHECK(aug_parse(&cfg, "flip:1") == 0 && cfg.flip_p == 1);
+    /* Through augment_apply with p = 1, and through augment_affine. */
+    augment_cfg cfg;
+    augment_defaults(&cfg, w, h);
+    CHECK(augment_parse(&cfg, "flip:1") == 0 && cfg.flip_p == 1);
     uint64_t rng = 3;
-    aug_apply(&cfg, src, b, w, h, &rng);
+    augment_apply(&cfg, src, b, w, h, &rng);
     CHECK(same(a, b, w * h));
-    aug_affine(src, b, w, h, 1, 0, 1, 0, 0);
+    augment_affine(src, b, w, h, 1, 0, 1, 0, 0);
     CHECK(same(a, b, w * h));
-    aug_affine(a, b, w, h, 1, 0, 1, 0, 0);
+    augment_affine(a, b, w, h, 1, 0, 1, 0, 0);
     CHECK(same(src, b, w * h));
 }
 
@@ -105,7 +105,7 @@ static void test_geometry(void)
     uint8_t src[NPX], dst[NPX];
     random_image(src, NPX, test_seed(2));
     /* Whole-pixel shift, edges replicated. */
-    aug_affine(src, dst, W, H, 0, 0, 1, 3, -2);
+    augment_affine(src, dst, W, H, 0, 0, 1, 3, -2);
     int ok = 1;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
@@ -114,7 +114,7 @@ static void test_geometry(void)
 
     /* 90 degrees counter-clockwise: dst(x, y) = src(w-1-y, x). Goes through
      * the bilinear path; whole-pixel positions must stay exact. */
-    aug_affine(src, dst, W, H, 0, 90, 1, 0, 0);
+    augment_affine(src, dst, W, H, 0, 90, 1, 0, 0);
     ok = 1;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
@@ -126,7 +126,7 @@ static void test_geometry(void)
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
             ramp[y * W + x] = (uint8_t)(x * 4);
-    aug_affine(ramp, out, W, H, 0, 0, 2, 0, 0);
+    augment_affine(ramp, out, W, H, 0, 0, 2, 0, 0);
     /* dst x maps to src 23.5 + (x - 23.5) / 2. */
     for (int x = 10; x < 40; x += 7) {
         double want = 4 * (23.5 + (x - 23.5) / 2);
@@ -138,15 +138,15 @@ static void test_color(void)
 {
     uint8_t src[NPX], dst[NPX];
     random_image(src, NPX, test_seed(3));
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
-    CHECK(aug_parse(&cfg, "color") == 0);
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
+    CHECK(augment_parse(&cfg, "color") == 0);
     cfg.brightness = 120; /* far past saturation */
     cfg.contrast = 0.9f;
     uint64_t rng = 11;
     int monotone = 1, changed = 0;
     for (int t = 0; t < 20; t++) {
-        aug_apply(&cfg, src, dst, W, H, &rng);
+        augment_apply(&cfg, src, dst, W, H, &rng);
         changed += !same(src, dst, NPX);
         /* One increasing table for all pixels: a wrap-around past 255 or
          * below 0 would break the order. */
@@ -162,14 +162,14 @@ static void test_erase(void)
 {
     uint8_t src[NPX], dst[NPX];
     random_image(src, NPX, test_seed(4));
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
-    CHECK(aug_parse(&cfg, "erase:1") == 0 && cfg.erase_p == 1);
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
+    CHECK(augment_parse(&cfg, "erase:1") == 0 && cfg.erase_p == 1);
     for (int mode = 0; mode < 2; mode++) {
         cfg.erase_noise = mode;
         uint64_t rng = 100 + mode;
         for (int t = 0; t < 30; t++) {
-            aug_apply(&cfg, src, dst, W, H, &rng);
+            augment_apply(&cfg, src, dst, W, H, &rng);
             int x0 = W, y0 = H, x1 = -1, y1 = -1;
             for (int y = 0; y < H; y++)
                 for (int x = 0; x < W; x++)
@@ -200,15 +200,15 @@ static void test_determinism(void)
 {
     uint8_t src[NPX], a[NPX], b[NPX], c[NPX];
     random_image(src, NPX, test_seed(5));
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
-    CHECK(aug_parse(&cfg, "crop,flip,rotate,zoom,color,erase") == 0 && cfg.ops == AUG_ALL);
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
+    CHECK(augment_parse(&cfg, "crop,flip,rotate,zoom,color,erase") == 0 && cfg.ops == AUGMENT_ALL);
     uint64_t r1 = 77, r2 = 77, r3 = 78;
     int all_same = 1, differs = 0;
     for (int t = 0; t < 20; t++) {
-        aug_apply(&cfg, src, a, W, H, &r1);
-        aug_apply(&cfg, src, b, W, H, &r2);
-        aug_apply(&cfg, src, c, W, H, &r3);
+        augment_apply(&cfg, src, a, W, H, &r1);
+        augment_apply(&cfg, src, b, W, H, &r2);
+        augment_apply(&cfg, src, c, W, H, &r3);
         all_same &= same(a, b, NPX);
         differs += !same(a, c, NPX);
     }
@@ -218,22 +218,22 @@ static void test_determinism(void)
 
 static void test_parse(void)
 {
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
-    CHECK(aug_parse(&cfg, "crop, flip") == 0 && cfg.ops == (AUG_CROP | AUG_FLIP));
-    CHECK(aug_parse(&cfg, "flop") == -1 && strstr(app_error(), "'flop'"));
-    CHECK(cfg.ops == (AUG_CROP | AUG_FLIP)); /* unchanged on error */
-    CHECK(aug_parse(&cfg, "rotate:15,shift:6,zoom:0.2") == 0);
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
+    CHECK(augment_parse(&cfg, "crop, flip") == 0 && cfg.ops == (AUGMENT_CROP | AUGMENT_FLIP));
+    CHECK(augment_parse(&cfg, "flop") == -1 && strstr(app_error(), "'flop'"));
+    CHECK(cfg.ops == (AUGMENT_CROP | AUGMENT_FLIP)); /* unchanged on error */
+    CHECK(augment_parse(&cfg, "rotate:15,shift:6,zoom:0.2") == 0);
     CHECK(cfg.rotate == 15 && cfg.shift == 6 && cfg.zoom_min == 0.8f);
-    CHECK(cfg.ops == (AUG_ROTATE | AUG_CROP | AUG_ZOOM));
-    CHECK(aug_parse(&cfg, "zoom:2") == -1);
-    CHECK(aug_parse(&cfg, "rotate:abc") == -1 && strstr(app_error(), "abc"));
-    CHECK(aug_parse(&cfg, "") == 0 && cfg.ops == 0);
-    CHECK(aug_parse(&cfg, NULL) == 0 && cfg.ops == 0);
-    CHECK(aug_parse(&cfg, "all,none,flip") == 0 && cfg.ops == AUG_FLIP);
+    CHECK(cfg.ops == (AUGMENT_ROTATE | AUGMENT_CROP | AUGMENT_ZOOM));
+    CHECK(augment_parse(&cfg, "zoom:2") == -1);
+    CHECK(augment_parse(&cfg, "rotate:abc") == -1 && strstr(app_error(), "abc"));
+    CHECK(augment_parse(&cfg, "") == 0 && cfg.ops == 0);
+    CHECK(augment_parse(&cfg, NULL) == 0 && cfg.ops == 0);
+    CHECK(augment_parse(&cfg, "all,none,flip") == 0 && cfg.ops == AUGMENT_FLIP);
     char buf[256];
-    CHECK(!strcmp(aug_describe(&cfg, buf, sizeof buf), "flip(p0.5)"));
-    /* Random lists: no crash, and ops stay within AUG_ALL. */
+    CHECK(!strcmp(augment_describe(&cfg, buf, sizeof buf), "flip(p0.5)"));
+    /* Random lists: no crash, and ops stay within AUGMENT_ALL. */
     uint64_t rng = 99;
     static const char alphabet[] = "cropflipzoomerasecolorall:,.0123456789 -";
     for (int it = 0; it < 2000; it++) {
@@ -242,15 +242,15 @@ static void test_parse(void)
         for (int i = 0; i < n; i++)
             list[i] = alphabet[rng_next(&rng) % (sizeof alphabet - 1)];
         list[n] = 0;
-        aug_cfg c2;
-        aug_defaults(&c2, W, H);
-        if (aug_parse(&c2, list) == 0)
-            CHECK((c2.ops & ~(unsigned)AUG_ALL) == 0);
+        augment_cfg c2;
+        augment_defaults(&c2, W, H);
+        if (augment_parse(&c2, list) == 0)
+            CHECK((c2.ops & ~(unsigned)AUGMENT_ALL) == 0);
         else
             CHECK(app_error()[0] != 0);
     }
     cfg.ops = 0;
-    CHECK(!strcmp(aug_describe(&cfg, buf, sizeof buf), "none"));
+    CHECK(!strcmp(augment_describe(&cfg, buf, sizeof buf), "none"));
 }
 
 static void test_speed(void)
@@ -258,20 +258,20 @@ static void test_speed(void)
     enum { N = 28709 };
     uint8_t src[NPX], dst[NPX];
     random_image(src, NPX, 6);
-    aug_cfg cfg;
-    aug_defaults(&cfg, W, H);
-    aug_parse(&cfg, "all");
+    augment_cfg cfg;
+    augment_defaults(&cfg, W, H);
+    augment_parse(&cfg, "all");
     uint64_t rng = 1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     unsigned sink = 0;
     for (int i = 0; i < N; i++) {
-        aug_apply(&cfg, src, dst, W, H, &rng);
+        augment_apply(&cfg, src, dst, W, H, &rng);
         sink += dst[i % NPX];
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / N;
-    printf("aug_apply all, 48x48: %.2f us per image (%u)\n", us, sink & 1);
+    printf("augment_apply all, 48x48: %.2f us per image (%u)\n", us, sink & 1);
     /* Only optimised builds are timed (sanitizers are ~10x slower); the
      * bound is loose because test machines are often busy. */
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)

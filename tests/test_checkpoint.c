@@ -66,7 +66,7 @@ static float *floats(uint64_t n, float base)
 
 /* A state with every field set to a value of its own; `full` adds a best
  * model and a weight average. */
-static void fill(ckpt_state *s, int full)
+static void fill(checkpoint_state *s, int full)
 {
     memset(s, 0, sizeof *s);
     static const char *const args[] = {"--data", "faces dir/with spaces", "--epochs", "30",
@@ -85,7 +85,7 @@ static void fill(ckpt_state *s, int full)
     s->seen = 5000000003LL;
     s->epoch_seconds = 61.25;
     s->total_seconds = 987654.321;
-    s->aug_rng = 0x0123456789ABCDEFull;
+    s->augment_rng = 0x0123456789ABCDEFull;
     s->order_rng = 0xFEDCBA9876543210ull;
     s->net_rng = 0x8000000000000001ull;
     s->sched_lr = 3.5e-4f;
@@ -101,7 +101,7 @@ static void fill(ckpt_state *s, int full)
     s->n_history = 3;
     s->history = calloc(3, sizeof *s->history);
     for (int i = 0; i < 3; i++)
-        s->history[i] = (rep_epoch){.epoch = i + 1, .lr = 0.01f / (float)(i + 1),
+        s->history[i] = (report_epoch){.epoch = i + 1, .lr = 0.01f / (float)(i + 1),
                                     .train_loss = 1.5f - 0.25f * (float)i,
                                     .train_acc = 0.3f + 0.1f * (float)i,
                                     .val_loss = 1.75f - 0.125f * (float)i,
@@ -116,7 +116,7 @@ static void fill(ckpt_state *s, int full)
     }
 }
 
-static void compare(const ckpt_state *a, const ckpt_state *b, const char *what)
+static void compare(const checkpoint_state *a, const checkpoint_state *b, const char *what)
 {
     CHECK_MSG(a->argc == b->argc, "%s", what);
     for (int i = 0; i < a->argc && i < b->argc; i++)
@@ -129,7 +129,7 @@ static void compare(const ckpt_state *a, const ckpt_state *b, const char *what)
               "%s", what);
     CHECK_MSG(a->epoch_seconds == b->epoch_seconds && a->total_seconds == b->total_seconds,
               "%s", what);
-    CHECK_MSG(a->aug_rng == b->aug_rng && a->order_rng == b->order_rng &&
+    CHECK_MSG(a->augment_rng == b->augment_rng && a->order_rng == b->order_rng &&
               a->net_rng == b->net_rng, "%s: RNG states", what);
     CHECK_MSG(a->sched_lr == b->sched_lr && a->sched_best == b->sched_best &&
               a->sched_bad == b->sched_bad, "%s: schedule", what);
@@ -141,7 +141,7 @@ static void compare(const ckpt_state *a, const ckpt_state *b, const char *what)
               "%s: optimizer state", what);
     CHECK_MSG(a->n_history == b->n_history, "%s", what);
     for (int i = 0; i < a->n_history && i < b->n_history; i++) {
-        const rep_epoch *x = &a->history[i], *y = &b->history[i];
+        const report_epoch *x = &a->history[i], *y = &b->history[i];
         CHECK_MSG(x->epoch == y->epoch && x->lr == y->lr && x->train_loss == y->train_loss &&
                   x->train_acc == y->train_acc && x->val_loss == y->val_loss &&
                   x->val_acc == y->val_acc && x->seconds == y->seconds,
@@ -172,24 +172,24 @@ static void round_trip(int full)
     const char *what = full ? "with best and swa" : "without";
     char path[320];
     snprintf(path, sizeof path, "%s/run.ckpt", dir);
-    ckpt_state a, b;
+    checkpoint_state a, b;
     fill(&a, full);
-    CHECK_MSG(ckpt_save(path, &a) == 0, "%s", app_error());
+    CHECK_MSG(checkpoint_save(path, &a) == 0, "%s", app_error());
     memset(&b, 0x5A, sizeof b); /* the loader must set every field */
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s: %s", what, app_error());
+    CHECK_MSG(checkpoint_load(path, &b) == 0, "%s: %s", what, app_error());
     compare(&a, &b, what);
-    ckpt_free(&b);
+    checkpoint_free(&b);
 
     /* Saving over an existing checkpoint replaces it. */
     a.epoch = 8;
     a.batch = 0;
     a.order[0] ^= 1;
     a.optim[10] = -0.0f;
-    CHECK(ckpt_save(path, &a) == 0);
+    CHECK(checkpoint_save(path, &a) == 0);
     memset(&b, 0, sizeof b);
-    CHECK_MSG(ckpt_load(path, &b) == 0, "%s", app_error());
+    CHECK_MSG(checkpoint_load(path, &b) == 0, "%s", app_error());
     compare(&a, &b, what);
-    ckpt_free(&b);
+    checkpoint_free(&b);
 
     /* One flipped byte anywhere is refused with a message. */
     FILE *f = fopen(path, "r+b");
@@ -201,10 +201,10 @@ static void round_trip(int full)
         fclose(f);
     }
     memset(&b, 0, sizeof b);
-    CHECK(ckpt_load(path, &b) == -1 && strstr(app_error(), "damaged"));
-    ckpt_free(&b);
+    CHECK(checkpoint_load(path, &b) == -1 && strstr(app_error(), "damaged"));
+    checkpoint_free(&b);
     remove(path);
-    ckpt_free(&a);
+    checkpoint_free(&a);
 }
 
 int main(void)

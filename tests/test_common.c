@@ -112,8 +112,22 @@ static void test_numbers(void)
           !strcmp(app_error(), "bad value '1.5' for --f: must be at least 0 and at most 1"));
 }
 
+/* Context added to a message of app/ reads the buffer app_fail writes; a
+ * long message (two paths) is kept whole. */
+static void test_errors(void)
+{
+    CHECK(app_fail("cannot write 'x': it is a folder") == -1);
+    CHECK(app_fail("record: %s", app_error()) == -1 &&
+          !strcmp(app_error(), "record: cannot write 'x': it is a folder"));
+    char path[4001];
+    memset(path, 'p', 4000);
+    path[4000] = 0;
+    CHECK(app_fail_null("'%s' and '%s'", path, path) == NULL && strlen(app_error()) == 8009);
+}
+
 int main(void)
 {
+    test_errors();
     test_numbers();
     test_images();
     test_listing();

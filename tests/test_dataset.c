@@ -82,7 +82,7 @@ static void on_progress(void *user, int done, int total)
     progress_total = total;
 }
 
-static int has_problem(const ds_dataset *ds, const char *needle)
+static int has_problem(const dataset *ds, const char *needle)
 {
     for (int i = 0; i < ds->n_problems; i++)
         if (strstr(ds->problems[i], needle))
@@ -101,11 +101,11 @@ static void test_normalize(void)
         {"Weird Name", "weird_name"}, {"7", "7"}, {"", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        CHECK_MSG(!strcmp(ds_class_normalize(cases[i][0], b, sizeof b), cases[i][1]),
+        CHECK_MSG(!strcmp(dataset_class_normalize(cases[i][0], b, sizeof b), cases[i][1]),
                   "'%s' -> '%s', want '%s'", cases[i][0], b, cases[i][1]);
-    CHECK(ds_class_find(ds_fer_classes, 7, "sadness") == 4);
-    CHECK(ds_class_find(ds_fer_classes, 7, "ANGER") == 0);
-    CHECK(ds_class_find(ds_fer_classes, 7, "contempt") == -1);
+    CHECK(dataset_class_find(dataset_fer_classes, 7, "sadness") == 4);
+    CHECK(dataset_class_find(dataset_fer_classes, 7, "ANGER") == 0);
+    CHECK(dataset_class_find(dataset_fer_classes, 7, "contempt") == -1);
 }
 
 static void test_folder(void)
@@ -133,8 +133,8 @@ static void test_folder(void)
 
     char root[512];
     snprintf(root, sizeof root, "%s/faces", tmpdir);
-    ds_load_opts o = {.w = 48, .h = 48, .threads = 1, .progress = on_progress};
-    ds_dataset *ds = ds_load(root, &o);
+    dataset_load_opts o = {.w = 48, .h = 48, .threads = 1, .progress = on_progress};
+    dataset *ds = dataset_load(root, &o);
     CHECK_MSG(ds != NULL, "%s", app_error());
     if (!ds)
         return;
@@ -148,15 +148,15 @@ static void test_folder(void)
     CHECK(has_problem(ds, "notes.txt"));
     CHECK(progress_calls > 0 && progress_last == progress_total && progress_total == 14);
     int counts[3];
-    ds_class_counts(ds, counts);
+    dataset_class_counts(ds, counts);
     CHECK(counts[0] == 3 && counts[1] == 5 && counts[2] == 5);
     /* Sorted order: 03_sad/s0, s1_odd, s2_colour, then Happy, then anger. */
-    CHECK(ds->labels[0] == 0 && ds_image(ds, 0)[0] == 30);
-    CHECK(ds->labels[3] == 1 && ds_image(ds, 3)[0] == 20);
-    CHECK(ds->labels[8] == 2 && ds_image(ds, 8)[0] == 10);
-    CHECK(ds_image(ds, 12)[0] == 14 && ds_image(ds, 12)[47 * 48 + 47] == (uint8_t)(2303 * 7 + 14));
+    CHECK(ds->labels[0] == 0 && dataset_image(ds, 0)[0] == 30);
+    CHECK(ds->labels[3] == 1 && dataset_image(ds, 3)[0] == 20);
+    CHECK(ds->labels[8] == 2 && dataset_image(ds, 8)[0] == 10);
+    CHECK(dataset_image(ds, 12)[0] == 14 && dataset_image(ds, 12)[47 * 48 + 47] == (uint8_t)(2303 * 7 + 14));
     /* Colour to gray: 0.299 * 200 = 59.8 for pure red. */
-    const uint8_t *c = ds_image(ds, 2);
+    const uint8_t *c = dataset_image(ds, 2);
     int uniform = 1;
     for (int i = 0; i < 48 * 48; i++)
         uniform &= c[i] == c[0];
@@ -164,38 +164,38 @@ static void test_folder(void)
     CHECK_MSG(c[0] >= 59 && c[0] <= 61, "red became %d", c[0]);
 
     /* Threads do not change the result. */
-    ds_load_opts o4 = {.w = 48, .h = 48, .threads = 4};
-    ds_dataset *d4 = ds_load(root, &o4);
+    dataset_load_opts o4 = {.w = 48, .h = 48, .threads = 4};
+    dataset *d4 = dataset_load(root, &o4);
     CHECK(d4 && d4->n == ds->n);
     if (d4 && d4->n == ds->n) {
         CHECK(!memcmp(d4->pixels, ds->pixels, (size_t)ds->n * 48 * 48));
         CHECK(!memcmp(d4->labels, ds->labels, (size_t)ds->n * sizeof(int)));
     }
-    ds_free(d4);
+    dataset_free(d4);
 
     /* Another input size. */
-    ds_load_opts o32 = {.w = 32, .h = 24};
-    ds_dataset *d32 = ds_load(root, &o32);
+    dataset_load_opts o32 = {.w = 32, .h = 24};
+    dataset *d32 = dataset_load(root, &o32);
     CHECK(d32 && d32->n == 13 && d32->w == 32 && d32->h == 24);
-    ds_free(d32);
+    dataset_free(d32);
 
     /* A split argument makes no sense for a plain class folder. */
-    ds_load_opts os = {.w = 48, .h = 48, .split = "Training"};
-    CHECK(ds_load(root, &os) == NULL && strstr(app_error(), "split"));
-    ds_free(ds);
+    dataset_load_opts os = {.w = 48, .h = 48, .split = "Training"};
+    CHECK(dataset_load(root, &os) == NULL && strstr(app_error(), "split"));
+    dataset_free(ds);
 
     /* Missing path, and a folder without classes. */
     char missing[512];
     snprintf(missing, sizeof missing, "%s/nope", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "nope"));
+    CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "nope"));
     mkdir_p("empty");
     snprintf(missing, sizeof missing, "%s/empty", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "class folders"));
+    CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "class folders"));
     /* Classes but no readable image at all. */
     mkdir_p("junk/happy");
     write_text("junk/happy/x.png", "junk");
     snprintf(missing, sizeof missing, "%s/junk", tmpdir);
-    CHECK(ds_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
+    CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
 }
 
 static void test_split_folders(void)
@@ -211,18 +211,18 @@ static void test_split_folders(void)
     write_gray("fer/test/happy/4.png", 48, 48, 4);
     char root[512];
     snprintf(root, sizeof root, "%s/fer", tmpdir);
-    ds_load_opts o = {.w = 48, .h = 48};
-    CHECK(ds_load(root, &o) == NULL && strstr(app_error(), "splits"));
+    dataset_load_opts o = {.w = 48, .h = 48};
+    CHECK(dataset_load(root, &o) == NULL && strstr(app_error(), "splits"));
     o.split = "train";
-    ds_dataset *tr = ds_load(root, &o);
+    dataset *tr = dataset_load(root, &o);
     CHECK(tr && tr->n == 3 && tr->n_classes == 2);
-    ds_free(tr);
+    dataset_free(tr);
     o.split = "PublicTest";
-    ds_dataset *te = ds_load(root, &o);
-    CHECK(te && te->n == 1 && te->labels[0] == 1 && ds_image(te, 0)[0] == 4);
-    ds_free(te);
+    dataset *te = dataset_load(root, &o);
+    CHECK(te && te->n == 1 && te->labels[0] == 1 && dataset_image(te, 0)[0] == 4);
+    dataset_free(te);
     o.split = "PrivateTest";
-    CHECK(ds_load(root, &o) == NULL && strstr(app_error(), "PrivateTest"));
+    CHECK(dataset_load(root, &o) == NULL && strstr(app_error(), "PrivateTest"));
 }
 
 /* A CSV row of 48x48 pixels all equal to v, except pixel 0 = tag. */
@@ -260,8 +260,8 @@ static void test_csv(void)
     fprintf(f, "2,only two fields\n");              /* 13 short row */
     fclose(f);
 
-    ds_load_opts o = {.w = 48, .h = 48};
-    ds_dataset *ds = ds_load(path, &o);
+    dataset_load_opts o = {.w = 48, .h = 48};
+    dataset *ds = dataset_load(path, &o);
     CHECK_MSG(ds != NULL, "%s", app_error());
     if (!ds)
         return;
@@ -281,36 +281,36 @@ static void test_csv(void)
     int labels[4] = {0, 3, 6, 1}, tags[4] = {1, 2, 3, 9}, vals[4] = {100, 110, 120, 140};
     for (int i = 0; i < 4 && i < ds->n; i++) {
         CHECK(ds->labels[i] == labels[i]);
-        CHECK(ds_image(ds, i)[0] == tags[i]);
-        CHECK(ds_image(ds, i)[2303] == vals[i]);
+        CHECK(dataset_image(ds, i)[0] == tags[i]);
+        CHECK(dataset_image(ds, i)[2303] == vals[i]);
     }
-    ds_free(ds);
+    dataset_free(ds);
 
     /* Usage selects rows; bad rows of other splits are not reported. */
     o.split = "Training";
-    ds = ds_load(path, &o);
+    ds = dataset_load(path, &o);
     CHECK(ds && ds->n == 2 && ds->labels[1] == 3);
     CHECK(ds && ds->n_skipped == 5); /* lines 5-8 and the short line 13 */
-    ds_free(ds);
+    dataset_free(ds);
     o.split = "PrivateTest";
-    ds = ds_load(path, &o);
+    ds = dataset_load(path, &o);
     CHECK(ds && ds->n == 1 && ds->labels[0] == 1 && ds->n_skipped == 2);
-    ds_free(ds);
+    dataset_free(ds);
     o.split = "Validation";
-    CHECK(ds_load(path, &o) == NULL && strstr(app_error(), "Validation"));
+    CHECK(dataset_load(path, &o) == NULL && strstr(app_error(), "Validation"));
 
     /* Resized to the model's input. */
-    ds_load_opts o2 = {.w = 24, .h = 24, .split = "PublicTest"};
-    ds = ds_load(path, &o2);
-    CHECK(ds && ds->n == 1 && ds->w == 24 && ds_image(ds, 0)[24 * 24 - 1] == 120);
-    ds_free(ds);
+    dataset_load_opts o2 = {.w = 24, .h = 24, .split = "PublicTest"};
+    ds = dataset_load(path, &o2);
+    CHECK(ds && ds->n == 1 && ds->w == 24 && dataset_image(ds, 0)[24 * 24 - 1] == 120);
+    dataset_free(ds);
 
     /* Not the fer2013 layout. */
     snprintf(path, sizeof path, "%s/other.csv", tmpdir);
     f = fopen(path, "w");
     fprintf(f, "a,b,c\n1,2,3\n");
     fclose(f);
-    CHECK(ds_load(path, &o) == NULL && strstr(app_error(), "emotion"));
+    CHECK(dataset_load(path, &o) == NULL && strstr(app_error(), "emotion"));
 
     /* Saved by a spreadsheet: a UTF-8 byte-order mark before the header. */
     snprintf(path, sizeof path, "%s/bom.csv", tmpdir);
@@ -318,16 +318,16 @@ static void test_csv(void)
     fputs("\xEF\xBB\xBF" "emotion,pixels,Usage\r\n", f);
     row(f, "3", 2, 110, 2304, "Training");
     fclose(f);
-    ds_load_opts ob = {.w = 48, .h = 48};
-    ds = ds_load(path, &ob);
+    dataset_load_opts ob = {.w = 48, .h = 48};
+    ds = dataset_load(path, &ob);
     CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : app_error());
-    ds_free(ds);
+    dataset_free(ds);
 }
 
 /* A data set whose image i carries i in its first two pixels. */
-static ds_dataset *tagged(const int *counts, int k, const char *const *names)
+static dataset *tagged(const int *counts, int k, const char *const *names)
 {
-    ds_dataset *ds = ds_create(8, 8, names, k, 4);
+    dataset *ds = dataset_create(8, 8, names, k, 4);
     uint8_t img[64] = {0};
     int id = 0;
     /* Interleave classes so order matters. */
@@ -338,7 +338,7 @@ static ds_dataset *tagged(const int *counts, int k, const char *const *names)
                 img[0] = (uint8_t)(id & 255);
                 img[1] = (uint8_t)(id >> 8);
                 img[2] = (uint8_t)c;
-                ds_push(ds, img, c);
+                dataset_push(ds, img, c);
                 id++;
                 any = 1;
             }
@@ -348,9 +348,9 @@ static ds_dataset *tagged(const int *counts, int k, const char *const *names)
     return ds;
 }
 
-static int tag_of(const ds_dataset *ds, int i)
+static int tag_of(const dataset *ds, int i)
 {
-    return ds_image(ds, i)[0] | ds_image(ds, i)[1] << 8;
+    return dataset_image(ds, i)[0] | dataset_image(ds, i)[1] << 8;
 }
 
 static void test_mapping(void)
@@ -359,10 +359,10 @@ static void test_mapping(void)
     const char *ck[7] = {"anger", "contempt", "disgust", "fear", "happy", "sadness",
                          "surprise"};
     int counts[7] = {3, 2, 4, 1, 5, 2, 3};
-    ds_dataset *ds = tagged(counts, 7, ck);
+    dataset *ds = tagged(counts, 7, ck);
     CHECK(!strcmp(ds->classes[0], "angry") && !strcmp(ds->classes[5], "sad"));
-    ds_class_map map;
-    CHECK(ds_map_classes(ds, ds_fer_classes, 7, &map) == 0);
+    dataset_class_map map;
+    CHECK(dataset_map_classes(ds, dataset_fer_classes, 7, &map) == 0);
     CHECK(map.n_unmatched == 1 && !strcmp(map.unmatched[0], "contempt"));
     CHECK(map.unmatched_count[0] == 2 && map.dropped == 2);
     CHECK(map.n_absent == 1 && !strcmp(map.absent[0], "neutral"));
@@ -371,48 +371,48 @@ static void test_mapping(void)
     const int ck_to_fer[7] = {0, -1, 1, 2, 3, 4, 5};
     int ok = 1;
     for (int i = 0; i < ds->n; i++)
-        ok &= ds->labels[i] == ck_to_fer[ds_image(ds, i)[2]];
+        ok &= ds->labels[i] == ck_to_fer[dataset_image(ds, i)[2]];
     CHECK(ok);
     int c2[7];
-    ds_class_counts(ds, c2);
+    dataset_class_counts(ds, c2);
     CHECK(c2[0] == 3 && c2[1] == 4 && c2[3] == 5 && c2[6] == 0);
 
     /* No class in common: an error, nothing changed. */
     const char *other[2] = {"cat", "dog"};
-    CHECK(ds_map_classes(ds, other, 2, NULL) == -1 && strstr(app_error(), "angry"));
+    CHECK(dataset_map_classes(ds, other, 2, NULL) == -1 && strstr(app_error(), "angry"));
     CHECK(ds->n == 18 && ds->n_classes == 7);
-    ds_free(ds);
+    dataset_free(ds);
 
     /* A 6-class set in another order, mapped onto a model's list. */
     const char *six[6] = {"Surprised", "Sadness", "Happiness", "Fear", "Disgust", "Anger"};
     int c6[6] = {1, 1, 1, 1, 1, 1};
     ds = tagged(c6, 6, six);
     const char *model[3] = {"happy", "sad", "angry"};
-    CHECK(ds_map_classes(ds, model, 3, &map) == 0);
+    CHECK(dataset_map_classes(ds, model, 3, &map) == 0);
     CHECK(ds->n == 3 && map.n_unmatched == 3 && map.n_absent == 0);
     CHECK(!strcmp(ds->classes[0], "happy"));
     for (int i = 0; i < ds->n; i++) {
-        int old = ds_image(ds, i)[2]; /* 2 happiness, 1 sadness, 5 anger */
+        int old = dataset_image(ds, i)[2]; /* 2 happiness, 1 sadness, 5 anger */
         CHECK((old == 2 && ds->labels[i] == 0) || (old == 1 && ds->labels[i] == 1) ||
               (old == 5 && ds->labels[i] == 2));
     }
-    ds_free(ds);
+    dataset_free(ds);
 }
 
 static void test_split_limit(void)
 {
     const char *names[3] = {"a", "b", "c"};
     int counts[3] = {100, 10, 50};
-    ds_dataset *ds = tagged(counts, 3, names);
-    ds_dataset *val = ds_split(ds, 0.2, 42);
+    dataset *ds = tagged(counts, 3, names);
+    dataset *val = dataset_split(ds, 0.2, 42);
     CHECK(val != NULL);
     if (!val) {
-        ds_free(ds);
+        dataset_free(ds);
         return;
     }
     int ct[3], cv[3];
-    ds_class_counts(ds, ct);
-    ds_class_counts(val, cv);
+    dataset_class_counts(ds, ct);
+    dataset_class_counts(val, cv);
     CHECK(cv[0] == 20 && cv[1] == 2 && cv[2] == 10);
     CHECK(ct[0] == 80 && ct[1] == 8 && ct[2] == 40);
     /* Disjoint, complete, each part in original order. */
@@ -431,57 +431,57 @@ static void test_split_limit(void)
     CHECK(dup == 0 && ordered);
     int label_ok = 1;
     for (int i = 0; i < val->n; i++)
-        label_ok &= val->labels[i] == ds_image(val, i)[2];
+        label_ok &= val->labels[i] == dataset_image(val, i)[2];
     CHECK(label_ok);
 
     /* Same seed, same split; another seed, another split. */
-    ds_dataset *a = tagged(counts, 3, names), *b = tagged(counts, 3, names);
-    ds_dataset *va = ds_split(a, 0.2, 42), *vb = ds_split(b, 0.2, 43);
+    dataset *a = tagged(counts, 3, names), *b = tagged(counts, 3, names);
+    dataset *va = dataset_split(a, 0.2, 42), *vb = dataset_split(b, 0.2, 43);
     CHECK(va && va->n == val->n && !memcmp(va->pixels, val->pixels, (size_t)val->n * 64));
     CHECK(vb && memcmp(vb->pixels, val->pixels, (size_t)val->n * 64) != 0);
-    CHECK(ds_split(a, 1.5, 1) == NULL);
-    ds_free(a);
-    ds_free(b);
-    ds_free(va);
-    ds_free(vb);
-    ds_free(val);
-    ds_free(ds);
+    CHECK(dataset_split(a, 1.5, 1) == NULL);
+    dataset_free(a);
+    dataset_free(b);
+    dataset_free(va);
+    dataset_free(vb);
+    dataset_free(val);
+    dataset_free(ds);
 
     /* Stratified subset: 16 of 160 keeps the shares 10:1:5. */
     ds = tagged(counts, 3, names);
-    CHECK(ds_limit(ds, 16, 7) == 0);
-    ds_class_counts(ds, ct);
+    CHECK(dataset_limit(ds, 16, 7) == 0);
+    dataset_class_counts(ds, ct);
     CHECK(ds->n == 16 && ct[0] == 10 && ct[1] == 1 && ct[2] == 5);
-    ds_free(ds);
+    dataset_free(ds);
     ds = tagged(counts, 3, names);
-    CHECK(ds_limit(ds, 7, 7) == 0); /* 4.375, 0.4375, 2.1875 -> 4, 1, 2 */
-    ds_class_counts(ds, ct);
+    CHECK(dataset_limit(ds, 7, 7) == 0); /* 4.375, 0.4375, 2.1875 -> 4, 1, 2 */
+    dataset_class_counts(ds, ct);
     CHECK(ds->n == 7 && ct[0] == 4 && ct[1] == 1 && ct[2] == 2);
-    CHECK(ds_limit(ds, 1000, 7) == 0 && ds->n == 7);
-    ds_free(ds);
+    CHECK(dataset_limit(ds, 1000, 7) == 0 && ds->n == 7);
+    dataset_free(ds);
 }
 
 static void test_balance(void)
 {
     const char *names[4] = {"a", "b", "c", "empty"};
     int counts[4] = {100, 10, 50, 0};
-    ds_dataset *ds = tagged(counts, 4, names);
+    dataset *ds = tagged(counts, 4, names);
     float w[4];
-    ds_class_weights(ds, 1.0, w);
+    dataset_class_weights(ds, 1.0, w);
     /* N / (K n_c) with K the 3 non-empty classes... normalised over images:
      * sum_c n_c w_c = N. */
     CHECK_NEAR(w[0] * 100 + w[1] * 10 + w[2] * 50, 160, 1e-3);
     CHECK_NEAR(w[1] / w[0], 10, 1e-4);
     CHECK_NEAR(w[0], 160.0 / 300, 1e-5);
     CHECK(w[3] == 0);
-    ds_class_weights(ds, 0.0, w);
+    dataset_class_weights(ds, 0.0, w);
     CHECK(w[0] == 1 && w[1] == 1 && w[2] == 1);
 
     /* A shuffle is a permutation; seeded. */
     int order[160], order2[160], cnt[160] = {0};
     uint64_t r1 = 5, r2 = 5;
-    ds_epoch_order(ds, NULL, &r1, order, 160);
-    ds_epoch_order(ds, NULL, &r2, order2, 160);
+    dataset_epoch_order(ds, NULL, &r1, order, 160);
+    dataset_epoch_order(ds, NULL, &r2, order2, 160);
     int perm = 1;
     for (int i = 0; i < 160; i++)
         perm &= order[i] >= 0 && order[i] < 160 && cnt[order[i]]++ == 0;
@@ -491,8 +491,8 @@ static void test_balance(void)
     /* Balanced sampling: inverse-frequency weights give equal classes. */
     enum { N = 30000 };
     int *draw = malloc(N * sizeof *draw);
-    ds_class_weights(ds, 1.0, w);
-    ds_epoch_order(ds, w, &r1, draw, N);
+    dataset_class_weights(ds, 1.0, w);
+    dataset_epoch_order(ds, w, &r1, draw, N);
     int per[4] = {0};
     for (int i = 0; i < N; i++)
         per[ds->labels[draw[i]]]++;
@@ -500,7 +500,7 @@ static void test_balance(void)
         CHECK_MSG(abs(per[c] - N / 3) < N / 30, "class %d drawn %d times", c, per[c]);
     CHECK(per[3] == 0);
     free(draw);
-    ds_free(ds);
+    dataset_free(ds);
 }
 
 /* The data lines (after the header) that are not empty once their line
@@ -560,18 +560,18 @@ static void test_csv_mutations(void)
         fclose(f);
         int lines = count_data_lines(buf, n);
         free(buf);
-        ds_load_opts o = {.w = 48, .h = 48, .split = (it & 1) ? "Training" : NULL};
-        ds_dataset *ds = ds_load(path, &o);
+        dataset_load_opts o = {.w = 48, .h = 48, .split = (it & 1) ? "Training" : NULL};
+        dataset *ds = dataset_load(path, &o);
         if (ds) {
             int accounted = ds->n + ds->n_skipped;
             ok &= ds->n >= 1 && ds->n <= 3 && ds->n_skipped >= 0;
             /* A split filters rows out without counting them. */
             ok &= o.split ? accounted <= lines : accounted == lines;
-            ok &= ds->n_problems == (ds->n_skipped < DS_MAX_PROBLEMS ? ds->n_skipped
-                                                                      : DS_MAX_PROBLEMS);
+            ok &= ds->n_problems == (ds->n_skipped < DATASET_MAX_PROBLEMS ? ds->n_skipped
+                                                                      : DATASET_MAX_PROBLEMS);
             for (int i = 0; i < ds->n; i++)
                 ok &= ds->labels[i] >= 0 && ds->labels[i] < 7;
-            ds_free(ds);
+            dataset_free(ds);
         } else {
             ok &= app_error()[0] != 0;
         }

@@ -20,7 +20,7 @@ static char out[4200], err[4200];
  * e is not NULL (runprog.h). */
 #define RUN(e, ...) rp_run_args(exe, out, err, 60, e, __VA_ARGS__, (const char *)NULL)
 
-/* ed_list_cameras(dev_dir) into a string. */
+/* cameras_list(dev_dir) into a string. */
 static char *list(const char *dev_dir)
 {
     char *buf = NULL;
@@ -29,7 +29,7 @@ static char *list(const char *dev_dir)
     CHECK(f != NULL);
     if (!f)
         return NULL;
-    CHECK(ed_list_cameras(dev_dir, f) == 0);
+    CHECK(cameras_list(dev_dir, f) == 0);
     fclose(f);
     return buf;
 }

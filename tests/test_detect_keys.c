@@ -245,7 +245,7 @@ int main(void)
                     "--detect-every", "1", NULL};
     opts o;
     opts_defaults(&o);
-    CHECK(opts_parse(&o, 9, args, stdout, stderr) == -1);
+    CHECK(opts_parse(&o, 9, args, stdout, stderr) == OPTS_RUN);
     static app a;
     app_status st = ok ? app_setup(&a, &o) : APP_FAILED;
     if (st == APP_READY)
@@ -256,7 +256,7 @@ int main(void)
     if (rc == 0 && chdir(dir) == 0 && pthread_create(&th, NULL, keys, NULL) == 0) {
         rc = ui_run(&a);
         pthread_join(th, NULL);
-        CHECK_MSG(rc == ED_EXIT_OK, "window: exit %d", rc);
+        CHECK_MSG(rc == CLI_EXIT_OK, "window: exit %d", rc);
         check_log();
         check_heat(320, 240);
         CHECK(chdir(cwd) == 0);

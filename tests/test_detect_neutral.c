@@ -8,7 +8,7 @@
  * (surprise); the FER class names, so the calibration finds "neutral".
  * The person of the sequence rests with a mouth turned down a little, which
  * the net reads as sad. Each frame's face goes through the net and then
- * through nt_update, the per-track correction emotion-detect applies to
+ * through neutral_update, the per-track correction emotion-detect applies to
  * every frame (person_step): three seconds of rest calibrate the track,
  * after which its rest frames must read neutral and its smiles and open
  * mouths keep their labels; cleared, rest reads sad again.
@@ -243,25 +243,25 @@ int main(void)
     const char *names[K];
     for (int j = 0; j < K; j++)
         names[j] = nn_net_class(net, j);
-    nt_state nt;
-    CHECK(nt_init(&nt, names, K) == 0 && nt.neutral == NEUTRAL);
+    neutral_state nt;
+    CHECK(neutral_init(&nt, names, K) == 0 && nt.neutral == NEUTRAL);
     double t = 0;
     /* before: the person's rest frames read sad */
     int sad_before = 0;
     for (int i = 0; i < 30; i++) {
         draw_person(img, NEUTRAL, &s);
         classify(net, &trk, img, &r);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         sad_before += r.faces[0].cls == SAD && !r.faces[0].calibrated;
     }
     CHECK_MSG(sad_before >= 27, "rest frames read sad before calibrating: %d of 30", sad_before);
 
     /* three seconds at rest, as key c records them */
-    nt_start(&nt, 3.0);
+    neutral_start(&nt, 3.0);
     for (int i = 0; i < 46; i++) {
         draw_person(img, NEUTRAL, &s);
         classify(net, &trk, img, &r);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
     }
 
     /* after: rest reads neutral; smiles and open mouths keep their label.
@@ -278,7 +278,7 @@ int main(void)
             draw_person(img, kind, &s);
             classify(net, &trk, img, &r);
             const int before = r.faces[0].cls;
-            nt_update(&nt, t += 66.7, &r);
+            neutral_update(&nt, t += 66.7, &r);
             flagged += r.faces[0].calibrated;
             if (kind == NEUTRAL && i >= 5) {
                 rest++;
@@ -296,12 +296,12 @@ int main(void)
     CHECK(flagged == frames);
 
     /* c again: cleared, rest reads sad again */
-    nt_clear(&nt);
+    neutral_clear(&nt);
     int sad_after = 0;
     for (int i = 0; i < 10; i++) {
         draw_person(img, NEUTRAL, &s);
         classify(net, &trk, img, &r);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         sad_after += i >= 3 && r.faces[0].cls == SAD && !r.faces[0].calibrated;
     }
     CHECK_MSG(sad_after >= 6, "cleared: rest reads sad in %d of 7 frames", sad_after);

@@ -88,8 +88,8 @@ static void one_face(pipeline_result *r, int id, const float *p)
 
 static void check_neutral(void)
 {
-    nt_state nt;
-    CHECK(nt_init(&nt, fer_names, K) == 0);
+    neutral_state nt;
+    CHECK(neutral_init(&nt, fer_names, K) == 0);
     CHECK(nt.neutral == NEUTRAL);
     uint64_t s = test_seed(21);
     float p[K];
@@ -100,21 +100,21 @@ static void check_neutral(void)
     for (int i = 0; i < 30; i++) {
         face_probs(-1, &s, p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         sad_before += r.faces[0].cls == SAD && !r.faces[0].calibrated;
     }
     CHECK(sad_before == 30);
     /* three seconds of rest */
-    nt_start(&nt, 3.0);
-    CHECK(nt_active(&nt));
+    neutral_start(&nt, 3.0);
+    CHECK(neutral_active(&nt));
     char msg[160];
-    CHECK(nt_message(&nt, t, msg, sizeof msg) == 1 && strstr(msg, "neutral"));
+    CHECK(neutral_message(&nt, t, msg, sizeof msg) == 1 && strstr(msg, "neutral"));
     for (int i = 0; i < 46; i++) {
         face_probs(-1, &s, p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
     }
-    CHECK(nt_message(&nt, t, msg, sizeof msg) == 0);
+    CHECK(neutral_message(&nt, t, msg, sizeof msg) == 0);
     /* after: rest reads neutral, expressions keep their label */
     int rest_neutral = 0, kept = 0, flagged = 0, n_expr = 0;
     const int exprs[3] = {HAPPY, SURPRISE, ANGRY};
@@ -123,7 +123,7 @@ static void check_neutral(void)
         face_probs(expr, &s, p);
         const int before = top(p);
         one_face(&r, 1, p);
-        nt_update(&nt, t += 66.7, &r);
+        neutral_update(&nt, t += 66.7, &r);
         flagged += r.faces[0].calibrated;
         float sum = 0;
         for (int j = 0; j < K; j++)
@@ -146,7 +146,7 @@ static void check_neutral(void)
     r.faces[1] = r.faces[0];
     r.faces[1].id = 2;
     r.faces[1].box.x += 300;
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
     CHECK(r.faces[1].cls == SAD && !r.faces[1].calibrated);
     /* the face lost for a second and found again as track 3, where track 1
@@ -154,23 +154,23 @@ static void check_neutral(void)
     t += 1000;
     face_probs(-1, &s, p);
     one_face(&r, 3, p);
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == NEUTRAL && r.faces[0].calibrated);
     face_probs(-1, &s, p);
     one_face(&r, 4, p);
     r.faces[0].box.x += 400;
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* c again: cleared, rest reads sad again */
-    nt_clear(&nt);
-    CHECK(!nt_active(&nt));
+    neutral_clear(&nt);
+    CHECK(!neutral_active(&nt));
     face_probs(-1, &s, p);
     one_face(&r, 3, p);
-    nt_update(&nt, t += 66.7, &r);
+    neutral_update(&nt, t += 66.7, &r);
     CHECK(r.faces[0].cls == SAD && !r.faces[0].calibrated);
     /* a model without a neutral class cannot calibrate */
     const char *no_neutral[2] = {"cat", "dog"};
-    CHECK(nt_init(&nt, no_neutral, 2) == -1);
+    CHECK(neutral_init(&nt, no_neutral, 2) == -1);
 }
 
 /* ---- hints ------------------------------------------------------------------ */
@@ -231,13 +231,13 @@ static void box_blur(uint8_t *g, int w, int h, int r)
     free(t);
 }
 
-static hint_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *last, int *n_out)
+static hints_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *last, int *n_out)
 {
     cvw_rect boxes[8];
     int n = detect(cas, gray, boxes);
     if (n_out)
         *n_out = n;
-    return hint_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
+    return hints_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
 }
 
 static void check_hints(const fg_scene *sc, cvw_cascade *cas)
@@ -250,54 +250,54 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
     for (int i = 0; i < 3; i++) {
         compose(sc, good[i], bgr);
         cvw_bgr_to_gray(bgr, FW, FH, gray);
-        hint_kind k = assess(cas, gray, NULL, &n);
-        CHECK_MSG(n >= 1 && k == HINT_NONE, "good frame %d: %d faces, hint '%s'", i, n,
-                  hint_name(k));
+        hints_kind k = assess(cas, gray, NULL, &n);
+        CHECK_MSG(n >= 1 && k == HINTS_NONE, "good frame %d: %d faces, hint '%s'", i, n,
+                  hints_name(k));
     }
     compose(sc, good[0], bgr);
     cvw_bgr_to_gray(bgr, FW, FH, gray);
     /* darkened, brightened */
     for (size_t i = 0; i < (size_t)FW * FH; i++)
         g2[i] = (uint8_t)(gray[i] * 0.15);
-    hint_kind k = assess(cas, g2, NULL, NULL);
-    CHECK_MSG(k == HINT_DARK, "darkened: '%s'", hint_name(k));
+    hints_kind k = assess(cas, g2, NULL, NULL);
+    CHECK_MSG(k == HINTS_DARK, "darkened: '%s'", hints_name(k));
     for (size_t i = 0; i < (size_t)FW * FH; i++)
         g2[i] = (uint8_t)(255 - (255 - gray[i]) * 0.15);
     k = assess(cas, g2, NULL, NULL);
-    CHECK_MSG(k == HINT_BRIGHT, "brightened: '%s'", hint_name(k));
+    CHECK_MSG(k == HINTS_BRIGHT, "brightened: '%s'", hints_name(k));
     /* blurred */
     memcpy(g2, gray, (size_t)FW * FH);
     box_blur(g2, FW, FH, 5);
     k = assess(cas, g2, NULL, &n);
-    CHECK_MSG(k == HINT_BLUR, "blurred (%d faces found): '%s'", n, hint_name(k));
+    CHECK_MSG(k == HINTS_BLUR, "blurred (%d faces found): '%s'", n, hints_name(k));
     /* shrunk: a face found but small, and one too small to be found */
     const int sizes[2] = {60, 36};
     for (int i = 0; i < 2; i++) {
         compose(sc, (cvw_rect){300, 200, sizes[i], sizes[i]}, bgr);
         cvw_bgr_to_gray(bgr, FW, FH, g2);
         k = assess(cas, g2, NULL, &n);
-        CHECK_MSG(k == HINT_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hint_name(k));
+        CHECK_MSG(k == HINTS_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hints_name(k));
     }
     /* cut off by the left edge: found there, or lost there */
     compose(sc, (cvw_rect){-50, 140, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);
     const cvw_rect was = {0, 140, 150, 200};
     k = assess(cas, g2, &was, &n);
-    CHECK_MSG(k == HINT_EDGE, "cut off (%d found): '%s'", n, hint_name(k));
+    CHECK_MSG(k == HINTS_EDGE, "cut off (%d found): '%s'", n, hints_name(k));
     /* tilted both ways */
     for (int s = -1; s <= 1; s += 2) {
-        hint_rotate(gray, FW, FH, s * 30.0, g2);
+        hints_rotate(gray, FW, FH, s * 30.0, g2);
         k = assess(cas, g2, NULL, &n);
-        CHECK_MSG(k == HINT_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hint_name(k));
+        CHECK_MSG(k == HINTS_TILT, "tilted %d degrees (%d found): '%s'", s * 30, n, hints_name(k));
     }
     /* an empty room is not the person's fault; a face that was just in the
      * middle of it and is found by no look has turned away */
     compose(sc, (cvw_rect){-2000, -2000, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);
     k = assess(cas, g2, NULL, &n);
-    CHECK_MSG(n == 0 && k == HINT_NONE, "no face (%d found): '%s'", n, hint_name(k));
+    CHECK_MSG(n == 0 && k == HINTS_NONE, "no face (%d found): '%s'", n, hints_name(k));
     k = assess(cas, g2, &good[0], &n);
-    CHECK_MSG(n == 0 && k == HINT_TILT, "a face gone from the middle: '%s'", hint_name(k));
+    CHECK_MSG(n == 0 && k == HINTS_TILT, "a face gone from the middle: '%s'", hints_name(k));
     free(bgr);
     free(gray);
     free(g2);
@@ -311,7 +311,7 @@ static void check_hint_place(void)
     /* the bottom, the top and the middle taken in turn */
     SDL_Rect faces[3] = {{300, 480, 200, 100}, {100, 20, 600, 80}, {100, 200, 600, 200}};
     for (int n = 0; n <= 3; n++) {
-        SDL_Point at = ui_hint_place(tw, th, faces, n, sw, sh, lh);
+        SDL_Point at = ui_person_hint_place(tw, th, faces, n, sw, sh, lh);
         SDL_Rect r = {at.x, at.y, tw, th};
         for (int i = 0; i < n; i++)
             CHECK(!SDL_HasIntersection(&r, &faces[i]));
@@ -431,7 +431,7 @@ static void check_blur(const char *exe, const char *dir, const fg_scene *sc)
         for (int back = 0; back <= 15 && back <= i; back++) {
             fg_layout(sc, i - back, pics, faces);
             for (int f = 0; f < sc->n_faces; f++) {
-                cvw_rect big = pv_region(faces[f], w, h);
+                cvw_rect big = privacy_region(faces[f], w, h);
                 for (int y = big.y - big.h / 4; y < big.y + big.h * 5 / 4; y++)
                     for (int x = big.x - big.w / 4; x < big.x + big.w * 5 / 4; x++)
                         if (x >= 0 && y >= 0 && x < w && y < h)
@@ -626,12 +626,12 @@ static void check_csv_log(const char *exe, const char *dir, const fg_scene *sc)
 
 /* ---- options ------------------------------------------------------------------- */
 
-static int parse(opts *o, char *a1, char *a2)
+static opts_status parse(opts *o, char *a1, char *a2)
 {
     char *argv[] = {"emotion-detect", a1, a2, NULL};
     opts_defaults(o);
     FILE *null = fopen("/dev/null", "w");
-    int rc = opts_parse(o, a2 ? 3 : 2, argv, null, null);
+    opts_status rc = opts_parse(o, a2 ? 3 : 2, argv, null, null);
     fclose(null);
     return rc;
 }
@@ -639,15 +639,15 @@ static int parse(opts *o, char *a1, char *a2)
 static void check_options(void)
 {
     opts o;
-    CHECK(parse(&o, "--calibrate", "3") == -1 && o.calibrate_s == 3.0);
-    CHECK(parse(&o, "--calibrate", "0") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--calibrate", "soon") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--blur", NULL) == -1 && o.blur == 1);
-    CHECK(parse(&o, "--idle", "20") == -1 && o.idle_s == 20.0);
-    CHECK(parse(&o, "--idle", "0") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--idle", "-1") == ED_EXIT_USAGE);
-    CHECK(parse(&o, "--blur", "--blur") == ED_EXIT_USAGE); /* once */
-    CHECK(parse(&o, "-h", NULL) == ED_EXIT_OK);
+    CHECK(parse(&o, "--calibrate", "3") == OPTS_RUN && o.calibrate_s == 3.0);
+    CHECK(parse(&o, "--calibrate", "0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--calibrate", "soon") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--blur", NULL) == OPTS_RUN && o.blur == 1);
+    CHECK(parse(&o, "--idle", "20") == OPTS_RUN && o.idle_s == 20.0);
+    CHECK(parse(&o, "--idle", "0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--idle", "-1") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--blur", "--blur") == OPTS_BAD_USAGE); /* once */
+    CHECK(parse(&o, "-h", NULL) == OPTS_EXIT_OK);
     opts_defaults(&o);
     CHECK(o.calibrate_s == 0 && o.blur == 0 && o.idle_s == 0);
     /* --idle 5: the attract screen 5 s after the last face, not before,
@@ -675,7 +675,7 @@ static void check_heat(const char *dir)
                     "--detect-every", "1", NULL};
     opts o;
     opts_defaults(&o);
-    CHECK(opts_parse(&o, 9, args, stdout, stderr) == -1);
+    CHECK(opts_parse(&o, 9, args, stdout, stderr) == OPTS_RUN);
     static app a;
     memset(&a, 0, sizeof a);
     app_status st = app_setup(&a, &o);

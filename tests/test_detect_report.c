@@ -62,17 +62,17 @@ static long parse_stream(const char *text, tally *t, int *n_t)
             fprintf(stderr, "a record without its newline: %.80s\n", p);
             return -1;
         }
-        jr_val *v = jr_parse(p, (size_t)(nl - p));
-        const jr_val *faces = jr_get(v, "faces");
-        if (!v || jr_num(jr_get(v, "frame"), -1) != n || !faces || faces->type != JR_ARR) {
+        jsonr_val *v = jsonr_parse(p, (size_t)(nl - p));
+        const jsonr_val *faces = jsonr_get(v, "faces");
+        if (!v || jsonr_num(jsonr_get(v, "frame"), -1) != n || !faces || faces->type != JSONR_ARR) {
             fprintf(stderr, "line %ld is not frame %ld's record: %.120s (%s)\n", n + 1, n, p,
                     v ? "" : app_error());
-            jr_free(v);
+            jsonr_free(v);
             return -1;
         }
         for (int i = 0; i < faces->n; i++) {
-            int id = (int)jr_num(jr_get(&faces->items[i], "id"), 0);
-            const char *emo = jr_str(jr_get(&faces->items[i], "emotion"));
+            int id = (int)jsonr_num(jsonr_get(&faces->items[i], "id"), 0);
+            const char *emo = jsonr_str(jsonr_get(&faces->items[i], "emotion"));
             int k = 0;
             while (k < *n_t && t[k].id != id)
                 k++;
@@ -88,7 +88,7 @@ static long parse_stream(const char *text, tally *t, int *n_t)
                         t[k].per_class[c]++;
             }
         }
-        jr_free(v);
+        jsonr_free(v);
         n++;
         p = nl + 1;
     }
@@ -100,20 +100,20 @@ static long parse_stream(const char *text, tally *t, int *n_t)
 static void check_summary(const char *path, const tally *t, int n_t, long frames)
 {
     char *text = rp_slurp(path);
-    jr_val *v = text ? jr_parse(text, strlen(text)) : NULL;
+    jsonr_val *v = text ? jsonr_parse(text, strlen(text)) : NULL;
     CHECK_MSG(v != NULL, "%s does not parse: %s", path, app_error());
     free(text);
     if (!v)
         return;
-    CHECK(jr_num(jr_get(v, "frames"), -1) == frames);
-    CHECK(jr_str(jr_get(v, "source")) && jr_str(jr_get(v, "model")));
-    CHECK_NEAR(jr_num(jr_get(v, "fps"), 0), 10.0, 0.01); /* the video's rate */
-    CHECK_NEAR(jr_num(jr_get(v, "duration_s"), 0), frames / 10.0, 0.01);
-    const jr_val *tracks = jr_get(v, "tracks");
-    CHECK(tracks && tracks->type == JR_ARR && tracks->n == n_t);
+    CHECK(jsonr_num(jsonr_get(v, "frames"), -1) == frames);
+    CHECK(jsonr_str(jsonr_get(v, "source")) && jsonr_str(jsonr_get(v, "model")));
+    CHECK_NEAR(jsonr_num(jsonr_get(v, "fps"), 0), 10.0, 0.01); /* the video's rate */
+    CHECK_NEAR(jsonr_num(jsonr_get(v, "duration_s"), 0), frames / 10.0, 0.01);
+    const jsonr_val *tracks = jsonr_get(v, "tracks");
+    CHECK(tracks && tracks->type == JSONR_ARR && tracks->n == n_t);
     for (int i = 0; tracks && i < tracks->n; i++) {
-        const jr_val *tr = &tracks->items[i];
-        int id = (int)jr_num(jr_get(tr, "id"), -1);
+        const jsonr_val *tr = &tracks->items[i];
+        int id = (int)jsonr_num(jsonr_get(tr, "id"), -1);
         const tally *m = NULL;
         for (int k = 0; k < n_t; k++)
             if (t[k].id == id)
@@ -121,26 +121,26 @@ static void check_summary(const char *path, const tally *t, int n_t, long frames
         CHECK_MSG(m != NULL, "track %d is not in the log", id);
         if (!m)
             continue;
-        CHECK_MSG(jr_num(jr_get(tr, "frames"), -1) == m->frames, "track %d: frames", id);
-        const jr_val *share = jr_get(tr, "share");
+        CHECK_MSG(jsonr_num(jsonr_get(tr, "frames"), -1) == m->frames, "track %d: frames", id);
+        const jsonr_val *share = jsonr_get(tr, "share");
         double sum = 0;
         int best = 0;
         for (int c = 0; c < 7; c++) {
-            double s = jr_num(jr_get(share, fer_names[c]), -1);
+            double s = jsonr_num(jsonr_get(share, fer_names[c]), -1);
             sum += s;
             CHECK_NEAR(s * m->frames, (double)m->per_class[c], 1e-3);
             if (m->per_class[c] > m->per_class[best])
                 best = c;
         }
         CHECK_NEAR(sum, 1.0, 1e-4);
-        const char *dom = jr_str(jr_get(tr, "dominant"));
+        const char *dom = jsonr_str(jsonr_get(tr, "dominant"));
         CHECK_MSG(dom && !strcmp(dom, fer_names[best]), "track %d dominant %s", id, dom);
-        double first = jr_num(jr_get(tr, "first_s"), -1), last = jr_num(jr_get(tr, "last_s"), -1);
+        double first = jsonr_num(jsonr_get(tr, "first_s"), -1), last = jsonr_num(jsonr_get(tr, "last_s"), -1);
         CHECK(first >= 0 && last >= first && last <= frames / 10.0);
-        double mc = jr_num(jr_get(tr, "mean_confidence"), -1);
+        double mc = jsonr_num(jsonr_get(tr, "mean_confidence"), -1);
         CHECK(mc > 0 && mc <= 1);
     }
-    jr_free(v);
+    jsonr_free(v);
 }
 
 /* The report's files exist and are readable: the pictures decode, the

@@ -146,7 +146,7 @@ static void test_crop(void)
     CHECK(r.x == 10 && r.y == 20 && r.w == 30);
 }
 
-static int parse(opts *o, const char *line)
+static opts_status parse(opts *o, const char *line)
 {
     static char buf[512]; /* o keeps pointers into it */
     char *argv[32];
@@ -158,7 +158,7 @@ static int parse(opts *o, const char *line)
     argv[argc] = NULL;
     opts_defaults(o);
     FILE *out = tmpfile(), *err = tmpfile();
-    int rc = opts_parse(o, argc, argv, out, err);
+    opts_status rc = opts_parse(o, argc, argv, out, err);
     fclose(out);
     fclose(err);
     return rc;
@@ -167,34 +167,34 @@ static int parse(opts *o, const char *line)
 static void test_opts(void)
 {
     opts o;
-    CHECK(parse(&o, "--headless --input x.mp4 --log a.jsonl --max-frames 10 --smooth 0") == -1);
+    CHECK(parse(&o, "--headless --input x.mp4 --log a.jsonl --max-frames 10 --smooth 0") == OPTS_RUN);
     CHECK(o.headless && o.input && !strcmp(o.input, "x.mp4") && o.max_frames == 10);
     CHECK(o.smooth == 0);
-    CHECK(parse(&o, "--scale-factor 1.2 --min-neighbors 3 --min-face 0.2 --detect-width 0") == -1);
+    CHECK(parse(&o, "--scale-factor 1.2 --min-neighbors 3 --min-face 0.2 --detect-width 0") == OPTS_RUN);
     CHECK_NEAR(o.scale_factor, 1.2, 1e-12);
     CHECK(o.min_neighbors == 3 && o.detect_width == 0);
-    CHECK(parse(&o, "-c 1") == -1 && o.camera == 1 && o.camera_given);
-    CHECK(parse(&o, "--help") == 0);
-    CHECK(parse(&o, "--version") == 0);
-    CHECK(parse(&o, "--bogus") == 2);
-    CHECK(parse(&o, "-z") == 2);
-    CHECK(parse(&o, "--threads two") == 2);
-    CHECK(parse(&o, "--threads 0") == 2);
-    CHECK(parse(&o, "--scale-factor 1.0") == 2);
-    CHECK(parse(&o, "--smooth 1") == 2);
-    CHECK(parse(&o, "--max-frames 5x") == 2);
-    CHECK(parse(&o, "--input") == 2);
-    CHECK(parse(&o, "stray") == 2);
-    CHECK(parse(&o, "--kiosk --headless") == 2);
+    CHECK(parse(&o, "-c 1") == OPTS_RUN && o.camera == 1 && o.camera_given);
+    CHECK(parse(&o, "--help") == OPTS_EXIT_OK);
+    CHECK(parse(&o, "--version") == OPTS_EXIT_OK);
+    CHECK(parse(&o, "--bogus") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "-z") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--threads two") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--threads 0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--scale-factor 1.0") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--smooth 1") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--max-frames 5x") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--input") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "stray") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--kiosk --headless") == OPTS_BAD_USAGE);
     /* The detector's stages and preparation. */
-    CHECK(parse(&o, "--without roi,roll --prep clahe --still-min-face 0.02") == -1);
+    CHECK(parse(&o, "--without roi,roll --prep clahe --still-min-face 0.02") == OPTS_RUN);
     CHECK(o.without == (PIPELINE_NO_ROI | PIPELINE_NO_ROLL) && o.prep == PIPELINE_PREP_CLAHE);
     CHECK_NEAR(o.still_min_face, 0.02, 1e-12);
-    CHECK(parse(&o, "") == -1 && o.without == 0 && o.prep == PIPELINE_PREP_NONE);
-    CHECK(parse(&o, "--without cuts,confirm") == -1 &&
+    CHECK(parse(&o, "") == OPTS_RUN && o.without == 0 && o.prep == PIPELINE_PREP_NONE);
+    CHECK(parse(&o, "--without cuts,confirm") == OPTS_RUN &&
           o.without == (PIPELINE_NO_CUTS | PIPELINE_NO_CONFIRM));
-    CHECK(parse(&o, "--without roi,bogus") == 2);
-    CHECK(parse(&o, "--prep sharpen") == 2);
+    CHECK(parse(&o, "--without roi,bogus") == OPTS_BAD_USAGE);
+    CHECK(parse(&o, "--prep sharpen") == OPTS_BAD_USAGE);
 }
 
 /* The scene-cut measure: blind to brightness, small for a face moving,

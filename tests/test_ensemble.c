@@ -67,7 +67,7 @@ static void flip_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 /* One model's probabilities for the data, in `order`'s class order. */
 static void single(nn_net *net, const char *const *order, int k, int views, float *out, int *n_out)
 {
-    ds_dataset *d = cmd_load_for_model(net, dir, NULL, 1, 1);
+    dataset *d = cmd_load_for_model(net, dir, NULL, 1, 1);
     CHECK(d != NULL);
     if (!d)
         return;
@@ -82,7 +82,7 @@ static void single(nn_net *net, const char *const *order, int k, int views, floa
     memset(out, 0, d->n * k * sizeof *out);
     for (int v = 0; v < views; v++) {
         for (int i = 0; i < d->n; i++) {
-            const uint8_t *src = ds_image(d, i);
+            const uint8_t *src = dataset_image(d, i);
             if (v) {
                 flip_view(v, src, tmp, w, h);
                 src = tmp;
@@ -92,13 +92,13 @@ static void single(nn_net *net, const char *const *order, int k, int views, floa
         CHECK(cmd_classify(net, x, d->n, NULL, p, NULL, NULL) == 0);
         for (int i = 0; i < d->n; i++)
             for (int j = 0; j < k; j++)
-                out[i * k + j] += p[i * k + ds_class_find(names, k, order[j])] / views;
+                out[i * k + j] += p[i * k + dataset_class_find(names, k, order[j])] / views;
     }
     *n_out = d->n;
     free(x);
     free(p);
     free(tmp);
-    ds_free(d);
+    dataset_free(d);
 }
 
 int main(void)
@@ -129,14 +129,14 @@ int main(void)
     snprintf(list, sizeof list, "%s/a.model,%s/b.model", dir, dir);
     for (int views = 1; views <= 2; views++) {
         ens e;
-        CHECK(ens_load(&e, list, 1) == 0);
+        CHECK(ensemble_load(&e, list, 1) == 0);
         if (e.n != 2)
             break;
-        ds_dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 1, 1);
+        dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 1, 1);
         CHECK(ds && ds->n == 18);
         float pe[18 * 3], pa[18 * 3], pb[18 * 3];
         int na = 0, nb = 0;
-        CHECK(ens_classify(&e, ds, dir, NULL, 1, views, flip_view, pe) == 0);
+        CHECK(ensemble_classify(&e, ds, dir, NULL, 1, views, flip_view, pe) == 0);
         single(a, order_a, 3, views, pa, &na);
         single(b, order_a, 3, views, pb, &nb);
         CHECK(na == 18 && nb == 18);
@@ -148,17 +148,17 @@ int main(void)
         printf("views %d: ensemble vs mean of singles %.3g (vs a alone %.3g)\n", views, worst, from_a);
         CHECK(worst < 1e-6);
         CHECK(from_a > 1e-3); /* b really counted */
-        ds_free(ds);
-        ens_free(&e);
+        dataset_free(ds);
+        ensemble_free(&e);
     }
     /* a model with other classes is refused; so is a missing one */
     ens e;
     snprintf(list, sizeof list, "%s/a.model,%s/o.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1 && e.n == 0);
+    CHECK(ensemble_load(&e, list, 1) == -1 && e.n == 0);
     snprintf(list, sizeof list, "%s/a.model,,%s/b.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1);
+    CHECK(ensemble_load(&e, list, 1) == -1);
     snprintf(list, sizeof list, "%s/a.model,%s/nope.model", dir, dir);
-    CHECK(ens_load(&e, list, 1) == -1);
+    CHECK(ensemble_load(&e, list, 1) == -1);
     nn_net_free(a);
     nn_net_free(b);
     nn_net_free(o);

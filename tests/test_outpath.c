@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_err.h"
 #include "outpath.h"
 #include "runprog.h"
 #include "testutil.h"
@@ -26,8 +27,7 @@ static int entries(const char *dir)
 
 int main(void)
 {
-    char dir[4096], a[4200], a2[4300], b[4200], link_a[4200], fresh[4200], fresh2[4300],
-        err[8400];
+    char dir[4096], a[4200], a2[4300], b[4200], link_a[4200], fresh[4200], fresh2[4300];
     CHECK(rp_tmpdir(dir, sizeof dir, "outpath") != NULL);
     snprintf(a, sizeof a, "%s/a.txt", dir);
     snprintf(a2, sizeof a2, "%s/./a.txt", dir);
@@ -39,57 +39,57 @@ int main(void)
     CHECK(link(a, link_a) == 0);
 
     /* Same file: by another name, a hard link, two new outputs. */
-    op_path p1[] = {{"--input", a, OP_INPUT}, {"--out", a2, OP_FILE}};
-    CHECK(op_distinct(p1, 2, err, sizeof err) == -1 && strstr(err, "same file"));
-    op_path p2[] = {{"--input", a, OP_INPUT}, {"--log", link_a, OP_FILE}};
-    CHECK(op_distinct(p2, 2, err, sizeof err) == -1 && strstr(err, "--input"));
-    op_path p3[] = {{"--log", fresh, OP_FILE}, {"--record", fresh2, OP_FILE}};
-    CHECK(op_distinct(p3, 2, err, sizeof err) == -1);
-    op_path p4[] = {{"--input", a, OP_INPUT}, {"--out", b, OP_FILE}, {"--x", NULL, OP_FILE},
-                    {"--data", dir, OP_INPUT}};
-    CHECK(op_distinct(p4, 4, err, sizeof err) == 0);
+    outpath_path p1[] = {{"--input", a, OUTPATH_INPUT}, {"--out", a2, OUTPATH_FILE}};
+    CHECK(outpath_distinct(p1, 2) == -1 && strstr(app_error(), "same file"));
+    outpath_path p2[] = {{"--input", a, OUTPATH_INPUT}, {"--log", link_a, OUTPATH_FILE}};
+    CHECK(outpath_distinct(p2, 2) == -1 && strstr(app_error(), "--input"));
+    outpath_path p3[] = {{"--log", fresh, OUTPATH_FILE}, {"--record", fresh2, OUTPATH_FILE}};
+    CHECK(outpath_distinct(p3, 2) == -1);
+    outpath_path p4[] = {{"--input", a, OUTPATH_INPUT}, {"--out", b, OUTPATH_FILE}, {"--x", NULL, OUTPATH_FILE},
+                    {"--data", dir, OUTPATH_INPUT}};
+    CHECK(outpath_distinct(p4, 4) == 0);
     /* Two inputs may be one file. */
-    op_path p5[] = {{"--data", a, OP_INPUT}, {"--val", a2, OP_INPUT}};
-    CHECK(op_distinct(p5, 2, err, sizeof err) == 0);
+    outpath_path p5[] = {{"--data", a, OUTPATH_INPUT}, {"--val", a2, OUTPATH_INPUT}};
+    CHECK(outpath_distinct(p5, 2) == 0);
 
     /* Probes. */
     int before = entries(dir);
-    CHECK(op_probe(fresh, err, sizeof err) == 0);
+    CHECK(outpath_probe(fresh) == 0);
     CHECK(entries(dir) == before); /* the probe file is gone */
-    CHECK(op_probe(dir, err, sizeof err) == -1 && strstr(err, "folder"));
-    CHECK(op_probe("/nonexistent/x.model", err, sizeof err) == -1 && strstr(err, "does not exist"));
-    CHECK(op_probe(a, err, sizeof err) == 0);
-    CHECK(op_probe("/dev/null", err, sizeof err) == 0);
-    CHECK(op_probe_dir(fresh, err, sizeof err) == 0); /* missing: its parent is writable */
-    CHECK(op_probe_dir(a, err, sizeof err) == -1);
+    CHECK(outpath_probe(dir) == -1 && strstr(app_error(), "folder"));
+    CHECK(outpath_probe("/nonexistent/x.model") == -1 && strstr(app_error(), "does not exist"));
+    CHECK(outpath_probe(a) == 0);
+    CHECK(outpath_probe("/dev/null") == 0);
+    CHECK(outpath_probe_dir(fresh) == 0); /* missing: its parent is writable */
+    CHECK(outpath_probe_dir(a) == -1);
 
     /* Whole-file writes. */
-    CHECK(op_write_mem(b, "hello", 5, err, sizeof err) == 0);
+    CHECK(outpath_write_mem(b, "hello", 5) == 0);
     char *t = rp_slurp(b);
     CHECK(t && !strcmp(t, "hello"));
     free(t);
     struct stat st;
     mode_t mask = umask(022);
-    CHECK(op_write_mem(fresh, "x", 1, err, sizeof err) == 0);
+    CHECK(outpath_write_mem(fresh, "x", 1) == 0);
     umask(mask);
     CHECK(stat(fresh, &st) == 0 && (st.st_mode & 0777) == 0644);
-    op_file o;
-    FILE *f = op_open(&o, b, err, sizeof err);
+    outpath_file o;
+    FILE *f = outpath_open(&o, b);
     CHECK(f != NULL);
     if (f) {
         fputs("half of a new ", f);
-        op_abort(&o);
+        outpath_abort(&o);
     }
     t = rp_slurp(b);
     CHECK(t && !strcmp(t, "hello")); /* the old file until a commit */
     free(t);
     CHECK(entries(dir) == before + 2); /* b and new: no temporary files left */
-    CHECK(op_write_mem("/dev/null", "x", 1, err, sizeof err) == 0);
+    CHECK(outpath_write_mem("/dev/null", "x", 1) == 0);
     CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
-    CHECK(op_write_mem("/dev/full", "x", 1, err, sizeof err) == -1 &&
-          strstr(err, "/dev/full") && strstr(err, "No space"));
+    CHECK(outpath_write_mem("/dev/full", "x", 1) == -1 &&
+          strstr(app_error(), "/dev/full") && strstr(app_error(), "No space"));
     CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
-    CHECK(op_write_mem(dir, "x", 1, err, sizeof err) == -1 && strstr(err, "folder"));
+    CHECK(outpath_write_mem(dir, "x", 1) == -1 && strstr(app_error(), "folder"));
 
     if (!test_failures)
         rp_rmdir(dir);

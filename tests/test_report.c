@@ -35,8 +35,8 @@ static const char *const names[3] = {"angry", "happy", "sad"};
 
 static void test_metrics(void)
 {
-    rep_metrics m;
-    CHECK(rep_metrics_compute(&m, truth, pred, 10, 3) == 0);
+    report_metrics m;
+    CHECK(report_metrics_compute(&m, truth, pred, 10, 3) == 0);
     const int conf[9] = {2, 1, 1, 1, 2, 0, 0, 0, 3};
     CHECK(!memcmp(m.confusion, conf, sizeof conf));
     CHECK(m.n == 10 && m.correct == 7 && m.k == 3);
@@ -56,20 +56,20 @@ static void test_metrics(void)
 
     /* A class nobody predicts and nobody is: zeros, no NaN. */
     const int t2[2] = {0, 0}, p2[2] = {0, 1};
-    CHECK(rep_metrics_compute(&m, t2, p2, 2, 3) == 0);
+    CHECK(report_metrics_compute(&m, t2, p2, 2, 3) == 0);
     CHECK(m.precision[2] == 0 && m.recall[2] == 0 && m.f1[2] == 0);
     CHECK(m.recall[1] == 0 && m.precision[1] == 0);
     CHECK_NEAR(m.macro_f1, 2.0 / 3, 1e-12); /* only class 0 has support */
     const int bad[1] = {3};
-    CHECK(rep_metrics_compute(&m, bad, p2, 1, 3) == -1 && m.n == 0);
-    CHECK(rep_metrics_compute(&m, t2, p2, 0, 0) == -1);
+    CHECK(report_metrics_compute(&m, bad, p2, 1, 3) == -1 && m.n == 0);
+    CHECK(report_metrics_compute(&m, t2, p2, 0, 0) == -1);
 
     /* Printed table. */
-    CHECK(rep_metrics_compute(&m, truth, pred, 10, 3) == 0);
+    CHECK(report_metrics_compute(&m, truth, pred, 10, 3) == 0);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    rep_metrics_print(f, &m, names);
+    report_metrics_print(f, &m, names);
     fclose(f);
     CHECK(strstr(buf, "accuracy 0.7000 (7 of 10)") != NULL);
     CHECK(strstr(buf, "angry  0.6667     0.5000  0.5714  4") != NULL);
@@ -113,11 +113,11 @@ static void check_png(const char *dir, const char *name, int min_w, int min_h)
 
 static void test_report(void)
 {
-    rep_metrics m;
-    rep_metrics_compute(&m, truth, pred, 10, 3);
-    rep_epoch hist[5];
+    report_metrics m;
+    report_metrics_compute(&m, truth, pred, 10, 3);
+    report_epoch hist[5];
     for (int e = 0; e < 5; e++) {
-        hist[e] = (rep_epoch){
+        hist[e] = (report_epoch){
             .epoch = e + 1, .lr = 0.01f / (float)(e + 1),
             .train_loss = 1.5f - 0.2f * e, .train_acc = 0.3f + 0.1f * e,
             .val_loss = 1.6f - 0.15f * e, .val_acc = 0.25f + 0.1f * e, .seconds = 10.5,
@@ -136,7 +136,7 @@ static void test_report(void)
     for (int i = 0; i < 2 * NF * MW * MW; i++)
         maps[i] = cosf((float)i * 0.01f);
     int idx[6];
-    int got = rep_pick_samples(truth, pred, 10, 3, 6, 1, idx);
+    int got = report_pick_samples(truth, pred, 10, 3, 6, 1, idx);
     CHECK(got == 6);
     int wrong = 0;
     for (int i = 0; i < got; i++) {
@@ -157,7 +157,7 @@ static void test_report(void)
 
     char dir[512];
     snprintf(dir, sizeof dir, "%s/run/report", tmpdir); /* parents created */
-    rep_report r = {
+    report_content r = {
         .title = "test-net", .classes = names, .n_classes = 3,
         .history = hist, .n_epochs = 5,
         .metrics = &m, .metrics_of = "validation", .best_val_accuracy = 0.7, .best_epoch = 4,
@@ -168,7 +168,7 @@ static void test_report(void)
         .sample_conf = sc,
         .model = "m.model", .data = "data \"quoted\"", .train_seconds = 52.5,
     };
-    CHECK_MSG(rep_write(dir, &r) == 0, "%s", app_error());
+    CHECK_MSG(report_write(dir, &r) == 0, "%s", app_error());
     free(maps);
 
     check_png(dir, "curves.png", 1000, 400);
@@ -237,16 +237,16 @@ static void test_report(void)
     CHECK(access(p, F_OK) != 0);
 
     /* Eval-style JSON without history: best accuracy omitted. */
-    rep_report e = {.classes = names, .n_classes = 3, .metrics = &m};
+    report_content e = {.classes = names, .n_classes = 3, .metrics = &m};
     snprintf(p, sizeof p, "%s/eval.json", tmpdir);
-    CHECK(rep_write_metrics_json(p, &e) == 0);
+    CHECK(report_write_metrics_json(p, &e) == 0);
     s = slurp(p);
     CHECK(s && !strstr(s, "best_val_accuracy") && strstr(s, "\"accuracy\": 0.7"));
     free(s);
 
     /* A report folder that cannot be made. */
     snprintf(p, sizeof p, "%s/metrics.json/sub", dir);
-    CHECK(rep_write(p, &r) == -1 && app_error()[0]);
+    CHECK(report_write(p, &r) == -1 && app_error()[0]);
 }
 
 int main(void)

@@ -3,12 +3,21 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-static _Thread_local char app_err_buf[512];
+/* Room for two full paths and a reason (outpath.c names both files of a
+ * clash), so no message is cut. */
+#define APP_ERR_MAX 8448
 
+static _Thread_local char app_err_buf[APP_ERR_MAX];
+
+/* Formatted apart first: app_fail("context: %s", app_error()) reads the
+ * buffer it writes. */
 static void app_err_set(const char *fmt, va_list ap)
 {
-    vsnprintf(app_err_buf, sizeof app_err_buf, fmt, ap);
+    char tmp[APP_ERR_MAX];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    memcpy(app_err_buf, tmp, strlen(tmp) + 1);
 }
 
 int app_fail(const char *fmt, ...)

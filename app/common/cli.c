@@ -10,13 +10,13 @@
 
 #include "app_err.h"
 
-const char *ed_prog = "emotion";
+const char *cli_prog = "emotion";
 
-void ed_err(const char *fmt, ...)
+void cli_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", ed_prog);
+    fprintf(stderr, "%s: ", cli_prog);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -53,7 +53,7 @@ int cli_parse_double(const char *opt, const char *val, double lo, double hi, dou
 static int said(int rc)
 {
     if (rc)
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
     return rc;
 }
 
@@ -88,7 +88,7 @@ int cli_u64(const char *opt, const char *val, unsigned long long *out)
 const char *cli_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {
-        ed_err("%s needs a value", argv[*i]);
+        cli_err("%s needs a value", argv[*i]);
         return NULL;
     }
     return argv[++*i];
@@ -130,7 +130,7 @@ int cli_precision(const char *opt, const char *val, int *out)
     else if (!strcmp(val, "int8"))
         *out = 2; /* NN_PRECISION_INT8 */
     else {
-        ed_err("%s: '%s' is not fp32 or int8", opt, val);
+        cli_err("%s: '%s' is not fp32 or int8", opt, val);
         return -1;
     }
     return 0;

@@ -1,24 +1,24 @@
 /* cli.h - option parsing helpers shared by the programs. Each parser prints
  * one clear line naming the option and the problem, and returns -1; the
- * caller exits with ED_EXIT_USAGE. */
+ * caller exits with CLI_EXIT_USAGE. */
 #ifndef ED_CLI_H
 #define ED_CLI_H
 
 /* Exit codes of both programs; 130 is the shell's for a Ctrl-C (128 + SIGINT). */
-enum { ED_EXIT_OK = 0, ED_EXIT_FAIL = 1, ED_EXIT_USAGE = 2, ED_EXIT_INTERRUPTED = 130 };
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
 
 /* The program name used as the prefix of every message. */
-extern const char *ed_prog;
+extern const char *cli_prog;
 
 /* Print "PROG: message" to stderr. */
-void ed_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The one set of number parsers for both programs' options: a whole
  * number or a finite number in lo..hi. They print nothing: they return 0,
  * or -1 with app_error() set to "bad value 'VAL' for OPT: reason". */
 int cli_parse_long(const char *opt, const char *val, long lo, long hi, long *out);
 int cli_parse_double(const char *opt, const char *val, double lo, double hi, double *out);
-/* The same, printing the message (ed_err) on failure; cli_u64 takes any
+/* The same, printing the message (cli_err) on failure; cli_u64 takes any
  * unsigned 64-bit whole number (seeds). */
 int cli_int(const char *opt, const char *val, long lo, long hi, int *out);
 int cli_float(const char *opt, const char *val, double lo, double hi, float *out);

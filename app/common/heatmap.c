@@ -18,7 +18,7 @@ static void box_pass(const float *src, float *dst, int w, int h, int r, int rows
         }
 }
 
-void heat_smooth(float *map, int w, int h, int r, float *scratch)
+void heatmap_smooth(float *map, int w, int h, int r, float *scratch)
 {
     /* three box passes come close to a Gaussian of sigma ~ r */
     for (int pass = 0; pass < 3 && r > 0; pass++) {
@@ -33,7 +33,7 @@ void heat_smooth(float *map, int w, int h, int r, float *scratch)
             map[i] /= top;
 }
 
-void heat_colour(float v, uint8_t bgr[3])
+void heatmap_colour(float v, uint8_t bgr[3])
 {
     v = v < 0 ? 0 : v > 1 ? 1 : v;
     /* blue -> cyan -> green -> yellow -> red in four equal steps */
@@ -48,7 +48,7 @@ void heat_colour(float v, uint8_t bgr[3])
         bgr[c] = (uint8_t)lrintf(stops[i][c] + t * (stops[i + 1][c] - stops[i][c]));
 }
 
-void heat_blend_bgr(uint8_t *bgr, int fw, int fh, int bx, int by, int bw, int bh,
+void heatmap_blend_bgr(uint8_t *bgr, int fw, int fh, int bx, int by, int bw, int bh,
                     const float *map, int w, int h, float alpha)
 {
     if (bw <= 0 || bh <= 0 || w <= 0 || h <= 0)
@@ -68,7 +68,7 @@ void heat_blend_bgr(uint8_t *bgr, int fw, int fh, int bx, int by, int bw, int bh
             const float v = (1 - fy) * ((1 - fx) * map[iy * w + ix] + fx * map[iy * w + ix1]) +
                             fy * ((1 - fx) * map[iy1 * w + ix] + fx * map[iy1 * w + ix1]);
             uint8_t col[3];
-            heat_colour(v, col);
+            heatmap_colour(v, col);
             const float a = alpha * v * v; /* the low floor stays see-through */
             uint8_t *px = bgr + ((size_t)y * fw + x) * 3;
             for (int c = 0; c < 3; c++)

@@ -2,27 +2,15 @@
  * through a temporary file; see outpath.h. */
 #include "outpath.h"
 
+#include "app_err.h"
 #include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* The folder part of path ("." when it has none). */
 static void dir_of(const char *path, char *dir, size_t len)
@@ -63,7 +51,7 @@ static int same(const ident *a, const ident *b)
     return a->exists || !strcmp(a->name, b->name);
 }
 
-int op_distinct(const op_path *p, int n, char *err, size_t errlen)
+int outpath_distinct(const outpath_path *p, int n)
 {
     for (int i = 0; i < n; i++) {
         if (!p[i].path || !p[i].output)
@@ -79,10 +67,10 @@ int op_distinct(const op_path *p, int n, char *err, size_t errlen)
                 continue;
             /* Name the input first: "--record 'a.mp4' is --input 'a.mp4'". */
             if (!strcmp(p[i].path, p[j].path))
-                return fail(err, errlen, "%s and %s are the same file '%s'; refusing to overwrite it",
-                            p[j].opt, p[i].opt, p[i].path);
-            return fail(err, errlen, "%s '%s' and %s '%s' are the same file; refusing to overwrite it",
-                        p[j].opt, p[j].path, p[i].opt, p[i].path);
+                return app_fail("%s and %s are the same file '%s'; refusing to overwrite it",
+                                p[j].opt, p[i].opt, p[i].path);
+            return app_fail("%s '%s' and %s '%s' are the same file; refusing to overwrite it",
+                            p[j].opt, p[j].path, p[i].opt, p[i].path);
         }
     }
     return 0;
@@ -90,60 +78,60 @@ int op_distinct(const op_path *p, int n, char *err, size_t errlen)
 
 /* Create and remove a file in dir: the only test that covers read-only
  * mounts, full inode tables, ACLs and root alike. */
-static int try_create(const char *dir, const char *what, char *err, size_t errlen)
+static int try_create(const char *dir, const char *what)
 {
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/.write-probe-XXXXXX", dir);
     int fd = mkostemp(probe, O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, "cannot write '%s': folder '%s': %s", what, dir, strerror(errno));
+        return app_fail("cannot write '%s': folder '%s': %s", what, dir, strerror(errno));
     close(fd);
     unlink(probe);
     return 0;
 }
 
-int op_probe(const char *path, char *err, size_t errlen)
+int outpath_probe(const char *path)
 {
     if (!path || !*path)
-        return fail(err, errlen, "an empty path");
+        return app_fail("an empty path");
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode))
-            return fail(err, errlen, "cannot write '%s': it is a folder (give a file name)", path);
+            return app_fail("cannot write '%s': it is a folder (give a file name)", path);
         if (!S_ISREG(st.st_mode)) {
             if (access(path, W_OK) != 0)
-                return fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+                return app_fail("cannot write '%s': %s", path, strerror(errno));
             return 0;
         }
     }
     size_t pl = strlen(path);
     if (path[pl - 1] == '/')
-        return fail(err, errlen, "cannot write '%s': a folder name where a file is wanted", path);
+        return app_fail("cannot write '%s': a folder name where a file is wanted", path);
     char dir[4096];
     dir_of(path, dir, sizeof dir);
     if (stat(dir, &st) != 0)
-        return fail(err, errlen, "cannot write '%s': folder '%s' %s", path, dir,
-                    errno == ENOENT ? "does not exist" : strerror(errno));
+        return app_fail("cannot write '%s': folder '%s' %s", path, dir,
+                        errno == ENOENT ? "does not exist" : strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(err, errlen, "cannot write '%s': '%s' is not a folder", path, dir);
-    return try_create(dir, path, err, errlen);
+        return app_fail("cannot write '%s': '%s' is not a folder", path, dir);
+    return try_create(dir, path);
 }
 
-int op_probe_dir(const char *dir, char *err, size_t errlen)
+int outpath_probe_dir(const char *dir)
 {
     if (!dir || !*dir)
-        return fail(err, errlen, "an empty path");
+        return app_fail("an empty path");
     char d[4096];
     snprintf(d, sizeof d, "%s", dir);
     for (;;) {
         struct stat st;
         if (stat(d, &st) == 0) {
             if (!S_ISDIR(st.st_mode))
-                return fail(err, errlen, "cannot write to folder '%s': '%s' is not a folder", dir, d);
-            return try_create(d, dir, err, errlen);
+                return app_fail("cannot write to folder '%s': '%s' is not a folder", dir, d);
+            return try_create(d, dir);
         }
         if (errno != ENOENT)
-            return fail(err, errlen, "cannot write to folder '%s': %s", dir, strerror(errno));
+            return app_fail("cannot write to folder '%s': %s", dir, strerror(errno));
         /* Missing: go up one level (it will be created). */
         size_t l = strlen(d);
         while (l > 1 && d[l - 1] == '/')
@@ -158,16 +146,16 @@ int op_probe_dir(const char *dir, char *err, size_t errlen)
     }
 }
 
-FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
+FILE *outpath_open(outpath_file *o, const char *path)
 {
     memset(o, 0, sizeof *o);
     if (!path || !*path) {
-        fail(err, errlen, "cannot write: an empty path");
+        app_fail("cannot write: an empty path");
         return NULL;
     }
     size_t len = strlen(path);
     if (len >= sizeof o->path) {
-        fail(err, errlen, "cannot write '%.64s...': path too long", path);
+        app_fail("cannot write '%.64s...': path too long", path);
         return NULL;
     }
     memcpy(o->path, path, len + 1);
@@ -182,20 +170,20 @@ FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
     }
     path = o->path;
     if (exists && S_ISDIR(st.st_mode)) {
-        fail(err, errlen, "cannot write '%s': it is a folder", path);
+        app_fail("cannot write '%s': it is a folder", path);
         return NULL;
     }
     if (exists && !S_ISREG(st.st_mode)) {
         /* A device or pipe: renaming over it would destroy it. */
         o->direct = 1;
         if (!(o->f = fopen(path, "wb")))
-            fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+            app_fail("cannot write '%s': %s", path, strerror(errno));
         return o->f;
     }
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", path);
     int fd = mkostemp(o->tmp, O_CLOEXEC);
     if (fd < 0) {
-        fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        app_fail("cannot write '%s': %s", path, strerror(errno));
         return NULL;
     }
     /* mkstemp makes 0600: give the file the mode a plain fopen would (or
@@ -210,7 +198,7 @@ FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
     }
     if (fchmod(fd, mode) != 0) { /* harmless: the file is ours */ }
     if (!(o->f = fdopen(fd, "wb"))) {
-        fail(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        app_fail("cannot write '%s': %s", path, strerror(errno));
         close(fd);
         unlink(o->tmp);
         return NULL;
@@ -218,7 +206,7 @@ FILE *op_open(op_file *o, const char *path, char *err, size_t errlen)
     return o->f;
 }
 
-void op_abort(op_file *o)
+void outpath_abort(outpath_file *o)
 {
     if (o->f)
         fclose(o->f);
@@ -228,10 +216,10 @@ void op_abort(op_file *o)
     o->tmp[0] = 0;
 }
 
-int op_commit(op_file *o, char *err, size_t errlen)
+int outpath_commit(outpath_file *o)
 {
     if (!o->f)
-        return fail(err, errlen, "cannot write '%s'", o->path);
+        return app_fail("cannot write '%s'", o->path);
     int e = 0;
     if (ferror(o->f))
         e = errno ? errno : EIO;
@@ -248,26 +236,26 @@ int op_commit(op_file *o, char *err, size_t errlen)
         if (!o->direct)
             unlink(o->tmp);
         o->tmp[0] = 0;
-        return fail(err, errlen, "cannot write '%s': %s", o->path, strerror(e));
+        return app_fail("cannot write '%s': %s", o->path, strerror(e));
     }
     o->tmp[0] = 0;
     return 0;
 }
 
-int op_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen)
+int outpath_write_mem(const char *path, const void *data, size_t n)
 {
-    op_file o;
-    if (!op_open(&o, path, err, errlen))
+    outpath_file o;
+    if (!outpath_open(&o, path))
         return -1;
     if (n && fwrite(data, 1, n, o.f) != n) {
         int e = errno;
-        op_abort(&o);
-        return fail(err, errlen, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+        outpath_abort(&o);
+        return app_fail("cannot write '%s': %s", path, strerror(e ? e : EIO));
     }
-    return op_commit(&o, err, errlen);
+    return outpath_commit(&o);
 }
 
-int op_close_checked(FILE *f, const char *path, char *err, size_t errlen)
+int outpath_close_checked(FILE *f, const char *path)
 {
     if (!f)
         return 0;
@@ -278,7 +266,7 @@ int op_close_checked(FILE *f, const char *path, char *err, size_t errlen)
         e = errno;
     if (fclose(f) != 0 && !e)
         e = errno;
-    return e ? fail(err, errlen, "cannot write '%s': %s", path, strerror(e)) : 0;
+    return e ? app_fail("cannot write '%s': %s", path, strerror(e)) : 0;
 }
 
 static int exists_dir_of(const char *path)
@@ -289,29 +277,28 @@ static int exists_dir_of(const char *path)
     return stat(dir, &st) == 0;
 }
 
-int op_check_outputs(const op_path *p, int n)
+int outpath_check_outputs(const outpath_path *p, int n)
 {
-    char err[8400];
-    if (op_distinct(p, n, err, sizeof err) != 0) {
-        ed_err("%s", err);
-        return ED_EXIT_USAGE;
+    if (outpath_distinct(p, n) != 0) {
+        cli_err("%s", app_error());
+        return CLI_EXIT_USAGE;
     }
     for (int i = 0; i < n; i++) {
-        if (!p[i].path || p[i].output == OP_INPUT)
+        if (!p[i].path || p[i].output == OUTPATH_INPUT)
             continue;
         int rc;
-        if (p[i].output == OP_FOLDER) {
-            rc = op_probe_dir(p[i].path, err, sizeof err);
-        } else if (p[i].output == OP_FILE_MKDIRS && !exists_dir_of(p[i].path)) {
+        if (p[i].output == OUTPATH_FOLDER) {
+            rc = outpath_probe_dir(p[i].path);
+        } else if (p[i].output == OUTPATH_FILE_MKDIRS && !exists_dir_of(p[i].path)) {
             char dir[4096];
             dir_of(p[i].path, dir, sizeof dir);
-            rc = op_probe_dir(dir, err, sizeof err);
+            rc = outpath_probe_dir(dir);
         } else {
-            rc = op_probe(p[i].path, err, sizeof err);
+            rc = outpath_probe(p[i].path);
         }
         if (rc != 0) {
-            ed_err("%s: %s", p[i].opt, err);
-            return ED_EXIT_FAIL;
+            cli_err("%s: %s", p[i].opt, app_error());
+            return CLI_EXIT_FAIL;
         }
     }
     return 0;

@@ -1,70 +1,72 @@
 /* outpath.h - outputs that never destroy what the user owns.
  *
  * Three pieces both programs use before and while they write:
- *  - op_distinct: refuse a run whose output is one of its inputs or another
+ *  - outpath_distinct: refuse a run whose output is one of its inputs or another
  *    of its outputs, by device and inode (names lie: ./a, a, links);
- *  - op_probe / op_probe_dir: show that an output can be written (create
+ *  - outpath_probe / outpath_probe_dir: show that an output can be written (create
  *    and remove a probe file in its folder) before any work starts;
- *  - op_open / op_commit (and op_write_mem): a whole file written to a
+ *  - outpath_open / outpath_commit (and outpath_write_mem): a whole file written to a
  *    temporary file in the same folder and renamed into place, so a failed
  *    or interrupted write leaves the old file as it was. Every write, flush
  *    and close is checked. An existing device or pipe (/dev/stdout) is
  *    written directly, never replaced.
- * Every function returns 0, or -1 with one line in err naming the file and
- * the reason (no program prefix; the caller adds it). */
+ * Every function returns 0 (outpath_open: the FILE), or -1 (NULL) with one
+ * line in app_error() (app_err.h) naming the file and the reason (no
+ * program prefix; the caller adds it). */
 #ifndef ED_OUTPATH_H
 #define ED_OUTPATH_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-/* OP_FILE_MKDIRS: a file whose missing folders the writer creates. */
-enum { OP_INPUT = 0, OP_FILE = 1, OP_FOLDER = 2, OP_FILE_MKDIRS = 3 };
+/* OUTPATH_FILE_MKDIRS: a file whose missing folders the writer creates. */
+enum { OUTPATH_INPUT = 0, OUTPATH_FILE = 1, OUTPATH_FOLDER = 2, OUTPATH_FILE_MKDIRS = 3 };
 
-typedef struct op_path {
+typedef struct outpath_path {
     const char *opt;  /* what the user calls it: "--out", "--input" */
     const char *path; /* NULL = not given, skipped */
-    int output;       /* OP_INPUT, or OP_FILE / OP_FOLDER for what this run writes */
-} op_path;
+    int output;       /* OUTPATH_INPUT, or OUTPATH_FILE / OUTPATH_FOLDER for what this run writes */
+} outpath_path;
 
 /* Fails when an output is the same file as an input or another output.
  * Paths that do not exist yet compare by their folder and name. */
-int op_distinct(const op_path *p, int n, char *err, size_t errlen);
+int outpath_distinct(const outpath_path *p, int n);
 
 /* Both checks for a command's start, before anything is loaded: the same
- * file twice is a usage error (ED_EXIT_USAGE), an output that cannot be
- * written ED_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
-int op_check_outputs(const op_path *p, int n);
+ * file twice is a usage error (CLI_EXIT_USAGE), an output that cannot be
+ * written CLI_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
+int outpath_check_outputs(const outpath_path *p, int n);
 
 /* Whether path can be written as a file: not a folder, its folder exists,
  * and a file can be created there (found by trying). An existing device
  * or pipe needs only write permission. */
-int op_probe(const char *path, char *err, size_t errlen);
+int outpath_probe(const char *path);
 
 /* The same for a folder of outputs (--report DIR): an existing writable
  * folder, or a missing one whose nearest existing parent is writable. */
-int op_probe_dir(const char *dir, char *err, size_t errlen);
+int outpath_probe_dir(const char *dir);
 
-typedef struct op_file {
+typedef struct outpath_file {
     FILE *f;
     int direct;        /* writing the target itself (a device or pipe) */
     char path[4096];
     char tmp[4096 + 16];
-} op_file;
+} outpath_file;
 
 /* Open a temporary file beside path for writing; returns o->f or NULL.
- * Finish with op_commit, or op_abort to drop it. */
-FILE *op_open(op_file *o, const char *path, char *err, size_t errlen);
+ * Finish with outpath_commit, or outpath_abort to drop it. */
+FILE *outpath_open(outpath_file *o, const char *path);
 /* Flush, sync, close and rename into place; on any failure the temporary
  * file is removed and the old file (if any) is left untouched. */
-int op_commit(op_file *o, char *err, size_t errlen);
-void op_abort(op_file *o);
+int outpath_commit(outpath_file *o);
+void outpath_abort(outpath_file *o);
 
-/* n bytes as the whole of path, through op_open/op_commit. */
-int op_write_mem(const char *path, const void *data, size_t n, char *err, size_t errlen);
+/* n bytes as the whole of path, through outpath_open/outpath_commit. */
+int outpath_write_mem(const char *path, const void *data, size_t n);
 
 /* Checks that a file written piece by piece (logs) took every byte:
- * returns 0, or -1 with "cannot write 'path': reason" in err. Closes f. */
-int op_close_checked(FILE *f, const char *path, char *err, size_t errlen);
+ * returns 0, or -1 with "cannot write 'path': reason" in app_error().
+ * Closes f. */
+int outpath_close_checked(FILE *f, const char *path);
 
 #endif

@@ -12,7 +12,7 @@
 #define ED_SRCDIR "."
 #endif
 
-const char *ed_data_path(const char *rel, char *buf, size_t len)
+const char *paths_data(const char *rel, char *buf, size_t len)
 {
     const char *env = getenv("EMOTION_DATADIR");
     const char *roots[] = {env, ED_SRCDIR, ED_DATADIR};
@@ -27,8 +27,8 @@ const char *ed_data_path(const char *rel, char *buf, size_t len)
     return buf;
 }
 
-const char *ed_default_model(void)
+const char *paths_default_model(void)
 {
     static char buf[4096];
-    return ed_data_path("models/default.model", buf, sizeof buf);
+    return paths_data("models/default.model", buf, sizeof buf);
 }

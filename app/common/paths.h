@@ -10,9 +10,9 @@
  * $EMOTION_DATADIR, the source tree and the install data directory that has
  * it; when none has it, the install path (so messages name a real place).
  * Writes into buf and returns it. */
-const char *ed_data_path(const char *rel, char *buf, size_t len);
+const char *paths_data(const char *rel, char *buf, size_t len);
 
-/* ed_data_path("models/default.model") in a static buffer. */
-const char *ed_default_model(void);
+/* paths_data("models/default.model") in a static buffer. */
+const char *paths_default_model(void);
 
 #endif

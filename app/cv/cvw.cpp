@@ -19,6 +19,7 @@
 #include <vector>
 
 extern "C" {
+#include "app_err.h"
 #include "outpath.h"
 }
 
@@ -111,9 +112,8 @@ void cvw::write_image(const char *path, const cv::Mat &img)
     }
     if (!ok)
         throw std::runtime_error(std::string("cannot write image '") + path + "'");
-    char err[4400];
-    if (op_write_mem(path, bytes.data(), bytes.size(), err, sizeof err) != 0)
-        throw std::runtime_error(err);
+    if (outpath_write_mem(path, bytes.data(), bytes.size()) != 0)
+        throw std::runtime_error(app_error());
 }
 
 extern "C" int cvw_write_image(const char *path, const uint8_t *pixels, int w, int h, int channels)

@@ -54,22 +54,20 @@ app_status app_setup(app *a, const opts *o)
     char buf[APP_PATH_MAX], err[512];
     a->o = *o;
 
-    const char *model = o->model ? o->model : ed_default_model();
-    const char *cascade = o->cascade ? o->cascade : ed_data_path(DEFAULT_CASCADE, buf, sizeof buf);
+    const char *model = o->model ? o->model : paths_default_model();
+    const char *cascade = o->cascade ? o->cascade : paths_data(DEFAULT_CASCADE, buf, sizeof buf);
     /* Nothing is opened for writing until every input is checked and the
      * first frame is in hand (app_step): a failed start leaves earlier logs
      * and recordings as they were. */
-    op_path files[] = {
+    outpath_path files[] = {
         {"--input", o->input, 0}, {"--model", model, 0}, {"--cascade", cascade, 0},
         {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
     };
-    if (op_distinct(files, (int)(sizeof files / sizeof *files), err, sizeof err) != 0) {
-        app_fail("%s", err);
+    if (outpath_distinct(files, (int)(sizeof files / sizeof *files)) != 0)
         return APP_BAD_USAGE;
-    }
     for (size_t i = 3; i < sizeof files / sizeof *files; i++)
-        if (files[i].path && op_probe(files[i].path, err, sizeof err) != 0) {
-            app_fail("%s: %s", files[i].opt, err);
+        if (files[i].path && outpath_probe(files[i].path) != 0) {
+            app_fail("%s: %s", files[i].opt, app_error());
             return APP_FAILED;
         }
     if (load_model(a, model) != 0)
@@ -100,8 +98,8 @@ app_status app_setup(app *a, const opts *o)
     }
 
     struct stat st;
-    ed_data_path("assets/DejaVuSans.ttf", a->font, sizeof a->font);
-    ed_data_path("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
+    paths_data("assets/DejaVuSans.ttf", a->font, sizeof a->font);
+    paths_data("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
     if (stat(a->bold, &st) != 0)
         snprintf(a->bold, sizeof a->bold, "%s", a->font);
 
@@ -118,7 +116,7 @@ app_status app_setup(app *a, const opts *o)
 static void warn_stderr(void *ctx, const char *msg)
 {
     (void)ctx;
-    ed_err("%s", msg);
+    cli_err("%s", msg);
 }
 
 app_status app_open_source(app *a)
@@ -132,8 +130,8 @@ app_status app_open_source(app *a)
             return APP_READY;
         if (o->camera_given)
             return APP_FAILED;
-        ed_data_path(DEMO_CLIP, a->input, sizeof a->input);
-        ed_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
+        paths_data(DEMO_CLIP, a->input, sizeof a->input);
+        cli_err("no camera (%s); playing the demo clip %s", app_error(), a->input);
         a->demo = 1;
     }
     /* In a window the demo clip plays until the user quits. */
@@ -151,9 +149,8 @@ int app_record_start(app *a, const char *path)
     /* Checked now so a bad path is reported at once; the file itself is
      * created with the first frame, so a recording without frames leaves
      * nothing behind. */
-    char why[APP_PATH_MAX + 128];
-    if (op_probe(path, why, sizeof why) != 0)
-        return app_fail("record: %s", why);
+    if (outpath_probe(path) != 0)
+        return app_fail("record: %s", app_error());
     snprintf(a->rec_path, sizeof a->rec_path, "%s", path);
     a->rec_on = 1;
     a->rec_frames = 0;
@@ -256,13 +253,13 @@ int app_close_outputs(app *a)
     int rc = 0;
     app_rec_status st = app_record_stop(a);
     if (st != APP_REC_SAVED)
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
     if (st == APP_REC_FAILED)
-        rc = ED_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
     if (a->log) {
         if (elog_close(a->log) != 0) {
-            ed_err("log: %s", app_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("log: %s", app_error());
+            rc = CLI_EXIT_FAIL;
         }
         a->log = NULL;
     }
@@ -274,7 +271,7 @@ void app_input_ended(app *a)
     a->ended = 1;
     long stated = source_frame_count(a->src);
     if (source_kind_of(a->src) == SOURCE_VIDEO && !a->o.loop && stated > 0 && a->frames < stated)
-        ed_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
+        cli_err("warning: '%s' ended after %ld of the %ld frames it states (a damaged or truncated "
                "file?)", a->input, a->frames, stated);
 }
 
@@ -301,7 +298,7 @@ int app_step(app *a, const source_frame *f)
             if (!a->log)
                 return -1;
             char src[APP_PATH_MAX + 32];
-            elog_session(a->log, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
+            elog_session(a->log, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
         }
         if (a->o.record_path && app_record_start(a, a->o.record_path) != 0) {
             drop_outputs(a);
@@ -330,12 +327,12 @@ int app_step(app *a, const source_frame *f)
              * normally, like a closed window, the other outputs finished. */
             elog_close(a->log);
             a->log = NULL;
-            ed_err("--log -: the reader closed the pipe; stopping");
+            cli_err("--log -: the reader closed the pipe; stopping");
             app_interrupted = 1;
         }
         r->ms[PIPELINE_LOG] = (nn_now() - t) * 1e3;
     }
-    if (a->report && sr_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h) != 0) {
+    if (a->report && sreport_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h) != 0) {
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         app_fail("report: %s", why);

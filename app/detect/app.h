@@ -50,7 +50,7 @@ typedef struct app {
     double ms_sum[PIPELINE_N_STAGES];
     long hist[NN_MAX_CLASSES];
     pipeline_result last;           /* the latest frame's result */
-    struct sr_session *report; /* --report: the session so far (sreport.h) */
+    struct sreport_session *report; /* --report: the session so far (sreport.h) */
     person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
@@ -85,7 +85,7 @@ typedef enum {
 /* Finish the recording (playable afterwards, checked by reading it back). */
 app_rec_status app_record_stop(app *a);
 /* Close --log and any recording, one line each for a failure (or an empty
- * recording). Returns 0 or ED_EXIT_FAIL. */
+ * recording). Returns 0 or CLI_EXIT_FAIL. */
 int app_close_outputs(app *a);
 /* The source has no more frames: warns when a video stopped short of the
  * frame count its header states. */

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "devtools.h"
+#include "app_err.h"
 #include "outpath.h"
 
 typedef struct job {
@@ -278,12 +279,11 @@ static void finish(job *j, int idx, int total)
     j->err = NULL;
 }
 
-int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
+int batch_run(const opts *o, const char *exe, int argc, char **argv)
 {
-    char err[4400];
-    if (op_probe_dir(o->out_dir, err, sizeof err) != 0) {
-        ed_err("--out-dir: %s", err);
-        return ED_EXIT_FAIL;
+    if (outpath_probe_dir(o->out_dir) != 0) {
+        cli_err("--out-dir: %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
         /* Parents too, as for a report folder. */
@@ -296,8 +296,8 @@ int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
                 *q = '/';
             }
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            ed_err("--out-dir: cannot create '%s': %s", o->out_dir, strerror(errno));
-            return ED_EXIT_FAIL;
+            cli_err("--out-dir: cannot create '%s': %s", o->out_dir, strerror(errno));
+            return CLI_EXIT_FAIL;
         }
     }
     list l = {0};
@@ -305,21 +305,21 @@ int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
     for (int i = 0; rc == 0 && i < o->n_more_inputs; i++)
         rc = add_input(&l, o->more_inputs[i]);
     if (rc != 0) {
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     name_jobs(&l);
     int jobs = o->jobs > 0 ? o->jobs : 1;
     if (jobs > l.n)
         jobs = l.n;
     int threads = o->threads / jobs > 0 ? o->threads / jobs : 1;
-    ed_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
+    cli_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
            o->out_dir, jobs, threads, threads == 1 ? "" : "s");
     int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
     while (next < l.n || running > 0) {
         while (!app_interrupted && running < jobs && next < l.n) {
             if (start(o, exe, argc, argv, &l.j[next], o->out_dir, threads) != 0) {
-                ed_err("[%d/%d] %s: cannot start: %s", next + 1, l.n, l.j[next].path,
+                cli_err("[%d/%d] %s: cannot start: %s", next + 1, l.n, l.j[next].path,
                        strerror(errno));
                 l.j[next].pid = 0;
                 failed++;
@@ -357,11 +357,11 @@ int ed_batch_run(const opts *o, const char *exe, int argc, char **argv)
             }
     }
     if (app_interrupted && next < l.n)
-        ed_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
-    ed_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
+        cli_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
+    cli_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
            ok, failed, o->out_dir);
     for (int i = 0; i < l.n; i++)
         free(l.j[i].path);
     free(l.j);
-    return failed || (app_interrupted && next < l.n) ? ED_EXIT_FAIL : ED_EXIT_OK;
+    return failed || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

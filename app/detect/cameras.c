@@ -123,7 +123,7 @@ static int describe(const char *node, FILE *out)
 }
 #endif
 
-int ed_list_cameras(const char *dev_dir, FILE *out)
+int cameras_list(const char *dev_dir, FILE *out)
 {
     int found = 0;
 #ifdef __linux__
@@ -166,10 +166,10 @@ int ed_list_cameras(const char *dev_dir, FILE *out)
     if (!found)
         fputs("no cameras found\n", out);
     fflush(out);
-    return ED_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-void ed_camera_granted(const app *a)
+void cameras_granted(const app *a)
 {
     if (!a->src || source_kind_of(a->src) != SOURCE_CAMERA)
         return;
@@ -180,6 +180,6 @@ void ed_camera_granted(const app *a)
         size_t l = strlen(asked);
         snprintf(asked + l, sizeof asked - l, "%s%g frames/s", l ? " at " : "", a->o.cam_fps);
     }
-    ed_err("camera %d: asked for %s; it gives %dx%d at %g frames/s", a->o.camera, asked,
+    cli_err("camera %d: asked for %s; it gives %dx%d at %g frames/s", a->o.camera, asked,
            source_width(a->src), source_height(a->src), source_fps(a->src));
 }

@@ -14,33 +14,35 @@
 #include "opts.h"
 
 /* --report DIR: before anything loads, refuse a report file that is an
- * input and show that DIR can be written. -1 to go on, or an exit code. */
-int ed_report_check(const opts *o);
-/* After the source is open: start collecting (a->report). -1 or an exit code. */
-int ed_report_begin(app *a);
+ * input and show that DIR can be written. 0 to go on, or the exit code
+ * (CLI_EXIT_USAGE or CLI_EXIT_FAIL) after one line. */
+int report_cmd_check(const opts *o);
+/* After the source is open: start collecting (a->report). 0 to go on, or
+ * CLI_EXIT_FAIL after one line. */
+int report_cmd_begin(app *a);
 /* After the run: write the report when frames came (one line on stderr
- * saying where), free it. Returns the run's code, or ED_EXIT_FAIL when the
+ * saying where), free it. Returns the run's code, or CLI_EXIT_FAIL when the
  * report could not be written. */
-int ed_report_end(app *a, int rc);
+int report_cmd_end(app *a, int rc);
 /* --report DIR --from-log LOG: the whole command. */
-int ed_report_from_log(const opts *o);
+int report_cmd_from_log(const opts *o);
 
 /* What the run reads, for logs and reports: the input path, or "camera N". */
-const char *ed_source_name(const app *a, char *buf, size_t len);
+const char *report_cmd_source_name(const app *a, char *buf, size_t len);
 /* The model path the run uses. */
-const char *ed_model_name(const opts *o);
+const char *report_cmd_model_name(const opts *o);
 
 /* --list-cameras: the V4L2 devices named /dev/video* (dev_dir: "/dev"),
  * with names and frame sizes, to out; "no cameras found" when there are
  * none. Problems with one device are said on its line. Returns 0. */
-int ed_list_cameras(const char *dev_dir, FILE *out);
+int cameras_list(const char *dev_dir, FILE *out);
 /* After a camera opened with --camera-size or --camera-fps: one line on
  * stderr comparing what was asked with what the camera gives. */
-void ed_camera_granted(const app *a);
+void cameras_granted(const app *a);
 
 /* --out-dir: every input in turn (or --jobs at a time), each a child
  * emotion-detect writing into DIR; exe is this program. Returns 0, or
- * ED_EXIT_FAIL when any input failed. */
-int ed_batch_run(const opts *o, const char *exe, int argc, char **argv);
+ * CLI_EXIT_FAIL when any input failed. */
+int batch_run(const opts *o, const char *exe, int argc, char **argv);
 
 #endif

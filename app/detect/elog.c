@@ -202,8 +202,7 @@ int elog_close(elog *l)
     if (!l)
         return 0;
     free(l->session);
-    char err[sizeof l->path + 256];
-    int rc = op_close_checked(l->f, l->path, err, sizeof err);
+    int rc = outpath_close_checked(l->f, l->path);
     free(l);
-    return rc == 0 ? 0 : app_fail("%s", err);
+    return rc;
 }

@@ -17,7 +17,7 @@ int headless_run(app *a)
     if (a->o.max_frames > 0 && (total <= 0 || a->o.max_frames < total))
         total = a->o.max_frames;
     double next_report = nn_now() + 1.0;
-    int rc = ED_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     a->t_start = nn_now();
     while (!app_interrupted && (a->o.max_frames == 0 || a->frames < a->o.max_frames)) {
         const source_frame *f;
@@ -30,13 +30,13 @@ int headless_run(app *a)
             break;
         }
         if (got == SOURCE_ERROR) {
-            ed_err("%s", source_message(a->src, err, sizeof err));
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", source_message(a->src, err, sizeof err));
+            rc = CLI_EXIT_FAIL;
             break;
         }
         if (app_step(a, f) != 0) {
-            ed_err("%s", app_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", app_error());
+            rc = CLI_EXIT_FAIL;
             break;
         }
         double now = nn_now();
@@ -55,11 +55,11 @@ int headless_run(app *a)
     if (!a->o.quiet && tty)
         fprintf(stderr, "%60s\r", "");
     if (app_interrupted)
-        ed_err("interrupted; outputs closed");
+        cli_err("interrupted; outputs closed");
     /* Outputs first: a failed one is the run's result, said once, and
      * the summary then claims only what was written. */
-    if (app_close_outputs(a) != 0 && rc == ED_EXIT_OK)
-        rc = ED_EXIT_FAIL;
+    if (app_close_outputs(a) != 0 && rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_FAIL;
     app_summary(a, stderr);
     return rc;
 }

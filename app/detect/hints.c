@@ -7,7 +7,7 @@
 
 /* Thresholds, on 0..255 luminance. A face darker than DARK on average, or
  * flat (spread below FLAT) and darker than mid-gray, is too dark; the same
- * mirrored for bright. Sharpness below BLUR_FACE (a face at HINT_SIDE
+ * mirrored for bright. Sharpness below BLUR_FACE (a face at HINTS_SIDE
  * pixels) or BLUR_FRAME (a frame at 320 pixels wide) is blurred: a sharp
  * face measures several hundred, one blurred by a few pixels a few tens. */
 #define DARK 60.0
@@ -19,7 +19,7 @@
 #define SMALL_PX 48     /* ... or below the model's input */
 #define EDGE_PX 2
 
-static const char *const texts[HINT_KINDS] = {
+static const char *const texts[HINTS_KINDS] = {
     "",
     "Too dark: turn a light towards your face",
     "Too bright: move out of the glare or away from the window",
@@ -28,13 +28,13 @@ static const char *const texts[HINT_KINDS] = {
     "Cut off by the edge: move to the middle of the picture",
     "Head turned or tilted: face the camera, head straight",
 };
-static const char *const names[HINT_KINDS] = {"", "too dark", "too bright", "too small",
+static const char *const names[HINTS_KINDS] = {"", "too dark", "too bright", "too small",
                                               "too blurred", "cut off", "turned"};
 
-const char *hint_text(hint_kind h) { return h > 0 && h < HINT_KINDS ? texts[h] : ""; }
-const char *hint_name(hint_kind h) { return h > 0 && h < HINT_KINDS ? names[h] : ""; }
+const char *hints_text(hints_kind h) { return h > 0 && h < HINTS_KINDS ? texts[h] : ""; }
+const char *hints_name(hints_kind h) { return h > 0 && h < HINTS_KINDS ? names[h] : ""; }
 
-void hint_luma(const uint8_t *gray, int stride, int w, int h, double *mean, double *spread)
+void hints_luma(const uint8_t *gray, int stride, int w, int h, double *mean, double *spread)
 {
     double s = 0, ss = 0;
     for (int y = 0; y < h; y++)
@@ -49,7 +49,7 @@ void hint_luma(const uint8_t *gray, int stride, int w, int h, double *mean, doub
     *spread = var > 0 ? sqrt(var) : 0;
 }
 
-double hint_sharpness(const uint8_t *g, int w, int h)
+double hints_sharpness(const uint8_t *g, int w, int h)
 {
     double s = 0, ss = 0;
     long n = 0;
@@ -66,10 +66,10 @@ double hint_sharpness(const uint8_t *g, int w, int h)
     return ss / n - (s / n) * (s / n);
 }
 
-void hint_rotate(const uint8_t *src, int w, int h, double deg, uint8_t *dst)
+void hints_rotate(const uint8_t *src, int w, int h, double deg, uint8_t *dst)
 {
     double mean, spread;
-    hint_luma(src, w, w, h, &mean, &spread);
+    hints_luma(src, w, w, h, &mean, &spread);
     const double a = deg * M_PI / 180, c = cos(a), s = sin(a);
     const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
     for (int y = 0; y < h; y++)
@@ -93,39 +93,39 @@ static int at_edge(cvw_rect b, int w, int h)
     return b.x <= EDGE_PX || b.y <= EDGE_PX || b.x + b.w >= w - EDGE_PX || b.y + b.h >= h - EDGE_PX;
 }
 
-static hint_kind light(double mean, double spread)
+static hints_kind light(double mean, double spread)
 {
     if (mean < DARK || (spread < FLAT && mean < 128))
-        return HINT_DARK;
+        return HINTS_DARK;
     if (mean > BRIGHT || (spread < FLAT && mean >= 128))
-        return HINT_BRIGHT;
-    return HINT_NONE;
+        return HINTS_BRIGHT;
+    return HINTS_NONE;
 }
 
-static hint_kind judge_face(const uint8_t *gray, int w, int h, cvw_rect b)
+static hints_kind judge_face(const uint8_t *gray, int w, int h, cvw_rect b)
 {
     if (at_edge(b, w, h))
-        return HINT_EDGE;
+        return HINTS_EDGE;
     const int shorter = w < h ? w : h;
     if (b.w < SMALL_PX || b.h < SMALL_PX || b.w < SMALL_FRAC * shorter)
-        return HINT_SMALL;
+        return HINTS_SMALL;
     double mean, spread;
-    hint_luma(gray + (size_t)b.y * w + b.x, w, b.w, b.h, &mean, &spread);
-    hint_kind k = light(mean, spread);
+    hints_luma(gray + (size_t)b.y * w + b.x, w, b.w, b.h, &mean, &spread);
+    hints_kind k = light(mean, spread);
     if (k)
         return k;
-    uint8_t face[HINT_SIDE * HINT_SIDE];
-    if (cvw_crop_resize_gray(gray, w, h, b, face, HINT_SIDE, HINT_SIDE) == 0 &&
-        hint_sharpness(face, HINT_SIDE, HINT_SIDE) < BLUR_FACE)
-        return HINT_BLUR;
-    return HINT_NONE;
+    uint8_t face[HINTS_SIDE * HINTS_SIDE];
+    if (cvw_crop_resize_gray(gray, w, h, b, face, HINTS_SIDE, HINTS_SIDE) == 0 &&
+        hints_sharpness(face, HINTS_SIDE, HINTS_SIDE) < BLUR_FACE)
+        return HINTS_BLUR;
+    return HINTS_NONE;
 }
 
-hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, int n,
+hints_kind hints_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, int n,
                       const cvw_rect *last, cvw_cascade *cascade, double min_face)
 {
     if (w < 8 || h < 8)
-        return HINT_NONE;
+        return HINTS_NONE;
     if (n > 0) {
         int big = 0;
         for (int i = 1; i < n; i++)
@@ -135,8 +135,8 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
     }
     /* a plain wall is flat without being badly lit: the frame's mean only */
     double mean, spread;
-    hint_luma(gray, w, w, h, &mean, &spread);
-    hint_kind k = mean < DARK ? HINT_DARK : mean > BRIGHT ? HINT_BRIGHT : HINT_NONE;
+    hints_luma(gray, w, w, h, &mean, &spread);
+    hints_kind k = mean < DARK ? HINTS_DARK : mean > BRIGHT ? HINTS_BRIGHT : HINTS_NONE;
     if (k)
         return k;
     /* the rest on a copy 320 wide, as the pipeline detects */
@@ -144,22 +144,22 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
     uint8_t *small = malloc((size_t)sw * sh * 2);
     if (!small || cvw_resize_gray(gray, w, h, small, sw, sh) != 0) {
         free(small);
-        return HINT_NONE;
+        return HINTS_NONE;
     }
     uint8_t *turned = small + (size_t)sw * sh;
-    k = HINT_NONE;
+    k = HINTS_NONE;
     cvw_rect found[1];
     const int min_side = (int)lround(min_face * (sw < sh ? sw : sh));
-    if (hint_sharpness(small, sw, sh) < BLUR_FRAME)
-        k = HINT_BLUR;
+    if (hints_sharpness(small, sw, sh) < BLUR_FRAME)
+        k = HINTS_BLUR;
     else if (last && at_edge(*last, w, h))
-        k = HINT_EDGE;
+        k = HINTS_EDGE;
     else if (cascade) {
         cvw_equalize_gray(small, sw, sh);
         for (int s = -1; s <= 1 && !k; s += 2) {
-            hint_rotate(small, sw, sh, s * HINT_TILT_DEG, turned);
+            hints_rotate(small, sw, sh, s * HINTS_TILT_DEG, turned);
             if (cvw_cascade_detect(cascade, turned, sw, sh, 1.1, 4, min_side, 0, found, 1) > 0)
-                k = HINT_TILT;
+                k = HINTS_TILT;
         }
         /* faces too small for the pipeline's 320-wide copy: on the frame
          * at up to 640 wide */
@@ -169,7 +169,7 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
             if (big && cvw_resize_gray(gray, w, h, big, bw, bh) == 0 &&
                 cvw_equalize_gray(big, bw, bh) == 0 &&
                 cvw_cascade_detect(cascade, big, bw, bh, 1.05, 3, 12, 0, found, 1) > 0)
-                k = HINT_SMALL;
+                k = HINTS_SMALL;
             free(big);
         }
     }
@@ -177,7 +177,7 @@ hint_kind hint_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, 
      * no look finds any more: turned away (the frontal detector sees no
      * profile) */
     if (!k && last)
-        k = HINT_TILT;
+        k = HINTS_TILT;
     free(small);
     return k;
 }

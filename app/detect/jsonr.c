@@ -8,7 +8,7 @@
 
 #include "app_err.h"
 
-#define JR_MAX_DEPTH 64
+#define JSONR_MAX_DEPTH 64
 
 typedef struct {
     const char *p, *start, *end;
@@ -26,11 +26,11 @@ static void skip_ws(rd *r)
         r->p++;
 }
 
-static void free_val(jr_val *v)
+static void free_val(jsonr_val *v)
 {
-    if (v->type == JR_STR)
+    if (v->type == JSONR_STR)
         free(v->str);
-    if (v->type == JR_ARR || v->type == JR_OBJ) {
+    if (v->type == JSONR_ARR || v->type == JSONR_OBJ) {
         for (int i = 0; i < v->n; i++) {
             free_val(&v->items[i]);
             if (v->keys)
@@ -137,14 +137,14 @@ static int parse_string(rd *r, char **out)
     return 0;
 }
 
-static int parse_value(rd *r, jr_val *v);
+static int parse_value(rd *r, jsonr_val *v);
 
-static int grow(jr_val *v, int *cap, int obj)
+static int grow(jsonr_val *v, int *cap, int obj)
 {
     if (v->n < *cap)
         return 0;
     int nc = *cap ? *cap * 2 : 8;
-    jr_val *items = realloc(v->items, sizeof *items * (size_t)nc);
+    jsonr_val *items = realloc(v->items, sizeof *items * (size_t)nc);
     if (!items)
         return app_fail("out of memory");
     v->items = items;
@@ -158,11 +158,11 @@ static int grow(jr_val *v, int *cap, int obj)
     return 0;
 }
 
-static int parse_container(rd *r, jr_val *v, int obj)
+static int parse_container(rd *r, jsonr_val *v, int obj)
 {
-    if (++r->depth > JR_MAX_DEPTH)
+    if (++r->depth > JSONR_MAX_DEPTH)
         return bad(r, "nested too deep");
-    v->type = obj ? JR_OBJ : JR_ARR;
+    v->type = obj ? JSONR_OBJ : JSONR_ARR;
     char close = obj ? '}' : ']';
     int cap = 0;
     r->p++;
@@ -175,7 +175,7 @@ static int parse_container(rd *r, jr_val *v, int obj)
     for (;;) {
         if (grow(v, &cap, obj) != 0)
             return -1;
-        jr_val *it = &v->items[v->n];
+        jsonr_val *it = &v->items[v->n];
         memset(it, 0, sizeof *it);
         if (obj) {
             skip_ws(r);
@@ -210,7 +210,7 @@ static int parse_container(rd *r, jr_val *v, int obj)
     }
 }
 
-static int parse_number(rd *r, jr_val *v)
+static int parse_number(rd *r, jsonr_val *v)
 {
     const char *p = r->p;
     if (p < r->end && *p == '-')
@@ -246,7 +246,7 @@ static int parse_number(rd *r, jr_val *v)
         return app_fail("out of memory");
     memcpy(buf, r->p, n);
     buf[n] = 0;
-    v->type = JR_NUM;
+    v->type = JSONR_NUM;
     v->num = strtod(buf, NULL);
     if (buf != small)
         free(buf);
@@ -263,7 +263,7 @@ static int literal(rd *r, const char *word)
     return 0;
 }
 
-static int parse_value(rd *r, jr_val *v)
+static int parse_value(rd *r, jsonr_val *v)
 {
     skip_ws(r);
     if (r->p >= r->end)
@@ -272,19 +272,19 @@ static int parse_value(rd *r, jr_val *v)
     case '{': return parse_container(r, v, 1);
     case '[': return parse_container(r, v, 0);
     case '"':
-        v->type = JR_STR;
+        v->type = JSONR_STR;
         return parse_string(r, &v->str);
-    case 't': v->type = JR_BOOL, v->num = 1; return literal(r, "true");
-    case 'f': v->type = JR_BOOL, v->num = 0; return literal(r, "false");
-    case 'n': v->type = JR_NULL; return literal(r, "null");
+    case 't': v->type = JSONR_BOOL, v->num = 1; return literal(r, "true");
+    case 'f': v->type = JSONR_BOOL, v->num = 0; return literal(r, "false");
+    case 'n': v->type = JSONR_NULL; return literal(r, "null");
     default: return parse_number(r, v);
     }
 }
 
-jr_val *jr_parse(const char *text, size_t len)
+jsonr_val *jsonr_parse(const char *text, size_t len)
 {
     rd r = {text, text, text + len, 0};
-    jr_val *v = calloc(1, sizeof *v);
+    jsonr_val *v = calloc(1, sizeof *v);
     if (!v)
         return app_fail_null("out of memory");
     if (parse_value(&r, v) == 0) {
@@ -298,7 +298,7 @@ jr_val *jr_parse(const char *text, size_t len)
     return NULL;
 }
 
-void jr_free(jr_val *v)
+void jsonr_free(jsonr_val *v)
 {
     if (!v)
         return;
@@ -306,9 +306,9 @@ void jr_free(jr_val *v)
     free(v);
 }
 
-const jr_val *jr_get(const jr_val *v, const char *key)
+const jsonr_val *jsonr_get(const jsonr_val *v, const char *key)
 {
-    if (!v || v->type != JR_OBJ)
+    if (!v || v->type != JSONR_OBJ)
         return NULL;
     for (int i = 0; i < v->n; i++)
         if (!strcmp(v->keys[i], key))
@@ -316,12 +316,12 @@ const jr_val *jr_get(const jr_val *v, const char *key)
     return NULL;
 }
 
-double jr_num(const jr_val *v, double dflt)
+double jsonr_num(const jsonr_val *v, double dflt)
 {
-    return v && v->type == JR_NUM ? v->num : dflt;
+    return v && v->type == JSONR_NUM ? v->num : dflt;
 }
 
-const char *jr_str(const jr_val *v)
+const char *jsonr_str(const jsonr_val *v)
 {
-    return v && v->type == JR_STR ? v->str : NULL;
+    return v && v->type == JSONR_STR ? v->str : NULL;
 }

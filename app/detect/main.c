@@ -20,12 +20,13 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    ed_prog = "emotion-detect";
+    cli_prog = "emotion-detect";
     opts o;
     opts_defaults(&o);
-    int rc = opts_parse(&o, argc, argv, stdout, stderr);
-    if (rc >= 0)
-        return rc;
+    opts_status ost = opts_parse(&o, argc, argv, stdout, stderr);
+    if (ost != OPTS_RUN)
+        return ost == OPTS_EXIT_OK ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    int rc;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -38,12 +39,12 @@ int main(int argc, char **argv)
 
     /* Commands that run no live session (devtools.h). */
     if (o.list_cameras)
-        return ed_list_cameras("/dev", stdout);
+        return cameras_list("/dev", stdout);
     if (o.from_log)
-        return ed_report_from_log(&o);
+        return report_cmd_from_log(&o);
     if (o.out_dir)
-        return ed_batch_run(&o, "/proc/self/exe", argc, argv);
-    if ((rc = ed_report_check(&o)) >= 0)
+        return batch_run(&o, "/proc/self/exe", argc, argv);
+    if ((rc = report_cmd_check(&o)) != 0)
         return rc;
     source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
 
@@ -52,15 +53,15 @@ int main(int argc, char **argv)
     if (st == APP_READY)
         st = app_open_source(&a);
     if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
-        ed_camera_granted(&a);
+        cameras_granted(&a);
     if (st == APP_READY) {
-        /* ed_report_begin prints its own line when it fails */
-        rc = ed_report_begin(&a) >= 0 ? ED_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
+        /* report_cmd_begin prints its own line when it fails */
+        rc = report_cmd_begin(&a) != 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
     } else {
-        ed_err("%s", app_error());
-        rc = st == APP_BAD_USAGE ? ED_EXIT_USAGE : ED_EXIT_FAIL;
+        cli_err("%s", app_error());
+        rc = st == APP_BAD_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
-    rc = ed_report_end(&a, rc);
+    rc = report_cmd_end(&a, rc);
     app_teardown(&a);
     return rc;
 }

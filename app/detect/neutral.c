@@ -7,7 +7,7 @@
 
 #include "app_err.h"
 
-int nt_init(nt_state *s, const char *const *names, int k)
+int neutral_init(neutral_state *s, const char *const *names, int k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
@@ -18,7 +18,7 @@ int nt_init(nt_state *s, const char *const *names, int k)
     return s->neutral < 0 ? app_fail("the model has no 'neutral' class to calibrate to") : 0;
 }
 
-void nt_start(nt_state *s, double seconds)
+void neutral_start(neutral_state *s, double seconds)
 {
     if (s->neutral < 0)
         return;
@@ -26,27 +26,27 @@ void nt_start(nt_state *s, double seconds)
     s->seconds = seconds;
 }
 
-void nt_clear(nt_state *s)
+void neutral_clear(neutral_state *s)
 {
     s->n = 0;
     s->pending = 0;
 }
 
-int nt_active(const nt_state *s)
+int neutral_active(const neutral_state *s)
 {
     return s->pending || s->n > 0;
 }
 
-void nt_offsets(const float *m, int k, int neutral, float *offset)
+void neutral_offsets(const float *m, int k, int neutral, float *offset)
 {
-    const float other = k > 1 ? (1.0f - NT_REF_NEUTRAL) / (float)(k - 1) : 1.0f;
+    const float other = k > 1 ? (1.0f - NEUTRAL_REF_NEUTRAL) / (float)(k - 1) : 1.0f;
     for (int j = 0; j < k; j++) {
-        const float u = j == neutral ? NT_REF_NEUTRAL : other;
-        offset[j] = logf(u) - logf(m[j] > NT_FLOOR ? m[j] : NT_FLOOR);
+        const float u = j == neutral ? NEUTRAL_REF_NEUTRAL : other;
+        offset[j] = logf(u) - logf(m[j] > NEUTRAL_FLOOR ? m[j] : NEUTRAL_FLOOR);
     }
 }
 
-static nt_track *find(nt_state *s, int id)
+static neutral_track *find(neutral_state *s, int id)
 {
     for (int i = 0; i < s->n; i++)
         if (s->t[i].id == id)
@@ -54,7 +54,7 @@ static nt_track *find(nt_state *s, int id)
     return NULL;
 }
 
-static void correct(const nt_state *s, const nt_track *t, pipeline_face *f)
+static void correct(const neutral_state *s, const neutral_track *t, pipeline_face *f)
 {
     float z[NN_MAX_CLASSES], top = -INFINITY, sum = 0;
     for (int j = 0; j < s->k; j++) {
@@ -82,11 +82,11 @@ static int overlaps(cvw_rect a, cvw_rect b)
  * being calibrated) whose id is not in this frame was lately: the same
  * person, re-found under a new id (the tracker lost it, or a scene-cut test
  * fired on a quick movement); the calibration follows the person. */
-static nt_track *refound(nt_state *s, double t_ms, const pipeline_result *r, const pipeline_face *f)
+static neutral_track *refound(neutral_state *s, double t_ms, const pipeline_result *r, const pipeline_face *f)
 {
     for (int i = 0; i < s->n; i++) {
-        nt_track *t = &s->t[i];
-        if (t_ms - t->t_seen > NT_REFIND_MS || !overlaps(t->box, f->box))
+        neutral_track *t = &s->t[i];
+        if (t_ms - t->t_seen > NEUTRAL_REFIND_MS || !overlaps(t->box, f->box))
             continue;
         int present = 0;
         for (int j = 0; j < r->n && !present; j++)
@@ -97,7 +97,7 @@ static nt_track *refound(nt_state *s, double t_ms, const pipeline_result *r, con
     return NULL;
 }
 
-void nt_update(nt_state *s, double t_ms, pipeline_result *r)
+void neutral_update(neutral_state *s, double t_ms, pipeline_result *r)
 {
     if (s->pending && r->n > 0) {
         /* the person in front: the largest face */
@@ -106,10 +106,10 @@ void nt_update(nt_state *s, double t_ms, pipeline_result *r)
             if ((long)r->faces[i].box.w * r->faces[i].box.h >
                 (long)r->faces[big].box.w * r->faces[big].box.h)
                 big = i;
-        nt_track *t = find(s, r->faces[big].id);
+        neutral_track *t = find(s, r->faces[big].id);
         if (!t) {
-            if (s->n == NT_MAX_TRACKS) { /* the oldest goes */
-                memmove(s->t, s->t + 1, sizeof s->t[0] * (NT_MAX_TRACKS - 1));
+            if (s->n == NEUTRAL_MAX_TRACKS) { /* the oldest goes */
+                memmove(s->t, s->t + 1, sizeof s->t[0] * (NEUTRAL_MAX_TRACKS - 1));
                 s->n--;
             }
             t = &s->t[s->n++];
@@ -122,7 +122,7 @@ void nt_update(nt_state *s, double t_ms, pipeline_result *r)
     for (int i = 0; i < r->n; i++) {
         pipeline_face *f = &r->faces[i];
         f->calibrated = 0;
-        nt_track *t = find(s, f->id);
+        neutral_track *t = find(s, f->id);
         if (!t && (t = refound(s, t_ms, r, f)) != NULL)
             t->id = f->id;
         if (!t)
@@ -137,7 +137,7 @@ void nt_update(nt_state *s, double t_ms, pipeline_result *r)
                 float m[NN_MAX_CLASSES];
                 for (int j = 0; j < s->k; j++)
                     m[j] = (float)(t->sum[j] / (double)t->count);
-                nt_offsets(m, s->k, s->neutral, t->offset);
+                neutral_offsets(m, s->k, s->neutral, t->offset);
                 t->done = 1;
             }
             continue;
@@ -146,7 +146,7 @@ void nt_update(nt_state *s, double t_ms, pipeline_result *r)
     }
 }
 
-int nt_message(const nt_state *s, double t_ms, char *msg, size_t len)
+int neutral_message(const neutral_state *s, double t_ms, char *msg, size_t len)
 {
     msg[0] = 0;
     if (s->pending) {

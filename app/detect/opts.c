@@ -154,29 +154,30 @@ void opts_usage(FILE *f)
           f);
 }
 
-static int bad(FILE *err, const char *opt, const char *val, const char *why)
+static opts_status bad(FILE *err, const char *opt, const char *val, const char *why)
 {
     fprintf(err, "emotion-detect: bad value '%s' for %s: %s (try --help)\n", val, opt, why);
-    return ED_EXIT_USAGE;
+    return OPTS_BAD_USAGE;
 }
 
-static int parse_long(FILE *err, const char *opt, const char *s, long lo, long hi, long *out)
+static opts_status parse_long(FILE *err, const char *opt, const char *s, long lo, long hi,
+                              long *out)
 {
     if (cli_parse_long(opt, s, lo, hi, out) != 0) {
         fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
-    return 0;
+    return OPTS_RUN;
 }
 
-static int parse_double(FILE *err, const char *opt, const char *s, double lo, double hi,
-                        double *out)
+static opts_status parse_double(FILE *err, const char *opt, const char *s, double lo, double hi,
+                               double *out)
 {
     if (cli_parse_double(opt, s, lo, hi, out) != 0) {
         fprintf(err, "emotion-detect: %s (try --help)\n", app_error());
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
-    return 0;
+    return OPTS_RUN;
 }
 
 enum {
@@ -188,7 +189,7 @@ enum {
 };
 
 /* --without roi,cuts,roll,confirm: stages of the detector turned off. */
-static int parse_without(FILE *err, const char *val, unsigned *out)
+static opts_status parse_without(FILE *err, const char *val, unsigned *out)
 {
     static const struct {
         const char *name;
@@ -209,14 +210,14 @@ static int parse_without(FILE *err, const char *val, unsigned *out)
         s += len + (s[len] == ',');
     }
     *out = bits;
-    return 0;
+    return OPTS_RUN;
 }
 
-/* --without, --prep and --still-min-face. 0 or ED_EXIT_USAGE. */
-static int set_detector_option(opts *o, int c, const char *val, FILE *err)
+/* --without, --prep and --still-min-face. OPTS_RUN or OPTS_BAD_USAGE. */
+static opts_status set_detector_option(opts *o, int c, const char *val, FILE *err)
 {
     double dv = 0;
-    int rc = 0;
+    opts_status rc = OPTS_RUN;
     if (c == O_WITHOUT)
         return parse_without(err, val, &o->without);
     if (c == O_STILL_MIN_FACE) {
@@ -232,17 +233,17 @@ static int set_detector_option(opts *o, int c, const char *val, FILE *err)
         o->prep = PIPELINE_PREP_CLAHE;
     else
         return bad(err, "--prep", val, "must be none, equalize or clahe");
-    return 0;
+    return OPTS_RUN;
 }
 
 /* The options of issue 14 (reports, cameras, many videos) and issue 15
- * (the person in front of the camera) that take a value. 0 or
- * ED_EXIT_USAGE. */
-static int set_session_option(opts *o, int c, const char *val, FILE *err)
+ * (the person in front of the camera) that take a value. OPTS_RUN or
+ * OPTS_BAD_USAGE. */
+static opts_status set_session_option(opts *o, int c, const char *val, FILE *err)
 {
     long lv = 0;
     double dv = 0;
-    int rc = 0;
+    opts_status rc = OPTS_RUN;
     switch (c) {
     case O_CAMERA_SIZE: {
         char *x = strchr(val, 'x'), *end;
@@ -323,9 +324,9 @@ static const struct option longopts[] = {
 
 /* The combinations of the options of issue 14 (reports, cameras, many
  * videos). With --out-dir, --log and --record name formats, not files:
- * they move to batch_log_ext and batch_record_ext. Returns -1 to go on, or
- * ED_EXIT_USAGE after one line. */
-static int opts_check_more(opts *o, FILE *err)
+ * they move to batch_log_ext and batch_record_ext. Returns OPTS_RUN to go
+ * on, or OPTS_BAD_USAGE after one line. */
+static opts_status opts_check_more(opts *o, FILE *err)
 {
     const char *why = NULL;
     int camera_mode = o->cam_w > 0 || o->cam_fps > 0;
@@ -348,10 +349,10 @@ static int opts_check_more(opts *o, FILE *err)
               "--camera and --kiosk";
     if (why) {
         fprintf(err, "emotion-detect: %s (try --help)\n", why);
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (!o->out_dir)
-        return -1;
+        return OPTS_RUN;
     o->headless = 1;
     if (!o->jobs)
         o->jobs = 1;
@@ -360,7 +361,7 @@ static int opts_check_more(opts *o, FILE *err)
         if (strcmp(o->log_path, "jsonl") && strcmp(o->log_path, "csv")) {
             fprintf(err, "emotion-detect: with --out-dir, --log takes a format, jsonl or csv, "
                     "not '%s' (try --help)\n", o->log_path);
-            return ED_EXIT_USAGE;
+            return OPTS_BAD_USAGE;
         }
         o->batch_log_ext = o->log_path;
         o->log_path = NULL;
@@ -370,63 +371,92 @@ static int opts_check_more(opts *o, FILE *err)
             strcmp(o->record_path, "mp4")) {
             fprintf(err, "emotion-detect: with --out-dir, --record takes a format, avi, mkv "
                     "or mp4, not '%s' (try --help)\n", o->record_path);
-            return ED_EXIT_USAGE;
+            return OPTS_BAD_USAGE;
         }
         o->batch_record_ext = o->record_path;
         o->record_path = NULL;
     }
-    return -1;
+    return OPTS_RUN;
 }
 
 /* Options that cannot work together, or values that cannot work at all.
- * Returns -1 when all is well, or ED_EXIT_USAGE after one line to err. */
-static int check_together(opts *o, int argc, char **argv, FILE *err)
+ * Returns OPTS_RUN when all is well, or OPTS_BAD_USAGE after one line to err. */
+static opts_status check_together(opts *o, int argc, char **argv, FILE *err)
 {
     if (optind < argc && !o->out_dir) {
         fprintf(err, "emotion-detect: unexpected argument '%s' (several inputs need --out-dir; "
                 "try --help)\n", argv[optind]);
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     o->more_inputs = argv + optind;
     o->n_more_inputs = argc - optind;
-    int rc = opts_check_more(o, err);
-    if (rc >= 0)
+    opts_status rc = opts_check_more(o, err);
+    if (rc != OPTS_RUN)
         return rc;
     if (o->input && !*o->input) {
         fprintf(err, "emotion-detect: --input needs a path (try --help)\n");
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (o->input && o->camera_given) {
         fprintf(err, "emotion-detect: --input and --camera exclude each other\n");
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (o->loop && !o->input) {
         fprintf(err, "emotion-detect: --loop needs --input (a camera has no end)\n");
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (o->mirror && o->headless) {
         fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     /* "-": JSON lines on standard output, for a program reading them live. */
     if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts)) {
         fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
                 o->log_path);
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (o->record_path && !has_ext(o->record_path, record_exts)) {
         fprintf(err, "emotion-detect: --record '%s': use a .avi, .mkv or .mp4 name (try --help)\n",
                 o->record_path);
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
     if (o->kiosk && o->headless) {
         fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
-        return ED_EXIT_USAGE;
+        return OPTS_BAD_USAGE;
     }
-    return -1;
+    return OPTS_RUN;
 }
 
-int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
+/* Each option once: the last would win silently; say so instead. Returns
+ * 1 after one line to err when c was seen before, and marks it seen. */
+static int given_twice(unsigned char *seen, int c, const char *name, FILE *err)
+{
+    if (c <= 0 || c >= O_END || c == 'h' || c == 'V' || c == ':' || c == '?')
+        return 0;
+    if (!seen[c]) {
+        seen[c] = 1;
+        return 0;
+    }
+    for (int j = 0; longopts[j].name; j++)
+        if (longopts[j].val == c)
+            name = longopts[j].name;
+    fprintf(err, "emotion-detect: option --%s given twice (try --help)\n", name);
+    return 1;
+}
+
+/* getopt's ':' (a value missing) or '?' (an unknown option), said in one line. */
+static opts_status not_an_option(int c, const char *name, FILE *err)
+{
+    if (c == ':')
+        fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
+    else if (optopt && optopt < 256)
+        fprintf(err, "emotion-detect: unknown option '-%c' (try --help)\n", optopt);
+    else
+        fprintf(err, "emotion-detect: unknown option '%s' (try --help)\n", name);
+    return OPTS_BAD_USAGE;
+}
+
+opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
     unsigned char seen[O_END] = {0}; /* each option once */
     opterr = 0; /* our own one-line messages */
@@ -438,19 +468,10 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         long lv = 0;
         double dv = 0;
-        int rc = 0;
+        opts_status rc = OPTS_RUN;
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        if (c > 0 && c < O_END && c != 'h' && c != 'V' && c != ':' && c != '?') {
-            if (seen[c]) {
-                /* The last would win silently; say so instead. */
-                for (int j = 0; longopts[j].name; j++)
-                    if (longopts[j].val == c)
-                        name = longopts[j].name;
-                fprintf(err, "emotion-detect: option --%s given twice (try --help)\n", name);
-                return ED_EXIT_USAGE;
-            }
-            seen[c] = 1;
-        }
+        if (given_twice(seen, c, name, err))
+            return OPTS_BAD_USAGE;
         switch (c) {
         case 'c':
             rc = parse_long(err, "--camera", optarg, 0, 63, &lv);
@@ -459,10 +480,10 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case 'i': o->input = optarg; break;
         case 'm': o->model = optarg; break;
-        case 'h': opts_usage(out); return ED_EXIT_OK;
+        case 'h': opts_usage(out); return OPTS_EXIT_OK;
         case 'V':
             fprintf(out, "emotion-detect %s\n", ED_VERSION);
-            return ED_EXIT_OK;
+            return OPTS_EXIT_OK;
         case 'q': o->quiet = 1; break;
         case O_HEADLESS: o->headless = 1; break;
         case O_LOG: o->log_path = optarg; break;
@@ -542,15 +563,8 @@ int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case O_OUT_DIR: o->out_dir = optarg; break;
         case O_BLUR: o->blur = 1; break;
-        case ':':
-            fprintf(err, "emotion-detect: option %s needs a value (try --help)\n", name);
-            return ED_EXIT_USAGE;
         default:
-            if (optopt && optopt < 256)
-                fprintf(err, "emotion-detect: unknown option '-%c' (try --help)\n", optopt);
-            else
-                fprintf(err, "emotion-detect: unknown option '%s' (try --help)\n", name);
-            return ED_EXIT_USAGE;
+            return not_an_option(c, name, err);
         }
         if (rc)
             return rc;

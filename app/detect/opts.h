@@ -57,10 +57,13 @@ typedef struct opts {
 
 void opts_defaults(opts *o);
 
-/* Parse argv. Returns -1 to run, or an exit code: ED_EXIT_OK after --help or
- * --version (printed to out), ED_EXIT_USAGE after printing one line naming
- * the problem to err. */
-int opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err);
+/* What opts_parse found: options to run with, --help or --version done
+ * (exit CLI_EXIT_OK), or a usage error (exit CLI_EXIT_USAGE). */
+typedef enum { OPTS_RUN, OPTS_EXIT_OK, OPTS_BAD_USAGE } opts_status;
+
+/* Parse argv. OPTS_EXIT_OK after printing --help or --version to out,
+ * OPTS_BAD_USAGE after printing one line naming the problem to err. */
+opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err);
 
 void opts_usage(FILE *f);
 

@@ -13,15 +13,15 @@
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
 #define LAST_MS 1500  /* how long a lost face's box counts */
-#define PV_KEEP 15    /* frames a face's box stays blurred after it was seen */
+#define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
 /* The boxes --blur covers in this frame: its faces, and those seen in the
- * last PV_KEEP frames. Returns how many are in out. */
+ * last PRIVACY_KEEP frames. Returns how many are in out. */
 static int blur_boxes(person *p, const pipeline_result *r, cvw_rect *out, int max)
 {
     int n = 0;
     for (int i = 0; i < p->n_kept; i++)
-        if (++p->kept_age[i] <= PV_KEEP) {
+        if (++p->kept_age[i] <= PRIVACY_KEEP) {
             p->kept[n] = p->kept[i];
             p->kept_age[n++] = p->kept_age[i];
         }
@@ -49,11 +49,11 @@ int person_init(app *a)
     memset(p, 0, sizeof *p);
     p->heat = heat;
     p->last_t = -1;
-    p->nt_ok = nt_init(&p->nt, a->names, a->k) == 0;
+    p->neutral_ok = neutral_init(&p->nt, a->names, a->k) == 0;
     if (a->o.calibrate_s > 0) {
-        if (!p->nt_ok)
+        if (!p->neutral_ok)
             return app_fail("--calibrate: %s", app_error());
-        nt_start(&p->nt, a->o.calibrate_s);
+        neutral_start(&p->nt, a->o.calibrate_s);
     }
     /* A still image cannot follow advice. */
     source_kind kind = source_kind_of(a->src);
@@ -98,7 +98,7 @@ static void assess(app *a, const source_frame *f)
     for (int i = 0; i < r->n; i++)
         boxes[i] = r->faces[i].box;
     const int lately = p->last_t >= 0 && f->t_ms - p->last_t < LAST_MS && r->n == 0;
-    hint_kind k = hint_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
+    hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
                               a->cascade, a->o.min_face);
     p->cand_n = k == p->cand ? p->cand_n + 1 : 1;
     p->cand = k;
@@ -118,7 +118,7 @@ static int make_heat(app *a, const source_frame *f, const pipeline_face *fc, flo
     if (nn_net_input_grad(a->net, p->x, fc->cls, p->dx) < 0)
         return app_fail("saliency: %s", nn_error());
     nn_saliency_map(p->dx, c, h, w, out);
-    heat_smooth(out, w, h, 2, p->map);
+    heatmap_smooth(out, w, h, 2, p->map);
     return 0;
 }
 
@@ -161,7 +161,7 @@ static int heat_faces(app *a, const source_frame *f)
                 return -1;
             p->heat_made[slot[i]] = p->frame + 1;
         }
-        heat_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h, m, w,
+        heatmap_blend_bgr(p->shown, f->w, f->h, fc->crop.x, fc->crop.y, fc->crop.w, fc->crop.h, m, w,
                        h, 0.6f);
     }
     return 0;
@@ -189,13 +189,13 @@ int person_step(app *a, const source_frame *f)
     p->t_ms = f->t_ms;
     if (r->n > 0)
         p->face_wall = nn_now();
-    nt_update(&p->nt, f->t_ms, r);
+    neutral_update(&p->nt, f->t_ms, r);
     const int need_gray = p->hints || (p->heat && r->n > 0);
     if (need_gray && cvw_bgr_to_gray(f->bgr, f->w, f->h, p->gray) != 0)
         return app_fail("%s", cvw_error());
     if (p->hints)
         assess(a, f);
-    r->hint = p->hint ? hint_name(p->hint) : NULL;
+    r->hint = p->hint ? hints_name(p->hint) : NULL;
     p->frame++;
     if (!p->heat) /* maps made before g was pressed again are stale */
         memset(p->heat_made, 0, sizeof p->heat_made);
@@ -206,7 +206,7 @@ int person_step(app *a, const source_frame *f)
         p->shown_valid = 1;
         if (p->heat && heat_faces(a, f) != 0)
             return -1;
-        pv_blur_faces(p->shown, f->w, f->h, boxes, n_blur);
+        privacy_blur_faces(p->shown, f->w, f->h, boxes, n_blur);
     }
     return 0;
 }
@@ -224,12 +224,12 @@ int person_idle(const app *a, double now)
 const char *person_toggle_calibration(app *a)
 {
     person *p = &a->pers;
-    if (!p->nt_ok)
+    if (!p->neutral_ok)
         return "no calibration: the model has no neutral class";
-    if (nt_active(&p->nt)) {
-        nt_clear(&p->nt);
+    if (neutral_active(&p->nt)) {
+        neutral_clear(&p->nt);
         return "calibration cleared";
     }
-    nt_start(&p->nt, a->o.calibrate_s > 0 ? a->o.calibrate_s : 3.0);
+    neutral_start(&p->nt, a->o.calibrate_s > 0 ? a->o.calibrate_s : 3.0);
     return "";
 }

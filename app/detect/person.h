@@ -20,12 +20,12 @@ struct source_frame;
 
 typedef struct person {
     int ready;            /* person_init ran (at the first frame) */
-    nt_state nt;
-    int nt_ok;            /* the model has a neutral class */
+    neutral_state nt;
+    int neutral_ok;            /* the model has a neutral class */
     int heat;             /* key g: saliency over each face */
     int hints;            /* guidance (not for still images) */
-    hint_kind hint;       /* shown and logged */
-    hint_kind cand;       /* the latest assessment ... */
+    hints_kind hint;       /* shown and logged */
+    hints_kind cand;       /* the latest assessment ... */
     int cand_n;           /* ... and how many assessments in a row gave it */
     long frame;
     cvw_rect last;        /* the last face seen ... */
@@ -42,7 +42,7 @@ typedef struct person {
     int shown_valid;      /* shown holds this frame's changed copy */
     double t_ms;          /* the latest frame's time */
     /* --blur covers, besides this frame's faces, those of the last
-     * PV_KEEP frames: a face the detector misses for a frame stays hidden */
+     * PRIVACY_KEEP frames: a face the detector misses for a frame stays hidden */
     cvw_rect kept[PIPELINE_MAX_FACES * 4];
     int kept_age[PIPELINE_MAX_FACES * 4];
     int n_kept;

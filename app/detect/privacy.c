@@ -3,9 +3,9 @@
 
 #include <math.h>
 
-cvw_rect pv_region(cvw_rect b, int w, int h)
+cvw_rect privacy_region(cvw_rect b, int w, int h)
 {
-    const int gx = (int)lroundf(b.w * PV_GROW), gy = (int)lroundf(b.h * PV_GROW);
+    const int gx = (int)lroundf(b.w * PRIVACY_GROW), gy = (int)lroundf(b.h * PRIVACY_GROW);
     int x0 = b.x - gx, y0 = b.y - gy, x1 = b.x + b.w + gx, y1 = b.y + b.h + gy;
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
@@ -16,7 +16,7 @@ cvw_rect pv_region(cvw_rect b, int w, int h)
 
 static void blur_region(uint8_t *bgr, int w, cvw_rect r)
 {
-    enum { N = PV_CELLS };
+    enum { N = PRIVACY_CELLS };
     double cell[N][N][3] = {{{0}}};
     long count[N][N] = {{0}};
     for (int y = 0; y < r.h; y++)
@@ -52,11 +52,11 @@ static void blur_region(uint8_t *bgr, int w, cvw_rect r)
     }
 }
 
-void pv_blur_faces(uint8_t *bgr, int w, int h, const cvw_rect *boxes, int n)
+void privacy_blur_faces(uint8_t *bgr, int w, int h, const cvw_rect *boxes, int n)
 {
     for (int i = 0; i < n; i++) {
-        cvw_rect r = pv_region(boxes[i], w, h);
-        if (r.w >= PV_CELLS && r.h >= PV_CELLS)
+        cvw_rect r = privacy_region(boxes[i], w, h);
+        if (r.w >= PRIVACY_CELLS && r.h >= PRIVACY_CELLS)
             blur_region(bgr, w, r);
     }
 }

@@ -11,12 +11,12 @@
 #include "paths.h"
 #include "sreport.h"
 
-const char *ed_model_name(const opts *o)
+const char *report_cmd_model_name(const opts *o)
 {
-    return o->model ? o->model : ed_default_model();
+    return o->model ? o->model : paths_default_model();
 }
 
-const char *ed_source_name(const app *a, char *buf, size_t len)
+const char *report_cmd_source_name(const app *a, char *buf, size_t len)
 {
     if (a->input[0])
         snprintf(buf, len, "%s", a->input);
@@ -26,77 +26,76 @@ const char *ed_source_name(const app *a, char *buf, size_t len)
 }
 
 /* The report's files may not be any input or other output; the folder
- * must be writable. */
+ * must be writable. 0 to go on, or the exit code after one line. */
 static int check(const opts *o, const char *input, const char *model)
 {
-    char files[SR_N_FILES][4200];
-    sr_paths(o->report_dir, files);
-    op_path p[16] = {
-        {"--input", input, OP_INPUT}, {"--model", model, OP_INPUT},
-        {"--cascade", o->cascade, OP_INPUT}, {"--from-log", o->from_log, OP_INPUT},
-        {"--log", o->log_path && strcmp(o->log_path, "-") ? o->log_path : NULL, OP_FILE},
-        {"--record", o->record_path, OP_FILE},
+    char files[SREPORT_N_FILES][4200];
+    sreport_paths(o->report_dir, files);
+    outpath_path p[16] = {
+        {"--input", input, OUTPATH_INPUT}, {"--model", model, OUTPATH_INPUT},
+        {"--cascade", o->cascade, OUTPATH_INPUT}, {"--from-log", o->from_log, OUTPATH_INPUT},
+        {"--log", o->log_path && strcmp(o->log_path, "-") ? o->log_path : NULL, OUTPATH_FILE},
+        {"--record", o->record_path, OUTPATH_FILE},
     };
     int n = 6;
-    for (int i = 0; i < SR_N_FILES; i++)
-        p[n++] = (op_path){"--report", files[i], OP_FILE_MKDIRS};
-    p[n++] = (op_path){"--report", o->report_dir, OP_FOLDER};
-    int rc = op_check_outputs(p, n);
-    return rc == 0 ? -1 : rc;
+    for (int i = 0; i < SREPORT_N_FILES; i++)
+        p[n++] = (outpath_path){"--report", files[i], OUTPATH_FILE_MKDIRS};
+    p[n++] = (outpath_path){"--report", o->report_dir, OUTPATH_FOLDER};
+    return outpath_check_outputs(p, n);
 }
 
-int ed_report_check(const opts *o)
+int report_cmd_check(const opts *o)
 {
     if (!o->report_dir)
-        return -1;
-    return check(o, o->input, ed_model_name(o));
+        return 0;
+    return check(o, o->input, report_cmd_model_name(o));
 }
 
-int ed_report_begin(app *a)
+int report_cmd_begin(app *a)
 {
     if (!a->o.report_dir)
-        return -1;
-    a->report = sr_new(a->names, a->k);
+        return 0;
+    a->report = sreport_new(a->names, a->k);
     if (!a->report) {
-        ed_err("--report: %s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("--report: %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     char src[APP_PATH_MAX + 32];
-    sr_set_info(a->report, ed_source_name(a, src, sizeof src), ed_model_name(&a->o));
-    return -1;
+    sreport_set_info(a->report, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
+    return 0;
 }
 
-int ed_report_end(app *a, int rc)
+int report_cmd_end(app *a, int rc)
 {
     if (!a->report)
         return rc;
-    if (sr_frames(a->report) == 0) {
-        ed_err("--report '%s': no frames came; nothing written", a->o.report_dir);
-    } else if (sr_write(a->report, a->o.report_dir) != 0) {
-        ed_err("--report: %s", app_error());
-        rc = ED_EXIT_FAIL;
+    if (sreport_frames(a->report) == 0) {
+        cli_err("--report '%s': no frames came; nothing written", a->o.report_dir);
+    } else if (sreport_write(a->report, a->o.report_dir) != 0) {
+        cli_err("--report: %s", app_error());
+        rc = CLI_EXIT_FAIL;
     } else {
-        ed_err("report of %ld frames, %d faces tracked: %s/index.html", sr_frames(a->report),
-               sr_n_tracks(a->report), a->o.report_dir);
+        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(a->report),
+               sreport_n_tracks(a->report), a->o.report_dir);
     }
-    sr_free(a->report);
+    sreport_free(a->report);
     a->report = NULL;
     return rc;
 }
 
-int ed_report_from_log(const opts *o)
+int report_cmd_from_log(const opts *o)
 {
     int rc = check(o, o->input, NULL);
-    if (rc >= 0)
+    if (rc != 0)
         return rc;
-    sr_session *s = sr_read_log(o->from_log);
+    sreport_session *s = sreport_read_log(o->from_log);
     if (!s) {
-        ed_err("--from-log %s", app_error());
-        return ED_EXIT_FAIL;
+        cli_err("--from-log %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     /* The faces come from the video the log was made from: --input, or
      * the source its first record names when that file is still there. */
-    const char *video = o->input ? o->input : sr_source(s);
+    const char *video = o->input ? o->input : sreport_source(s);
     char note[APP_PATH_MAX + 256];
     struct stat st;
     note[0] = 0;
@@ -107,28 +106,28 @@ int ed_report_from_log(const opts *o)
         snprintf(note, sizeof note, "No faces.png: the source '%s' cannot be read again (a "
                  "camera, or a file moved); give the video with --input to add it.", video);
     } else {
-        int got = sr_fetch_faces(s, video);
+        int got = sreport_fetch_faces(s, video);
         if (got < 0)
             snprintf(note, sizeof note, "No faces.png: %s", app_error());
-        else if (got == 0 && sr_n_tracks(s) > 0)
+        else if (got == 0 && sreport_n_tracks(s) > 0)
             snprintf(note, sizeof note, "No faces.png: none of the faces' frames is in '%s' "
                      "(another file, or a looped run).", video);
-        else if (got < sr_n_tracks(s))
+        else if (got < sreport_n_tracks(s))
             snprintf(note, sizeof note, "faces.png shows %d of the %d faces: the others' frames "
-                     "are not in '%s' (another file, or a looped run).", got, sr_n_tracks(s), video);
+                     "are not in '%s' (another file, or a looped run).", got, sreport_n_tracks(s), video);
     }
     if (note[0]) {
-        sr_set_note(s, note);
-        ed_err("%s", note);
+        sreport_set_note(s, note);
+        cli_err("%s", note);
     }
-    if (sr_write(s, o->report_dir) != 0) {
-        ed_err("--report: %s", app_error());
-        rc = ED_EXIT_FAIL;
+    if (sreport_write(s, o->report_dir) != 0) {
+        cli_err("--report: %s", app_error());
+        rc = CLI_EXIT_FAIL;
     } else {
-        ed_err("report of %ld frames, %d faces tracked: %s/index.html", sr_frames(s),
-               sr_n_tracks(s), o->report_dir);
-        rc = ED_EXIT_OK;
+        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(s),
+               sreport_n_tracks(s), o->report_dir);
+        rc = CLI_EXIT_OK;
     }
-    sr_free(s);
+    sreport_free(s);
     return rc;
 }

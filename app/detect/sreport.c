@@ -19,7 +19,7 @@
 
 /* ---- collecting ------------------------------------------------------ */
 
-static void set_classes(sr_session *s, const char *const *names, int k)
+static void set_classes(sreport_session *s, const char *const *names, int k)
 {
     s->k = k < NN_MAX_CLASSES ? k : NN_MAX_CLASSES;
     for (int c = 0; c < s->k; c++) {
@@ -28,9 +28,9 @@ static void set_classes(sr_session *s, const char *const *names, int k)
     }
 }
 
-sr_session *sr_new(const char *const *names, int k)
+sreport_session *sreport_new(const char *const *names, int k)
 {
-    sr_session *s = calloc(1, sizeof *s);
+    sreport_session *s = calloc(1, sizeof *s);
     if (!s)
         return app_fail_null("out of memory");
     if (names && k > 0)
@@ -38,7 +38,7 @@ sr_session *sr_new(const char *const *names, int k)
     return s;
 }
 
-static void free_tracks(sr_session *s)
+static void free_tracks(sreport_session *s)
 {
     for (int i = 0; i < s->n_tracks; i++) {
         free(s->tracks[i].cls_count);
@@ -49,7 +49,7 @@ static void free_tracks(sr_session *s)
     s->n_tracks = s->cap_tracks = 0;
 }
 
-void sr_free(sr_session *s)
+void sreport_free(sreport_session *s)
 {
     if (!s)
         return;
@@ -68,16 +68,16 @@ static void set_str(char **dst, const char *v)
     *dst = v ? strdup(v) : NULL;
 }
 
-void sr_set_info(sr_session *s, const char *source, const char *model)
+void sreport_set_info(sreport_session *s, const char *source, const char *model)
 {
     set_str(&s->source, source);
     set_str(&s->model, model);
 }
 
-void sr_set_note(sr_session *s, const char *note) { set_str(&s->note, note); }
-const char *sr_source(const sr_session *s) { return s->source; }
-long sr_frames(const sr_session *s) { return s->frames; }
-int sr_n_tracks(const sr_session *s) { return s->n_tracks; }
+void sreport_set_note(sreport_session *s, const char *note) { set_str(&s->note, note); }
+const char *sreport_source(const sreport_session *s) { return s->source; }
+long sreport_frames(const sreport_session *s) { return s->frames; }
+int sreport_n_tracks(const sreport_session *s) { return s->n_tracks; }
 
 /* v as the log writes it and reads back: so that a live session and its
  * log agree to the last bit. */
@@ -90,7 +90,7 @@ static double as_logged(double v, const char *fmt)
     return strtod(buf, NULL);
 }
 
-static track *find_track(sr_session *s, int id)
+static track *find_track(sreport_session *s, int id)
 {
     /* Tracks arrive in id order nearly always: look from the end. */
     for (int i = s->n_tracks - 1; i >= 0; i--)
@@ -154,7 +154,7 @@ static int keep_crop(track *t, const uint8_t *bgr, int w, int h, cvw_rect b)
     return 0;
 }
 
-int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
+int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
            int w, int h)
 {
     double t = as_logged(t_ms, "%.1f") / 1e3;
@@ -215,21 +215,21 @@ int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, con
 /* The number v holds (0 when absent), when it lies within [lo, hi]; a log
  * holds whole numbers there, anything else is not a log's (and would not
  * convert to an integer). Out of range: 0 with *bad set. */
-static double in_range(const jr_val *v, double lo, double hi, int *bad)
+static double in_range(const jsonr_val *v, double lo, double hi, int *bad)
 {
-    const double d = jr_num(v, 0);
+    const double d = jsonr_num(v, 0);
     if (d >= lo && d <= hi)
         return d;
     *bad = 1;
     return 0;
 }
 
-static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, long line,
+static int face_from_json(sreport_session *s, const jsonr_val *jf, pipeline_face *pf, long line,
                           const char *path)
 {
-    const jr_val *probs = jr_get(jf, "probs"), *box = jr_get(jf, "box");
-    const char *emo = jr_str(jr_get(jf, "emotion"));
-    if (!probs || probs->type != JR_OBJ || !box || box->type != JR_ARR || box->n != 4 || !emo)
+    const jsonr_val *probs = jsonr_get(jf, "probs"), *box = jsonr_get(jf, "box");
+    const char *emo = jsonr_str(jsonr_get(jf, "emotion"));
+    if (!probs || probs->type != JSONR_OBJ || !box || box->type != JSONR_ARR || box->n != 4 || !emo)
         return app_fail("%s: line %ld: a face without its box, emotion or probs", path, line);
     if (s->k == 0) {
         const char *names[NN_MAX_CLASSES];
@@ -248,15 +248,15 @@ static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, lo
         if (strcmp(probs->keys[c], s->names[c]))
             return app_fail("%s: line %ld: class '%s' where the log began with '%s'", path,
                             line, probs->keys[c], s->names[c]);
-        pf->probs[c] = (float)jr_num(&probs->items[c], NAN);
+        pf->probs[c] = (float)jsonr_num(&probs->items[c], NAN);
         if (!strcmp(emo, s->names[c]))
             pf->cls = c;
     }
     if (pf->cls < 0)
         return app_fail("%s: line %ld: emotion '%s' is not one of the classes", path, line, emo);
     int bad = 0;
-    pf->id = (int)in_range(jr_get(jf, "id"), INT_MIN, INT_MAX, &bad);
-    pf->conf = (float)jr_num(jr_get(jf, "confidence"), NAN);
+    pf->id = (int)in_range(jsonr_get(jf, "id"), INT_MIN, INT_MAX, &bad);
+    pf->conf = (float)jsonr_num(jsonr_get(jf, "confidence"), NAN);
     pf->box = (cvw_rect){(int)in_range(&box->items[0], INT_MIN, INT_MAX, &bad),
                          (int)in_range(&box->items[1], INT_MIN, INT_MAX, &bad),
                          (int)in_range(&box->items[2], INT_MIN, INT_MAX, &bad),
@@ -266,12 +266,12 @@ static int face_from_json(sr_session *s, const jr_val *jf, pipeline_face *pf, lo
     return 0;
 }
 
-sr_session *sr_read_log(const char *path)
+sreport_session *sreport_read_log(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return app_fail_null("cannot read '%s': %s", path, strerror(errno));
-    sr_session *s = sr_new(NULL, 0);
+    sreport_session *s = sreport_new(NULL, 0);
     static pipeline_result r; /* large; the reader is not re-entered */
     char *line = NULL;
     size_t cap = 0;
@@ -291,7 +291,7 @@ sr_session *sr_read_log(const char *path)
                      "--log NAME.jsonl)", path);
             break;
         }
-        jr_val *v = jr_parse(line, (size_t)len);
+        jsonr_val *v = jsonr_parse(line, (size_t)len);
         if (!v) {
             if (!whole) /* the last record, cut short by a crash: leave it out */
                 break;
@@ -301,10 +301,10 @@ sr_session *sr_read_log(const char *path)
             app_fail("%s: line %ld: %s", path, no, why);
             break;
         }
-        const jr_val *faces = jr_get(v, "faces"), *frame = jr_get(v, "frame");
-        const jr_val *sess = jr_get(v, "session");
-        if (!faces || faces->type != JR_ARR || !frame || frame->type != JR_NUM) {
-            jr_free(v);
+        const jsonr_val *faces = jsonr_get(v, "faces"), *frame = jsonr_get(v, "frame");
+        const jsonr_val *sess = jsonr_get(v, "session");
+        if (!faces || faces->type != JSONR_ARR || !frame || frame->type != JSONR_NUM) {
+            jsonr_free(v);
             ok = 0;
             app_fail("%s: line %ld: not a frame record (no \"frame\" or \"faces\")", path, no);
             break;
@@ -312,20 +312,20 @@ sr_session *sr_read_log(const char *path)
         int bad = 0; /* frame numbers as long (at least 32 bits) */
         const long frame_no = (long)in_range(frame, 0, 2147483647.0, &bad);
         if (bad) {
-            jr_free(v);
+            jsonr_free(v);
             ok = 0;
             app_fail("%s: line %ld: frame number out of range", path, no);
             break;
         }
         if (sess)
-            sr_set_info(s, jr_str(jr_get(sess, "source")), jr_str(jr_get(sess, "model")));
+            sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
         r.n = 0;
         for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
-        if (ok && sr_add(s, frame_no, jr_num(jr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+        if (ok && sreport_add(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
             ok = 0;
-        jr_free(v);
+        jsonr_free(v);
     }
     if (ok && ferror(f)) {
         ok = 0;
@@ -338,13 +338,13 @@ sr_session *sr_read_log(const char *path)
         app_fail("%s: no frame records", path);
     }
     if (!ok) {
-        sr_free(s);
+        sreport_free(s);
         return NULL;
     }
     return s;
 }
 
-int sr_fetch_faces(sr_session *s, const char *path)
+int sreport_fetch_faces(sreport_session *s, const char *path)
 {
     long last = -1;
     for (int i = 0; i < s->n_tracks; i++)

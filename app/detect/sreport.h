@@ -5,7 +5,7 @@
  * A session collects every frame's faces (live from the pipeline, or read
  * back from a JSON-lines log with --from-log) and writes into DIR:
  *   timeline.png  per track (one row each, the longest-seen tracks first,
- *                 at most SR_MAX_ROWS): each emotion's probability over
+ *                 at most SREPORT_MAX_ROWS): each emotion's probability over
  *                 time in seconds, smoothed over half a second, lines in
  *                 the emotion's colour, and above them a band coloured by
  *                 the dominant emotion at each moment;
@@ -45,57 +45,57 @@
 #include "outpath.h"
 #include "pipeline.h"
 
-#define SR_MAX_ROWS 12   /* tracks drawn in timeline.png */
-#define SR_MAX_TILES 32  /* tracks shown in faces.png */
+#define SREPORT_MAX_ROWS 12   /* tracks drawn in timeline.png */
+#define SREPORT_MAX_TILES 32  /* tracks shown in faces.png */
 
-typedef struct sr_session sr_session;
+typedef struct sreport_session sreport_session;
 
 /* A new, empty session; names[0..k) the classes (k may be 0 when they are
  * not known yet: the log reader learns them from the first face). NULL
  * with app_error() when out of memory. */
-sr_session *sr_new(const char *const *names, int k);
-void sr_free(sr_session *s); /* NULL is fine */
+sreport_session *sreport_new(const char *const *names, int k);
+void sreport_free(sreport_session *s); /* NULL is fine */
 
 /* What the session ran on and with, for the summary (copied). */
-void sr_set_info(sr_session *s, const char *source, const char *model);
+void sreport_set_info(sreport_session *s, const char *source, const char *model);
 
 /* One frame: its number in the source, time, and faces. bgr (w x h, may be
  * NULL) gives the crops for faces.png. Returns 0, or -1 (out of memory). */
-int sr_add(sr_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
+int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
            int w, int h);
 
 /* A session rebuilt from a JSON-lines frame log (elog.h's format). A last
  * line cut short (the program was killed mid-write) is left out. Returns
  * the session, or NULL with app_error() naming the file and line. */
-sr_session *sr_read_log(const char *path);
+sreport_session *sreport_read_log(const char *path);
 
-/* The source the log named (sr_read_log), or NULL. */
-const char *sr_source(const sr_session *s);
+/* The source the log named (sreport_read_log), or NULL. */
+const char *sreport_source(const sreport_session *s);
 
 /* Read the crops of the tracks' best frames from a video, image or folder
  * (the session's source read again). Returns how many tracks got a crop,
  * or -1 with app_error() when the source cannot be read. */
-int sr_fetch_faces(sr_session *s, const char *path);
+int sreport_fetch_faces(sreport_session *s, const char *path);
 
 /* A line for index.html and faces.png's absence, e.g. why there are no
  * crops. Copied. */
-void sr_set_note(sr_session *s, const char *note);
+void sreport_set_note(sreport_session *s, const char *note);
 
-/* The five outputs' paths inside dir, for op_distinct: paths[i] receives
+/* The five outputs' paths inside dir, for outpath_distinct: paths[i] receives
  * dir/name (each up to len bytes). */
-#define SR_N_FILES 5
-extern const char *const sr_file_names[SR_N_FILES];
-void sr_paths(const char *dir, char paths[SR_N_FILES][4200]);
+#define SREPORT_N_FILES 5
+extern const char *const sreport_file_names[SREPORT_N_FILES];
+void sreport_paths(const char *dir, char paths[SREPORT_N_FILES][4200]);
 
 /* Write the report into dir (created, with missing parents). Every file
  * is written whole through a temporary file. Returns 0, or -1 with
  * app_error() naming the first file that failed (the others are still
  * attempted). */
-int sr_write(const sr_session *s, const char *dir);
+int sreport_write(const sreport_session *s, const char *dir);
 
 /* The session's figures as summary.json has them, for the program's
  * messages: frames, tracks. */
-long sr_frames(const sr_session *s);
-int sr_n_tracks(const sr_session *s);
+long sreport_frames(const sreport_session *s);
+int sreport_n_tracks(const sreport_session *s);
 
 #endif

@@ -27,7 +27,7 @@ typedef struct track {
     int crop_w, crop_h;
 } track;
 
-struct sr_session {
+struct sreport_session {
     int k;
     char names[NN_MAX_CLASSES][NN_NAME_MAX];
     const char *name_ptrs[NN_MAX_CLASSES];

@@ -14,7 +14,7 @@
 #include "jsonw.h"
 #include "sreport_internal.h"
 
-const char *const sr_file_names[SR_N_FILES] = {"timeline.png", "faces.png", "summary.json",
+const char *const sreport_file_names[SREPORT_N_FILES] = {"timeline.png", "faces.png", "summary.json",
                                                "summary.csv", "index.html"};
 
 /* ---- figures ------------------------------------------------------------ */
@@ -38,7 +38,7 @@ static uint32_t colour(const char *name, int c)
     return palette[c % 10];
 }
 
-static int dominant(const sr_session *s, const track *t)
+static int dominant(const sreport_session *s, const track *t)
 {
     int best = 0;
     for (int c = 1; c < s->k; c++)
@@ -47,13 +47,13 @@ static int dominant(const sr_session *s, const track *t)
     return best;
 }
 
-static double duration(const sr_session *s)
+static double duration(const sreport_session *s)
 {
     return s->frames > 1 ? (s->last_t - s->first_t) * s->frames / (s->frames - 1) : 0;
 }
 
 /* Track order for the pictures: most frames first (then lower id). */
-static const sr_session *sort_ctx;
+static const sreport_session *sort_ctx;
 static int by_frames(const void *a, const void *b)
 {
     const track *x = &sort_ctx->tracks[*(const int *)a], *y = &sort_ctx->tracks[*(const int *)b];
@@ -69,7 +69,7 @@ static int by_id(const void *a, const void *b)
 
 /* Indices of the tracks to show, at most max, the longest-seen, in id
  * order. Returns how many. */
-static int pick_tracks(const sr_session *s, int *idx, int max)
+static int pick_tracks(const sreport_session *s, int *idx, int max)
 {
     int *all = malloc(sizeof *all * (size_t)(s->n_tracks ? s->n_tracks : 1));
     if (!all)
@@ -85,14 +85,14 @@ static int pick_tracks(const sr_session *s, int *idx, int max)
     return n;
 }
 
-static int write_timeline(const sr_session *s, const char *path)
+static int write_timeline(const sreport_session *s, const char *path)
 {
-    int idx[SR_MAX_ROWS];
-    int n = pick_tracks(s, idx, SR_MAX_ROWS);
+    int idx[SREPORT_MAX_ROWS];
+    int n = pick_tracks(s, idx, SREPORT_MAX_ROWS);
     if (n < 0)
         return app_fail("out of memory");
-    cvw_timeline_row rows[SR_MAX_ROWS];
-    char labels[SR_MAX_ROWS][32], subs[SR_MAX_ROWS][NN_NAME_MAX + 32];
+    cvw_timeline_row rows[SREPORT_MAX_ROWS];
+    char labels[SREPORT_MAX_ROWS][32], subs[SREPORT_MAX_ROWS][NN_NAME_MAX + 32];
     uint32_t rgb[NN_MAX_CLASSES];
     for (int c = 0; c < s->k; c++)
         rgb[c] = colour(s->names[c], c);
@@ -170,14 +170,14 @@ static int write_timeline(const sr_session *s, const char *path)
     return rc;
 }
 
-static int write_faces(const sr_session *s, const char *path)
+static int write_faces(const sreport_session *s, const char *path)
 {
-    int idx[SR_MAX_TILES];
-    int n = pick_tracks(s, idx, SR_MAX_TILES);
+    int idx[SREPORT_MAX_TILES];
+    int n = pick_tracks(s, idx, SREPORT_MAX_TILES);
     if (n < 0)
         return app_fail("out of memory");
-    cvw_tile tiles[SR_MAX_TILES];
-    char l1[SR_MAX_TILES][32], l2[SR_MAX_TILES][NN_NAME_MAX + 32];
+    cvw_tile tiles[SREPORT_MAX_TILES];
+    char l1[SREPORT_MAX_TILES][32], l2[SREPORT_MAX_TILES][NN_NAME_MAX + 32];
     int m = 0;
     for (int i = 0; i < n; i++) {
         const track *t = &s->tracks[idx[i]];
@@ -196,7 +196,7 @@ static int write_faces(const sr_session *s, const char *path)
 
 /* ---- tables and page ------------------------------------------------------ */
 
-/* Built in memory, then written whole (op_write_mem). */
+/* Built in memory, then written whole (outpath_write_mem). */
 typedef struct membuf {
     char *buf;
     size_t len;
@@ -213,12 +213,11 @@ static FILE *mb_open(membuf *m)
 
 static int mb_commit(membuf *m, const char *path)
 {
-    char err[4400];
     int rc = 0;
     if (fclose(m->f) != 0)
         rc = app_fail("%s: out of memory", path);
-    else if (op_write_mem(path, m->buf, m->len, err, sizeof err) != 0)
-        rc = app_fail("%s", err);
+    else
+        rc = outpath_write_mem(path, m->buf, m->len);
     free(m->buf);
     return rc;
 }
@@ -231,7 +230,7 @@ static void json_num(FILE *f, double v, int dec)
         fputs("null", f);
 }
 
-static int write_json(const sr_session *s, const char *path)
+static int write_json(const sreport_session *s, const char *path)
 {
     membuf m;
     FILE *f = mb_open(&m);
@@ -299,7 +298,7 @@ static void csv_num(FILE *f, double v, int dec)
         fprintf(f, "%.*f", dec, v);
 }
 
-static int write_csv(const sr_session *s, const char *path)
+static int write_csv(const sreport_session *s, const char *path)
 {
     membuf m;
     FILE *f = mb_open(&m);
@@ -361,7 +360,7 @@ static void html_text(FILE *f, const char *v)
     }
 }
 
-static int write_html(const sr_session *s, const char *path, int have_faces)
+static int write_html(const sreport_session *s, const char *path, int have_faces)
 {
     membuf m;
     FILE *f = mb_open(&m);
@@ -388,12 +387,12 @@ static int write_html(const sr_session *s, const char *path, int have_faces)
             s->frames, dur, dur > 0 ? s->frames / dur : 0.0, s->n_tracks);
     fputs("<h2>Emotions over time</h2>\n<p><img src=\"timeline.png\" alt=\"per track, the "
           "probability of each emotion over time\"></p>\n", f);
-    if (s->n_tracks > SR_MAX_ROWS)
+    if (s->n_tracks > SREPORT_MAX_ROWS)
         fprintf(f, "<p>The %d faces seen longest; all %d are in the table below.</p>\n",
-                SR_MAX_ROWS, s->n_tracks);
+                SREPORT_MAX_ROWS, s->n_tracks);
     fputs("<h2>Faces</h2>\n", f);
-    if (have_faces && s->n_tracks > SR_MAX_TILES)
-        fprintf(f, "<p>The %d faces seen longest.</p>\n", SR_MAX_TILES);
+    if (have_faces && s->n_tracks > SREPORT_MAX_TILES)
+        fprintf(f, "<p>The %d faces seen longest.</p>\n", SREPORT_MAX_TILES);
     if (have_faces)
         fputs("<p><img src=\"faces.png\" alt=\"each track's most confident frame\"></p>\n", f);
     if (s->note) {
@@ -431,13 +430,13 @@ static int write_html(const sr_session *s, const char *path, int have_faces)
 
 /* ---- the folder ------------------------------------------------------------ */
 
-void sr_paths(const char *dir, char paths[SR_N_FILES][4200])
+void sreport_paths(const char *dir, char paths[SREPORT_N_FILES][4200])
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         n--;
-    for (int i = 0; i < SR_N_FILES; i++)
-        snprintf(paths[i], 4200, "%.*s/%s", (int)(n < 4000 ? n : 4000), dir, sr_file_names[i]);
+    for (int i = 0; i < SREPORT_N_FILES; i++)
+        snprintf(paths[i], 4200, "%.*s/%s", (int)(n < 4000 ? n : 4000), dir, sreport_file_names[i]);
 }
 
 /* dir and its missing parents. */
@@ -458,12 +457,12 @@ static int mkdirs(const char *dir)
     return 0;
 }
 
-int sr_write(const sr_session *s, const char *dir)
+int sreport_write(const sreport_session *s, const char *dir)
 {
     if (mkdirs(dir) != 0)
         return -1;
-    char paths[SR_N_FILES][4200], first[512] = "";
-    sr_paths(dir, paths);
+    char paths[SREPORT_N_FILES][4200], first[512] = "";
+    sreport_paths(dir, paths);
     int have_faces = 0;
     for (int i = 0; i < s->n_tracks; i++)
         have_faces |= s->tracks[i].crop != NULL;

@@ -127,7 +127,7 @@ static void tell(ui *u, const char *msg, int failure)
 {
     toast(u, msg);
     if (failure)
-        ed_err("%s", msg);
+        cli_err("%s", msg);
 }
 
 /* text centred and broken at spaces (or anywhere, for a long path) into
@@ -341,14 +341,14 @@ static int handle(ui *u, const SDL_Event *e)
 }
 
 /* SDL, the window (sized to the video, within the display) and its
- * renderer. 0, or ED_EXIT_FAIL after one line (SDL shut down again). */
+ * renderer. 0, or CLI_EXIT_FAIL after one line (SDL shut down again). */
 static int open_window(ui *u)
 {
     /* Our SIGINT handler stays: it stops the loop like q does. */
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        ed_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
-        return ED_EXIT_FAIL;
+        cli_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+        return CLI_EXIT_FAIL;
     }
     /* Start at the video's size, kept between 640 and 1280 pixels wide. */
     int fw = source_width(u->a->src) > 0 ? source_width(u->a->src) : 640;
@@ -380,18 +380,18 @@ static int open_window(ui *u)
     }
     u->win = SDL_CreateWindow("Emotion detector", x, y, ww, wh, flags);
     if (!u->win) {
-        ed_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+        cli_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
         SDL_Quit();
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_ACCELERATED);
     if (!u->ren)
         u->ren = SDL_CreateRenderer(u->win, -1, SDL_RENDERER_SOFTWARE);
     if (!u->ren) {
-        ed_err("cannot draw in the window: %s", SDL_GetError());
+        cli_err("cannot draw in the window: %s", SDL_GetError());
         SDL_DestroyWindow(u->win);
         SDL_Quit();
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     return 0;
 }
@@ -404,17 +404,17 @@ int ui_run(app *a)
     u.a = a;
     u.mirror = a->o.mirror;
     u.fullscreen = a->o.kiosk;
-    int rc = ED_EXIT_OK;
+    int rc = CLI_EXIT_OK;
 
     if (open_window(&u) != 0)
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
     if (a->o.kiosk)
         SDL_ShowCursor(SDL_DISABLE);
     u.ov = overlay_new(u.ren, a->font, a->bold);
     if (!u.ov) {
-        ed_err("%s", app_error());
-        rc = ED_EXIT_FAIL;
+        cli_err("%s", app_error());
+        rc = CLI_EXIT_FAIL;
         goto done;
     }
 
@@ -447,8 +447,8 @@ int ui_run(app *a)
             source_status got = source_next(a->src, &f, 0);
             if (got == SOURCE_FRAME) {
                 if (app_step(a, f) != 0) {
-                    ed_err("%s", app_error());
-                    rc = ED_EXIT_FAIL;
+                    cli_err("%s", app_error());
+                    rc = CLI_EXIT_FAIL;
                     break;
                 }
                 a->last.ms[PIPELINE_DRAW] = u.draw_ms;
@@ -466,8 +466,8 @@ int ui_run(app *a)
                 stop_recording(&u); /* the recording is complete now */
                 dirty = 1;
             } else if (got == SOURCE_ERROR) {
-                ed_err("%s", source_message(a->src, err, sizeof err));
-                rc = ED_EXIT_FAIL;
+                cli_err("%s", source_message(a->src, err, sizeof err));
+                rc = CLI_EXIT_FAIL;
                 break;
             }
             if (a->o.max_frames && a->frames >= a->o.max_frames) {
@@ -485,9 +485,9 @@ int ui_run(app *a)
     }
     a->t_end = nn_now();
     if (app_interrupted)
-        ed_err("interrupted; outputs closed");
-    if (app_close_outputs(a) != 0 && rc == ED_EXIT_OK)
-        rc = ED_EXIT_FAIL;
+        cli_err("interrupted; outputs closed");
+    if (app_close_outputs(a) != 0 && rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_FAIL;
 done:
     overlay_free(u.ov);
     if (u.tex)

@@ -7,7 +7,7 @@ static const SDL_Color WHITE = {255, 255, 255, 255};
 static const SDL_Color SHADE = {0, 0, 0, 170};
 static const SDL_Color HINT_BG = {200, 120, 0, 230};
 
-SDL_Point ui_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh)
+SDL_Point ui_person_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh)
 {
     /* the three usual places, then any height, top down, in half lines */
     const int ys[3] = {sh - 3 * lh, 2 * lh, (sh - th) / 2}, step = lh / 2 > 1 ? lh / 2 : 1;
@@ -57,8 +57,8 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
             SDL_Rect b = overlay_map_box(v, res->faces[i].box);
             overlay_text(ov, b.x + b.w / 2, b.y + b.h + lh / 4, "calibrated", WHITE, &SHADE, 1, 0);
         }
-    const int calibrating = nt_message(&p->nt, p->t_ms, msg, sizeof msg);
-    const char *text = res->hint && p->hints ? hint_text(p->hint) : NULL;
+    const int calibrating = neutral_message(&p->nt, p->t_ms, msg, sizeof msg);
+    const char *text = res->hint && p->hints ? hints_text(p->hint) : NULL;
     if (!calibrating && !text)
         return 0;
     /* both messages where they cover no face, label or panel (nor each other) */
@@ -74,12 +74,12 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
     n += res->n;
     int tw = 0, th = 0;
     if (text && overlay_text_size(ov, text, 1, &tw, &th) == 0) {
-        SDL_Point at = ui_hint_place(tw, th, avoid, n, sw, sh, lh);
+        SDL_Point at = ui_person_hint_place(tw, th, avoid, n, sw, sh, lh);
         overlay_text(ov, sw / 2, at.y, text, WHITE, &HINT_BG, 1, 1);
         avoid[n++] = (SDL_Rect){at.x - lh / 2, at.y - lh / 4, tw + lh, th + lh / 2};
     }
     if (calibrating && overlay_text_size(ov, msg, 1, &tw, &th) == 0) {
-        SDL_Point at = ui_hint_place(tw, th, avoid, n, sw, sh, lh);
+        SDL_Point at = ui_person_hint_place(tw, th, avoid, n, sw, sh, lh);
         overlay_text(ov, sw / 2, at.y, msg, WHITE, &SHADE, 1, 1);
     }
     return text != NULL;

@@ -17,6 +17,6 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
  * the bottom, the top and the middle of a sw x sh screen, then of every
  * height from the top, where it meets none of the n rectangles to avoid;
  * the bottom when it meets one everywhere. */
-SDL_Point ui_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh);
+SDL_Point ui_person_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int sw, int sh, int lh);
 
 #endif

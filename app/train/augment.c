@@ -19,7 +19,7 @@
 #include "rng.h"
 
 
-void aug_defaults(aug_cfg *cfg, int w, int h)
+void augment_defaults(augment_cfg *cfg, int w, int h)
 {
     memset(cfg, 0, sizeof *cfg);
     int side = w < h ? w : h;
@@ -40,18 +40,18 @@ void aug_defaults(aug_cfg *cfg, int w, int h)
 /* ---- parsing ---- */
 
 static const struct { const char *name; unsigned op; } op_names[] = {
-    {"crop", AUG_CROP}, {"shift", AUG_CROP}, {"translate", AUG_CROP},
-    {"flip", AUG_FLIP}, {"hflip", AUG_FLIP},
-    {"rotate", AUG_ROTATE}, {"rotation", AUG_ROTATE},
-    {"zoom", AUG_ZOOM}, {"scale", AUG_ZOOM},
-    {"color", AUG_COLOR}, {"colour", AUG_COLOR}, {"brightness", AUG_COLOR},
-    {"contrast", AUG_COLOR},
-    {"erase", AUG_ERASE}, {"erasing", AUG_ERASE}, {"cutout", AUG_ERASE},
+    {"crop", AUGMENT_CROP}, {"shift", AUGMENT_CROP}, {"translate", AUGMENT_CROP},
+    {"flip", AUGMENT_FLIP}, {"hflip", AUGMENT_FLIP},
+    {"rotate", AUGMENT_ROTATE}, {"rotation", AUGMENT_ROTATE},
+    {"zoom", AUGMENT_ZOOM}, {"scale", AUGMENT_ZOOM},
+    {"color", AUGMENT_COLOR}, {"colour", AUGMENT_COLOR}, {"brightness", AUGMENT_COLOR},
+    {"contrast", AUGMENT_COLOR},
+    {"erase", AUGMENT_ERASE}, {"erasing", AUGMENT_ERASE}, {"cutout", AUGMENT_ERASE},
 };
 
-int aug_parse(aug_cfg *cfg, const char *list)
+int augment_parse(augment_cfg *cfg, const char *list)
 {
-    aug_cfg c = *cfg;
+    augment_cfg c = *cfg;
     c.ops = 0;
     const char *p = list ? list : "";
     while (*p) {
@@ -76,7 +76,7 @@ int aug_parse(aug_cfg *cfg, const char *list)
             continue;
         }
         if (!strcasecmp(item, "all")) {
-            c.ops = AUG_ALL;
+            c.ops = AUGMENT_ALL;
             continue;
         }
         unsigned op = 0;
@@ -94,32 +94,32 @@ int aug_parse(aug_cfg *cfg, const char *list)
         if (end == val || *end || !isfinite(v) || v < 0)
             return app_fail("augmentation '%s': bad value '%s'", item, val);
         switch (op) {
-        case AUG_CROP:
+        case AUGMENT_CROP:
             if (v > 1000 || v != floor(v))
                 return app_fail("crop:%s: expected whole pixels", val);
             c.shift = (int)v;
             break;
-        case AUG_FLIP:
-        case AUG_ERASE:
+        case AUGMENT_FLIP:
+        case AUGMENT_ERASE:
             if (v > 1)
                 return app_fail("%s:%s: expected a probability 0..1", item, val);
-            if (op == AUG_FLIP)
+            if (op == AUGMENT_FLIP)
                 c.flip_p = (float)v;
             else
                 c.erase_p = (float)v;
             break;
-        case AUG_ROTATE:
+        case AUGMENT_ROTATE:
             if (v > 180)
                 return app_fail("rotate:%s: expected degrees 0..180", val);
             c.rotate = (float)v;
             break;
-        case AUG_ZOOM:
+        case AUGMENT_ZOOM:
             if (v >= 1)
                 return app_fail("zoom:%s: expected 0..1 (scale 1-F..1+F)", val);
             c.zoom_min = (float)(1 - v);
             c.zoom_max = (float)(1 + v);
             break;
-        case AUG_COLOR:
+        case AUGMENT_COLOR:
             if (v > 1)
                 return app_fail("%s:%s: expected 0..1", item, val);
             c.brightness = (float)(v * 128);
@@ -131,24 +131,24 @@ int aug_parse(aug_cfg *cfg, const char *list)
     return 0;
 }
 
-char *aug_describe(const aug_cfg *c, char *buf, size_t len)
+char *augment_describe(const augment_cfg *c, char *buf, size_t len)
 {
     if (!len)
         return buf;
     buf[0] = 0;
     size_t n = 0;
 #define ADD(...) do { if (n < len) n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__); } while (0)
-    if (c->ops & AUG_CROP)
+    if (c->ops & AUGMENT_CROP)
         ADD("%scrop(%dpx)", n ? " " : "", c->shift);
-    if (c->ops & AUG_FLIP)
+    if (c->ops & AUGMENT_FLIP)
         ADD("%sflip(p%.2g)", n ? " " : "", c->flip_p);
-    if (c->ops & AUG_ROTATE)
+    if (c->ops & AUGMENT_ROTATE)
         ADD("%srotate(%.3gdeg)", n ? " " : "", c->rotate);
-    if (c->ops & AUG_ZOOM)
+    if (c->ops & AUGMENT_ZOOM)
         ADD("%szoom(%.3g-%.3g)", n ? " " : "", c->zoom_min, c->zoom_max);
-    if (c->ops & AUG_COLOR)
+    if (c->ops & AUGMENT_COLOR)
         ADD("%scolor(b%.3g,c%.3g)", n ? " " : "", c->brightness, c->contrast);
-    if (c->ops & AUG_ERASE)
+    if (c->ops & AUGMENT_ERASE)
         ADD("%serase(p%.2g,%.3g-%.3g,%s)", n ? " " : "", c->erase_p, c->erase_min,
             c->erase_max, c->erase_noise ? "noise" : "mean");
     if (!n)
@@ -159,7 +159,7 @@ char *aug_describe(const aug_cfg *c, char *buf, size_t len)
 
 /* ---- geometry ---- */
 
-void aug_flip(const uint8_t *src, uint8_t *dst, int w, int h)
+void augment_flip(const uint8_t *src, uint8_t *dst, int w, int h)
 {
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + (size_t)y * w;
@@ -316,7 +316,7 @@ static void geometry(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
     affine_bilinear(src, dst, w, h, a, b, e, c, d, g, lut);
 }
 
-void aug_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
+void augment_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
                 float degrees, float scale, float dx, float dy)
 {
     geometry(src, dst, w, h, flip, degrees, scale > 0 ? scale : 1, dx, dy,
@@ -331,27 +331,27 @@ static int image_mean(const uint8_t *p, size_t n)
     return n ? (int)((s + n / 2) / n) : 0;
 }
 
-void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
                uint64_t *rng)
 {
     unsigned ops = cfg->ops;
     size_t npx = (size_t)w * (size_t)h;
-    int flip = (ops & AUG_FLIP) && rng_unif(rng) < cfg->flip_p;
+    int flip = (ops & AUGMENT_FLIP) && rng_unif(rng) < cfg->flip_p;
     int dx = 0, dy = 0;
-    if ((ops & AUG_CROP) && cfg->shift > 0) {
+    if ((ops & AUGMENT_CROP) && cfg->shift > 0) {
         dx = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
         dy = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
     }
-    float deg = (ops & AUG_ROTATE) ? (2 * rng_unif(rng) - 1) * cfg->rotate : 0.f;
+    float deg = (ops & AUGMENT_ROTATE) ? (2 * rng_unif(rng) - 1) * cfg->rotate : 0.f;
     float scale = 1.f;
-    if (ops & AUG_ZOOM)
+    if (ops & AUGMENT_ZOOM)
         scale = cfg->zoom_min + rng_unif(rng) * (cfg->zoom_max - cfg->zoom_min);
     if (!(scale > 0))
         scale = 1.f;
 
     uint8_t lutbuf[256];
     const uint8_t *lut = identity_lut();
-    if (ops & AUG_COLOR) {
+    if (ops & AUGMENT_COLOR) {
         float bright = (2 * rng_unif(rng) - 1) * cfg->brightness;
         float contr = 1 + (2 * rng_unif(rng) - 1) * cfg->contrast;
         if (bright != 0 || contr != 1) {
@@ -366,7 +366,7 @@ void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int 
     }
     geometry(src, dst, w, h, flip, deg, scale, (float)dx, (float)dy, lut);
 
-    if ((ops & AUG_ERASE) && cfg->erase_max > 0 && rng_unif(rng) < cfg->erase_p) {
+    if ((ops & AUGMENT_ERASE) && cfg->erase_max > 0 && rng_unif(rng) < cfg->erase_p) {
         float share = cfg->erase_min + rng_unif(rng) * (cfg->erase_max - cfg->erase_min);
         float asp = cfg->erase_aspect >= 1 ? cfg->erase_aspect : 1;
         float r = expf((2 * rng_unif(rng) - 1) * logf(asp)); /* log-uniform h/w */

@@ -22,17 +22,17 @@ extern "C" {
 #endif
 
 enum {
-    AUG_CROP = 1 << 0,   /* random shift by up to `shift` px (pad + crop) */
-    AUG_FLIP = 1 << 1,   /* horizontal flip with probability flip_p */
-    AUG_ROTATE = 1 << 2, /* rotation by up to +-rotate degrees */
-    AUG_ZOOM = 1 << 3,   /* scale in [zoom_min, zoom_max] */
-    AUG_COLOR = 1 << 4,  /* brightness +-brightness, contrast 1 +- contrast */
-    AUG_ERASE = 1 << 5,  /* random erasing with probability erase_p */
-    AUG_ALL = (1 << 6) - 1,
+    AUGMENT_CROP = 1 << 0,   /* random shift by up to `shift` px (pad + crop) */
+    AUGMENT_FLIP = 1 << 1,   /* horizontal flip with probability flip_p */
+    AUGMENT_ROTATE = 1 << 2, /* rotation by up to +-rotate degrees */
+    AUGMENT_ZOOM = 1 << 3,   /* scale in [zoom_min, zoom_max] */
+    AUGMENT_COLOR = 1 << 4,  /* brightness +-brightness, contrast 1 +- contrast */
+    AUGMENT_ERASE = 1 << 5,  /* random erasing with probability erase_p */
+    AUGMENT_ALL = (1 << 6) - 1,
 };
 
-typedef struct aug_cfg {
-    unsigned ops;          /* AUG_* bits */
+typedef struct augment_cfg {
+    unsigned ops;          /* AUGMENT_* bits */
     int shift;             /* max shift, px, each axis */
     float flip_p;          /* flip probability */
     float rotate;          /* max rotation, degrees */
@@ -43,13 +43,13 @@ typedef struct aug_cfg {
     float erase_min, erase_max; /* erased area, share of the image */
     float erase_aspect;    /* max aspect ratio of the rectangle (>= 1) */
     int erase_noise;       /* 1: fill with noise; 0: with the image mean */
-} aug_cfg;
+} augment_cfg;
 
 /* Defaults for w x h faces, no operation enabled: shift min(w,h)/12 px
  * (4 at 48), flip p 0.5, rotate +-10 deg, zoom 0.9..1.1, brightness +-25.6
  * levels, contrast 1 +- 0.2, erasing p 0.5 over 2..20% of the image with
  * aspect up to 3, filled with noise. */
-void aug_defaults(aug_cfg *cfg, int w, int h);
+void augment_defaults(augment_cfg *cfg, int w, int h);
 
 /*
  * Enable operations from a comma-separated list: crop (or shift), flip,
@@ -60,27 +60,27 @@ void aug_defaults(aug_cfg *cfg, int w, int h);
  * ("all,none,flip" is flip). Returns 0, or -1 with app_error() naming the
  * bad item; cfg is then unchanged.
  */
-int aug_parse(aug_cfg *cfg, const char *list);
+int augment_parse(augment_cfg *cfg, const char *list);
 
 /* Describe the enabled operations, e.g. "crop(4px) flip rotate(10deg)";
  * "none" when none. Returns buf. */
-char *aug_describe(const aug_cfg *cfg, char *buf, size_t len);
+char *augment_describe(const augment_cfg *cfg, char *buf, size_t len);
 
 /* Augment src (w x h) into dst (w x h, must not overlap src). */
-void aug_apply(const aug_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
                uint64_t *rng);
 
 /*
- * The deterministic geometric map under aug_apply, for test-time
+ * The deterministic geometric map under augment_apply, for test-time
  * augmentation and tests: flip (0/1) the source, scale it by `scale` and
  * rotate it by `degrees` (counter-clockwise) about the centre, then shift
  * it by (dx, dy) px. Bilinear, edges replicated.
  */
-void aug_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
+void augment_affine(const uint8_t *src, uint8_t *dst, int w, int h, int flip,
                 float degrees, float scale, float dx, float dy);
 
 /* Horizontal mirror. */
-void aug_flip(const uint8_t *src, uint8_t *dst, int w, int h);
+void augment_flip(const uint8_t *src, uint8_t *dst, int w, int h);
 
 #ifdef __cplusplus
 }

@@ -9,12 +9,12 @@
 /* L2 pull of vector scaling towards the temperature (per parameter, on the
  * mean NLL): small, so a few thousand faces decide, yet it keeps a class
  * with few faces from wandering. */
-#define CAL_L2 1e-3f
+#define CALIBRATE_L2 1e-3f
 
-int cal_parse_mode(const char *opt, const char *text, cal_mode *out)
+int calibrate_parse_mode(const char *opt, const char *text, calibrate_mode *out)
 {
-    static const struct { const char *name; cal_mode mode; } modes[] = {
-        {"none", CAL_NONE}, {"temperature", CAL_TEMPERATURE}, {"vector", CAL_VECTOR}, {"auto", CAL_AUTO},
+    static const struct { const char *name; calibrate_mode mode; } modes[] = {
+        {"none", CALIBRATE_NONE}, {"temperature", CALIBRATE_TEMPERATURE}, {"vector", CALIBRATE_VECTOR}, {"auto", CALIBRATE_AUTO},
     };
     for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
         if (!strcmp(text, modes[i].name)) {
@@ -25,7 +25,7 @@ int cal_parse_mode(const char *opt, const char *text, cal_mode *out)
     return -1;
 }
 
-const char *cal_describe(const nn_net *net, char *buf, size_t len)
+const char *calibrate_describe(const nn_net *net, char *buf, size_t len)
 {
     const nn_calib *c = nn_net_calib(net);
     if (c->kind == NN_CALIB_TEMPERATURE)
@@ -65,7 +65,7 @@ static void figures(const nn_calib *c, const float *z, const int *y, int n, int 
 {
     nn_calib_probs(c, z, p, n, k);
     *nll = nn_nll(p, y, n, k);
-    *ece = nn_ece(p, y, n, k, CAL_ECE_BINS);
+    *ece = nn_ece(p, y, n, k, CALIBRATE_ECE_BINS);
 }
 
 /* Two-fold cross-validated NLL of fitting `kind`: fit on the even images,
@@ -86,7 +86,7 @@ static int cv_nll(nn_calib_kind kind, const float *z, const int *y, int n, int k
     double sum = 0;
     for (int f = 0; f < 2; f++) {
         nn_calib c;
-        if (nn_calib_fit(&c, kind, zs[f], ys[f], half[f], k, CAL_L2))
+        if (nn_calib_fit(&c, kind, zs[f], ys[f], half[f], k, CALIBRATE_L2))
             goto out;
         nn_calib_probs(&c, zs[1 - f], p, half[1 - f], k);
         sum += nn_nll(p, ys[1 - f], half[1 - f], k) * half[1 - f];
@@ -102,10 +102,10 @@ out:
     return rc;
 }
 
-int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode mode, FILE *log)
+int calibrate_fit_net(nn_net *net, const float *x, const int *labels, int n, calibrate_mode mode, FILE *log)
 {
     nn_net_set_calib(net, NULL);
-    if (mode == CAL_NONE)
+    if (mode == CALIBRATE_NONE)
         return 0;
     const int k = nn_net_n_classes(net);
     if (n < 2 * k) {
@@ -118,8 +118,8 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
         app_fail("calibration: %s", z ? "out of memory" : nn_error());
         goto out;
     }
-    nn_calib_kind kind = mode == CAL_VECTOR ? NN_CALIB_VECTOR : NN_CALIB_TEMPERATURE;
-    if (mode == CAL_AUTO) {
+    nn_calib_kind kind = mode == CALIBRATE_VECTOR ? NN_CALIB_VECTOR : NN_CALIB_TEMPERATURE;
+    if (mode == CALIBRATE_AUTO) {
         double cv_t, cv_v;
         if (cv_nll(NN_CALIB_TEMPERATURE, z, labels, n, k, &cv_t) ||
             cv_nll(NN_CALIB_VECTOR, z, labels, n, k, &cv_v)) {
@@ -131,7 +131,7 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
                      "scaling: %s\n", cv_t, cv_v, kind == NN_CALIB_VECTOR ? "vector scaling" : "temperature");
     }
     nn_calib c;
-    if (nn_calib_fit(&c, kind, z, labels, n, k, CAL_L2) || nn_net_set_calib(net, &c)) {
+    if (nn_calib_fit(&c, kind, z, labels, n, k, CALIBRATE_L2) || nn_net_set_calib(net, &c)) {
         app_fail("calibration: %s", nn_error());
         goto out;
     }
@@ -140,7 +140,7 @@ int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode 
     figures(&c, z, labels, n, k, p, &nll1, &ece1);
     char what[96];
     fprintf(log, "calibration (%s) on %d validation faces: NLL %.4f -> %.4f, ECE %.4f -> %.4f\n",
-            cal_describe(net, what, sizeof what), n, nll0, nll1, ece0, ece1);
+            calibrate_describe(net, what, sizeof what), n, nll0, nll1, ece0, ece1);
     rc = 0;
 out:
     free(z);

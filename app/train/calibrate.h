@@ -8,28 +8,28 @@
 
 #include <stdio.h>
 
-typedef enum { CAL_NONE, CAL_TEMPERATURE, CAL_VECTOR, CAL_AUTO } cal_mode;
+typedef enum { CALIBRATE_NONE, CALIBRATE_TEMPERATURE, CALIBRATE_VECTOR, CALIBRATE_AUTO } calibrate_mode;
 
 /* "none", "temperature", "vector" or "auto". Returns 0, or -1 with
  * app_error() naming `opt` and the problem. */
-int cal_parse_mode(const char *opt, const char *text, cal_mode *out);
+int calibrate_parse_mode(const char *opt, const char *text, calibrate_mode *out);
 
 /* One-line description of a net's calibration, e.g. "temperature 1.42",
  * "vector scaling", "none". Returns buf. */
-const char *cal_describe(const nn_net *net, char *buf, size_t len);
+const char *calibrate_describe(const nn_net *net, char *buf, size_t len);
 
 /*
  * Replace net's calibration by one fitted on n preprocessed images x with
  * labels: a temperature, vector scaling (per-class scale and bias), or
- * with CAL_AUTO whichever of the two has the lower negative log-likelihood
+ * with CALIBRATE_AUTO whichever of the two has the lower negative log-likelihood
  * in a two-fold cross-validation on these images (so vector scaling must
- * earn its extra parameters on faces it was not fitted on). CAL_NONE
+ * earn its extra parameters on faces it was not fitted on). CALIBRATE_NONE
  * removes it. Prints the choice and NLL and ECE (15 bins) before and after
  * to `log`. Returns 0, or -1 with app_error() saying why.
  */
-int cal_fit_net(nn_net *net, const float *x, const int *labels, int n, cal_mode mode, FILE *log);
+int calibrate_fit_net(nn_net *net, const float *x, const int *labels, int n, calibrate_mode mode, FILE *log);
 
 /* ECE with the 15 equal-width bins every report uses. */
-#define CAL_ECE_BINS 15
+#define CALIBRATE_ECE_BINS 15
 
 #endif

@@ -7,7 +7,7 @@
  *   u32 argc, then argc times: u32 length + bytes (no NUL)
  *   i32 epoch, i32 batch, f64 loss_sum, i64 correct, i64 seen,
  *   f64 epoch_seconds, f64 total_seconds
- *   u64 aug_rng, u64 order_rng, u64 net_rng
+ *   u64 augment_rng, u64 order_rng, u64 net_rng
  *   f32 sched_lr, f32 sched_best, i32 sched_bad
  *   f32 best_acc, i32 best_epoch, i32 bad_epochs
  *   i32 optim_kind, i64 optim_t, u64 n_optim, n_optim x f32
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CKPT_VERSION 2
+#define CHECKPOINT_VERSION 2
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
 
 /* ---- writing ---- */
@@ -83,11 +83,11 @@ static void put_f64(wbuf *b, double f)
     put_u64(b, v);
 }
 
-int ckpt_save(const char *path, const ckpt_state *s)
+int checkpoint_save(const char *path, const checkpoint_state *s)
 {
     wbuf b = {0};
     put(&b, magic, 8);
-    put_u32(&b, CKPT_VERSION);
+    put_u32(&b, CHECKPOINT_VERSION);
     put_u32(&b, (uint32_t)s->argc);
     for (int i = 0; i < s->argc; i++) {
         size_t n = strlen(s->argv[i]);
@@ -101,7 +101,7 @@ int ckpt_save(const char *path, const ckpt_state *s)
     put_u64(&b, (uint64_t)s->seen);
     put_f64(&b, s->epoch_seconds);
     put_f64(&b, s->total_seconds);
-    put_u64(&b, s->aug_rng);
+    put_u64(&b, s->augment_rng);
     put_u64(&b, s->order_rng);
     put_u64(&b, s->net_rng);
     put_f32(&b, s->sched_lr);
@@ -120,7 +120,7 @@ int ckpt_save(const char *path, const ckpt_state *s)
         put_u32(&b, (uint32_t)s->order[i]);
     put_u32(&b, (uint32_t)s->n_history);
     for (int i = 0; i < s->n_history; i++) {
-        const rep_epoch *h = &s->history[i];
+        const report_epoch *h = &s->history[i];
         put_u32(&b, (uint32_t)h->epoch);
         put_f32(&b, h->lr);
         put_f32(&b, h->train_loss);
@@ -145,10 +145,9 @@ int ckpt_save(const char *path, const ckpt_state *s)
         return app_fail("%s: out of memory", path);
     }
     /* Through a temporary file: a failed write keeps the last checkpoint. */
-    char err[8400];
-    int rc = op_write_mem(path, b.p, b.len, err, sizeof err);
+    int rc = outpath_write_mem(path, b.p, b.len);
     free(b.p);
-    return rc != 0 ? app_fail("checkpoint: %s", err) : 0;
+    return rc != 0 ? app_fail("checkpoint: %s", app_error()) : 0;
 }
 
 /* ---- reading ---- */
@@ -216,7 +215,7 @@ static void *dup_bytes(rbuf *r, uint64_t n)
     return p;
 }
 
-void ckpt_free(ckpt_state *s)
+void checkpoint_free(checkpoint_state *s)
 {
     for (int i = 0; i < s->argc; i++)
         free(s->argv[i]);
@@ -265,7 +264,7 @@ static int read_all(const char *path, uint8_t **out, size_t *out_len)
 }
 
 /* The optimizer state, epoch order and history; r->bad on any trouble. */
-static void get_arrays(rbuf *r, ckpt_state *s)
+static void get_arrays(rbuf *r, checkpoint_state *s)
 {
     s->n_optim = get_u64(r);
     if (!get_count(r, s->n_optim, 4) && (s->optim = malloc((s->n_optim ? s->n_optim : 1) * 4)))
@@ -284,7 +283,7 @@ static void get_arrays(rbuf *r, ckpt_state *s)
     if (s->n_history >= 0 && !get_count(r, (uint64_t)s->n_history, 32) &&
         (s->history = calloc((size_t)s->n_history + 1, sizeof *s->history)))
         for (int i = 0; i < s->n_history; i++) {
-            rep_epoch *h = &s->history[i];
+            report_epoch *h = &s->history[i];
             h->epoch = (int)get_u32(r);
             h->lr = get_f32(r);
             h->train_loss = get_f32(r);
@@ -297,7 +296,7 @@ static void get_arrays(rbuf *r, ckpt_state *s)
         r->bad = 1;
 }
 
-int ckpt_load(const char *path, ckpt_state *s)
+int checkpoint_load(const char *path, checkpoint_state *s)
 {
     memset(s, 0, sizeof *s);
     uint8_t *data = NULL;
@@ -316,12 +315,12 @@ int ckpt_load(const char *path, ckpt_state *s)
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
-    if (version != CKPT_VERSION && version != 1) {
+    if (version != CHECKPOINT_VERSION && version != 1) {
         free(data);
-        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CKPT_VERSION);
+        return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CHECKPOINT_VERSION);
     }
     uint32_t argc = get_u32(&r);
-    if (argc > CKPT_MAX_ARGS)
+    if (argc > CHECKPOINT_MAX_ARGS)
         r.bad = 1;
     for (uint32_t i = 0; i < argc && !r.bad; i++) {
         uint32_t n = get_u32(&r);
@@ -344,7 +343,7 @@ int ckpt_load(const char *path, ckpt_state *s)
     s->seen = (int64_t)get_u64(&r);
     s->epoch_seconds = get_f64(&r);
     s->total_seconds = get_f64(&r);
-    s->aug_rng = get_u64(&r);
+    s->augment_rng = get_u64(&r);
     s->order_rng = get_u64(&r);
     s->net_rng = get_u64(&r);
     s->sched_lr = get_f32(&r);
@@ -375,7 +374,7 @@ int ckpt_load(const char *path, ckpt_state *s)
         r.bad = 1;
     free(data);
     if (r.bad || !s->model || s->epoch < 0 || s->batch < 0) {
-        ckpt_free(s);
+        checkpoint_free(s);
         return app_fail("%s: checkpoint is malformed", path);
     }
     return 0;
@@ -383,10 +382,10 @@ int ckpt_load(const char *path, ckpt_state *s)
 
 /* ---- a running training to and from its state ---- */
 
-int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+int checkpoint_save_run(const char *path, checkpoint_state *s, int argc, char **argv, nn_net *net,
                   nn_optim *opt, const nn_sched *sched, int optim_kind)
 {
-    s->argc = argc < CKPT_MAX_ARGS ? argc : CKPT_MAX_ARGS;
+    s->argc = argc < CHECKPOINT_MAX_ARGS ? argc : CHECKPOINT_MAX_ARGS;
     for (int i = 0; i < s->argc; i++)
         s->argv[i] = argv[i];
     s->net_rng = *nn_net_rng(net);
@@ -404,7 +403,7 @@ int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net
     s->model = model;
     s->model_len = len;
     if (!rc)
-        rc = ckpt_save(path, s);
+        rc = checkpoint_save(path, s);
     free(model);
     s->model = NULL;
     s->optim = NULL;
@@ -414,7 +413,7 @@ int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net
     return rc;
 }
 
-int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+int checkpoint_restore(checkpoint_state *saved, checkpoint_state *s, nn_net *net, nn_optim *opt,
                  nn_sched *sched, int optim_kind, int n_train)
 {
     if (saved->n_optim != nn_optim_state_size(opt) || saved->optim_kind != (int32_t)optim_kind)
@@ -440,7 +439,7 @@ int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
     s->seen = saved->seen;
     s->epoch_seconds = saved->epoch_seconds;
     s->total_seconds = saved->total_seconds;
-    s->aug_rng = saved->aug_rng;
+    s->augment_rng = saved->augment_rng;
     s->order_rng = saved->order_rng;
     s->best_acc = saved->best_acc;
     s->best_epoch = saved->best_epoch;

@@ -12,12 +12,12 @@
 #include "nn.h"
 #include "report.h"
 
-#define CKPT_MAX_ARGS 128
+#define CHECKPOINT_MAX_ARGS 128
 
-typedef struct ckpt_state {
+typedef struct checkpoint_state {
     /* the run's arguments (argv[1..] of `emotion-train train`) */
     int argc;
-    char *argv[CKPT_MAX_ARGS];
+    char *argv[CHECKPOINT_MAX_ARGS];
     /* position */
     int32_t epoch;            /* epoch in progress, 0-based */
     int32_t batch;            /* next batch of that epoch */
@@ -28,7 +28,7 @@ typedef struct ckpt_state {
     double epoch_seconds;     /* time spent in the epoch so far */
     double total_seconds;     /* training time of the run so far */
     /* randomness */
-    uint64_t aug_rng, order_rng, net_rng;
+    uint64_t augment_rng, order_rng, net_rng;
     /* schedule and early stopping */
     float sched_lr, sched_best;
     int32_t sched_bad;
@@ -41,7 +41,7 @@ typedef struct ckpt_state {
     float *optim;
     /* history */
     int32_t n_history;
-    rep_epoch *history;
+    report_epoch *history;
     /* models: the current one and the best so far (NULL when none) */
     void *model;
     uint64_t model_len;
@@ -51,30 +51,30 @@ typedef struct ckpt_state {
     int32_t swa_count;
     uint64_t n_swa;
     float *swa;
-} ckpt_state;
+} checkpoint_state;
 
 /* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with
  * message in app_error() (app_err.h). */
-int ckpt_save(const char *path, const ckpt_state *s);
-/* Read; on success *s owns malloc'd buffers freed by ckpt_free. */
-int ckpt_load(const char *path, ckpt_state *s);
-void ckpt_free(ckpt_state *s);
+int checkpoint_save(const char *path, const checkpoint_state *s);
+/* Read; on success *s owns malloc'd buffers freed by checkpoint_free. */
+int checkpoint_load(const char *path, checkpoint_state *s);
+void checkpoint_free(checkpoint_state *s);
 
 /* A running training's checkpoint: *s (its position, RNGs, history, best
  * model and weight average) completed with the run's arguments
  * argv[0..argc), the net (weights and RNG), the optimizer's state and the
  * schedule, and written to path. *s is left as it was. Returns 0 or -1
  * (app_error). */
-int ckpt_save_run(const char *path, ckpt_state *s, int argc, char **argv, nn_net *net,
+int checkpoint_save_run(const char *path, checkpoint_state *s, int argc, char **argv, nn_net *net,
                   nn_optim *opt, const nn_sched *sched, int optim_kind);
 
 /* The inverse for --resume: the optimizer's state, the net's RNG and the
  * schedule restored from saved, and position, history, best model and
  * weight average moved from saved into *s (saved keeps the rest for
- * ckpt_free). n_train: the training images now, which must be the count
+ * checkpoint_free). n_train: the training images now, which must be the count
  * the saved epoch order was made for. Returns 0, or -1 with app_error()
  * saying what does not fit. */
-int ckpt_restore(ckpt_state *saved, ckpt_state *s, nn_net *net, nn_optim *opt,
+int checkpoint_restore(checkpoint_state *saved, checkpoint_state *s, nn_net *net, nn_optim *opt,
                  nn_sched *sched, int optim_kind, int n_train);
 
 #endif

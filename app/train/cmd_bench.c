@@ -65,7 +65,7 @@ static int bench_opencv(nn_net *net, const float *x, int batch, int threads, dou
     char path[] = "/tmp/emotion-bench-XXXXXX.onnx";
     int fd = mkstemps(path, 5);
     if (fd < 0) {
-        ed_err("bench: cannot create a temporary file");
+        cli_err("bench: cannot create a temporary file");
         return -1;
     }
     close(fd);
@@ -74,12 +74,12 @@ static int bench_opencv(nn_net *net, const float *x, int batch, int threads, dou
     nn_net_input_shape(net, &b.c, &b.h, &b.w);
     b.out = malloc((size_t)batch * b.k * sizeof(float));
     if (!b.out || nn_export_onnx(net, path)) {
-        ed_err("bench: %s", nn_error());
+        cli_err("bench: %s", nn_error());
         goto done;
     }
     cvw_set_threads(threads);
     if (!(b.dnn = cvw_dnn_load_onnx(path))) {
-        ed_err("bench: %s", cvw_error());
+        cli_err("bench: %s", cvw_error());
         goto done;
     }
     b.n = 1;
@@ -87,7 +87,7 @@ static int bench_opencv(nn_net *net, const float *x, int batch, int threads, dou
     b.n = batch;
     double tb = best_time(run_opencv, &b, seconds, 3);
     if (t1 < 0 || tb < 0) {
-        ed_err("bench: %s", cvw_error());
+        cli_err("bench: %s", cvw_error());
         goto done;
     }
     printf("opencv_infer_batch1_us=%.1f\n", t1 * 1e6);
@@ -128,14 +128,14 @@ int cmd_bench(int argc, char **argv)
                    "OpenCV's DNN module. --precision bf16|auto sets the training products' arithmetic\n"
                    "(see train --help; inference stays FP32); int8 times the inference passes in INT8\n"
                    "(with --model: its calibration, else one on the random inputs; training FP32).\n");
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
             opencv = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         if (!strcmp(argv[i - 1], "--arch"))
             arch = v;
         else if (!strcmp(argv[i - 1], "--model"))
@@ -144,22 +144,22 @@ int cmd_bench(int argc, char **argv)
             precision = v;
         else if (!strcmp(argv[i - 1], "--threads")) {
             if (cli_int("--threads", v, 1, 256, &threads))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i - 1], "--batch")) {
             if (cli_int("--batch", v, 1, 4096, &batch))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i - 1], "--seconds")) {
             if (cli_float("--seconds", v, 0.01, 3600, &seconds))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else {
-            ed_err("bench: unknown option '%s'", argv[i - 1]);
-            return ED_EXIT_USAGE;
+            cli_err("bench: unknown option '%s'", argv[i - 1]);
+            return CLI_EXIT_USAGE;
         }
     }
     nn_net *net = model ? nn_net_load(model) : nn_net_from_arch(arch, classes);
     if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", nn_error());
+        return CLI_EXIT_FAIL;
     }
     if (model) {
         arch = model;
@@ -167,7 +167,7 @@ int cmd_bench(int argc, char **argv)
     } else {
         nn_net_init(net, 1);
     }
-    int rc = ED_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL;
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
@@ -177,12 +177,12 @@ int cmd_bench(int argc, char **argv)
     nn_optim_cfg oc = nn_optim_defaults(NN_SGD);
     b.opt = nn_optim_new(net, &oc);
     if (!b.x || !b.y || !b.opt || nn_net_set_threads(net, threads)) {
-        ed_err("bench: %s", nn_error()[0] ? nn_error() : "out of memory");
+        cli_err("bench: %s", nn_error()[0] ? nn_error() : "out of memory");
         goto done;
     }
     int int8 = !strcmp(precision, "int8");
     if (!int8 && cmd_set_precision(net, precision)) {
-        rc = ED_EXIT_USAGE;
+        rc = CLI_EXIT_USAGE;
         goto done;
     }
     uint64_t s = 42;
@@ -194,7 +194,7 @@ int cmd_bench(int argc, char **argv)
         b.y[i] = i % classes;
     if (int8 && ((!nn_net_has_int8(net) && nn_net_calibrate_int8(net, b.x, batch)) ||
                  nn_net_set_precision(net, NN_PRECISION_INT8))) {
-        ed_err("bench: --precision int8: %s", nn_error());
+        cli_err("bench: --precision int8: %s", nn_error());
         goto done;
     }
 
@@ -215,7 +215,7 @@ int cmd_bench(int argc, char **argv)
     double tb = best_time(run_infer, &b, seconds, 3);
     double tt = best_time(run_train, &b, seconds, 3);
     if (t1 < 0 || tb < 0 || tt < 0) {
-        ed_err("bench: %s", nn_error());
+        cli_err("bench: %s", nn_error());
         goto done;
     }
     printf("infer_batch1_us=%.1f\n", t1 * 1e6);
@@ -224,7 +224,7 @@ int cmd_bench(int argc, char **argv)
     fflush(stdout);
     if (opencv && bench_opencv(net, b.x, batch, threads, seconds))
         goto done;
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     nn_optim_free(b.opt);
     free(b.x);

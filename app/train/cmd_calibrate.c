@@ -35,82 +35,82 @@ int cmd_calibrate(int argc, char **argv)
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
-    cal_mode mode = CAL_AUTO;
+    calibrate_mode mode = CALIBRATE_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
             usage();
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         if (cmd_io_option(&io, a, v))
             continue;
         if (!strcmp(a, "--val-split")) {
             if (cli_float(a, v, 0.001, 0.9, &share))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
             if (cli_u64(a, v, &seed))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--method")) {
-            if (cal_parse_mode(a, v, &mode)) {
-                ed_err("%s", app_error());
-                return ED_EXIT_USAGE;
+            if (calibrate_parse_mode(a, v, &mode)) {
+                cli_err("%s", app_error());
+                return CLI_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &threads))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else {
-            ed_err("calibrate: unknown option '%s'", a);
-            return ED_EXIT_USAGE;
+            cli_err("calibrate: unknown option '%s'", a);
+            return CLI_EXIT_USAGE;
         }
     }
     if (!io.model || !io.data || !io.out) {
-        ed_err("calibrate: %s is required (see --help)",
+        cli_err("calibrate: %s is required (see --help)",
                !io.model ? "--model" : !io.data ? "--data" : "--out");
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     const char *model = io.model, *data = io.data, *split = io.split, *out = io.out;
     int rc;
     nn_net *net = cmd_io_open(&io, threads, &rc);
     if (!net)
         return rc;
-    rc = ED_EXIT_FAIL;
-    ds_dataset *ds = NULL, *val = NULL;
+    rc = CLI_EXIT_FAIL;
+    dataset *ds = NULL, *val = NULL;
     float *x = NULL;
     if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
-    if (share > 0 && !(val = ds_split(ds, share, seed))) {
-        ed_err("--val-split: %s", app_error());
+    if (share > 0 && !(val = dataset_split(ds, share, seed))) {
+        cli_err("--val-split: %s", app_error());
         goto done;
     }
-    const ds_dataset *cal = val ? val : ds;
+    const dataset *cal = val ? val : ds;
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     if (!(x = malloc((size_t)cal->n * c * h * w * sizeof *x))) {
-        ed_err("out of memory for %d images", cal->n);
+        cli_err("out of memory for %d images", cal->n);
         goto done;
     }
     cmd_preprocess(net, cal, NULL, cal->n, x);
     char before[96];
-    cal_describe(net, before, sizeof before);
+    calibrate_describe(net, before, sizeof before);
     fprintf(stderr, "%s: calibration was %s\n", model, before);
-    if (cal_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
-        ed_err("%s", app_error());
+    if (calibrate_fit_net(net, x, cal->labels, cal->n, mode, stderr)) {
+        cli_err("%s", app_error());
         goto done;
     }
     if (nn_net_save(net, out)) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         goto done;
     }
     fprintf(stderr, "saved %s\n", out);
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     free(x);
-    ds_free(val);
-    ds_free(ds);
+    dataset_free(val);
+    dataset_free(ds);
     nn_net_free(net);
     return rc;
 }

@@ -14,7 +14,7 @@ int cmd_set_precision(nn_net *net, const char *value)
 {
     int bf16 = !strcmp(value, "bf16"), aut = !strcmp(value, "auto");
     if (!bf16 && !aut && strcmp(value, "fp32")) {
-        ed_err("--precision: '%s' is not fp32, bf16 or auto", value);
+        cli_err("--precision: '%s' is not fp32, bf16 or auto", value);
         return -1;
     }
     if ((bf16 || aut) && nn_bf16_supported())
@@ -26,13 +26,13 @@ int cmd_set_precision(nn_net *net, const char *value)
     return nn_net_set_precision(net, NN_PRECISION_FP32);
 }
 
-void cmd_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x)
+void cmd_preprocess(const nn_net *net, const dataset *ds, const int *idx, int n, float *x)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     for (int i = 0; i < n; i++)
-        nn_preprocess_u8(net, ds_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
+        nn_preprocess_u8(net, dataset_image(ds, idx ? idx[i] : i), x + (size_t)i * per);
 }
 
 int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *probs,
@@ -63,7 +63,7 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
     return 0;
 }
 
-void cmd_report_problems(const ds_dataset *ds, const char *path)
+void cmd_report_problems(const dataset *ds, const char *path)
 {
     if (!ds->n_skipped)
         return;
@@ -83,17 +83,17 @@ static void progress(void *user, int done, int total)
         fputc('\n', stderr);
 }
 
-ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
+dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet)
 {
     int c, h, w;
     nn_net_input_shape(net, &c, &h, &w);
-    ds_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
+    dataset_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
     if (!quiet && isatty(2)) {
         o.progress = progress;
         o.progress_user = (void *)path;
     }
-    ds_dataset *ds = ds_load(path, &o);
+    dataset *ds = dataset_load(path, &o);
     if (!ds)
         return NULL;
     cmd_report_problems(ds, path);
@@ -101,18 +101,18 @@ ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(net, i);
-    ds_class_map map;
-    if (ds_map_classes(ds, names, k, &map)) {
+    dataset_class_map map;
+    if (dataset_map_classes(ds, names, k, &map)) {
         char why[512];
         snprintf(why, sizeof why, "%s", app_error());
-        ds_free(ds);
+        dataset_free(ds);
         return app_fail_null("%s: none of its classes matches the model's (%s)", path, why);
     }
     for (int i = 0; i < map.n_unmatched; i++)
         fprintf(stderr, "%s: class '%s' is not one of the model's: %d images left out\n", path,
                 map.unmatched[i], map.unmatched_count[i]);
     if (ds->n == 0) {
-        ds_free(ds);
+        dataset_free(ds);
         return app_fail_null("%s: no images of the model's classes", path);
     }
     return ds;
@@ -122,31 +122,29 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
 {
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
-    char err[8400];
-    int rc = buf ? op_write_mem(path, buf, len, err, sizeof err) : -1;
-    if (!buf)
-        snprintf(err, sizeof err, "%s", nn_error());
+    int rc = buf ? outpath_write_mem(path, buf, len) : -1;
+    const char *why = buf ? app_error() : nn_error();
     free(buf);
     if (rc != 0)
-        ed_err("%s; the trained weights are safe in %s: write them with "
+        cli_err("%s; the trained weights are safe in %s: write them with "
                "emotion-train train --resume %s --out NEW.model",
-               err, ckpt, ckpt);
+               why, ckpt, ckpt);
     return rc;
 }
 
-int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, report_content *rep, const dataset *ds, const int *pred,
                     const float *probs, int k)
 {
     int idx[CMD_SAMPLES];
     size_t pix = (size_t)ds->w * ds->h;
     memset(s, 0, sizeof *s);
-    s->n = rep_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
+    s->n = report_pick_samples(ds->labels, pred, ds->n, k, CMD_SAMPLES, 7, idx);
     if (!(s->faces = malloc((size_t)(s->n > 0 ? s->n : 1) * pix))) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     for (int i = 0; i < s->n; i++) {
-        memcpy(s->faces + i * pix, ds_image(ds, idx[i]), pix);
+        memcpy(s->faces + i * pix, dataset_image(ds, idx[i]), pix);
         s->truth[i] = ds->labels[idx[i]];
         s->pred[i] = pred[idx[i]];
         s->conf[i] = probs[(size_t)idx[i] * k + s->pred[i]];
@@ -182,18 +180,18 @@ int cmd_io_option(cmd_io *io, const char *a, const char *v)
 nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
 {
     /* --out may not be --model: a new file, the input kept */
-    op_path files[] = {{"--model", io->model, OP_INPUT}, {"--data", io->data, OP_INPUT},
-                       {"--out", io->out, OP_FILE}};
-    if ((*rc = op_check_outputs(files, 3)) != 0)
+    outpath_path files[] = {{"--model", io->model, OUTPATH_INPUT}, {"--data", io->data, OUTPATH_INPUT},
+                       {"--out", io->out, OUTPATH_FILE}};
+    if ((*rc = outpath_check_outputs(files, 3)) != 0)
         return NULL;
-    *rc = ED_EXIT_FAIL;
+    *rc = CLI_EXIT_FAIL;
     nn_net *net = nn_net_load(io->model);
     if (!net) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         return NULL;
     }
     if (nn_net_set_threads(net, threads)) {
-        ed_err("--threads: %s", nn_error());
+        cli_err("--threads: %s", nn_error());
         nn_net_free(net);
         return NULL;
     }

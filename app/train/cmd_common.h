@@ -11,7 +11,7 @@
 #include "report.h"
 
 /* Preprocess images idx[0..n-1] of ds (NULL idx: 0..n-1) into x. */
-void cmd_preprocess(const nn_net *net, const ds_dataset *ds, const int *idx, int n, float *x);
+void cmd_preprocess(const nn_net *net, const dataset *ds, const int *idx, int n, float *x);
 
 /* Classify every image of ds (x: all of them preprocessed) in batches:
  * probs[ds->n * k] when not NULL, predictions pred[ds->n], and the mean
@@ -21,9 +21,9 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
 
 /* Load a data set for a model: its input size, classes relabelled onto the
  * model's by name (skipped entries and images of other classes dropped
- * are warnings on stderr). `split` as ds_load. Returns NULL with
+ * are warnings on stderr). `split` as dataset_load. Returns NULL with
  * app_error() saying why. */
-ds_dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
+dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet);
 
 /* Save the trained model to path through a temporary file. When that
@@ -38,10 +38,10 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt);
 int cmd_set_precision(nn_net *net, const char *value);
 
 /* Print a data set's skipped entries (count and the first messages). */
-void cmd_report_problems(const ds_dataset *ds, const char *path);
+void cmd_report_problems(const dataset *ds, const char *path);
 
 /* The faces of a report's sample panel: up to CMD_SAMPLES images of ds
- * picked by rep_pick_samples (a fixed seed), with their true class, the
+ * picked by report_pick_samples (a fixed seed), with their true class, the
  * prediction pred[i] and its probability from probs (k per image). */
 #define CMD_SAMPLES 24
 typedef struct cmd_samples {
@@ -51,7 +51,7 @@ typedef struct cmd_samples {
 } cmd_samples;
 /* Fills s and points rep's sample fields (and face size) at it. Returns 0
  * or -1 (out of memory, said on stderr). */
-int cmd_samples_pick(cmd_samples *s, rep_report *rep, const ds_dataset *ds, const int *pred,
+int cmd_samples_pick(cmd_samples *s, report_content *rep, const dataset *ds, const int *pred,
                     const float *probs, int k);
 void cmd_samples_free(cmd_samples *s);
 /* The options most commands take alike: --model, --data, --split, --out.

@@ -27,7 +27,7 @@ static const struct { int flip; float dx, dy; } tta_views[] = {
 
 static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 {
-    aug_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
+    augment_affine(src, dst, w, h, tta_views[v].flip, 0, 1, tta_views[v].dx, tta_views[v].dy);
 }
 
 typedef struct eval_opts {
@@ -35,8 +35,11 @@ typedef struct eval_opts {
     int tta, threads, uncalibrated, precision;
 } eval_opts;
 
-/* Returns -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, eval_opts *o)
+/* What parse found: options to run with, --help printed, or a usage error
+ * said in one line (as train_opts_parse). */
+typedef enum { EVAL_RUN, EVAL_HELP, EVAL_BAD } eval_status;
+
+static eval_status parse(int argc, char **argv, eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 2;
@@ -54,8 +57,8 @@ static int parse(int argc, char **argv, eval_opts *o)
                    "probabilities averaged, classes matched by name, each model given its\n"
                    "own input size and preprocessing.\n"
                    "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
-                   ed_default_model());
-            return ED_EXIT_OK;
+                   paths_default_model());
+            return EVAL_HELP;
         }
         if (!strcmp(a, "--tta")) {
             o->tta = 1;
@@ -66,7 +69,7 @@ static int parse(int argc, char **argv, eval_opts *o)
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return ED_EXIT_USAGE;
+            return EVAL_BAD;
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--split")) o->split = v;
@@ -74,28 +77,28 @@ static int parse(int argc, char **argv, eval_opts *o)
         else if (!strcmp(a, "--report")) o->report = v;
         else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &o->threads))
-                return ED_EXIT_USAGE;
+                return EVAL_BAD;
         } else if (!strcmp(a, "--precision")) {
             if (cli_precision(a, v, &o->precision))
-                return ED_EXIT_USAGE;
+                return EVAL_BAD;
         } else {
-            ed_err("eval: unknown option '%s'", a);
-            return ED_EXIT_USAGE;
+            cli_err("eval: unknown option '%s'", a);
+            return EVAL_BAD;
         }
     }
     if (!o->data) {
-        ed_err("eval: --data is required (see --help)");
-        return ED_EXIT_USAGE;
+        cli_err("eval: --data is required (see --help)");
+        return EVAL_BAD;
     }
-    return -1;
+    return EVAL_RUN;
 }
 
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
-    int prc = parse(argc, argv, &o);
-    if (prc >= 0)
-        return prc;
+    eval_status st = parse(argc, argv, &o);
+    if (st != EVAL_RUN)
+        return st == EVAL_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
                *report = o.report;
     int tta = o.tta, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
@@ -103,37 +106,37 @@ int cmd_eval(int argc, char **argv)
     if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
         split = "PublicTest";
     if (!model)
-        model = ed_default_model();
+        model = paths_default_model();
     ens e;
-    if (ens_load(&e, model, threads)) {
-        ed_err("%s", app_error());
-        return ED_EXIT_FAIL;
+    if (ensemble_load(&e, model, threads)) {
+        cli_err("%s", app_error());
+        return CLI_EXIT_FAIL;
     }
     /* every model is an input the outputs must not replace */
-    op_path files[ENS_MAX + 3] = {{"--data", data, OP_INPUT}, {"--json", json, OP_FILE_MKDIRS},
-                                  {"--report", report, OP_FOLDER}};
+    outpath_path files[ENSEMBLE_MAX + 3] = {{"--data", data, OUTPATH_INPUT}, {"--json", json, OUTPATH_FILE_MKDIRS},
+                                  {"--report", report, OUTPATH_FOLDER}};
     for (int m = 0; m < e.n; m++)
-        files[3 + m] = (op_path){"--model", e.path[m], OP_INPUT};
-    int orc = op_check_outputs(files, 3 + e.n);
+        files[3 + m] = (outpath_path){"--model", e.path[m], OUTPATH_INPUT};
+    int orc = outpath_check_outputs(files, 3 + e.n);
     if (orc) {
-        ens_free(&e);
+        ensemble_free(&e);
         return orc;
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
-    int rc = ED_EXIT_FAIL;
-    ds_dataset *ds = NULL;
+    int rc = CLI_EXIT_FAIL;
+    dataset *ds = NULL;
     float *acc = NULL;
     int *pred = NULL;
     for (int m = 0; m < e.n; m++) {
         if (uncalibrated)
             nn_net_set_calib(e.net[m], NULL);
         if (nn_net_set_precision(e.net[m], (nn_precision)precision)) {
-            ed_err("--precision: %s: %s", e.path[m], nn_error());
+            cli_err("--precision: %s: %s", e.path[m], nn_error());
             goto done;
         }
     }
     if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
@@ -141,21 +144,21 @@ int cmd_eval(int argc, char **argv)
     acc = calloc((size_t)n * k, sizeof *acc);
     pred = malloc((size_t)n * sizeof *pred);
     if (!acc || !pred) {
-        ed_err("out of memory for %d images", n);
+        cli_err("out of memory for %d images", n);
         goto done;
     }
     double t0 = nn_now();
     int views = tta ? N_TTA : 1;
-    if (ens_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
-        ed_err("%s", app_error());
+    if (ensemble_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
+        cli_err("%s", app_error());
         goto done;
     }
     double secs = nn_now() - t0;
     for (int i = 0; i < n; i++)
         pred[i] = probs_argmax(acc + (size_t)i * k, k);
-    rep_metrics m;
-    if (rep_metrics_compute(&m, ds->labels, pred, n, k)) {
-        ed_err("%s", app_error());
+    report_metrics m;
+    if (report_metrics_compute(&m, ds->labels, pred, n, k)) {
+        cli_err("%s", app_error());
         goto done;
     }
     const char *names[NN_MAX_CLASSES];
@@ -163,42 +166,42 @@ int cmd_eval(int argc, char **argv)
         names[i] = nn_net_class(net, i);
     printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
            split ? split : "", n, tta ? ", test-time augmentation" : "");
-    rep_metrics_print(stdout, &m, names);
+    report_metrics_print(stdout, &m, names);
     char calib[96];
-    double ece = nn_ece(acc, ds->labels, n, k, CAL_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
+    double ece = nn_ece(acc, ds->labels, n, k, CALIBRATE_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
     if (e.n > 1)
         snprintf(calib, sizeof calib, "ensemble of %d models, each its own", e.n);
     else
-        cal_describe(net, calib, sizeof calib);
-    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CAL_ECE_BINS, nll);
+        calibrate_describe(net, calib, sizeof calib);
+    printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CALIBRATE_ECE_BINS, nll);
     printf("time: %.2f s (%.0f faces/s)\n", secs, (double)n * views * e.n / secs);
     char what[512];
     snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
-    rep_report rep = {
+    report_content rep = {
         .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
         .best_val_accuracy = -1, .model = model, .data = data,
         .has_probs = 1, .ece = ece, .nll = nll, .calibration = calib,
     };
-    if (json && rep_write_metrics_json(json, &rep)) {
-        ed_err("--json: %s", app_error());
+    if (json && report_write_metrics_json(json, &rep)) {
+        cli_err("--json: %s", app_error());
         goto done;
     }
     if (report) {
         cmd_samples smp;
         if (cmd_samples_pick(&smp, &rep, ds, pred, acc, k))
             goto done;
-        int r = rep_write(report, &rep);
+        int r = report_write(report, &rep);
         cmd_samples_free(&smp);
         if (r) {
-            ed_err("--report: %s", app_error());
+            cli_err("--report: %s", app_error());
             goto done;
         }
     }
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     free(acc);
     free(pred);
-    ds_free(ds);
-    ens_free(&e);
+    dataset_free(ds);
+    ensemble_free(&e);
     return rc;
 }

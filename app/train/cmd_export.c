@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "cvw.h"
 #include "nn.h"
+#include "app_err.h"
 #include "outpath.h"
 #include "paths.h"
 
@@ -28,7 +29,7 @@ static void usage(FILE *f)
             "  -m, --model M     model file (default: %s)\n"
             "  -o, --onnx OUT    ONNX file to write\n"
             "      --check       load OUT with OpenCV DNN and compare with the engine\n",
-            ed_default_model());
+            paths_default_model());
 }
 
 /* Max |engine - OpenCV| over a batch of random pixels, or -1 on error. */
@@ -44,7 +45,7 @@ static double check_with_opencv(nn_net *net, const char *onnx)
     double maxd = -1;
     cvw_dnn *dnn = NULL;
     if (!raw || !pre || !cv_out) {
-        ed_err("export: out of memory");
+        cli_err("export: out of memory");
         goto done;
     }
     uint32_t s = 12345;
@@ -54,16 +55,16 @@ static double check_with_opencv(nn_net *net, const char *onnx)
         pre[i] = raw[i] * pp->scale + pp->bias;
     }
     if (!(dnn = cvw_dnn_load_onnx(onnx))) {
-        ed_err("export --check: %s", cvw_error());
+        cli_err("export --check: %s", cvw_error());
         goto done;
     }
     if (cvw_dnn_forward(dnn, raw, N, c, h, w, cv_out, k)) {
-        ed_err("export --check: %s", cvw_error());
+        cli_err("export --check: %s", cvw_error());
         goto done;
     }
     const float *p = nn_net_forward(net, pre, N, 0);
     if (!p) {
-        ed_err("export --check: %s", nn_error());
+        cli_err("export --check: %s", nn_error());
         goto done;
     }
     maxd = 0;
@@ -88,45 +89,44 @@ int cmd_export(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--onnx")) {
             if (!(out = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--check")) {
             check = 1;
         } else {
-            ed_err("export: unexpected argument '%s' (try --help)", a);
-            return ED_EXIT_USAGE;
+            cli_err("export: unexpected argument '%s' (try --help)", a);
+            return CLI_EXIT_USAGE;
         }
     }
     if (!out || !*out) {
-        ed_err("export: --onnx OUT.onnx is required (try --help)");
-        return ED_EXIT_USAGE;
+        cli_err("export: --onnx OUT.onnx is required (try --help)");
+        return CLI_EXIT_USAGE;
     }
     int default_model = !model;
     if (default_model)
-        model = ed_default_model();
-    op_path files[] = {{"--model", model, OP_INPUT}, {"--onnx", out, OP_FILE}};
-    int orc = op_check_outputs(files, 2);
+        model = paths_default_model();
+    outpath_path files[] = {{"--model", model, OUTPATH_INPUT}, {"--onnx", out, OUTPATH_FILE}};
+    int orc = outpath_check_outputs(files, 2);
     if (orc)
         return orc;
 
     nn_net *net = nn_net_load(model);
     if (!net) {
-        ed_err("export: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
-        return ED_EXIT_FAIL;
+        cli_err("export: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
+        return CLI_EXIT_FAIL;
     }
     size_t len = 0;
     void *onnx = nn_export_onnx_mem(net, &len);
-    char err[8400];
-    if (!onnx || op_write_mem(out, onnx, len, err, sizeof err) != 0) {
-        ed_err("export: %s", onnx ? err : nn_error());
+    if (!onnx || outpath_write_mem(out, onnx, len) != 0) {
+        cli_err("export: %s", onnx ? app_error() : nn_error());
         free(onnx);
         nn_net_free(net);
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     free(onnx);
     int c, h, w;
@@ -134,15 +134,15 @@ int cmd_export(int argc, char **argv)
     printf("wrote %s: input [N,%d,%d,%d] raw 0..255%s, output probs [N,%d]\n", out, c, h, w,
            nn_net_preproc_c(net)->equalize ? " after equalizeHist" : "", nn_net_n_classes(net));
 
-    int rc = ED_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (check) {
         double d = check_with_opencv(net, out);
         if (d < 0) {
-            rc = ED_EXIT_FAIL;
+            rc = CLI_EXIT_FAIL;
         } else if (!(d <= CHECK_TOL)) {
-            ed_err("export --check: OpenCV DNN and the engine differ by %.3g (more than %g)", d,
+            cli_err("export --check: OpenCV DNN and the engine differ by %.3g (more than %g)", d,
                    CHECK_TOL);
-            rc = ED_EXIT_FAIL;
+            rc = CLI_EXIT_FAIL;
         } else {
             printf("check: OpenCV DNN agrees with the engine (max |diff| %.3g)\n", d);
         }

@@ -27,7 +27,7 @@ static void print_text(const nn_net *net, const char *source)
     printf("classes:    ");
     for (int i = 0; i < nn_net_n_classes(net); i++)
         printf("%s%s", i ? ", " : "", nn_net_class(net, i));
-    printf("\ncalibration: %s\n", cal_describe(net, buf, sizeof buf));
+    printf("\ncalibration: %s\n", calibrate_describe(net, buf, sizeof buf));
     printf("int8:       %s\n", nn_net_has_int8(net) ? "calibrated (--precision int8 runs it)"
                                                      : "not calibrated (see emotion-train quantize)");
     printf("params:     %zu\nmacs:       %llu per face\n", nn_net_n_params(net),
@@ -111,28 +111,28 @@ int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model")) {
             if (!(model = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--arch")) {
             if (!(arch = cli_value(argc, argv, &i)))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--classes")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || cli_int("--classes", v, 2, NN_MAX_CLASSES, &classes))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train info [--model M | --arch NAME|FILE [--classes K]] [--json]\n"
-                   "Describes a model (default %s) or an architecture.\n", ed_default_model());
-            return ED_EXIT_OK;
+                   "Describes a model (default %s) or an architecture.\n", paths_default_model());
+            return CLI_EXIT_OK;
         } else {
-            ed_err("info: unknown option '%s'", argv[i]);
-            return ED_EXIT_USAGE;
+            cli_err("info: unknown option '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
         }
     }
     if (model && arch) {
-        ed_err("info: give --model or --arch, not both");
-        return ED_EXIT_USAGE;
+        cli_err("info: give --model or --arch, not both");
+        return CLI_EXIT_USAGE;
     }
     nn_net *net;
     const char *source;
@@ -140,17 +140,17 @@ int cmd_info(int argc, char **argv)
         net = nn_net_from_arch(arch, classes);
         source = arch;
     } else {
-        source = model ? model : ed_default_model();
+        source = model ? model : paths_default_model();
         net = nn_net_load(source);
     }
     if (!net) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", nn_error());
+        return CLI_EXIT_FAIL;
     }
     if (json)
         print_json(net, source);
     else
         print_text(net, source);
     nn_net_free(net);
-    return ED_EXIT_OK;
+    return CLI_EXIT_OK;
 }

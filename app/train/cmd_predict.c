@@ -8,6 +8,7 @@
 #include "heatmap.h"
 #include "jsonw.h"
 #include "nn.h"
+#include "app_err.h"
 #include "outpath.h"
 #include "paths.h"
 #include "probs.h"
@@ -34,7 +35,7 @@ static void usage(FILE *f)
             "  --saliency DIR    also write DIR/NAME.png per picture (NAME: its file name\n"
             "                    without folder and extension): the face as the model saw\n"
             "                    it, with a heat map of what moved its top class's score\n",
-            ed_default_model());
+            paths_default_model());
 }
 
 static void print_result(const nn_net *net, const char *file, const float *p)
@@ -65,13 +66,13 @@ static int load_picture(const nn_net *net, const char *path, uint8_t *face, floa
     uint8_t *pix = NULL;
     nn_net_input_shape(net, &c, &h, &w);
     if (cvw_read_gray(path, &pix, &pw, &ph)) {
-        ed_err("predict: %s", cvw_error());
+        cli_err("predict: %s", cvw_error());
         return -1;
     }
     int rc = cvw_resize_gray(pix, pw, ph, face, w, h);
     free(pix);
     if (rc) {
-        ed_err("predict: %s: %s", path, cvw_error());
+        cli_err("predict: %s: %s", path, cvw_error());
         return -1;
     }
     nn_preprocess_u8(net, face, x); /* colour models get gray in every channel */
@@ -107,25 +108,25 @@ static int write_saliency(nn_net *net, const char *dir, const char *file, const 
     char path[4096 + 64];
     int rc = -1;
     if (!dx || !map || !big || !bgr) {
-        ed_err("predict: out of memory");
+        cli_err("predict: out of memory");
         goto done;
     }
     if (nn_net_input_grad(net, x, -1, dx) < 0) {
-        ed_err("predict: %s: saliency: %s", file, nn_error());
+        cli_err("predict: %s: saliency: %s", file, nn_error());
         goto done;
     }
     nn_saliency_map(dx, c, h, w, map);
-    heat_smooth(map, w, h, 1, map + (size_t)h * w);
+    heatmap_smooth(map, w, h, 1, map + (size_t)h * w);
     if (cvw_resize_gray(face, w, h, big, W, H) != 0) {
-        ed_err("predict: %s: %s", file, cvw_error());
+        cli_err("predict: %s: %s", file, cvw_error());
         goto done;
     }
     for (size_t i = 0; i < (size_t)W * H; i++)
         bgr[3 * i] = bgr[3 * i + 1] = bgr[3 * i + 2] = big[i];
-    heat_blend_bgr(bgr, W, H, 0, 0, W, H, map, w, h, 0.6f);
+    heatmap_blend_bgr(bgr, W, H, 0, 0, W, H, map, w, h, 0.6f);
     saliency_path(dir, file, path, sizeof path);
     if (cvw_write_image(path, bgr, W, H, 3) != 0) {
-        ed_err("predict: --saliency: %s", cvw_error());
+        cli_err("predict: --saliency: %s", cvw_error());
         goto done;
     }
     rc = 0;
@@ -143,8 +144,8 @@ int cmd_predict(int argc, char **argv)
     int threads = 1, n_files = 0, options_done = 0;
     char **files = malloc((size_t)argc * sizeof *files);
     if (!files) {
-        ed_err("predict: out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("predict: out of memory");
+        return CLI_EXIT_FAIL;
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -155,68 +156,67 @@ int cmd_predict(int argc, char **argv)
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             free(files);
-            return ED_EXIT_OK;
+            return CLI_EXIT_OK;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model = cli_value(argc, argv, &i))) {
                 free(files);
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--saliency")) {
             if (!(sal_dir = cli_value(argc, argv, &i))) {
                 free(files);
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || cli_int(a, v, 1, 256, &threads)) {
                 free(files);
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
         } else {
-            ed_err("predict: unknown option '%s' (try --help)", a);
+            cli_err("predict: unknown option '%s' (try --help)", a);
             free(files);
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (n_files == 0) {
-        ed_err("predict: no images given (usage: emotion-train predict [--model M] IMAGE...)");
+        cli_err("predict: no images given (usage: emotion-train predict [--model M] IMAGE...)");
         free(files);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (sal_dir) {
-        char why[4096 + 256];
-        if (op_probe_dir(sal_dir, why, sizeof why) != 0) {
-            ed_err("predict: --saliency: %s", why);
+        if (outpath_probe_dir(sal_dir) != 0) {
+            cli_err("predict: --saliency: %s", app_error());
             free(files);
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         }
         mkdir(sal_dir, 0777); /* may exist already; a real failure shows at the first write */
     }
     int default_model = !model;
     if (default_model)
-        model = ed_default_model();
+        model = paths_default_model();
     nn_net *net = nn_net_load(model);
     if (!net) {
-        ed_err("predict: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
+        cli_err("predict: %s%s", nn_error(), default_model ? " (no default model; pass --model M)" : "");
         free(files);
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     if (nn_net_set_threads(net, threads)) {
-        ed_err("predict: %s", nn_error());
+        cli_err("predict: %s", nn_error());
         nn_net_free(net);
         free(files);
-        return ED_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
 
-    int c, h, w, rc = ED_EXIT_OK;
+    int c, h, w, rc = CLI_EXIT_OK;
     nn_net_input_shape(net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     float *x = malloc(BATCH * per * sizeof *x);
     uint8_t *face = malloc((size_t)h * w * (sal_dir ? BATCH : 1));
     const char *names[BATCH];
     if (!x || !face) {
-        ed_err("predict: out of memory");
-        rc = ED_EXIT_FAIL;
+        cli_err("predict: out of memory");
+        rc = CLI_EXIT_FAIL;
         goto done;
     }
     for (int next = 0; next < n_files;) {
@@ -224,7 +224,7 @@ int cmd_predict(int argc, char **argv)
         for (; next < n_files && n < BATCH; next++) {
             if (load_picture(net, files[next], face + (sal_dir ? (size_t)n * h * w : 0),
                              x + n * per)) {
-                rc = ED_EXIT_FAIL; /* keep going with the others */
+                rc = CLI_EXIT_FAIL; /* keep going with the others */
                 continue;
             }
             names[n++] = files[next];
@@ -233,8 +233,8 @@ int cmd_predict(int argc, char **argv)
             continue;
         const float *p = nn_net_forward(net, x, n, 0);
         if (!p) {
-            ed_err("predict: %s", nn_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("predict: %s", nn_error());
+            rc = CLI_EXIT_FAIL;
             goto done;
         }
         for (int i = 0; i < n; i++)
@@ -243,11 +243,11 @@ int cmd_predict(int argc, char **argv)
         /* after printing: the gradient's passes reuse the net's buffers */
         for (int i = 0; sal_dir && i < n; i++)
             if (write_saliency(net, sal_dir, names[i], face + (size_t)i * h * w, x + i * per))
-                rc = ED_EXIT_FAIL;
+                rc = CLI_EXIT_FAIL;
     }
     if (ferror(stdout)) {
-        ed_err("predict: error writing the results");
-        rc = ED_EXIT_FAIL;
+        cli_err("predict: error writing the results");
+        rc = CLI_EXIT_FAIL;
     }
 done:
     free(x);

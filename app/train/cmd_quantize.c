@@ -26,47 +26,47 @@ int cmd_quantize(int argc, char **argv)
                    "         [--count N] [--seed S] [--threads N]\n"
                    "Calibrates INT8 inference on N faces of PATH (default 500, split Training\n"
                    "for a .csv) and writes the model with it to FILE. Without --model: %s.\n",
-                   ed_default_model());
-            return ED_EXIT_OK;
+                   paths_default_model());
+            return CLI_EXIT_OK;
         }
         if (!(v = cli_value(argc, argv, &i)))
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         if (cmd_io_option(&io, a, v))
             continue;
         if (!strcmp(a, "--count")) {
             if (cli_int(a, v, 1, 100000, &count))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
             if (cli_int(a, v, 0, 1 << 30, &seed))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--threads")) {
             if (cli_int(a, v, 1, 256, &threads))
-                return ED_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
         } else {
-            ed_err("quantize: unknown option '%s'", a);
-            return ED_EXIT_USAGE;
+            cli_err("quantize: unknown option '%s'", a);
+            return CLI_EXIT_USAGE;
         }
     }
     if (!io.data || !io.out) {
-        ed_err("quantize: --data and --out are required (see --help)");
-        return ED_EXIT_USAGE;
+        cli_err("quantize: --data and --out are required (see --help)");
+        return CLI_EXIT_USAGE;
     }
     const char *split = cmd_csv_split(&io, "Training"), *data = io.data, *out = io.out;
     if (!io.model)
-        io.model = ed_default_model();
+        io.model = paths_default_model();
     int rc;
     nn_net *net = cmd_io_open(&io, threads, &rc);
     if (!net)
         return rc;
-    rc = ED_EXIT_FAIL;
-    ds_dataset *ds = NULL;
+    rc = CLI_EXIT_FAIL;
+    dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
     if (!(ds = cmd_load_for_model(net, data, split, threads, 1))) {
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
         goto done;
     }
-    if (ds_limit(ds, count, (uint64_t)seed)) {
-        ed_err("quantize: cannot sample %d faces", count);
+    if (dataset_limit(ds, count, (uint64_t)seed)) {
+        cli_err("quantize: cannot sample %d faces", count);
         goto done;
     }
     int c, h, w, k = nn_net_n_classes(net), n = ds->n;
@@ -75,32 +75,32 @@ int cmd_quantize(int argc, char **argv)
     p32 = malloc((size_t)n * k * sizeof *p32);
     p8 = malloc((size_t)n * k * sizeof *p8);
     if (!x || !p32 || !p8) {
-        ed_err("out of memory for %d faces", n);
+        cli_err("out of memory for %d faces", n);
         goto done;
     }
     cmd_preprocess(net, ds, NULL, n, x);
     if (nn_net_calibrate_int8(net, x, n) || cmd_classify(net, x, n, NULL, p32, NULL, NULL) ||
         nn_net_set_precision(net, NN_PRECISION_INT8) ||
         cmd_classify(net, x, n, NULL, p8, NULL, NULL)) {
-        ed_err("quantize: %s", nn_error());
+        cli_err("quantize: %s", nn_error());
         goto done;
     }
     int agree = 0;
     for (int i = 0; i < n; i++)
         agree += probs_argmax(p32 + (size_t)i * k, k) == probs_argmax(p8 + (size_t)i * k, k);
     if (nn_net_save(net, out)) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         goto done;
     }
     printf("calibrated on %d faces of %s%s%s; INT8 (kernel %s) agrees with FP32 on %.1f%% of them\n"
            "wrote %s\n", n, data, split ? " split " : "", split ? split : "", nn_int8_kernel_name(),
            100.0 * agree / n, out);
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     free(x);
     free(p32);
     free(p8);
-    ds_free(ds);
+    dataset_free(ds);
     nn_net_free(net);
     return rc;
 }

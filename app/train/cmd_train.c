@@ -35,7 +35,7 @@ static int write_report(train_run *r, const char *model_path)
     int *pred = malloc((size_t)n * sizeof *pred);
     float *probs = malloc((size_t)n * k * sizeof *probs);
     int rc = -1, said = 0;
-    rep_metrics m;
+    report_metrics m;
     cmd_samples smp = {0};
     const char *names[NN_MAX_CLASSES];
     for (int i = 0; i < k; i++)
@@ -45,9 +45,9 @@ static int write_report(train_run *r, const char *model_path)
     size_t pix = (size_t)w * h;
     float *fx = malloc(4 * (size_t)c * pix * sizeof(float));
     if (!pred || !probs || !fx || cmd_classify(r->net, r->val_x, n, NULL, probs, pred, NULL) ||
-        rep_metrics_compute(&m, r->val->labels, pred, n, k))
+        report_metrics_compute(&m, r->val->labels, pred, n, k))
         goto done;
-    rep_report rep = {
+    report_content rep = {
         .title = r->o.arch, .classes = names, .n_classes = k,
         .history = r->st.history, .n_epochs = r->st.n_history,
         .metrics = &m, .metrics_of = "validation",
@@ -82,15 +82,15 @@ static int write_report(train_run *r, const char *model_path)
         rep.conv1_in = ci;
         rep.conv1_k = ck;
     }
-    rc = rep_write(r->o.report, &rep);
+    rc = report_write(r->o.report, &rep);
     said = rc != 0;
     if (rc)
-        ed_err("report: %s", app_error());
+        cli_err("report: %s", app_error());
     else
         fprintf(stderr, "report written to %s\n", r->o.report);
 done:
     if (rc && !said) /* the engine failed, or memory ran out */
-        ed_err("report: %s", nn_error());
+        cli_err("report: %s", nn_error());
     cmd_samples_free(&smp);
     free(fx);
     free(pred);
@@ -101,7 +101,7 @@ done:
 /* The options of the run into r->o and its effective arguments into
  * r->argc/argv: for --resume, the checkpoint's (read into *saved) with
  * today's after them. Returns GO_ON, else the exit code. */
-static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
+static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *saved,
                          const char **resume)
 {
     train_opts *o = &r->o;
@@ -110,52 +110,52 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
     if (pr == TRAIN_OPTS_HELP)
         train_opts_usage(stdout);
     if (pr != TRAIN_OPTS_RUN)
-        return pr == TRAIN_OPTS_HELP ? ED_EXIT_OK : ED_EXIT_USAGE;
-    if (*resume && ckpt_load(*resume, saved)) {
-        ed_err("%s", app_error());
-        return ED_EXIT_FAIL;
+        return pr == TRAIN_OPTS_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (*resume && checkpoint_load(*resume, saved)) {
+        cli_err("%s", app_error());
+        return CLI_EXIT_FAIL;
     }
     r->argv = train_opts_args(saved->argv, saved->argc, argc, argv, &r->argc);
     if (!r->argv) {
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     if (*resume) {
         /* The saved arguments first, then today's: later options win. */
         int interrupt_after = o->interrupt_after;
         train_opts_defaults(o);
         if (train_opts_parse(r->argc, r->argv, o, NULL) != TRAIN_OPTS_RUN)
-            return ED_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         o->interrupt_after = interrupt_after;
     }
     if (!o->data || !o->out) {
-        ed_err("train: %s is required (see --help)", !o->data ? "--data" : "--out");
-        return ED_EXIT_USAGE;
+        cli_err("train: %s is required (see --help)", !o->data ? "--data" : "--out");
+        return CLI_EXIT_USAGE;
     }
     if (o->val && o->val_share > 0) {
-        ed_err("train: give --val or --val-split, not both");
-        return ED_EXIT_USAGE;
+        cli_err("train: give --val or --val-split, not both");
+        return CLI_EXIT_USAGE;
     }
     if (!o->val && o->val_share <= 0)
         o->val_share = 0.1f;
     if (!o->ckpt) {
-        snprintf(r->ckpt_default, sizeof r->ckpt_default, "%s.ckpt", o->out);
-        o->ckpt = r->ckpt_default;
+        snprintf(r->checkpoint_default, sizeof r->checkpoint_default, "%s.ckpt", o->out);
+        o->ckpt = r->checkpoint_default;
     }
     /* Seconds, not hours: every output can be written and none is an
      * input, before anything loads. (--resume is not compared: resuming
      * writes the checkpoint it read, as it should.) */
-    op_path files[] = {
-        {"--data", o->data, OP_INPUT}, {"--val", o->val, OP_INPUT}, {"--init", o->init, OP_INPUT},
-        {"--out", o->out, OP_FILE}, {"--checkpoint", o->ckpt, OP_FILE},
-        {"--report", o->report, OP_FOLDER},
+    outpath_path files[] = {
+        {"--data", o->data, OUTPATH_INPUT}, {"--val", o->val, OUTPATH_INPUT}, {"--init", o->init, OUTPATH_INPUT},
+        {"--out", o->out, OUTPATH_FILE}, {"--checkpoint", o->ckpt, OUTPATH_FILE},
+        {"--report", o->report, OUTPATH_FOLDER},
     };
-    int rc = op_check_outputs(files, (int)(sizeof files / sizeof *files));
+    int rc = outpath_check_outputs(files, (int)(sizeof files / sizeof *files));
     if (rc)
         return rc;
     if (o->swa > o->epochs) {
-        ed_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
-        return ED_EXIT_USAGE;
+        cli_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
+        return CLI_EXIT_USAGE;
     }
     return GO_ON;
 }
@@ -164,46 +164,46 @@ static int setup_options(train_run *r, int argc, char **argv, ckpt_state *saved,
  * checkpoint's (into r->net), the --init model's (into *init) or
  * --arch's. Then the option values that need no data. Returns GO_ON, else
  * the exit code. */
-static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume, nn_net **init,
+static int setup_arch(train_run *r, const checkpoint_state *saved, const char *resume, nn_net **init,
                       int *c, int *h, int *w)
 {
     train_opts *o = &r->o;
     if (resume) {
         if (!(r->net = nn_net_load_mem(saved->model, saved->model_len))) {
-            ed_err("%s: %s", resume, nn_error());
-            return ED_EXIT_FAIL;
+            cli_err("%s: %s", resume, nn_error());
+            return CLI_EXIT_FAIL;
         }
         nn_net_input_shape(r->net, c, h, w);
     } else if (o->init) {
         if (o->arch_set) {
-            ed_err("train: --init takes the architecture from its model; leave out --arch");
-            return ED_EXIT_USAGE;
+            cli_err("train: --init takes the architecture from its model; leave out --arch");
+            return CLI_EXIT_USAGE;
         }
         if (!(*init = nn_net_load(o->init))) {
-            ed_err("--init %s: %s", o->init, nn_error());
-            return ED_EXIT_FAIL;
+            cli_err("--init %s: %s", o->init, nn_error());
+            return CLI_EXIT_FAIL;
         }
         nn_net_input_shape(*init, c, h, w);
     } else {
         /* Any class count would do: only the input shape is read. */
-        nn_net *probe = nn_net_from_arch(o->arch, DS_FER_CLASSES);
+        nn_net *probe = nn_net_from_arch(o->arch, DATASET_FER_CLASSES);
         if (!probe) {
-            ed_err("--arch: %s", nn_error());
-            return ED_EXIT_USAGE;
+            cli_err("--arch: %s", nn_error());
+            return CLI_EXIT_USAGE;
         }
         nn_net_input_shape(probe, c, h, w);
         nn_net_free(probe);
     }
     if (o->init)
         o->arch = o->init; /* what the log and report call the architecture */
-    aug_defaults(&r->aug, *w, *h);
+    augment_defaults(&r->aug, *w, *h);
     if (nn_sched_parse(&r->sched, o->schedule, 1e-3f, o->epochs)) {
-        ed_err("--schedule: %s", nn_error());
-        return ED_EXIT_USAGE;
+        cli_err("--schedule: %s", nn_error());
+        return CLI_EXIT_USAGE;
     }
-    if (aug_parse(&r->aug, o->augment)) {
-        ed_err("--augment: %s", app_error());
-        return ED_EXIT_USAGE;
+    if (augment_parse(&r->aug, o->augment)) {
+        cli_err("--augment: %s", app_error());
+        return CLI_EXIT_USAGE;
     }
     return GO_ON;
 }
@@ -213,53 +213,53 @@ static int setup_arch(train_run *r, const ckpt_state *saved, const char *resume,
 static int load_data(train_run *r, int w, int h)
 {
     const train_opts *o = &r->o;
-    ds_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
+    dataset_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
     double t_load = nn_now();
-    if (!(r->train = ds_load(o->data, &lo))) {
-        ed_err("%s", app_error());
+    if (!(r->train = dataset_load(o->data, &lo))) {
+        cli_err("%s", app_error());
         return -1;
     }
     cmd_report_problems(r->train, o->data);
     if (o->val) {
-        ds_load_opts vo = lo;
+        dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
         size_t vl = strlen(o->val);
         if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
             vo.split = o->val_split_name;
-        if (!(r->val = ds_load(o->val, &vo))) {
-            ed_err("%s", app_error());
+        if (!(r->val = dataset_load(o->val, &vo))) {
+            cli_err("%s", app_error());
             return -1;
         }
         cmd_report_problems(r->val, o->val);
         const char *names[NN_MAX_CLASSES];
         for (int i = 0; i < r->train->n_classes; i++)
             names[i] = r->train->classes[i];
-        ds_class_map map;
-        if (ds_map_classes(r->val, names, r->train->n_classes, &map)) {
-            ed_err("%s: no class matches the training data's", o->val);
+        dataset_class_map map;
+        if (dataset_map_classes(r->val, names, r->train->n_classes, &map)) {
+            cli_err("%s: no class matches the training data's", o->val);
             return -1;
         }
         for (int i = 0; i < map.n_unmatched; i++)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o->val,
                     map.unmatched[i], map.unmatched_count[i]);
-    } else if (!(r->val = ds_split(r->train, o->val_share, o->seed))) {
-        ed_err("--val-split: %s", app_error());
+    } else if (!(r->val = dataset_split(r->train, o->val_share, o->seed))) {
+        cli_err("--val-split: %s", app_error());
         return -1;
     }
-    if (o->limit && ds_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
-        ed_err("--limit: %s", app_error());
+    if (o->limit && dataset_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
+        cli_err("--limit: %s", app_error());
         return -1;
     }
     if (r->train->n < o->batch) {
-        ed_err("%s: %d training images, fewer than one batch of %d", o->data, r->train->n, o->batch);
+        cli_err("%s: %d training images, fewer than one batch of %d", o->data, r->train->n, o->batch);
         return -1;
     }
     if (r->val->n == 0) {
-        ed_err("no validation images");
+        cli_err("no validation images");
         return -1;
     }
     int counts[NN_MAX_CLASSES], k = r->train->n_classes;
-    ds_class_counts(r->train, counts);
+    dataset_class_counts(r->train, counts);
     fprintf(stderr, "data: %d training, %d validation images (%.1fs); classes:", r->train->n, r->val->n,
             nn_now() - t_load);
     for (int i = 0; i < k; i++)
@@ -277,13 +277,13 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
     int k = r->train->n_classes;
     if (resume) {
         if (nn_net_n_classes(r->net) != k) {
-            ed_err("%s: checkpoint has %d classes, the data %d", resume, nn_net_n_classes(r->net), k);
+            cli_err("%s: checkpoint has %d classes, the data %d", resume, nn_net_n_classes(r->net), k);
             return -1;
         }
     } else {
         r->net = *init ? nn_net_from_spec(nn_net_spec(*init), k) : nn_net_from_arch(o->arch, k);
         if (!r->net) {
-            ed_err("--arch: %s", nn_error());
+            cli_err("--arch: %s", nn_error());
             return -1;
         }
         nn_net_init(r->net, o->seed);
@@ -295,7 +295,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         if (*init) {
             int found = nn_net_transfer(r->net, *init);
             if (found < 0) {
-                ed_err("--init %s: %s", o->init, nn_error());
+                cli_err("--init %s: %s", o->init, nn_error());
                 return -1;
             }
             fprintf(stderr, "starting from %s: %d of the %d classes are its own%s\n", o->init, found, k,
@@ -305,7 +305,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         }
     }
     if (nn_net_set_threads(r->net, o->threads)) {
-        ed_err("--threads: %s", nn_error());
+        cli_err("--threads: %s", nn_error());
         return -1;
     }
     if (cmd_set_precision(r->net, o->precision))
@@ -315,7 +315,7 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
         if (o->distill)
             distill_parse(o->distill, &t, &alpha); /* checked by the parser */
         if (distill_open(&r->kd, o->teacher, r->net, o->threads, o->batch, t, alpha)) {
-            ed_err("%s", app_error());
+            cli_err("%s", app_error());
             return -1;
         }
         fprintf(stderr, "distilling from %d teacher%s at temperature %g, weight %g\n", r->kd.n,
@@ -327,10 +327,10 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
 /* Optimizer, schedule, class weights, the preprocessed validation faces,
  * and the run's position: the checkpoint's, or the start. Returns GO_ON,
  * else the exit code. */
-static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
+static int setup_training(train_run *r, checkpoint_state *saved, const char *resume)
 {
     const train_opts *o = &r->o;
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     nn_optim_cfg oc = nn_optim_defaults(o->optim);
     if (o->lr_set)
         oc.lr = o->lr;
@@ -339,32 +339,32 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
     if (o->momentum > 0)
         oc.momentum = o->momentum;
     if (!(r->opt = nn_optim_new(r->net, &oc))) {
-        ed_err("%s", nn_error());
-        return ED_EXIT_FAIL;
+        cli_err("%s", nn_error());
+        return CLI_EXIT_FAIL;
     }
     if (nn_sched_parse(&r->sched, o->schedule, oc.lr, o->epochs)) {
-        ed_err("--schedule: %s", nn_error());
-        return ED_EXIT_USAGE;
+        cli_err("--schedule: %s", nn_error());
+        return CLI_EXIT_USAGE;
     }
     /* Balanced sampling needs full inverse-frequency weights. */
-    ds_class_weights(r->train, strcmp(o->balance, "sample") ? o->balance_power : 1.0, r->class_w);
+    dataset_class_weights(r->train, strcmp(o->balance, "sample") ? o->balance_power : 1.0, r->class_w);
     /* Validation faces are preprocessed once. */
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
     size_t per = (size_t)c * h * w;
     if (!(r->val_x = malloc((size_t)r->val->n * per * sizeof(float)))) {
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     cmd_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
     if (resume) {
-        if (ckpt_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
-            ed_err("%s: %s", resume, app_error());
-            return ED_EXIT_FAIL;
+        if (checkpoint_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
+            cli_err("%s: %s", resume, app_error());
+            return CLI_EXIT_FAIL;
         }
         fprintf(stderr, "resuming at epoch %d, batch %d\n", s->epoch + 1, s->batch);
     } else {
-        s->aug_rng = o->seed * 0x9E3779B97F4A7C15ULL + 1;
+        s->augment_rng = o->seed * 0x9E3779B97F4A7C15ULL + 1;
         s->order_rng = o->seed * 0xD1B54A32D192ED03ULL + 2;
         s->best_acc = -1;
         s->batch = 0;
@@ -377,10 +377,10 @@ static int setup_training(train_run *r, ckpt_state *saved, const char *resume)
 static int save_best(train_run *r)
 {
     const train_opts *o = &r->o;
-    const ckpt_state *s = &r->st;
+    const checkpoint_state *s = &r->st;
     nn_net *best = s->best ? nn_net_load_mem(s->best, s->best_len) : NULL;
     if (!best) {
-        ed_err("no model to save: %s", nn_error());
+        cli_err("no model to save: %s", nn_error());
         return -1;
     }
     nn_meta *m = nn_net_meta(best);
@@ -389,8 +389,8 @@ static int save_best(train_run *r)
     nn_net_set_threads(best, o->threads);
     /* A calibration that cannot be fitted (too few validation faces) must
      * not cost the run: the model is saved uncalibrated, and says so. */
-    if (cal_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
-        ed_err("%s", app_error());
+    if (calibrate_fit_net(best, r->val_x, r->val->labels, r->val->n, o->calib, stderr)) {
+        cli_err("%s", app_error());
         nn_net_set_calib(best, NULL);
         fprintf(stderr, "the model is saved without calibration ('emotion-train calibrate' can add it)\n");
     }
@@ -423,12 +423,12 @@ static void free_run(train_run *r)
     free(r->val_x);
     nn_optim_free(r->opt);
     nn_net_free(r->net);
-    ds_free(r->train);
-    ds_free(r->val);
+    dataset_free(r->train);
+    dataset_free(r->val);
 }
 
 /* Everything before the epochs; returns GO_ON, else the exit code. */
-static int setup(train_run *r, int argc, char **argv, ckpt_state *saved, const char **resume)
+static int setup(train_run *r, int argc, char **argv, checkpoint_state *saved, const char **resume)
 {
     nn_net *init = NULL; /* --init's model until its weights are copied */
     int c, h, w;
@@ -436,11 +436,11 @@ static int setup(train_run *r, int argc, char **argv, ckpt_state *saved, const c
     if (rc == GO_ON)
         rc = setup_arch(r, saved, *resume, &init, &c, &h, &w);
     if (rc == GO_ON && r->o.distill && !r->o.teacher) {
-        ed_err("train: --distill needs --teacher");
-        rc = ED_EXIT_USAGE;
+        cli_err("train: --distill needs --teacher");
+        rc = CLI_EXIT_USAGE;
     }
     if (rc == GO_ON && (load_data(r, w, h) || setup_net(r, *resume, &init)))
-        rc = ED_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
     if (rc == GO_ON)
         rc = setup_training(r, saved, *resume);
     nn_net_free(init);
@@ -453,11 +453,11 @@ int cmd_train(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.swa_acc = -1;
     r.tty = isatty(2);
-    ckpt_state saved;
+    checkpoint_state saved;
     memset(&saved, 0, sizeof saved);
     const char *resume = NULL;
     int rc = setup(&r, argc, argv, &saved, &resume);
-    ckpt_free(&saved);
+    checkpoint_free(&saved);
     if (rc != GO_ON) {
         free_run(&r);
         return rc;
@@ -474,10 +474,10 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "mixing %g of the images: mixup alpha %g, cutmix alpha %g (0 off)\n",
                 (double)o->mix.prob, (double)o->mix.mixup, (double)o->mix.cutmix);
     rc = train_loop_run(&r, command);
-    if (rc == ED_EXIT_OK && save_best(&r))
-        rc = ED_EXIT_FAIL;
-    if (rc == ED_EXIT_OK && o->report && write_report(&r, o->out))
-        rc = ED_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && save_best(&r))
+        rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && o->report && write_report(&r, o->out))
+        rc = CLI_EXIT_FAIL;
     free_run(&r);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * dataset.c - the data set container (images, labels, class names and the
- * problems met while loading) and ds_load, which hands a folder or a CSV
+ * problems met while loading) and dataset_load, which hands a folder or a CSV
  * file to its loader (dataset_folder.c, dataset_csv.c). See dataset.h.
  */
 #include "dataset_impl.h"
@@ -14,19 +14,19 @@
 
 #include "app_err.h"
 
-const char *const ds_fer_classes[DS_FER_CLASSES] = {
+const char *const dataset_fer_classes[DATASET_FER_CLASSES] = {
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 /* ---- problems ---- */
 
-void ds__add_problem(ds_dataset *ds, const char *fmt, ...)
+void dataset__add_problem(dataset *ds, const char *fmt, ...)
 {
     ds->n_skipped++;
-    if (ds->n_problems >= DS_MAX_PROBLEMS)
+    if (ds->n_problems >= DATASET_MAX_PROBLEMS)
         return;
     if (!ds->problems) {
-        ds->problems = calloc(DS_MAX_PROBLEMS, sizeof *ds->problems);
+        ds->problems = calloc(DATASET_MAX_PROBLEMS, sizeof *ds->problems);
         if (!ds->problems)
             return;
     }
@@ -42,7 +42,7 @@ void ds__add_problem(ds_dataset *ds, const char *fmt, ...)
 
 /* ---- data set basics ---- */
 
-int ds__reserve(ds_dataset *ds, int cap)
+int dataset__reserve(dataset *ds, int cap)
 {
     if (cap <= ds->cap)
         return 0;
@@ -67,7 +67,7 @@ int ds__reserve(ds_dataset *ds, int cap)
     return 0;
 }
 
-void ds__shrink(ds_dataset *ds)
+void dataset__shrink(dataset *ds)
 {
     if (ds->n == 0 || ds->n == ds->cap)
         return;
@@ -80,25 +80,25 @@ void ds__shrink(ds_dataset *ds)
     ds->cap = ds->n; /* both buffers hold at least n, whatever happened */
 }
 
-int ds__set_classes(ds_dataset *ds, const char *const *classes, int n)
+int dataset__set_classes(dataset *ds, const char *const *classes, int n)
 {
-    if (n < 0 || n > DS_MAX_CLASSES) {
-        app_fail("%d classes; at most %d are supported", n, DS_MAX_CLASSES);
+    if (n < 0 || n > DATASET_MAX_CLASSES) {
+        app_fail("%d classes; at most %d are supported", n, DATASET_MAX_CLASSES);
         return -1;
     }
     for (int i = 0; i < n; i++)
-        ds_class_normalize(classes[i], ds->classes[i], NN_NAME_MAX);
+        dataset_class_normalize(classes[i], ds->classes[i], NN_NAME_MAX);
     ds->n_classes = n;
     return 0;
 }
 
-ds_dataset *ds__alloc(int w, int h)
+dataset *dataset__alloc(int w, int h)
 {
     if (w <= 0 || h <= 0 || w > 4096 || h > 4096) {
         app_fail("bad image size %dx%d", w, h);
         return NULL;
     }
-    ds_dataset *ds = calloc(1, sizeof *ds);
+    dataset *ds = calloc(1, sizeof *ds);
     if (!ds) {
         app_fail("out of memory");
         return NULL;
@@ -108,21 +108,21 @@ ds_dataset *ds__alloc(int w, int h)
     return ds;
 }
 
-ds_dataset *ds_create(int w, int h, const char *const *classes, int n_classes,
+dataset *dataset_create(int w, int h, const char *const *classes, int n_classes,
                       int capacity)
 {
-    ds_dataset *ds = ds__alloc(w, h);
+    dataset *ds = dataset__alloc(w, h);
     if (!ds)
         return NULL;
-    if (ds__set_classes(ds, classes, n_classes) < 0 ||
-        ds__reserve(ds, capacity > 0 ? capacity : 16) < 0) {
-        ds_free(ds);
+    if (dataset__set_classes(ds, classes, n_classes) < 0 ||
+        dataset__reserve(ds, capacity > 0 ? capacity : 16) < 0) {
+        dataset_free(ds);
         return NULL;
     }
     return ds;
 }
 
-int ds_push(ds_dataset *ds, const uint8_t *img, int label)
+int dataset_push(dataset *ds, const uint8_t *img, int label)
 {
     if (label < 0 || label >= ds->n_classes) {
         app_fail("label %d out of range 0..%d", label, ds->n_classes - 1);
@@ -133,15 +133,15 @@ int ds_push(ds_dataset *ds, const uint8_t *img, int label)
             app_fail("data set too large");
             return -1;
         }
-        if (ds__reserve(ds, ds->cap ? ds->cap * 2 : 16) < 0)
+        if (dataset__reserve(ds, ds->cap ? ds->cap * 2 : 16) < 0)
             return -1;
     }
-    memcpy(ds_image(ds, ds->n), img, (size_t)ds->w * (size_t)ds->h);
+    memcpy(dataset_image(ds, ds->n), img, (size_t)ds->w * (size_t)ds->h);
     ds->labels[ds->n] = label;
     return ds->n++;
 }
 
-void ds_free(ds_dataset *ds)
+void dataset_free(dataset *ds)
 {
     if (!ds)
         return;
@@ -153,7 +153,7 @@ void ds_free(ds_dataset *ds)
     free(ds);
 }
 
-void ds__compact(ds_dataset *ds, const unsigned char *keep)
+void dataset__compact(dataset *ds, const unsigned char *keep)
 {
     size_t img = (size_t)ds->w * (size_t)ds->h;
     int m = 0;
@@ -169,10 +169,10 @@ void ds__compact(ds_dataset *ds, const unsigned char *keep)
     ds->n = m;
 }
 
-ds_dataset *ds_load(const char *path, const ds_load_opts *opts)
+dataset *dataset_load(const char *path, const dataset_load_opts *opts)
 {
     if (!path || !opts) {
-        app_fail("ds_load: no path or options");
+        app_fail("dataset_load: no path or options");
         return NULL;
     }
     struct stat st;
@@ -185,7 +185,7 @@ ds_dataset *ds_load(const char *path, const ds_load_opts *opts)
         return NULL;
     }
     if (S_ISDIR(st.st_mode))
-        return ds__load_folder(path, opts);
-    return ds__load_csv(path, opts);
+        return dataset__load_folder(path, opts);
+    return dataset__load_csv(path, opts);
 }
 

@@ -19,9 +19,9 @@
  *    seven standard names in the CSV's index order. Bad rows are skipped and
  *    reported with their line number.
  *
- * Class names are normalised (ds_class_normalize) when loaded, so the same
+ * Class names are normalised (dataset_class_normalize) when loaded, so the same
  * emotion carries the same name in every data set and labels can be matched
- * by name, never by position (ds_map_classes).
+ * by name, never by position (dataset_map_classes).
  *
  * Errors are values: NULL or -1, with a message from app_error() (app_err.h). Nothing here prints or exits. Per-item problems (an unreadable
  * file, a bad CSV row) are not errors: they are counted and described in
@@ -39,51 +39,51 @@
 extern "C" {
 #endif
 
-#define DS_MAX_CLASSES NN_MAX_CLASSES
-#define DS_MAX_PROBLEMS 100 /* problem messages kept; all are counted */
+#define DATASET_MAX_CLASSES NN_MAX_CLASSES
+#define DATASET_MAX_PROBLEMS 100 /* problem messages kept; all are counted */
 
-typedef struct ds_dataset {
+typedef struct dataset {
     int w, h;             /* image size */
     int n;                /* images */
     uint8_t *pixels;      /* n * w * h, image i at pixels + i*w*h */
     int *labels;          /* n labels, 0..n_classes-1 */
     int n_classes;
-    char classes[DS_MAX_CLASSES][NN_NAME_MAX]; /* normalised names */
+    char classes[DATASET_MAX_CLASSES][NN_NAME_MAX]; /* normalised names */
     /* Skipped entries: n_skipped counts all, problems[0..n_problems-1]
-     * describes the first DS_MAX_PROBLEMS ("PATH:LINE: message"). */
+     * describes the first DATASET_MAX_PROBLEMS ("PATH:LINE: message"). */
     int n_skipped;
     int n_problems;
     char **problems;
     int cap;              /* allocated images */
-} ds_dataset;
+} dataset;
 
 /* Progress of a load: done of total units (images for a folder, KiB read
- * for a CSV file); called from the thread that called ds_load, about a
+ * for a CSV file); called from the thread that called dataset_load, about a
  * hundred times per load, last with done == total. */
-typedef void (*ds_progress_fn)(void *user, int done, int total);
+typedef void (*dataset_progress_fn)(void *user, int done, int total);
 
-typedef struct ds_load_opts {
+typedef struct dataset_load_opts {
     int w, h;             /* output image size (required) */
     const char *split;    /* CSV Usage / split folder; NULL = all / none */
     int threads;          /* decoding threads for folders; 0 = all CPUs */
-    ds_progress_fn progress; /* may be NULL */
+    dataset_progress_fn progress; /* may be NULL */
     void *progress_user;
-} ds_load_opts;
+} dataset_load_opts;
 
 /* Load a folder or a .csv file (see above). Returns NULL on error: path
  * missing, no classes, no images at all, bad header, out of memory. */
-ds_dataset *ds_load(const char *path, const ds_load_opts *opts);
+dataset *dataset_load(const char *path, const dataset_load_opts *opts);
 
 /* An empty data set of w x h images with the given classes (names are
  * normalised), room for `capacity` images (it grows as needed). */
-ds_dataset *ds_create(int w, int h, const char *const *classes, int n_classes,
+dataset *dataset_create(int w, int h, const char *const *classes, int n_classes,
                       int capacity);
 /* Append a copy of one w x h image. Returns its index or -1. */
-int ds_push(ds_dataset *ds, const uint8_t *img, int label);
+int dataset_push(dataset *ds, const uint8_t *img, int label);
 /* Frees the images, labels, problem messages and the struct. */
-void ds_free(ds_dataset *ds);
+void dataset_free(dataset *ds);
 
-static inline uint8_t *ds_image(const ds_dataset *ds, int i)
+static inline uint8_t *dataset_image(const dataset *ds, int i)
 {
     return ds->pixels + (size_t)i * (size_t)ds->w * (size_t)ds->h;
 }
@@ -91,8 +91,8 @@ static inline uint8_t *ds_image(const ds_dataset *ds, int i)
 /* ---- class names ---- */
 
 /* The seven FER2013 classes in the CSV's index order. */
-#define DS_FER_CLASSES 7
-extern const char *const ds_fer_classes[DS_FER_CLASSES];
+#define DATASET_FER_CLASSES 7
+extern const char *const dataset_fer_classes[DATASET_FER_CLASSES];
 
 /*
  * Normalise a class name so the same emotion matches across data sets:
@@ -109,20 +109,20 @@ extern const char *const ds_fer_classes[DS_FER_CLASSES];
  * Other names stay as trimmed lower-case. Writes at most len bytes (NUL
  * included) and returns out.
  */
-char *ds_class_normalize(const char *name, char *out, size_t len);
+char *dataset_class_normalize(const char *name, char *out, size_t len);
 
 /* Index of `name` among names[0..count-1] comparing normalised forms, or -1. */
-int ds_class_find(const char *const *names, int count, const char *name);
+int dataset_class_find(const char *const *names, int count, const char *name);
 
-/* Outcome of ds_map_classes. */
-typedef struct ds_class_map {
+/* Outcome of dataset_map_classes. */
+typedef struct dataset_class_map {
     int n_unmatched;      /* data set classes not in the target list */
-    char unmatched[DS_MAX_CLASSES][NN_NAME_MAX];
-    int unmatched_count[DS_MAX_CLASSES]; /* their images (dropped) */
+    char unmatched[DATASET_MAX_CLASSES][NN_NAME_MAX];
+    int unmatched_count[DATASET_MAX_CLASSES]; /* their images (dropped) */
     int dropped;          /* images dropped in all */
     int n_absent;         /* target classes the data set lacks */
-    char absent[DS_MAX_CLASSES][NN_NAME_MAX];
-} ds_class_map;
+    char absent[DATASET_MAX_CLASSES][NN_NAME_MAX];
+} dataset_class_map;
 
 /*
  * Relabel ds onto the class list names[0..count-1] (a model's) by
@@ -131,13 +131,13 @@ typedef struct ds_class_map {
  * (may be NULL) says which, and which listed classes have no data.
  * Returns 0, or -1 when no class at all matches (ds is left unchanged).
  */
-int ds_map_classes(ds_dataset *ds, const char *const *names, int count,
-                   ds_class_map *map);
+int dataset_map_classes(dataset *ds, const char *const *names, int count,
+                   dataset_class_map *map);
 
 /* ---- splits, subsets, balance ---- */
 
 /* counts[0..n_classes-1] = images per class. */
-void ds_class_counts(const ds_dataset *ds, int *counts);
+void dataset_class_counts(const dataset *ds, int *counts);
 
 /*
  * Stratified, seeded hold-out: moves round(share * n_c) images of every
@@ -145,12 +145,12 @@ void ds_class_counts(const ds_dataset *ds, int *counts);
  * both keep their original relative order. share in (0, 1). Returns NULL
  * on error.
  */
-ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed);
+dataset *dataset_split(dataset *ds, double share, uint64_t seed);
 
 /* Keep a stratified, seeded subset of n images in place (class shares kept
  * by largest remainder, original order kept). n >= ds->n keeps all.
  * Returns 0 or -1. */
-int ds_limit(ds_dataset *ds, int n, uint64_t seed);
+int dataset_limit(dataset *ds, int n, uint64_t seed);
 
 /*
  * Per-class weights for imbalance: w_c proportional to n_c^-power (power 1:
@@ -158,16 +158,16 @@ int ds_limit(ds_dataset *ds, int n, uint64_t seed);
  * over the images is 1 (power 1 gives N / (K * n_c), the usual "balanced"
  * weights, and keeps the loss on its unweighted scale). Empty classes get 0.
  */
-void ds_class_weights(const ds_dataset *ds, double power, float *w);
+void dataset_class_weights(const dataset *ds, double power, float *w);
 
 /*
  * An epoch's order of image indices into order[0..n-1]. class_w NULL: a
  * seeded shuffle of all images (n must be ds->n). Otherwise a sampler: each
  * draw picks class c with probability proportional to n_c * class_w[c]
- * (so ds_class_weights(ds, 1, w) gives balanced classes), then a uniform
+ * (so dataset_class_weights(ds, 1, w) gives balanced classes), then a uniform
  * image of it, with replacement. *rng is advanced.
  */
-void ds_epoch_order(const ds_dataset *ds, const float *class_w, uint64_t *rng,
+void dataset_epoch_order(const dataset *ds, const float *class_w, uint64_t *rng,
                     int *order, int n);
 
 #ifdef __cplusplus

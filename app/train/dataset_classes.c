@@ -30,7 +30,7 @@ static const struct synonym synonyms[] = {
     {"contempt", "contempt"}, {"contemptuous", "contempt"},
 };
 
-char *ds_class_normalize(const char *name, char *out, size_t len)
+char *dataset_class_normalize(const char *name, char *out, size_t len)
 {
     if (!len)
         return out;
@@ -66,19 +66,19 @@ char *ds_class_normalize(const char *name, char *out, size_t len)
     return out;
 }
 
-int ds_class_find(const char *const *names, int count, const char *name)
+int dataset_class_find(const char *const *names, int count, const char *name)
 {
     char a[NN_NAME_MAX], b[NN_NAME_MAX];
-    ds_class_normalize(name, a, sizeof a);
+    dataset_class_normalize(name, a, sizeof a);
     for (int i = 0; i < count; i++)
-        if (!strcmp(a, ds_class_normalize(names[i], b, sizeof b)))
+        if (!strcmp(a, dataset_class_normalize(names[i], b, sizeof b)))
             return i;
     return -1;
 }
 
 /* ---- splits (train/test names in folders and Usage columns) ---- */
 
-int ds__split_group(const char *s)
+int dataset__split_group(const char *s)
 {
     static const struct { const char *name; int group; } tab[] = {
         {"train", 0}, {"training", 0},
@@ -92,9 +92,9 @@ int ds__split_group(const char *s)
     return -1;
 }
 
-int ds__split_match(const char *want, const char *have)
+int dataset__split_match(const char *want, const char *have)
 {
-    int a = ds__split_group(want), b = ds__split_group(have);
+    int a = dataset__split_group(want), b = dataset__split_group(have);
     if (a >= 0 || b >= 0)
         return a == b;
     return !strcasecmp(want, have);
@@ -102,22 +102,22 @@ int ds__split_match(const char *want, const char *have)
 
 /* ---- class mapping ---- */
 
-int ds_map_classes(ds_dataset *ds, const char *const *names, int count,
-                   ds_class_map *map)
+int dataset_map_classes(dataset *ds, const char *const *names, int count,
+                   dataset_class_map *map)
 {
-    if (count <= 0 || count > DS_MAX_CLASSES) {
-        app_fail("%d target classes; expected 1..%d", count, DS_MAX_CLASSES);
+    if (count <= 0 || count > DATASET_MAX_CLASSES) {
+        app_fail("%d target classes; expected 1..%d", count, DATASET_MAX_CLASSES);
         return -1;
     }
-    ds_class_map local;
+    dataset_class_map local;
     if (!map)
         map = &local;
     memset(map, 0, sizeof *map);
-    int to[DS_MAX_CLASSES], counts[DS_MAX_CLASSES];
-    ds_class_counts(ds, counts);
+    int to[DATASET_MAX_CLASSES], counts[DATASET_MAX_CLASSES];
+    dataset_class_counts(ds, counts);
     int matched = 0;
     for (int c = 0; c < ds->n_classes; c++) {
-        to[c] = ds_class_find(names, count, ds->classes[c]);
+        to[c] = dataset_class_find(names, count, ds->classes[c]);
         if (to[c] >= 0) {
             matched++;
         } else {
@@ -152,7 +152,7 @@ int ds_map_classes(ds_dataset *ds, const char *const *names, int count,
         keep[i] = t >= 0;
         ds->labels[i] = t;
     }
-    ds__compact(ds, keep);
+    dataset__compact(ds, keep);
     free(keep);
     for (int k = 0; k < count; k++)
         snprintf(ds->classes[k], NN_NAME_MAX, "%s", names[k]);

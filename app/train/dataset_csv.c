@@ -3,7 +3,7 @@
  *
  * Format: a header naming at least the columns emotion and pixels (any
  * order, any case; a UTF-8 byte-order mark is skipped), optionally Usage;
- * then one row per face: emotion an index 0..6 into ds_fer_classes, pixels
+ * then one row per face: emotion an index 0..6 into dataset_fer_classes, pixels
  * 48*48 gray values 0..255 separated by blanks, Usage a split name
  * (Training, PublicTest, PrivateTest). Fields may be quoted. A bad row is
  * a problem (with its line number), not an error.
@@ -50,7 +50,7 @@ static int split_fields(char *line, char **f, int max)
     return n;
 }
 
-/* Parse a pixel row into px[DS_FER_PIXELS]. Returns the number of values found,
+/* Parse a pixel row into px[DATASET_FER_PIXELS]. Returns the number of values found,
  * or -1 with *bad pointing at the first bad token (and *bad_idx its index). */
 static int parse_pixels(char *s, uint8_t *px, char **bad, int *bad_idx)
 {
@@ -78,7 +78,7 @@ static int parse_pixels(char *s, uint8_t *px, char **bad, int *bad_idx)
             *bad_idx = n;
             return -1;
         }
-        if (n < DS_FER_PIXELS)
+        if (n < DATASET_FER_PIXELS)
             px[n] = (uint8_t)v;
         n++;
     }
@@ -90,7 +90,7 @@ typedef struct csv_cols {
     int emo, pix, use, need; /* need: fields a row must have */
 } csv_cols;
 
-static int read_header(char *line, ssize_t len, const char *path, const ds_load_opts *o,
+static int read_header(char *line, ssize_t len, const char *path, const dataset_load_opts *o,
                        csv_cols *c)
 {
     /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
@@ -128,49 +128,49 @@ static int read_header(char *line, ssize_t len, const char *path, const ds_load_
 enum { ROW_ADDED, ROW_SKIPPED, ROW_SHORT, ROW_OTHER_SPLIT, ROW_ERROR };
 
 /* One data row (newline stripped, not empty) into ds. */
-static int read_row(ds_dataset *ds, char *line, const csv_cols *c, const char *path,
-                    long lineno, const ds_load_opts *o)
+static int read_row(dataset *ds, char *line, const csv_cols *c, const char *path,
+                    long lineno, const dataset_load_opts *o)
 {
-    uint8_t px[DS_FER_PIXELS];
+    uint8_t px[DATASET_FER_PIXELS];
     char *fv[16];
     int nf = split_fields(line, fv, 16);
     if (nf < c->need) {
-        ds__add_problem(ds, "%s:%ld: expected %d fields, found %d", path, lineno, c->need, nf);
+        dataset__add_problem(ds, "%s:%ld: expected %d fields, found %d", path, lineno, c->need, nf);
         return ROW_SHORT;
     }
-    if (o->split && !ds__split_match(o->split, fv[c->use]))
+    if (o->split && !dataset__split_match(o->split, fv[c->use]))
         return ROW_OTHER_SPLIT;
     char *end;
     errno = 0;
     long emo = strtol(fv[c->emo], &end, 10);
     if (end == fv[c->emo] || *end || errno) {
-        ds__add_problem(ds, "%s:%ld: bad emotion index '%s'", path, lineno, fv[c->emo]);
+        dataset__add_problem(ds, "%s:%ld: bad emotion index '%s'", path, lineno, fv[c->emo]);
         return ROW_SKIPPED;
     }
-    if (emo < 0 || emo >= DS_FER_CLASSES) {
-        ds__add_problem(ds, "%s:%ld: emotion index %ld out of range 0..%d", path, lineno, emo,
-                        DS_FER_CLASSES - 1);
+    if (emo < 0 || emo >= DATASET_FER_CLASSES) {
+        dataset__add_problem(ds, "%s:%ld: emotion index %ld out of range 0..%d", path, lineno, emo,
+                        DATASET_FER_CLASSES - 1);
         return ROW_SKIPPED;
     }
     char *bad = NULL;
     int bad_idx = 0;
     int np = parse_pixels(fv[c->pix], px, &bad, &bad_idx);
     if (np < 0) {
-        ds__add_problem(ds, "%s:%ld: bad pixel value '%.32s' (pixel %d)", path, lineno, bad,
+        dataset__add_problem(ds, "%s:%ld: bad pixel value '%.32s' (pixel %d)", path, lineno, bad,
                         bad_idx + 1);
         return ROW_SKIPPED;
     }
-    if (np != DS_FER_PIXELS) {
-        ds__add_problem(ds, "%s:%ld: expected %d pixels, found %d", path, lineno,
-                        DS_FER_PIXELS, np);
+    if (np != DATASET_FER_PIXELS) {
+        dataset__add_problem(ds, "%s:%ld: expected %d pixels, found %d", path, lineno,
+                        DATASET_FER_PIXELS, np);
         return ROW_SKIPPED;
     }
-    if (ds->n == ds->cap && ds__reserve(ds, ds->cap * 2) < 0)
+    if (ds->n == ds->cap && dataset__reserve(ds, ds->cap * 2) < 0)
         return ROW_ERROR;
-    uint8_t *dst = ds_image(ds, ds->n);
-    if (ds->w == DS_FER_SIDE && ds->h == DS_FER_SIDE) {
-        memcpy(dst, px, DS_FER_PIXELS);
-    } else if (cvw_resize_gray(px, DS_FER_SIDE, DS_FER_SIDE, dst, ds->w, ds->h) < 0) {
+    uint8_t *dst = dataset_image(ds, ds->n);
+    if (ds->w == DATASET_FER_SIDE && ds->h == DATASET_FER_SIDE) {
+        memcpy(dst, px, DATASET_FER_PIXELS);
+    } else if (cvw_resize_gray(px, DATASET_FER_SIDE, DATASET_FER_SIDE, dst, ds->w, ds->h) < 0) {
         app_fail("%s:%ld: cannot resize: %s", path, lineno, cvw_error());
         return ROW_ERROR;
     }
@@ -179,8 +179,8 @@ static int read_row(ds_dataset *ds, char *line, const csv_cols *c, const char *p
 }
 
 /* Every row after the header; the file's size paces the progress. */
-static int read_rows(ds_dataset *ds, FILE *f, long total, const csv_cols *c, const char *path,
-                     const ds_load_opts *o, int *rows_seen)
+static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const char *path,
+                     const dataset_load_opts *o, int *rows_seen)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -213,7 +213,7 @@ static int read_rows(ds_dataset *ds, FILE *f, long total, const csv_cols *c, con
     return rc;
 }
 
-ds_dataset *ds__load_csv(const char *path, const ds_load_opts *o)
+dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -225,18 +225,18 @@ ds_dataset *ds__load_csv(const char *path, const ds_load_opts *o)
         total = ftell(f);
         rewind(f);
     }
-    ds_dataset *ds = ds__alloc(o->w, o->h);
+    dataset *ds = dataset__alloc(o->w, o->h);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     csv_cols cols;
     int rows_seen = 0;
-    if (!ds || ds__set_classes(ds, ds_fer_classes, DS_FER_CLASSES) < 0)
+    if (!ds || dataset__set_classes(ds, dataset_fer_classes, DATASET_FER_CLASSES) < 0)
         goto fail;
     /* Rows are ~8 KB of text each: guess the count from the size so the
      * buffer rarely grows (it is trimmed to size at the end). */
     long guess = total / 7000 + 16;
-    if (ds__reserve(ds, (int)(guess < 1 << 20 ? guess : 1 << 20)) < 0)
+    if (dataset__reserve(ds, (int)(guess < 1 << 20 ? guess : 1 << 20)) < 0)
         goto fail;
     if ((len = getline(&line, &cap, f)) < 0) {
         app_fail("%s: empty file", path);
@@ -258,11 +258,11 @@ ds_dataset *ds__load_csv(const char *path, const ds_load_opts *o)
     }
     free(line);
     fclose(f);
-    ds__shrink(ds);
+    dataset__shrink(ds);
     return ds;
 fail:
     free(line);
     fclose(f);
-    ds_free(ds);
+    dataset_free(ds);
     return NULL;
 }

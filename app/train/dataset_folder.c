@@ -22,19 +22,19 @@
 #include "dirlist.h"
 
 typedef struct decode_job {
-    ds_dataset *ds;
+    dataset *ds;
     char **paths;         /* n paths */
     int n;
     char **errs;          /* per failed item: malloc'd message */
     atomic_int next;
     atomic_int done;
-    ds_progress_fn progress;
+    dataset_progress_fn progress;
     void *progress_user;
 } decode_job;
 
 static void decode_one(decode_job *job, int i)
 {
-    ds_dataset *ds = job->ds;
+    dataset *ds = job->ds;
     uint8_t *px = NULL;
     int w = 0, h = 0;
     char msg[512];
@@ -46,7 +46,7 @@ static void decode_one(decode_job *job, int i)
             job->errs[i] = (char *)job->paths[i]; /* flag only; see below */
         return;
     }
-    uint8_t *dst = ds_image(ds, i);
+    uint8_t *dst = dataset_image(ds, i);
     if (w == ds->w && h == ds->h) {
         memcpy(dst, px, (size_t)w * (size_t)h);
     } else if (cvw_resize_gray(px, w, h, dst, ds->w, ds->h) < 0) {
@@ -93,7 +93,7 @@ static int cpu_count(void)
 
 /* Decode paths[0..n) into ds's first n slots on a few threads, then drop
  * the failures (each a problem) in order. Returns 0 or -1 (app_error). */
-static int decode_all(ds_dataset *ds, const dirlist *paths, const ds_load_opts *o)
+static int decode_all(dataset *ds, const dirlist *paths, const dataset_load_opts *o)
 {
     decode_job job = {
         .ds = ds, .paths = paths->v, .n = paths->n,
@@ -128,14 +128,14 @@ static int decode_all(ds_dataset *ds, const dirlist *paths, const ds_load_opts *
     for (int i = 0; i < paths->n; i++) {
         keep[i] = job.errs[i] == NULL;
         if (job.errs[i] == paths->v[i]) {
-            ds__add_problem(ds, "%s: cannot read image", paths->v[i]);
+            dataset__add_problem(ds, "%s: cannot read image", paths->v[i]);
         } else if (job.errs[i]) {
-            ds__add_problem(ds, "%s", job.errs[i]);
+            dataset__add_problem(ds, "%s", job.errs[i]);
             free(job.errs[i]);
         }
     }
     free(job.errs);
-    ds__compact(ds, keep);
+    dataset__compact(ds, keep);
     free(keep);
     return 0;
 }
@@ -143,13 +143,13 @@ static int decode_all(ds_dataset *ds, const dirlist *paths, const ds_load_opts *
 /* The folder of class folders under base: base itself, or its split
  * folder o->split names when base holds only splits (train/, test/).
  * Appends "/SPLIT" to base then, and leaves its sub-folders in dirs. */
-static int class_root(char *base, size_t len, const ds_load_opts *o, dirlist *dirs)
+static int class_root(char *base, size_t len, const dataset_load_opts *o, dirlist *dirs)
 {
     if (dirlist_read(base, DIRLIST_DIRS, dirs) < 0)
         return -1;
     int all_splits = dirs->n > 0;
     for (int i = 0; i < dirs->n; i++)
-        if (ds__split_group(dirs->v[i]) < 0)
+        if (dataset__split_group(dirs->v[i]) < 0)
             all_splits = 0;
     if (!all_splits) {
         if (o->split)
@@ -162,7 +162,7 @@ static int class_root(char *base, size_t len, const ds_load_opts *o, dirlist *di
     for (int i = 0; i < dirs->n; i++) {
         size_t l = strlen(names);
         snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", dirs->v[i]);
-        if (o->split && ds__split_match(o->split, dirs->v[i]) && pick < 0)
+        if (o->split && dataset__split_match(o->split, dirs->v[i]) && pick < 0)
             pick = i;
     }
     if (!o->split)
@@ -178,11 +178,11 @@ static int class_root(char *base, size_t len, const ds_load_opts *o, dirlist *di
 
 /* Classes in sorted folder order; folders whose names normalise alike
  * ("anger", "angry") merge into one class. folder_class[i] is folder i's. */
-static void folder_classes(ds_dataset *ds, const dirlist *dirs, int *folder_class)
+static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
 {
     for (int i = 0; i < dirs->n; i++) {
         char nm[NN_NAME_MAX];
-        ds_class_normalize(dirs->v[i], nm, sizeof nm);
+        dataset_class_normalize(dirs->v[i], nm, sizeof nm);
         int c = -1;
         for (int j = 0; j < ds->n_classes; j++)
             if (!strcmp(ds->classes[j], nm))
@@ -197,7 +197,7 @@ static void folder_classes(ds_dataset *ds, const dirlist *dirs, int *folder_clas
 
 /* The image files of every class folder, as paths, with their labels
  * (*labels grows with paths). Other files become problems. */
-static int list_images(ds_dataset *ds, const char *base, const dirlist *dirs,
+static int list_images(dataset *ds, const char *base, const dirlist *dirs,
                        const int *folder_class, dirlist *paths, int **labels)
 {
     dirlist files = {0};
@@ -213,7 +213,7 @@ static int list_images(ds_dataset *ds, const char *base, const dirlist *dirs,
         for (int j = 0; j < files.n; j++) {
             snprintf(path, sizeof path, "%s/%s/%s", base, dirs->v[i], files.v[j]);
             if (!dirlist_is_image(files.v[j])) {
-                ds__add_problem(ds, "%s: not an image file (by its extension)", path);
+                dataset__add_problem(ds, "%s: not an image file (by its extension)", path);
                 continue;
             }
             if (dirlist_push(paths, path) < 0) {
@@ -237,12 +237,12 @@ static int list_images(ds_dataset *ds, const char *base, const dirlist *dirs,
     return rc;
 }
 
-ds_dataset *ds__load_folder(const char *root, const ds_load_opts *o)
+dataset *dataset__load_folder(const char *root, const dataset_load_opts *o)
 {
     dirlist dirs = {0}, paths = {0};
-    ds_dataset *ds = NULL;
+    dataset *ds = NULL;
     int *labels = NULL;
-    int folder_class[DS_MAX_CLASSES];
+    int folder_class[DATASET_MAX_CLASSES];
     char base[4096];
     snprintf(base, sizeof base, "%s", root);
     size_t bl = strlen(base);
@@ -255,12 +255,12 @@ ds_dataset *ds__load_folder(const char *root, const ds_load_opts *o)
         app_fail("%s: no class folders (expected one sub-folder per class)", base);
         goto fail;
     }
-    if (dirs.n > DS_MAX_CLASSES) {
+    if (dirs.n > DATASET_MAX_CLASSES) {
         app_fail("%s: %d class folders; at most %d are supported", base, dirs.n,
-                 DS_MAX_CLASSES);
+                 DATASET_MAX_CLASSES);
         goto fail;
     }
-    if (!(ds = ds__alloc(o->w, o->h)))
+    if (!(ds = dataset__alloc(o->w, o->h)))
         goto fail;
     folder_classes(ds, &dirs, folder_class);
     if (list_images(ds, base, &dirs, folder_class, &paths, &labels) < 0)
@@ -269,7 +269,7 @@ ds_dataset *ds__load_folder(const char *root, const ds_load_opts *o)
         app_fail("%s: no image files in its %d class folders", base, dirs.n);
         goto fail;
     }
-    if (ds__reserve(ds, paths.n) < 0)
+    if (dataset__reserve(ds, paths.n) < 0)
         goto fail;
     ds->n = paths.n;
     memcpy(ds->labels, labels, (size_t)paths.n * sizeof *labels);
@@ -290,6 +290,6 @@ fail:
     dirlist_free(&dirs);
     dirlist_free(&paths);
     free(labels);
-    ds_free(ds);
+    dataset_free(ds);
     return NULL;
 }

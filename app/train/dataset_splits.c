@@ -13,7 +13,7 @@
 
 /* ---- splits, subsets, balance ---- */
 
-void ds_class_counts(const ds_dataset *ds, int *counts)
+void dataset_class_counts(const dataset *ds, int *counts)
 {
     memset(counts, 0, (size_t)ds->n_classes * sizeof *counts);
     for (int i = 0; i < ds->n; i++)
@@ -22,9 +22,9 @@ void ds_class_counts(const ds_dataset *ds, int *counts)
 
 /* Image indices grouped by class: idx[start[c] .. start[c+1]-1] are class
  * c's, in order. idx has ds->n entries, start n_classes+1. */
-static void group_by_class(const ds_dataset *ds, int *idx, int *start)
+static void group_by_class(const dataset *ds, int *idx, int *start)
 {
-    int pos[DS_MAX_CLASSES + 1];
+    int pos[DATASET_MAX_CLASSES + 1];
     memset(start, 0, (size_t)(ds->n_classes + 1) * sizeof *start);
     for (int i = 0; i < ds->n; i++)
         start[ds->labels[i] + 1]++;
@@ -36,11 +36,11 @@ static void group_by_class(const ds_dataset *ds, int *idx, int *start)
 }
 
 /* Mark take[i] = 1 for quota[c] seeded random images of every class c. */
-static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
+static int pick_per_class(const dataset *ds, const int *quota, uint64_t seed,
                           unsigned char *take)
 {
     int *idx = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *idx);
-    int start[DS_MAX_CLASSES + 1];
+    int start[DATASET_MAX_CLASSES + 1];
     if (!idx) {
         app_fail("out of memory");
         return -1;
@@ -58,48 +58,48 @@ static int pick_per_class(const ds_dataset *ds, const int *quota, uint64_t seed,
     return 0;
 }
 
-ds_dataset *ds_split(ds_dataset *ds, double share, uint64_t seed)
+dataset *dataset_split(dataset *ds, double share, uint64_t seed)
 {
     if (!(share > 0 && share < 1)) {
         app_fail("validation share %g is not in (0, 1)", share);
         return NULL;
     }
-    int counts[DS_MAX_CLASSES], quota[DS_MAX_CLASSES];
-    ds_class_counts(ds, counts);
+    int counts[DATASET_MAX_CLASSES], quota[DATASET_MAX_CLASSES];
+    dataset_class_counts(ds, counts);
     for (int c = 0; c < ds->n_classes; c++)
         quota[c] = (int)(share * counts[c] + 0.5);
-    const char *names[DS_MAX_CLASSES];
+    const char *names[DATASET_MAX_CLASSES];
     for (int c = 0; c < ds->n_classes; c++)
         names[c] = ds->classes[c];
     int nval = 0;
     for (int c = 0; c < ds->n_classes; c++)
         nval += quota[c];
-    ds_dataset *val = ds_create(ds->w, ds->h, names, ds->n_classes, nval);
+    dataset *val = dataset_create(ds->w, ds->h, names, ds->n_classes, nval);
     unsigned char *take = malloc(ds->n ? (size_t)ds->n : 1);
     if (!val || !take) {
-        ds_free(val);
+        dataset_free(val);
         free(take);
         app_fail("out of memory");
         return NULL;
     }
-    /* Keep the names verbatim (ds_create normalised them). */
+    /* Keep the names verbatim (dataset_create normalised them). */
     memcpy(val->classes, ds->classes, sizeof ds->classes);
     if (pick_per_class(ds, quota, seed, take) < 0) {
-        ds_free(val);
+        dataset_free(val);
         free(take);
         return NULL;
     }
     for (int i = 0; i < ds->n; i++)
         if (take[i])
-            ds_push(val, ds_image(ds, i), ds->labels[i]); /* capacity is enough */
+            dataset_push(val, dataset_image(ds, i), ds->labels[i]); /* capacity is enough */
     for (int i = 0; i < ds->n; i++)
         take[i] = !take[i];
-    ds__compact(ds, take);
+    dataset__compact(ds, take);
     free(take);
     return val;
 }
 
-int ds_limit(ds_dataset *ds, int n, uint64_t seed)
+int dataset_limit(dataset *ds, int n, uint64_t seed)
 {
     if (n < 0) {
         app_fail("bad limit %d", n);
@@ -107,9 +107,9 @@ int ds_limit(ds_dataset *ds, int n, uint64_t seed)
     }
     if (n >= ds->n)
         return 0;
-    int counts[DS_MAX_CLASSES], quota[DS_MAX_CLASSES];
-    double rem[DS_MAX_CLASSES];
-    ds_class_counts(ds, counts);
+    int counts[DATASET_MAX_CLASSES], quota[DATASET_MAX_CLASSES];
+    double rem[DATASET_MAX_CLASSES];
+    dataset_class_counts(ds, counts);
     int given = 0;
     for (int c = 0; c < ds->n_classes; c++) {
         double q = (double)n * counts[c] / ds->n;
@@ -138,16 +138,16 @@ int ds_limit(ds_dataset *ds, int n, uint64_t seed)
         free(keep);
         return -1;
     }
-    ds__compact(ds, keep);
+    dataset__compact(ds, keep);
     free(keep);
     return 0;
 }
 
-void ds_class_weights(const ds_dataset *ds, double power, float *w)
+void dataset_class_weights(const dataset *ds, double power, float *w)
 {
-    int counts[DS_MAX_CLASSES];
-    ds_class_counts(ds, counts);
-    double raw[DS_MAX_CLASSES], sum = 0;
+    int counts[DATASET_MAX_CLASSES];
+    dataset_class_counts(ds, counts);
+    double raw[DATASET_MAX_CLASSES], sum = 0;
     for (int c = 0; c < ds->n_classes; c++) {
         raw[c] = counts[c] ? pow((double)counts[c], -power) : 0;
         sum += raw[c] * counts[c];
@@ -156,7 +156,7 @@ void ds_class_weights(const ds_dataset *ds, double power, float *w)
         w[c] = sum > 0 ? (float)(raw[c] * ds->n / sum) : 0.f;
 }
 
-void ds_epoch_order(const ds_dataset *ds, const float *class_w, uint64_t *rng,
+void dataset_epoch_order(const dataset *ds, const float *class_w, uint64_t *rng,
                     int *order, int n)
 {
     if (!class_w) {
@@ -165,9 +165,9 @@ void ds_epoch_order(const ds_dataset *ds, const float *class_w, uint64_t *rng,
         rng_shuffle(order, n, rng);
         return;
     }
-    int counts[DS_MAX_CLASSES], start[DS_MAX_CLASSES + 1];
-    double cum[DS_MAX_CLASSES], total = 0;
-    ds_class_counts(ds, counts);
+    int counts[DATASET_MAX_CLASSES], start[DATASET_MAX_CLASSES + 1];
+    double cum[DATASET_MAX_CLASSES], total = 0;
+    dataset_class_counts(ds, counts);
     for (int c = 0; c < ds->n_classes; c++) {
         double p = class_w[c] > 0 ? (double)counts[c] * class_w[c] : 0;
         total += p;

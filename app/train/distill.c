@@ -78,7 +78,7 @@ int distill_open(distill *d, const char *list, const nn_net *student, int thread
         for (int j = 0; j < km; j++)
             names[j] = nn_net_class(net, j);
         for (int j = 0; j < k; j++) {
-            d->map[d->n - 1][j] = km == k ? ds_class_find(names, km, nn_net_class(student, j)) : -1;
+            d->map[d->n - 1][j] = km == k ? dataset_class_find(names, km, nn_net_class(student, j)) : -1;
             if (d->map[d->n - 1][j] < 0) {
                 app_fail("--teacher %s: its classes are not the training data's", p);
                 goto fail;

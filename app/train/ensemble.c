@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ens_free(ens *e)
+void ensemble_free(ens *e)
 {
     for (int m = 0; m < e->n; m++)
         nn_net_free(e->net[m]);
@@ -15,7 +15,7 @@ void ens_free(ens *e)
     memset(e, 0, sizeof *e);
 }
 
-int ens_load(ens *e, const char *list, int threads)
+int ensemble_load(ens *e, const char *list, int threads)
 {
     memset(e, 0, sizeof *e);
     if (!(e->list = strdup(list))) {
@@ -30,8 +30,8 @@ int ens_load(ens *e, const char *list, int threads)
             app_fail("--model: empty name in '%s'", list);
             goto fail;
         }
-        if (e->n == ENS_MAX) {
-            app_fail("--model: more than %d models", ENS_MAX);
+        if (e->n == ENSEMBLE_MAX) {
+            app_fail("--model: more than %d models", ENSEMBLE_MAX);
             goto fail;
         }
         nn_net *net = nn_net_load(p);
@@ -54,7 +54,7 @@ int ens_load(ens *e, const char *list, int threads)
         for (int j = 0; j < km; j++)
             names[j] = nn_net_class(e->net[m], j);
         for (int j = 0; j < k; j++) {
-            e->map[m][j] = km == k ? ds_class_find(names, km, nn_net_class(first, j)) : -1;
+            e->map[m][j] = km == k ? dataset_class_find(names, km, nn_net_class(first, j)) : -1;
             if (e->map[m][j] < 0) {
                 app_fail("%s: its classes are not those of %s", e->path[m], e->path[0]);
                 goto fail;
@@ -63,27 +63,27 @@ int ens_load(ens *e, const char *list, int threads)
     }
     return 0;
 fail:
-    ens_free(e);
+    ensemble_free(e);
     return -1;
 }
 
-int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
-                 int views, ens_view_fn view_fn, float *probs)
+int ensemble_classify(ens *e, const dataset *ds, const char *data, const char *split, int threads,
+                 int views, ensemble_view_fn view_fn, float *probs)
 {
     const int k = nn_net_n_classes(e->net[0]), n = ds->n;
     int rc = -1;
     float *x = NULL, *p = NULL;
     uint8_t *tmp = NULL;
-    ds_dataset *own = NULL;
+    dataset *own = NULL;
     memset(probs, 0, (size_t)n * k * sizeof *probs);
     for (int m = 0; m < e->n; m++) {
         nn_net *net = e->net[m];
         int c, h, w;
         nn_net_input_shape(net, &c, &h, &w);
-        const ds_dataset *d = ds;
+        const dataset *d = ds;
         if (w != ds->w || h != ds->h) {
             /* its own size: load again, and check the faces are the same */
-            ds_free(own);
+            dataset_free(own);
             if (!(own = cmd_load_for_model(net, data, split, threads, 1)))
                 goto out;
             int same = own->n == n;
@@ -108,7 +108,7 @@ int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *spl
         }
         for (int v = 0; v < views; v++) {
             for (int i = 0; i < n; i++) {
-                const uint8_t *src = ds_image(d, i);
+                const uint8_t *src = dataset_image(d, i);
                 if (v > 0) {
                     view_fn(v, src, tmp, w, h);
                     src = tmp;
@@ -130,6 +130,6 @@ out:
     free(x);
     free(p);
     free(tmp);
-    ds_free(own);
+    dataset_free(own);
     return rc;
 }

@@ -7,24 +7,24 @@
 #include "dataset.h"
 #include "nn.h"
 
-#define ENS_MAX 16
+#define ENSEMBLE_MAX 16
 
 typedef struct ens {
     int n;                              /* models */
-    nn_net *net[ENS_MAX];               /* net[0] sets the class order */
-    const char *path[ENS_MAX];          /* views into the list given to ens_load */
+    nn_net *net[ENSEMBLE_MAX];               /* net[0] sets the class order */
+    const char *path[ENSEMBLE_MAX];          /* views into the list given to ensemble_load */
     char *list;                         /* its copy */
-    int map[ENS_MAX][NN_MAX_CLASSES];   /* map[m][j]: net[m]'s output for net[0]'s class j */
+    int map[ENSEMBLE_MAX][NN_MAX_CLASSES];   /* map[m][j]: net[m]'s output for net[0]'s class j */
 } ens;
 
 /* Load the comma-separated model files of `list`, with `threads` threads
  * each. Every model must have net[0]'s classes (by name, any order).
  * Returns 0, or -1 with app_error() saying why (e is then empty). */
-int ens_load(ens *e, const char *list, int threads);
-void ens_free(ens *e); /* frees the models and the list copy */
+int ensemble_load(ens *e, const char *list, int threads);
+void ensemble_free(ens *e); /* frees the models and the list copy */
 
 /* A test-time view of a face: dst (w x h) from src (w x h). */
-typedef void (*ens_view_fn)(int view, const uint8_t *src, uint8_t *dst, int w, int h);
+typedef void (*ensemble_view_fn)(int view, const uint8_t *src, uint8_t *dst, int w, int h);
 
 /*
  * The ensemble's probabilities for every face of ds (loaded for net[0]
@@ -34,7 +34,7 @@ typedef void (*ens_view_fn)(int view, const uint8_t *src, uint8_t *dst, int w, i
  * input size gets data/split loaded again at its size, which must give the
  * same faces. Returns 0, or -1 with app_error() saying why.
  */
-int ens_classify(ens *e, const ds_dataset *ds, const char *data, const char *split, int threads,
-                 int views, ens_view_fn view_fn, float *probs);
+int ensemble_classify(ens *e, const dataset *ds, const char *data, const char *split, int threads,
+                 int views, ensemble_view_fn view_fn, float *probs);
 
 #endif

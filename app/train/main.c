@@ -44,37 +44,37 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    ed_prog = "emotion-train";
+    cli_prog = "emotion-train";
     if (argc < 2) {
         usage(stderr);
-        return ED_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return ED_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("emotion-train %s (engine %s, kernel %s)\n", NN_VERSION_STRING, NN_VERSION_STRING,
                nn_kernel_name());
-        return ED_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) {
             const char *twice =
                 commands[i].flags ? cli_repeated(argc - 2, argv + 2, commands[i].flags) : NULL;
             if (twice) {
-                ed_err("%s: option %s given twice", commands[i].name, twice);
-                return ED_EXIT_USAGE;
+                cli_err("%s: option %s given twice", commands[i].name, twice);
+                return CLI_EXIT_USAGE;
             }
             int rc = commands[i].run(argc - 1, argv + 1);
             /* What went to stdout (predictions, metrics, JSON) must have
              * arrived: `predict ... > full-disk/out.jsonl` is a failure. */
             if (fflush(stdout) != 0 || ferror(stdout)) {
-                ed_err("cannot write standard output: %s", strerror(errno ? errno : EIO));
-                return rc ? rc : ED_EXIT_FAIL;
+                cli_err("cannot write standard output: %s", strerror(errno ? errno : EIO));
+                return rc ? rc : CLI_EXIT_FAIL;
             }
             return rc;
         }
-    ed_err("unknown command '%s' (try --help)", argv[1]);
-    return ED_EXIT_USAGE;
+    cli_err("unknown command '%s' (try --help)", argv[1]);
+    return CLI_EXIT_USAGE;
 }

@@ -21,12 +21,12 @@
 
 /* ---- metrics ---- */
 
-int rep_metrics_compute(rep_metrics *m, const int *truth, const int *pred, int n,
+int report_metrics_compute(report_metrics *m, const int *truth, const int *pred, int n,
                         int k)
 {
     memset(m, 0, sizeof *m);
-    if (k < 1 || k > REP_MAX_CLASSES)
-        return app_fail("%d classes; expected 1..%d", k, REP_MAX_CLASSES);
+    if (k < 1 || k > REPORT_MAX_CLASSES)
+        return app_fail("%d classes; expected 1..%d", k, REPORT_MAX_CLASSES);
     for (int i = 0; i < n; i++) {
         if (truth[i] < 0 || truth[i] >= k || pred[i] < 0 || pred[i] >= k) {
             int t = truth[i], p = pred[i];
@@ -68,7 +68,7 @@ static const char *name_of(const char *const *names, int i)
     return names && names[i] ? names[i] : "?";
 }
 
-void rep_metrics_print(FILE *f, const rep_metrics *m, const char *const *names)
+void report_metrics_print(FILE *f, const report_metrics *m, const char *const *names)
 {
     int wn = 5;
     for (int c = 0; c < m->k; c++) {
@@ -82,7 +82,7 @@ void rep_metrics_print(FILE *f, const rep_metrics *m, const char *const *names)
         fprintf(f, "%-*s  %-9.4f  %-6.4f  %-6.4f  %d\n", wn, name_of(names, c),
                 m->precision[c], m->recall[c], m->f1[c], m->support[c]);
     fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%-*s", wn, "");
-    int cw[REP_MAX_CLASSES];
+    int cw[REPORT_MAX_CLASSES];
     for (int c = 0; c < m->k; c++) {
         int l = (int)strlen(name_of(names, c));
         cw[c] = l < 6 ? 6 : l;
@@ -99,7 +99,7 @@ void rep_metrics_print(FILE *f, const rep_metrics *m, const char *const *names)
 
 /* ---- files ---- */
 
-int rep_mkdirs(const char *dir)
+int report_mkdirs(const char *dir)
 {
     char p[4096];
     size_t len = strlen(dir);
@@ -124,27 +124,22 @@ int rep_mkdirs(const char *dir)
 /* Open path for writing through a temporary file (outpath.h), creating
  * missing folders on the way (as --report does); finish with
  * close_rename. */
-static FILE *open_tmp(op_file *o, const char *path)
+static FILE *open_tmp(outpath_file *o, const char *path)
 {
-    char err[8400];
     const char *slash = strrchr(path, '/');
     if (slash && slash > path) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
         struct stat st;
-        if (stat(dir, &st) != 0 && rep_mkdirs(dir) != 0)
+        if (stat(dir, &st) != 0 && report_mkdirs(dir) != 0)
             return NULL;
     }
-    FILE *f = op_open(o, path, err, sizeof err);
-    if (!f)
-        app_fail("%s", err);
-    return f;
+    return outpath_open(o, path);
 }
 
-static int close_rename(op_file *o)
+static int close_rename(outpath_file *o)
 {
-    char err[8400];
-    return op_commit(o, err, sizeof err) != 0 ? app_fail("%s", err) : 0;
+    return outpath_commit(o);
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline. */
@@ -169,9 +164,9 @@ static void csv_num(FILE *f, const char *fmt, double v)
         fprintf(f, fmt, v);
 }
 
-int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
+int report_write_history_csv(const char *path, const report_epoch *h, int n)
 {
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
@@ -190,10 +185,10 @@ int rep_write_history_csv(const char *path, const rep_epoch *h, int n)
     return close_rename(&o);
 }
 
-int rep_write_per_class_csv(const char *path, const rep_metrics *m,
+int report_write_per_class_csv(const char *path, const report_metrics *m,
                             const char *const *names)
 {
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
@@ -215,7 +210,7 @@ static void json_num(FILE *f, double v)
 }
 
 /* Best validation accuracy: the caller's, else the history's best. */
-static double best_val(const rep_report *r, int *epoch)
+static double best_val(const report_content *r, int *epoch)
 {
     *epoch = r->best_epoch;
     if (r->best_val_accuracy > 0)
@@ -229,12 +224,12 @@ static double best_val(const rep_report *r, int *epoch)
     return best;
 }
 
-int rep_write_metrics_json(const char *path, const rep_report *r)
+int report_write_metrics_json(const char *path, const report_content *r)
 {
-    const rep_metrics *m = r->metrics;
+    const report_metrics *m = r->metrics;
     const char *const *names = r->classes;
     int k = m ? m->k : r->n_classes;
-    op_file o;
+    outpath_file o;
     FILE *f = open_tmp(&o, path);
     if (!f)
         return -1;
@@ -322,7 +317,7 @@ static int cv_fail(const char *path)
     return app_fail("%s: %s", path, cvw_error());
 }
 
-int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h,
+int report_write_curves_png(const char *path, const char *title, const report_epoch *h,
                          int n)
 {
     if (n <= 0)
@@ -349,20 +344,20 @@ int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h
     return rc < 0 ? cv_fail(path) : 0;
 }
 
-int rep_write_confusion_png(const char *path, const char *title,
-                            const rep_metrics *m, const char *const *names)
+int report_write_confusion_png(const char *path, const char *title,
+                            const report_metrics *m, const char *const *names)
 {
-    const char *nm[REP_MAX_CLASSES];
+    const char *nm[REPORT_MAX_CLASSES];
     for (int c = 0; c < m->k; c++)
         nm[c] = name_of(names, c);
     return cvw_draw_confusion(path, title, m->confusion, m->k, nm) < 0 ? cv_fail(path)
                                                                        : 0;
 }
 
-int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
+int report_pick_samples(const int *truth, const int *pred, int n, int k, int want,
                      uint64_t seed, int *idx)
 {
-    if (n <= 0 || want <= 0 || k <= 0 || k > REP_MAX_CLASSES)
+    if (n <= 0 || want <= 0 || k <= 0 || k > REPORT_MAX_CLASSES)
         return 0;
     int *order = malloc((size_t)n * 2 * sizeof *order);
     if (!order)
@@ -374,7 +369,7 @@ int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
     rng_shuffle(order, n, &s);
     /* Rank = how many of the same (class, right/wrong) group came before in
      * the shuffled order; taking low ranks first spreads over the classes. */
-    int seen[2][REP_MAX_CLASSES] = {{0}};
+    int seen[2][REPORT_MAX_CLASSES] = {{0}};
     int n_wrong = 0;
     for (int j = 0; j < n; j++) {
         int i = order[j], t = truth[i] >= 0 && truth[i] < k ? truth[i] : 0;
@@ -414,9 +409,9 @@ int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
 
 /* ---- the whole folder ---- */
 
-int rep_write(const char *dir, const rep_report *r)
+int report_write(const char *dir, const report_content *r)
 {
-    if (rep_mkdirs(dir) < 0)
+    if (report_mkdirs(dir) < 0)
         return -1;
     char path[4096], title[512], first[512] = "";
     const char *tp = r->title ? r->title : "model";
@@ -428,7 +423,7 @@ int rep_write(const char *dir, const rep_report *r)
             snprintf(first, sizeof first, "%s", app_error());                   \
     } while (0)
 
-    const rep_metrics *m = r->metrics;
+    const report_metrics *m = r->metrics;
     if (m && r->classes && r->n_classes != m->k) {
         app_fail("report: %d class names for %d classes", r->n_classes, m->k);
         return -1;
@@ -449,18 +444,18 @@ int rep_write(const char *dir, const rep_report *r)
                      tp, best * 100);
         else
             snprintf(title, sizeof title, "%s: training curves", tp);
-        PART("history.csv", rep_write_history_csv(path, r->history, r->n_epochs));
-        PART("curves.png", rep_write_curves_png(path, title, r->history, r->n_epochs));
+        PART("history.csv", report_write_history_csv(path, r->history, r->n_epochs));
+        PART("curves.png", report_write_curves_png(path, title, r->history, r->n_epochs));
     }
     if (m) {
         snprintf(title, sizeof title, "%s: confusion matrix (%s%sn=%d, accuracy %.1f%%)",
                  tp, r->metrics_of ? r->metrics_of : "", r->metrics_of ? ", " : "",
                  m->n, m->accuracy * 100);
-        PART("confusion.png", rep_write_confusion_png(path, title, m, r->classes));
-        PART("per_class.csv", rep_write_per_class_csv(path, m, r->classes));
+        PART("confusion.png", report_write_confusion_png(path, title, m, r->classes));
+        PART("per_class.csv", report_write_per_class_csv(path, m, r->classes));
     }
     if (m || r->classes || r->history)
-        PART("metrics.json", rep_write_metrics_json(path, r));
+        PART("metrics.json", report_write_metrics_json(path, r));
     if (r->conv1_w && r->conv1_out > 0) {
         snprintf(title, sizeof title, "%s: first convolution, %d filters %dx%d", tp,
                  r->conv1_out, r->conv1_k, r->conv1_k);

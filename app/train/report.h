@@ -1,9 +1,9 @@
 /*
  * report.h - classification metrics and the files of `--report DIR`.
  *
- * rep_metrics_compute turns (true, predicted) label arrays into a confusion
+ * report_metrics_compute turns (true, predicted) label arrays into a confusion
  * matrix, accuracy and per-class precision, recall, F1 and support; the
- * trainer's evaluation and the report both use it. rep_write writes a
+ * trainer's evaluation and the report both use it. report_write writes a
  * report folder:
  *
  *   curves.png        loss and accuracy per epoch, train and validation
@@ -33,50 +33,50 @@
 extern "C" {
 #endif
 
-#define REP_MAX_CLASSES NN_MAX_CLASSES
+#define REPORT_MAX_CLASSES NN_MAX_CLASSES
 
-typedef struct rep_metrics {
+typedef struct report_metrics {
     int k;                 /* classes */
     int n;                 /* images counted */
     int correct;
     double accuracy;       /* correct / n, 0 when n is 0 */
     double macro_f1;       /* mean F1 over classes with support */
-    int confusion[REP_MAX_CLASSES * REP_MAX_CLASSES]; /* [t*k + p] */
-    double precision[REP_MAX_CLASSES];
-    double recall[REP_MAX_CLASSES];
-    double f1[REP_MAX_CLASSES];
-    int support[REP_MAX_CLASSES];   /* images of the class */
-    int predicted[REP_MAX_CLASSES]; /* images predicted as the class */
-} rep_metrics;
+    int confusion[REPORT_MAX_CLASSES * REPORT_MAX_CLASSES]; /* [t*k + p] */
+    double precision[REPORT_MAX_CLASSES];
+    double recall[REPORT_MAX_CLASSES];
+    double f1[REPORT_MAX_CLASSES];
+    int support[REPORT_MAX_CLASSES];   /* images of the class */
+    int predicted[REPORT_MAX_CLASSES]; /* images predicted as the class */
+} report_metrics;
 
 /* Metrics of n predictions over k classes. Returns 0, or -1 when k is out
- * of 1..REP_MAX_CLASSES or a label is out of range (m is then zeroed). */
-int rep_metrics_compute(rep_metrics *m, const int *truth, const int *pred, int n,
+ * of 1..REPORT_MAX_CLASSES or a label is out of range (m is then zeroed). */
+int report_metrics_compute(report_metrics *m, const int *truth, const int *pred, int n,
                         int k);
 
 /* Print accuracy, a per-class table and the confusion matrix (counts) to f,
  * for `emotion-train eval`. names[0..k-1]. */
-void rep_metrics_print(FILE *f, const rep_metrics *m, const char *const *names);
+void report_metrics_print(FILE *f, const report_metrics *m, const char *const *names);
 
 /* One epoch of training history. NaN marks a value not measured. */
-typedef struct rep_epoch {
+typedef struct report_epoch {
     int epoch;             /* 1-based */
     float lr;
     float train_loss, train_acc;
     float val_loss, val_acc;
     double seconds;        /* wall time of the epoch */
-} rep_epoch;
+} report_epoch;
 
 /* Everything a report can show; leave a part NULL/0 to skip it. */
-typedef struct rep_report {
+typedef struct report_content {
     const char *title;     /* picture title prefix, e.g. the model or arch */
     const char *const *classes;
     int n_classes;
 
-    const rep_epoch *history;  /* curves.png, history.csv */
+    const report_epoch *history;  /* curves.png, history.csv */
     int n_epochs;
 
-    const rep_metrics *metrics; /* confusion.png, per_class.csv, metrics.json */
+    const report_metrics *metrics; /* confusion.png, per_class.csv, metrics.json */
     const char *metrics_of;    /* what the metrics measure, e.g. "validation" */
     double best_val_accuracy;  /* < 0: unknown (omitted from the JSON) */
     int best_epoch;            /* <= 0: unknown */
@@ -113,34 +113,34 @@ typedef struct rep_report {
     int has_probs;
     double ece, nll;
     const char *calibration;
-} rep_report;
+} report_content;
 
 /* Write every part of r that has inputs into dir (created, with parents,
  * when missing). Keeps going after a failed part; returns 0, or -1 with the
  * first failure in app_error(). */
-int rep_write(const char *dir, const rep_report *r);
+int report_write(const char *dir, const report_content *r);
 
 /* The parts on their own (paths are full file names). */
-int rep_write_history_csv(const char *path, const rep_epoch *h, int n);
-int rep_write_per_class_csv(const char *path, const rep_metrics *m,
+int report_write_history_csv(const char *path, const report_epoch *h, int n);
+int report_write_per_class_csv(const char *path, const report_metrics *m,
                             const char *const *names);
 /* metrics.json; also `emotion-train eval --json` (r->metrics required). */
-int rep_write_metrics_json(const char *path, const rep_report *r);
-int rep_write_curves_png(const char *path, const char *title, const rep_epoch *h,
+int report_write_metrics_json(const char *path, const report_content *r);
+int report_write_curves_png(const char *path, const char *title, const report_epoch *h,
                          int n);
-int rep_write_confusion_png(const char *path, const char *title,
-                            const rep_metrics *m, const char *const *names);
+int report_write_confusion_png(const char *path, const char *title,
+                            const report_metrics *m, const char *const *names);
 
 /*
  * Choose up to `want` images to show in samples.png: about half wrong
  * predictions (when there are that many) and the rest right ones, spread
  * over the classes, seeded. Writes indices into idx; returns how many.
  */
-int rep_pick_samples(const int *truth, const int *pred, int n, int k, int want,
+int report_pick_samples(const int *truth, const int *pred, int n, int k, int want,
                      uint64_t seed, int *idx);
 
 /* Create dir and its missing parents. Returns 0 or -1. */
-int rep_mkdirs(const char *dir);
+int report_mkdirs(const char *dir);
 
 #ifdef __cplusplus
 }

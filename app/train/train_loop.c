@@ -40,16 +40,16 @@ static void fmt_duration(double s, char *buf, size_t len)
 
 static int save_checkpoint(train_run *r)
 {
-    int rc = ckpt_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
+    int rc = checkpoint_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
                            (int)r->o.optim);
     if (rc)
-        ed_err("%s", app_error());
+        cli_err("%s", app_error());
     return rc;
 }
 
 static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int final)
 {
-    const ckpt_state *s = &r->st;
+    const checkpoint_state *s = &r->st;
     double el = s->epoch_seconds + (nn_now() - t0);
     double ips = el > 0 ? s->seen / el : 0;
     double eta = ips > 0 ? (double)(nb - b) * r->o.batch / ips : NAN;
@@ -70,11 +70,11 @@ static void show_progress(train_run *r, int epoch, int b, int nb, double t0, int
     }
 }
 
-/* Train batches [st.batch, nb) of the epoch. Returns ED_EXIT_OK,
- * ED_EXIT_INTERRUPTED (checkpoint written) or ED_EXIT_FAIL (said). */
+/* Train batches [st.batch, nb) of the epoch. Returns CLI_EXIT_OK,
+ * CLI_EXIT_INTERRUPTED (checkpoint written) or CLI_EXIT_FAIL (said). */
 static int run_epoch(train_run *r, int epoch, float lr)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const int B = r->o.batch, nb = s->n_order / B, k = nn_net_n_classes(r->net);
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
@@ -89,8 +89,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
     int *dom = mixing ? malloc((size_t)B * sizeof *dom) : NULL;
     if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
         free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
-        ed_err("out of memory");
-        return ED_EXIT_FAIL;
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
     }
     nn_loss_cfg loss_cfg = {.label_smoothing = r->o.smoothing,
                             .class_weights = strcmp(r->o.balance, "weights") ? NULL : r->class_w,
@@ -101,7 +101,7 @@ static int run_epoch(train_run *r, int epoch, float lr)
         loss_cfg.distill_alpha = r->kd.alpha;
     }
     double t0 = nn_now(), last_show = 0;
-    int rc = ED_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     for (int b = s->batch; b < nb; b++) {
         if (interrupted || (r->o.interrupt_after && batches_this_run == r->o.interrupt_after)) {
             s->batch = b;
@@ -109,29 +109,29 @@ static int run_epoch(train_run *r, int epoch, float lr)
             s->total_seconds += nn_now() - t0;
             if (r->tty)
                 fputc('\n', stderr);
-            rc = save_checkpoint(r) ? ED_EXIT_FAIL : ED_EXIT_INTERRUPTED;
-            if (rc == ED_EXIT_INTERRUPTED)
+            rc = save_checkpoint(r) ? CLI_EXIT_FAIL : CLI_EXIT_INTERRUPTED;
+            if (rc == CLI_EXIT_INTERRUPTED)
                 fprintf(stderr, "interrupted: checkpoint written to %s; continue with --resume %s\n",
                         r->o.ckpt, r->o.ckpt);
             goto out;
         }
         for (int i = 0; i < B; i++) {
             int idx = s->order[b * B + i];
-            aug_apply(&r->aug, ds_image(r->train, idx), tmp, w, h, &s->aug_rng);
+            augment_apply(&r->aug, dataset_image(r->train, idx), tmp, w, h, &s->augment_rng);
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
             y[i] = r->train->labels[idx];
         }
         if (mixing)
-            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->aug_rng);
+            mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->augment_rng);
         if (r->kd.n && distill_batch(&r->kd, r->net, x, B)) {
-            ed_err("%s", app_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", app_error());
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         const float *p = nn_net_forward(r->net, x, B, 1);
         if (!p) {
-            ed_err("%s", nn_error());
-            rc = ED_EXIT_FAIL;
+            cli_err("%s", nn_error());
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         for (int i = 0; i < B; i++)
@@ -139,8 +139,8 @@ static int run_epoch(train_run *r, int epoch, float lr)
         nn_net_zero_grad(r->net);
         float loss = nn_net_backward(r->net, y, &loss_cfg);
         if (!isfinite(loss)) {
-            ed_err("training diverged at epoch %d batch %d (loss %g); try a lower --lr", epoch + 1, b, (double)loss);
-            rc = ED_EXIT_FAIL;
+            cli_err("training diverged at epoch %d batch %d (loss %g); try a lower --lr", epoch + 1, b, (double)loss);
+            rc = CLI_EXIT_FAIL;
             goto out;
         }
         nn_optim_step(r->opt, lr);
@@ -173,7 +173,7 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
     int *pred = malloc((size_t)n * sizeof *pred);
     if (!pred || cmd_classify(r->net, r->val_x, n, r->val->labels, NULL, pred, loss)) {
         free(pred);
-        ed_err("validation: %s", nn_error());
+        cli_err("validation: %s", nn_error());
         return -1;
     }
     int correct = 0;
@@ -184,15 +184,15 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
     return 0;
 }
 
-int train_loop_swa_first(const ckpt_state *s) { return s->epoch - s->swa_count + 1; }
+int train_loop_swa_first(const checkpoint_state *s) { return s->epoch - s->swa_count + 1; }
 
 /* --swa: folds the weights after this epoch into the running average. */
 static int swa_fold(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     size_t n = nn_net_n_params(r->net);
     if (!s->swa && !(s->swa = calloc(n, sizeof *s->swa))) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     const float *p = nn_net_params(r->net);
@@ -207,38 +207,38 @@ static int swa_fold(train_run *r)
  * shuffled batches, so each batch's statistics are those of the whole
  * set) and are validated; they replace the best epoch when better. The
  * run's last checkpoint is already written, so on Ctrl-C this returns
- * ED_EXIT_INTERRUPTED and --resume repeats it. Else ED_EXIT_OK or
- * ED_EXIT_FAIL (said). */
+ * CLI_EXIT_INTERRUPTED and --resume repeats it. Else CLI_EXIT_OK or
+ * CLI_EXIT_FAIL (said). */
 static int swa_finish(train_run *r, const char *command)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const int B = r->o.batch, n = r->train->n;
     int c, h, w;
     nn_net_input_shape(r->net, &c, &h, &w);
     const size_t per = (size_t)c * h * w;
     float *x = malloc((size_t)B * per * sizeof *x);
     int *order = malloc((size_t)n * sizeof *order);
-    int rc = ED_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL;
     if (!x || !order) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         goto out;
     }
     memcpy(nn_net_params(r->net), s->swa, nn_net_n_params(r->net) * sizeof(float));
     uint64_t rng = r->o.seed * 0x9E3779B97F4A7C15ULL + 3;
-    ds_epoch_order(r->train, NULL, &rng, order, n);
+    dataset_epoch_order(r->train, NULL, &rng, order, n);
     nn_net_bn_reset(r->net);
     double t0 = nn_now();
     for (int b = 0; (b + 1) * B <= n; b++) {
         if (interrupted) {
             fprintf(stderr, "interrupted: checkpoint written to %s; --resume %s finishes the run\n",
                     r->o.ckpt, r->o.ckpt);
-            rc = ED_EXIT_INTERRUPTED;
+            rc = CLI_EXIT_INTERRUPTED;
             goto out;
         }
         for (int i = 0; i < B; i++)
-            nn_preprocess_u8(r->net, ds_image(r->train, order[b * B + i]), x + (size_t)i * per);
+            nn_preprocess_u8(r->net, dataset_image(r->train, order[b * B + i]), x + (size_t)i * per);
         if (nn_net_bn_accumulate(r->net, x, B, b + 1)) {
-            ed_err("%s", nn_error());
+            cli_err("%s", nn_error());
             goto out;
         }
     }
@@ -261,7 +261,7 @@ static int swa_finish(train_run *r, const char *command)
         size_t bl;
         void *best = nn_net_save_mem(r->net, &bl);
         if (!best) {
-            ed_err("%s", nn_error());
+            cli_err("%s", nn_error());
             goto out;
         }
         free(s->best);
@@ -269,7 +269,7 @@ static int swa_finish(train_run *r, const char *command)
         s->best_len = bl;
         s->best_acc = (float)vacc;
     }
-    rc = ED_EXIT_OK;
+    rc = CLI_EXIT_OK;
 out:
     free(x);
     free(order);
@@ -279,15 +279,15 @@ out:
 /* A new epoch's image order (balanced sampling draws by class weight). */
 static int new_order(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     int n = r->train->n;
     free(s->order);
     s->order = malloc((size_t)n * sizeof *s->order);
     if (!s->order) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
-    ds_epoch_order(r->train, strcmp(r->o.balance, "sample") ? NULL : r->class_w, &s->order_rng,
+    dataset_epoch_order(r->train, strcmp(r->o.balance, "sample") ? NULL : r->class_w, &s->order_rng,
                    s->order, n);
     s->n_order = n;
     s->batch = 0;
@@ -301,14 +301,14 @@ static int new_order(train_run *r)
  * accuracy makes the net the best model (with its metadata). */
 static int record_epoch(train_run *r, float lr, double vloss, double vacc, const char *command)
 {
-    ckpt_state *s = &r->st;
-    rep_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
+    checkpoint_state *s = &r->st;
+    report_epoch *hist = realloc(s->history, (size_t)(s->n_history + 1) * sizeof *hist);
     if (!hist) {
-        ed_err("out of memory");
+        cli_err("out of memory");
         return -1;
     }
     s->history = hist;
-    rep_epoch *e = &hist[s->n_history++];
+    report_epoch *e = &hist[s->n_history++];
     e->epoch = s->epoch + 1;
     e->lr = lr;
     e->train_loss = (float)(s->loss_sum / s->seen);
@@ -337,7 +337,7 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
     s->best = nn_net_save_mem(r->net, &bl);
     s->best_len = bl;
     if (!s->best) {
-        ed_err("%s", nn_error());
+        cli_err("%s", nn_error());
         return -1;
     }
     return 0;
@@ -347,7 +347,7 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
  * progress. */
 static int checkpoint_epoch(train_run *r)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     s->batch = 0;
     s->epoch++;
     free(s->order);
@@ -360,27 +360,27 @@ static int checkpoint_epoch(train_run *r)
 
 int train_loop_run(train_run *r, const char *command)
 {
-    ckpt_state *s = &r->st;
+    checkpoint_state *s = &r->st;
     const train_opts *o = &r->o;
     for (; s->epoch < o->epochs; s->epoch++) {
         if ((s->batch == 0 || !s->order) && new_order(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         float lr = nn_sched_lr(&r->sched, s->epoch);
         int er = run_epoch(r, s->epoch, lr);
-        if (er != ED_EXIT_OK)
+        if (er != CLI_EXIT_OK)
             return er;
         double vloss, vacc, t_val = nn_now();
         if (train_loop_validate(r, &vloss, &vacc))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         s->epoch_seconds += nn_now() - t_val;
         s->total_seconds += nn_now() - t_val;
         nn_sched_observe(&r->sched, (float)vloss);
         if (record_epoch(r, lr, vloss, vacc, command))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (o->swa && s->epoch + 1 >= o->swa && swa_fold(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (checkpoint_epoch(r))
-            return ED_EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         if (o->patience && s->bad_epochs >= o->patience) {
             fprintf(stderr, "no better validation accuracy for %d epochs: stopping early\n",
                     o->patience);
@@ -390,13 +390,13 @@ int train_loop_run(train_run *r, const char *command)
         if (interrupted) {
             fprintf(stderr, "interrupted: checkpoint written to %s; continue with --resume %s\n",
                     o->ckpt, o->ckpt);
-            return ED_EXIT_INTERRUPTED;
+            return CLI_EXIT_INTERRUPTED;
         }
     }
     if (s->swa_count > 1) {
         int sr = swa_finish(r, command);
-        if (sr != ED_EXIT_OK)
+        if (sr != CLI_EXIT_OK)
             return sr;
     }
-    return ED_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -21,16 +21,16 @@ typedef struct train_run {
     nn_net *net;
     nn_optim *opt;
     nn_sched sched;
-    aug_cfg aug;
-    ds_dataset *train, *val;
+    augment_cfg aug;
+    dataset *train, *val;
     float *val_x;
     float class_w[NN_MAX_CLASSES];
-    ckpt_state st;      /* position, RNGs, history, best model */
+    checkpoint_state st;      /* position, RNGs, history, best model */
     int tty;
     distill kd;         /* --teacher: the teachers (kd.n == 0 when none) */
     double swa_acc, swa_loss; /* the weight average's validation figures (-1 none) */
     int swa_kept;       /* ... and whether it beat the best epoch */
-    char ckpt_default[4096]; /* --checkpoint when not given: OUT.ckpt */
+    char checkpoint_default[4096]; /* --checkpoint when not given: OUT.ckpt */
 } train_run;
 
 /* Ctrl-C (SIGINT) and SIGTERM stop the run at the next batch, with a
@@ -39,8 +39,8 @@ void train_loop_catch_signals(void);
 
 /* Trains from r->st's position to --epochs (or an early stop), then
  * finishes --swa. command: the run's command line, for the model's
- * metadata. Returns ED_EXIT_OK, ED_EXIT_INTERRUPTED (checkpoint written,
- * said on stderr) or ED_EXIT_FAIL (after one line on stderr). */
+ * metadata. Returns CLI_EXIT_OK, CLI_EXIT_INTERRUPTED (checkpoint written,
+ * said on stderr) or CLI_EXIT_FAIL (after one line on stderr). */
 int train_loop_run(train_run *r, const char *command);
 
 /* Validation loss and accuracy of r->net on r->val (preprocessed in
@@ -48,6 +48,6 @@ int train_loop_run(train_run *r, const char *command);
 int train_loop_validate(train_run *r, double *loss, double *acc);
 
 /* --swa: the first epoch in the running average (it ends at s->epoch). */
-int train_loop_swa_first(const ckpt_state *s);
+int train_loop_swa_first(const checkpoint_state *s);
 
 #endif

@@ -97,7 +97,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
             continue;
         }
         if (strncmp(a, "--", 2)) {
-            ed_err("train: unexpected argument '%s'", a);
+            cli_err("train: unexpected argument '%s'", a);
             return TRAIN_OPTS_BAD;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -116,7 +116,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
             if (!strcmp(v, "sgd")) o->optim = NN_SGD;
             else if (!strcmp(v, "adam")) o->optim = NN_ADAM;
             else if (!strcmp(v, "adamw")) o->optim = NN_ADAMW;
-            else { ed_err("--optimizer: '%s' is not sgd, adam or adamw", v); return TRAIN_OPTS_BAD; }
+            else { cli_err("--optimizer: '%s' is not sgd, adam or adamw", v); return TRAIN_OPTS_BAD; }
         }
         else if (OPT("--lr")) { if (cli_float(a, v, 1e-8, 10, &o->lr)) return TRAIN_OPTS_BAD; o->lr_set = 1; }
         else if (OPT("--weight-decay")) { if (cli_float(a, v, 0, 1, &o->weight_decay)) return TRAIN_OPTS_BAD; o->wd_set = 1; }
@@ -128,15 +128,15 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--teacher")) o->teacher = v;
         else if (OPT("--distill")) {
             float t, al;
-            if (distill_parse(v, &t, &al)) { ed_err("%s", app_error()); return TRAIN_OPTS_BAD; }
+            if (distill_parse(v, &t, &al)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; }
             o->distill = v;
         }
-        else if (OPT("--calibrate")) { if (cal_parse_mode(a, v, &o->calib)) { ed_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
+        else if (OPT("--calibrate")) { if (calibrate_parse_mode(a, v, &o->calib)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
         else if (OPT("--schedule")) o->schedule = v;
         else if (OPT("--augment")) o->augment = v;
         else if (OPT("--balance")) {
             if (strcmp(v, "none") && strcmp(v, "weights") && strcmp(v, "sample")) {
-                ed_err("--balance: '%s' is not none, weights or sample", v);
+                cli_err("--balance: '%s' is not none, weights or sample", v);
                 return TRAIN_OPTS_BAD;
             }
             o->balance = v;
@@ -152,7 +152,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--out")) o->out = v;
         else if (OPT("--precision")) {
             if (strcmp(v, "fp32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
-                ed_err("--precision: '%s' is not fp32, bf16 or auto", v);
+                cli_err("--precision: '%s' is not fp32, bf16 or auto", v);
                 return TRAIN_OPTS_BAD;
             }
             o->precision = v;
@@ -161,7 +161,7 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--checkpoint")) o->ckpt = v;
         else if (OPT("--resume")) { if (resume) *resume = v; }
         else if (OPT("--interrupt-after")) { if (cli_int(a, v, 1, 1 << 30, &o->interrupt_after)) return TRAIN_OPTS_BAD; }
-        else { ed_err("train: unknown option '%s'", a); return TRAIN_OPTS_BAD; }
+        else { cli_err("train: unknown option '%s'", a); return TRAIN_OPTS_BAD; }
 #undef OPT
     }
     return TRAIN_OPTS_RUN;
@@ -183,7 +183,7 @@ void train_opts_defaults(train_opts *o)
     o->seed = 1;
     o->precision = "fp32";
     o->mix.prob = 1.0f;
-    o->calib = CAL_AUTO;
+    o->calib = CALIBRATE_AUTO;
 }
 
 /* Options that belong to one invocation, not to the run: they are not

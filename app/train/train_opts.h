@@ -20,7 +20,7 @@ typedef struct {
     unsigned long long seed;
     nn_optim_kind optim;
     mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
-    cal_mode calib;     /* --calibrate */
+    calibrate_mode calib;     /* --calibrate */
     const char *teacher, *distill; /* --teacher, --distill */
 } train_opts;
 
