@@ -122,3 +122,23 @@ int fg_write_video(const fg_scene *s, const char *path, double fps)
     free(buf);
     return rc;
 }
+
+long fg_count_frames(const char *video, int *w, int *h)
+{
+    cvw_capture *c = cvw_capture_open_file(video);
+    if (!c)
+        return -1;
+    int cw = cvw_capture_width(c), ch = cvw_capture_height(c);
+    if (w)
+        *w = cw;
+    if (h)
+        *h = ch;
+    size_t cap = (size_t)cw * ch * 3;
+    uint8_t *buf = malloc(cap);
+    long n = 0;
+    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
+        n++;
+    free(buf);
+    cvw_capture_close(c);
+    return n;
+}

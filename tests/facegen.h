@@ -38,4 +38,8 @@ int fg_render(const fg_scene *s, int i, uint8_t *bgr);
 /* Write all frames to a video file. Returns 0 or -1 (cvw_error()). */
 int fg_write_video(const fg_scene *s, const char *path, double fps);
 
+/* The frames a video file decodes to (reading them all), its size in *w and
+ * *h when they are not NULL; -1 when it does not open. */
+long fg_count_frames(const char *video, int *w, int *h);
+
 #endif

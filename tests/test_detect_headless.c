@@ -103,23 +103,6 @@ static int parse_line(const char *line, long *frame, double *t_ms, logface *face
     return parse_line_file(line, NULL, 0, frame, t_ms, faces, max);
 }
 
-static long count_frames(const char *video, int *w, int *h)
-{
-    cvw_capture *c = cvw_capture_open_file(video);
-    if (!c)
-        return -1;
-    *w = cvw_capture_width(c);
-    *h = cvw_capture_height(c);
-    size_t cap = (size_t)*w * *h * 3;
-    uint8_t *buf = malloc(cap);
-    long n = 0;
-    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
-        n++;
-    free(buf);
-    cvw_capture_close(c);
-    return n;
-}
-
 static void check_log(const char *log, const fg_scene *sc, long n_frames)
 {
     char *text = rp_slurp(log);
@@ -221,7 +204,7 @@ int main(int argc, char **argv)
     CHECK_MSG(fg_write_video(&sc, vid, 10) == 0, "%s", cvw_error());
     CHECK(make_test_model(model) == 0);
     int w = 0, h = 0;
-    CHECK(count_frames(vid, &w, &h) == N_FRAMES);
+    CHECK(fg_count_frames(vid, &w, &h) == N_FRAMES);
 
     /* The main run: video in, JSON log and recording out. */
     char *run1[] = {(char *)exe, "--headless", "--input", vid, "--model", model, "--log", log,
@@ -237,7 +220,7 @@ int main(int argc, char **argv)
     free(e);
     check_log(log, &sc, N_FRAMES);
     int rw = 0, rh = 0;
-    CHECK_MSG(count_frames(rec, &rw, &rh) == N_FRAMES, "recording: %s", cvw_error());
+    CHECK_MSG(fg_count_frames(rec, &rw, &rh) == N_FRAMES, "recording: %s", cvw_error());
     CHECK(rw == 640 && rh == 480);
 
     /* CSV and --max-frames. */
@@ -298,7 +281,7 @@ int main(int argc, char **argv)
     CHECK_MSG(lines == 3, "%d lines for 3 images", lines);
     CHECK_MSG(shared == 0, "%d track ids shared between images", shared);
     free(c);
-    CHECK(count_frames(rec, &rw, &rh) == 3);
+    CHECK(fg_count_frames(rec, &rw, &rh) == 3);
     /* The CSV log of images has a file column. */
     char *run4c[] = {(char *)exe, "--headless", "-q", "--input", folder, "--model", model, "--log",
                      csv, NULL};
@@ -380,7 +363,7 @@ int main(int argc, char **argv)
     for (char *l = c; l && (l = strchr(l, '\n')); l++)
         lines++;
     free(c);
-    long recorded = count_frames(rec, &rw, &rh);
+    long recorded = fg_count_frames(rec, &rw, &rh);
     CHECK_MSG(recorded == lines && lines > 0, "%ld frames recorded, %d logged", recorded, lines);
 
     /* The window loop under SDL's dummy video driver: the video plays at
@@ -418,7 +401,7 @@ int main(int argc, char **argv)
     CHECK_MSG(lines == 20, "window mode logged %d frames of 20", lines);
     /* 20 frames at 40 frames/s take half a second when paced. */
     CHECK_MSG(played >= 0.4, "20 frames played in %.2f s", played);
-    CHECK(count_frames(rec, &rw, &rh) == 20);
+    CHECK(fg_count_frames(rec, &rw, &rh) == 20);
 
     /* --kiosk never gives up on a camera: with none there, it keeps the
      * window up (retrying) until told to quit. */

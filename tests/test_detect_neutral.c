@@ -30,6 +30,7 @@
 #include "opts.h"
 #include "track.h"
 #include "nn.h"
+#include "probs.h"
 #include "testutil.h"
 
 enum { ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL, K };
@@ -149,15 +150,6 @@ static nn_net *train(void)
     return net;
 }
 
-static int top(const float *p)
-{
-    int b = 0;
-    for (int j = 1; j < K; j++)
-        if (p[j] > p[b])
-            b = j;
-    return b;
-}
-
 /* One frame of the sequence as emotion-detect hands it to the correction
  * (pipeline.c): the net's reading of img, the face's box continuing its
  * track, whose probabilities are smoothed over time (track_update, the
@@ -176,7 +168,7 @@ static void classify(nn_net *net, track_state *trk, const uint8_t *img, pipeline
     r->faces[0].id = id;
     r->faces[0].box = (cvw_rect){100, 80, 120, 120};
     memcpy(r->faces[0].probs, smoothed, sizeof smoothed);
-    r->faces[0].cls = top(smoothed);
+    r->faces[0].cls = probs_argmax(smoothed, K);
     r->faces[0].conf = smoothed[r->faces[0].cls];
 }
 

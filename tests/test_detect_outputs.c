@@ -55,21 +55,6 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
-static long count_frames(const char *video)
-{
-    cvw_capture *c = cvw_capture_open_file(video);
-    if (!c)
-        return -1;
-    size_t cap = (size_t)cvw_capture_width(c) * cvw_capture_height(c) * 3;
-    uint8_t *buf = malloc(cap);
-    long n = 0;
-    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
-        n++;
-    free(buf);
-    cvw_capture_close(c);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -189,7 +174,7 @@ int main(int argc, char **argv)
         kill(pid, SIGKILL);
         rc = rp_wait(pid, 10, NULL);
         CHECK(rc == 128 + SIGKILL);
-        long got = count_frames(kill_rec);
+        long got = fg_count_frames(kill_rec, NULL, NULL);
         printf("killed recording %s: %lld bytes, %ld frames decode\n", killed[i],
                (long long)st.st_size, got);
         CHECK_MSG(got >= 20, "a killed recording %s of %lld bytes decodes to %ld frames",

@@ -34,6 +34,7 @@
 #include "overlay.h"
 #include "privacy.h"
 #include "runprog.h"
+#include "probs.h"
 #include "testutil.h"
 #include "ui_person.h"
 
@@ -66,15 +67,6 @@ static void face_probs(int expr, uint64_t *s, float *p)
         p[j] /= sum;
 }
 
-static int top(const float *p)
-{
-    int b = 0;
-    for (int j = 1; j < K; j++)
-        if (p[j] > p[b])
-            b = j;
-    return b;
-}
-
 static void one_face(pipeline_result *r, int id, const float *p)
 {
     memset(r, 0, sizeof *r);
@@ -82,7 +74,7 @@ static void one_face(pipeline_result *r, int id, const float *p)
     r->faces[0].id = id;
     r->faces[0].box = (cvw_rect){100, 80, 120, 120};
     memcpy(r->faces[0].probs, p, sizeof(float) * K);
-    r->faces[0].cls = top(p);
+    r->faces[0].cls = probs_argmax(p, K);
     r->faces[0].conf = p[r->faces[0].cls];
 }
 
@@ -121,7 +113,7 @@ static void check_neutral(void)
     for (int i = 0; i < 60; i++) {
         const int expr = i % 4 == 3 ? exprs[(i / 4) % 3] : -1;
         face_probs(expr, &s, p);
-        const int before = top(p);
+        const int before = probs_argmax(p, K);
         one_face(&r, 1, p);
         neutral_update(&nt, t += 66.7, &r);
         flagged += r.faces[0].calibrated;

@@ -29,21 +29,6 @@ static char out[4200], err[4200];
  * e is not NULL (runprog.h). */
 #define RUN(e, ...) rp_run_args(exe, out, err, 120, e, __VA_ARGS__, (const char *)NULL)
 
-static long count_frames(const char *video)
-{
-    cvw_capture *c = cvw_capture_open_file(video);
-    if (!c)
-        return -1;
-    size_t cap = (size_t)cvw_capture_width(c) * cvw_capture_height(c) * 3;
-    uint8_t *buf = malloc(cap);
-    long n = 0;
-    while (buf && cvw_capture_read(c, buf, cap, NULL, NULL) == 1)
-        n++;
-    free(buf);
-    cvw_capture_close(c);
-    return n;
-}
-
 /* Per track, from a log: frames seen and frames per top class. */
 typedef struct tally {
     int id;
@@ -294,7 +279,7 @@ int main(int argc, char **argv)
     CHECK_MSG(rc == 0, "exit %d after the reader left: %s", rc, e ? e : "");
     CHECK(e && strstr(e, "closed the pipe"));
     free(e);
-    CHECK_MSG(count_frames(rec) >= 1, "the recording is not playable: %s", cvw_error());
+    CHECK_MSG(fg_count_frames(rec, NULL, NULL) >= 1, "the recording is not playable: %s", cvw_error());
 
     /* Report files are never an input; an unwritable folder stops the
      * run before it starts. */
