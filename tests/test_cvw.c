@@ -7,6 +7,7 @@
 #include "cvw.h"
 #include "nn_impl.h"
 #include "picture.h"
+#include "runprog.h"
 #include "testutil.h"
 
 #include <stdint.h>
@@ -117,9 +118,7 @@ static void check_images(const picture *pic, const char *asset)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_cvw.XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
+    if (!rp_tmpdir(tmpdir, sizeof tmpdir, "test_cvw")) {
         perror("mkdtemp");
         return 1;
     }

@@ -8,6 +8,7 @@
 #include "cvw.h"
 #include "nn_impl.h"
 #include "picture.h"
+#include "runprog.h"
 #include "testutil.h"
 
 #include <stdint.h>
@@ -341,9 +342,7 @@ static nn_net *calibrated(const char *spec, int k)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_onnx.XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
+    if (!rp_tmpdir(tmpdir, sizeof tmpdir, "test_onnx")) {
         perror("mkdtemp");
         return 1;
     }
