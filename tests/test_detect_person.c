@@ -309,6 +309,15 @@ static void check_hint_place(void)
             CHECK(!SDL_HasIntersection(&r, &faces[i]));
         CHECK(at.x >= 0 && at.y >= 0 && at.x + tw <= sw && at.y + th <= sh);
     }
+    /* the key help: at the bottom, unless a panel is there */
+    for (int lines = 1; lines <= 2; lines++) {
+        int y = ui_person_help_y(lines, faces + 1, 2, sw, sh, lh);
+        CHECK_MSG(y + lines * lh <= sh && y > sh / 2, "help at %d with the bottom free", y);
+        y = ui_person_help_y(lines, faces, 1, sw, sh, lh);
+        SDL_Rect help = {0, y, sw, lines * lh};
+        CHECK_MSG(y < sh / 2 && !SDL_HasIntersection(&help, &faces[0]),
+                  "help at %d with a panel at the bottom", y);
+    }
 }
 
 /* ---- probability panels of several faces ------------------------------------- */

@@ -105,7 +105,9 @@ static void draw_debug(ui *u, int lh)
     overlay_text(u->ov, lh / 2, y + lh, msg, WHITE, &SHADE, 0, 0);
 }
 
-/* The keys, bottom centre: one line, or two in a window too narrow for it. */
+/* The keys, bottom centre: one line, or two in a window too narrow for it;
+ * at the top instead when a face, its label or its panel is down there
+ * (the key help is there for a few seconds, the panels are the product). */
 static void draw_help(ui *u, int sw, int sh, int lh)
 {
     static const char keys1[] = "q quit   f fullscreen   space pause   s screenshot",
@@ -113,11 +115,20 @@ static void draw_help(ui *u, int sw, int sh, int lh)
     char line[128];
     snprintf(line, sizeof line, "%s   %s", keys1, keys2);
     int tw = 0, th = 0;
-    if (overlay_text_size(u->ov, line, 0, &tw, &th) == 0 && tw + lh > sw) {
-        overlay_text(u->ov, sw / 2, sh - 5 * lh / 2, keys1, WHITE, &SHADE, 1, 0);
-        overlay_text(u->ov, sw / 2, sh - lh - lh / 2, keys2, WHITE, &SHADE, 1, 0);
+    const int two = overlay_text_size(u->ov, line, 0, &tw, &th) == 0 && tw + lh > sw;
+    const int lines = two ? 2 : 1;
+    SDL_Rect avoid[UI_PERSON_AVOID_MAX];
+    int n = 0;
+    if (u->have_frame) {
+        overlay_view v = overlay_fit(u->tex_w, u->tex_h, sw, sh, u->mirror);
+        n = ui_person_avoid(u->ov, u->a, &v, lh, avoid);
+    }
+    const int y = ui_person_help_y(lines, avoid, n, sw, sh, lh);
+    if (two) {
+        overlay_text(u->ov, sw / 2, y, keys1, WHITE, &SHADE, 1, 0);
+        overlay_text(u->ov, sw / 2, y + lh, keys2, WHITE, &SHADE, 1, 0);
     } else {
-        overlay_text(u->ov, sw / 2, sh - lh - lh / 2, line, WHITE, &SHADE, 1, 0);
+        overlay_text(u->ov, sw / 2, y, line, WHITE, &SHADE, 1, 0);
     }
 }
 

@@ -27,6 +27,16 @@ SDL_Point ui_person_hint_place(int tw, int th, const SDL_Rect *avoid, int n, int
     return at;
 }
 
+int ui_person_help_y(int lines, const SDL_Rect *avoid, int n, int sw, int sh, int lh)
+{
+    const int bottom = sh - (lines + 1) * lh + lh / 2;
+    SDL_Rect strip = {0, bottom - lh / 4, sw, lines * lh + lh / 2};
+    for (int i = 0; i < n; i++)
+        if (SDL_HasIntersection(&strip, &avoid[i]))
+            return 2 * lh; /* below the top line's "paused" */
+    return bottom;
+}
+
 /* The attract screen: the camera image dimmed, "Step closer" large (the
  * fonts sized as for a screen three times as high, then back). */
 static void attract(SDL_Renderer *ren, overlay_ctx *ov, int sw, int sh)
@@ -40,6 +50,19 @@ static void attract(SDL_Renderer *ren, overlay_ctx *ov, int sw, int sh)
     overlay_text(ov, sw / 2, sh / 2 - big, "Step closer", WHITE, NULL, 1, 1);
     overlay_set_screen(ov, sh);
     overlay_text(ov, sw / 2, sh / 2 + big / 2, "and look at the camera", WHITE, NULL, 1, 0);
+}
+
+int ui_person_avoid(overlay_ctx *ov, const app *a, const overlay_view *v, int lh, SDL_Rect *avoid)
+{
+    const pipeline_result *res = &a->last;
+    for (int i = 0; i < res->n; i++)
+        avoid[i] = overlay_map_box(v, res->faces[i].box);
+    overlay_layout_panels(ov, avoid, res->n, a->k, v->screen_w, v->screen_h, avoid + res->n);
+    for (int i = 0; i < res->n; i++) { /* and the labels above the boxes */
+        avoid[i].y -= lh;
+        avoid[i].h += lh;
+    }
+    return 2 * res->n;
 }
 
 int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_view *v, int lh)
@@ -62,16 +85,8 @@ int ui_person_draw(SDL_Renderer *ren, overlay_ctx *ov, app *a, const overlay_vie
     if (!calibrating && !text)
         return 0;
     /* both messages where they cover no face, label or panel (nor each other) */
-    SDL_Rect avoid[2 * PIPELINE_MAX_FACES + 1];
-    int n = 0;
-    for (int i = 0; i < res->n; i++)
-        avoid[n++] = overlay_map_box(v, res->faces[i].box);
-    overlay_layout_panels(ov, avoid, res->n, a->k, sw, sh, avoid + res->n);
-    for (int i = 0; i < res->n; i++) { /* and the labels above the boxes */
-        avoid[i].y -= lh;
-        avoid[i].h += lh;
-    }
-    n += res->n;
+    SDL_Rect avoid[UI_PERSON_AVOID_MAX + 1];
+    int n = ui_person_avoid(ov, a, v, lh, avoid);
     int tw = 0, th = 0;
     if (text && overlay_text_size(ov, text, 1, &tw, &th) == 0) {
         SDL_Point at = ui_person_hint_place(tw, th, avoid, n, sw, sh, lh);
