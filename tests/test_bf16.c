@@ -106,7 +106,7 @@ static void test_packing(void)
     static const int widths[] = {8, 12, 32};
     for (int wi = 0; wi < 3; wi++)
         for (int k = 1; k <= 37; k += (k < 18 ? 1 : 6))
-            for (int nv = 1; nv <= widths[wi]; nv += (nv < 9 ? 1 : 5)) {
+            for (int nv = 1; nv <= widths[wi]; nv += (nv < 13 ? 1 : 5)) {
                 int w = widths[wi], kq = (k + 1) / 2;
                 for (int t = 0; t < 2; t++) {
                     memset(dst, 0xA5, sizeof dst); /* padding must be written as zeros */

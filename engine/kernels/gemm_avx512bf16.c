@@ -117,9 +117,8 @@ AI __m256 row_pairs(const float *src, int left)
 
 /* pack_t: dst pair (q, j) from src[j*ld + 2q], src[j*ld + 2q + 1], which
  * are adjacent: convert 16 floats of a row to 8 pairs, then transpose
- * 8 x 8 pairs with the float shuffles (they move bits unchanged); rows
- * past the last 8 (a 12-row A panel's last 4) are converted the same way
- * and stored one pair at a time. */
+ * 8 x 8 pairs with the float shuffles (they move bits unchanged), then
+ * 4 x 8 (two 4 x 4), and the last 1-3 rows one pair at a time. */
 static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
 {
     uint32_t *dst = (uint32_t *)(void *)dstf;
@@ -134,6 +133,25 @@ static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
             int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
             for (int t = 0; t < qn; t++)
                 _mm256_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j), r[t]);
+        }
+    /* Four rows (a 12-row A panel's last four: a third of every weight-
+     * gradient A operand) by 4 x 4 transposes of each half's pairs. */
+    for (; j + 4 <= nv; j += 4)
+        for (int p = 0; p < k; p += 16) {
+            __m256 r[4];
+            for (int t = 0; t < 4; t++)
+                r[t] = row_pairs(src + (ptrdiff_t)(j + t) * ld + p, k - p);
+            __m128 lo[4], hi[4];
+            for (int t = 0; t < 4; t++) {
+                lo[t] = _mm256_castps256_ps128(r[t]);
+                hi[t] = _mm256_extractf128_ps(r[t], 1);
+            }
+            _MM_TRANSPOSE4_PS(lo[0], lo[1], lo[2], lo[3]);
+            _MM_TRANSPOSE4_PS(hi[0], hi[1], hi[2], hi[3]);
+            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
+            for (int t = 0; t < qn; t++)
+                _mm_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j),
+                              t < 4 ? lo[t] : hi[t - 4]);
         }
     for (; j < nv; j++)
         for (int p = 0; p < k; p += 16) {
