@@ -167,6 +167,60 @@ static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
                 dst[(ptrdiff_t)q * w + t] = 0;
 }
 
+/* 8 pairs of a BF16 row (`left` values remain in it): 16 values as they
+ * lie, none read past the row, an odd tail's last pair with a zero high
+ * half. */
+AI __m256 row_pairs_h(const uint16_t *src, int left)
+{
+    if (left >= 16)
+        return _mm256_loadu_ps((const float *)(const void *)src);
+    __m512i v = _mm512_maskz_loadu_epi16((__mmask32)((1u << left) - 1u), src);
+    return _mm256_castsi256_ps(_mm512_castsi512_si256(v));
+}
+
+/* pack_t from BF16: as pack_t_bf16 without the conversion. */
+static void pack_t_h_bf16(const uint16_t *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
+{
+    uint32_t *dst = (uint32_t *)(void *)dstf;
+    int kq = (k + 1) / 2;
+    int j = 0;
+    for (; j + 8 <= nv; j += 8)
+        for (int p = 0; p < k; p += 16) {
+            __m256 r[8];
+            for (int t = 0; t < 8; t++)
+                r[t] = row_pairs_h(src + (ptrdiff_t)(j + t) * ld + p, k - p);
+            nn__tr8x8(r);
+            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
+            for (int t = 0; t < qn; t++)
+                _mm256_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j), r[t]);
+        }
+    for (; j < nv; j++)
+        for (int p = 0; p < k; p += 16) {
+            uint32_t tmp[8];
+            _mm256_storeu_ps((float *)(void *)tmp, row_pairs_h(src + (ptrdiff_t)j * ld + p, k - p));
+            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
+            for (int t = 0; t < qn; t++)
+                dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
+        }
+    if (nv < w)
+        for (int q = 0; q < kq; q++)
+            for (int t = nv; t < w; t++)
+                dst[(ptrdiff_t)q * w + t] = 0;
+}
+
+static void to_bf16(const float *src, size_t n, uint16_t *dst)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i),
+                            (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
+    if (i < n) {
+        __mmask16 mk = nn__tail_mask((int)(n - i));
+        __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, src + i));
+        _mm512_mask_storeu_epi16(dst + i, (__mmask32)mk, _mm512_castsi256_si512(v));
+    }
+}
+
 static const nn_gemm_kernel kernel_bf16_8 = {
     .name = "avx512bf16",
     .mr = 8, .nr = NR,
@@ -175,6 +229,8 @@ static const nn_gemm_kernel kernel_bf16_8 = {
     .pack_n = pack_n_bf16,
     .pack_t = pack_t_bf16,
     .pairs = 1,
+    .pack_t_h = pack_t_h_bf16,
+    .to_bf16 = to_bf16,
 };
 
 /* KC counts k steps: 512 of them in BF16 take the room of 256 in FP32. */
@@ -187,4 +243,6 @@ const nn_gemm_kernel nn_gemm_kernel_avx512bf16 = {
     .pack_t = pack_t_bf16,
     .alt = &kernel_bf16_8,
     .pairs = 1,
+    .pack_t_h = pack_t_h_bf16,
+    .to_bf16 = to_bf16,
 };
