@@ -482,7 +482,11 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
     wino_geom g;
     geom(l, m, 0, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .y = y, .relu_out = relu_y, .n = n};
-    (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
+    /* Training packs U^T for backward too, while U is at hand: backward
+     * would transform the weights again to make it. Without memory for it
+     * (-1, nothing done), backward tries again. */
+    if (!c->train || prepare_weights(l, c, &g, j.u, j.ut))
+        (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
     long total = (long)n * g.w.ty;
     /* Threads pay from about a million multiply-adds (as for nn_sgemm_mt),
      * which even one image of most layers has. */
