@@ -184,7 +184,12 @@ static void pack_t_h_bf16(const uint16_t *src, ptrdiff_t ld, int k, int nv, int 
     uint32_t *dst = (uint32_t *)(void *)dstf;
     int kq = (k + 1) / 2;
     int j = 0;
-    for (; j + 8 <= nv; j += 8)
+    for (; j + 8 <= nv; j += 8) {
+        /* the next 8 rows' pieces into L1 while these are done: the rows
+         * are short and far apart, too short for the hardware prefetcher */
+        for (int t = 8; t < 16 && j + t < nv; t++)
+            for (int p = 0; p < k; p += 32)
+                _mm_prefetch((const char *)(src + (ptrdiff_t)(j + t) * ld + p), _MM_HINT_T0);
         for (int p = 0; p < k; p += 16) {
             __m256 r[8];
             for (int t = 0; t < 8; t++)
@@ -194,6 +199,7 @@ static void pack_t_h_bf16(const uint16_t *src, ptrdiff_t ld, int k, int nv, int 
             for (int t = 0; t < qn; t++)
                 _mm256_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j), r[t]);
         }
+    }
     for (; j < nv; j++)
         for (int p = 0; p < k; p += 16) {
             uint32_t tmp[8];
