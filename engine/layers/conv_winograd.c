@@ -528,7 +528,9 @@ static void backward_task(void *arg, int task, int thread)
         size_t T;
         int ns = segments(g, r0, r1, seg, &T);
         const size_t ldi = (size_t)C * T, ldo = (size_t)OC * T, ldh = hld(g, T);
-        if (!j->vs)
+        /* T <= tmax, which nn_conv_wino_backward checked: the test holds */
+        const int kept = j->vs && nn_sgemm_bt_h_ok(OC, (int)T, C);
+        if (!kept)
             transform_input(j, &b, seg, ns, T);
         for (int oc = 0; oc < OC; oc++) {
             for (int s = 0; s < ns; s++) {
@@ -552,10 +554,10 @@ static void backward_task(void *arg, int task, int thread)
             const float *dm = b.b2 + (size_t)xi * ldo;
             float beta = r0 == (long)i0 * g->w.ty ? 0.0f : 1.0f;
             nn_packed_b pv;
-            if (j->vs && !nn_sgemm_pack_bt_h(&pv, (int)T, C,
-                                             j->vs + (size_t)xi * C * j->ldvs +
-                                                 (size_t)r0 * g->w.slots,
-                                             (int)j->ldvs, b.b4))
+            if (kept && !nn_sgemm_pack_bt_h(&pv, (int)T, C,
+                                            j->vs + (size_t)xi * C * j->ldvs +
+                                                (size_t)r0 * g->w.slots,
+                                            (int)j->ldvs, b.b4))
                 nn_sgemm_packed_b(OC, 1.0f, dm, (int)T, &pv, beta, b.du + (size_t)xi * OC * C, C);
             else
                 nn_sgemm(0, 1, OC, C, (int)T, 1.0f, dm, (int)T, v, (int)T, beta,
