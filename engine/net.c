@@ -18,7 +18,11 @@ static void free_buffers(nn_net *net)
         nn_free(net->dact[i]);
         nn_free(net->layers[i].aux);
         nn_free(net->layers[i].wino_t);
+        nn_free(net->layers[i].wino_v);
         net->layers[i].aux = net->layers[i].wino_t = NULL;
+        net->layers[i].wino_v = NULL;
+        net->layers[i].wino_v_cap = 0;
+        net->layers[i].wino_v_m = 0;
     }
     free(net->act);
     free(net->dact);
@@ -432,6 +436,8 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     int mode = nn_gemm_set_mode(gemm_mode(net, train, n));
     nn_ctx c = make_ctx(net, train);
     memcpy(net->act[0], x, (size_t)n * layer_out_size(&net->layers[0]) * sizeof(float));
+    for (int i = 0; !train && i < net->n_layers; i++)
+        net->layers[i].wino_v_m = 0; /* V kept by a training pass is stale now */
     if (!train && net->precision == NN_PRECISION_INT8 && net->q8) {
         int rc = nn__q8_forward(net, &c, n);
         nn_gemm_set_mode(mode);

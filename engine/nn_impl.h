@@ -140,6 +140,23 @@ size_t nn_sgemm_packed_b_size(int K, int N);
 void nn_sgemm_pack_b_rows(const nn_packed_b *pb, int k0, int kn, const float *src, int ld);
 void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alpha, float beta,
                         float *C, int ldc);
+/* A product's B^T kept in BF16 by the pass that made it (Winograd's V,
+ * from the forward pass to the weight gradient's product in backward), in
+ * BF16 training only. nn_sgemm_bt_h_ok says whether the mode's kernel
+ * takes an M x N x K product that way (a BF16 kernel, one block of K and
+ * of N, M past the small-M paths);
+ * nn_sgemm_to_bf16 gives the routine rounding n values as that kernel's
+ * packing would (nn_bf16_from_f32); nn_sgemm_pack_bt_h packs op(B) = B^T from src[j*ld
+ * + p] (j < N, p < K) into buf (nn_sgemm_packed_b_size floats), or returns
+ * -1 where nn_sgemm_bt_h_ok says no; nn_sgemm_packed_b computes C = alpha
+ * * A pb + beta * C with A (M x K, not transposed) packed as it goes: the
+ * same sums as nn_sgemm(0, 1, ...) on B's FP32 originals. */
+int nn_sgemm_bt_h_ok(int M, int K, int N);
+typedef void (*nn_to_bf16_fn)(const float *src, size_t n, uint16_t *dst);
+nn_to_bf16_fn nn_sgemm_to_bf16(void);
+int nn_sgemm_pack_bt_h(nn_packed_b *pb, int K, int N, const uint16_t *src, int ld, float *buf);
+void nn_sgemm_packed_b(int M, float alpha, const float *A, int lda, const nn_packed_b *pb,
+                       float beta, float *C, int ldc);
 /* Straightforward triple loop, the reference for tests. */
 void nn_sgemm_naive(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
@@ -213,6 +230,10 @@ struct nn_layer {
     const struct nn_gemm_kernel *wino_kr; /* conv: ... and the kernel that packed them */
     float *wino_t;            /* conv: the transposes, allocated by the first
                                  backward pass that needs them */
+    uint16_t *wino_v;         /* conv, BF16 training: the forward pass's V in
+                                 BF16 for backward (see conv_winograd.c) */
+    size_t wino_v_cap;        /* its room, in values */
+    int wino_v_m, wino_v_n;   /* the tile size and batch it holds V for (0: none) */
     /* add (residual): the layer whose output is the skip, its geometry,
      * and the 1x1 projection (w[out_c][src_c], b[out_c], stride `stride`)
      * when it differs from the block's output; aux holds the skip's
@@ -270,6 +291,8 @@ size_t nn_conv_wino_scratch(const nn_layer *l); /* floats per thread */
 size_t nn_conv_wino_aux(const nn_layer *l);     /* floats of l->aux */
 void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
                           int n, int m);
+/* Test hook: 0 stops BF16 training keeping V for backward (default 1). */
+extern int nn__wino_keep_v;
 /* Returns -1, having done nothing, when out of memory (then im2col can). */
 int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const float *relu_y,
                           const float *dy, float *dx, int n, int m);

@@ -7,7 +7,11 @@
  *    all transposes, alpha/beta, threads, A packed ahead: the products of
  *    the BF16-rounded operands summed exactly (double), within a tolerance
  *    for the kernel's FP32 sums;
- *  - a net's gradients with nn_net_set_precision(BF16) against FP32's.
+ *  - a net's gradients with nn_net_set_precision(BF16) against FP32's;
+ *  - B^T kept in BF16 (the conversion and the packing from BF16 bit for
+ *    bit against the FP32 ones, the product the same sums as nn_sgemm's),
+ *    and Winograd's V kept from forward to backward: the same gradients
+ *    bit for bit as transforming the input again.
  * The scalar part runs everywhere; the rest needs AVX512_BF16 and the test
  * exits 77 (skipped) with a message on a CPU without it. */
 #include "nn_impl.h"
@@ -106,7 +110,7 @@ static void test_packing(void)
     static const int widths[] = {8, 12, 32};
     for (int wi = 0; wi < 3; wi++)
         for (int k = 1; k <= 37; k += (k < 18 ? 1 : 6))
-            for (int nv = 1; nv <= widths[wi]; nv += (nv < 9 ? 1 : 5)) {
+            for (int nv = 1; nv <= widths[wi]; nv += (nv < 13 ? 1 : 5)) {
                 int w = widths[wi], kq = (k + 1) / 2;
                 for (int t = 0; t < 2; t++) {
                     memset(dst, 0xA5, sizeof dst); /* padding must be written as zeros */
@@ -128,6 +132,155 @@ static void test_packing(void)
                               k, nv, w, bad);
                 }
             }
+}
+
+/* The conversion and pack_t from BF16 values against the scalar rounding
+ * and pack_t of their FP32 originals, bit for bit; sources at odd offsets
+ * too (a block of Winograd tiles may start at any slot). */
+static void test_packing_h(void)
+{
+    const nn_gemm_kernel *kr = nn__gemm_kernel(NN_GEMM_TRAIN | NN_GEMM_BF16);
+    CHECK(kr->pack_t_h != NULL && kr->to_bf16 != NULL);
+    if (!kr->pack_t_h || !kr->to_bf16)
+        return;
+    uint64_t rng = test_seed(6) | 1;
+    enum { LD = 81 };
+    static float src[64 * LD], dst[64 * 64], want[64 * 64];
+    static uint16_t h[64 * LD + 16];
+    for (int i = 0; i < 64 * LD; i++)
+        src[i] = edge_value(&rng, i);
+    for (int off = 0; off < 3; off++)
+        for (int n = 0; n <= 40; n++) {
+            uint16_t out[48];
+            memset(out, 0xA5, sizeof out);
+            kr->to_bf16(src + off, (size_t)n, out);
+            int bad = 0;
+            for (int i = 0; i < n; i++)
+                bad += out[i] != nn_bf16_from_f32(src[off + i]);
+            for (int i = n; i < 48; i++)
+                bad += out[i] != 0xA5A5; /* nothing written past n */
+            CHECK_MSG(bad == 0, "to_bf16 n=%d offset %d: %d values differ", n, off, bad);
+        }
+    for (int i = 0; i < 64 * LD; i++)
+        h[i] = nn_bf16_from_f32(src[i]);
+    static const int widths[] = {8, 12, 32};
+    for (int off = 0; off < 2; off++)
+        for (int wi = 0; wi < 3; wi++)
+            for (int k = 1; k <= 37; k += (k < 18 ? 1 : 6))
+                for (int nv = 1; nv <= widths[wi]; nv += (nv < 13 ? 1 : 5)) {
+                    int w = widths[wi];
+                    memset(dst, 0xA5, sizeof dst);
+                    memset(want, 0x5A, sizeof want);
+                    kr->pack_t(src + off, LD, k, nv, w, want);
+                    kr->pack_t_h(h + off, LD, k, nv, w, dst);
+                    CHECK_MSG(!memcmp(dst, want, (size_t)(k + 1) / 2 * w * sizeof(float)),
+                              "pack_t_h k=%d nv=%d w=%d offset %d differs from pack_t", k, nv,
+                              w, off);
+                }
+}
+
+/* nn_sgemm_pack_bt_h + nn_sgemm_packed_b against nn_sgemm(0, 1, ...) on
+ * the FP32 originals in BF16 mode: the same sums, so the same bits. */
+static void test_bt_h(void)
+{
+    static const int ms[] = {5, 8, 12, 16, 24, 48, 150};
+    static const int ns[] = {1, 15, 16, 17, 32, 33, 100};
+    static const int ks[] = {1, 2, 3, 17, 100, 511, 512};
+    uint64_t r = test_seed(7) | 1;
+    int saved = nn_gemm_set_mode(NN_GEMM_TRAIN | NN_GEMM_BF16);
+    CHECK(!nn_sgemm_bt_h_ok(4, 16, 16)); /* small M: nn_sgemm's FP32 path */
+    CHECK(!nn_sgemm_bt_h_ok(16, 513, 16)); /* past one block of K */
+    for (int t = 0; t < 60; t++) {
+        int M = ms[t % 7], N = ns[(t / 7) % 7], K = ks[(t * 3 + t / 7) % 7], off = t & 1;
+        int ld = K + 3 + off; /* rows of B^T (and of its BF16 copy) */
+        float beta = t % 3 ? 1.0f : 0.0f;
+        CHECK(nn_sgemm_bt_h_ok(M, K, N));
+        float *A = malloc((size_t)M * K * sizeof *A), *B = malloc((size_t)N * ld * sizeof *B);
+        uint16_t *Bh = malloc((size_t)N * ld * sizeof *Bh);
+        float *C = malloc((size_t)M * N * sizeof *C), *R = malloc((size_t)M * N * sizeof *R);
+        float *buf = malloc(nn_sgemm_packed_b_size(K, N) * sizeof *buf);
+        for (size_t i = 0; i < (size_t)M * K; i++)
+            A[i] = nn_rand_normal(&r);
+        for (size_t i = 0; i < (size_t)N * ld; i++) {
+            B[i] = nn_rand_normal(&r);
+            Bh[i] = nn_bf16_from_f32(B[i]);
+        }
+        for (size_t i = 0; i < (size_t)M * N; i++)
+            C[i] = R[i] = nn_rand_normal(&r);
+        nn_packed_b pb;
+        CHECK(nn_sgemm_pack_bt_h(&pb, K, N, Bh + off, ld, buf) == 0);
+        nn_sgemm_packed_b(M, 0.5f, A, K, &pb, beta, C, N);
+        nn_sgemm(0, 1, M, N, K, 0.5f, A, K, B + off, ld, beta, R, N);
+        CHECK_MSG(!memcmp(C, R, (size_t)M * N * sizeof *C),
+                  "packed_b M=%d N=%d K=%d offset %d: not nn_sgemm's sums", M, N, K, off);
+        free(A);
+        free(B);
+        free(Bh);
+        free(C);
+        free(R);
+        free(buf);
+    }
+    nn_gemm_set_mode(saved);
+}
+
+/* Winograd's V kept in BF16 from forward to backward (nn__wino_keep_v):
+ * the same gradients, bit for bit, as transforming the input again, with
+ * F(2x2) (7 tile slots a row: blocks start at odd slots) and F(4x4); and
+ * an inference pass in between drops what was kept. */
+static void test_kept_v(void)
+{
+    const char *spec = "input 12x12x3\n"
+                       "conv 8 3x3 same\nbn\nrelu\n"
+                       "conv 12 3x3 same\nrelu\nmaxpool 2\n"
+                       "flatten\ndense classes softmax\n";
+    enum { n = 11 };
+    static float x[n * 3 * 12 * 12];
+    int y[n];
+    uint64_t s = 13;
+    for (int i = 0; i < n * 3 * 12 * 12; i++)
+        x[i] = nn_rand_normal(&s);
+    for (int i = 0; i < n; i++)
+        y[i] = i % 4;
+    for (int algo = NN_CONV_WINO2; algo <= NN_CONV_WINO4; algo++) {
+        float *g[2] = {0};
+        size_t np = 0;
+        for (int keep = 0; keep < 2; keep++) {
+            nn_net *net = nn_net_from_spec(spec, 4);
+            CHECK_MSG(net != NULL, "%s", nn_error());
+            if (!net)
+                return;
+            nn_net_init(net, 9);
+            CHECK(nn_net_set_threads(net, 2) == 0);
+            CHECK(nn_net_set_precision(net, NN_PRECISION_BF16) == 0);
+            int kept = 0;
+            for (int i = 0; i < net->n_layers; i++)
+                if (net->layers[i].kind == NN_L_CONV)
+                    net->layers[i].algo = algo;
+            nn__wino_keep_v = keep;
+            for (int round = 0; round < 2; round++) {
+                if (round) { /* a pass of inference in between drops it */
+                    CHECK(nn_net_forward(net, x, n, 0) != NULL);
+                    for (int i = 0; i < net->n_layers; i++)
+                        CHECK(net->layers[i].wino_v_m == 0);
+                }
+                CHECK(nn_net_forward(net, x, n, 1) != NULL);
+                for (int i = 0; i < net->n_layers; i++)
+                    kept += net->layers[i].wino_v_m != 0;
+            }
+            nn__wino_keep_v = 1;
+            CHECK(kept == (keep ? 4 : 0)); /* both convs, both rounds */
+            nn_net_zero_grad(net);
+            CHECK(nn_net_backward(net, y, NULL) >= 0);
+            np = nn_net_n_params(net);
+            g[keep] = malloc(np * sizeof(float));
+            memcpy(g[keep], nn_net_grads(net), np * sizeof(float));
+            nn_net_free(net);
+        }
+        CHECK_MSG(g[0] && g[1] && !memcmp(g[0], g[1], np * sizeof(float)),
+                  "F(%d) gradients with V kept differ from V made again", algo == NN_CONV_WINO2 ? 2 : 4);
+        free(g[0]);
+        free(g[1]);
+    }
 }
 
 /* ---- the GEMM ------------------------------------------------------------------ */
@@ -373,6 +526,9 @@ int main(void)
         return test_failures ? 1 : 77;
     }
     test_packing();
+    test_packing_h();
+    test_bt_h();
+    test_kept_v();
     test_gemm();
     test_net();
     test_training(NN_PRECISION_FP32);

@@ -518,6 +518,90 @@ void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alph
                 C, ldc, mc, kc, nc);
 }
 
+/* ---- B^T kept in BF16 ------------------------------------------------------------ */
+
+/* The same conditions as nn_sgemm_pack_b_begin: one block of K and of N,
+ * and the alternative kernel packing alike. */
+static const nn_gemm_kernel *bt_h_kernel(int K, int N)
+{
+    const nn_gemm_kernel *kr = kernel(), *alt = kr->alt;
+    if (!kr->pack_t_h || !kr->to_bf16 || K <= 0 || N <= 0 || K > kr->kc || N > kr->nc ||
+        (alt && (alt->nr != kr->nr || alt->kc != kr->kc || alt->nc != kr->nc ||
+                 alt->pack_t_h != kr->pack_t_h)))
+        return NULL;
+    return kr;
+}
+
+int nn_sgemm_bt_h_ok(int M, int K, int N)
+{
+    /* up to NN_SMALL_M rows, nn_sgemm would take an FP32 path */
+    return M > NN_SMALL_M && bt_h_kernel(K, N) != NULL;
+}
+
+static void to_bf16_ref(const float *src, size_t n, uint16_t *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = nn_bf16_from_f32(src[i]);
+}
+
+nn_to_bf16_fn nn_sgemm_to_bf16(void)
+{
+    const nn_gemm_kernel *kr = kernel();
+    return kr->to_bf16 ? kr->to_bf16 : to_bf16_ref;
+}
+
+int nn_sgemm_pack_bt_h(nn_packed_b *pb, int K, int N, const uint16_t *src, int ld, float *buf)
+{
+    const nn_gemm_kernel *kr = bt_h_kernel(K, N);
+    if (!kr)
+        return -1;
+    const int NR = kr->nr;
+    pb->packed = buf;
+    pb->K = K;
+    pb->N = N;
+    pb->kr = kr;
+    for (int jr = 0; jr < N; jr += NR)
+        kr->pack_t_h(src + (size_t)jr * ld, ld, K, N - jr < NR ? N - jr : NR, NR,
+                     buf + (size_t)(jr / NR) * K * NR);
+    return 0;
+}
+
+/* op(B)[p][j] of a packed B in BF16 pairs (see gemm_avx512bf16.c). */
+static float packed_b_at(const nn_packed_b *pb, int p, int j)
+{
+    const int NR = pb->kr->nr;
+    const float *panel = pb->packed + (size_t)(j / NR) * pb->K * NR;
+    uint16_t h;
+    memcpy(&h, (const char *)panel + (((size_t)(p >> 1) * NR + (size_t)(j % NR)) * 2 + (p & 1)) * 2,
+           sizeof h);
+    return nn_bf16_to_f32(h);
+}
+
+void nn_sgemm_packed_b(int M, float alpha, const float *A, int lda, const nn_packed_b *pb,
+                       float beta, float *C, int ldc)
+{
+    int N = pb->N, K = pb->K, mc, kc, nc;
+    if (M <= 0)
+        return;
+    const nn_gemm_kernel *kr = blocks(pb->kr, M, N, K, &mc, &kc, &nc);
+    gemm_ws *ws = workspace(pb->kr, (size_t)mc * kc, 0);
+    if (ws) {
+        gemm_packed(kr, ws, 0, 0, M, N, K, alpha, A, lda, NULL, pb->packed, NULL, 0, beta, C,
+                    ldc, mc, kc, nc);
+        return;
+    }
+    /* Out of memory for the workspace: slow but correct. */
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0;
+            for (int p = 0; p < K; p++)
+                sum += (double)nn_bf16_to_f32(nn_bf16_from_f32(A[(ptrdiff_t)i * lda + p])) *
+                       packed_b_at(pb, p, j);
+            float *c = C + (ptrdiff_t)i * ldc + j;
+            *c = (float)(alpha * sum + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
+
 /* ---- threads ------------------------------------------------------------------- */
 
 typedef struct mt_job {

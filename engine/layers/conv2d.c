@@ -142,6 +142,7 @@ void nn_conv_forward_relu(nn_layer *l, const nn_ctx *c, const float *x, float *y
                           int n)
 {
     int m = nn_conv_wino_m(l, n);
+    l->wino_v_m = 0; /* whatever V was kept is not this input's */
     if (m) {
         nn_conv_wino_forward(l, c, x, y, relu_y, n, m);
         return;

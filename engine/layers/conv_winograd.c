@@ -13,7 +13,14 @@
  * for xi < a^2, U = the transformed weights G g G^T (packed once per pass,
  * shared read-only). The bias gradient is a by-product: element a+1 of dM
  * is the sum of the tile's dy. Each tile row carries one spare tile slot
- * (see winograd.h), which the GEMMs compute and the transforms drop. */
+ * (see winograd.h), which the GEMMs compute and the transforms drop.
+ *
+ * BF16 training keeps the forward pass's V, rounded to BF16, in
+ * l->wino_v ([xi][C][all tile slots of the batch]: a^2 / m^2 times the
+ * input's size, at half its bytes), and the weight gradient's product
+ * packs it from there: backward then skips the input transform, which
+ * re-reads the FP32 input. The values are those the product would have
+ * rounded V to, so the results are the same either way. */
 #include "nn_impl.h"
 #include "kernels/winograd.h"
 
@@ -79,6 +86,7 @@ typedef struct {
     int a2, rows; /* a^2; tile rows per block */
     size_t tmax;  /* tiles per block, at most */
     size_t n1, n2, n3, nu, nwork; /* floats of the three block buffers, U, work */
+    size_t n4;    /* backward: the weight gradient's B packed from kept V */
 } wino_geom;
 
 /* Blocks for forward (bwd = 0) or backward (1). */
@@ -123,6 +131,7 @@ static void geom(const nn_layer *l, int m, int bwd, wino_geom *g)
     g->n2 = (size_t)g->a2 * OC * g->tmax;
     g->n3 = (size_t)g->w.a * ((size_t)m * g->tmax + 16);
     g->nu = (size_t)g->a2 * OC * C;
+    g->n4 = bwd ? nn_sgemm_packed_b_size((int)g->tmax, C) : 0;
     g->nwork = nn_wino_work(&g->w);
 }
 
@@ -133,14 +142,14 @@ size_t nn_conv_wino_scratch(const nn_layer *l)
         for (int bwd = 0; bwd <= 1; bwd++) {
             wino_geom g;
             geom(l, m, bwd, &g);
-            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
+            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + g.n4 + 64;
             most = s > most ? s : most;
         }
     return most;
 }
 
 typedef struct {
-    float *b1, *b2, *b3, *du, *db, *work;
+    float *b1, *b2, *b3, *du, *db, *work, *b4;
 } wino_bufs;
 static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch);
 
@@ -269,7 +278,8 @@ static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_
 }
 
 /* A thread's scratch: block buffers b1 (V, dV), b2 (M, dM), b3 (the row
- * passes' arrays), the weight-gradient share dU and db, transform work. */
+ * passes' arrays), the weight-gradient share dU and db, transform work,
+ * b4 (backward: kept V packed for one product). */
 static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch)
 {
     wino_bufs b;
@@ -279,6 +289,7 @@ static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch)
     b.du = b.b3 + g->n3;
     b.db = b.du + g->nu;
     b.work = b.db + l->out_c;
+    b.b4 = b.work + g->nwork;
     return b;
 }
 
@@ -289,6 +300,9 @@ typedef struct {
     const float *x, *dy, *relu_y; /* relu_y: the fused ReLU's output (backward) */
     float *y, *dx, *relu_out;     /* relu_out: where it goes (forward), or NULL */
     int n, rows;        /* batch; tile rows per block (forward) */
+    uint16_t *vs;       /* l->wino_v to keep V in (forward) or read it from, or NULL */
+    nn_to_bf16_fn to_bf16; /* forward, with vs: the mode's rounding */
+    size_t ldvs;        /* its values per row: the batch's tile slots */
     nn_packed_a u[36], ut[36]; /* U[xi] and U[xi]^T, packed */
 } wino_job;
 
@@ -347,9 +361,11 @@ static void transform_input(const wino_job *j, const wino_bufs *b, const segment
  * for a layer wider than one block of rows): V of a few channels at a
  * time goes to b2 (which M overwrites only later), then straight into the
  * GEMM's packed panels for each xi, so V never makes the round trip
- * through memory in full, and BF16 has no separate conversion pass. */
+ * through memory in full, and BF16 has no separate conversion pass. V
+ * goes to j->vs too when kept (columns from col0: the block's first tile
+ * slot in the batch). */
 static void transform_input_packed(const wino_job *j, const wino_bufs *b, const segment *seg,
-                                   int ns, size_t T, const nn_packed_b *pb)
+                                   int ns, size_t T, const nn_packed_b *pb, size_t col0)
 {
     const nn_layer *l = j->l;
     const nn_wino *w = &j->g->w;
@@ -366,8 +382,12 @@ static void transform_input_packed(const wino_job *j, const wino_bufs *b, const 
                                    seg[s].ty0, seg[s].nr, b->b3 + w->m * seg[s].t0, ldh, b->work);
             nn_wino_input_tiles(w, T, b->b3, ldh, vg + k * T, group * T);
         }
-        for (int xi = 0; xi < j->g->a2; xi++)
+        for (int xi = 0; xi < j->g->a2; xi++) {
             nn_sgemm_pack_b_rows(&pb[xi], ch, kn, vg + (size_t)xi * group * T, (int)T);
+            for (int k = 0; j->vs && k < kn; k++)
+                j->to_bf16(vg + ((size_t)xi * group + k) * T, T,
+                           j->vs + ((size_t)xi * l->in_c + ch + k) * j->ldvs + col0);
+        }
     }
 }
 
@@ -388,10 +408,16 @@ static void forward_block(void *arg, int task, int thread)
     int fused = OC >= 2; /* b2 holds two or more channels' V */
     for (int xi = 0; fused && xi < g->a2; xi++)
         fused = !nn_sgemm_pack_b_begin(&pb[xi], &j->u[xi], (int)T, b.b1 + xi * pv);
-    if (fused)
-        transform_input_packed(j, &b, seg, ns, T, pb);
-    else
+    const size_t col0 = (size_t)r0 * g->w.slots;
+    if (fused) {
+        transform_input_packed(j, &b, seg, ns, T, pb, col0);
+    } else {
         transform_input(j, &b, seg, ns, T);
+        for (int xi = 0; j->vs && xi < g->a2; xi++)
+            for (int ch = 0; ch < C; ch++)
+                j->to_bf16(b.b1 + ((size_t)xi * C + ch) * T, T,
+                           j->vs + ((size_t)xi * C + ch) * j->ldvs + col0);
+    }
     for (int xi = 0; xi < g->a2; xi++) {
         float *mt = b.b2 + (size_t)xi * OC * T;
         if (fused)
@@ -412,13 +438,55 @@ static void forward_block(void *arg, int task, int thread)
     }
 }
 
+/* Whether backward can take V from l->wino_v (see the top of the file):
+ * BF16 training, with a weight-gradient product that takes B^T in BF16
+ * for backward's blocks. */
+static int v_keepable(const nn_layer *l, const nn_ctx *c, int m)
+{
+    if (!c->train)
+        return 0;
+    wino_geom gb;
+    geom(l, m, 1, &gb);
+    return nn_sgemm_bt_h_ok(l->out_c, (int)gb.tmax, l->in_c);
+}
+
+/* Test hook: 0 turns keeping V off (backward transforms the input again). */
+int nn__wino_keep_v = 1;
+
+/* Sets j->vs to room for this batch's V in l->wino_v when it is worth
+ * keeping (NULL otherwise, or when there is no memory: backward then
+ * transforms the input again). */
+static void keep_v(nn_layer *l, const nn_ctx *c, const wino_geom *g, int n, wino_job *j)
+{
+    j->vs = NULL;
+    if (!nn__wino_keep_v || !v_keepable(l, c, g->w.m))
+        return;
+    size_t slots = (size_t)n * g->w.ty * g->w.slots, need;
+    if (nn_mul_size((size_t)g->a2 * l->in_c, slots, &need))
+        return;
+    if (need > l->wino_v_cap) {
+        nn_free(l->wino_v);
+        l->wino_v_cap = 0;
+        if (!(l->wino_v = nn_alloc(need * sizeof(uint16_t))))
+            return;
+        l->wino_v_cap = need;
+    }
+    j->vs = l->wino_v;
+    j->ldvs = slots;
+    j->to_bf16 = nn_sgemm_to_bf16();
+}
+
 void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
                           int n, int m)
 {
     wino_geom g;
     geom(l, m, 0, &g);
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .y = y, .relu_out = relu_y, .n = n};
-    (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
+    /* Training packs U^T for backward too, while U is at hand: backward
+     * would transform the weights again to make it. Without memory for it
+     * (-1, nothing done), backward tries again. */
+    if (!c->train || prepare_weights(l, c, &g, j.u, j.ut))
+        (void)prepare_weights(l, c, &g, j.u, NULL); /* cannot fail without transposes */
     long total = (long)n * g.w.ty;
     /* Threads pay from about a million multiply-adds (as for nn_sgemm_mt),
      * which even one image of most layers has. */
@@ -429,7 +497,10 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
     if (total < (long)rows * threads)
         rows = (int)((total + threads - 1) / threads);
     j.rows = rows;
+    keep_v(l, c, &g, n, &j);
     nn_pool_run(pool, (int)((total + rows - 1) / rows), forward_block, &j);
+    l->wino_v_m = j.vs ? m : 0;
+    l->wino_v_n = n;
 }
 
 /* Task t owns images [t*n/T, (t+1)*n/T) and scratch[t], in blocks of
@@ -457,7 +528,10 @@ static void backward_task(void *arg, int task, int thread)
         size_t T;
         int ns = segments(g, r0, r1, seg, &T);
         const size_t ldi = (size_t)C * T, ldo = (size_t)OC * T, ldh = hld(g, T);
-        transform_input(j, &b, seg, ns, T);
+        /* T <= tmax, which nn_conv_wino_backward checked: the test holds */
+        const int kept = j->vs && nn_sgemm_bt_h_ok(OC, (int)T, C);
+        if (!kept)
+            transform_input(j, &b, seg, ns, T);
         for (int oc = 0; oc < OC; oc++) {
             for (int s = 0; s < ns; s++) {
                 size_t p = ((size_t)seg[s].img * OC + oc) * out_plane;
@@ -478,8 +552,16 @@ static void backward_task(void *arg, int task, int thread)
         for (int xi = 0; xi < a2; xi++) {
             float *v = b.b1 + (size_t)xi * ldi;
             const float *dm = b.b2 + (size_t)xi * ldo;
-            nn_sgemm(0, 1, OC, C, (int)T, 1.0f, dm, (int)T, v, (int)T,
-                     r0 == (long)i0 * g->w.ty ? 0.0f : 1.0f, b.du + (size_t)xi * OC * C, C);
+            float beta = r0 == (long)i0 * g->w.ty ? 0.0f : 1.0f;
+            nn_packed_b pv;
+            if (kept && !nn_sgemm_pack_bt_h(&pv, (int)T, C,
+                                            j->vs + (size_t)xi * C * j->ldvs +
+                                                (size_t)r0 * g->w.slots,
+                                            (int)j->ldvs, b.b4))
+                nn_sgemm_packed_b(OC, 1.0f, dm, (int)T, &pv, beta, b.du + (size_t)xi * OC * C, C);
+            else
+                nn_sgemm(0, 1, OC, C, (int)T, 1.0f, dm, (int)T, v, (int)T, beta,
+                         b.du + (size_t)xi * OC * C, C);
             if (j->dx) /* dV replaces V, which this xi no longer needs */
                 nn_sgemm_packed(&j->ut[xi], 0, (int)T, 1.0f, dm, (int)T, 0.0f, v, (int)T);
         }
@@ -504,6 +586,12 @@ int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const fl
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .dy = dy, .relu_y = relu_y, .dx = dx, .n = n};
     if (prepare_weights(l, c, &g, j.u, dx ? j.ut : NULL))
         return -1;
+    /* V kept by this batch's forward pass, if it took blocks of this
+     * geometry's size (the same test as there) */
+    if (l->wino_v_m == m && l->wino_v_n == n && l->wino_v && v_keepable(l, c, m)) {
+        j.vs = l->wino_v;
+        j.ldvs = (size_t)n * g.w.ty * g.w.slots;
+    }
     int threads = nn_pool_size(c->pool);
     nn_pool_run(c->pool, threads, backward_task, &j);
     /* Thread shares added in a fixed order, then one transform back. */
