@@ -10,6 +10,10 @@
  * - Scene cuts: a cut to another face at the same place starts a new
  *   track whose probabilities are unsmoothed (without the cut test the
  *   new face inherits the old id and a mix of both faces' probabilities).
+ * - Searching: with no face followed, a full pass runs every second frame
+ *   (not every frame); a face that appears is found on the next one and
+ *   then followed by ROI windows (with a coarse full-pass step, which the
+ *   windows do not take).
  * - Stills: each image of a sequence gives exactly what it gives alone,
  *   ids are never shared between images, tiny and blank images give none.
  * Needs assets/astronaut.png and the Haar cascade under $NN_TEST_SRCDIR. */
@@ -205,6 +209,41 @@ static void test_cut(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
     free(after);
 }
 
+static void test_search(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    static pipeline_result r;
+    cvw_rect t;
+    pipeline_cfg cfg = cfg_base();
+    cfg.scale_factor = 1.25; /* a coarse full pass; the windows keep theirs */
+    cfg.detect_every = 1000;
+    pipeline *p = pipeline_new(net, cas, &cfg);
+    CHECK_MSG(p != NULL, "%s", app_error());
+    int passes = 0, found_at = -1, followed = 0;
+    for (int i = 0; i < 14; i++) {
+        background(bgr, W, H, 0);
+        if (i >= 5) /* appears on a frame without a full pass */
+            place(bgr, W, H, 200 + 6 * i, 220 + 3 * i, 220, 0, 0, &t);
+        CHECK_MSG(pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+        if (i < 5) {
+            CHECK_MSG(r.detected == (i % 2 == 0) && r.n == 0, "face-free frame %d: full pass %d, "
+                      "%d boxes", i, r.detected, r.n);
+            passes += r.detected;
+        } else if (found_at < 0) {
+            if (on(&r, t, 0.25))
+                found_at = i;
+        } else {
+            const pipeline_face *f = on(&r, t, 0.15);
+            CHECK_MSG(f && r.n == 1, "frame %d after it was found: face %s, %d boxes", i,
+                      f ? "on" : "off", r.n);
+            followed += f && !r.detected && r.roi == 1;
+        }
+    }
+    CHECK_MSG(passes == 3, "%d full passes on 5 face-free frames", passes);
+    CHECK_MSG(found_at == 6, "the face of frame 5 found on frame %d", found_at);
+    CHECK_MSG(followed >= 6, "%d of 7 frames followed by ROI alone", followed);
+    pipeline_free(p);
+}
+
 static void test_stills(nn_net *net, cvw_cascade *cas)
 {
     /* A photo with two faces, a 1x1 image, a photo with a rolled face, a
@@ -272,6 +311,7 @@ int main(void)
         test_roll(net, cas, bgr);
         test_roi_follows(net, cas, bgr);
         test_cut(net, cas, bgr);
+        test_search(net, cas, bgr);
         test_stills(net, cas);
         free(bgr);
     }

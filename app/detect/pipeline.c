@@ -232,8 +232,9 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
 
     track_box vis[PIPELINE_MAX_FACES], found[PIPELINE_MAX_FACES];
     int n_vis = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
+    int search = n_vis == 0 && p->since_full + 1 >= PIPELINE_SEARCH_EVERY;
     int full = p->scene_start || p->since_full + 1 >= p->cfg.detect_every ||
-               (!(p->cfg.without & PIPELINE_NO_ROI) && (n_vis == 0 || p->lost));
+               (!(p->cfg.without & PIPELINE_NO_ROI) && (search || p->lost));
     if (p->cfg.without & PIPELINE_NO_ROI)
         full = p->frame % p->cfg.detect_every == 0 || p->scene_start;
     p->frame++;

@@ -179,7 +179,7 @@ static int roi_once(pipeline *p, int w, int h, track_box t, float roll, track_bo
         return cv_fail();
     cvw_rect f[8];
     int neighbors = p->cfg.min_neighbors > 4 ? p->cfg.min_neighbors - 2 : p->cfg.min_neighbors;
-    int got = cvw_cascade_detect(p->cascade, p->win, n, n, p->cfg.scale_factor, neighbors,
+    int got = cvw_cascade_detect(p->cascade, p->win, n, n, PIPELINE_ROI_SCALE, neighbors,
                                  PIPELINE_ROI_FACE * 2 / 3, PIPELINE_ROI_FACE * 3 / 2, f, 8);
     if (got < 0)
         return cv_fail();
