@@ -51,6 +51,13 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
         p->cfg.max_faces = PIPELINE_MAX_FACES;
     if (!(p->cfg.still_min_face > 0))
         p->cfg.still_min_face = 0.04;
+    /* A still has no frame budget: the finer step and stricter count that
+     * video trades for speed (on the generated photos 1.15 with 3 found
+     * 53.1% with 5 false boxes, 1.1 with 5 56.2% with none). */
+    if (!(p->cfg.still_scale_factor > 1))
+        p->cfg.still_scale_factor = 1.1;
+    if (p->cfg.still_min_neighbors < 1)
+        p->cfg.still_min_neighbors = 5;
     if (!(p->cfg.roll_deg > 0))
         p->cfg.roll_deg = 25;
     if (!(p->cfg.cut_threshold > 0))

@@ -55,6 +55,8 @@ typedef struct pipeline_cfg {
     unsigned without;  /* PIPELINE_NO_* */
     pipeline_prep prep;
     double still_min_face; /* stills' minimum face (default 0.04) */
+    double still_scale_factor; /* stills' pyramid step (default 1.1) */
+    int still_min_neighbors;   /* stills' strictness (default 5) */
     float roll_deg;    /* rotated passes at +-this (default 25) */
     float cut_threshold; /* scene.h (default SCENE_CUT_DEFAULT) */
 } pipeline_cfg;

@@ -59,7 +59,7 @@ static track_box clamp_box(float x0, float y0, float x1, float y1, int w, int h,
 /* One cascade pass over p->small turned by angle (0: as it is). Boxes go to
  * out in frame pixels; returns how many, or -1. */
 static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angle, int min_side,
-                track_box *out, int max)
+                int still, track_box *out, int max)
 {
     const uint8_t *img = p->small;
     if (angle != 0) {
@@ -71,8 +71,10 @@ static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angl
         img = p->rot;
     }
     cvw_rect f[MAX_CANDIDATES];
-    int got = cvw_cascade_detect(p->cascade, img, dw, dh, p->cfg.scale_factor,
-                                 p->cfg.min_neighbors, min_side, 0, f,
+    int got = cvw_cascade_detect(p->cascade, img, dw, dh,
+                                 still ? p->cfg.still_scale_factor : p->cfg.scale_factor,
+                                 still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors,
+                                 min_side, 0, f,
                                  max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
     if (got < 0)
         return cv_fail();
@@ -135,7 +137,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     if (still && min_side < 20)
         min_side = 20;
     track_box cand[3 * MAX_CANDIDATES];
-    int n = pass(p, w, h, dw, dh, s, 0, min_side, cand, MAX_CANDIDATES);
+    int n = pass(p, w, h, dw, dh, s, 0, min_side, still, cand, MAX_CANDIDATES);
     if (n < 0)
         return -1;
     /* Turned passes: rolled heads. On a new scene (new faces come with
@@ -146,7 +148,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
                (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
-        int m = pass(p, w, h, dw, dh, s, a, min_side, cand + n, MAX_CANDIDATES);
+        int m = pass(p, w, h, dw, dh, s, a, min_side, still, cand + n, MAX_CANDIDATES);
         if (m < 0)
             return -1;
         n += m;
