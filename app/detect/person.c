@@ -13,10 +13,11 @@
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
 /* Face-free assessments per run of the second looks (turned copies, the
- * frame at 640 wide): they cost three to four full detector passes, more
- * than all the pipeline's passes of a face-free frame; the assessments in
- * between reuse their verdict. */
-#define HINT_LOOK_EVERY 6
+ * frame at 640 wide with a 1.05 step): they cost about eighteen of the
+ * pipeline's full passes (profiled on generated footage), more than all
+ * its other passes of a face-free stretch; the assessments in between
+ * reuse their verdict. */
+#define HINT_LOOK_EVERY 12
 #define LAST_MS 1500  /* how long a lost face's box counts */
 #define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
@@ -108,8 +109,9 @@ static void assess(app *a, const source_frame *f)
     int look = r->n == 0 && p->looks_skipped % HINT_LOOK_EVERY == 0;
     hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
                               look ? a->cascade : NULL, a->o.min_face);
+    /* The count goes on across faces: footage whose faces come and go
+     * would otherwise pay for a look each time one leaves. */
     if (r->n > 0) {
-        p->looks_skipped = 0;
         p->looked = HINTS_NONE;
     } else {
         if (look)
