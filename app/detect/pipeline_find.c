@@ -112,10 +112,13 @@ static int merge(track_box *b, int n)
     return m;
 }
 
+static int roi_once(pipeline *p, int w, int h, track_box t, float roll, track_box *out);
+
 /* A face the tracks do not know yet must be found again by a look at
- * another scale (the ROI window's) before it is shown: single cascade hits
- * on textures rarely survive it. */
-static int confirmed(pipeline *p, int w, int h, track_box b)
+ * another scale (the ROI window's) before it is shown, in video also in
+ * the window turned a little: single cascade hits on textures rarely
+ * survive both. */
+static int confirmed(pipeline *p, int w, int h, track_box b, int still)
 {
     track_box vis[PIPELINE_MAX_FACES];
     int n = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
@@ -124,9 +127,13 @@ static int confirmed(pipeline *p, int w, int h, track_box b)
             return 1;
     track_box again;
     int got = pipeline__roi_find(p, w, h, b, 0, &again);
-    if (got <= 0)
-        return got;
-    return track_iou(b, again) >= 0.3f;
+    if (got <= 0 || track_iou(b, again) < 0.3f || still)
+        return got < 0 ? -1 : got > 0 && track_iou(b, again) >= 0.3f;
+    /* and turned a little (PIPELINE_CONFIRM_TURN) */
+    got = roi_once(p, w, h, b, b.roll + PIPELINE_CONFIRM_TURN, &again);
+    if (got == 0)
+        got = roi_once(p, w, h, b, b.roll - PIPELINE_CONFIRM_TURN, &again);
+    return got;
 }
 
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
@@ -157,7 +164,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     int kept = 0;
     for (int i = 0; i < n && kept < max; i++) {
         if (!(p->cfg.without & PIPELINE_NO_CONFIRM)) {
-            int ok = confirmed(p, w, h, cand[i]);
+            int ok = confirmed(p, w, h, cand[i], still);
             if (ok < 0)
                 return -1;
             if (!ok)
