@@ -41,9 +41,9 @@ void opts_defaults(opts *o)
      * "Speed" and "Footage"). On the generated footage
      * (bench/detect_footage.py) step 1.2 with 3 neighbours and a full pass
      * every 8th frame find more faces than 1.1 with 5 every 4th (61.4%
-     * against 53.4%) at half the detector's cost; the second look keeps
-     * the laxer count's extra hits off the screen, and the ROI windows
-     * keep their own finer step. */
+     * against 52.3% in one run) at half the detector's cost; the second
+     * look keeps the laxer count's extra hits off the screen, and the ROI
+     * windows keep their own finer step. */
     o->scale_factor = 1.2;
     o->min_neighbors = 3;
     o->min_face = 0.1;
