@@ -140,6 +140,9 @@ def main():
         ("--prep equalize", ["--prep", "equalize"]),
         ("--detect-width 400 --min-face 0.08", ["--detect-width", "400", "--min-face", "0.08"]),
         ("--without confirm --detect-every 6", ["--without", "confirm", "--detect-every", "6"]),
+        ("--scale-factor 1.15", ["--scale-factor", "1.15"]),
+        ("--scale-factor 1.1 --min-neighbors 5 --detect-every 4 (before 2026-11-26)",
+         ["--scale-factor", "1.1", "--min-neighbors", "5", "--detect-every", "4"]),
         ("all stages off, --prep equalize --detect-every 2 (the old defaults)",
          ["--without", "roi,cuts,roll,confirm", "--prep", "equalize", "--detect-every", "2"]),
     ]

@@ -10,7 +10,12 @@
  * - Scene cuts: a cut to another face at the same place starts a new
  *   track whose probabilities are unsmoothed (without the cut test the
  *   new face inherits the old id and a mix of both faces' probabilities).
- * - Stills: each image of a sequence gives exactly what it gives alone,
+ * - Searching: with no face followed, a full pass runs every second frame
+ *   (not every frame); a face that appears is found on the next one and
+ *   then followed by ROI windows (with a coarse full-pass step, which the
+ *   windows do not take).
+ * - Stills: each image of a sequence gives exactly what it gives alone
+ *   (with their own pyramid step, not video's),
  *   ids are never shared between images, tiny and blank images give none.
  * Needs assets/astronaut.png and the Haar cascade under $NN_TEST_SRCDIR. */
 #include <math.h>
@@ -205,6 +210,41 @@ static void test_cut(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
     free(after);
 }
 
+static void test_search(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    static pipeline_result r;
+    cvw_rect t;
+    pipeline_cfg cfg = cfg_base();
+    cfg.scale_factor = 1.25; /* a coarse full pass; the windows keep theirs */
+    cfg.detect_every = 1000;
+    pipeline *p = pipeline_new(net, cas, &cfg);
+    CHECK_MSG(p != NULL, "%s", app_error());
+    int passes = 0, found_at = -1, followed = 0;
+    for (int i = 0; i < 14; i++) {
+        background(bgr, W, H, 0);
+        if (i >= 5) /* appears on a frame without a full pass */
+            place(bgr, W, H, 200 + 6 * i, 220 + 3 * i, 220, 0, 0, &t);
+        CHECK_MSG(pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+        if (i < 5) {
+            CHECK_MSG(r.detected == (i % 2 == 0) && r.n == 0, "face-free frame %d: full pass %d, "
+                      "%d boxes", i, r.detected, r.n);
+            passes += r.detected;
+        } else if (found_at < 0) {
+            if (on(&r, t, 0.25))
+                found_at = i;
+        } else {
+            const pipeline_face *f = on(&r, t, 0.15);
+            CHECK_MSG(f && r.n == 1, "frame %d after it was found: face %s, %d boxes", i,
+                      f ? "on" : "off", r.n);
+            followed += f && !r.detected && r.roi == 1;
+        }
+    }
+    CHECK_MSG(passes == 3, "%d full passes on 5 face-free frames", passes);
+    CHECK_MSG(found_at == 6, "the face of frame 5 found on frame %d", found_at);
+    CHECK_MSG(followed >= 6, "%d of 7 frames followed by ROI alone", followed);
+    pipeline_free(p);
+}
+
 static void test_stills(nn_net *net, cvw_cascade *cas)
 {
     /* A photo with two faces, a 1x1 image, a photo with a rolled face, a
@@ -222,9 +262,16 @@ static void test_stills(nn_net *net, cvw_cascade *cas)
     place(img[2], 500, 400, 250, 200, 220, -27, 0, &t);
     memset(img[3], 128, (size_t)320 * 240 * 3);
     pipeline_cfg cfg = cfg_base();
+    /* A video step too coarse for the photo (the video pass misses a face
+     * with it): stills keep their own step. */
+    cfg.scale_factor = 3.5;
+    static pipeline_result r, alone;
+    pipeline *vid = pipeline_new(net, cas, &cfg);
+    CHECK(vid && pipeline_process(vid, img[0], W, H, &r) == 0);
+    CHECK_MSG(r.n < want[0], "the video pass at step 3.5 found %d of %d faces", r.n, want[0]);
+    pipeline_free(vid);
     pipeline *seq = pipeline_new(net, cas, &cfg);
     CHECK(seq != NULL);
-    static pipeline_result r, alone;
     int ids[64], n_ids = 0, k = nn_net_n_classes(net);
     for (int pass = 0; pass < 2; pass++) /* twice: the second pass starts no differently */
         for (int i = 0; i < N; i++) {
@@ -272,6 +319,7 @@ int main(void)
         test_roll(net, cas, bgr);
         test_roi_follows(net, cas, bgr);
         test_cut(net, cas, bgr);
+        test_search(net, cas, bgr);
         test_stills(net, cas);
         free(bgr);
     }

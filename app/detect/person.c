@@ -12,6 +12,12 @@
 
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
+/* Face-free assessments per run of the second looks (turned copies, the
+ * frame at 640 wide with a 1.05 step): they cost about eighteen of the
+ * pipeline's full passes (profiled on generated footage), more than all
+ * its other passes of a face-free stretch; the assessments in between
+ * reuse their verdict. */
+#define HINT_LOOK_EVERY 12
 #define LAST_MS 1500  /* how long a lost face's box counts */
 #define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
@@ -98,8 +104,22 @@ static void assess(app *a, const source_frame *f)
     for (int i = 0; i < r->n; i++)
         boxes[i] = r->faces[i].box;
     const int lately = p->last_t >= 0 && f->t_ms - p->last_t < LAST_MS && r->n == 0;
+    /* Frame-level problems (light, blur, edge) are judged every time; the
+     * cascade looks only every HINT_LOOK_EVERY-th face-free time. */
+    int look = r->n == 0 && p->looks_skipped % HINT_LOOK_EVERY == 0;
     hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
-                              a->cascade, a->o.min_face);
+                              look ? a->cascade : NULL, a->o.min_face);
+    /* The count goes on across faces: footage whose faces come and go
+     * would otherwise pay for a look each time one leaves. */
+    if (r->n > 0) {
+        p->looked = HINTS_NONE;
+    } else {
+        if (look)
+            p->looked = k == HINTS_TILT || k == HINTS_SMALL ? k : HINTS_NONE;
+        else if (k == HINTS_NONE || (k == HINTS_TILT && p->looked == HINTS_SMALL))
+            k = p->looked;
+        p->looks_skipped++;
+    }
     p->cand_n = k == p->cand ? p->cand_n + 1 : 1;
     p->cand = k;
     if (p->cand_n >= HINT_AGREE)

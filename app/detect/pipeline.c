@@ -51,6 +51,13 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
         p->cfg.max_faces = PIPELINE_MAX_FACES;
     if (!(p->cfg.still_min_face > 0))
         p->cfg.still_min_face = 0.04;
+    /* A still has no frame budget: the finer step and stricter count that
+     * video trades for speed (on the generated photos 1.15 with 3 found
+     * 53.1% with 5 false boxes, 1.1 with 5 56.2% with none). */
+    if (!(p->cfg.still_scale_factor > 1))
+        p->cfg.still_scale_factor = 1.1;
+    if (p->cfg.still_min_neighbors < 1)
+        p->cfg.still_min_neighbors = 5;
     if (!(p->cfg.roll_deg > 0))
         p->cfg.roll_deg = 25;
     if (!(p->cfg.cut_threshold > 0))
@@ -232,8 +239,9 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
 
     track_box vis[PIPELINE_MAX_FACES], found[PIPELINE_MAX_FACES];
     int n_vis = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
+    int search = n_vis == 0 && p->since_full + 1 >= PIPELINE_SEARCH_EVERY;
     int full = p->scene_start || p->since_full + 1 >= p->cfg.detect_every ||
-               (!(p->cfg.without & PIPELINE_NO_ROI) && (n_vis == 0 || p->lost));
+               (!(p->cfg.without & PIPELINE_NO_ROI) && (search || p->lost));
     if (p->cfg.without & PIPELINE_NO_ROI)
         full = p->frame % p->cfg.detect_every == 0 || p->scene_start;
     p->frame++;

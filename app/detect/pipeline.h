@@ -6,17 +6,18 @@
  * Video: a scene-cut test on a thumbnail of every frame (scene.h) starts
  * fresh tracks after a cut. A full-frame pass (Haar on a copy scaled to
  * detect_width, plus passes on copies rotated by +-roll_deg when a new
- * scene starts, when the upright pass finds nothing, and on every third
- * full pass) runs on the first frame of a scene, every detect_every
- * frames, and whenever no face is being followed or one was lost; in
- * between, each tracked face is looked for only in a small window around
- * its last box, turned by its roll (ROI re-detection). A face new to the
- * tracks is shown only when a second look at it, in such a window at
- * another scale, finds it too (confirm).
+ * scene starts and on every third full pass) runs on the first frame of a
+ * scene, every detect_every frames, on the frame after a followed face was
+ * lost, and every second frame while no face is followed; in between,
+ * each tracked face is looked for only in a small window around its last
+ * box, turned by its roll (ROI re-detection, at its own pyramid step). A
+ * face new to the tracks is shown only when a second look at it, in such
+ * a window at another scale, finds it too (confirm).
  *
  * Stills (pipeline_process_still): each image is its own scene, detected
- * at full resolution with still_min_face, every pass, nothing carried from
- * the image before but the id counter.
+ * at full resolution with still_min_face, still_scale_factor and
+ * still_min_neighbors, every pass, nothing carried from the image before
+ * but the id counter.
  */
 #ifndef ED_PIPELINE_H
 #define ED_PIPELINE_H
@@ -55,6 +56,8 @@ typedef struct pipeline_cfg {
     unsigned without;  /* PIPELINE_NO_* */
     pipeline_prep prep;
     double still_min_face; /* stills' minimum face (default 0.04) */
+    double still_scale_factor; /* stills' pyramid step (default 1.1) */
+    int still_min_neighbors;   /* stills' strictness (default 5) */
     float roll_deg;    /* rotated passes at +-this (default 25) */
     float cut_threshold; /* scene.h (default SCENE_CUT_DEFAULT) */
 } pipeline_cfg;

@@ -59,7 +59,7 @@ static track_box clamp_box(float x0, float y0, float x1, float y1, int w, int h,
 /* One cascade pass over p->small turned by angle (0: as it is). Boxes go to
  * out in frame pixels; returns how many, or -1. */
 static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angle, int min_side,
-                track_box *out, int max)
+                int still, track_box *out, int max)
 {
     const uint8_t *img = p->small;
     if (angle != 0) {
@@ -71,8 +71,10 @@ static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angl
         img = p->rot;
     }
     cvw_rect f[MAX_CANDIDATES];
-    int got = cvw_cascade_detect(p->cascade, img, dw, dh, p->cfg.scale_factor,
-                                 p->cfg.min_neighbors, min_side, 0, f,
+    int got = cvw_cascade_detect(p->cascade, img, dw, dh,
+                                 still ? p->cfg.still_scale_factor : p->cfg.scale_factor,
+                                 still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors,
+                                 min_side, 0, f,
                                  max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
     if (got < 0)
         return cv_fail();
@@ -110,10 +112,13 @@ static int merge(track_box *b, int n)
     return m;
 }
 
+static int roi_once(pipeline *p, int w, int h, track_box t, float roll, track_box *out);
+
 /* A face the tracks do not know yet must be found again by a look at
- * another scale (the ROI window's) before it is shown: single cascade hits
- * on textures rarely survive it. */
-static int confirmed(pipeline *p, int w, int h, track_box b)
+ * another scale (the ROI window's) before it is shown, in video also in
+ * the window turned a little: single cascade hits on textures rarely
+ * survive both. */
+static int confirmed(pipeline *p, int w, int h, track_box b, int still)
 {
     track_box vis[PIPELINE_MAX_FACES];
     int n = track_visible(&p->trk, vis, PIPELINE_MAX_FACES);
@@ -122,9 +127,13 @@ static int confirmed(pipeline *p, int w, int h, track_box b)
             return 1;
     track_box again;
     int got = pipeline__roi_find(p, w, h, b, 0, &again);
-    if (got <= 0)
-        return got;
-    return track_iou(b, again) >= 0.3f;
+    if (got <= 0 || track_iou(b, again) < 0.3f || still)
+        return got < 0 ? -1 : got > 0 && track_iou(b, again) >= 0.3f;
+    /* and turned a little (PIPELINE_CONFIRM_TURN) */
+    got = roi_once(p, w, h, b, b.roll + PIPELINE_CONFIRM_TURN, &again);
+    if (got == 0)
+        got = roi_once(p, w, h, b, b.roll - PIPELINE_CONFIRM_TURN, &again);
+    return got;
 }
 
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
@@ -135,7 +144,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     if (still && min_side < 20)
         min_side = 20;
     track_box cand[3 * MAX_CANDIDATES];
-    int n = pass(p, w, h, dw, dh, s, 0, min_side, cand, MAX_CANDIDATES);
+    int n = pass(p, w, h, dw, dh, s, 0, min_side, still, cand, MAX_CANDIDATES);
     if (n < 0)
         return -1;
     /* Turned passes: rolled heads. On a new scene (new faces come with
@@ -146,7 +155,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
                (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
-        int m = pass(p, w, h, dw, dh, s, a, min_side, cand + n, MAX_CANDIDATES);
+        int m = pass(p, w, h, dw, dh, s, a, min_side, still, cand + n, MAX_CANDIDATES);
         if (m < 0)
             return -1;
         n += m;
@@ -155,7 +164,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     int kept = 0;
     for (int i = 0; i < n && kept < max; i++) {
         if (!(p->cfg.without & PIPELINE_NO_CONFIRM)) {
-            int ok = confirmed(p, w, h, cand[i]);
+            int ok = confirmed(p, w, h, cand[i], still);
             if (ok < 0)
                 return -1;
             if (!ok)
@@ -179,7 +188,7 @@ static int roi_once(pipeline *p, int w, int h, track_box t, float roll, track_bo
         return cv_fail();
     cvw_rect f[8];
     int neighbors = p->cfg.min_neighbors > 4 ? p->cfg.min_neighbors - 2 : p->cfg.min_neighbors;
-    int got = cvw_cascade_detect(p->cascade, p->win, n, n, p->cfg.scale_factor, neighbors,
+    int got = cvw_cascade_detect(p->cascade, p->win, n, n, PIPELINE_ROI_SCALE, neighbors,
                                  PIPELINE_ROI_FACE * 2 / 3, PIPELINE_ROI_FACE * 3 / 2, f, 8);
     if (got < 0)
         return cv_fail();
