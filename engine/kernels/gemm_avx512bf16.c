@@ -115,6 +115,15 @@ AI __m256 row_pairs(const float *src, int left)
     return _mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(x));
 }
 
+/* A transposed panel's columns past the nv made: zero pairs. */
+static void zero_cols(uint32_t *dst, int kq, int nv, int w)
+{
+    if (nv < w)
+        for (int q = 0; q < kq; q++)
+            for (int t = nv; t < w; t++)
+                dst[(ptrdiff_t)q * w + t] = 0;
+}
+
 /* pack_t: dst pair (q, j) from src[j*ld + 2q], src[j*ld + 2q + 1], which
  * are adjacent: convert 16 floats of a row to 8 pairs, then transpose
  * 8 x 8 pairs with the float shuffles (they move bits unchanged), then
@@ -161,10 +170,7 @@ static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
             for (int t = 0; t < qn; t++)
                 dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
         }
-    if (nv < w)
-        for (int q = 0; q < kq; q++)
-            for (int t = nv; t < w; t++)
-                dst[(ptrdiff_t)q * w + t] = 0;
+    zero_cols(dst, kq, nv, w);
 }
 
 /* 8 pairs of a BF16 row (`left` values remain in it): 16 values as they
@@ -208,10 +214,7 @@ static void pack_t_h_bf16(const uint16_t *src, ptrdiff_t ld, int k, int nv, int 
             for (int t = 0; t < qn; t++)
                 dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
         }
-    if (nv < w)
-        for (int q = 0; q < kq; q++)
-            for (int t = nv; t < w; t++)
-                dst[(ptrdiff_t)q * w + t] = 0;
+    zero_cols(dst, kq, nv, w);
 }
 
 static void to_bf16(const float *src, size_t n, uint16_t *dst)
