@@ -127,8 +127,12 @@ static int confirmed(pipeline *p, int w, int h, track_box b, int still)
             return 1;
     track_box again;
     int got = pipeline__roi_find(p, w, h, b, 0, &again);
-    if (got <= 0 || track_iou(b, again) < 0.3f || still)
-        return got < 0 ? -1 : got > 0 && track_iou(b, again) >= 0.3f;
+    if (got <= 0)
+        return got;
+    if (track_iou(b, again) < 0.3f)
+        return 0;
+    if (still)
+        return 1;
     /* and turned a little (PIPELINE_CONFIRM_TURN) */
     got = roi_once(p, w, h, b, b.roll + PIPELINE_CONFIRM_TURN, &again);
     if (got == 0)
