@@ -32,10 +32,11 @@
 #include "nn.h"
 #include "probs.h"
 #include "testutil.h"
+#include "tinynet.h"
 
 enum { ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL, K };
 
-#define S 32
+#define S TINYNET_S
 
 static uint64_t rnd_u64(uint64_t *s) /* xorshift */
 {
@@ -113,40 +114,19 @@ static void draw_class(uint8_t *img, int cls, uint64_t *s)
     }
 }
 
+static int sample_class(uint8_t *img, uint64_t *s)
+{
+    static const int classes[4] = {HAPPY, SAD, SURPRISE, NEUTRAL};
+    const int cls = classes[rnd_u64(s) % 4];
+    draw_class(img, cls, s);
+    return cls;
+}
+
 static nn_net *train(void)
 {
-    const char *spec = "input 32x32x1\nconv 8 3x3 same relu\nmaxpool 2\nconv 16 3x3 same relu\n"
-                       "maxpool 2\nconv 16 3x3 same relu\nmaxpool 2\nflatten\ndense classes softmax\n";
-    nn_net *net = nn_net_from_spec(spec, K);
-    CHECK_MSG(net != NULL, "%s", nn_error());
-    if (!net)
-        return NULL;
-    CHECK(nn_net_set_classes(net, fer_names, K) == 0);
-    nn_net_init(net, test_seed(3));
-    nn_net_preproc(net)->scale = 1.0f / 255;
-    nn_net_preproc(net)->bias = -0.5f;
-    enum { B = 16, STEPS = 500 };
-    static const int classes[4] = {HAPPY, SAD, SURPRISE, NEUTRAL};
-    float x[B * S * S];
-    int y[B];
-    uint8_t img[S * S];
     uint64_t s = test_seed(11);
-    nn_optim_cfg cfg = nn_optim_defaults(NN_ADAM);
-    cfg.lr = 3e-3f;
-    nn_optim *opt = nn_optim_new(net, &cfg);
-    CHECK(opt != NULL);
-    for (int step = 0; opt && step < STEPS; step++) {
-        for (int i = 0; i < B; i++) {
-            y[i] = classes[rnd_u64(&s) % 4];
-            draw_class(img, y[i], &s);
-            nn_preprocess_u8(net, img, x + (size_t)i * S * S);
-        }
-        nn_net_forward(net, x, B, 1);
-        nn_net_zero_grad(net);
-        nn_net_backward(net, y, NULL);
-        nn_optim_step(opt, cfg.lr);
-    }
-    nn_optim_free(opt);
+    nn_net *net = tinynet_train(K, 500, sample_class, &s);
+    CHECK(!net || nn_net_set_classes(net, fer_names, K) == 0);
     return net;
 }
 

@@ -7,6 +7,7 @@
  * net's saliency falls mostly on the mouth. */
 #include "nn_impl.h"
 #include "testutil.h"
+#include "tinynet.h"
 
 #include <string.h>
 
@@ -98,7 +99,7 @@ static void check_fd(const char *name, const char *spec)
 
 /* ---- faces whose class is their mouth ------------------------------------ */
 
-#define S 32
+#define S TINYNET_S
 /* the mouth's box, where the class is drawn */
 #define MX0 9
 #define MX1 23
@@ -138,38 +139,22 @@ static void draw_face(uint8_t *img, int cls, uint64_t *s)
         }
 }
 
+static int sample_mouth(uint8_t *img, uint64_t *s)
+{
+    const int smile = (int)(nn_rand_u64(s) & 1);
+    draw_face(img, smile, s);
+    return smile;
+}
+
 static void check_mouth(void)
 {
-    const char *spec = "input 32x32x1\nconv 8 3x3 same relu\nmaxpool 2\nconv 16 3x3 same relu\n"
-                       "maxpool 2\nconv 16 3x3 same relu\nmaxpool 2\nflatten\ndense classes softmax\n";
-    nn_net *net = nn_net_from_spec(spec, 2);
-    CHECK_MSG(net != NULL, "%s", nn_error());
+    enum { B = 16, TESTS = 40 };
+    uint64_t s = test_seed(11);
+    nn_net *net = tinynet_train(2, 600, sample_mouth, &s);
     if (!net)
         return;
-    nn_net_init(net, test_seed(3));
-    nn_net_preproc(net)->scale = 1.0f / 255;
-    nn_net_preproc(net)->bias = -0.5f;
-    enum { B = 16, STEPS = 600, TESTS = 40 };
     float x[B * S * S];
-    int y[B];
     uint8_t img[S * S];
-    uint64_t s = test_seed(11);
-    nn_optim_cfg cfg = nn_optim_defaults(NN_ADAM);
-    cfg.lr = 3e-3f;
-    nn_optim *opt = nn_optim_new(net, &cfg);
-    CHECK(opt != NULL);
-    for (int step = 0; opt && step < STEPS; step++) {
-        for (int i = 0; i < B; i++) {
-            y[i] = (int)(nn_rand_u64(&s) & 1);
-            draw_face(img, y[i], &s);
-            nn_preprocess_u8(net, img, x + (size_t)i * S * S);
-        }
-        nn_net_forward(net, x, B, 1);
-        nn_net_zero_grad(net);
-        nn_net_backward(net, y, NULL);
-        nn_optim_step(opt, cfg.lr);
-    }
-    nn_optim_free(opt);
     /* an INT8 net's gradient is its FP32 pass's, and the INT8 setting stays */
     float x8[S * S], d32[S * S], d8[S * S];
     for (int i = 0; i < B; i++) {
