@@ -132,6 +132,7 @@ void nn_sgemm_packed(const nn_packed_a *pa, int tb, int N, float alpha, const fl
  * rows); nn_sgemm_packed_ab is nn_sgemm_packed with it, the same sums. */
 typedef struct nn_packed_b {
     float *packed;
+    size_t pstride; /* floats between panels; 0: K * NR */
     int K, N;
     const struct nn_gemm_kernel *kr;
 } nn_packed_b;
@@ -140,21 +141,36 @@ size_t nn_sgemm_packed_b_size(int K, int N);
 void nn_sgemm_pack_b_rows(const nn_packed_b *pb, int k0, int kn, const float *src, int ld);
 void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alpha, float beta,
                         float *C, int ldc);
-/* A product's B^T kept in BF16 by the pass that made it (Winograd's V,
- * from the forward pass to the weight gradient's product in backward), in
- * BF16 training only. nn_sgemm_bt_h_ok says whether the mode's kernel
- * takes an M x N x K product that way (a BF16 kernel, one block of K and
- * of N, M past the small-M paths);
- * nn_sgemm_to_bf16 gives the routine rounding n values as that kernel's
- * packing would (nn_bf16_from_f32); nn_sgemm_pack_bt_h packs op(B) = B^T from src[j*ld
- * + p] (j < N, p < K) into buf (nn_sgemm_packed_b_size floats), or returns
- * -1 where nn_sgemm_bt_h_ok says no; nn_sgemm_packed_b computes C = alpha
- * * A pb + beta * C with A (M x K, not transposed) packed as it goes: the
- * same sums as nn_sgemm(0, 1, ...) on B's FP32 originals. */
-int nn_sgemm_bt_h_ok(int M, int K, int N);
-typedef void (*nn_to_bf16_fn)(const float *src, size_t n, uint16_t *dst);
-nn_to_bf16_fn nn_sgemm_to_bf16(void);
-int nn_sgemm_pack_bt_h(nn_packed_b *pb, int K, int N, const uint16_t *src, int ld, float *buf);
+/* A product's B^T kept packed, in BF16, by the pass that made B (Winograd's
+ * V, from the forward pass to the weight gradient's product in backward),
+ * in BF16 training only: the later product then reads it in place, with
+ * no packing pass. The layout is the mode's kernel's packed B for all
+ * K steps (the batch's tile slots) at once, so any run of them starting
+ * at an even step is a packed B of its own.
+ * nn_sgemm_bt_kept_ok says whether the mode's kernel takes an M x N x K
+ * product that way (a BF16 kernel, one block of K and of N, M past the
+ * small-M paths); nn_sgemm_bt_kept_size gives the floats a K x N op(B)
+ * takes (0: the mode's kernel keeps none); nn_sgemm_bt_kept_begin sets up
+ * *kb on them (-1: not a BF16 kernel); nn_sgemm_bt_kept_rows packs op(B)
+ * = B^T for columns [j0, j0+jn) and steps [p0, p0+pn) from src[(j - j0)
+ * * ld + p - p0], p0 even, pn even unless the run ends at K;
+ * nn_sgemm_bt_kept_view makes *pb the steps [p0, p0+pn) for an M-row
+ * product, or returns -1 where nn_sgemm_bt_kept_ok says no or the run
+ * starts at an odd step or ends at one before K; nn_sgemm_packed_b
+ * computes C = alpha * A pb + beta * C with A (M x K, not transposed)
+ * packed as it goes: the same sums as nn_sgemm(0, 1, ...) on B's FP32
+ * originals. */
+typedef struct nn_kept_bt {
+    float *buf;
+    int K, N;
+    const struct nn_gemm_kernel *kr;
+} nn_kept_bt;
+int nn_sgemm_bt_kept_ok(int M, int K, int N);
+size_t nn_sgemm_bt_kept_size(int K, int N);
+int nn_sgemm_bt_kept_begin(nn_kept_bt *kb, int K, int N, float *buf);
+void nn_sgemm_bt_kept_rows(const nn_kept_bt *kb, int j0, int jn, int p0, int pn, const float *src,
+                           int ld);
+int nn_sgemm_bt_kept_view(nn_packed_b *pb, const nn_kept_bt *kb, int M, int p0, int pn);
 void nn_sgemm_packed_b(int M, float alpha, const float *A, int lda, const nn_packed_b *pb,
                        float beta, float *C, int ldc);
 /* Straightforward triple loop, the reference for tests. */
@@ -230,9 +246,9 @@ struct nn_layer {
     const struct nn_gemm_kernel *wino_kr; /* conv: ... and the kernel that packed them */
     float *wino_t;            /* conv: the transposes, allocated by the first
                                  backward pass that needs them */
-    uint16_t *wino_v;         /* conv, BF16 training: the forward pass's V in
-                                 BF16 for backward (see conv_winograd.c) */
-    size_t wino_v_cap;        /* its room, in values */
+    float *wino_v;            /* conv, BF16 training: the forward pass's V in
+                                 BF16, packed for backward (conv_winograd.c) */
+    size_t wino_v_cap;        /* its room, in floats */
     int wino_v_m, wino_v_n;   /* the tile size and batch it holds V for (0: none) */
     /* add (residual): the layer whose output is the skip, its geometry,
      * and the 1x1 projection (w[out_c][src_c], b[out_c], stride `stride`)

@@ -134,88 +134,116 @@ static void test_packing(void)
             }
 }
 
-/* The conversion and pack_t from BF16 values against the scalar rounding
- * and pack_t of their FP32 originals, bit for bit; sources at odd offsets
- * too (a block of Winograd tiles may start at any slot). */
-static void test_packing_h(void)
+/* pack_t_part against pack_t, bit for bit, on the columns it makes, and
+ * nothing written to the others; sources at odd offsets too. */
+static void test_packing_part(void)
 {
     const nn_gemm_kernel *kr = nn__gemm_kernel(NN_GEMM_TRAIN | NN_GEMM_BF16);
-    CHECK(kr->pack_t_h != NULL && kr->to_bf16 != NULL);
-    if (!kr->pack_t_h || !kr->to_bf16)
+    CHECK(kr->pack_t_part != NULL);
+    if (!kr->pack_t_part)
         return;
     uint64_t rng = test_seed(6) | 1;
     enum { LD = 81 };
     static float src[64 * LD], dst[64 * 64], want[64 * 64];
-    static uint16_t h[64 * LD + 16];
     for (int i = 0; i < 64 * LD; i++)
         src[i] = edge_value(&rng, i);
-    for (int off = 0; off < 3; off++)
-        for (int n = 0; n <= 40; n++) {
-            uint16_t out[48];
-            memset(out, 0xA5, sizeof out);
-            kr->to_bf16(src + off, (size_t)n, out);
-            int bad = 0;
-            for (int i = 0; i < n; i++)
-                bad += out[i] != nn_bf16_from_f32(src[off + i]);
-            for (int i = n; i < 48; i++)
-                bad += out[i] != 0xA5A5; /* nothing written past n */
-            CHECK_MSG(bad == 0, "to_bf16 n=%d offset %d: %d values differ", n, off, bad);
-        }
-    for (int i = 0; i < 64 * LD; i++)
-        h[i] = nn_bf16_from_f32(src[i]);
     static const int widths[] = {8, 12, 32};
     for (int off = 0; off < 2; off++)
         for (int wi = 0; wi < 3; wi++)
             for (int k = 1; k <= 37; k += (k < 18 ? 1 : 6))
                 for (int nv = 1; nv <= widths[wi]; nv += (nv < 13 ? 1 : 5)) {
-                    int w = widths[wi];
+                    int w = widths[wi], kq = (k + 1) / 2, bad = 0;
                     memset(dst, 0xA5, sizeof dst);
                     memset(want, 0x5A, sizeof want);
                     kr->pack_t(src + off, LD, k, nv, w, want);
-                    kr->pack_t_h(h + off, LD, k, nv, w, dst);
-                    CHECK_MSG(!memcmp(dst, want, (size_t)(k + 1) / 2 * w * sizeof(float)),
-                              "pack_t_h k=%d nv=%d w=%d offset %d differs from pack_t", k, nv,
-                              w, off);
+                    kr->pack_t_part(src + off, LD, k, nv, w, dst);
+                    for (int q = 0; q < kq; q++)
+                        for (int j = 0; j < w; j++) {
+                            uint32_t d, e = 0xA5A5A5A5u;
+                            memcpy(&d, dst + q * w + j, sizeof d);
+                            if (j < nv)
+                                memcpy(&e, want + q * w + j, sizeof e);
+                            bad += d != e;
+                        }
+                    for (int i = kq * w; i < 64 * 64; i++) {
+                        uint32_t d;
+                        memcpy(&d, dst + i, sizeof d);
+                        bad += d != 0xA5A5A5A5u; /* nothing past the last pair */
+                    }
+                    CHECK_MSG(bad == 0, "pack_t_part k=%d nv=%d w=%d offset %d: %d differ", k,
+                              nv, w, off, bad);
                 }
 }
 
-/* nn_sgemm_pack_bt_h + nn_sgemm_packed_b against nn_sgemm(0, 1, ...) on
- * the FP32 originals in BF16 mode: the same sums, so the same bits. */
-static void test_bt_h(void)
+/* B^T kept packed (nn_sgemm_bt_kept_*): made in runs of columns and of
+ * steps in any order, as Winograd's blocks make V, then products over runs
+ * of its steps with nn_sgemm_packed_b, against nn_sgemm(0, 1, ...) on the
+ * FP32 originals in BF16 mode: the same sums, so the same bits. */
+static void test_bt_kept(void)
 {
     static const int ms[] = {5, 8, 12, 16, 24, 48, 150};
     static const int ns[] = {1, 15, 16, 17, 32, 33, 100};
     static const int ks[] = {1, 2, 3, 17, 100, 511, 512};
     uint64_t r = test_seed(7) | 1;
     int saved = nn_gemm_set_mode(NN_GEMM_TRAIN | NN_GEMM_BF16);
-    CHECK(!nn_sgemm_bt_h_ok(4, 16, 16)); /* small M: nn_sgemm's FP32 path */
-    CHECK(!nn_sgemm_bt_h_ok(16, 513, 16)); /* past one block of K */
+    CHECK(!nn_sgemm_bt_kept_ok(4, 16, 16));  /* small M: nn_sgemm's FP32 path */
+    CHECK(!nn_sgemm_bt_kept_ok(16, 513, 16)); /* past one block of K */
     for (int t = 0; t < 60; t++) {
-        int M = ms[t % 7], N = ns[(t / 7) % 7], K = ks[(t * 3 + t / 7) % 7], off = t & 1;
-        int ld = K + 3 + off; /* rows of B^T (and of its BF16 copy) */
+        int M = ms[t % 7], N = ns[(t / 7) % 7], K = ks[(t * 3 + t / 7) % 7];
+        int KT = K * 3 + (t & 1); /* all the steps kept: runs of K from 0, K, 2K */
+        int ld = KT + 3;          /* rows of B^T */
         float beta = t % 3 ? 1.0f : 0.0f;
-        CHECK(nn_sgemm_bt_h_ok(M, K, N));
+        CHECK(nn_sgemm_bt_kept_ok(M, K, N));
+        size_t sz = nn_sgemm_bt_kept_size(KT, N);
+        CHECK(sz > 0);
         float *A = malloc((size_t)M * K * sizeof *A), *B = malloc((size_t)N * ld * sizeof *B);
-        uint16_t *Bh = malloc((size_t)N * ld * sizeof *Bh);
         float *C = malloc((size_t)M * N * sizeof *C), *R = malloc((size_t)M * N * sizeof *R);
-        float *buf = malloc(nn_sgemm_packed_b_size(K, N) * sizeof *buf);
+        float *buf = malloc(sz * sizeof *buf);
         for (size_t i = 0; i < (size_t)M * K; i++)
             A[i] = nn_rand_normal(&r);
-        for (size_t i = 0; i < (size_t)N * ld; i++) {
+        for (size_t i = 0; i < (size_t)N * ld; i++)
             B[i] = nn_rand_normal(&r);
-            Bh[i] = nn_bf16_from_f32(B[i]);
+        for (size_t i = 0; i < sz; i++)
+            buf[i] = nn_rand_normal(&r); /* what padding columns hold must not matter */
+        nn_kept_bt kb;
+        CHECK(nn_sgemm_bt_kept_begin(&kb, KT, N, buf) == 0);
+        /* runs of even lengths (the last one to KT), columns in runs of up
+         * to 8 from the last, as they come */
+        for (int p0 = 0; p0 < KT;) {
+            int pn = 2 * (int)(1 + nn_rand_u64(&r) % 40);
+            pn = pn < KT - p0 ? pn : KT - p0;
+            for (int j1 = N; j1 > 0;) {
+                int jn = (int)(1 + nn_rand_u64(&r) % 8);
+                jn = jn < j1 ? jn : j1;
+                nn_sgemm_bt_kept_rows(&kb, j1 - jn, jn, p0, pn, B + (size_t)(j1 - jn) * ld + p0,
+                                      ld);
+                j1 -= jn;
+            }
+            p0 += pn;
         }
-        for (size_t i = 0; i < (size_t)M * N; i++)
-            C[i] = R[i] = nn_rand_normal(&r);
-        nn_packed_b pb;
-        CHECK(nn_sgemm_pack_bt_h(&pb, K, N, Bh + off, ld, buf) == 0);
-        nn_sgemm_packed_b(M, 0.5f, A, K, &pb, beta, C, N);
-        nn_sgemm(0, 1, M, N, K, 0.5f, A, K, B + off, ld, beta, R, N);
-        CHECK_MSG(!memcmp(C, R, (size_t)M * N * sizeof *C),
-                  "packed_b M=%d N=%d K=%d offset %d: not nn_sgemm's sums", M, N, K, off);
+        for (int run = 0; run < 3; run++) {
+            int p0 = run * K, pn = run < 2 ? K : KT - 2 * K;
+            /* a run must start at an even step, and an odd one end at KT */
+            int ok = !(p0 & 1) && (!(pn & 1) || p0 + pn == KT) && pn <= 512;
+            nn_packed_b pb;
+            int rc = nn_sgemm_bt_kept_view(&pb, &kb, M, p0, pn);
+            CHECK_MSG((rc == 0) == ok, "view K=%d of %d at %d: %d", pn, KT, p0, rc);
+            if (rc)
+                continue;
+            for (size_t i = 0; i < (size_t)M * N; i++)
+                C[i] = R[i] = nn_rand_normal(&r);
+            float *Ak = malloc((size_t)M * pn * sizeof *Ak);
+            for (int i = 0; i < M; i++)
+                for (int p = 0; p < pn; p++)
+                    Ak[(size_t)i * pn + p] = A[(size_t)i * K + p % K] * (p < K ? 1.0f : -0.5f);
+            nn_sgemm_packed_b(M, 0.5f, Ak, pn, &pb, beta, C, N);
+            nn_sgemm(0, 1, M, N, pn, 0.5f, Ak, pn, B + p0, ld, beta, R, N);
+            CHECK_MSG(!memcmp(C, R, (size_t)M * N * sizeof *C),
+                      "kept B^T M=%d N=%d K=%d at %d of %d: not nn_sgemm's sums", M, N, pn, p0, KT);
+            free(Ak);
+        }
         free(A);
         free(B);
-        free(Bh);
         free(C);
         free(R);
         free(buf);
@@ -225,12 +253,15 @@ static void test_bt_h(void)
 
 /* Winograd's V kept in BF16 from forward to backward (nn__wino_keep_v):
  * the same gradients, bit for bit, as transforming the input again, with
- * F(2x2) (7 tile slots a row: blocks start at odd slots) and F(4x4); and
- * an inference pass in between drops what was kept. */
+ * F(2x2) (7 tile slots a row: blocks take an even number of rows) and
+ * F(4x4); and an inference pass in between drops what was kept. The
+ * first conv's 3 channels would fill a tenth of the kept panels: it keeps
+ * nothing. */
 static void test_kept_v(void)
 {
     const char *spec = "input 12x12x3\n"
-                       "conv 8 3x3 same\nbn\nrelu\n"
+                       "conv 24 3x3 same\nbn\nrelu\n"
+                       "conv 30 3x3 same\nrelu\n"
                        "conv 12 3x3 same\nrelu\nmaxpool 2\n"
                        "flatten\ndense classes softmax\n";
     enum { n = 11 };
@@ -268,7 +299,7 @@ static void test_kept_v(void)
                     kept += net->layers[i].wino_v_m != 0;
             }
             nn__wino_keep_v = 1;
-            CHECK(kept == (keep ? 4 : 0)); /* both convs, both rounds */
+            CHECK(kept == (keep ? 4 : 0)); /* the two wider convs, both rounds */
             nn_net_zero_grad(net);
             CHECK(nn_net_backward(net, y, NULL) >= 0);
             np = nn_net_n_params(net);
@@ -526,8 +557,8 @@ int main(void)
         return test_failures ? 1 : 77;
     }
     test_packing();
-    test_packing_h();
-    test_bt_h();
+    test_packing_part();
+    test_bt_kept();
     test_kept_v();
     test_gemm();
     test_net();

@@ -214,8 +214,8 @@ static void scale_c(int M, int N, float beta, float *C, ptrdiff_t ldc)
  * and of N, see nn_sgemm_pack_b_begin), used in place of ws->b. */
 static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, int M, int N,
                         int K, float alpha, const float *A, ptrdiff_t lda, const float *pa,
-                        const float *pb, const float *B, ptrdiff_t ldb, float beta, float *C,
-                        ptrdiff_t ldc, int mc, int kc, int nc)
+                        const float *pb, size_t pbs, const float *B, ptrdiff_t ldb, float beta,
+                        float *C, ptrdiff_t ldc, int mc, int kc, int nc)
 {
     const int MR = kr->mr, NR = kr->nr;
     /* With op(B) = B and one block of M, the micro-kernel reads full-width
@@ -243,7 +243,9 @@ static void gemm_packed(const nn_gemm_kernel *kr, gemm_ws *ws, int ta, int tb, i
                 for (int jr = 0; jr < nb; jr += NR) {
                     int nv = nb - jr < NR ? nb - jr : NR;
                     float *panel = pb ? NULL : bpanels + (size_t)(jr / NR) * kb * NR;
-                    const float *bp = pb ? pb + (size_t)(jr / NR) * kb * NR : panel;
+                    /* packed ahead: panels pbs floats apart (0: kb * NR) */
+                    const float *bp = pb ? pb + (size_t)(jr / NR) * (pbs ? pbs : (size_t)kb * NR)
+                                         : panel;
                     ptrdiff_t ldbp = NR;
                     /* B^T panels are packed on first use (ic == 0), while
                      * the next one is prefetched */
@@ -357,7 +359,7 @@ static void sgemm(const nn_gemm_kernel *kr, int ta, int tb, int M, int N, int K,
     gemm_ws *ws = workspace(base, (size_t)mc * kc, (size_t)kc * nc);
     if (!ws)
         goto naive;
-    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, NULL, B, ldb, beta, C, ldc, mc, kc,
+    gemm_packed(kr, ws, ta, tb, M, N, K, alpha, A, lda, pa, NULL, 0, B, ldb, beta, C, ldc, mc, kc,
                 nc);
     return;
 naive:
@@ -473,6 +475,7 @@ int nn_sgemm_pack_b_begin(nn_packed_b *pb, const nn_packed_a *pa, int N, float *
                  alt->pack_n != kr->pack_n || alt->pairs != kr->pairs)))
         return -1;
     pb->packed = buf;
+    pb->pstride = 0;
     pb->K = pa->K;
     pb->N = N;
     pb->kr = kr;
@@ -514,55 +517,87 @@ void nn_sgemm_packed_ab(const nn_packed_a *pa, const nn_packed_b *pb, float alph
         return;
     }
     const nn_gemm_kernel *kr = blocks(pa->kr, M, N, K, &mc, &kc, &nc);
-    gemm_packed(kr, NULL, 0, 0, M, N, K, alpha, NULL, 0, pa->packed, pb->packed, NULL, 0, beta,
+    gemm_packed(kr, NULL, 0, 0, M, N, K, alpha, NULL, 0, pa->packed, pb->packed, pb->pstride, NULL,
+                0, beta,
                 C, ldc, mc, kc, nc);
 }
 
-/* ---- B^T kept in BF16 ------------------------------------------------------------ */
+/* ---- B^T kept packed ------------------------------------------------------------ */
 
 /* The same conditions as nn_sgemm_pack_b_begin: one block of K and of N,
  * and the alternative kernel packing alike. */
-static const nn_gemm_kernel *bt_h_kernel(int K, int N)
+static const nn_gemm_kernel *kept_kernel(int K, int N)
 {
     const nn_gemm_kernel *kr = kernel(), *alt = kr->alt;
-    if (!kr->pack_t_h || !kr->to_bf16 || K <= 0 || N <= 0 || K > kr->kc || N > kr->nc ||
+    if (!kr->pack_t_part || K <= 0 || N <= 0 || K > kr->kc || N > kr->nc ||
         (alt && (alt->nr != kr->nr || alt->kc != kr->kc || alt->nc != kr->nc ||
-                 alt->pack_t_h != kr->pack_t_h)))
+                 alt->pack_t_part != kr->pack_t_part || alt->pairs != kr->pairs)))
         return NULL;
     return kr;
 }
 
-int nn_sgemm_bt_h_ok(int M, int K, int N)
+int nn_sgemm_bt_kept_ok(int M, int K, int N)
 {
     /* up to NN_SMALL_M rows, nn_sgemm would take an FP32 path */
-    return M > NN_SMALL_M && bt_h_kernel(K, N) != NULL;
+    return M > NN_SMALL_M && kept_kernel(K, N) != NULL;
 }
 
-static void to_bf16_ref(const float *src, size_t n, uint16_t *dst)
+/* Panels of NR columns, each all K steps: in BF16 pairs (K + 1) / 2 slots
+ * of NR, so any even step starts a block's panel part. */
+static size_t kept_stride(const nn_gemm_kernel *kr, int K)
 {
-    for (size_t i = 0; i < n; i++)
-        dst[i] = nn_bf16_from_f32(src[i]);
+    return (size_t)(kr->pairs ? (K + 1) / 2 : K) * (size_t)kr->nr;
 }
 
-nn_to_bf16_fn nn_sgemm_to_bf16(void)
+size_t nn_sgemm_bt_kept_size(int K, int N)
 {
     const nn_gemm_kernel *kr = kernel();
-    return kr->to_bf16 ? kr->to_bf16 : to_bf16_ref;
+    if (!kr->pack_t_part || K <= 0 || N <= 0)
+        return 0;
+    return (size_t)((N + kr->nr - 1) / kr->nr) * kept_stride(kr, K);
 }
 
-int nn_sgemm_pack_bt_h(nn_packed_b *pb, int K, int N, const uint16_t *src, int ld, float *buf)
+int nn_sgemm_bt_kept_begin(nn_kept_bt *kb, int K, int N, float *buf)
 {
-    const nn_gemm_kernel *kr = bt_h_kernel(K, N);
-    if (!kr)
+    const nn_gemm_kernel *kr = kernel();
+    if (!kr->pack_t_part || !kr->pairs || K <= 0 || N <= 0)
         return -1;
+    kb->buf = buf;
+    kb->K = K;
+    kb->N = N;
+    kb->kr = kr;
+    return 0;
+}
+
+void nn_sgemm_bt_kept_rows(const nn_kept_bt *kb, int j0, int jn, int p0, int pn, const float *src,
+                           int ld)
+{
+    const nn_gemm_kernel *kr = kb->kr;
     const int NR = kr->nr;
-    pb->packed = buf;
-    pb->K = K;
-    pb->N = N;
-    pb->kr = kr;
-    for (int jr = 0; jr < N; jr += NR)
-        kr->pack_t_h(src + (size_t)jr * ld, ld, K, N - jr < NR ? N - jr : NR, NR,
-                     buf + (size_t)(jr / NR) * K * NR);
+    const size_t stride = kept_stride(kr, kb->K);
+    /* an odd start would split a pair with the run before; an odd length
+     * would leave half of the pair after it to a later call */
+    assert((p0 & 1) == 0 && ((pn & 1) == 0 || p0 + pn == kb->K));
+    assert(j0 >= 0 && jn >= 0 && j0 + jn <= kb->N && p0 >= 0 && p0 + pn <= kb->K);
+    for (int j = j0; j < j0 + jn;) {
+        int panel = j / NR, col = j % NR;
+        int nv = NR - col < j0 + jn - j ? NR - col : j0 + jn - j;
+        kr->pack_t_part(src + (ptrdiff_t)(j - j0) * ld, ld, pn, nv, NR,
+                        kb->buf + (size_t)panel * stride + (size_t)(p0 >> 1) * NR + col);
+        j += nv;
+    }
+}
+
+int nn_sgemm_bt_kept_view(nn_packed_b *pb, const nn_kept_bt *kb, int M, int p0, int pn)
+{
+    if (M <= NN_SMALL_M || kept_kernel(pn, kb->N) != kb->kr || (p0 & 1) || p0 < 0 ||
+        p0 + pn > kb->K || ((pn & 1) && p0 + pn != kb->K))
+        return -1;
+    pb->packed = kb->buf + (size_t)(p0 >> 1) * kb->kr->nr;
+    pb->pstride = kept_stride(kb->kr, kb->K);
+    pb->K = pn;
+    pb->N = kb->N;
+    pb->kr = kb->kr;
     return 0;
 }
 
@@ -570,7 +605,8 @@ int nn_sgemm_pack_bt_h(nn_packed_b *pb, int K, int N, const uint16_t *src, int l
 static float packed_b_at(const nn_packed_b *pb, int p, int j)
 {
     const int NR = pb->kr->nr;
-    const float *panel = pb->packed + (size_t)(j / NR) * pb->K * NR;
+    const float *panel =
+        pb->packed + (size_t)(j / NR) * (pb->pstride ? pb->pstride : (size_t)pb->K * NR);
     uint16_t h;
     memcpy(&h, (const char *)panel + (((size_t)(p >> 1) * NR + (size_t)(j % NR)) * 2 + (p & 1)) * 2,
            sizeof h);
@@ -586,7 +622,8 @@ void nn_sgemm_packed_b(int M, float alpha, const float *A, int lda, const nn_pac
     const nn_gemm_kernel *kr = blocks(pb->kr, M, N, K, &mc, &kc, &nc);
     gemm_ws *ws = workspace(pb->kr, (size_t)mc * kc, 0);
     if (ws) {
-        gemm_packed(kr, ws, 0, 0, M, N, K, alpha, A, lda, NULL, pb->packed, NULL, 0, beta, C,
+        gemm_packed(kr, ws, 0, 0, M, N, K, alpha, A, lda, NULL, pb->packed, pb->pstride, NULL, 0,
+                    beta, C,
                     ldc, mc, kc, nc);
         return;
     }

@@ -127,11 +127,11 @@ static void zero_cols(uint32_t *dst, int kq, int nv, int w)
 /* pack_t: dst pair (q, j) from src[j*ld + 2q], src[j*ld + 2q + 1], which
  * are adjacent: convert 16 floats of a row to 8 pairs, then transpose
  * 8 x 8 pairs with the float shuffles (they move bits unchanged), then
- * 4 x 8 (two 4 x 4), and the last 1-3 rows one pair at a time. */
-static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
+ * 4 x 8 (two 4 x 4), and the last 1-3 rows one pair at a time. Columns
+ * j < nv only (pack_t_part); pack_t_bf16 zeroes the rest. */
+static void pack_t_part_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
 {
     uint32_t *dst = (uint32_t *)(void *)dstf;
-    int kq = (k + 1) / 2;
     int j = 0;
     for (; j + 8 <= nv; j += 8)
         for (int p = 0; p < k; p += 16) {
@@ -170,64 +170,12 @@ static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, fl
             for (int t = 0; t < qn; t++)
                 dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
         }
-    zero_cols(dst, kq, nv, w);
 }
 
-/* 8 pairs of a BF16 row (`left` values remain in it): 16 values as they
- * lie, none read past the row, an odd tail's last pair with a zero high
- * half. */
-AI __m256 row_pairs_h(const uint16_t *src, int left)
+static void pack_t_bf16(const float *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
 {
-    if (left >= 16)
-        return _mm256_loadu_ps((const float *)(const void *)src);
-    __m512i v = _mm512_maskz_loadu_epi16((__mmask32)((1u << left) - 1u), src);
-    return _mm256_castsi256_ps(_mm512_castsi512_si256(v));
-}
-
-/* pack_t from BF16: as pack_t_bf16 without the conversion. */
-static void pack_t_h_bf16(const uint16_t *src, ptrdiff_t ld, int k, int nv, int w, float *dstf)
-{
-    uint32_t *dst = (uint32_t *)(void *)dstf;
-    int kq = (k + 1) / 2;
-    int j = 0;
-    for (; j + 8 <= nv; j += 8) {
-        /* the next 8 rows' pieces into L1 while these are done: the rows
-         * are short and far apart, too short for the hardware prefetcher */
-        for (int t = 8; t < 16 && j + t < nv; t++)
-            for (int p = 0; p < k; p += 32)
-                _mm_prefetch((const char *)(src + (ptrdiff_t)(j + t) * ld + p), _MM_HINT_T0);
-        for (int p = 0; p < k; p += 16) {
-            __m256 r[8];
-            for (int t = 0; t < 8; t++)
-                r[t] = row_pairs_h(src + (ptrdiff_t)(j + t) * ld + p, k - p);
-            nn__tr8x8(r);
-            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
-            for (int t = 0; t < qn; t++)
-                _mm256_storeu_ps((float *)(void *)(dst + (ptrdiff_t)(p / 2 + t) * w + j), r[t]);
-        }
-    }
-    for (; j < nv; j++)
-        for (int p = 0; p < k; p += 16) {
-            uint32_t tmp[8];
-            _mm256_storeu_ps((float *)(void *)tmp, row_pairs_h(src + (ptrdiff_t)j * ld + p, k - p));
-            int qn = (k - p + 1) / 2 < 8 ? (k - p + 1) / 2 : 8;
-            for (int t = 0; t < qn; t++)
-                dst[(ptrdiff_t)(p / 2 + t) * w + j] = tmp[t];
-        }
-    zero_cols(dst, kq, nv, w);
-}
-
-static void to_bf16(const float *src, size_t n, uint16_t *dst)
-{
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm256_storeu_si256((__m256i *)(void *)(dst + i),
-                            (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
-    if (i < n) {
-        __mmask16 mk = nn__tail_mask((int)(n - i));
-        __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, src + i));
-        _mm512_mask_storeu_epi16(dst + i, (__mmask32)mk, _mm512_castsi256_si512(v));
-    }
+    pack_t_part_bf16(src, ld, k, nv, w, dstf);
+    zero_cols((uint32_t *)(void *)dstf, (k + 1) / 2, nv, w);
 }
 
 static const nn_gemm_kernel kernel_bf16_8 = {
@@ -238,8 +186,7 @@ static const nn_gemm_kernel kernel_bf16_8 = {
     .pack_n = pack_n_bf16,
     .pack_t = pack_t_bf16,
     .pairs = 1,
-    .pack_t_h = pack_t_h_bf16,
-    .to_bf16 = to_bf16,
+    .pack_t_part = pack_t_part_bf16,
 };
 
 /* KC counts k steps: 512 of them in BF16 take the room of 256 in FP32. */
@@ -252,6 +199,5 @@ const nn_gemm_kernel nn_gemm_kernel_avx512bf16 = {
     .pack_t = pack_t_bf16,
     .alt = &kernel_bf16_8,
     .pairs = 1,
-    .pack_t_h = pack_t_h_bf16,
-    .to_bf16 = to_bf16,
+    .pack_t_part = pack_t_part_bf16,
 };

@@ -88,13 +88,10 @@ typedef struct nn_gemm_kernel {
      * micro-kernel then always gets packed B (ldb = NR), and rows_bt and
      * rows_bn may be NULL (the FP32 ones serve). */
     int pairs;
-    /* BF16 kernels only (NULL otherwise). pack_t_h: pack_t from BF16
-     * values, src[j*ld + p], each pair (p even) the two values as they lie:
-     * what pack_t makes of their FP32 originals. to_bf16: dst[i] =
-     * nn_bf16_from_f32(src[i]) for i < n. Together they let a pass keep
-     * an operand in BF16 (half the memory) for a later product. */
-    void (*pack_t_h)(const uint16_t *src, ptrdiff_t ld, int k, int nv, int w, float *dst);
-    void (*to_bf16)(const float *src, size_t n, uint16_t *dst);
+    /* BF16 kernels only (NULL otherwise): pack_t for columns j < nv only,
+     * leaving dst's columns nv..w-1 as they are, so that passes making a
+     * few columns each can fill one panel (see nn_sgemm_bt_kept_rows). */
+    nn_pack_fn pack_t_part;
 } nn_gemm_kernel;
 
 extern const nn_gemm_kernel nn_gemm_kernel_ref;

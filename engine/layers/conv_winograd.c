@@ -16,11 +16,13 @@
  * (see winograd.h), which the GEMMs compute and the transforms drop.
  *
  * BF16 training keeps the forward pass's V, rounded to BF16, in
- * l->wino_v ([xi][C][all tile slots of the batch]: a^2 / m^2 times the
- * input's size, at half its bytes), and the weight gradient's product
- * packs it from there: backward then skips the input transform, which
- * re-reads the FP32 input. The values are those the product would have
- * rounded V to, so the results are the same either way. */
+ * l->wino_v (per xi, V^T of all the batch's tile slots as the weight
+ * gradient's product takes its packed B, see nn_sgemm_bt_kept_rows: a^2 /
+ * m^2 times the input's size, at half its bytes, channels rounded up to
+ * the kernel's panel width), and that product reads it in place: backward
+ * then skips the input transform, which re-reads the FP32 input, and
+ * packs nothing. The values are those the product would have rounded V
+ * to, so the results are the same either way. */
 #include "nn_impl.h"
 #include "kernels/winograd.h"
 
@@ -86,7 +88,6 @@ typedef struct {
     int a2, rows; /* a^2; tile rows per block */
     size_t tmax;  /* tiles per block, at most */
     size_t n1, n2, n3, nu, nwork; /* floats of the three block buffers, U, work */
-    size_t n4;    /* backward: the weight gradient's B packed from kept V */
 } wino_geom;
 
 /* Blocks for forward (bwd = 0) or backward (1). */
@@ -131,7 +132,6 @@ static void geom(const nn_layer *l, int m, int bwd, wino_geom *g)
     g->n2 = (size_t)g->a2 * OC * g->tmax;
     g->n3 = (size_t)g->w.a * ((size_t)m * g->tmax + 16);
     g->nu = (size_t)g->a2 * OC * C;
-    g->n4 = bwd ? nn_sgemm_packed_b_size((int)g->tmax, C) : 0;
     g->nwork = nn_wino_work(&g->w);
 }
 
@@ -142,14 +142,14 @@ size_t nn_conv_wino_scratch(const nn_layer *l)
         for (int bwd = 0; bwd <= 1; bwd++) {
             wino_geom g;
             geom(l, m, bwd, &g);
-            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + g.n4 + 64;
+            size_t s = g.n1 + g.n2 + g.n3 + g.nu + (size_t)l->out_c + g.nwork + 64;
             most = s > most ? s : most;
         }
     return most;
 }
 
 typedef struct {
-    float *b1, *b2, *b3, *du, *db, *work, *b4;
+    float *b1, *b2, *b3, *du, *db, *work;
 } wino_bufs;
 static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch);
 
@@ -278,8 +278,7 @@ static int prepare_weights(nn_layer *l, const nn_ctx *c, const wino_geom *g, nn_
 }
 
 /* A thread's scratch: block buffers b1 (V, dV), b2 (M, dM), b3 (the row
- * passes' arrays), the weight-gradient share dU and db, transform work,
- * b4 (backward: kept V packed for one product). */
+ * passes' arrays), the weight-gradient share dU and db, transform work. */
 static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch)
 {
     wino_bufs b;
@@ -289,7 +288,6 @@ static wino_bufs bufs(const wino_geom *g, const nn_layer *l, float *scratch)
     b.du = b.b3 + g->n3;
     b.db = b.du + g->nu;
     b.work = b.db + l->out_c;
-    b.b4 = b.work + g->nwork;
     return b;
 }
 
@@ -300,9 +298,8 @@ typedef struct {
     const float *x, *dy, *relu_y; /* relu_y: the fused ReLU's output (backward) */
     float *y, *dx, *relu_out;     /* relu_out: where it goes (forward), or NULL */
     int n, rows;        /* batch; tile rows per block (forward) */
-    uint16_t *vs;       /* l->wino_v to keep V in (forward) or read it from, or NULL */
-    nn_to_bf16_fn to_bf16; /* forward, with vs: the mode's rounding */
-    size_t ldvs;        /* its values per row: the batch's tile slots */
+    int keep;           /* V kept in l->wino_v (forward) or read from there */
+    nn_kept_bt kv[36];  /* with keep: V^T per xi there */
     nn_packed_a u[36], ut[36]; /* U[xi] and U[xi]^T, packed */
 } wino_job;
 
@@ -362,8 +359,8 @@ static void transform_input(const wino_job *j, const wino_bufs *b, const segment
  * time goes to b2 (which M overwrites only later), then straight into the
  * GEMM's packed panels for each xi, so V never makes the round trip
  * through memory in full, and BF16 has no separate conversion pass. V
- * goes to j->vs too when kept (columns from col0: the block's first tile
- * slot in the batch). */
+ * goes to l->wino_v too when kept (columns from col0: the block's first tile
+ * slot in the batch: even, as the kept layout's pairs ask). */
 static void transform_input_packed(const wino_job *j, const wino_bufs *b, const segment *seg,
                                    int ns, size_t T, const nn_packed_b *pb, size_t col0)
 {
@@ -384,9 +381,9 @@ static void transform_input_packed(const wino_job *j, const wino_bufs *b, const 
         }
         for (int xi = 0; xi < j->g->a2; xi++) {
             nn_sgemm_pack_b_rows(&pb[xi], ch, kn, vg + (size_t)xi * group * T, (int)T);
-            for (int k = 0; j->vs && k < kn; k++)
-                j->to_bf16(vg + ((size_t)xi * group + k) * T, T,
-                           j->vs + ((size_t)xi * l->in_c + ch + k) * j->ldvs + col0);
+            if (j->keep)
+                nn_sgemm_bt_kept_rows(&j->kv[xi], ch, kn, (int)col0, (int)T,
+                                      vg + (size_t)xi * group * T, (int)T);
         }
     }
 }
@@ -413,10 +410,9 @@ static void forward_block(void *arg, int task, int thread)
         transform_input_packed(j, &b, seg, ns, T, pb, col0);
     } else {
         transform_input(j, &b, seg, ns, T);
-        for (int xi = 0; j->vs && xi < g->a2; xi++)
-            for (int ch = 0; ch < C; ch++)
-                j->to_bf16(b.b1 + ((size_t)xi * C + ch) * T, T,
-                           j->vs + ((size_t)xi * C + ch) * j->ldvs + col0);
+        for (int xi = 0; j->keep && xi < g->a2; xi++)
+            nn_sgemm_bt_kept_rows(&j->kv[xi], 0, C, (int)col0, (int)T, b.b1 + (size_t)xi * C * T,
+                                  (int)T);
     }
     for (int xi = 0; xi < g->a2; xi++) {
         float *mt = b.b2 + (size_t)xi * OC * T;
@@ -439,41 +435,61 @@ static void forward_block(void *arg, int task, int thread)
 }
 
 /* Whether backward can take V from l->wino_v (see the top of the file):
- * BF16 training, with a weight-gradient product that takes B^T in BF16
- * for backward's blocks. */
+ * BF16 training, with a weight-gradient product that takes B^T kept for
+ * backward's blocks, and channels that fill most of the kernel's panels
+ * (3 channels would take a 32-wide panel's room). */
 static int v_keepable(const nn_layer *l, const nn_ctx *c, int m)
 {
     if (!c->train)
         return 0;
     wino_geom gb;
     geom(l, m, 1, &gb);
-    return nn_sgemm_bt_h_ok(l->out_c, (int)gb.tmax, l->in_c);
+    size_t slots = (size_t)gb.tmax, padded = nn_sgemm_bt_kept_size((int)slots, l->in_c);
+    return nn_sgemm_bt_kept_ok(l->out_c, (int)gb.tmax, l->in_c) &&
+           2 * padded <= 3 * ((slots + 1) / 2) * (size_t)l->in_c;
 }
 
 /* Test hook: 0 turns keeping V off (backward transforms the input again). */
 int nn__wino_keep_v = 1;
 
-/* Sets j->vs to room for this batch's V in l->wino_v when it is worth
- * keeping (NULL otherwise, or when there is no memory: backward then
- * transforms the input again). */
-static void keep_v(nn_layer *l, const nn_ctx *c, const wino_geom *g, int n, wino_job *j)
+/* j->kv over l->wino_v for the batch's V, `slots` tile slots (made
+ * room for when `make`): 0, or -1 when there is no memory. */
+static int kept_views(nn_layer *l, const wino_geom *g, size_t slots, int make, wino_job *j)
 {
-    j->vs = NULL;
-    if (!nn__wino_keep_v || !v_keepable(l, c, g->w.m))
-        return;
-    size_t slots = (size_t)n * g->w.ty * g->w.slots, need;
-    if (nn_mul_size((size_t)g->a2 * l->in_c, slots, &need))
-        return;
+    size_t per = nn_sgemm_bt_kept_size((int)slots, l->in_c), need;
+    if (!per || slots > INT32_MAX || nn_mul_size(per, (size_t)g->a2, &need))
+        return -1;
     if (need > l->wino_v_cap) {
+        if (!make)
+            return -1;
         nn_free(l->wino_v);
         l->wino_v_cap = 0;
-        if (!(l->wino_v = nn_alloc(need * sizeof(uint16_t))))
-            return;
+        if (!(l->wino_v = nn_alloc(need * sizeof(float))))
+            return -1;
         l->wino_v_cap = need;
     }
-    j->vs = l->wino_v;
-    j->ldvs = slots;
-    j->to_bf16 = nn_sgemm_to_bf16();
+    for (int xi = 0; xi < g->a2; xi++)
+        if (nn_sgemm_bt_kept_begin(&j->kv[xi], (int)slots, l->in_c, l->wino_v + xi * per))
+            return -1;
+    return 0;
+}
+
+/* Sets j->keep when V is worth keeping and there is room for it (else
+ * backward transforms the input again). The kept layout pairs tile slots
+ * from the first: every block must start at an even one, so blocks of an
+ * odd number of slots take a tile row less. */
+static void keep_v(nn_layer *l, const nn_ctx *c, const wino_geom *g, int n, wino_job *j)
+{
+    j->keep = 0;
+    if (!nn__wino_keep_v || !v_keepable(l, c, g->w.m))
+        return;
+    long total = (long)n * g->w.ty;
+    if ((j->rows & 1) && (g->w.slots & 1) && total > j->rows) {
+        if (j->rows == 1)
+            return;
+        j->rows--;
+    }
+    j->keep = !kept_views(l, g, (size_t)total * g->w.slots, 1, j);
 }
 
 void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y, float *relu_y,
@@ -498,8 +514,8 @@ void nn_conv_wino_forward(nn_layer *l, const nn_ctx *c, const float *x, float *y
         rows = (int)((total + threads - 1) / threads);
     j.rows = rows;
     keep_v(l, c, &g, n, &j);
-    nn_pool_run(pool, (int)((total + rows - 1) / rows), forward_block, &j);
-    l->wino_v_m = j.vs ? m : 0;
+    nn_pool_run(pool, (int)((total + j.rows - 1) / j.rows), forward_block, &j);
+    l->wino_v_m = j.keep ? m : 0;
     l->wino_v_n = n;
 }
 
@@ -528,8 +544,12 @@ static void backward_task(void *arg, int task, int thread)
         size_t T;
         int ns = segments(g, r0, r1, seg, &T);
         const size_t ldi = (size_t)C * T, ldo = (size_t)OC * T, ldh = hld(g, T);
-        /* T <= tmax, which nn_conv_wino_backward checked: the test holds */
-        const int kept = j->vs && nn_sgemm_bt_h_ok(OC, (int)T, C);
+        /* V kept for these slots: the block starts at an even slot and
+         * ends at one or at the batch's end (T <= tmax, which
+         * nn_conv_wino_backward checked: the kernel takes the product) */
+        const int col0 = (int)(r0 * g->w.slots);
+        nn_packed_b pv;
+        const int kept = j->keep && !nn_sgemm_bt_kept_view(&pv, &j->kv[0], OC, col0, (int)T);
         if (!kept)
             transform_input(j, &b, seg, ns, T);
         for (int oc = 0; oc < OC; oc++) {
@@ -553,11 +573,7 @@ static void backward_task(void *arg, int task, int thread)
             float *v = b.b1 + (size_t)xi * ldi;
             const float *dm = b.b2 + (size_t)xi * ldo;
             float beta = r0 == (long)i0 * g->w.ty ? 0.0f : 1.0f;
-            nn_packed_b pv;
-            if (kept && !nn_sgemm_pack_bt_h(&pv, (int)T, C,
-                                            j->vs + (size_t)xi * C * j->ldvs +
-                                                (size_t)r0 * g->w.slots,
-                                            (int)j->ldvs, b.b4))
+            if (kept && !nn_sgemm_bt_kept_view(&pv, &j->kv[xi], OC, col0, (int)T))
                 nn_sgemm_packed_b(OC, 1.0f, dm, (int)T, &pv, beta, b.du + (size_t)xi * OC * C, C);
             else
                 nn_sgemm(0, 1, OC, C, (int)T, 1.0f, dm, (int)T, v, (int)T, beta,
@@ -586,12 +602,15 @@ int nn_conv_wino_backward(nn_layer *l, const nn_ctx *c, const float *x, const fl
     wino_job j = {.l = l, .c = c, .g = &g, .x = x, .dy = dy, .relu_y = relu_y, .dx = dx, .n = n};
     if (prepare_weights(l, c, &g, j.u, dx ? j.ut : NULL))
         return -1;
+    /* Blocks start at even slots where V could be kept (see keep_v),
+     * kept or not: the weight gradient's sums go block by block, and
+     * are then the same either way. */
+    if (v_keepable(l, c, m) && (g.rows & 1) && (g.w.slots & 1) && g.rows > 1)
+        g.rows--;
     /* V kept by this batch's forward pass, if it took blocks of this
      * geometry's size (the same test as there) */
-    if (l->wino_v_m == m && l->wino_v_n == n && l->wino_v && v_keepable(l, c, m)) {
-        j.vs = l->wino_v;
-        j.ldvs = (size_t)n * g.w.ty * g.w.slots;
-    }
+    if (l->wino_v_m == m && l->wino_v_n == n && l->wino_v && v_keepable(l, c, m))
+        j.keep = !kept_views(l, &g, (size_t)n * g.w.ty * g.w.slots, 0, &j);
     int threads = nn_pool_size(c->pool);
     nn_pool_run(c->pool, threads, backward_task, &j);
     /* Thread shares added in a fixed order, then one transform back. */
