@@ -11,8 +11,11 @@
  * lost, and every second frame while no face is followed; in between,
  * each tracked face is looked for only in a small window around its last
  * box, turned by its roll (ROI re-detection, at its own pyramid step). A
- * face new to the tracks is shown only when a second look at it, in such
- * a window at another scale, finds it too (confirm).
+ * face new to the tracks is shown only when a second look confirms it:
+ * two of three looks (its window turned a little, another frontal cascade
+ * in its window, an eye in its upper half) when the caller gave those
+ * cascades (pipeline_set_confirm_cascades), else its window at another
+ * scale and turned a little.
  *
  * Stills (pipeline_process_still): each image is its own scene, detected
  * at full resolution with still_min_face, still_scale_factor and
