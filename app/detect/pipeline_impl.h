@@ -39,8 +39,10 @@
  * (bench/detect_footage.py) faces found rose from 46.0% to 50.6% (seed 21,
  * chosen on) and from 41.2% to 53.8% (seed 77, checked on; the Python
  * pipeline 54.3% and 52.5%), with no false box in 400 face-free frames of
- * each. The cascades' level weights (detectMultiScale3) did not separate
- * faces from texture hits there: 1.0-9.7 against 0.1-4.3. */
+ * each, but 6 in 1,008 of the 12-scene set where the look before had none
+ * (app/detect/README.md, "Footage"). The cascades' level weights
+ * (detectMultiScale3) did not separate faces from texture hits there:
+ * 1.0-9.7 against 0.1-4.3. */
 #define PIPELINE_EYE_SIDE 80
 #define PIPELINE_EYE_ROWS 44
 _Static_assert(PIPELINE_EYE_SIDE <= PIPELINE_ROI_SIDE, "the eye look uses the ROI window's buffer");
