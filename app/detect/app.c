@@ -105,8 +105,8 @@ app_status app_setup(app *a, const opts *o)
         if (a->alt && a->eyes)
             pipeline_set_confirm_cascades(a->pl, a->alt, a->eyes);
         else
-            fprintf(stderr, "note: %s: OpenCV's cascades not found (opencv-data); new faces "
-                            "are confirmed without them\n", ED_HAAR_DIR);
+            cli_err("note: %s: OpenCV's cascades not found (opencv-data); new faces are "
+                    "confirmed without them", ED_HAAR_DIR);
     }
 
     struct stat st;

@@ -144,9 +144,10 @@ static int window_hit(pipeline *p, int w, int h, track_box b, cvw_cascade *c, in
  * turned a little (PIPELINE_CONFIRM_TURN), the other frontal cascade in the
  * upright window, an eye in the upper half of the box; two of three. On
  * the new boxes of two generated footage sets (bench/detect_footage.py,
- * `--without confirm`, 122 faces and 20 hits on texture), the turned and
- * rescaled looks of before kept 80 faces and 1 texture hit, this vote 106
- * and 1. */
+ * `--without confirm`, 122 faces and 20 hits on texture, the looks
+ * emulated in Python), the turned and rescaled looks of before kept 80
+ * faces and 1 texture hit, this vote 106 and 1. The eye is looked for
+ * last: most boxes are decided by the first two. */
 static int votes(pipeline *p, int w, int h, track_box b)
 {
     track_box again;
@@ -166,10 +167,11 @@ static int votes(pipeline *p, int w, int h, track_box b)
     return eye < 0 ? -1 : eye;
 }
 
-/* A face the tracks do not know yet must be found again by a look at
- * another scale (the ROI window's) before it is shown, in video also in
- * the window turned a little: single cascade hits on textures rarely
- * survive both. */
+/* A face the tracks do not know yet must be found again before it is
+ * shown. In video with the second look's cascades, by votes(); otherwise
+ * by a look at another scale (the ROI window's) and, in video, also in the
+ * window turned a little: single cascade hits on textures rarely survive
+ * both. */
 static int confirmed(pipeline *p, int w, int h, track_box b, int still)
 {
     track_box vis[PIPELINE_MAX_FACES];
