@@ -17,7 +17,12 @@
  * - Stills: each image of a sequence gives exactly what it gives alone
  *   (with their own pyramid step, not video's),
  *   ids are never shared between images, tiny and blank images give none.
- * Needs assets/astronaut.png and the Haar cascade under $NN_TEST_SRCDIR. */
+ * - The second look's vote (pipeline_set_confirm_cascades): faces upright,
+ *   mirrored and rolled are shown on the frame they first appear; busy
+ *   face-free frames show nothing; with one of its cascades missing the
+ *   pipeline gives exactly what it gives without them.
+ * Needs assets/astronaut.png and the Haar cascade under $NN_TEST_SRCDIR,
+ * and for the vote OpenCV's cascades (opencv-data) under ED_HAAR_DIR. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +304,82 @@ static void test_stills(nn_net *net, cvw_cascade *cas)
         free(img[i]);
 }
 
+/* Blurred-looking clutter: blocks of many grays, bars and noise. */
+static void busy(uint8_t *bgr, int w, int h, unsigned seed)
+{
+    background(bgr, w, h, 1);
+    for (int k = 0; k < 40; k++) {
+        seed = seed * 1103515245u + 12345u;
+        int x0 = (int)(seed >> 8) % w, y0 = (int)(seed >> 4) % h;
+        int bw = 10 + (int)(seed >> 16) % 120, bh = 10 + (int)(seed >> 20) % 90;
+        uint8_t v = (uint8_t)(seed >> 24);
+        for (int y = y0; y < y0 + bh && y < h; y++)
+            for (int x = x0; x < x0 + bw && x < w; x++) {
+                uint8_t *p = bgr + ((size_t)y * w + x) * 3;
+                p[0] = p[1] = p[2] = (uint8_t)(v + ((x * 7 + y * 13) % 23));
+            }
+    }
+}
+
+static void test_vote(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    cvw_cascade *alt = cvw_cascade_load(ED_HAAR_DIR "/haarcascade_frontalface_alt.xml");
+    cvw_cascade *eyes = cvw_cascade_load(ED_HAAR_DIR "/haarcascade_eye.xml");
+    if (!alt || !eyes) {
+        printf("# test_vote skipped: no %s (opencv-data)\n", ED_HAAR_DIR);
+        cvw_cascade_free(alt);
+        cvw_cascade_free(eyes);
+        return;
+    }
+    static pipeline_result r, plain;
+    static const double deg[4] = {0, 0, 20, -20};
+    pipeline_cfg cfg = cfg_base();
+    cfg.scale_factor = 1.2; /* video's defaults: the laxer pass that needs the look */
+    cfg.min_neighbors = 3;
+    for (int i = 0; i < 4; i++) {
+        cvw_rect t;
+        background(bgr, W, H, i % 2);
+        place(bgr, W, H, 240 + 40 * i, 240, 200, deg[i], i == 1, &t);
+        pipeline *p = pipeline_new(net, cas, &cfg);
+        CHECK(p != NULL);
+        pipeline_set_confirm_cascades(p, alt, eyes);
+        CHECK_MSG(p && pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+        CHECK_MSG(on(&r, t, 0.25) && r.n == 1, "face %d (rolled %.0f, mirrored %d): %d boxes, %s",
+                  i, deg[i], i == 1, r.n, on(&r, t, 0.25) ? "one on it" : "none on it");
+        pipeline_free(p);
+    }
+    /* Face-free clutter, a new scene every frame. */
+    pipeline *p = pipeline_new(net, cas, &cfg);
+    CHECK(p != NULL);
+    pipeline_set_confirm_cascades(p, alt, eyes);
+    int boxes = 0;
+    for (unsigned i = 0; i < 12 && p; i++) {
+        busy(bgr, W, H, 7 + i);
+        CHECK(pipeline_process(p, bgr, W, H, &r) == 0);
+        boxes += r.n;
+    }
+    CHECK_MSG(boxes == 0, "%d boxes on face-free frames", boxes);
+    pipeline_free(p);
+    /* One cascade missing: the second look of before, box for box. */
+    cvw_rect t;
+    background(bgr, W, H, 0);
+    place(bgr, W, H, 300, 240, 180, 10, 0, &t);
+    pipeline *q = pipeline_new(net, cas, &cfg);
+    p = pipeline_new(net, cas, &cfg);
+    CHECK(p && q);
+    pipeline_set_confirm_cascades(p, alt, NULL);
+    for (int i = 0; i < 3 && p && q; i++) {
+        CHECK(pipeline_process(p, bgr, W, H, &r) == 0 && pipeline_process(q, bgr, W, H, &plain) == 0);
+        CHECK_MSG(r.n == plain.n && (r.n == 0 || !memcmp(&r.faces[0].box, &plain.faces[0].box,
+                                                          sizeof r.faces[0].box)),
+                  "frame %d: %d boxes, %d without the cascades", i, r.n, plain.n);
+    }
+    pipeline_free(p);
+    pipeline_free(q);
+    cvw_cascade_free(alt);
+    cvw_cascade_free(eyes);
+}
+
 int main(void)
 {
     const char *src = getenv("NN_TEST_SRCDIR");
@@ -321,6 +402,7 @@ int main(void)
         test_cut(net, cas, bgr);
         test_search(net, cas, bgr);
         test_stills(net, cas);
+        test_vote(net, cas, bgr);
         free(bgr);
     }
     fg_free(&sc);

@@ -97,6 +97,18 @@ app_status app_setup(app *a, const opts *o)
         return APP_FAILED;
     }
 
+    /* The second look's cascades: without them (OpenCV's data not
+     * installed) the second look of before, which loses more faces. */
+    if (!(o->without & PIPELINE_NO_CONFIRM) && !lbp) {
+        a->alt = cvw_cascade_load(ED_HAAR_DIR "/haarcascade_frontalface_alt.xml");
+        a->eyes = cvw_cascade_load(ED_HAAR_DIR "/haarcascade_eye.xml");
+        if (a->alt && a->eyes)
+            pipeline_set_confirm_cascades(a->pl, a->alt, a->eyes);
+        else
+            cli_err("note: %s: OpenCV's cascades not found (opencv-data); new faces are "
+                    "confirmed without them", ED_HAAR_DIR);
+    }
+
     struct stat st;
     paths_data("assets/DejaVuSans.ttf", a->font, sizeof a->font);
     paths_data("assets/DejaVuSans-Bold.ttf", a->bold, sizeof a->bold);
@@ -390,6 +402,9 @@ void app_teardown(app *a)
     a->pl = NULL;
     cvw_cascade_free(a->cascade);
     a->cascade = NULL;
+    cvw_cascade_free(a->alt);
+    cvw_cascade_free(a->eyes);
+    a->alt = a->eyes = NULL;
     nn_net_free(a->net);
     a->net = NULL;
 }

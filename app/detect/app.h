@@ -22,6 +22,7 @@ typedef struct app {
     opts o;
     nn_net *net;
     cvw_cascade *cascade;
+    cvw_cascade *alt, *eyes; /* the second look's (pipeline.h), NULL when not installed */
     pipeline *pl;
     source *src;
     int demo;                 /* playing the bundled demo clip */

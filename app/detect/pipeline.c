@@ -96,6 +96,12 @@ static void new_scene(pipeline *p)
     p->lost = 0;
 }
 
+void pipeline_set_confirm_cascades(pipeline *p, cvw_cascade *alt, cvw_cascade *eyes)
+{
+    p->alt = alt && eyes ? alt : NULL;
+    p->eyes = alt && eyes ? eyes : NULL;
+}
+
 void pipeline_free(pipeline *p)
 {
     if (!p)

@@ -11,8 +11,11 @@
  * lost, and every second frame while no face is followed; in between,
  * each tracked face is looked for only in a small window around its last
  * box, turned by its roll (ROI re-detection, at its own pyramid step). A
- * face new to the tracks is shown only when a second look at it, in such
- * a window at another scale, finds it too (confirm).
+ * face new to the tracks is shown only when a second look confirms it:
+ * two of three looks (its window turned a little, another frontal cascade
+ * in its window, an eye in its upper half) when the caller gave those
+ * cascades (pipeline_set_confirm_cascades), else its window at another
+ * scale and turned a little.
  *
  * Stills (pipeline_process_still): each image is its own scene, detected
  * at full resolution with still_min_face, still_scale_factor and
@@ -98,6 +101,14 @@ typedef struct pipeline pipeline;
  * NULL with a message in app_error() when the model cannot be used (for
  * example a colour model). */
 pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cfg);
+/* The second look's own cascades, owned by the caller and outliving the
+ * pipeline: alt another frontal-face cascade (haarcascade_frontalface_alt),
+ * eyes an eye cascade (haarcascade_eye). With both, a face new to the
+ * tracks of a video is shown when two of three looks find it: its window
+ * turned by a few degrees, alt in its window, an eye in its box's upper
+ * half. With either NULL (the default), when its window at another scale
+ * and turned both find it. */
+void pipeline_set_confirm_cascades(pipeline *p, cvw_cascade *alt, cvw_cascade *eyes);
 /* Process the next w x h BGR frame of a video. Returns 0, or -1 with a
  * message in app_error(). */
 int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r);
