@@ -46,7 +46,7 @@ void opts_defaults(opts *o)
      * windows keep their own finer step. */
     o->scale_factor = 1.2;
     o->min_neighbors = 3;
-    o->min_face = 0.1;
+    o->min_face = 0.075;
     o->detect_width = 320;
     o->detect_every = 8;
     o->prep = 0;           /* none: equalizing the frame loses faces (README) */
@@ -115,7 +115,10 @@ void opts_usage(FILE *f)
 "                          (default 1.2; images always 1.1)\n"
 "      --min-neighbors N   video: detector strictness (default 3; images 5)\n"
 "      --min-face F        smallest face, fraction of the frame's shorter side\n"
-"                          (default 0.1)\n"
+"                          (default 0.075; in video, faces under a quarter\n"
+"                          of that side are looked for on a copy twice\n"
+"                          --detect-width wide, on the first frame of a\n"
+"                          scene and at least every 4 x --detect-every frames)\n"
 "      --detect-width N    detect on a frame scaled to N pixels wide, 0 = full\n"
 "                          size (default 320)\n"
 "      --detect-every N    a full-frame detection at least every N frames of a\n"
@@ -134,7 +137,8 @@ void opts_usage(FILE *f)
 "                          heads), confirm (show a new face without a\n"
 "                          second look; in video two of three looks must\n"
 "                          find it: its window turned a little, OpenCV's\n"
-"                          frontalface_alt cascade, an eye); comma-separated\n"
+"                          frontalface_alt cascade, an eye), small (no\n"
+"                          finer pass for small faces); comma-separated\n"
 "      --max-faces N       faces classified per frame (default 16)\n"
 "      --margin F          enlarge face boxes by F before classifying (default:\n"
 "                          0 for Haar boxes, which frame faces as FER2013\n"
@@ -196,14 +200,15 @@ enum {
     O_CALIBRATE, O_BLUR, O_IDLE, O_END,
 };
 
-/* --without roi,cuts,roll,confirm: stages of the detector turned off. */
+/* --without roi,cuts,roll,confirm,small: stages of the detector turned off. */
 static opts_status parse_without(FILE *err, const char *val, unsigned *out)
 {
     static const struct {
         const char *name;
         unsigned bit;
     } stages[] = {{"roi", PIPELINE_NO_ROI}, {"cuts", PIPELINE_NO_CUTS},
-                  {"roll", PIPELINE_NO_ROLL}, {"confirm", PIPELINE_NO_CONFIRM}};
+                  {"roll", PIPELINE_NO_ROLL}, {"confirm", PIPELINE_NO_CONFIRM},
+                  {"small", PIPELINE_NO_FINE}};
     unsigned bits = 0;
     const char *s = val;
     while (*s) {
@@ -213,7 +218,7 @@ static opts_status parse_without(FILE *err, const char *val, unsigned *out)
             if (len == strlen(stages[i].name) && !strncmp(s, stages[i].name, len))
                 break;
         if (i == sizeof stages / sizeof *stages)
-            return bad(err, "--without", val, "a list of roi, cuts, roll and confirm");
+            return bad(err, "--without", val, "a list of roi, cuts, roll, confirm and small");
         bits |= stages[i].bit;
         s += len + (s[len] == ',');
     }

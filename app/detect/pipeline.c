@@ -86,6 +86,7 @@ void pipeline_reset(pipeline *p)
     p->n_full = 0;
     p->scene_start = 1;
     p->lost = 0;
+    p->since_fine = 0;
 }
 
 /* A new scene inside a video or a new image: fresh tracks, ids counting on. */
@@ -109,6 +110,7 @@ void pipeline_free(pipeline *p)
     free(p->gray);
     free(p->small);
     free(p->rot);
+    free(p->fine);
     free(p->face);
     free(p->batch);
     free(p);
@@ -251,6 +253,7 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
     if (p->cfg.without & PIPELINE_NO_ROI)
         full = p->frame % p->cfg.detect_every == 0 || p->scene_start;
     p->frame++;
+    p->since_fine++;
     int n = 0;
     if (full) {
         /* The detection copy is made only for a full pass. */

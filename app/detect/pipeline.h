@@ -40,6 +40,7 @@ enum {
     PIPELINE_NO_CUTS = 2,     /* no scene-cut test */
     PIPELINE_NO_ROLL = 4,     /* no rotated passes, no levelled crops */
     PIPELINE_NO_CONFIRM = 8,  /* show new faces without a second look */
+    PIPELINE_NO_FINE = 16,    /* no finer pass for small faces */
 };
 
 /* Preprocessing of the full-frame detection copy. */

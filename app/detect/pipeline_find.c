@@ -56,16 +56,18 @@ static track_box clamp_box(float x0, float y0, float x1, float y1, int w, int h,
     return (track_box){x0, y0, x1 - x0, y1 - y0, roll};
 }
 
-/* One cascade pass over p->small turned by angle (0: as it is). Boxes go to
- * out in frame pixels; returns how many, or -1. */
-static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angle, int min_side,
-                int still, track_box *out, int max)
+/* One cascade pass over src (dw x dh, s of its pixels per frame pixel)
+ * turned by angle (0: as it is), for faces of min_side to max_side (0: no
+ * limit) of its pixels. Boxes go to out in frame pixels; returns how many,
+ * or -1. */
+static int pass(pipeline *p, int w, int h, const uint8_t *src, int dw, int dh, double s,
+                double angle, int min_side, int max_side, int still, track_box *out, int max)
 {
-    const uint8_t *img = p->small;
+    const uint8_t *img = src;
     if (angle != 0) {
         if (pipeline__grow(&p->rot, &p->rot_cap, (size_t)dw * dh))
             return app_fail("out of memory");
-        if (cvw_warp_gray(p->small, dw, dh, (dw - 1) / 2.0, (dh - 1) / 2.0, angle, 1.0, p->rot,
+        if (cvw_warp_gray(src, dw, dh, (dw - 1) / 2.0, (dh - 1) / 2.0, angle, 1.0, p->rot,
                           dw, dh) != 0)
             return cv_fail();
         img = p->rot;
@@ -74,7 +76,7 @@ static int pass(pipeline *p, int w, int h, int dw, int dh, double s, double angl
     int got = cvw_cascade_detect(p->cascade, img, dw, dh,
                                  still ? p->cfg.still_scale_factor : p->cfg.scale_factor,
                                  still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors,
-                                 min_side, 0, f,
+                                 min_side, max_side, f,
                                  max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
     if (got < 0)
         return cv_fail();
@@ -164,7 +166,13 @@ static int votes(pipeline *p, int w, int h, track_box b)
         return v + a >= 2;
     const int e = PIPELINE_EYE_SIDE;
     int eye = window_hit(p, w, h, b, p->eyes, e, e, PIPELINE_EYE_ROWS, 1.1, 2, e / 8, e / 2);
-    return eye < 0 ? -1 : eye;
+    if (eye <= 0 || a || p->scene_start)
+        return eye;
+    /* The turned window and the eye without the other cascade, after a
+     * scene's first frame: the window at another scale must find it too
+     * (PIPELINE_CONFIRM_LATER). */
+    int got = pipeline__roi_find(p, w, h, b, 0, &again);
+    return got <= 0 ? got : track_iou(b, again) >= 0.3f;
 }
 
 /* A face the tracks do not know yet must be found again before it is
@@ -196,6 +204,41 @@ static int confirmed(pipeline *p, int w, int h, track_box b, int still)
     return got;
 }
 
+int pipeline__fine_due(const pipeline *p, int w)
+{
+    if ((p->cfg.without & PIPELINE_NO_FINE) || p->cfg.detect_width <= 0 || w <= p->cfg.detect_width)
+        return 0; /* the detection copy is the frame itself */
+    return p->scene_start || p->since_fine >= PIPELINE_FINE_EVERY * p->cfg.detect_every;
+}
+
+/* The pass for small faces (PIPELINE_FINE_TOP): on the gray frame scaled
+ * to twice the detection copy's width (or as it is, when that is not
+ * smaller), upright, for faces from min_face to PIPELINE_FINE_TOP of the
+ * frame's shorter side. Boxes to out in frame pixels; how many, or -1. */
+static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
+{
+    const uint8_t *src = p->gray;
+    int fw = w, fh = h;
+    double s = 1.0;
+    if (2L * p->cfg.detect_width < w) {
+        s = 2.0 * p->cfg.detect_width / w;
+        fw = 2 * p->cfg.detect_width;
+        fh = (int)lround(h * s);
+        if (fh < 1)
+            fh = 1;
+        if (pipeline__grow(&p->fine, &p->fine_cap, (size_t)fw * fh))
+            return app_fail("out of memory");
+        if (cvw_resize_gray(p->gray, w, h, p->fine, fw, fh) != 0)
+            return cv_fail();
+        src = p->fine;
+    }
+    double shorter = (w < h ? w : h) * s;
+    int lo = (int)lround(p->cfg.min_face * shorter), hi = (int)lround(PIPELINE_FINE_TOP * shorter);
+    if (hi <= lo || hi < 24) /* nothing between, or all under the cascade's window */
+        return 0;
+    return pass(p, w, h, src, fw, fh, s, 0, lo, hi, 0, out, max);
+}
+
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
                         track_box *out, int max)
 {
@@ -203,10 +246,23 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     int min_side = (int)lround((still ? p->cfg.still_min_face : p->cfg.min_face) * shorter);
     if (still && min_side < 20)
         min_side = 20;
-    track_box cand[3 * MAX_CANDIDATES];
-    int n = pass(p, w, h, dw, dh, s, 0, min_side, still, cand, MAX_CANDIDATES);
+    track_box cand[4 * MAX_CANDIDATES];
+    /* With the pass for small faces, the upright pass on the detection
+     * copy leaves the faces under PIPELINE_FINE_TOP to it. */
+    int fine = !still && pipeline__fine_due(p, w);
+    int up_min = min_side;
+    if (fine && PIPELINE_FINE_TOP > p->cfg.min_face)
+        up_min = (int)lround(PIPELINE_FINE_TOP * shorter);
+    int n = pass(p, w, h, p->small, dw, dh, s, 0, up_min, 0, still, cand, MAX_CANDIDATES);
     if (n < 0)
         return -1;
+    if (fine) {
+        int m = fine_pass(p, w, h, cand + n, MAX_CANDIDATES);
+        if (m < 0)
+            return -1;
+        n += m;
+        p->since_fine = 0;
+    }
     /* Turned passes: rolled heads. On a new scene (new faces come with
      * it) and every third pass, so a rolled face is found within a few
      * frames; not on every frame without faces, where they would triple
@@ -215,7 +271,8 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
                (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
-        int m = pass(p, w, h, dw, dh, s, a, min_side, still, cand + n, MAX_CANDIDATES);
+        int m = pass(p, w, h, p->small, dw, dh, s, a, min_side, 0, still, cand + n,
+                     MAX_CANDIDATES);
         if (m < 0)
             return -1;
         n += m;
