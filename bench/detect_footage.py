@@ -137,6 +137,7 @@ def main():
         ("--without cuts", ["--without", "cuts"]),
         ("--without roll", ["--without", "roll"]),
         ("--without confirm", ["--without", "confirm"]),
+        ("--without small", ["--without", "small"]),
         ("--prep equalize", ["--prep", "equalize"]),
         ("--detect-width 400 --min-face 0.08", ["--detect-width", "400", "--min-face", "0.08"]),
         ("--without confirm --detect-every 6", ["--without", "confirm", "--detect-every", "6"]),

@@ -258,7 +258,7 @@ static void test_search(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
  * detection copy, under the cascade's 24-pixel window. The pass on the
  * copy twice as wide finds it on the first frame of a scene (and not
  * without that pass); when it comes in mid scene, the same pass finds it
- * within 4 * detect_every frames, which the passes on
+ * within 8 * detect_every frames, which the passes on
  * the detection copy between do not. */
 static void test_small(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
 {
@@ -286,12 +286,12 @@ static void test_small(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
         pipeline_free(p);
     }
     /* Mid scene: face-free frames, then the face (too small a change for
-     * a cut). Frame 0 had the finer pass, the next is due on frame 32. */
+     * a cut). Frame 0 had the finer pass, the next is due on frame 64. */
     cfg.without = 0;
     pipeline *p = pipeline_new(net, cas, &cfg);
     CHECK(p != NULL);
     int found_at = -1, cuts = 0;
-    for (int i = 0; i < 40 && p && found_at < 0; i++) {
+    for (int i = 0; i < 72 && p && found_at < 0; i++) {
         background(bgr, W, H, 0);
         if (i >= 3)
             place(bgr, W, H, 420, 200, side, 0, 0, &t);
@@ -301,7 +301,7 @@ static void test_small(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
             found_at = i;
     }
     CHECK_MSG(cuts == 0, "%d scene cuts", cuts);
-    CHECK_MSG(found_at == 4 * cfg.detect_every, /* PIPELINE_FINE_EVERY (pipeline_impl.h) */
+    CHECK_MSG(found_at == 8 * cfg.detect_every, /* PIPELINE_FINE_EVERY (pipeline_impl.h) */
               "the small face of frame 3 found on frame %d", found_at);
     pipeline_free(p);
 }

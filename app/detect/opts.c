@@ -118,7 +118,7 @@ void opts_usage(FILE *f)
 "                          (default 0.075; in video, faces under a quarter\n"
 "                          of that side are looked for on a copy twice\n"
 "                          --detect-width wide, on the first frame of a\n"
-"                          scene and at least every 4 x --detect-every frames)\n"
+"                          scene and at least every 8 x --detect-every frames)\n"
 "      --detect-width N    detect on a frame scaled to N pixels wide, 0 = full\n"
 "                          size (default 320)\n"
 "      --detect-every N    a full-frame detection at least every N frames of a\n"

@@ -61,7 +61,8 @@ static track_box clamp_box(float x0, float y0, float x1, float y1, int w, int h,
  * limit) of its pixels. Boxes go to out in frame pixels; returns how many,
  * or -1. */
 static int pass(pipeline *p, int w, int h, const uint8_t *src, int dw, int dh, double s,
-                double angle, int min_side, int max_side, int still, track_box *out, int max)
+                double angle, int min_side, int max_side, int still, int more_neighbors,
+                track_box *out, int max)
 {
     const uint8_t *img = src;
     if (angle != 0) {
@@ -75,7 +76,8 @@ static int pass(pipeline *p, int w, int h, const uint8_t *src, int dw, int dh, d
     cvw_rect f[MAX_CANDIDATES];
     int got = cvw_cascade_detect(p->cascade, img, dw, dh,
                                  still ? p->cfg.still_scale_factor : p->cfg.scale_factor,
-                                 still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors,
+                                 (still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors) +
+                                     more_neighbors,
                                  min_side, max_side, f,
                                  max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
     if (got < 0)
@@ -236,7 +238,7 @@ static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
     int lo = (int)lround(p->cfg.min_face * shorter), hi = (int)lround(PIPELINE_FINE_TOP * shorter);
     if (hi <= lo || hi < 24) /* nothing between, or all under the cascade's window */
         return 0;
-    return pass(p, w, h, src, fw, fh, s, 0, lo, hi, 0, out, max);
+    return pass(p, w, h, src, fw, fh, s, 0, lo, hi, 0, PIPELINE_FINE_NEIGHBORS, out, max);
 }
 
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,
@@ -253,7 +255,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
     int up_min = min_side;
     if (fine && PIPELINE_FINE_TOP > p->cfg.min_face)
         up_min = (int)lround(PIPELINE_FINE_TOP * shorter);
-    int n = pass(p, w, h, p->small, dw, dh, s, 0, up_min, 0, still, cand, MAX_CANDIDATES);
+    int n = pass(p, w, h, p->small, dw, dh, s, 0, up_min, 0, still, 0, cand, MAX_CANDIDATES);
     if (n < 0)
         return -1;
     if (fine) {
@@ -271,7 +273,7 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
                (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
-        int m = pass(p, w, h, p->small, dw, dh, s, a, min_side, 0, still, cand + n,
+        int m = pass(p, w, h, p->small, dw, dh, s, a, min_side, 0, still, 0, cand + n,
                      MAX_CANDIDATES);
         if (m < 0)
             return -1;

@@ -35,14 +35,20 @@
  * window. On the first frame of a scene and at least every
  * PIPELINE_FINE_EVERY * detect_every frames, a pass on a copy twice as
  * wide looks for faces from min_face up to PIPELINE_FINE_TOP of the
- * frame's shorter side, and the pass on the detection copy takes only the
- * faces above that, which keeps the cost of such a frame near a plain
- * one's. On generated footage (bench/detect_footage.py) faces found rose
- * from 50.6% to 56.0% (seed 21, chosen on), 53.8% to 53.9% (seed 77) and
- * 56.8% to 66.5% (the 12-scene set); tops of 0.17 and 0.35 did worse on
- * one set or another (app/detect/README.md, "Footage"). */
+ * frame's shorter side, with PIPELINE_FINE_NEIGHBORS more neighbours than
+ * the full pass (the finer copy shows texture in more detail, and fewer
+ * texture hits there mean fewer boxes for the second look), and the pass
+ * on the detection copy takes only the faces above that top. On generated
+ * footage (bench/detect_footage.py) faces found rose from 50.6% to 56.0%
+ * (seed 21, chosen on), 53.8% to 53.9% (seed 77) and 56.8% to 64.2% (the
+ * 12-scene set); tops of 0.17 and 0.35, a copy 480 wide and a step of 1.3
+ * did worse on one set or another (app/detect/README.md, "Footage"). It
+ * costs: about a tenth more CPU time on that footage, where every eighth
+ * frame starts a scene; periodic passes are rarer, for the demo clip's
+ * sake. */
 #define PIPELINE_FINE_TOP 0.25
-#define PIPELINE_FINE_EVERY 4
+#define PIPELINE_FINE_NEIGHBORS 1
+#define PIPELINE_FINE_EVERY 8
 /* With the second look's own cascades (pipeline_set_confirm_cascades), a
  * new face in video needs two votes of three: the turned look above, the
  * other frontal cascade (haarcascade_frontalface_alt) in the upright
