@@ -6,16 +6,20 @@
  * Video: a scene-cut test on a thumbnail of every frame (scene.h) starts
  * fresh tracks after a cut. A full-frame pass (Haar on a copy scaled to
  * detect_width, plus passes on copies rotated by +-roll_deg when a new
- * scene starts and on every third full pass) runs on the first frame of a
- * scene, every detect_every frames, on the frame after a followed face was
- * lost, and every second frame while no face is followed; in between,
+ * scene starts and on every third full pass, and one for small faces on a
+ * copy twice as wide when a new scene starts and every 8 * detect_every
+ * frames) runs on the first frame of a scene, every detect_every frames,
+ * on the frame after a followed face was lost, and every second frame
+ * while no face is followed; in between,
  * each tracked face is looked for only in a small window around its last
  * box, turned by its roll (ROI re-detection, at its own pyramid step). A
  * face new to the tracks is shown only when a second look confirms it:
  * two of three looks (its window turned a little, another frontal cascade
- * in its window, an eye in its upper half) when the caller gave those
- * cascades (pipeline_set_confirm_cascades), else its window at another
- * scale and turned a little.
+ * in its window, an eye in its upper half; after a scene's first frame
+ * the turned window and the eye alone need its window at another scale
+ * too) when the caller gave those cascades
+ * (pipeline_set_confirm_cascades), else its window at another scale and
+ * turned a little.
  *
  * Stills (pipeline_process_still): each image is its own scene, detected
  * at full resolution with still_min_face, still_scale_factor and

@@ -151,7 +151,9 @@ static int window_hit(pipeline *p, int w, int h, track_box b, cvw_cascade *c, in
  * `--without confirm`, 122 faces and 20 hits on texture, the looks
  * emulated in Python), the turned and rescaled looks of before kept 80
  * faces and 1 texture hit, this vote 106 and 1. The eye is looked for
- * last: most boxes are decided by the first two. */
+ * last: most boxes are decided by the first two. In mid scene the turned
+ * window and the eye alone are not enough (pipeline_impl.h, "The vote in
+ * mid scene"). */
 static int votes(pipeline *p, int w, int h, track_box b)
 {
     track_box again;
@@ -172,7 +174,7 @@ static int votes(pipeline *p, int w, int h, track_box b)
         return eye;
     /* The turned window and the eye without the other cascade, after a
      * scene's first frame: the window at another scale must find it too
-     * (PIPELINE_CONFIRM_LATER). */
+     * (pipeline_impl.h, "The vote in mid scene"). */
     int got = pipeline__roi_find(p, w, h, b, 0, &again);
     return got <= 0 ? got : track_iou(b, again) >= 0.3f;
 }
