@@ -193,6 +193,10 @@ static void test_opts(void)
     CHECK(parse(&o, "") == OPTS_RUN && o.without == 0 && o.prep == PIPELINE_PREP_NONE);
     CHECK(parse(&o, "--without cuts,confirm") == OPTS_RUN &&
           o.without == (PIPELINE_NO_CUTS | PIPELINE_NO_CONFIRM));
+    CHECK(parse(&o, "--without small,confirm") == OPTS_RUN &&
+          o.without == (PIPELINE_NO_FINE | PIPELINE_NO_CONFIRM));
+    CHECK(parse(&o, "") == OPTS_RUN);
+    CHECK_NEAR(o.min_face, 0.075, 1e-12);
     CHECK(parse(&o, "--without roi,bogus") == OPTS_BAD_USAGE);
     CHECK(parse(&o, "--prep sharpen") == OPTS_BAD_USAGE);
 }
