@@ -43,9 +43,12 @@
  * (seed 21, chosen on), 53.8% to 53.9% (seed 77) and 56.8% to 64.2% (the
  * 12-scene set); tops of 0.17 and 0.35, a copy 480 wide and a step of 1.3
  * did worse on one set or another (app/detect/README.md, "Footage"). It
- * costs: about a tenth more CPU time on that footage, where every eighth
- * frame starts a scene; periodic passes are rarer, for the demo clip's
- * sake. */
+ * costs 12-24% more CPU time on that footage, where every eighth frame
+ * starts a scene (OpenCV's cascade tries every window position where it
+ * shrinks the image by 2 or more, every second one below: a face of 60
+ * pixels is looked for at every position on the finer copy, at every
+ * second on the detection copy); periodic passes are rare, so the demo
+ * clip, one long scene, costs the same. */
 #define PIPELINE_FINE_TOP 0.25
 #define PIPELINE_FINE_NEIGHBORS 1
 #define PIPELINE_FINE_EVERY 8
