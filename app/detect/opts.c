@@ -116,7 +116,7 @@ void opts_usage(FILE *f)
 "      --min-neighbors N   video: detector strictness (default 3; images 5)\n"
 "      --min-face F        smallest face, fraction of the frame's shorter side\n"
 "                          (default 0.075; in video, faces under a quarter\n"
-"                          of that side are looked for on a copy twice\n"
+"                          of that side are looked for on a copy 4/3 of\n"
 "                          --detect-width wide, on the first frame of a\n"
 "                          scene and at least every 8 x --detect-every frames)\n"
 "      --detect-width N    detect on a frame scaled to N pixels wide, 0 = full\n"

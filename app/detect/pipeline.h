@@ -7,7 +7,7 @@
  * fresh tracks after a cut. A full-frame pass (Haar on a copy scaled to
  * detect_width, plus passes on copies rotated by +-roll_deg when a new
  * scene starts and on every third full pass, and one for small faces on a
- * copy twice as wide when a new scene starts and every 8 * detect_every
+ * copy 4/3 as wide when a new scene starts and every 8 * detect_every
  * frames) runs on the first frame of a scene, every detect_every frames,
  * on the frame after a followed face was lost, and every second frame
  * while no face is followed; in between,

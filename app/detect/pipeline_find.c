@@ -216,7 +216,7 @@ int pipeline__fine_due(const pipeline *p, int w)
 }
 
 /* The pass for small faces (PIPELINE_FINE_TOP): on the gray frame scaled
- * to twice the detection copy's width (or as it is, when that is not
+ * to PIPELINE_FINE_SCALE times the detection copy's width (or as it is, when that is not
  * smaller), upright, for faces from min_face to PIPELINE_FINE_TOP of the
  * frame's shorter side. Boxes to out in frame pixels; how many, or -1. */
 static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
@@ -224,9 +224,10 @@ static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
     const uint8_t *src = p->gray;
     int fw = w, fh = h;
     double s = 1.0;
-    if (2L * p->cfg.detect_width < w) {
-        s = 2.0 * p->cfg.detect_width / w;
-        fw = 2 * p->cfg.detect_width;
+    int want = (int)lround(PIPELINE_FINE_SCALE * p->cfg.detect_width);
+    if (want < w) {
+        s = (double)want / w;
+        fw = want;
         fh = (int)lround(h * s);
         if (fh < 1)
             fh = 1;

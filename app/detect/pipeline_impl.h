@@ -33,8 +33,8 @@
 /* Small faces: the detection copy (detect_width, 320 of a 640-wide frame)
  * shrinks a face under about 50 pixels below the cascade's 24-pixel
  * window. On the first frame of a scene and at least every
- * PIPELINE_FINE_EVERY * detect_every frames, a pass on a copy twice as
- * wide looks for faces from min_face up to PIPELINE_FINE_TOP of the
+ * PIPELINE_FINE_EVERY * detect_every frames, a pass on a copy
+ * PIPELINE_FINE_SCALE times as wide looks for faces from min_face up to PIPELINE_FINE_TOP of the
  * frame's shorter side, with PIPELINE_FINE_NEIGHBORS more neighbours than
  * the full pass (the finer copy shows texture in more detail, and fewer
  * texture hits there mean fewer boxes for the second look), and the pass
@@ -52,6 +52,11 @@
 #define PIPELINE_FINE_TOP 0.25
 #define PIPELINE_FINE_NEIGHBORS 1
 #define PIPELINE_FINE_EVERY 8
+/* 4/3, not 2: idle, in one run, as many faces as the Python pipeline on
+ * all three footage sets either way (seed 21 54.9% against 56.0% at 2x)
+ * at 5.3 times its frames/s on seed 21 against 4.5 (bench/results/
+ * 2026-11-26-epyc-zen4-footage5-idle.txt). */
+#define PIPELINE_FINE_SCALE (4.0 / 3.0)
 /* With the second look's own cascades (pipeline_set_confirm_cascades), a
  * new face in video needs two votes of three: the turned look above, the
  * other frontal cascade (haarcascade_frontalface_alt) in the upright
