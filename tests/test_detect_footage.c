@@ -255,8 +255,8 @@ static void test_search(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
 }
 
 /* A face of about 44 pixels in a 640x480 frame: 22 on the 320-wide
- * detection copy, under the cascade's 24-pixel window. The pass on the
- * copy twice as wide finds it on the first frame of a scene (and not
+ * detection copy, under the cascade's 24-pixel window (29 on the finer
+ * copy, 4/3 as wide). The pass for small faces finds it on the first frame of a scene (and not
  * without that pass); when it comes in mid scene, the same pass finds it
  * within 8 * detect_every frames, which the passes on
  * the detection copy between do not. */

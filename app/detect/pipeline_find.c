@@ -12,32 +12,40 @@
 
 static int cv_fail(void) { return app_fail("%s", cvw_error()); }
 
-int pipeline__small(pipeline *p, int w, int h, int detect_width, int *dw, int *dh, double *s)
+/* The gray frame scaled to width (0 or not smaller: as it is) into *buf,
+ * with --prep applied: every cascade pass over the whole frame sees it so. */
+static int scaled_copy(pipeline *p, int w, int h, int width, uint8_t **buf, size_t *cap, int *dw,
+                       int *dh, double *s)
 {
-    /* Detect on a smaller copy: the detector's cost grows with the pixel
-     * count, and faces big enough to classify survive the shrink. */
     *s = 1.0;
     *dw = w;
     *dh = h;
-    if (detect_width > 0 && w > detect_width) {
-        *s = (double)detect_width / w;
-        *dw = detect_width;
+    if (width > 0 && w > width) {
+        *s = (double)width / w;
+        *dw = width;
         *dh = (int)lround(h * *s);
         if (*dh < 1)
             *dh = 1;
     }
-    if (pipeline__grow(&p->small, &p->small_cap, (size_t)*dw * *dh))
+    if (pipeline__grow(buf, cap, (size_t)*dw * *dh))
         return app_fail("out of memory");
     if (*s == 1.0)
-        memcpy(p->small, p->gray, (size_t)w * h);
-    else if (cvw_resize_gray(p->gray, w, h, p->small, *dw, *dh) != 0)
+        memcpy(*buf, p->gray, (size_t)w * h);
+    else if (cvw_resize_gray(p->gray, w, h, *buf, *dw, *dh) != 0)
         return cv_fail();
     int rc = 0;
     if (p->cfg.prep == PIPELINE_PREP_EQUALIZE)
-        rc = cvw_equalize_gray(p->small, *dw, *dh);
+        rc = cvw_equalize_gray(*buf, *dw, *dh);
     else if (p->cfg.prep == PIPELINE_PREP_CLAHE)
-        rc = cvw_clahe_gray(p->small, *dw, *dh);
+        rc = cvw_clahe_gray(*buf, *dw, *dh);
     return rc == 0 ? 0 : cv_fail();
+}
+
+int pipeline__small(pipeline *p, int w, int h, int detect_width, int *dw, int *dh, double *s)
+{
+    /* Detect on a smaller copy: the detector's cost grows with the pixel
+     * count, and faces big enough to classify survive the shrink. */
+    return scaled_copy(p, w, h, detect_width, &p->small, &p->small_cap, dw, dh, s);
 }
 
 int pipeline__scene_cut(pipeline *p, int w, int h)
@@ -216,32 +224,21 @@ int pipeline__fine_due(const pipeline *p, int w)
 }
 
 /* The pass for small faces (PIPELINE_FINE_TOP): on the gray frame scaled
- * to PIPELINE_FINE_SCALE times the detection copy's width (or as it is, when that is not
- * smaller), upright, for faces from min_face to PIPELINE_FINE_TOP of the
+ * to PIPELINE_FINE_SCALE times the detection copy's width (or as it is,
+ * when that is not smaller), prepared as that copy is (--prep), upright, for faces from min_face to PIPELINE_FINE_TOP of the
  * frame's shorter side. Boxes to out in frame pixels; how many, or -1. */
 static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
 {
-    const uint8_t *src = p->gray;
-    int fw = w, fh = h;
-    double s = 1.0;
-    int want = (int)lround(PIPELINE_FINE_SCALE * p->cfg.detect_width);
-    if (want < w) {
-        s = (double)want / w;
-        fw = want;
-        fh = (int)lround(h * s);
-        if (fh < 1)
-            fh = 1;
-        if (pipeline__grow(&p->fine, &p->fine_cap, (size_t)fw * fh))
-            return app_fail("out of memory");
-        if (cvw_resize_gray(p->gray, w, h, p->fine, fw, fh) != 0)
-            return cv_fail();
-        src = p->fine;
-    }
+    int fw, fh;
+    double s;
+    if (scaled_copy(p, w, h, (int)lround(PIPELINE_FINE_SCALE * p->cfg.detect_width), &p->fine,
+                    &p->fine_cap, &fw, &fh, &s) != 0)
+        return -1;
     double shorter = (w < h ? w : h) * s;
     int lo = (int)lround(p->cfg.min_face * shorter), hi = (int)lround(PIPELINE_FINE_TOP * shorter);
     if (hi <= lo || hi < 24) /* nothing between, or all under the cascade's window */
         return 0;
-    return pass(p, w, h, src, fw, fh, s, 0, lo, hi, 0, PIPELINE_FINE_NEIGHBORS, out, max);
+    return pass(p, w, h, p->fine, fw, fh, s, 0, lo, hi, 0, PIPELINE_FINE_NEIGHBORS, out, max);
 }
 
 int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int still,

@@ -39,11 +39,12 @@
  * the full pass (the finer copy shows texture in more detail, and fewer
  * texture hits there mean fewer boxes for the second look), and the pass
  * on the detection copy takes only the faces above that top. On generated
- * footage (bench/detect_footage.py) faces found rose from 50.6% to 56.0%
- * (seed 21, chosen on), 53.8% to 53.9% (seed 77) and 56.8% to 64.2% (the
- * 12-scene set); tops of 0.17 and 0.35, a copy 480 wide and a step of 1.3
- * did worse on one set or another (app/detect/README.md, "Footage"). It
- * costs 12-24% more CPU time on that footage, where every eighth frame
+ * footage (bench/detect_footage.py), with the copy at 2x, faces found rose
+ * from 50.6% to 56.0% (seed 21, chosen on), 53.8% to 53.9% (seed 77) and
+ * 56.8% to 64.2% (the 12-scene set); tops of 0.17 and 0.35, a copy 480
+ * wide and a step of 1.3 did worse on one set or another
+ * (app/detect/README.md, "Footage"). At 2x it cost 12-24% more CPU time on
+ * that footage, where every eighth frame
  * starts a scene (OpenCV's cascade tries every window position where it
  * shrinks the image by 2 or more, every second one below: a face of 60
  * pixels is looked for at every position on the finer copy, at every
