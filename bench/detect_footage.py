@@ -15,7 +15,10 @@ face when their intersection over union is at least 0.4 (each true face and
 each box matched once, best overlap first); "found" counts matched true
 faces, "false" counts boxes that match none, "acc" is the share of matched
 faces whose emotion is the true one. Upright: |roll| < 5 degrees; rolled:
-|roll| >= 10. Runs are interleaved with the Python pipeline's and every
+|roll| >= 10. "acc-up" / "acc-ro": accuracy on found upright / rolled faces;
+"up80" / "ro80" the same for faces of 80 px and more. "fps" is each run's
+own whole-run figure (frames over the seconds from the first frame read to
+the last). Runs are interleaved with the Python pipeline's and every
 figure comes from the same run: compare within a run only.
 
 empty.avi may be longer than faces.avi (gen_footage.py's EMPTY): "empty/1k"
@@ -68,6 +71,10 @@ def load_log(path, key):
 def score(truth, log, keys):
     s = {"n": 0, "found": 0, "n_up": 0, "found_up": 0, "n_rolled": 0, "found_rolled": 0,
          "false": 0, "correct": 0, "records": len(keys)}
+    # Accuracy on found faces by pose, also for faces of 80 px and more
+    # (small faces are classified worse whatever their roll).
+    for g in ("up", "rolled", "up80", "rolled80"):
+        s["hit_" + g] = s["ok_" + g] = 0
     for k in keys:
         tr, dets = truth.get(k, []), log.get(k, [])
         pairs = sorted(((iou(t[0], d[0]), i, j) for i, t in enumerate(tr)
@@ -78,7 +85,14 @@ def score(truth, log, keys):
                 continue
             ti.add(i)
             dj.add(j)
-            s["correct"] += dets[j][1] == tr[i][2]
+            ok = dets[j][1] == tr[i][2]
+            s["correct"] += ok
+            roll, side = abs(tr[i][1]), min(tr[i][0][2], tr[i][0][3])
+            pose = "up" if roll < 5 else "rolled" if roll >= 10 else None
+            if pose:
+                for g in (pose, pose + "80") if side >= 80 else (pose,):
+                    s["hit_" + g] += 1
+                    s["ok_" + g] += ok
         for i, t in enumerate(tr):
             s["n"] += 1
             s["found"] += i in ti
@@ -103,8 +117,11 @@ def run(cmd):
     if p.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(cmd), p.stderr))
     out = p.stdout + p.stderr
-    m = re.search(r"([0-9.]+) frames/s", out)
-    return (float(m.group(1)) if m else 0.0), dt
+    # The run's own summary ("... in S s: F frames/s"), not the first
+    # progress line (emotion-detect prints one a second, from its first
+    # second's frames): both programs time from their first frame read.
+    m = re.findall(r"in [0-9.]+ s: ([0-9.]+) frames/s", out)
+    return (float(m[-1]) if m else 0.0), dt
 
 
 def main():
@@ -188,16 +205,18 @@ def main():
           " (the Python pipeline: the first %d)" % (nf, sum(len(v) for v in vt.values()), ne,
                                                     min(nf, ne)))
     print("# photos: %d images, %d faces" % (len(photos), sum(len(v) for v in pt.values())))
-    print("%-70s %7s %7s %7s %7s %7s %6s %9s | %7s %7s %6s" %
+    print("%-70s %7s %7s %7s %7s %7s %6s %9s | %7s %7s %6s | %6s %6s %6s %6s" %
           ("pipeline", "fps", "found", "upright", "rolled", "false/f", "acc", "empty/1k",
-           "photos", "false", "acc"))
+           "photos", "false", "acc", "acc-up", "acc-ro", "up80", "ro80"))
     for name, sv, se, sp in rows:
         ph = ("%7s %7d %6s" % (pct(sp["found"], sp["n"]), sp["false"], pct(sp["correct"], sp["found"]))
               if sp else "%7s %7s %6s" % ("-", "-", "-"))
-        print("%-70s %7.1f %7s %7s %7s %7.3f %6s %9.1f | %s" % (
+        by_pose = " ".join("%6s" % pct(sv["ok_" + g], sv["hit_" + g])
+                           for g in ("up", "rolled", "up80", "rolled80"))
+        print("%-70s %7.1f %7s %7s %7s %7.3f %6s %9.1f | %s | %s" % (
             name, sv.get("fps", 0), pct(sv["found"], sv["n"]), pct(sv["found_up"], sv["n_up"]),
             pct(sv["found_rolled"], sv["n_rolled"]), sv["false"] / nf,
-            pct(sv["correct"], sv["found"]), 1000.0 * se["false"] / se["frames"], ph))
+            pct(sv["correct"], sv["found"]), 1000.0 * se["false"] / se["frames"], ph, by_pose))
 
 
 if __name__ == "__main__":
