@@ -225,8 +225,9 @@ int pipeline__fine_due(const pipeline *p, int w)
 
 /* The pass for small faces (PIPELINE_FINE_TOP): on the gray frame scaled
  * to PIPELINE_FINE_SCALE times the detection copy's width (or as it is,
- * when that is not smaller), prepared as that copy is (--prep), upright, for faces from min_face to PIPELINE_FINE_TOP of the
- * frame's shorter side. Boxes to out in frame pixels; how many, or -1. */
+ * when that is not smaller), prepared as that copy is (--prep), upright,
+ * for faces from min_face to PIPELINE_FINE_TOP of the frame's shorter
+ * side. Boxes to out in frame pixels; how many, or -1. */
 static int fine_pass(pipeline *p, int w, int h, track_box *out, int max)
 {
     int fw, fh;

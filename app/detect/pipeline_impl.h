@@ -56,7 +56,8 @@
 /* 4/3, not 2: idle, in one run, as many faces as the Python pipeline on
  * all three footage sets either way (seed 21 54.9% against 56.0% at 2x)
  * at 5.3 times its frames/s on seed 21 against 4.5 (bench/results/
- * 2026-11-26-epyc-zen4-footage5-idle.txt). */
+ * 2026-11-26-epyc-zen4-footage5-idle.txt; first-second rates, both
+ * builds alike: the whole runs are faster, app/detect/README.md). */
 #define PIPELINE_FINE_SCALE (4.0 / 3.0)
 /* With the second look's own cascades (pipeline_set_confirm_cascades), a
  * new face in video needs two votes of three: the turned look above, the
