@@ -82,6 +82,8 @@ static int reserve(nn_net *net, int n)
             l->aux_len = nn_conv_wino_aux(l);
         else if (l->kind == NN_L_SE) /* channel means, hidden units, gates */
             l->aux_len = (2 * (size_t)l->in_c + (size_t)l->k) * (size_t)cap;
+        else if (l->kind == NN_L_CROP) /* each image's window offsets */
+            l->aux_len = 2 * (size_t)cap;
         else if (l->kind == NN_L_ADD) /* the skip's gradient */
             l->aux_len = (size_t)l->src_c * l->src_h * l->src_w * (size_t)cap;
         else
@@ -330,6 +332,9 @@ const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len)
     case NN_L_DENSE: snprintf(what, sizeof what, "dense %d", l->out_c); break;
     case NN_L_DROPOUT: snprintf(what, sizeof what, "dropout %.2f", (double)l->rate); break;
     case NN_L_SE: snprintf(what, sizeof what, "se %d hidden", l->k); break;
+    case NN_L_CROP:
+        snprintf(what, sizeof what, "crop %dx%d", l->out_w, l->out_h);
+        break;
     case NN_L_ADD:
         if (l->nw)
             snprintf(what, sizeof what, "add layer %d, 1x1 stride %d proj", l->src, l->stride);
@@ -415,6 +420,17 @@ static void add_skip_grads(nn_net *net, int i, int n)
             for (size_t j = 0; j < len; j++)
                 net->dact[i][j] += l->aux[j];
     }
+}
+
+/* Where backward puts the gradient at layer i's input: dact[i - 1], or NULL
+ * when no layer before i has parameters (the input, a crop), for nothing
+ * would read it and the first convolution's dX is not free. */
+static float *input_grad(nn_net *net, int i)
+{
+    for (int j = 1; j < i; j++)
+        if (net->layers[j].nw + net->layers[j].nb)
+            return net->dact[i - 1];
+    return NULL;
 }
 
 /* The GEMM mode for a pass (see nn_gemm_set_mode): the shape class, which
@@ -507,13 +523,13 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
             /* the pool and the ReLU before it at once: the pool reads the
              * ReLU's output anyway, and its mask comes free */
             nn_maxpool_backward_relu(l, &c, net->act[i - 1], net->act[i], net->dact[i],
-                                     i > 2 ? net->dact[i - 2] : NULL, n, 1);
+                                     input_grad(net, i - 1), n, 1);
             i--;
             continue;
         }
         if (i >= 2 && fused_relu(net, i - 1)) { /* conv or bn and its ReLU at once */
             nn_layer *p = &net->layers[i - 1];
-            float *dx = i > 2 ? net->dact[i - 2] : NULL;
+            float *dx = input_grad(net, i - 1);
             if (p->kind == NN_L_CONV)
                 nn_conv_backward_relu(p, &c, net->act[i - 2], net->act[i], net->dact[i], dx, n);
             else
@@ -522,7 +538,7 @@ float nn_net_backward(nn_net *net, const int *y, const nn_loss_cfg *cfg)
             continue;
         }
         l->ops->backward(l, &c, net->act[i - 1], net->act[i], net->dact[i],
-                         i > 1 ? net->dact[i - 1] : NULL, n);
+                         input_grad(net, i), n);
     }
     nn_gemm_set_mode(mode);
     nn_fp_leave(fp);

@@ -185,6 +185,7 @@ typedef enum {
     NN_L_RELU, NN_L_DROPOUT, NN_L_BN, NN_L_FLATTEN, NN_L_SOFTMAX,
     NN_L_ADD, /* the end of a residual block: input + (projected) skip */
     NN_L_SE,  /* squeeze-and-excitation (k: hidden units) */
+    NN_L_CROP, /* a window of the image: random in training, else centred */
     NN_L_KINDS
 } nn_layer_kind;
 
@@ -259,7 +260,7 @@ struct nn_layer {
 };
 
 extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_ops,
-    nn_dense_ops, nn_relu_ops, nn_dropout_ops, nn_bn_ops, nn_flatten_ops,
+    nn_dense_ops, nn_relu_ops, nn_dropout_ops, nn_bn_ops, nn_flatten_ops, nn_crop_ops,
     nn_softmax_ops, nn_add_ops, nn_se_ops;
 
 /* Widest input a squeeze-and-excitation layer takes (channels). */

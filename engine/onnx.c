@@ -15,7 +15,9 @@
  *   tensor of the layer before the block, through a 1x1 Conv first when the
  *   block has a projection; squeeze-and-excitation is GlobalAveragePool,
  *   Conv 1x1, Relu, Conv 1x1, Sigmoid and Mul(input, gates) (the 1x1 Convs
- *   on N x C x 1 x 1 are its two dense maps)
+ *   on N x C x 1 x 1 are its two dense maps); a crop is Slice over H and W
+ *   (int64 initializers starts, ends, axes) taking its inference window,
+ *   the centre
  *   output "probs" float32 [N, n_classes]
  * Weights are initializers stored as raw_data (little-endian float32).
  * metadata_props carry what the graph cannot: class names ("classes",
@@ -42,7 +44,7 @@
 
 /* onnx.proto enums */
 enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7 };
-enum { DTYPE_FLOAT = 1 };
+enum { DTYPE_FLOAT = 1, DTYPE_INT64 = 7 };
 
 /* ---- protobuf writer --------------------------------------------------- */
 
@@ -210,6 +212,24 @@ static void add_initializer(pb *graph, const char *name, const int64_t *dims, in
     pb_msg(graph, 5, &t);
 }
 
+/* A 1-D int64 initializer (Slice's starts, ends and axes). */
+static void add_int64s(pb *graph, const char *name, const int64_t *v, int count)
+{
+    pb t = {0};
+    pb_int(&t, 1, count);
+    pb_int(&t, 2, DTYPE_INT64);
+    pb_str(&t, 8, name);
+    pb_key(&t, 9, 2);
+    pb_varint(&t, (uint64_t)count * 8);
+    if (pb_reserve(&t, (size_t)count * 8) == 0) {
+        for (int i = 0; i < count; i++)
+            for (int b = 0; b < 8; b++)
+                t.p[t.n + 8 * (size_t)i + (size_t)b] = (uint8_t)((uint64_t)v[i] >> (8 * b));
+        t.n += (size_t)count * 8;
+    }
+    pb_msg(graph, 5, &t);
+}
+
 /* ValueInfoProto for a float32 tensor; dims < 0 stand for the symbolic
  * batch size "N". (ValueInfo: name 1, type 2; TypeProto: tensor_type 1;
  * Tensor: elem_type 1, shape 2; TensorShape: dim 1; Dimension: dim_value 1,
@@ -247,7 +267,7 @@ static void add_meta(pb *model, const char *key, const char *value)
  * output can be named "probs". */
 typedef enum {
     S_MUL, S_ADD, S_FLATTEN, S_CONV, S_MAXPOOL, S_AVGPOOL, S_GAP, S_GEMM,
-    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD, S_PROJ, S_RESADD, S_SE
+    S_RELU, S_BN, S_SOFTMAX, S_CALIB_MUL, S_CALIB_ADD, S_PROJ, S_RESADD, S_SE, S_CROP
 } step_op;
 
 typedef struct step {
@@ -317,6 +337,11 @@ static int plan(const nn_net *net, step *s, int max)
             break;
         case NN_L_DROPOUT:
             break; /* identity at inference */
+        case NN_L_CROP:
+            if (rank != 4)
+                return nn_fail("onnx: layer %d (line %d): crop after flat data", i, l->line);
+            PUSH(S_CROP, l, i);
+            break;
         case NN_L_SE:
             if (rank != 4)
                 return nn_fail("onnx: layer %d (line %d): se after flat data", i, l->line);
@@ -461,6 +486,22 @@ static int emit(pb *graph, const nn_net *net, const step *st, int idx,
     case S_SE:
         emit_se(graph, l, st->li, in, out);
         return 0;
+    case S_CROP: { /* the inference window, the centre: Slice over H and W */
+        const int64_t t = (l->in_h - l->out_h) / 2, le = (l->in_w - l->out_w) / 2;
+        const int64_t starts[2] = {t, le}, ends[2] = {t + l->out_h, le + l->out_w}, axes[2] = {2, 3};
+        snprintf(name, sizeof name, "crop_%d", st->li);
+        snprintf(wname, sizeof wname, "crop_%d.starts", st->li);
+        snprintf(bname, sizeof bname, "crop_%d.ends", st->li);
+        snprintf(mname, sizeof mname, "crop_%d.axes", st->li);
+        add_int64s(graph, wname, starts, 2);
+        add_int64s(graph, bname, ends, 2);
+        add_int64s(graph, mname, axes, 2);
+        node_begin(&node, "Slice", name, in, out);
+        pb_str(&node, 1, wname);
+        pb_str(&node, 1, bname);
+        pb_str(&node, 1, mname);
+        break;
+    }
     case S_FLATTEN:
         snprintf(name, sizeof name, "flatten_%d", idx);
         node_begin(&node, "Flatten", name, in, out);

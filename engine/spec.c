@@ -180,6 +180,7 @@ static const nn_layer_ops *const ops_by_kind[NN_L_KINDS] = {
     [NN_L_SOFTMAX] = &nn_softmax_ops,
     [NN_L_ADD] = &nn_add_ops,
     [NN_L_SE] = &nn_se_ops,
+    [NN_L_CROP] = &nn_crop_ops,
 };
 
 #define MAX_TOKENS 16
@@ -393,6 +394,25 @@ static int parse_line(builder *b, char **tok, int nt)
             return -1;
         return 0;
     }
+    if (strcmp(op, "crop") == 0) {
+        /* crop 40 | crop 40x40 | crop W H, as the input's sizes */
+        int dims[2] = {0, 0}, nd = 0;
+        for (int i = 1; i < nt; i++) {
+            char *s = tok[i], *save = NULL;
+            for (char *p = strtok_r(s, "x", &save); p; p = strtok_r(NULL, "x", &save)) {
+                if (nd == 2 || parse_int(p, 1, MAX_DIM, &dims[nd]))
+                    return nn_fail("line %d: expected 'crop W[xH]' with sizes 1..%d", b->line, MAX_DIM);
+                nd++;
+            }
+        }
+        if (nd == 0)
+            return nn_fail("line %d: expected 'crop W[xH]'", b->line);
+        if (add_layer(b, NN_L_CROP))
+            return -1;
+        b->layers[b->n - 1].out_w = dims[0];
+        b->layers[b->n - 1].out_h = nd == 2 ? dims[1] : dims[0];
+        return 0;
+    }
     if (strcmp(op, "dropout") == 0) {
         char *end;
         float r = nt == 2 ? strtof(tok[1], &end) : -1;
@@ -525,6 +545,14 @@ static int resolve_geometry(nn_layer *L, int n, size_t *n_params, size_t *n_stat
             l->nb = (size_t)l->k + l->in_c;
             break;
         }
+        case NN_L_CROP:
+            if (p->kind == NN_L_FLATTEN || p->kind == NN_L_DENSE || !spatial)
+                return nn_fail("line %d: crop needs an image, but its input is flat", l->line);
+            if (l->out_w > l->in_w || l->out_h > l->in_h)
+                return nn_fail("line %d: a %dx%d crop does not fit the %dx%d input", l->line,
+                               l->out_w, l->out_h, l->in_w, l->in_h);
+            l->out_c = l->in_c;
+            break;
         case NN_L_SOFTMAX:
             if (spatial)
                 return nn_fail("line %d: softmax needs a flat input (add flatten or gap)", l->line);

@@ -321,6 +321,8 @@ int main(void)
               "input 4x4x1\nflatten\ndense 6\nbn\nrelu\ndense classes softmax\n", 5, NULL);
     check_net("dropout",
               "input 6x6x1\nconv 3 3x3 same\ndropout 0.5\nflatten\ndense classes softmax\n", 2, NULL);
+    check_net("crop",
+              "input 9x8x1\nconv 2 3x3 same\ncrop 5x4\nconv 2 3x3 same\nflatten\ndense classes softmax\n", 3, NULL);
     check_net("dense chain",
               "input 5x5x1\nflatten\ndense 8 relu\ndense 6 relu\ndense classes softmax\n", 3, NULL);
     float cw[3] = {0.5f, 2.0f, 1.0f};

@@ -82,6 +82,21 @@ static const char *spec_flat =
     "dense 24 relu\n"
     "dense classes softmax\n";
 
+/* a crop first: float, then quantized from its centre window */
+static const char *spec_crop =
+    "input 48x48x1\n"
+    "crop 44\n"
+    "conv 8 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "conv 16 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "conv 24 3x3 same relu\n"
+    "maxpool 2\n"
+    "conv 20 3x3 valid bn relu\n"
+    "gap\n"
+    "dense 32 bn relu\n"
+    "dense classes softmax\n";
+
 static int argmax(const float *p)
 {
     int b = 0;
@@ -306,6 +321,7 @@ int main(void)
     const float *xt = x + (size_t)n_train * S * S;
     check_net("vgg", spec_vgg, x, y, n_train, xt, y + n_train, n_test);
     check_net("flat", spec_flat, x, y, n_train, xt, y + n_train, n_test);
+    check_net("crop", spec_crop, x, y, n_train, xt, y + n_train, n_test);
     check_old_file();
     check_presets();
     free(x);

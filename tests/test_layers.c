@@ -147,6 +147,60 @@ static void dropout_masks(void)
     nn_net_free(net);
 }
 
+/* Whether y (h x w per channel) is x's window at (oy, ox), for every channel. */
+static int is_window(const float *x, const float *y, int C, int H, int W, int h, int w, int oy,
+                     int ox)
+{
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < h; r++)
+            for (int q = 0; q < w; q++)
+                if (y[(c * h + r) * w + q] != x[(c * H + oy + r) * W + ox + q])
+                    return 0;
+    return 1;
+}
+
+/* A crop takes the centre at inference, and in training a window that
+ * moves from image to image and pass to pass over every place it fits,
+ * the same again from the same RNG state. */
+static void crop_windows(void)
+{
+    nn_net *net = make("input 6x5x2\ncrop 4x3\nflatten\ndense classes softmax\n", 2);
+    if (!net)
+        return;
+    nn_net_init(net, 5);
+    enum { N = 4, C = 2, H = 5, W = 6, h = 3, w = 4, PER = C * H * W, OUT = C * h * w };
+    float x[N * PER], y1[N * OUT];
+    for (int i = 0; i < N * PER; i++)
+        x[i] = (float)i;
+    nn_net_forward(net, x, N, 0);
+    for (int i = 0; i < N; i++)
+        CHECK(is_window(x + i * PER, net->act[1] + i * OUT, C, H, W, h, w, 1, 1));
+    int seen[3][3] = {{0}}, wrong = 0;
+    uint64_t rng = net->rng;
+    for (int pass = 0; pass < 40; pass++) {
+        nn_net_forward(net, x, N, 1);
+        if (pass == 0)
+            memcpy(y1, net->act[1], sizeof y1);
+        for (int i = 0; i < N; i++) {
+            int oy = (int)net->layers[1].aux[2 * i], ox = (int)net->layers[1].aux[2 * i + 1];
+            if (oy < 0 || oy > H - h || ox < 0 || ox > W - w) {
+                wrong++;
+                continue;
+            }
+            seen[oy][ox]++;
+            wrong += !is_window(x + i * PER, net->act[1] + i * OUT, C, H, W, h, w, oy, ox);
+        }
+    }
+    CHECK(wrong == 0);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            CHECK_MSG(seen[a][b] > 0, "window at (%d, %d) never drawn", a, b);
+    net->rng = rng;
+    nn_net_forward(net, x, N, 1);
+    CHECK(memcmp(y1, net->act[1], sizeof y1) == 0);
+    nn_net_free(net);
+}
+
 static void dense_softmax_by_hand(void)
 {
     nn_net *net = make("input 2x1x1\ndense classes softmax\n", 2);
@@ -510,6 +564,7 @@ int main(void)
     pools_by_hand();
     maxpool_2x2_by_hand();
     dropout_masks();
+    crop_windows();
     dense_softmax_by_hand();
     bn_inference_by_hand();
     bn_reestimate_by_hand();

@@ -245,6 +245,15 @@ static const struct {
      "end relu\n"
      "gap\n"
      "dense classes softmax\n"},
+    /* a crop (the centre at inference: Slice), odd margins on one side */
+    {"crop",
+     "input 48x48x1\n"
+     "crop 40x37\n"
+     "conv 8 3x3 same bn relu\n"
+     "maxpool 2\n"
+     "conv 8 3x3 same relu\n"
+     "gap\n"
+     "dense classes softmax\n"},
     /* colour input, stride-2 same conv on an odd size, bn after gap */
     {"colour",
      "input 17x15x3\n"

@@ -75,6 +75,11 @@ static void errors(void)
     expect_error("input 8x8x1\nconv 2 3x3\nse 0\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
     expect_error("input 8x8x1\nconv 2 3x3\nse\ngap\ndense classes softmax\n", "line 3: expected 'se R'");
     expect_error("input 8x8x1\nconv 2 3x3\nflatten\nse 2\ndense classes softmax\n", "line 4: se needs an image");
+    expect_error("input 8x8x1\ncrop 9x8\ngap\ndense classes softmax\n", "line 2: a 9x8 crop does not fit the 8x8");
+    expect_error("input 8x8x1\ncrop\ngap\ndense classes softmax\n", "line 2: expected 'crop W[xH]'");
+    expect_error("input 8x8x1\ncrop 4x4x4\ngap\ndense classes softmax\n", "line 2: expected 'crop W[xH]'");
+    expect_error("input 8x8x1\ncrop 0\ngap\ndense classes softmax\n", "line 2: expected 'crop W[xH]'");
+    expect_error("input 8x8x1\nflatten\ncrop 2\ndense classes softmax\n", "line 3: crop needs an image");
     /* 8x8 -> 6x6 (valid): no stride s has (8-1)/s+1 = 6 */
     expect_error("input 8x8x1\nresidual\nconv 2 3x3 valid\nend\ngap\ndense classes softmax\n",
                  "line 4: the block turns 8x8 into 6x6");
@@ -96,6 +101,7 @@ static void grammar(void)
         "relu\n"
         "bn\n"
         "dropout 0.3\n"
+        "crop 3x2\n"
         "gap\n"
         "dense 5 relu\n"
         "dense classes softmax\n";
@@ -110,6 +116,8 @@ static void grammar(void)
     CHECK(net->layers[1].out_h == 10 && net->layers[1].out_w == 12);
     CHECK(net->layers[4].out_h == 5 && net->layers[4].out_w == 6);
     CHECK(net->layers[6].out_h == 3 && net->layers[6].out_w == 4 && net->layers[6].out_c == 6);
+    CHECK(net->layers[10].kind == NN_L_CROP && net->layers[10].out_w == 3 &&
+          net->layers[10].out_h == 2 && net->layers[10].out_c == 6);
     CHECK(strcmp(nn_net_spec(net), spec) == 0);
     CHECK(net->layers[net->n_layers - 1].out_c == 4);
     /* params: conv 4*9+4, bn 8, conv 6*4*9+6, bn 12, dense 6*5+5, dense 5*4+4 */
