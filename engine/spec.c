@@ -253,6 +253,22 @@ static int parse_kernel(const builder *b, const char *s, int *k)
     return 0;
 }
 
+/* Up to max sizes 1..MAX_DIM after the layer's name, split by spaces or
+ * 'x' ("48x48x1", "48 48 1", "48x48 1"): their count, or -1 naming usage. */
+static int parse_sizes(const builder *b, char **tok, int nt, int *dims, int max, const char *usage)
+{
+    int nd = 0;
+    for (int i = 1; i < nt; i++) {
+        char *save = NULL;
+        for (char *p = strtok_r(tok[i], "x", &save); p; p = strtok_r(NULL, "x", &save)) {
+            if (nd == max || parse_int(p, 1, MAX_DIM, &dims[nd]))
+                return nn_fail("line %d: expected '%s' with sizes 1..%d", b->line, usage, MAX_DIM);
+            nd++;
+        }
+    }
+    return nd;
+}
+
 static int parse_line(builder *b, char **tok, int nt)
 {
     const char *op = tok[0];
@@ -265,15 +281,9 @@ static int parse_line(builder *b, char **tok, int nt)
 
     if (strcmp(op, "input") == 0) {
         /* input 48x48x1 | input 48x48 1 | input 48 48 1 | input 48 48 */
-        int dims[3] = {0, 0, 1}, nd = 0;
-        for (int i = 1; i < nt; i++) {
-            char *s = tok[i], *save = NULL;
-            for (char *p = strtok_r(s, "x", &save); p; p = strtok_r(NULL, "x", &save)) {
-                if (nd == 3 || parse_int(p, 1, MAX_DIM, &dims[nd]))
-                    return nn_fail("line %d: expected 'input W H [C]' with sizes 1..%d", b->line, MAX_DIM);
-                nd++;
-            }
-        }
+        int dims[3] = {0, 0, 1}, nd = parse_sizes(b, tok, nt, dims, 3, "input W H [C]");
+        if (nd < 0)
+            return -1;
         if (nd < 2)
             return nn_fail("line %d: expected 'input W H [C]'", b->line);
         if (dims[2] > 64)
@@ -396,15 +406,9 @@ static int parse_line(builder *b, char **tok, int nt)
     }
     if (strcmp(op, "crop") == 0) {
         /* crop 40 | crop 40x40 | crop W H, as the input's sizes */
-        int dims[2] = {0, 0}, nd = 0;
-        for (int i = 1; i < nt; i++) {
-            char *s = tok[i], *save = NULL;
-            for (char *p = strtok_r(s, "x", &save); p; p = strtok_r(NULL, "x", &save)) {
-                if (nd == 2 || parse_int(p, 1, MAX_DIM, &dims[nd]))
-                    return nn_fail("line %d: expected 'crop W[xH]' with sizes 1..%d", b->line, MAX_DIM);
-                nd++;
-            }
-        }
+        int dims[2] = {0, 0}, nd = parse_sizes(b, tok, nt, dims, 2, "crop W[xH]");
+        if (nd < 0)
+            return -1;
         if (nd == 0)
             return nn_fail("line %d: expected 'crop W[xH]'", b->line);
         if (add_layer(b, NN_L_CROP))
