@@ -44,8 +44,34 @@ float rollnet_estimate(const float *probs, const float *centres, int k)
     return s > 0 ? (float)(m / s) : 0.0f;
 }
 
-void rollnet_mask(unsigned char *img, int w, int h)
+/* [1 2 1]/4 along rows, then columns, edges replicated; in place. */
+static void blur(unsigned char *img, int w, int h)
 {
+    unsigned char *row = malloc((size_t)(w > h ? w : h));
+    if (!row)
+        return; /* unblurred: a small difference, not an error */
+    for (int y = 0; y < h; y++) {
+        unsigned char *p = img + (size_t)y * w;
+        memcpy(row, p, (size_t)w);
+        for (int x = 0; x < w; x++) {
+            int l = row[x > 0 ? x - 1 : 0], r = row[x < w - 1 ? x + 1 : w - 1];
+            p[x] = (unsigned char)((l + 2 * row[x] + r + 2) / 4);
+        }
+    }
+    for (int x = 0; x < w; x++) {
+        for (int y = 0; y < h; y++)
+            row[y] = img[(size_t)y * w + x];
+        for (int y = 0; y < h; y++) {
+            int u = row[y > 0 ? y - 1 : 0], d = row[y < h - 1 ? y + 1 : h - 1];
+            img[(size_t)y * w + x] = (unsigned char)((u + 2 * row[y] + d + 2) / 4);
+        }
+    }
+    free(row);
+}
+
+void rollnet_prepare(unsigned char *img, int w, int h)
+{
+    blur(img, w, h);
     double r = ROLLNET_DISC * (w < h ? w : h), cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
     unsigned long sum = 0, n = 0;
     for (int y = 0; y < h; y++)

@@ -50,7 +50,7 @@ int roll_target_bin(const roll_target *t, float roll)
 void roll_target_render(const uint8_t *src, uint8_t *dst, int w, int h, float roll)
 {
     augment_affine(src, dst, w, h, 0, -roll, 1, 0, 0);
-    rollnet_mask(dst, w, h);
+    rollnet_prepare(dst, w, h);
 }
 
 float roll_target_sample(const roll_target *t, const augment_cfg *cfg, const uint8_t *src,
@@ -58,7 +58,7 @@ float roll_target_sample(const roll_target *t, const augment_cfg *cfg, const uin
 {
     float roll = (2 * rng_unif(rng) - 1) * t->max;
     augment_apply_turned(cfg, src, dst, w, h, -roll, rng);
-    rollnet_mask(dst, w, h);
+    rollnet_prepare(dst, w, h);
     float pos = (roll + t->max) / t->step;
     int lo = (int)floorf(pos);
     if (lo >= t->bins - 1)

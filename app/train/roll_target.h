@@ -38,11 +38,12 @@ float roll_target_centre(const roll_target *t, int i);
 int roll_target_bin(const roll_target *t, float roll);
 
 /* dst (w x h): src rolled by roll degrees about its centre, nothing else
- * but the disc (rollnet_mask). For the validation set and evaluation. */
+ * but rollnet_prepare. For the validation set and evaluation. */
 void roll_target_render(const uint8_t *src, uint8_t *dst, int w, int h, float roll);
 
 /* One training sample: a random roll in [-max, max], src augmented by cfg
- * (its rotate ignored), turned by it into dst and masked (rollnet_mask); target[0..bins) the
+ * (its rotate ignored), turned by it into dst and prepared as the net sees
+ * it (rollnet_prepare); target[0..bins) the
  * split between the two nearest bins, *label the nearest. Returns the
  * roll. */
 float roll_target_sample(const roll_target *t, const augment_cfg *cfg, const uint8_t *src,
