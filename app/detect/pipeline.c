@@ -158,7 +158,8 @@ static int crop_face(pipeline *p, int w, int h, track_box b, float *in, cvw_rect
 
 /* The roll net's reading of each face, levelled by the roll it has: the
  * roll left over is added (rollest.h). The passes know a face's roll only
- * to within the cascade's band of some 25 degrees either way. */
+ * to within the cascade's band of some 25 degrees either way. A roll under
+ * ROLLEST_LEVEL becomes 0: the face is taken as upright. */
 static int refine_rolls(pipeline *p, int w, int h, track_box *found, int n)
 {
     if (!p->rollnet || n <= 0 || (p->cfg.without & (PIPELINE_NO_ROLL | PIPELINE_NO_ROLLNET)))
@@ -171,6 +172,8 @@ static int refine_rolls(pipeline *p, int w, int h, track_box *found, int n)
         return -1;
     for (int i = 0; i < n; i++) {
         float roll = found[i].roll + res[i];
+        if (fabsf(roll) < ROLLEST_LEVEL)
+            roll = 0;
         found[i].roll = roll > ROLLEST_MAX ? ROLLEST_MAX : roll < -ROLLEST_MAX ? -ROLLEST_MAX : roll;
     }
     return 0;
