@@ -156,12 +156,18 @@ static int crop_face(pipeline *p, int w, int h, track_box b, float *in, cvw_rect
     return 0;
 }
 
-/* The roll net's reading of each face, levelled by the roll it has: the
- * roll left over is added (rollest.h). The passes know a face's roll only
- * to within the cascade's band of some 25 degrees either way. A roll under
- * ROLLEST_LEVEL becomes 0: the face is taken as upright. */
-static int refine_rolls(pipeline *p, int w, int h, track_box *found, int n)
+/* The roll each face's crop is levelled by, into level[0..n): its own
+ * (the pass's angle, 0 for the upright pass) plus what the roll net
+ * reads left in the crop turned by it (rollest.h); under ROLLEST_LEVEL it
+ * is taken as 0, upright. The passes know a face's roll only to within
+ * the cascade's band of some 25 degrees either way. The boxes keep their
+ * own roll, so the tracks' ROI windows are turned as without the net:
+ * turned by the refined roll they found fewer faces and more false boxes
+ * on generated footage (app/detect/README.md, "Rolled faces, paired"). */
+static int level_rolls(pipeline *p, int w, int h, const track_box *found, int n, float *level)
 {
+    for (int i = 0; i < n; i++)
+        level[i] = found[i].roll;
     if (!p->rollnet || n <= 0 || (p->cfg.without & (PIPELINE_NO_ROLL | PIPELINE_NO_ROLLNET)))
         return 0;
     rollest_face f[PIPELINE_MAX_FACES];
@@ -174,26 +180,29 @@ static int refine_rolls(pipeline *p, int w, int h, track_box *found, int n)
         float roll = found[i].roll + res[i];
         if (fabsf(roll) < ROLLEST_LEVEL)
             roll = 0;
-        found[i].roll = roll > ROLLEST_MAX ? ROLLEST_MAX : roll < -ROLLEST_MAX ? -ROLLEST_MAX : roll;
+        level[i] = roll > ROLLEST_MAX ? ROLLEST_MAX : roll < -ROLLEST_MAX ? -ROLLEST_MAX : roll;
     }
     return 0;
 }
 
 /* Rolls refined, crops, one forward pass for all faces, tracks; fills r's
  * faces. */
-static int classify(pipeline *p, int w, int h, track_box *found, int n, int update,
+static int classify(pipeline *p, int w, int h, const track_box *found, int n, int update,
                     pipeline_result *r)
 {
     size_t per = (size_t)p->in_w * p->in_h;
     double t = nn_now();
-    if (refine_rolls(p, w, h, found, n) != 0)
+    float level[PIPELINE_MAX_FACES];
+    if (level_rolls(p, w, h, found, n, level) != 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        if (crop_face(p, w, h, found[i], p->batch + per * i, &r->faces[i].crop) != 0)
+        track_box b = found[i];
+        b.roll = level[i];
+        if (crop_face(p, w, h, b, p->batch + per * i, &r->faces[i].crop) != 0)
             return -1;
-        r->faces[i].box = (cvw_rect){(int)lroundf(found[i].x), (int)lroundf(found[i].y),
-                                     (int)lroundf(found[i].w), (int)lroundf(found[i].h)};
-        r->faces[i].roll = found[i].roll;
+        r->faces[i].box = (cvw_rect){(int)lroundf(b.x), (int)lroundf(b.y), (int)lroundf(b.w),
+                                     (int)lroundf(b.h)};
+        r->faces[i].roll = level[i];
     }
     double t1 = nn_now();
     r->ms[PIPELINE_CROP] = (t1 - t) * 1e3;

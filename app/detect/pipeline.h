@@ -122,9 +122,11 @@ void pipeline_set_confirm_cascades(pipeline *p, cvw_cascade *alt, cvw_cascade *e
  * --target roll`, owned by the caller and outliving the pipeline. With it,
  * every face's roll (the turned pass's angle, 0 for the upright pass, the
  * track's in between) is refined by the net's reading of the face's crop
- * levelled by that roll, before the face is classified and tracked, so its
- * crop and its next ROI windows are turned by the refined roll (kept
- * within ROLLEST_MAX). Not under PIPELINE_NO_ROLL or PIPELINE_NO_ROLLNET.
+ * levelled by that roll, and the crop that is classified is levelled by
+ * the refined roll (kept within ROLLEST_MAX; under ROLLEST_LEVEL, upright)
+ * and reported as the face's roll. Detection is not changed: the boxes and
+ * tracks keep the passes' angles, so the ROI windows are turned as without
+ * the net. Not under PIPELINE_NO_ROLL or PIPELINE_NO_ROLLNET.
  * 0, or -1 with a message in app_error() when roll is not a roll model
  * (the pipeline then has none). */
 int pipeline_set_roll_net(pipeline *p, nn_net *roll);

@@ -23,8 +23,9 @@
 #define ROLLEST_MAX 45.0f
 /* A refined roll under this many degrees either way is taken as 0 (the
  * upright crop of before). The emotion model loses nothing to a roll of
- * up to 10 degrees, and the net reads upright faces 3.5-6 degrees off: on
- * bench/roll_pairs.py's 416 faces, without this upright faces were
+ * up to 10 degrees, and the net reads upright faces some 5 degrees off:
+ * on bench/roll_pairs.py's 416 faces (measured with the tracks keeping
+ * the refined roll, a design not kept), without this upright faces were
  * classified 63.2% right against 65.0% without the net, with it 64.8%,
  * and rolled ones 64.7% against 63.0% (10 degrees: 64.4% and 63.9%). */
 #define ROLLEST_LEVEL 7.0f
