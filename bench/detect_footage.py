@@ -153,6 +153,7 @@ def main():
         ("--without roi", ["--without", "roi"]),
         ("--without cuts", ["--without", "cuts"]),
         ("--without roll", ["--without", "roll"]),
+        ("--without rollnet", ["--without", "rollnet"]),
         ("--without confirm", ["--without", "confirm"]),
         ("--without small", ["--without", "small"]),
         ("--prep equalize", ["--prep", "equalize"]),

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     }
     exe = argv[1];
     char d[4096], model[4200], bad_model[4200], text[4200], bad_xml[4200], empty[4200],
-        img[4200];
+        img[4200], roll[4200];
     CHECK(rp_tmpdir(d, sizeof d, "detect-bad") != NULL);
     dir = d;
     snprintf(out, sizeof out, "%s/out.txt", dir);
@@ -70,6 +70,8 @@ int main(int argc, char **argv)
     snprintf(empty, sizeof empty, "%s/empty", dir);
     snprintf(img, sizeof img, "%s/broken.png", dir);
     CHECK(make_test_model(model) == 0);
+    snprintf(roll, sizeof roll, "%s/roll.model", dir);
+    CHECK(make_test_roll_model(roll) == 0);
     /* A model with its middle overwritten: the checksum must catch it. */
     char *m = rp_slurp(model);
     struct stat st;
@@ -112,6 +114,13 @@ int main(int argc, char **argv)
     /* Files, cameras, models: exit 1. */
     X(1, "no such file", "--headless", "--model", "/nonexistent/x.model");
     X(1, "damaged.model", "--headless", "--model", bad_model);
+    /* A model of the other kind: an emotion model as the roll estimator,
+     * a roll estimator as the emotion model. */
+    X(1, "is not a roll model", "--headless", "--model", model, "--roll-model", model);
+    X(1, "is a roll model", "--headless", "--model", roll);
+    X(1, "--roll-model '/nonexistent/r.model'", "--headless", "--model", model, "--roll-model",
+      "/nonexistent/r.model");
+    X(2, "bad value 'rolls' for --without", "--without", "rolls");
     X(1, "no such file", "--headless", "--model", model, "--input", "/nonexistent/clip.mp4");
     X(1, "not a video", "--headless", "--model", model, "--input", text);
     X(1, "broken.png", "--headless", "--model", model, "--input", img);

@@ -37,6 +37,7 @@
 #include "facegen.h"
 #include "nn.h"
 #include "pipeline.h"
+#include "rollest.h"
 #include "testutil.h"
 
 #define W 640
@@ -460,6 +461,81 @@ static void test_vote(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
     cvw_cascade_free(eyes);
 }
 
+/* The committed roll model (models/roll.model, emotion-train train
+ * --target roll): the picture's face rolled by +-20 degrees is read with
+ * the right sign and within 8 degrees, from a crop upright or already
+ * turned part of the way; an emotion model is refused as a roll model;
+ * and in the pipeline faces rolled by 14 degrees, which the upright pass
+ * finds (roll 0 without the net), have their crops levelled by about that. */
+static void test_rollnet(nn_net *net, cvw_cascade *cas, uint8_t *bgr, const char *src)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/roll.model", src ? src : ".");
+    nn_net *roll = nn_net_load(path);
+    CHECK_MSG(roll != NULL, "%s: %s", path, nn_error());
+    if (!roll)
+        return;
+    CHECK(rollest_new(net) == NULL && strstr(app_error(), "not a roll model"));
+    CHECK(rollest_is_roll_model(roll) && !rollest_is_roll_model(net));
+    rollest *e = rollest_new(roll);
+    CHECK_MSG(e != NULL, "%s", app_error());
+    uint8_t *gray = malloc((size_t)W * H);
+    static const double deg[3] = {20, -20, 0};
+    for (int j = 0; e && j < 3; j++) {
+        cvw_rect t;
+        background(bgr, W, H, 0);
+        place(bgr, W, H, 320, 240, 300, deg[j], 0, &t);
+        CHECK(cvw_bgr_to_gray(bgr, W, H, gray) == 0);
+        /* From upright, and from a crop turned half of the way. */
+        rollest_face f[2] = {{t.x + t.w / 2.0f, t.y + t.h / 2.0f, (float)t.w, 0},
+                             {t.x + t.w / 2.0f, t.y + t.h / 2.0f, (float)t.w, (float)deg[j] / 2}};
+        float res[2] = {99, 99};
+        CHECK_MSG(rollest_run(e, gray, W, H, f, 2, res) == 0, "%s", app_error());
+        for (int i = 0; i < 2; i++) {
+            float est = f[i].roll + res[i];
+            printf("face rolled %+.0f, crop turned %+.0f: roll estimated %+.1f\n", deg[j],
+                   (double)f[i].roll, (double)est);
+            CHECK_MSG(fabs(est - deg[j]) <= 8 && (deg[j] == 0 || est * deg[j] > 0),
+                      "face rolled %.0f, crop turned %.0f: estimated %.1f", deg[j],
+                      (double)f[i].roll, (double)est);
+        }
+    }
+    /* In the pipeline: the face's crop is levelled by the refined roll. */
+    background(bgr, W, H, 0);
+    cvw_rect t[2];
+    place(bgr, W, H, 160, 240, 220, 14, 0, &t[0]);
+    place(bgr, W, H, 480, 240, 220, -14, 0, &t[1]);
+    static pipeline_result r;
+    for (int with = 0; with < 2; with++) {
+        pipeline_cfg cfg = cfg_base();
+        cfg.without = with ? 0 : PIPELINE_NO_ROLLNET;
+        pipeline *p = pipeline_new(net, cas, &cfg);
+        CHECK(p && pipeline_set_roll_net(p, roll) == 0);
+        CHECK_MSG(p && pipeline_process(p, bgr, W, H, &r) == 0, "%s", app_error());
+        for (int j = 0; j < 2; j++) {
+            const pipeline_face *f = on(&r, t[j], 0.25);
+            double want = j == 0 ? 14 : -14;
+            CHECK_MSG(f != NULL, "face rolled %.0f missed", want);
+            if (!f)
+                continue;
+            printf("pipeline %s the roll net: face rolled %+.0f levelled by %+.1f\n",
+                   with ? "with" : "without", want, (double)f->roll);
+            if (with)
+                CHECK_MSG(fabs(f->roll - want) <= 8, "face rolled %.0f: levelled by %.1f", want,
+                          (double)f->roll);
+            else
+                CHECK(f->roll == 0); /* the upright pass found it */
+        }
+        pipeline_free(p);
+    }
+    pipeline *p = pipeline_new(net, cas, &(pipeline_cfg){.max_faces = 1});
+    CHECK(p && pipeline_set_roll_net(p, net) == -1 && strstr(app_error(), "not a roll model"));
+    pipeline_free(p);
+    free(gray);
+    rollest_free(e);
+    nn_net_free(roll);
+}
+
 int main(void)
 {
     const char *src = getenv("NN_TEST_SRCDIR");
@@ -484,6 +560,7 @@ int main(void)
         test_small(net, cas, bgr);
         test_stills(net, cas);
         test_vote(net, cas, bgr);
+        test_rollnet(net, cas, bgr, src);
         free(bgr);
     }
     fg_free(&sc);

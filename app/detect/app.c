@@ -16,12 +16,14 @@
 #include "overlay.h"
 #include "outpath.h"
 #include "paths.h"
+#include "rollest.h"
 #include "sreport.h"
 
 volatile sig_atomic_t app_interrupted;
 
 #define DEFAULT_CASCADE "cascades/haarcascade_frontalface_default.xml"
 #define DEMO_CLIP "assets/demo.mp4"
+#define DEFAULT_ROLL_MODEL "models/roll.model"
 
 /* The model, with its class names, threads and precision. */
 static int load_model(app *a, const char *model)
@@ -35,6 +37,9 @@ static int load_model(app *a, const char *model)
     a->net = nn_net_load(model);
     if (!a->net)
         return app_fail("model '%s': %s", model, nn_error());
+    if (rollest_is_roll_model(a->net))
+        return app_fail("model '%s' is a roll model (emotion-train train --target roll): give "
+                        "it as --roll-model, and an emotion model as --model", model);
     a->k = nn_net_n_classes(a->net);
     for (int i = 0; i < a->k && i < NN_MAX_CLASSES; i++) {
         const char *n = nn_net_class(a->net, i);
@@ -46,6 +51,19 @@ static int load_model(app *a, const char *model)
         nn_net_use_faster_precision(a->net);
     else if (nn_net_set_precision(a->net, (nn_precision)o->precision))
         return app_fail("--precision: model '%s': %s", model, nn_error());
+    return 0;
+}
+
+/* The roll estimator (rollest.h); a->roll. */
+static int load_roll_model(app *a, const char *path)
+{
+    a->roll = nn_net_load(path);
+    if (!a->roll)
+        return app_fail("--roll-model '%s': %s", path, nn_error());
+    if (!rollest_is_roll_model(a->roll))
+        return app_fail("--roll-model '%s' is not a roll model (its classes are not roll bins; "
+                        "train one with emotion-train train --target roll)", path);
+    nn_net_set_threads(a->roll, a->o.threads);
     return 0;
 }
 
@@ -61,16 +79,30 @@ app_status app_setup(app *a, const opts *o)
      * and recordings as they were. */
     outpath_path files[] = {
         {"--input", o->input, 0}, {"--model", model, 0}, {"--cascade", cascade, 0},
+        {"--roll-model", o->roll_model, 0},
         {"--log", o->log_path, 1}, {"--record", o->record_path, 1},
     };
     if (outpath_distinct(files, (int)(sizeof files / sizeof *files)) != 0)
         return APP_BAD_USAGE;
-    for (size_t i = 3; i < sizeof files / sizeof *files; i++)
+    for (size_t i = 4; i < sizeof files / sizeof *files; i++)
         if (files[i].path && outpath_probe(files[i].path) != 0) {
             app_fail("%s: %s", files[i].opt, app_error());
             return APP_FAILED;
         }
     if (load_model(a, model) != 0)
+        return APP_FAILED;
+    const char *roll_model = o->roll_model;
+    char roll_buf[APP_PATH_MAX];
+    if (!roll_model && !(o->without & (PIPELINE_NO_ROLL | PIPELINE_NO_ROLLNET))) {
+        struct stat rst;
+        roll_model = paths_data(DEFAULT_ROLL_MODEL, roll_buf, sizeof roll_buf);
+        if (stat(roll_model, &rst) != 0) {
+            cli_err("note: no roll model at %s: a face's roll is the angle of the pass that "
+                    "found it", roll_model);
+            roll_model = NULL;
+        }
+    }
+    if (roll_model && load_roll_model(a, roll_model) != 0)
         return APP_FAILED;
 
     a->cascade = cvw_cascade_load(cascade);
@@ -94,6 +126,11 @@ app_status app_setup(app *a, const opts *o)
     if (!a->pl) {
         snprintf(err, sizeof err, "%s", app_error()); /* not read while rewritten */
         app_fail("model '%s': %s", model, err);
+        return APP_FAILED;
+    }
+    if (a->roll && pipeline_set_roll_net(a->pl, a->roll) != 0) {
+        snprintf(err, sizeof err, "%s", app_error());
+        app_fail("--roll-model: %s", err);
         return APP_FAILED;
     }
 
@@ -407,4 +444,6 @@ void app_teardown(app *a)
     a->alt = a->eyes = NULL;
     nn_net_free(a->net);
     a->net = NULL;
+    nn_net_free(a->roll);
+    a->roll = NULL;
 }

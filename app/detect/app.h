@@ -21,6 +21,7 @@
 typedef struct app {
     opts o;
     nn_net *net;
+    nn_net *roll;             /* the roll estimator (rollest.h), NULL for none */
     cvw_cascade *cascade;
     cvw_cascade *alt, *eyes; /* the second look's (pipeline.h), NULL when not installed */
     pipeline *pl;

@@ -106,6 +106,10 @@ void opts_usage(FILE *f)
 "\n"
 "Model and detection:\n"
 "  -m, --model PATH        emotion model (default: the bundled model)\n"
+"      --roll-model PATH   roll estimator for tilted heads, trained by\n"
+"                          emotion-train train --target roll (default: the\n"
+"                          bundled models/roll.model; without one, a face's\n"
+"                          roll is the angle of the pass that found it)\n"
 "      --cascade PATH      face detector XML (default: Haar frontal face)\n"
 "      --threads N         threads for the model and the detector (default 2)\n"
 "      --precision P       auto, fp32 or int8 (int8 needs a model calibrated by\n"
@@ -138,7 +142,9 @@ void opts_usage(FILE *f)
 "                          second look; in video two of three looks must\n"
 "                          find it: its window turned a little, OpenCV's\n"
 "                          frontalface_alt cascade, an eye), small (no\n"
-"                          finer pass for small faces); comma-separated\n"
+"                          finer pass for small faces), rollnet (no roll\n"
+"                          estimator: a face's roll is its pass's angle);\n"
+"                          comma-separated\n"
 "      --max-faces N       faces classified per frame (default 16)\n"
 "      --margin F          enlarge face boxes by F before classifying (default:\n"
 "                          0 for Haar boxes, which frame faces as FER2013\n"
@@ -197,10 +203,10 @@ enum {
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_WITHOUT, O_PREP, O_STILL_MIN_FACE, O_PRECISION,
     O_REPORT, O_FROM_LOG, O_LIST_CAMERAS, O_CAMERA_SIZE, O_CAMERA_FPS, O_OUT_DIR, O_JOBS,
-    O_CALIBRATE, O_BLUR, O_IDLE, O_END,
+    O_CALIBRATE, O_BLUR, O_IDLE, O_ROLL_MODEL, O_END,
 };
 
-/* --without roi,cuts,roll,confirm,small: stages of the detector turned off. */
+/* --without roi,cuts,roll,confirm,small,rollnet: stages of the detector turned off. */
 static opts_status parse_without(FILE *err, const char *val, unsigned *out)
 {
     static const struct {
@@ -208,7 +214,7 @@ static opts_status parse_without(FILE *err, const char *val, unsigned *out)
         unsigned bit;
     } stages[] = {{"roi", PIPELINE_NO_ROI}, {"cuts", PIPELINE_NO_CUTS},
                   {"roll", PIPELINE_NO_ROLL}, {"confirm", PIPELINE_NO_CONFIRM},
-                  {"small", PIPELINE_NO_FINE}};
+                  {"small", PIPELINE_NO_FINE}, {"rollnet", PIPELINE_NO_ROLLNET}};
     unsigned bits = 0;
     const char *s = val;
     while (*s) {
@@ -218,7 +224,7 @@ static opts_status parse_without(FILE *err, const char *val, unsigned *out)
             if (len == strlen(stages[i].name) && !strncmp(s, stages[i].name, len))
                 break;
         if (i == sizeof stages / sizeof *stages)
-            return bad(err, "--without", val, "a list of roi, cuts, roll, confirm and small");
+            return bad(err, "--without", val, "a list of roi, cuts, roll, confirm, small and rollnet");
         bits |= stages[i].bit;
         s += len + (s[len] == ',');
     }
@@ -298,6 +304,7 @@ static const struct option longopts[] = {
     {"camera", required_argument, 0, 'c'},
     {"input", required_argument, 0, 'i'},
     {"model", required_argument, 0, 'm'},
+    {"roll-model", required_argument, 0, O_ROLL_MODEL},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, 'V'},
     {"quiet", no_argument, 0, 'q'},
@@ -493,6 +500,7 @@ opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case 'i': o->input = optarg; break;
         case 'm': o->model = optarg; break;
+        case O_ROLL_MODEL: o->roll_model = optarg; break;
         case 'h': opts_usage(out); return OPTS_EXIT_OK;
         case 'V':
             fprintf(out, "emotion-detect %s\n", ED_VERSION);

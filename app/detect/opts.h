@@ -13,6 +13,7 @@ typedef struct opts {
     int camera;          /* camera index */
     int camera_given;    /* --camera was on the command line */
     const char *model;   /* NULL = the default model */
+    const char *roll_model; /* NULL = models/roll.model when there is one */
     const char *cascade; /* NULL = the default Haar cascade */
     const char *log_path;
     const char *record_path;

@@ -103,10 +103,21 @@ void pipeline_set_confirm_cascades(pipeline *p, cvw_cascade *alt, cvw_cascade *e
     p->eyes = alt && eyes ? eyes : NULL;
 }
 
+int pipeline_set_roll_net(pipeline *p, nn_net *roll)
+{
+    rollest_free(p->rollnet);
+    p->rollnet = NULL;
+    if (!roll)
+        return 0;
+    p->rollnet = rollest_new(roll);
+    return p->rollnet ? 0 : -1;
+}
+
 void pipeline_free(pipeline *p)
 {
     if (!p)
         return;
+    rollest_free(p->rollnet);
     free(p->gray);
     free(p->small);
     free(p->rot);
@@ -114,6 +125,15 @@ void pipeline_free(pipeline *p)
     free(p->face);
     free(p->batch);
     free(p);
+}
+
+/* The turned crop of box b: its centre (moved up by the framing's shift,
+ * along the face's own up) and side. */
+static rollest_face turned_crop(const pipeline *p, track_box b)
+{
+    float side = (1 + p->cfg.margin) * (b.w > b.h ? b.w : b.h);
+    float a = b.roll * (float)M_PI / 180, up = p->cfg.shift * b.w;
+    return (rollest_face){b.x + b.w / 2 + up * sinf(a), b.y + b.h / 2 - up * cosf(a), side, b.roll};
 }
 
 /* The crop of box b, framed as the training faces are: upright through the
@@ -127,10 +147,8 @@ static int crop_face(pipeline *p, int w, int h, track_box b, float *in, cvw_rect
             return app_fail("%s", cvw_error());
     } else {
         /* Turned so the eyes are level: FER2013's faces are upright. */
-        float side = (1 + p->cfg.margin) * (b.w > b.h ? b.w : b.h);
-        float a = b.roll * (float)M_PI / 180, up = p->cfg.shift * b.w;
-        float cx = b.x + b.w / 2 + up * sinf(a), cy = b.y + b.h / 2 - up * cosf(a);
-        if (cvw_warp_gray(p->gray, w, h, cx, cy, b.roll, side / p->in_w, p->face, p->in_w,
+        rollest_face t = turned_crop(p, b);
+        if (cvw_warp_gray(p->gray, w, h, t.cx, t.cy, b.roll, t.side / p->in_w, p->face, p->in_w,
                           p->in_h) != 0)
             return app_fail("%s", cvw_error());
     }
@@ -138,18 +156,53 @@ static int crop_face(pipeline *p, int w, int h, track_box b, float *in, cvw_rect
     return 0;
 }
 
-/* Crops, one forward pass for all faces, tracks; fills r's faces. */
+/* The roll each face's crop is levelled by, into level[0..n): its own
+ * (the pass's angle, 0 for the upright pass) plus what the roll net
+ * reads left in the crop turned by it (rollest.h); under ROLLEST_LEVEL it
+ * is taken as 0, upright. The passes know a face's roll only to within
+ * the cascade's band of some 25 degrees either way. The boxes keep their
+ * own roll, so the tracks' ROI windows are turned as without the net:
+ * turned by the refined roll they found fewer faces and more false boxes
+ * on generated footage (app/detect/README.md, "Rolled faces, paired"). */
+static int level_rolls(pipeline *p, int w, int h, const track_box *found, int n, float *level)
+{
+    for (int i = 0; i < n; i++)
+        level[i] = found[i].roll;
+    if (!p->rollnet || n <= 0 || (p->cfg.without & (PIPELINE_NO_ROLL | PIPELINE_NO_ROLLNET)))
+        return 0;
+    rollest_face f[PIPELINE_MAX_FACES];
+    float res[PIPELINE_MAX_FACES];
+    for (int i = 0; i < n; i++)
+        f[i] = turned_crop(p, found[i]);
+    if (rollest_run(p->rollnet, p->gray, w, h, f, n, res) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        float roll = found[i].roll + res[i];
+        if (fabsf(roll) < ROLLEST_LEVEL)
+            roll = 0;
+        level[i] = roll > ROLLEST_MAX ? ROLLEST_MAX : roll < -ROLLEST_MAX ? -ROLLEST_MAX : roll;
+    }
+    return 0;
+}
+
+/* Rolls refined, crops, one forward pass for all faces, tracks; fills r's
+ * faces. */
 static int classify(pipeline *p, int w, int h, const track_box *found, int n, int update,
                     pipeline_result *r)
 {
     size_t per = (size_t)p->in_w * p->in_h;
     double t = nn_now();
+    float level[PIPELINE_MAX_FACES];
+    if (level_rolls(p, w, h, found, n, level) != 0)
+        return -1;
     for (int i = 0; i < n; i++) {
-        if (crop_face(p, w, h, found[i], p->batch + per * i, &r->faces[i].crop) != 0)
+        track_box b = found[i];
+        b.roll = level[i];
+        if (crop_face(p, w, h, b, p->batch + per * i, &r->faces[i].crop) != 0)
             return -1;
-        r->faces[i].box = (cvw_rect){(int)lroundf(found[i].x), (int)lroundf(found[i].y),
-                                     (int)lroundf(found[i].w), (int)lroundf(found[i].h)};
-        r->faces[i].roll = found[i].roll;
+        r->faces[i].box = (cvw_rect){(int)lroundf(b.x), (int)lroundf(b.y), (int)lroundf(b.w),
+                                     (int)lroundf(b.h)};
+        r->faces[i].roll = level[i];
     }
     double t1 = nn_now();
     r->ms[PIPELINE_CROP] = (t1 - t) * 1e3;

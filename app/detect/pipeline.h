@@ -21,6 +21,9 @@
  * (pipeline_set_confirm_cascades), else its window at another scale and
  * turned a little.
  *
+ * With a roll net (pipeline_set_roll_net) each face's roll is refined by
+ * it before the face is classified.
+ *
  * Stills (pipeline_process_still): each image is its own scene, detected
  * at full resolution with still_min_face, still_scale_factor and
  * still_min_neighbors, every pass, nothing carried from the image before
@@ -45,6 +48,7 @@ enum {
     PIPELINE_NO_ROLL = 4,     /* no rotated passes, no levelled crops */
     PIPELINE_NO_CONFIRM = 8,  /* show new faces without a second look */
     PIPELINE_NO_FINE = 16,    /* no finer pass for small faces */
+    PIPELINE_NO_ROLLNET = 32, /* the roll net (pipeline_set_roll_net) not used */
 };
 
 /* Preprocessing of the full-frame detection copy. */
@@ -114,6 +118,18 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
  * half. With either NULL (the default), when its window at another scale
  * and turned both find it. */
 void pipeline_set_confirm_cascades(pipeline *p, cvw_cascade *alt, cvw_cascade *eyes);
+/* The roll estimator (rollest.h): a model trained by `emotion-train train
+ * --target roll`, owned by the caller and outliving the pipeline. With it,
+ * every face's roll (the turned pass's angle, 0 for the upright pass, the
+ * track's in between) is refined by the net's reading of the face's crop
+ * levelled by that roll, and the crop that is classified is levelled by
+ * the refined roll (kept within ROLLEST_MAX; under ROLLEST_LEVEL, upright)
+ * and reported as the face's roll. Detection is not changed: the boxes and
+ * tracks keep the passes' angles, so the ROI windows are turned as without
+ * the net. Not under PIPELINE_NO_ROLL or PIPELINE_NO_ROLLNET.
+ * 0, or -1 with a message in app_error() when roll is not a roll model
+ * (the pipeline then has none). */
+int pipeline_set_roll_net(pipeline *p, nn_net *roll);
 /* Process the next w x h BGR frame of a video. Returns 0, or -1 with a
  * message in app_error(). */
 int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r);

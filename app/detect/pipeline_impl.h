@@ -7,6 +7,7 @@
 #define ED_PIPELINE_IMPL_H
 
 #include "pipeline.h"
+#include "rollest.h"
 #include "scene.h"
 
 /* ROI windows: PIPELINE_ROI_SIDE pixels square, the face about
@@ -88,6 +89,7 @@ struct pipeline {
     nn_net *net;
     cvw_cascade *cascade;
     cvw_cascade *alt, *eyes; /* the second look's, both or neither */
+    rollest *rollnet;         /* NULL: rolls from the passes alone */
     pipeline_cfg cfg;
     int in_w, in_h, k;
     track_state trk;

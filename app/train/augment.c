@@ -331,8 +331,10 @@ static int image_mean(const uint8_t *p, size_t n)
     return n ? (int)((s + n / 2) / n) : 0;
 }
 
-void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
-               uint64_t *rng)
+/* augment_apply, and augment_apply_turned with turn not NULL: the
+ * rotation is then *turn and draws nothing from the RNG. */
+static void apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+                  uint64_t *rng, const float *turn)
 {
     unsigned ops = cfg->ops;
     size_t npx = (size_t)w * (size_t)h;
@@ -342,7 +344,7 @@ void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int
         dx = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
         dy = rng_below(rng, 2 * cfg->shift + 1) - cfg->shift;
     }
-    float deg = (ops & AUGMENT_ROTATE) ? (2 * rng_unif(rng) - 1) * cfg->rotate : 0.f;
+    float deg = turn ? *turn : (ops & AUGMENT_ROTATE) ? (2 * rng_unif(rng) - 1) * cfg->rotate : 0.f;
     float scale = 1.f;
     if (ops & AUGMENT_ZOOM)
         scale = cfg->zoom_min + rng_unif(rng) * (cfg->zoom_max - cfg->zoom_min);
@@ -393,4 +395,16 @@ void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int
             }
         }
     }
+}
+
+void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+               uint64_t *rng)
+{
+    apply(cfg, src, dst, w, h, rng, NULL);
+}
+
+void augment_apply_turned(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+                          float degrees, uint64_t *rng)
+{
+    apply(cfg, src, dst, w, h, rng, &degrees);
 }

@@ -70,6 +70,13 @@ char *augment_describe(const augment_cfg *cfg, char *buf, size_t len);
 void augment_apply(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
                uint64_t *rng);
 
+/* augment_apply with the rotation fixed at `degrees` (counter-clockwise),
+ * whatever cfg says of rotate, for a target that is the turn itself
+ * (roll_target.h). The flip, if drawn, comes before the turn, so the
+ * image shows the face turned by `degrees` either way. */
+void augment_apply_turned(const augment_cfg *cfg, const uint8_t *src, uint8_t *dst, int w, int h,
+                          float degrees, uint64_t *rng);
+
 /*
  * The deterministic geometric map under augment_apply, for test-time
  * augmentation and tests: flip (0/1) the source, scale it by `scale` and

@@ -12,7 +12,10 @@
 #include "paths.h"
 #include "report.h"
 #include "cmd_common.h"
+#include "roll_target.h"
+#include "rollnet.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +59,9 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
                    "Several models, comma-separated, are evaluated as an ensemble: their\n"
                    "probabilities averaged, classes matched by name, each model given its\n"
                    "own input size and preprocessing.\n"
-                   "--precision int8 needs models calibrated by `emotion-train quantize`.\n",
+                   "--precision int8 needs models calibrated by `emotion-train quantize`.\n"
+                   "A roll model (train --target roll): every face turned by each roll of\n"
+                   "its range in half-bin steps; the estimate's mean absolute error per roll.\n",
                    paths_default_model());
             return EVAL_HELP;
         }
@@ -93,6 +98,78 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
     return EVAL_RUN;
 }
 
+/* A roll model (rollnet.h, `train --target roll`): every face of the data
+ * turned by each roll from the first bin's centre to the last in half
+ * steps (its labels ignored), as the trainer's validation turns them; the
+ * estimate's mean absolute error and mean (bias) per roll and overall.
+ * Returns the exit code. */
+static int eval_roll(nn_net *net, const float *centres, const char *model, const char *data,
+                     const char *split, int threads)
+{
+    int c, h, w, k = nn_net_n_classes(net);
+    nn_net_input_shape(net, &c, &h, &w);
+    dataset_load_opts lo = {.w = w, .h = h, .split = split, .threads = threads};
+    dataset *ds = dataset_load(data, &lo);
+    if (!ds) {
+        cli_err("%s", app_error());
+        return CLI_EXIT_FAIL;
+    }
+    cmd_report_problems(ds, data);
+    int n = ds->n, rc = CLI_EXIT_FAIL;
+    size_t pix = (size_t)w * h, per = (size_t)c * pix;
+    float *x = malloc((size_t)n * per * sizeof *x), *probs = malloc((size_t)n * k * sizeof *probs);
+    int *pred = malloc((size_t)n * sizeof *pred);
+    uint8_t *tmp = malloc(pix);
+    if (!x || !probs || !pred || !tmp) {
+        cli_err("out of memory for %d images", n);
+        goto done;
+    }
+    float lo_c = centres[0], hi_c = centres[k - 1], half = (hi_c - lo_c) / (float)(k - 1) / 2;
+    printf("model: %s (a roll model, %d bins over %g..%g degrees)\ndata:  %s%s%s (%d faces, "
+           "each turned by every roll below)\n", model, k, (double)lo_c, (double)hi_c, data,
+           split ? " split " : "", split ? split : "", n);
+    printf("%8s %12s %12s %10s %10s\n", "roll", "mean error", "mean est.", "within 5", "within 10");
+    double all = 0, t0 = nn_now();
+    long cnt = 0, in5 = 0, in10 = 0;
+    for (float roll = lo_c; roll <= hi_c + 1e-3f; roll += half) {
+        for (int i = 0; i < n; i++) {
+            roll_target_render(dataset_image(ds, i), tmp, w, h, roll);
+            nn_preprocess_u8(net, tmp, x + (size_t)i * per);
+        }
+        if (cmd_classify(net, x, n, NULL, probs, pred, NULL)) {
+            cli_err("%s", nn_error());
+            goto done;
+        }
+        double err = 0, mean = 0;
+        long r5 = 0, r10 = 0;
+        for (int i = 0; i < n; i++) {
+            float e = rollnet_estimate(probs + (size_t)i * k, centres, k);
+            double d = fabs(e - roll);
+            err += d;
+            mean += e;
+            r5 += d <= 5;
+            r10 += d <= 10;
+        }
+        printf("%8.1f %12.2f %12.2f %9.1f%% %9.1f%%\n", (double)roll, err / n, mean / n,
+               100.0 * r5 / n, 100.0 * r10 / n);
+        all += err;
+        cnt += n;
+        in5 += r5;
+        in10 += r10;
+    }
+    printf("all: mean absolute error %.2f degrees, within 5 degrees %.1f%%, within 10 %.1f%% "
+           "(%ld turned faces, %.1f s)\n", all / cnt, 100.0 * in5 / cnt, 100.0 * in10 / cnt, cnt,
+           nn_now() - t0);
+    rc = CLI_EXIT_OK;
+done:
+    free(x);
+    free(probs);
+    free(pred);
+    free(tmp);
+    dataset_free(ds);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
@@ -124,6 +201,24 @@ int cmd_eval(int argc, char **argv)
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
     int rc = CLI_EXIT_FAIL;
+    {
+        const char *cn[NN_MAX_CLASSES];
+        float centres[NN_MAX_CLASSES];
+        int kk = nn_net_n_classes(net);
+        for (int i = 0; i < kk; i++)
+            cn[i] = nn_net_class(net, i);
+        if (rollnet_centres(cn, kk, centres)) {
+            if (e.n > 1 || tta || json || report) {
+                cli_err("eval: %s is a roll model: no ensemble, --tta, --json or --report",
+                        e.path[0]);
+                rc = CLI_EXIT_USAGE;
+            } else {
+                rc = eval_roll(net, centres, model, data, split, threads);
+            }
+            ensemble_free(&e);
+            return rc;
+        }
+    }
     dataset *ds = NULL;
     float *acc = NULL;
     int *pred = NULL;

@@ -157,6 +157,23 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
         cli_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);
         return CLI_EXIT_USAGE;
     }
+    if (o->target && strcmp(o->target, "emotion")) {
+        if (roll_target_parse(o->target, &r->roll)) {
+            cli_err("--target: %s", app_error());
+            return CLI_EXIT_USAGE;
+        }
+        /* The labels are drawn per image, uniform over the bins: nothing
+         * to balance; a mixed image would have two rolls; the teachers
+         * know emotions. */
+        if (mix_on(&o->mix) || o->teacher) {
+            cli_err("--target roll: leave out %s", o->teacher ? "--teacher" : "--mixup and --cutmix");
+            return CLI_EXIT_USAGE;
+        }
+        r->roll_on = 1;
+        o->balance = "none";
+        if (!o->augment_set)
+            o->augment = "crop,flip,zoom,color";
+    }
     return GO_ON;
 }
 
@@ -203,6 +220,10 @@ static int setup_arch(train_run *r, const checkpoint_state *saved, const char *r
     }
     if (augment_parse(&r->aug, o->augment)) {
         cli_err("--augment: %s", app_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (r->roll_on && (r->aug.ops & AUGMENT_ROTATE)) {
+        cli_err("--augment: with --target roll the turn is the label; leave rotate out");
         return CLI_EXIT_USAGE;
     }
     return GO_ON;
@@ -265,6 +286,16 @@ static int load_data(train_run *r, int w, int h)
     for (int i = 0; i < k; i++)
         fprintf(stderr, " %s %d", r->train->classes[i], counts[i]);
     fputc('\n', stderr);
+    if (r->roll_on) {
+        /* The faces' own labels go; each one is turned when drawn. */
+        roll_target_relabel(r->train, &r->roll);
+        if (roll_target_make_val(r->val, &r->roll, o->seed, &r->val_roll)) {
+            cli_err("%s", app_error());
+            return -1;
+        }
+        fprintf(stderr, "target: roll, %d bins of %g degrees over -%g..%g\n", r->roll.bins,
+                (double)r->roll.step, (double)r->roll.max, (double)r->roll.max);
+    }
     return 0;
 }
 
@@ -421,6 +452,7 @@ static void free_run(train_run *r)
     free(r->st.best);
     free(r->st.swa);
     free(r->val_x);
+    free(r->val_roll);
     nn_optim_free(r->opt);
     nn_net_free(r->net);
     dataset_free(r->train);

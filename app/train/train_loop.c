@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "mix.h"
 #include "probs.h"
+#include "rollnet.h"
 #include "cmd_common.h"
 
 static volatile sig_atomic_t interrupted;
@@ -85,9 +86,10 @@ static int run_epoch(train_run *r, int epoch, float lr)
     /* --mixup, --cutmix: a copy of the batch, soft targets, dominant labels */
     const int mixing = mix_on(&r->o.mix);
     float *mix_x = mixing ? malloc((size_t)B * per * sizeof *mix_x) : NULL;
-    float *targets = mixing ? malloc((size_t)B * k * sizeof *targets) : NULL;
+    /* --target roll: soft targets too, split between two bins */
+    float *targets = mixing || r->roll_on ? malloc((size_t)B * k * sizeof *targets) : NULL;
     int *dom = mixing ? malloc((size_t)B * sizeof *dom) : NULL;
-    if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom))) {
+    if (!x || !y || !tmp || (mixing && (!mix_x || !targets || !dom)) || (r->roll_on && !targets)) {
         free(x); free(y); free(tmp); free(mix_x); free(targets); free(dom);
         cli_err("out of memory");
         return CLI_EXIT_FAIL;
@@ -117,9 +119,14 @@ static int run_epoch(train_run *r, int epoch, float lr)
         }
         for (int i = 0; i < B; i++) {
             int idx = s->order[b * B + i];
-            augment_apply(&r->aug, dataset_image(r->train, idx), tmp, w, h, &s->augment_rng);
+            if (r->roll_on)
+                roll_target_sample(&r->roll, &r->aug, dataset_image(r->train, idx), tmp, w, h,
+                                   &s->augment_rng, targets + (size_t)i * k, &y[i]);
+            else
+                augment_apply(&r->aug, dataset_image(r->train, idx), tmp, w, h, &s->augment_rng);
             nn_preprocess_u8(r->net, tmp, x + (size_t)i * per);
-            y[i] = r->train->labels[idx];
+            if (!r->roll_on)
+                y[i] = r->train->labels[idx];
         }
         if (mixing)
             mix_batch(&r->o.mix, x, mix_x, y, B, c, h, w, k, targets, dom, &s->augment_rng);
@@ -169,10 +176,13 @@ out:
 
 int train_loop_validate(train_run *r, double *loss, double *acc)
 {
-    int n = r->val->n;
+    int n = r->val->n, k = nn_net_n_classes(r->net);
     int *pred = malloc((size_t)n * sizeof *pred);
-    if (!pred || cmd_classify(r->net, r->val_x, n, r->val->labels, NULL, pred, loss)) {
+    float *probs = r->roll_on ? malloc((size_t)n * k * sizeof *probs) : NULL;
+    if (!pred || (r->roll_on && !probs) ||
+        cmd_classify(r->net, r->val_x, n, r->val->labels, probs, pred, loss)) {
         free(pred);
+        free(probs);
         cli_err("validation: %s", nn_error());
         return -1;
     }
@@ -180,7 +190,18 @@ int train_loop_validate(train_run *r, double *loss, double *acc)
     for (int i = 0; i < n; i++)
         correct += pred[i] == r->val->labels[i];
     *acc = (double)correct / n;
+    if (r->roll_on) {
+        /* The estimate the detector uses: the mean of the bin centres. */
+        float centres[NN_MAX_CLASSES];
+        for (int i = 0; i < k; i++)
+            centres[i] = roll_target_centre(&r->roll, i);
+        double err = 0;
+        for (int i = 0; i < n; i++)
+            err += fabs(rollnet_estimate(probs + (size_t)i * k, centres, k) - r->val_roll[i]);
+        r->val_roll_err = err / n;
+    }
     free(pred);
+    free(probs);
     return 0;
 }
 
@@ -320,6 +341,9 @@ static int record_epoch(train_run *r, float lr, double vloss, double vacc, const
     fprintf(stderr, "%sepoch %d/%d: lr %.2e  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  (%.0fs)\n",
             r->tty ? "\r" : "", s->epoch + 1, r->o.epochs, (double)lr, (double)e->train_loss,
             100.0 * e->train_acc, vloss, 100.0 * vacc, better ? "  best" : "", e->seconds);
+    if (r->roll_on)
+        fprintf(stderr, "epoch %d/%d: mean roll error %.2f degrees (validation)\n", s->epoch + 1,
+                r->o.epochs, r->val_roll_err);
     if (!better) {
         s->bad_epochs++;
         return 0;

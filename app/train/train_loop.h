@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "distill.h"
+#include "roll_target.h"
 #include "nn.h"
 #include "train_opts.h"
 
@@ -31,6 +32,10 @@ typedef struct train_run {
     double swa_acc, swa_loss; /* the weight average's validation figures (-1 none) */
     int swa_kept;       /* ... and whether it beat the best epoch */
     char checkpoint_default[4096]; /* --checkpoint when not given: OUT.ckpt */
+    int roll_on;        /* --target roll: r->roll, the validation rolls in val_roll */
+    roll_target roll;
+    float *val_roll;
+    double val_roll_err; /* the last validation's mean absolute roll error, degrees */
 } train_run;
 
 /* Ctrl-C (SIGINT) and SIGTERM stop the run at the next batch, with a

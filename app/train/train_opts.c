@@ -23,7 +23,7 @@ void train_opts_usage(FILE *f)
         "         [--checkpoint PATH] [--resume CHECKPOINT] [--init MODEL] [--swa EPOCH]\n"
         "         [--mixup ALPHA] [--cutmix ALPHA] [--mix-prob P] [--no-equalize]\n"
         "         [--calibrate auto|temperature|vector|none] [--precision fp32|bf16|auto]\n"
-        "         [--teacher MODEL[,MODEL...] [--distill T[:ALPHA]]]\n"
+        "         [--teacher MODEL[,MODEL...] [--distill T[:ALPHA]]] [--target roll[:MAX:STEP]]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
         "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
@@ -79,7 +79,14 @@ void train_opts_usage(FILE *f)
         "  --init MODEL       start from a trained model's weights, architecture and\n"
         "                     preprocessing (fine-tuning); its classifier rows follow class\n"
         "                     names, classes it lacks start fresh\n"
-        "  --no-equalize      no histogram equalization of faces (default: equalized)\n",
+        "  --no-equalize      no histogram equalization of faces (default: equalized)\n"
+        "  --target T         what the model learns: emotion (default: the data's classes)\n"
+        "                     or roll:MAX:STEP, a roll estimator for emotion-detect: each\n"
+        "                     face is turned by a random roll in -MAX..MAX degrees every\n"
+        "                     time it is drawn and labelled with bins STEP apart (roll\n"
+        "                     alone is roll:30:5); the data's labels are ignored, rotate\n"
+        "                     is refused in --augment (the turn is the label; default\n"
+        "                     crop,flip,zoom,color), --balance is none, no mixing\n",
         d.arch, d.epochs, d.batch, (double)sgd.lr, (double)adam.lr, (double)sgd.weight_decay,
         (double)adam.weight_decay, (double)adamw.weight_decay, (double)sgd.momentum, d.seed,
         d.threads);
@@ -133,7 +140,8 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         }
         else if (OPT("--calibrate")) { if (calibrate_parse_mode(a, v, &o->calib)) { cli_err("%s", app_error()); return TRAIN_OPTS_BAD; } }
         else if (OPT("--schedule")) o->schedule = v;
-        else if (OPT("--augment")) o->augment = v;
+        else if (OPT("--augment")) { o->augment = v; o->augment_set = 1; }
+        else if (OPT("--target")) o->target = v;
         else if (OPT("--balance")) {
             if (strcmp(v, "none") && strcmp(v, "weights") && strcmp(v, "sample")) {
                 cli_err("--balance: '%s' is not none, weights or sample", v);

@@ -22,6 +22,8 @@ typedef struct {
     mix_cfg mix;        /* --mixup, --cutmix, --mix-prob */
     calibrate_mode calib;     /* --calibrate */
     const char *teacher, *distill; /* --teacher, --distill */
+    const char *target;       /* --target: NULL or "emotion", else roll (roll_target.h) */
+    int augment_set;          /* --augment was given */
 } train_opts;
 
 void train_opts_defaults(train_opts *o);
