@@ -1,8 +1,9 @@
 /* test_cvw.c - the OpenCV wrapper's image helpers (app/cv): colour and
  * gray reading agree, PNG round trips unchanged, colour writing, the
  * engine's equalization equal to OpenCV's on crops of a real picture, and
- * failures (missing, non-image and truncated files, unknown extensions,
- * non-models for the DNN loader) that return -1 or NULL and name the file.
+ * failures (missing, non-image and truncated files, JPEGs cut short,
+ * unknown extensions, non-models for the DNN loader) that return -1 or
+ * NULL and name the file.
  * Needs assets/astronaut.png under $NN_TEST_SRCDIR. */
 #include "cvw.h"
 #include "nn_impl.h"
@@ -22,6 +23,48 @@ static void tmp_path(char *buf, size_t len, const char *name)
 }
 
 
+
+/* Writes the first n bytes of data, then extra bytes of junk, to name. */
+static void write_cut(const char *name, const char *data, size_t n, size_t extra, char *path, size_t len)
+{
+    tmp_path(path, len, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fwrite(data, 1, n, f);
+    for (size_t i = 0; i < extra; i++)
+        fputc((int)(i * 37 % 251), f);
+    fclose(f);
+}
+
+/* A JPEG cut short decodes in OpenCV without an error (missing rows gray):
+ * the reader must refuse it by name, yet take a whole JPEG with data
+ * appended after its end (as phones' motion photos have). */
+static void check_jpeg_cut(const char *jpg)
+{
+    size_t len;
+    char *data = slurp(jpg, &len);
+    CHECK(data != NULL && len > 1000);
+    if (!data)
+        return;
+    char path[512];
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    const size_t cuts[] = {len / 2, len * 9 / 10, len - 2};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        write_cut("cut.jpg", data, cuts[i], 0, path, sizeof path);
+        CHECK_MSG(cvw_read_bgr(path, &px, &w, &h) == -1, "a JPEG cut to %zu of %zu bytes was read", cuts[i], len);
+        CHECK_MSG(strstr(cvw_error(), "cut.jpg") && strstr(cvw_error(), "truncated"), "message: %s", cvw_error());
+        CHECK(px == NULL);
+        CHECK(cvw_read_gray(path, &px, &w, &h) == -1); /* the trainer's reader too */
+    }
+    write_cut("cut.jpg", data, len, 5000, path, sizeof path);
+    CHECK_MSG(cvw_read_bgr(path, &px, &w, &h) == 0, "%s", cvw_error());
+    free(px);
+    remove(path);
+    free(data);
+}
 
 static void check_images(const picture *pic, const char *asset)
 {
@@ -64,6 +107,7 @@ static void check_images(const picture *pic, const char *asset)
         CHECK(w == pic->w && h == pic->h);
         free(gray2);
         gray2 = NULL;
+        check_jpeg_cut(path);
     }
     free(bgr);
 

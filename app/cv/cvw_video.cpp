@@ -103,6 +103,53 @@ std::string file_problem(const char *path)
     return "";
 }
 
+// Whether path is a JPEG whose markers stop before the end-of-image marker:
+// a copy or download cut short. libjpeg decodes such a file without an
+// error, the missing rows gray, and only warns on stderr (muted here), so
+// the picture would pass as whole. Segments are skipped by their lengths,
+// so an EXIF thumbnail's end marker does not count, nor does anything
+// appended after the real one (phones append video to "motion photos").
+bool jpeg_cut_short(const char *path)
+{
+    FILE *f = std::fopen(path, "rb");
+    if (!f)
+        return false; // file_problem and the decoder say why
+    bool cut = false;
+    if (std::getc(f) == 0xFF && std::getc(f) == 0xD8) {
+        cut = true;
+        int c = std::getc(f);
+        while (c != EOF) {
+            if (c != 0xFF) { // entropy-coded data between markers
+                c = std::getc(f);
+                continue;
+            }
+            int m = std::getc(f);
+            while (m == 0xFF) // fill bytes
+                m = std::getc(f);
+            if (m == EOF)
+                break;
+            if (m == 0xD9) {
+                cut = false;
+                break;
+            }
+            // Stuffed 0xFF, restart markers and TEM stand alone.
+            if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+                c = std::getc(f);
+                continue;
+            }
+            int hi = std::getc(f), lo = std::getc(f);
+            if (lo == EOF)
+                break;
+            long len = (long)hi << 8 | lo;
+            if (len < 2 || std::fseek(f, len - 2, SEEK_CUR) != 0)
+                break;
+            c = std::getc(f); // EOF here when the segment ran past the end
+        }
+    }
+    std::fclose(f);
+    return cut;
+}
+
 // Why a file cannot be created at path, or "" when it probably can.
 std::string write_problem(const char *path)
 {
@@ -337,6 +384,8 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         std::string why = file_problem(path);
         if (!why.empty())
             return fail(name + ": " + why);
+        if (jpeg_cut_short(path))
+            return fail(name + ": truncated JPEG (the file ends before the picture does)");
         cv::Mat raw, m;
         {
             StderrMute mute;
