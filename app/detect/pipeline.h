@@ -12,7 +12,9 @@
  * on the frame after a followed face was lost, and every second frame
  * while no face is followed; in between,
  * each tracked face is looked for only in a small window around its last
- * box, turned by its roll (ROI re-detection, at its own pyramid step). A
+ * box, turned by its roll (ROI re-detection, at its own pyramid step);
+ * a followed face that a full pass misses gets that look too before its
+ * track is let go (a head that rolls in mid scene). A
  * face new to the tracks is shown only when a second look confirms it:
  * two of three looks (its window turned a little, another frontal cascade
  * in its window, an eye in its upper half; after a scene's first frame
