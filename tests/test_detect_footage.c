@@ -23,6 +23,9 @@
  * - Stills: each image of a sequence gives exactly what it gives alone
  *   (with their own pyramid step, not video's),
  *   ids are never shared between images, tiny and blank images give none.
+ * - Mirror views: both views give the mean of what alternate frames give
+ *   (the first of a scene as it is); auto picks both for stills,
+ *   alternate frames for smoothed video, one view unsmoothed.
  * - The second look's vote (pipeline_set_confirm_cascades): faces upright,
  *   mirrored and rolled are shown on the frame they first appear (also
  *   when they come in mid scene, within two frames); busy
@@ -365,6 +368,67 @@ static void test_small(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
     pipeline_free(p);
 }
 
+/* One face of a frame with the views pv (smoothing off, a full pass every
+ * frame, so every frame's box is the same): the probabilities of the
+ * frame seen n_frames times in a row, the last one's into out. */
+static int views_probs(nn_net *net, cvw_cascade *cas, const uint8_t *bgr, pipeline_views pv,
+                       float smooth, int still, int n_frames, float *out)
+{
+    static pipeline_result r;
+    pipeline_cfg cfg = cfg_base();
+    cfg.detect_every = 1;
+    cfg.smooth = smooth;
+    cfg.views = pv;
+    pipeline *p = pipeline_new(net, cas, &cfg);
+    int ok = p != NULL;
+    for (int i = 0; ok && i < n_frames; i++)
+        ok = (still ? pipeline_process_still(p, bgr, W, H, &r) : pipeline_process(p, bgr, W, H, &r)) == 0 &&
+             r.n == 1;
+    if (ok)
+        memcpy(out, r.faces[0].probs, sizeof(float) * (size_t)nn_net_n_classes(net));
+    pipeline_free(p);
+    return ok;
+}
+
+/* Mirror views: both views average what alternate frames give one at a
+ * time, and the first frame of a scene is seen as it is; auto is both
+ * views for stills, alternate frames for smoothed video, one view unsmoothed. */
+static void test_views(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
+{
+    int k = nn_net_n_classes(net);
+    size_t sz = sizeof(float) * (size_t)k;
+    /* (a scene's first frame has the pass for small faces too, whose box
+     * can differ a little: frames are compared with frames at the same place) */
+    float one1[NN_MAX_CLASSES], one2[NN_MAX_CLASSES], alt1[NN_MAX_CLASSES], alt2[NN_MAX_CLASSES];
+    float both[NN_MAX_CLASSES], x[NN_MAX_CLASSES], y[NN_MAX_CLASSES];
+    cvw_rect t;
+    background(bgr, W, H, 0);
+    place(bgr, W, H, 320, 240, 260, 0, 0, &t);
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ONE, 0, 0, 1, one1));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ONE, 0, 0, 2, one2));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ALTERNATE, 0, 0, 1, alt1));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ALTERNATE, 0, 0, 2, alt2));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_BOTH, 0, 0, 2, both));
+    CHECK_MSG(!memcmp(alt1, one1, sz), "alternate: the first frame is not the face as it is");
+    CHECK_MSG(memcmp(alt2, one2, sz) != 0, "alternate: the second frame is not the mirror");
+    double worst = 0;
+    for (int j = 0; j < k; j++)
+        worst = fmax(worst, fabs(both[j] - 0.5 * (one2[j] + alt2[j])));
+    CHECK_MSG(worst < 1e-5, "both views differ from the mean of the two by %g", worst);
+    /* auto: unsmoothed video one view; smoothed, alternate frames */
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0, 0, 2, x));
+    CHECK_MSG(!memcmp(x, one2, sz), "auto, unsmoothed video: not one view");
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0.6f, 0, 2, x));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ALTERNATE, 0.6f, 0, 2, y));
+    CHECK_MSG(!memcmp(x, y, sz), "auto, smoothed video: not alternate frames");
+    /* auto for stills: both views, every time (a still stands alone) */
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0.6f, 1, 2, x));
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_BOTH, 0.6f, 1, 1, y));
+    CHECK_MSG(!memcmp(x, y, sz), "auto, stills: not both views");
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ONE, 0.6f, 1, 1, y));
+    CHECK_MSG(memcmp(x, y, sz) != 0, "stills: both views equal one view");
+}
+
 static void test_stills(nn_net *net, cvw_cascade *cas)
 {
     /* A photo with two faces, a 1x1 image, a photo with a rolled face, a
@@ -618,6 +682,7 @@ int main(void)
         test_search(net, cas, bgr);
         test_small(net, cas, bgr);
         test_stills(net, cas);
+        test_views(net, cas, bgr);
         test_vote(net, cas, bgr);
         test_rollnet(net, cas, bgr, src);
         free(bgr);

@@ -242,6 +242,8 @@ int main(int argc, char **argv)
     CHECK(json_number(ej, "n") == 240);
     CHECK(ej && strstr(ej, "\"confusion\"") && strstr(ej, "\"per_class\""));
     CHECK(run("eval --model %s/a.model --data %s/data --tta", dir, dir) == 0);
+    CHECK(run("eval --model %s/a.model --data %s/data --mirror", dir, dir) == 0);
+    CHECK(run("eval --model %s/a.model --data %s/data --mirror --tta", dir, dir) == 2);
 
     double acc32 = json_number(ej, "accuracy"); /* before slurp reuses its buffer */
 

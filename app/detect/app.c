@@ -120,7 +120,7 @@ app_status app_setup(app *a, const opts *o)
         .margin = o->margin >= 0 ? o->margin : (lbp ? FACE_LBP_MARGIN : FACE_HAAR_MARGIN),
         .shift = lbp ? FACE_LBP_SHIFT : FACE_HAAR_SHIFT,
         .smooth = o->smooth, .without = o->without, .prep = (pipeline_prep)o->prep,
-        .still_min_face = o->still_min_face,
+        .still_min_face = o->still_min_face, .views = (pipeline_views)o->views,
     };
     a->pl = pipeline_new(a->net, a->cascade, &cfg);
     if (!a->pl) {

@@ -37,6 +37,7 @@ typedef struct opts {
     /* classification */
     float margin;        /* crop margin, see face.h; < 0 = by detector kind */
     float smooth;        /* EMA alpha, 0 = off */
+    int views;           /* pipeline_views: a face, its mirror, both */
     int quiet;           /* headless: no progress lines */
     /* for people who build on it (issue 14) */
     const char *report_dir;  /* --report DIR: the session report (sreport.h) */

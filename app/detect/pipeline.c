@@ -66,7 +66,7 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
     p->in_h = h;
     p->k = k;
     p->face = malloc((size_t)w * h);
-    p->batch = malloc(sizeof(float) * PIPELINE_MAX_FACES * (size_t)w * h);
+    p->batch = malloc(sizeof(float) * 2 * PIPELINE_MAX_FACES * (size_t)w * h);
     if (!p->face || !p->batch) {
         pipeline_free(p);
         return app_fail_null("out of memory");
@@ -185,10 +185,62 @@ static int level_rolls(pipeline *p, int w, int h, const track_box *found, int n,
     return 0;
 }
 
+/* How this frame's faces are seen: ONE, BOTH or ALTERNATE. */
+static pipeline_views frame_views(const pipeline *p, int still)
+{
+    pipeline_views v = p->cfg.views;
+    if (v == PIPELINE_VIEWS_AUTO)
+        v = still ? PIPELINE_VIEWS_BOTH
+                  : p->cfg.smooth > 0 ? PIPELINE_VIEWS_ALTERNATE : PIPELINE_VIEWS_ONE;
+    if (v == PIPELINE_VIEWS_ALTERNATE && still)
+        v = PIPELINE_VIEWS_ONE; /* nothing to average over */
+    return v;
+}
+
+/* Mirrors a preprocessed w x h input left to right, in place. Equalization
+ * is per crop and mirror-blind, so this is the mirrored crop's input. */
+static void mirror_input(float *x, int w, int h)
+{
+    for (int y = 0; y < h; y++, x += w)
+        for (int i = 0, j = w - 1; i < j; i++, j--) {
+            float t = x[i];
+            x[i] = x[j];
+            x[j] = t;
+        }
+}
+
+/* One forward pass over the n faces in p->batch as v asks: the faces (or,
+ * mirrored, their mirrors), or both (the mean of each face's two). The
+ * probabilities, n x k, or NULL with a message. */
+static const float *forward_views(pipeline *p, int n, pipeline_views v, int mirrored)
+{
+    size_t per = (size_t)p->in_w * p->in_h;
+    if (v == PIPELINE_VIEWS_BOTH) {
+        memcpy(p->batch + per * n, p->batch, sizeof(float) * per * n);
+        for (int i = 0; i < n; i++)
+            mirror_input(p->batch + per * (n + i), p->in_w, p->in_h);
+    } else if (mirrored) {
+        for (int i = 0; i < n; i++)
+            mirror_input(p->batch + per * i, p->in_w, p->in_h);
+    }
+    int m = v == PIPELINE_VIEWS_BOTH ? 2 * n : n;
+    const float *probs = nn_net_forward(p->net, p->batch, m, 0);
+    if (!probs) {
+        app_fail("model: %s", nn_error());
+        return NULL;
+    }
+    if (v != PIPELINE_VIEWS_BOTH)
+        return probs;
+    size_t nk = (size_t)n * p->k;
+    for (size_t j = 0; j < nk; j++)
+        p->averaged[j] = 0.5f * (probs[j] + probs[nk + j]);
+    return p->averaged;
+}
+
 /* Rolls refined, crops, one forward pass for all faces, tracks; fills r's
  * faces. */
 static int classify(pipeline *p, int w, int h, const track_box *found, int n, int update,
-                    pipeline_result *r)
+                    int still, pipeline_result *r)
 {
     size_t per = (size_t)p->in_w * p->in_h;
     double t = nn_now();
@@ -212,9 +264,12 @@ static int classify(pipeline *p, int w, int h, const track_box *found, int n, in
     if (n > 0) {
         /* One call for all faces: the engine batches them through each
          * layer, which costs less than n calls. */
-        probs = nn_net_forward(p->net, p->batch, n, 0);
+        /* A scene's first frame is seen as it is, so a new face after a
+         * cut gets the same probabilities as on its own. */
+        pipeline_views v = frame_views(p, still);
+        probs = forward_views(p, n, v, v == PIPELINE_VIEWS_ALTERNATE && p->scene_frame % 2 == 0);
         if (!probs)
-            return app_fail("model: %s", nn_error());
+            return -1;
     }
     int ids[PIPELINE_MAX_FACES];
     if (update)
@@ -344,6 +399,7 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
     if (p->cfg.without & PIPELINE_NO_ROI)
         full = p->frame % p->cfg.detect_every == 0 || p->scene_start;
     p->frame++;
+    p->scene_frame = p->scene_start ? 1 : p->scene_frame + 1;
     p->since_fine++;
     int n = 0;
     if (full) {
@@ -374,7 +430,7 @@ int pipeline_process(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_res
      * themselves; max_missed counts frames, detect_every of them per
      * detection. */
     int update = full || n > 0;
-    return classify(p, w, h, found, n, update, r);
+    return classify(p, w, h, found, n, update, 0, r);
 }
 
 int pipeline_process_still(pipeline *p, const uint8_t *bgr, int w, int h, pipeline_result *r)
@@ -399,5 +455,5 @@ int pipeline_process_still(pipeline *p, const uint8_t *bgr, int w, int h, pipeli
     r->cut = 1;
     p->scene_start = 1; /* whatever comes next starts afresh too */
     r->ms[PIPELINE_DETECT] = (nn_now() - t) * 1e3;
-    return classify(p, w, h, found, n, 1, r);
+    return classify(p, w, h, found, n, 1, 1, r);
 }

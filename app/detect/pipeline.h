@@ -53,6 +53,17 @@ enum {
     PIPELINE_NO_ROLLNET = 32, /* the roll net (pipeline_set_roll_net) not used */
 };
 
+/* How each face is shown to the model (pipeline_cfg.views). The model
+ * reads a face and its mirror a little differently; averaging the two is
+ * about one point more accurate (app/detect/README.md, "Mirror views"). */
+typedef enum {
+    PIPELINE_VIEWS_AUTO,      /* images BOTH; video ALTERNATE, ONE when not smoothed */
+    PIPELINE_VIEWS_ONE,       /* the face as it is */
+    PIPELINE_VIEWS_BOTH,      /* the face and its mirror, probabilities averaged */
+    PIPELINE_VIEWS_ALTERNATE, /* video: mirrored on every second frame, so the
+                                 smoothing averages the two at no cost */
+} pipeline_views;
+
 /* Preprocessing of the full-frame detection copy. */
 typedef enum { PIPELINE_PREP_NONE, PIPELINE_PREP_EQUALIZE, PIPELINE_PREP_CLAHE } pipeline_prep;
 
@@ -74,6 +85,7 @@ typedef struct pipeline_cfg {
     int still_min_neighbors;   /* stills' strictness (default 5) */
     float roll_deg;    /* rotated passes at +-this (default 25) */
     float cut_threshold; /* scene.h (default SCENE_CUT_DEFAULT) */
+    pipeline_views views;
 } pipeline_cfg;
 
 /* Stages timed per frame. The pipeline fills the first ones; the caller the

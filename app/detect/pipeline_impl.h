@@ -98,6 +98,7 @@ struct pipeline {
     int since_full;   /* frames since the last full-frame pass */
     long n_full;      /* full-frame passes so far */
     int scene_start;  /* the next frame is the first of a scene */
+    long scene_frame; /* frames of the scene so far, this one included */
     int lost;         /* a followed face was not found: full pass next */
     int since_fine;   /* frames since the pass for small faces */
     /* buffers, grown to the largest frame seen and then reused */
@@ -112,7 +113,8 @@ struct pipeline {
     uint8_t win[PIPELINE_ROI_SIDE * PIPELINE_ROI_SIDE];
     uint8_t thumb[SCENE_W * SCENE_H];
     uint8_t *face;      /* in_w * in_h */
-    float *batch;       /* PIPELINE_MAX_FACES * in_w * in_h */
+    float *batch;       /* 2 * PIPELINE_MAX_FACES * in_w * in_h: faces, mirrors */
+    float averaged[PIPELINE_MAX_FACES * NN_MAX_CLASSES]; /* of the two views */
     float smoothed[PIPELINE_MAX_FACES * NN_MAX_CLASSES];
 };
 

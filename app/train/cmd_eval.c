@@ -1,5 +1,5 @@
 /* cmd_eval.c - `emotion-train eval [--model M] --data PATH [--split NAME]
- * [--tta] [--json FILE] [--report DIR]`: accuracy, per-class precision,
+ * [--tta|--mirror] [--json FILE] [--report DIR]`: accuracy, per-class precision,
  * recall and F1, and the confusion matrix of a model on a data set whose
  * classes are matched to the model's by name. */
 #include "app_err.h"
@@ -35,7 +35,7 @@ static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 
 typedef struct eval_opts {
     const char *model, *data, *split, *json, *report;
-    int tta, threads, uncalibrated, precision;
+    int views, threads, uncalibrated, precision; /* views: 1, 2 (--mirror), N_TTA (--tta) */
 } eval_opts;
 
 /* What parse found: options to run with, --help printed, or a usage error
@@ -46,14 +46,16 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 2;
+    o->views = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
             printf("usage: emotion-train eval [--model M[,M2...]] --data PATH [--split NAME] [--tta]\n"
-                   "         [--json FILE] [--report DIR] [--threads N] [--uncalibrated]\n"
+                   "         [--mirror] [--json FILE] [--report DIR] [--threads N] [--uncalibrated]\n"
                    "         [--precision fp32|int8]\n"
                    "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
-                   "for a .csv). --tta averages the face, its mirror and small shifts.\n"
+                   "for a .csv). --tta averages the face, its mirror and small shifts;\n"
+                   "--mirror the face and its mirror only (emotion-detect's --views 2).\n"
                    "ECE (15 equal-width bins of top-1 confidence) and NLL judge the\n"
                    "probabilities; --uncalibrated ignores the model's calibration.\n"
                    "Several models, comma-separated, are evaluated as an ensemble: their\n"
@@ -65,8 +67,13 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
                    paths_default_model());
             return EVAL_HELP;
         }
-        if (!strcmp(a, "--tta")) {
-            o->tta = 1;
+        if (!strcmp(a, "--tta") || !strcmp(a, "--mirror")) {
+            if (o->views != 1) {
+                cli_err("eval: --tta and --mirror are two ways to see a face; give one");
+                return EVAL_BAD;
+            }
+            /* tta_views starts with the face and its mirror */
+            o->views = !strcmp(a, "--tta") ? N_TTA : 2;
             continue;
         }
         if (!strcmp(a, "--uncalibrated")) {
@@ -178,7 +185,7 @@ int cmd_eval(int argc, char **argv)
         return st == EVAL_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
                *report = o.report;
-    int tta = o.tta, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
+    int views = o.views, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
     size_t dl = strlen(data);
     if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
         split = "PublicTest";
@@ -208,8 +215,8 @@ int cmd_eval(int argc, char **argv)
         for (int i = 0; i < kk; i++)
             cn[i] = nn_net_class(net, i);
         if (rollnet_centres(cn, kk, centres)) {
-            if (e.n > 1 || tta || json || report) {
-                cli_err("eval: %s is a roll model: no ensemble, --tta, --json or --report",
+            if (e.n > 1 || views > 1 || json || report) {
+                cli_err("eval: %s is a roll model: no ensemble, --tta, --mirror, --json or --report",
                         e.path[0]);
                 rc = CLI_EXIT_USAGE;
             } else {
@@ -243,7 +250,6 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     double t0 = nn_now();
-    int views = tta ? N_TTA : 1;
     if (ensemble_classify(&e, ds, data, split, threads, views, tta_view, acc)) {
         cli_err("%s", app_error());
         goto done;
@@ -260,7 +266,8 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < k; i++)
         names[i] = nn_net_class(net, i);
     printf("model: %s\ndata:  %s%s%s (%d faces)%s\n", model, data, split ? " split " : "",
-           split ? split : "", n, tta ? ", test-time augmentation" : "");
+           split ? split : "", n,
+           views == N_TTA ? ", test-time augmentation" : views == 2 ? ", the face and its mirror" : "");
     report_metrics_print(stdout, &m, names);
     char calib[96];
     double ece = nn_ece(acc, ds->labels, n, k, CALIBRATE_ECE_BINS), nll = nn_nll(acc, ds->labels, n, k);
@@ -271,7 +278,8 @@ int cmd_eval(int argc, char **argv)
     printf("calibration: %s; ECE %.4f (%d bins), NLL %.4f\n", calib, ece, CALIBRATE_ECE_BINS, nll);
     printf("time: %.2f s (%.0f faces/s)\n", secs, (double)n * views * e.n / secs);
     char what[512];
-    snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "", tta ? " (TTA)" : "");
+    snprintf(what, sizeof what, "%s%s%s%s", data, split ? " " : "", split ? split : "",
+             views == N_TTA ? " (TTA)" : views == 2 ? " (mirror)" : "");
     report_content rep = {
         .title = "evaluation", .classes = names, .n_classes = k, .metrics = &m, .metrics_of = what,
         .best_val_accuracy = -1, .model = model, .data = data,

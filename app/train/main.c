@@ -13,7 +13,7 @@
  * for predict, whose operands are files. */
 static const char *const train_flags[] = {"--help", "--no-equalize", NULL};
 static const char *const help_flag[] = {"--help", NULL};
-static const char *const eval_flags[] = {"--help", "--tta", "--uncalibrated", NULL};
+static const char *const eval_flags[] = {"--help", "--tta", "--mirror", "--uncalibrated", NULL};
 static const char *const info_flags[] = {"--help", "--json", NULL};
 static const char *const bench_flags[] = {"--help", "--opencv", NULL};
 static const char *const export_flags[] = {"-h", "--help", "--check", NULL};
