@@ -154,6 +154,7 @@ def main():
         ("--without cuts", ["--without", "cuts"]),
         ("--without roll", ["--without", "roll"]),
         ("--without rollnet", ["--without", "rollnet"]),
+        ("--views 1", ["--views", "1"]),
         ("--without confirm", ["--without", "confirm"]),
         ("--without small", ["--without", "small"]),
         ("--prep equalize", ["--prep", "equalize"]),
