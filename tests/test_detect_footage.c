@@ -24,8 +24,8 @@
  *   (with their own pyramid step, not video's),
  *   ids are never shared between images, tiny and blank images give none.
  * - Mirror views: both views give the mean of what alternate frames give
- *   (the first of a scene as it is); auto picks both for stills,
- *   alternate frames for smoothed video, one view unsmoothed.
+ *   (the first of a scene as it is); auto picks both for stills, one
+ *   view for video.
  * - The second look's vote (pipeline_set_confirm_cascades): faces upright,
  *   mirrored and rolled are shown on the frame they first appear (also
  *   when they come in mid scene, within two frames); busy
@@ -392,7 +392,7 @@ static int views_probs(nn_net *net, cvw_cascade *cas, const uint8_t *bgr, pipeli
 
 /* Mirror views: both views average what alternate frames give one at a
  * time, and the first frame of a scene is seen as it is; auto is both
- * views for stills, alternate frames for smoothed video, one view unsmoothed. */
+ * views for stills, one view for video. */
 static void test_views(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
 {
     int k = nn_net_n_classes(net);
@@ -415,12 +415,12 @@ static void test_views(nn_net *net, cvw_cascade *cas, uint8_t *bgr)
     for (int j = 0; j < k; j++)
         worst = fmax(worst, fabs(both[j] - 0.5 * (one2[j] + alt2[j])));
     CHECK_MSG(worst < 1e-5, "both views differ from the mean of the two by %g", worst);
-    /* auto: unsmoothed video one view; smoothed, alternate frames */
+    /* auto: video one view, smoothed or not */
     CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0, 0, 2, x));
     CHECK_MSG(!memcmp(x, one2, sz), "auto, unsmoothed video: not one view");
     CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0.6f, 0, 2, x));
-    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ALTERNATE, 0.6f, 0, 2, y));
-    CHECK_MSG(!memcmp(x, y, sz), "auto, smoothed video: not alternate frames");
+    CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_ONE, 0.6f, 0, 2, y));
+    CHECK_MSG(!memcmp(x, y, sz), "auto, smoothed video: not one view");
     /* auto for stills: both views, every time (a still stands alone) */
     CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_AUTO, 0.6f, 1, 2, x));
     CHECK(views_probs(net, cas, bgr, PIPELINE_VIEWS_BOTH, 0.6f, 1, 1, y));

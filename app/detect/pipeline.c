@@ -189,9 +189,12 @@ static int level_rolls(pipeline *p, int w, int h, const track_box *found, int n,
 static pipeline_views frame_views(const pipeline *p, int still)
 {
     pipeline_views v = p->cfg.views;
+    /* Images gained from both views on every set measured; video, with
+     * alternate frames or both views, gained on some generated sets and
+     * lost on others (app/detect/README.md, "Mirror views"), so it keeps
+     * one view and its frame budget. */
     if (v == PIPELINE_VIEWS_AUTO)
-        v = still ? PIPELINE_VIEWS_BOTH
-                  : p->cfg.smooth > 0 ? PIPELINE_VIEWS_ALTERNATE : PIPELINE_VIEWS_ONE;
+        v = still ? PIPELINE_VIEWS_BOTH : PIPELINE_VIEWS_ONE;
     if (v == PIPELINE_VIEWS_ALTERNATE && still)
         v = PIPELINE_VIEWS_ONE; /* nothing to average over */
     return v;

@@ -57,7 +57,7 @@ enum {
  * reads a face and its mirror a little differently; averaging the two is
  * about one point more accurate (app/detect/README.md, "Mirror views"). */
 typedef enum {
-    PIPELINE_VIEWS_AUTO,      /* images BOTH; video ALTERNATE, ONE when not smoothed */
+    PIPELINE_VIEWS_AUTO,      /* images BOTH, video ONE (measured: README) */
     PIPELINE_VIEWS_ONE,       /* the face as it is */
     PIPELINE_VIEWS_BOTH,      /* the face and its mirror, probabilities averaged */
     PIPELINE_VIEWS_ALTERNATE, /* video: mirrored on every second frame, so the
