@@ -103,51 +103,41 @@ std::string file_problem(const char *path)
     return "";
 }
 
-// Whether path is a JPEG whose markers stop before the end-of-image marker:
-// a copy or download cut short. libjpeg decodes such a file without an
-// error, the missing rows gray, and only warns on stderr (muted here), so
-// the picture would pass as whole. Segments are skipped by their lengths,
-// so an EXIF thumbnail's end marker does not count, nor does anything
-// appended after the real one (phones append video to "motion photos").
-bool jpeg_cut_short(const char *path)
+// Whether the file's bytes are a JPEG whose markers stop before the
+// end-of-image marker: a copy or download cut short. libjpeg decodes such a
+// file without an error, the missing rows gray, and only warns on stderr
+// (muted here), so the picture would pass as whole. Segments are skipped by
+// their lengths, so an EXIF thumbnail's end marker does not count, nor does
+// anything appended after the real one (phones append video to "motion
+// photos").
+bool jpeg_cut_short(const std::vector<uchar> &f)
 {
-    FILE *f = std::fopen(path, "rb");
-    if (!f)
-        return false; // file_problem and the decoder say why
-    bool cut = false;
-    if (std::getc(f) == 0xFF && std::getc(f) == 0xD8) {
-        cut = true;
-        int c = std::getc(f);
-        while (c != EOF) {
-            if (c != 0xFF) { // entropy-coded data between markers
-                c = std::getc(f);
-                continue;
-            }
-            int m = std::getc(f);
-            while (m == 0xFF) // fill bytes
-                m = std::getc(f);
-            if (m == EOF)
-                break;
-            if (m == 0xD9) {
-                cut = false;
-                break;
-            }
-            // Stuffed 0xFF, restart markers and TEM stand alone.
-            if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
-                c = std::getc(f);
-                continue;
-            }
-            int hi = std::getc(f), lo = std::getc(f);
-            if (lo == EOF)
-                break;
-            long len = (long)hi << 8 | lo;
-            if (len < 2 || std::fseek(f, len - 2, SEEK_CUR) != 0)
-                break;
-            c = std::getc(f); // EOF here when the segment ran past the end
+    size_t n = f.size(), i = 2;
+    if (n < 2 || f[0] != 0xFF || f[1] != 0xD8)
+        return false;
+    while (i < n) {
+        if (f[i] != 0xFF) { // entropy-coded data between markers
+            i++;
+            continue;
         }
+        while (i < n && f[i] == 0xFF) // fill bytes
+            i++;
+        if (i >= n)
+            return true;
+        uchar m = f[i++];
+        if (m == 0xD9)
+            return false;
+        // Stuffed 0xFF, restart markers and TEM stand alone.
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+            continue;
+        if (i + 2 > n)
+            return true;
+        size_t len = (size_t)f[i] << 8 | f[i + 1];
+        if (len < 2)
+            return true;
+        i += len; // past the end when the segment ran past it
     }
-    std::fclose(f);
-    return cut;
+    return true;
 }
 
 // Why a file cannot be created at path, or "" when it probably can.
@@ -384,12 +374,29 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         std::string why = file_problem(path);
         if (!why.empty())
             return fail(name + ": " + why);
-        if (jpeg_cut_short(path))
+        // Read once: the bytes are checked, then decoded from memory.
+        std::vector<uchar> bytes;
+        {
+            FILE *f = std::fopen(path, "rb");
+            if (!f)
+                return fail(name + ": " + std::strerror(errno));
+            uchar buf[1 << 16];
+            size_t got;
+            while ((got = std::fread(buf, 1, sizeof buf, f)) > 0)
+                bytes.insert(bytes.end(), buf, buf + got);
+            bool bad = std::ferror(f) != 0;
+            std::fclose(f);
+            if (bad)
+                return fail(name + ": read error");
+        }
+        if (bytes.empty()) // imdecode asserts on no bytes
+            return fail(name + ": not an image file (cannot be decoded)");
+        if (jpeg_cut_short(bytes))
             return fail(name + ": truncated JPEG (the file ends before the picture does)");
         cv::Mat raw, m;
         {
             StderrMute mute;
-            raw = cv::imread(path, cv::IMREAD_UNCHANGED);
+            raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
         }
         if (raw.empty())
             return fail(name + ": not an image file (cannot be decoded)");
