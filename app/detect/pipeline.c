@@ -265,10 +265,10 @@ static int classify(pipeline *p, int w, int h, const track_box *found, int n, in
 
     const float *probs = NULL;
     if (n > 0) {
-        /* One call for all faces: the engine batches them through each
-         * layer, which costs less than n calls. */
-        /* A scene's first frame is seen as it is, so a new face after a
-         * cut gets the same probabilities as on its own. */
+        /* One call for all faces (the engine batches them through each
+         * layer, which costs less than n calls). Alternate views start a
+         * scene with the face as it is, so a new face after a cut gets
+         * the probabilities it gets on its own. */
         pipeline_views v = frame_views(p, still);
         probs = forward_views(p, n, v, v == PIPELINE_VIEWS_ALTERNATE && p->scene_frame % 2 == 0);
         if (!probs)
