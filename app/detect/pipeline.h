@@ -82,6 +82,8 @@ typedef struct pipeline_cfg {
     pipeline_prep prep;
     double still_min_face; /* stills' minimum face (default 0.04) */
     double still_scale_factor; /* stills' pyramid step (default 1.1) */
+    double turn_scale_factor;  /* video's turned passes' step (default 1.25, never finer
+                                  than scale_factor) */
     int still_min_neighbors;   /* stills' strictness (default 5) */
     float roll_deg;    /* rotated passes at +-this (default 25) */
     float cut_threshold; /* scene.h (default SCENE_CUT_DEFAULT) */

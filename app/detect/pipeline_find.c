@@ -82,8 +82,9 @@ static int pass(pipeline *p, int w, int h, const uint8_t *src, int dw, int dh, d
         img = p->rot;
     }
     cvw_rect f[MAX_CANDIDATES];
-    int got = cvw_cascade_detect(p->cascade, img, dw, dh,
-                                 still ? p->cfg.still_scale_factor : p->cfg.scale_factor,
+    double step = still ? p->cfg.still_scale_factor
+                        : angle != 0 ? p->cfg.turn_scale_factor : p->cfg.scale_factor;
+    int got = cvw_cascade_detect(p->cascade, img, dw, dh, step,
                                  (still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors) +
                                      more_neighbors,
                                  min_side, max_side, f,
