@@ -84,10 +84,10 @@ static int pass(pipeline *p, int w, int h, const uint8_t *src, int dw, int dh, d
     cvw_rect f[MAX_CANDIDATES];
     double step = still ? p->cfg.still_scale_factor
                         : angle != 0 ? p->cfg.turn_scale_factor : p->cfg.scale_factor;
-    int got = cvw_cascade_detect(p->cascade, img, dw, dh, step,
-                                 (still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors) +
-                                     more_neighbors,
-                                 min_side, max_side, f,
+    int neighbors = (still ? p->cfg.still_min_neighbors : p->cfg.min_neighbors) + more_neighbors;
+    if (neighbors < 1) /* 0 would return every window's hit, ungrouped */
+        neighbors = 1;
+    int got = cvw_cascade_detect(p->cascade, img, dw, dh, step, neighbors, min_side, max_side, f,
                                  max < MAX_CANDIDATES ? max : MAX_CANDIDATES);
     if (got < 0)
         return cv_fail();
@@ -275,8 +275,8 @@ int pipeline__full_pass(pipeline *p, int w, int h, int dw, int dh, double s, int
                (still || p->scene_start || p->n_full % 3 == 0);
     for (int k = 0; roll && k < 2; k++) {
         double a = k == 0 ? p->cfg.roll_deg : -p->cfg.roll_deg;
-        int m = pass(p, w, h, p->small, dw, dh, s, a, min_side, 0, still, 0, cand + n,
-                     MAX_CANDIDATES);
+        int m = pass(p, w, h, p->small, dw, dh, s, a, min_side, 0, still,
+                     still ? 0 : PIPELINE_TURN_NEIGHBORS, cand + n, MAX_CANDIDATES);
         if (m < 0)
             return -1;
         n += m;

@@ -60,6 +60,14 @@
  * 2026-11-26-epyc-zen4-footage5-idle.txt; first-second rates, both
  * builds alike: the whole runs are faster, app/detect/README.md). */
 #define PIPELINE_FINE_SCALE (4.0 / 3.0)
+/* Video's turned passes ask one neighbour fewer than the upright pass: at
+ * their coarser step (pipeline_cfg.turn_scale_factor) a face gathers fewer
+ * overlapping hits, and the second look turns down what texture adds. A
+ * real face (assets/astronaut.png) rolled 18-30 degrees at 8 sizes, 128
+ * scenes of 8 frames: found in 828 face-frames at step 1.2 with 3
+ * neighbours, 758 at 1.25 with 3, 856 at 1.25 with 2 (app/detect/README.md,
+ * "Footage"). */
+#define PIPELINE_TURN_NEIGHBORS (-1)
 /* With the second look's own cascades (pipeline_set_confirm_cascades), a
  * new face in video needs two votes of three: the turned look above, the
  * other frontal cascade (haarcascade_frontalface_alt) in the upright
