@@ -60,7 +60,8 @@ pipeline *pipeline_new(nn_net *net, cvw_cascade *cascade, const pipeline_cfg *cf
      * face up, twice, on each scene's first frame: at 1.25 they cost about
      * a fifth less than at the upright pass's 1.2; on the generated
      * footage faces found went from 65.9/55.4/56.9% to 66.5/56.6/55.0%
-     * (app/detect/README.md, "Footage"). */
+     * (3 neighbours; PIPELINE_TURN_NEIGHBORS since) (app/detect/README.md,
+     * "Footage"). */
     if (!(p->cfg.turn_scale_factor > 1))
         p->cfg.turn_scale_factor = 1.25;
     if (p->cfg.turn_scale_factor < p->cfg.scale_factor)

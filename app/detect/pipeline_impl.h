@@ -64,9 +64,9 @@
  * their coarser step (pipeline_cfg.turn_scale_factor) a face gathers fewer
  * overlapping hits, and the second look turns down what texture adds. A
  * real face (assets/astronaut.png) rolled 18-30 degrees at 8 sizes, 128
- * scenes of 8 frames: found in 828 face-frames at step 1.2 with 3
- * neighbours, 758 at 1.25 with 3, 856 at 1.25 with 2 (app/detect/README.md,
- * "Footage"). */
+ * scenes of 8 frames (bench/roll_real.py): found in 644 of 1,024 frames at
+ * step 1.2 with 3 neighbours, 601 at 1.25 with 3, 700 at 1.25 with 2
+ * (app/detect/README.md, "Footage"). */
 #define PIPELINE_TURN_NEIGHBORS (-1)
 /* With the second look's own cascades (pipeline_set_confirm_cascades), a
  * new face in video needs two votes of three: the turned look above, the
