@@ -95,4 +95,4 @@ static void avx2_gemm(const nn_q8_gemm *g, int b0, int b1, int p0, int p1)
             tile(g, b, p, p1 - p < R ? p1 - p : R);
 }
 
-const nn_q8_kernel nn_q8_kernel_avx2 = {"avx2", avx2_gemm};
+const nn_q8_kernel nn_q8_kernel_avx2 = {"avx2", avx2_gemm, 0};
