@@ -101,6 +101,7 @@ typedef struct q8_step {
     /* Q_GEMM */
     int dense, P, taps, cq, nb, oc, relu;
     int8_t *w;
+    int16_t *w16;     /* w widened, for a `wide` kernel */
     float *scale, *bias, lo;
     int32_t *tap, *pix, *opix;
     float *tmp;       /* float NHWC output before its transpose to NCHW */
@@ -116,6 +117,8 @@ struct nn_q8 {
     int n_steps;
     q8_tensor *t;
     int n_t;
+    int16_t *in16;    /* a `wide` kernel's input widened: one image, or a dense layer's batch */
+    size_t in16_len;  /* elements */
 };
 
 static void free_plan(nn_q8 *q)
@@ -123,6 +126,7 @@ static void free_plan(nn_q8 *q)
     for (int i = 0; i < q->n_steps; i++) {
         q8_step *s = &q->steps[i];
         nn_free(s->w);
+        nn_free(s->w16);
         nn_free(s->scale);
         nn_free(s->bias);
         nn_free(s->tap);
@@ -134,6 +138,9 @@ static void free_plan(nn_q8 *q)
         nn_free(q->t[i].buf);
     free(q->steps);
     free(q->t);
+    nn_free(q->in16);
+    q->in16 = NULL;
+    q->in16_len = 0;
     q->steps = NULL;
     q->t = NULL;
     q->n_steps = q->n_t = 0;
@@ -282,6 +289,11 @@ static int quantize_weights(q8_step *s, const nn_layer *l, const nn_layer *bn,
         s->scale[o] = (float)a;
         s->bias[o] = (float)b;
     }
+    if (q8_kernel()->wide) { /* widened once here, not on every use */
+        if (!(s->w16 = nn_alloc(sizeof(int16_t) * bb * s->nb)))
+            return -1;
+        nn_q8_widen_s8(s->w16, s->w, bb * s->nb);
+    }
     return 0;
 }
 
@@ -352,6 +364,9 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
     if (quantize_weights(s, l, has_bn ? &net->layers[i + 1] : NULL, in,
                          out ? out->scale : 0.0f, out ? out->zp : 0) < 0)
         return -1;
+    size_t wide = s->dense ? in->img * (size_t)q->cap : in->img;
+    if (q8_kernel()->wide && wide > q->in16_len)
+        q->in16_len = wide;
     q->n_steps++;
     return 0;
 }
@@ -417,6 +432,8 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
                                                .src = -1, .dst = -1};
         }
     }
+    if (q->in16_len && !(q->in16 = nn_alloc(sizeof(int16_t) * q->in16_len)))
+        goto fail;
     q->gen = net->params_gen;
     q->built = 1;
     return 0;
@@ -459,8 +476,9 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
     gemm_job j = {.g = {
         .pix = s->pix, .tap = s->tap, .taps = s->taps, .cq = s->cq, .w = s->w, .nb = s->nb,
         .oc = s->oc, .scale = s->scale, .bias = s->bias, .lo = s->lo, .relu = s->relu,
-        .opix = s->opix,
+        .opix = s->opix, .w16 = s->w16,
     }};
+    const int wide = q8_kernel()->wide;
     int images = s->dense ? 1 : n;
     j.g.P = s->dense ? n : s->P;
     size_t work = (size_t)j.g.P * s->nb * 16 * s->taps * s->cq;
@@ -469,6 +487,10 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
     j.by_pixel = j.g.P >= 48 * j.tasks || s->nb < 2 * j.tasks;
     for (int img = 0; img < images; img++) {
         j.g.in = in->buf + (s->dense ? 0 : (size_t)img * in->img);
+        if (wide) { /* the input once per image (or batch), not per tap and block */
+            nn_q8_widen_u8(q->in16, j.g.in, s->dense ? in->img * (size_t)n : in->img);
+            j.g.in16 = q->in16;
+        }
         float *yf = net->act[s->last] + (size_t)img * l->out_c * s->P;
         if (out) {
             j.g.out8 = out->buf + (s->dense ? 0 : (size_t)img * out->img);

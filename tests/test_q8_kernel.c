@@ -4,7 +4,7 @@
  * partial tiles (1 to 3 pixels, as dense layers have), sub-ranges of
  * blocks and pixels, extreme values (255 x -127 summed over 9 x 96 quads),
  * both output kinds, and that nothing outside the valid outputs is
- * written. Exits 77 (skipped) when the CPU lacks the kernel's ISA. */
+ * written; then every tile edge of a fixed list of shapes. Exits 77 (skipped) when the CPU lacks the kernel's ISA. */
 #include "nn_impl.h"
 #include "kernels/q8.h"
 #include "testutil.h"
@@ -16,14 +16,19 @@ static int rnd(uint64_t *s, int lo, int hi) /* [lo, hi] */
     return lo + (int)(nn_rand_u64(s) % (uint64_t)(hi - lo + 1));
 }
 
-static int run_case(const nn_q8_kernel *k, uint64_t *s, int c)
+/* A fixed shape for run_case; 0 fields are drawn at random. */
+typedef struct shape {
+    int taps, cq, oc, P;
+} shape;
+
+static int run_case(const nn_q8_kernel *k, uint64_t *s, int c, shape f)
 {
     int extreme = c % 7 == 3;
-    int taps = (int[]){1, 4, 9}[rnd(s, 0, 2)];
-    int cq = extreme ? 96 : rnd(s, 1, 12);
-    int nb = rnd(s, 1, 6);
-    int oc = extreme ? 16 * nb : rnd(s, 16 * (nb - 1) + 1, 16 * nb);
-    int P = c % 5 == 0 ? rnd(s, 1, 3) : rnd(s, 1, 70);
+    int taps = f.taps ? f.taps : (int[]){1, 4, 9}[rnd(s, 0, 2)];
+    int cq = f.cq ? f.cq : extreme ? 96 : rnd(s, 1, 12);
+    int nb = f.oc ? (f.oc + 15) / 16 : rnd(s, 1, 6);
+    int oc = f.oc ? f.oc : extreme ? 16 * nb : rnd(s, 16 * (nb - 1) + 1, 16 * nb);
+    int P = f.P ? f.P : c % 5 == 0 ? rnd(s, 1, 3) : rnd(s, 1, 70);
     size_t span = (size_t)rnd(s, 0, 300) * 4, ibytes = span + (size_t)taps * 4 * cq + 4 * (size_t)cq + 64;
     uint8_t *in = malloc(ibytes + 4 * (size_t)taps * 4 * cq);
     int32_t tap[9], *pix = malloc(sizeof(int32_t) * P), *opix = malloc(sizeof(int32_t) * P);
@@ -54,12 +59,17 @@ static int run_case(const nn_q8_kernel *k, uint64_t *s, int c)
     }
     int b0 = rnd(s, 0, nb - 1), b1 = rnd(s, b0 + 1, nb);
     int p0 = rnd(s, 0, P - 1), p1 = rnd(s, p0 + 1, P);
-    if (c % 3 == 0) {
+    if (c % 3 == 0 || f.P) {
         b0 = 0, b1 = nb, p0 = 0, p1 = P;
     }
+    /* a `wide` kernel's int16 copies (the reference ignores them) */
+    int16_t *in16 = malloc(sizeof(int16_t) * itot), *w16 = malloc(sizeof(int16_t) * wbytes);
+    nn_q8_widen_u8(in16, in, itot);
+    nn_q8_widen_s8(w16, w, wbytes);
     nn_q8_gemm g = {.in = in, .pix = pix, .tap = tap, .P = P, .taps = taps, .cq = cq, .w = w,
                     .nb = nb, .oc = oc, .scale = scale, .bias = bias,
-                    .lo = c % 2 ? (float)rnd(s, 0, 40) : 0.0f, .relu = c % 4 == 1, .opix = opix};
+                    .lo = c % 4 == 2 ? (float)rnd(s, 0, 40) : 0.0f, .relu = c % 4 == 1, .opix = opix,
+                    .in16 = k->wide ? in16 : NULL, .w16 = k->wide ? w16 : NULL};
     memset(o8a, 0xA5, olen);
     memset(o8b, 0xA5, olen);
     for (size_t i = 0; i < olen; i++)
@@ -88,6 +98,8 @@ static int run_case(const nn_q8_kernel *k, uint64_t *s, int c)
     CHECK_MSG(!bad, "case %d: taps %d cq %d nb %d oc %d P %d blocks [%d,%d) pixels [%d,%d) %s", c,
               taps, cq, nb, oc, P, b0, b1, p0, p1, c % 2 ? "float" : "u8");
     free(in);
+    free(in16);
+    free(w16);
     free(pix);
     free(opix);
     free(w);
@@ -137,6 +149,16 @@ int main(int argc, char **argv)
     uint64_t s = test_seed(77);
     int fails = 0;
     for (int c = 0; c < 400 && fails < 5; c++)
-        fails += run_case(k, &s, c);
+        fails += run_case(k, &s, c, (shape){0});
+    /* Edges of the SIMD kernels' tiles, every one: pixel counts around
+     * tiles of 6 (and the 1-2 pixel path), channel counts ending inside
+     * the first or second 8 of a block, one quad or a few, one tap or
+     * nine; each with the four outputs c % 4 selects: u8 (0), u8 clamped
+     * at a zero point (2), float (3), float through the ReLU (1). */
+    static const int Ps[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13}, ocs[] = {1, 7, 8, 9, 16, 17, 24, 33};
+    for (int i = 0; i < (int)(sizeof Ps / sizeof *Ps) && fails < 5; i++)
+        for (int j = 0; j < (int)(sizeof ocs / sizeof *ocs) && fails < 5; j++)
+            for (int c = 0; c < 4; c++)
+                fails += run_case(k, &s, c, (shape){(i + j) % 2 ? 9 : 1, 1 + (i + j + c) % 3, ocs[j], Ps[i]});
     return test_done(name);
 }

@@ -20,6 +20,11 @@
  * Weights are packed once per layer: w[nb][taps][cq][16][4] s8, 16 output
  * channels by 4 input channels per step (vpdpbusd's shape), zero-padded
  * past the real channels.
+ *
+ * A kernel with `wide` set also gets both operands sign/zero-extended to
+ * int16 in the same layouts (w16, in16; offsets in elements, not bytes):
+ * on AVX2 without VNNI the multiply is vpmaddwd, and widening once per
+ * layer rather than per use takes the conversions out of its inner loop.
  */
 #ifndef NN_Q8_H
 #define NN_Q8_H
@@ -40,6 +45,9 @@ typedef struct nn_q8_gemm {
     uint8_t *out8;        /* exactly one of out8, outf is set */
     float *outf;
     const int32_t *opix;  /* [P] element offset of each pixel's channel 0 */
+    /* set for kernels with `wide` (else NULL): in and w widened to int16 */
+    const int16_t *in16;  /* in16[i] = in[i] over the bytes the call reads */
+    const int16_t *w16;   /* w16[i] = w[i] */
 } nn_q8_gemm;
 
 /* Computes output blocks [b0, b1) (16 channels each) for pixels [p0, p1). */
@@ -48,6 +56,7 @@ typedef void (*nn_q8_fn)(const nn_q8_gemm *g, int b0, int b1, int p0, int p1);
 typedef struct nn_q8_kernel {
     const char *name;
     nn_q8_fn gemm;
+    int wide;             /* wants in16 and w16 (see above) */
 } nn_q8_kernel;
 
 extern const nn_q8_kernel nn_q8_kernel_ref;
@@ -64,6 +73,19 @@ const nn_q8_kernel *nn__q8_kernel_named(const char *name);
 static inline size_t nn_q8_block_bytes(int taps, int cq)
 {
     return (size_t)taps * cq * 64;
+}
+
+/* The widened copies for `wide` kernels. */
+static inline void nn_q8_widen_u8(int16_t *restrict dst, const uint8_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static inline void nn_q8_widen_s8(int16_t *restrict dst, const int8_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
 }
 
 #endif /* NN_Q8_H */

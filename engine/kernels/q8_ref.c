@@ -34,4 +34,4 @@ static void ref_gemm(const nn_q8_gemm *g, int b0, int b1, int p0, int p1)
     }
 }
 
-const nn_q8_kernel nn_q8_kernel_ref = {"ref", ref_gemm};
+const nn_q8_kernel nn_q8_kernel_ref = {"ref", ref_gemm, 0};
