@@ -229,7 +229,7 @@ static hints_kind assess(cvw_cascade *cas, const uint8_t *gray, const cvw_rect *
     int n = detect(cas, gray, boxes);
     if (n_out)
         *n_out = n;
-    return hints_assess(gray, FW, FH, boxes, n, last, cas, 0.1);
+    return hints_assess(gray, FW, FH, boxes, n, last, cas, HINTS_LOOK_ALL, 0.1);
 }
 
 static void check_hints(const fg_scene *sc, cvw_cascade *cas)
@@ -270,6 +270,17 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
         k = assess(cas, g2, NULL, &n);
         CHECK_MSG(k == HINTS_SMALL, "face %d px (%d found): '%s'", sizes[i], n, hints_name(k));
     }
+    /* each look only when asked for (person.c drops the turned look when
+     * the pipeline turns) */
+    compose(sc, (cvw_rect){300, 200, 36, 36}, bgr);
+    cvw_bgr_to_gray(bgr, FW, FH, g2);
+    k = hints_assess(g2, FW, FH, NULL, 0, NULL, cas, HINTS_LOOK_TILT, 0.1);
+    CHECK_MSG(k == HINTS_NONE, "36 px, turned look only: '%s'", hints_name(k));
+    k = hints_assess(g2, FW, FH, NULL, 0, NULL, cas, HINTS_LOOK_SMALL, 0.1);
+    CHECK_MSG(k == HINTS_SMALL, "36 px, small look only: '%s'", hints_name(k));
+    hints_rotate(gray, FW, FH, 30.0, g2);
+    k = hints_assess(g2, FW, FH, NULL, 0, NULL, cas, HINTS_LOOK_SMALL, 0.1);
+    CHECK_MSG(k == HINTS_NONE, "tilted, small look only: '%s'", hints_name(k));
     /* cut off by the left edge: found there, or lost there */
     compose(sc, (cvw_rect){-50, 140, 200, 200}, bgr);
     cvw_bgr_to_gray(bgr, FW, FH, g2);

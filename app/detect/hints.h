@@ -33,12 +33,22 @@ typedef enum {
 const char *hints_text(hints_kind h);
 const char *hints_name(hints_kind h);
 
+/* Which second looks hints_assess may take. */
+enum {
+    HINTS_LOOK_TILT = 1,  /* copies turned by +-HINTS_TILT_DEG (redundant when the
+                           * pipeline runs its own turned passes) */
+    HINTS_LOOK_SMALL = 2, /* the frame at up to 640 wide, for faces under the pipeline's */
+    HINTS_LOOK_ALL = 3,
+};
+
 /* Judge a w x h gray frame with its n face boxes (source pixels). last: the
- * box of a face seen lately (person.c: within 1.5 s) but not now, or NULL. cascade and min_face (the
+ * box of a face seen lately (person.c: within 1.5 s) but not now, or NULL.
+ * cascade (NULL: no second looks), looks (HINTS_LOOK_*) and min_face (the
  * pipeline's smallest face, a fraction of the shorter side) for the second
  * looks. */
 hints_kind hints_assess(const uint8_t *gray, int w, int h, const cvw_rect *boxes, int n,
-                      const cvw_rect *last, cvw_cascade *cascade, double min_face);
+                      const cvw_rect *last, cvw_cascade *cascade, unsigned looks,
+                      double min_face);
 
 /* Measures, exposed for tests and thresholds. */
 void hints_luma(const uint8_t *gray, int stride, int w, int h, double *mean, double *spread);

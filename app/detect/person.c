@@ -18,6 +18,12 @@
  * its other passes of a face-free stretch; the assessments in between
  * reuse their verdict. */
 #define HINT_LOOK_EVERY 12
+/* Face-free assessments in a row before the first look. A face missing
+ * for a moment (a cut in edited footage, the frame or two before a new
+ * face is confirmed, a missed detection) is back before a hint could
+ * show, and one look costs as much as a fifth of a 96-frame clip
+ * (generated footage of cuts every 8 frames: bench/detect_footage.py). */
+#define HINT_LOOK_AFTER HINT_AGREE
 #define LAST_MS 1500  /* how long a lost face's box counts */
 #define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
@@ -105,10 +111,16 @@ static void assess(app *a, const source_frame *f)
         boxes[i] = r->faces[i].box;
     const int lately = p->last_t >= 0 && f->t_ms - p->last_t < LAST_MS && r->n == 0;
     /* Frame-level problems (light, blur, edge) are judged every time; the
-     * cascade looks only every HINT_LOOK_EVERY-th face-free time. */
-    int look = r->n == 0 && p->looks_skipped % HINT_LOOK_EVERY == 0;
+     * cascade looks only once the face has been missing for HINT_LOOK_AFTER
+     * assessments in a row, and then every HINT_LOOK_EVERY-th time. */
+    p->free_run = r->n > 0 ? 0 : p->free_run + 1;
+    int look = p->free_run >= HINT_LOOK_AFTER && p->looks_skipped % HINT_LOOK_EVERY == 0;
+    /* With the pipeline's own turned passes on, a tilted head is found
+     * and classified, not hinted at: the turned look would repeat them. */
+    const unsigned looks =
+        HINTS_LOOK_SMALL | (a->o.without & PIPELINE_NO_ROLL ? HINTS_LOOK_TILT : 0u);
     hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
-                              look ? a->cascade : NULL, a->o.min_face);
+                              look ? a->cascade : NULL, looks, a->o.min_face);
     /* The count goes on across faces: footage whose faces come and go
      * would otherwise pay for a look each time one leaves. */
     if (r->n > 0) {
@@ -118,7 +130,8 @@ static void assess(app *a, const source_frame *f)
             p->looked = k == HINTS_TILT || k == HINTS_SMALL ? k : HINTS_NONE;
         else if (k == HINTS_NONE || (k == HINTS_TILT && p->looked == HINTS_SMALL))
             k = p->looked;
-        p->looks_skipped++;
+        if (p->free_run >= HINT_LOOK_AFTER)
+            p->looks_skipped++;
     }
     p->cand_n = k == p->cand ? p->cand_n + 1 : 1;
     p->cand = k;

@@ -27,7 +27,8 @@ typedef struct person {
     hints_kind hint;       /* shown and logged */
     hints_kind cand;       /* the latest assessment ... */
     int cand_n;           /* ... and how many assessments in a row gave it */
-    int looks_skipped;    /* face-free assessments so far: the second looks run on every HINT_LOOK_EVERY-th */
+    int free_run;         /* face-free assessments in a row */
+    int looks_skipped;    /* face-free assessments so far past the first HINT_LOOK_AFTER of a run: the second looks run on every HINT_LOOK_EVERY-th */
     hints_kind looked;    /* what those looks said (HINTS_NONE: nothing) */
     long frame;
     cvw_rect last;        /* the last face seen ... */
