@@ -96,7 +96,10 @@ static void test_forced(void)
     setenv("NN_KERNEL", "no-such-kernel", 1); /* ignored */
     nn__gemm_rechoose();
     CHECK(strcmp(nn__gemm_choice_source(), "NN_KERNEL") != 0);
+    CHECK(strstr(nn_kernel_name(), "NN_KERNEL=no-such-kernel ignored") != NULL);
     unsetenv("NN_KERNEL");
+    nn__gemm_rechoose();
+    CHECK(strstr(nn_kernel_name(), "ignored") == NULL);
 }
 
 static char *slurp(const char *path)

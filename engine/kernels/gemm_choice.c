@@ -25,7 +25,7 @@
  *   is ignored (and rewritten); one that cannot be written is no error.
  *
  * Environment: NN_KERNEL=ref|avx2|avx512 forces one kernel for every class
- * (an unsupported name is ignored); NN_KERNEL_CACHE=0 neither reads nor
+ * (an unsupported name is ignored, and nn_kernel_name says so); NN_KERNEL_CACHE=0 neither reads nor
  * writes the cache (tests). BF16 (NN_GEMM_BF16 in the mode) has a single
  * kernel where the CPU has AVX512_BF16 (unless NN_KERNEL forces ref or
  * avx2), else falls back to FP32.
@@ -375,7 +375,7 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const nn_gemm_kernel *g_choice[NN_GEMM_CLASSES];
 static const nn_gemm_kernel *g_bf16; /* NULL: no BF16, FP32 serves */
 static const char *g_source = "";
-static char g_name[128];
+static char g_name[192];
 static char g_cache[4096];
 
 static void choose(void)
@@ -428,8 +428,13 @@ static void choose(void)
             cache_write(g_cache, cpu, cand, n, g_choice);
         }
     }
-    snprintf(g_name, sizeof g_name, "single:%s batch:%s train:%s (%s)", g_choice[0]->name,
-             g_choice[1]->name, g_choice[2]->name, g_source);
+    /* A forced kernel this CPU cannot run is ignored, and the name says so:
+     * NN_KERNEL=avx512 on an AVX2-only machine otherwise read as obeyed. */
+    int n_name = snprintf(g_name, sizeof g_name, "single:%s batch:%s train:%s (%s)",
+                          g_choice[0]->name, g_choice[1]->name, g_choice[2]->name, g_source);
+    if (e && !forced && n_name > 0 && (size_t)n_name < sizeof g_name)
+        snprintf(g_name + n_name, sizeof g_name - (size_t)n_name,
+                 " NN_KERNEL=%.24s ignored: no such kernel on this CPU", e);
 }
 
 static void choose_once(void) { choose(); }
