@@ -6,7 +6,8 @@
  *    undoes it;
  *  - guidance hints (hints.c) on frames of the real face darkened,
  *    brightened, blurred, shrunk, cut off by the edge and tilted: the right
- *    hint, and none on good frames;
+ *    hint, and none on good frames; each second look only when asked
+ *    for, and the looks' schedule (person_look_due): none in short gaps;
  *  - --blur (privacy.c, through the program): in a recording the faces
  *    carry almost no high-frequency energy, the rest of the frame is as
  *    without --blur;
@@ -304,6 +305,29 @@ static void check_hints(const fg_scene *sc, cvw_cascade *cas)
     free(bgr);
     free(gray);
     free(g2);
+}
+
+/* When the second looks run: not for a face gone for a moment, at the
+ * third face-free assessment of a run, then every twelfth. */
+static void check_look_schedule(void)
+{
+    person p;
+    memset(&p, 0, sizeof p);
+    int looks = 0;
+    for (int gap = 0; gap < 5; gap++) { /* gaps of two, a face between */
+        looks += person_look_due(&p, 0);
+        looks += person_look_due(&p, 0);
+        looks += person_look_due(&p, 2);
+    }
+    CHECK_MSG(looks == 0, "%d looks in short gaps", looks);
+    int at[4], n = 0;
+    for (int i = 1; i <= 30 && n < 4; i++)
+        if (person_look_due(&p, 0))
+            at[n++] = i;
+    CHECK_MSG(n == 3 && at[0] == 3 && at[1] == 15 && at[2] == 27, "looks at %d %d %d (%d)",
+              n > 0 ? at[0] : -1, n > 1 ? at[1] : -1, n > 2 ? at[2] : -1, n);
+    CHECK(!person_look_due(&p, 1));
+    CHECK(!person_look_due(&p, 0) && !person_look_due(&p, 0)); /* a new run starts over */
 }
 
 /* ---- the hint's place ------------------------------------------------------- */
@@ -784,6 +808,7 @@ int main(int argc, char **argv)
     }
     check_neutral();
     check_options();
+    check_look_schedule();
     check_hint_place();
     check_panels();
     const char *src = getenv("NN_TEST_SRCDIR");

@@ -96,6 +96,14 @@ void person_free(person *p)
     memset(p, 0, sizeof *p);
 }
 
+int person_look_due(person *p, int faces)
+{
+    p->free_run = faces > 0 ? 0 : p->free_run + 1;
+    if (p->free_run < HINT_LOOK_AFTER)
+        return 0;
+    return p->looks_skipped++ % HINT_LOOK_EVERY == 0;
+}
+
 static void assess(app *a, const source_frame *f)
 {
     person *p = &a->pers;
@@ -113,8 +121,7 @@ static void assess(app *a, const source_frame *f)
     /* Frame-level problems (light, blur, edge) are judged every time; the
      * cascade looks only once the face has been missing for HINT_LOOK_AFTER
      * assessments in a row, and then every HINT_LOOK_EVERY-th time. */
-    p->free_run = r->n > 0 ? 0 : p->free_run + 1;
-    int look = p->free_run >= HINT_LOOK_AFTER && p->looks_skipped % HINT_LOOK_EVERY == 0;
+    int look = person_look_due(p, r->n);
     /* With the pipeline's own turned passes on, a tilted head is found
      * and classified, not hinted at: the turned look would repeat them. */
     const unsigned looks =
@@ -130,8 +137,6 @@ static void assess(app *a, const source_frame *f)
             p->looked = k == HINTS_TILT || k == HINTS_SMALL ? k : HINTS_NONE;
         else if (k == HINTS_NONE || (k == HINTS_TILT && p->looked == HINTS_SMALL))
             k = p->looked;
-        if (p->free_run >= HINT_LOOK_AFTER)
-            p->looks_skipped++;
     }
     p->cand_n = k == p->cand ? p->cand_n + 1 : 1;
     p->cand = k;

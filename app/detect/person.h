@@ -61,6 +61,11 @@ void person_free(person *p);
  * faces, assess the hint, and make the shown copy when the heat map or
  * --blur asks for one. Returns 0, or -1 with app_error() set. */
 int person_step(struct app *a, const struct source_frame *f);
+/* One hint assessment with `faces` faces found: whether the hints' second
+ * looks (cascade runs) are due. Only after a face-free run of a few
+ * assessments, then on every twelfth face-free assessment (the count goes
+ * on across faces). */
+int person_look_due(person *p, int faces);
 /* The frame's pixels as shown and recorded. */
 const uint8_t *person_pixels(const struct app *a, const struct source_frame *f);
 
