@@ -12,16 +12,16 @@
 
 #define HINT_EVERY 5  /* frames between second looks when no face is found */
 #define HINT_AGREE 3  /* assessments in a row before a hint shows or goes */
-/* Face-free assessments per run of the second looks (turned copies, the
- * frame at 640 wide with a 1.05 step): they cost about eighteen of the
- * pipeline's full passes (profiled on generated footage), more than all
- * its other passes of a face-free stretch; the assessments in between
- * reuse their verdict. */
+/* Face-free assessments per run of the second looks (the frame at 640
+ * wide with a 1.05 step; the turned copies with --without roll): they
+ * cost more than all the pipeline's other passes of a face-free stretch
+ * (profiled on generated footage); the assessments in between reuse
+ * their verdict. */
 #define HINT_LOOK_EVERY 12
 /* Face-free assessments in a row before the first look. A face missing
  * for a moment (a cut in edited footage, the frame or two before a new
  * face is confirmed, a missed detection) is back before a hint could
- * show, and one look costs as much as a fifth of a 96-frame clip
+ * show, and one look costs more than a tenth of a 96-frame clip
  * (generated footage of cuts every 8 frames: bench/detect_footage.py). */
 #define HINT_LOOK_AFTER HINT_AGREE
 #define LAST_MS 1500  /* how long a lost face's box counts */
@@ -96,6 +96,8 @@ void person_free(person *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The count goes on across faces: footage whose faces come and go would
+ * otherwise pay for a look at each long absence. */
 int person_look_due(person *p, int faces)
 {
     p->free_run = faces > 0 ? 0 : p->free_run + 1;
@@ -128,8 +130,6 @@ static void assess(app *a, const source_frame *f)
         HINTS_LOOK_SMALL | (a->o.without & PIPELINE_NO_ROLL ? HINTS_LOOK_TILT : 0u);
     hints_kind k = hints_assess(p->gray, f->w, f->h, boxes, r->n, lately ? &p->last : NULL,
                               look ? a->cascade : NULL, looks, a->o.min_face);
-    /* The count goes on across faces: footage whose faces come and go
-     * would otherwise pay for a look each time one leaves. */
     if (r->n > 0) {
         p->looked = HINTS_NONE;
     } else {

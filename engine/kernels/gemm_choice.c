@@ -25,8 +25,8 @@
  *   is ignored (and rewritten); one that cannot be written is no error.
  *
  * Environment: NN_KERNEL=ref|avx2|avx512 forces one kernel for every class
- * (an unsupported name is ignored, and nn_kernel_name says so); NN_KERNEL_CACHE=0 neither reads nor
- * writes the cache (tests). BF16 (NN_GEMM_BF16 in the mode) has a single
+ * (an unsupported name is ignored, and nn_kernel_name says so);
+ * NN_KERNEL_CACHE=0 neither reads nor writes the cache (tests). BF16 (NN_GEMM_BF16 in the mode) has a single
  * kernel where the CPU has AVX512_BF16 (unless NN_KERNEL forces ref or
  * avx2), else falls back to FP32.
  */
