@@ -37,6 +37,10 @@
 #include <cpuid.h>
 #endif
 
+/* Batches of up to this many images run each convolution as one GEMM
+ * (plan_gemm): the detector classifies a frame's few faces together. */
+#define Q8_JOINT 4
+
 /* ---- kernel choice --------------------------------------------------------- */
 
 static const nn_q8_kernel *g_q8;
@@ -100,6 +104,7 @@ typedef struct q8_step {
     int src, dst;     /* tensor indices, -1 when float */
     /* Q_GEMM */
     int dense, P, taps, cq, nb, oc, relu;
+    int joint;        /* conv with u8 output: batches up to this many images run as one GEMM */
     int8_t *w;
     int16_t *w16;     /* w widened, for a `wide` kernel */
     float *scale, *bias, lo;
@@ -338,9 +343,16 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
         s->cq = in->cp / 4;
         s->P = l->out_h * l->out_w;
     }
+    /* A convolution into a u8 tensor runs a small batch (the detector's
+     * few faces a frame) as one GEMM over all its images' pixels: one
+     * pool wake-up and one pass over the weights instead of one per image.
+     * Its pixel tables hold the images one after another. */
+    s->joint = !s->dense && out ? (q->cap < Q8_JOINT ? q->cap : Q8_JOINT) : 1;
+    if ((size_t)s->joint * span >= ((size_t)1 << 31))
+        s->joint = 1;
     if (!(s->tap = nn_alloc(sizeof(int32_t) * s->taps)) ||
-        !(s->pix = nn_alloc(sizeof(int32_t) * s->P)) ||
-        !(s->opix = nn_alloc(sizeof(int32_t) * s->P)))
+        !(s->pix = nn_alloc(sizeof(int32_t) * s->P * s->joint)) ||
+        !(s->opix = nn_alloc(sizeof(int32_t) * s->P * s->joint)))
         return -1;
     if (s->dense) {
         s->tap[0] = 0;
@@ -357,6 +369,11 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
             s->opix[p] = (int32_t)(out ? origin(out) + ((size_t)oy * out->wp + ox) * out->cp
                                        : (size_t)p * l->out_c);
         }
+        for (int j = 1; j < s->joint; j++)
+            for (int p = 0; p < s->P; p++) {
+                s->pix[(size_t)j * s->P + p] = (int32_t)(j * in->img) + s->pix[p];
+                s->opix[(size_t)j * s->P + p] = (int32_t)(j * out->img) + s->opix[p];
+            }
         if (!out && s->P > 1 &&
             !(s->tmp = nn_alloc(sizeof(float) * (size_t)s->P * l->out_c)))
             return -1;
@@ -364,7 +381,7 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
     if (quantize_weights(s, l, has_bn ? &net->layers[i + 1] : NULL, in,
                          out ? out->scale : 0.0f, out ? out->zp : 0) < 0)
         return -1;
-    size_t wide = s->dense ? in->img * (size_t)q->cap : in->img;
+    size_t wide = in->img * (size_t)(s->dense ? q->cap : s->joint);
     if (q8_kernel()->wide && wide > q->in16_len)
         q->in16_len = wide;
     q->n_steps++;
@@ -479,8 +496,9 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
         .opix = s->opix, .w16 = s->w16,
     }};
     const int wide = q8_kernel()->wide;
-    int images = s->dense ? 1 : n;
-    j.g.P = s->dense ? n : s->P;
+    const int joint = !s->dense && n <= s->joint; /* the batch as one GEMM */
+    int images = s->dense || joint ? 1 : n;
+    j.g.P = s->dense ? n : joint ? n * s->P : s->P;
     size_t work = (size_t)j.g.P * s->nb * 16 * s->taps * s->cq;
     nn_pool *pool = nn_pool_for(c->pool, work / 16);
     j.tasks = nn_pool_size(pool);
@@ -488,7 +506,7 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
     for (int img = 0; img < images; img++) {
         j.g.in = in->buf + (s->dense ? 0 : (size_t)img * in->img);
         if (wide) { /* the input once per image (or batch), not per tap and block */
-            nn_q8_widen_u8(q->in16, j.g.in, s->dense ? in->img * (size_t)n : in->img);
+            nn_q8_widen_u8(q->in16, j.g.in, s->dense || joint ? in->img * (size_t)n : in->img);
             j.g.in16 = q->in16;
         }
         float *yf = net->act[s->last] + (size_t)img * l->out_c * s->P;

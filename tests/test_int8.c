@@ -8,7 +8,8 @@
  * every class keep the agreement meaningful. Checked:
  *  - INT8 and FP32 predictions agree on at least 99% of the faces, and the
  *    probabilities are close but not identical (INT8 really ran);
- *  - a batch gives bit for bit what single faces do, on 1 and 2 threads;
+ *  - a batch gives bit for bit what single faces do, on 1 and 2 threads,
+ *    small batches (one GEMM over their images) too;
  *  - the calibration round-trips through save and load (QNT8 section) and
  *    gives the same outputs; a file without it loads as FP32 only; a
  *    damaged QNT8 section is refused.
@@ -197,6 +198,12 @@ static void check_net(const char *name, const char *spec, const float *x, const 
             same &= o && !memcmp(o, p8 + i * CLASSES, sizeof(float) * CLASSES);
         }
         CHECK_MSG(same, "%s: single faces differ from the batch on %d threads", name, threads);
+        /* small batches run each convolution as one GEMM over their images */
+        for (int b = 2; b <= 5; b++) {
+            const float *o = nn_net_forward(net, xt, b, 0);
+            CHECK_MSG(o && !memcmp(o, p8, sizeof(float) * CLASSES * (size_t)b),
+                      "%s: a batch of %d differs from its faces on %d threads", name, b, threads);
+        }
     }
 
     /* a probability calibration applies in INT8 as in FP32: the outputs are
