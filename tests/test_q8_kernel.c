@@ -4,7 +4,8 @@
  * partial tiles (1 to 3 pixels, as dense layers have), sub-ranges of
  * blocks and pixels, extreme values (255 x -127 summed over 9 x 96 quads),
  * both output kinds, and that nothing outside the valid outputs is
- * written; then every tile edge of a fixed list of shapes. Exits 77 (skipped) when the CPU lacks the kernel's ISA. */
+ * written; then every tile edge of a fixed list of shapes. Exits 77
+ * (skipped) when the CPU lacks the kernel's ISA. */
 #include "nn_impl.h"
 #include "kernels/q8.h"
 #include "testutil.h"

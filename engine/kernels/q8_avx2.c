@@ -78,8 +78,8 @@ wide_tile(const nn_q8_gemm *g, int b, int h, int p, const int R)
 {
     const size_t bs = nn_q8_block_bytes(g->taps, g->cq);
     const int16_t *wb = g->w16 + (size_t)b * bs + 4 * 4 * NW * h;
-    const int16_t *base[6];
-    __m256i acc[6][NW];
+    const int16_t *base[RMAX];
+    __m256i acc[RMAX][NW];
     for (int r = 0; r < R; r++) {
         base[r] = g->in16 + g->pix[p + r];
         for (int k = 0; k < NW; k++)
