@@ -20,7 +20,14 @@
  *
  * A call with fewer than 3 pixels (a dense layer of a small batch) reads
  * every weight once, so it is bound by memory: it reads the s8 weights,
- * half the bytes, and widens them on the fly. */
+ * half the bytes, and widens them on the fly.
+ *
+ * 3x3 convolutions go through the integer Winograd below instead (q8.h:
+ * 16 products per 2x2 tile and channel instead of 36, the same sums): per
+ * pass of up to NN_Q8_WINO_TILES tiles, the inputs' V for all channels,
+ * then per block of 16 output channels the 16 GEMMs (tiles of 16 channels
+ * x 6 tiles, channel pairs to each vpmaddwd, no halves to add) and the
+ * output transform with the requantization. */
 #include "q8.h"
 
 #include <immintrin.h>
@@ -31,6 +38,24 @@
 #define NW 2
 #define RMAX 6
 
+/* Clamps n (<= 8) requantized values f to [lo, 255], rounds them and
+ * stores them as u8. */
+static inline __attribute__((always_inline)) void
+store_u8(__m256 f, float lo, int n, uint8_t *dst)
+{
+    f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(lo)), _mm256_set1_ps(255.0f));
+    __m256i i32 = _mm256_cvtps_epi32(f);
+    __m128i u16 = _mm_packus_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+    __m128i u8 = _mm_packus_epi16(u16, u16);
+    if (n == 8) {
+        _mm_storel_epi64((__m128i *)dst, u8);
+    } else {
+        uint8_t tmp[16];
+        _mm_storeu_si128((__m128i *)tmp, u8);
+        memcpy(dst, tmp, (size_t)n);
+    }
+}
+
 /* Converts, clamps and stores n (<= 8) channels' sums s (oc0.. in order)
  * of pixel p. */
 static inline __attribute__((always_inline)) void
@@ -39,18 +64,7 @@ store8(const nn_q8_gemm *g, __m256i s, int oc0, int n, int p)
     __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(g->scale + oc0),
                                _mm256_loadu_ps(g->bias + oc0));
     if (g->out8) {
-        f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(g->lo)), _mm256_set1_ps(255.0f));
-        __m256i i32 = _mm256_cvtps_epi32(f);
-        __m128i u16 = _mm_packus_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
-        __m128i u8 = _mm_packus_epi16(u16, u16);
-        uint8_t *dst = g->out8 + g->opix[p] + oc0;
-        if (n == 8) {
-            _mm_storel_epi64((__m128i *)dst, u8);
-        } else {
-            uint8_t tmp[16];
-            _mm_storeu_si128((__m128i *)tmp, u8);
-            memcpy(dst, tmp, (size_t)n);
-        }
+        store_u8(f, g->lo, n, g->out8 + g->opix[p] + oc0);
     } else {
         if (g->relu)
             f = _mm256_max_ps(f, _mm256_setzero_ps());
@@ -222,22 +236,13 @@ wino_tile(const nn_q8_wino *g, int b, int x, const int16_t *v, int t, int32_t *m
     }
 }
 
-/* Requantizes sums s of n (<= 8) channels from oc0 to dst, as store8. */
+/* Requantizes n (<= 8) channels' sums, 4 acc each (q8.h), from oc0 to dst,
+ * as store8. */
 static inline void wino_store(const nn_q8_wino *g, __m256i s, int oc0, int n, uint8_t *dst)
 {
     __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(s, 2)),
                                _mm256_loadu_ps(g->scale + oc0), _mm256_loadu_ps(g->bias + oc0));
-    f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(g->lo)), _mm256_set1_ps(255.0f));
-    __m256i i32 = _mm256_cvtps_epi32(f);
-    __m128i u16 = _mm_packus_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
-    __m128i u8 = _mm_packus_epi16(u16, u16);
-    if (n == 8) {
-        _mm_storel_epi64((__m128i *)dst, u8);
-    } else {
-        uint8_t tmp[16];
-        _mm_storeu_si128((__m128i *)tmp, u8);
-        memcpy(dst, tmp, (size_t)n);
-    }
+    store_u8(f, g->lo, n, dst);
 }
 
 /* A^T M A of tiles [t0, t0 + n) of the pass, block b, to the output. */
