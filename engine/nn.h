@@ -250,7 +250,9 @@ int nn_net_calibrate_int8(nn_net *net, const float *x, int n);
 /* Whether the net has an INT8 calibration (from the call above or a file). */
 int nn_net_has_int8(const nn_net *net);
 /* The INT8 kernel in use: "vnni", "avx2" or "ref", by cpuid;
- * NN_INT8_KERNEL=ref|avx2|vnni forces one (if supported). */
+ * NN_INT8_KERNEL=ref|avx2|vnni forces one (if supported). The avx2 kernel
+ * runs 3x3 convolutions as integer Winograd, exactly (the same outputs);
+ * NN_INT8_WINOGRAD=0 turns that off, =all uses it even on few channels. */
 const char *nn_int8_kernel_name(void);
 
 /* ---- calibration ---------------------------------------------------------- */

@@ -325,6 +325,10 @@ int nn__q8_forward(nn_net *net, const nn_ctx *c, int n);
 int nn__q8_set_ranges(nn_net *net, const float *lo, const float *hi, int n);
 /* The net's ranges and their count, or 0 when it has none. */
 int nn__q8_ranges(const nn_net *net, const float **lo, const float **hi);
+/* Which 3x3 convolutions of later INT8 plans run as integer Winograd
+ * (0 none, 1 the default choice, 2 all it can run): the outputs are the
+ * same bit for bit, so this is for tests and measurements. */
+void nn__q8_set_winograd(int mode);
 
 struct nn_net {
     int n_layers;

@@ -105,6 +105,11 @@ typedef struct q8_step {
     /* Q_GEMM */
     int dense, P, taps, cq, nb, oc, relu;
     int joint;        /* conv with u8 output: batches up to this many images run as one GEMM */
+    /* integer Winograd (q8.h) instead of the GEMM: T tiles an image */
+    int wino, T, cv;
+    int16_t *u;
+    int32_t *tin, *tout;
+    uint8_t *tmask;
     int8_t *w;
     int16_t *w16;     /* w widened, for a `wide` kernel */
     float *scale, *bias, lo;
@@ -124,7 +129,48 @@ struct nn_q8 {
     int n_t;
     int16_t *in16;    /* a `wide` kernel's input widened: one image, or a dense layer's batch */
     size_t in16_len;  /* elements */
+    int wino_mode;    /* the g_wino_mode the plan was built with */
+    size_t wscr_each; /* Winograd scratch bytes a thread (0: no Winograd step) */
+    uint8_t *wscr;    /* ... for wscr_threads threads */
+    int wscr_threads;
 };
+
+/* Which 3x3 convolutions run as integer Winograd where the kernel has it:
+ * WINO_AUTO those reading at least 16 channels (fewer waste most of the
+ * 16-channel groups its transforms work in: a net's first layer on one
+ * gray channel is faster as a GEMM), WINO_ALL every one (for tests),
+ * WINO_OFF none. NN_INT8_WINOGRAD=0|all sets it at start; the result is
+ * the same bit for bit either way. */
+enum { WINO_OFF, WINO_AUTO, WINO_ALL };
+static int g_wino_mode = -1;
+static pthread_once_t g_wino_once = PTHREAD_ONCE_INIT;
+
+static void wino_pick(void)
+{
+    const char *e = getenv("NN_INT8_WINOGRAD");
+    g_wino_mode = !e ? WINO_AUTO : !strcmp(e, "0") ? WINO_OFF : !strcmp(e, "all") ? WINO_ALL : WINO_AUTO;
+}
+
+static int wino_mode(void)
+{
+    pthread_once(&g_wino_once, wino_pick);
+    return g_wino_mode;
+}
+
+void nn__q8_set_winograd(int mode)
+{
+    pthread_once(&g_wino_once, wino_pick);
+    g_wino_mode = mode < WINO_OFF || mode > WINO_ALL ? WINO_AUTO : mode;
+}
+
+/* Whether conv layer l, reading cp bytes a pixel, runs as Winograd (when
+ * its output is u8). The 4 acc of q8.h must fit in int32. */
+static int wino_fits(const nn_layer *l, int cp)
+{
+    int mode = wino_mode();
+    return q8_kernel()->wino && l->kind == NN_L_CONV && l->k == 3 && l->stride == 1 &&
+           mode != WINO_OFF && cp <= 1840 && (mode == WINO_ALL || cp >= 16);
+}
 
 static void free_plan(nn_q8 *q)
 {
@@ -138,6 +184,10 @@ static void free_plan(nn_q8 *q)
         nn_free(s->pix);
         nn_free(s->opix);
         nn_free(s->tmp);
+        nn_free(s->u);
+        nn_free(s->tin);
+        nn_free(s->tout);
+        nn_free(s->tmask);
     }
     for (int i = 0; i < q->n_t; i++)
         nn_free(q->t[i].buf);
@@ -146,6 +196,10 @@ static void free_plan(nn_q8 *q)
     nn_free(q->in16);
     q->in16 = NULL;
     q->in16_len = 0;
+    nn_free(q->wscr);
+    q->wscr = NULL;
+    q->wscr_each = 0;
+    q->wscr_threads = 0;
     q->steps = NULL;
     q->t = NULL;
     q->n_steps = q->n_t = 0;
@@ -218,8 +272,13 @@ static int add_tensor(nn_q8 *q, const nn_net *net, int c, int h, int w, int cons
         const nn_layer *l = &net->layers[consumer];
         t->pad_t = l->pad_t;
         t->pad_l = l->pad_l;
-        /* rows and columns the last output window reaches */
+        /* rows and columns the last output window reaches: Winograd's
+         * last 4x4 window when the output's height or width is odd */
         int need_h = (l->out_h - 1) * l->stride + l->k, need_w = (l->out_w - 1) * l->stride + l->k;
+        if (wino_fits(l, (c + 3) & ~3)) {
+            need_h = 2 * ((l->out_h + 1) / 2) + 2;
+            need_w = 2 * ((l->out_w + 1) / 2) + 2;
+        }
         t->hp = need_h > h + l->pad_t ? need_h : h + l->pad_t;
         t->wp = need_w > w + l->pad_l ? need_w : w + l->pad_l;
     }
@@ -294,11 +353,37 @@ static int quantize_weights(q8_step *s, const nn_layer *l, const nn_layer *bn,
         s->scale[o] = (float)a;
         s->bias[o] = (float)b;
     }
-    if (q8_kernel()->wide) { /* widened once here, not on every use */
+    if (q8_kernel()->wide && !s->wino) { /* widened once here, not on every use */
         if (!(s->w16 = nn_alloc(sizeof(int16_t) * bb * s->nb)))
             return -1;
         nn_q8_widen_s8(s->w16, s->w, bb * s->nb);
     }
+    return 0;
+}
+
+/* Winograd's tile tables for conv step s (l, from `in` to `out`): the
+ * 2x2 output tiles of s->joint images, row by row. */
+static int plan_wino(nn_q8 *q, q8_step *s, const nn_layer *l, const q8_tensor *in,
+                     const q8_tensor *out)
+{
+    const int th = (l->out_h + 1) / 2, tw = (l->out_w + 1) / 2;
+    s->T = th * tw;
+    s->cv = (in->cp + 15) & ~15;
+    size_t n = (size_t)s->T * s->joint;
+    if (!(s->tin = nn_alloc(sizeof(int32_t) * n)) || !(s->tout = nn_alloc(sizeof(int32_t) * n)) ||
+        !(s->tmask = nn_alloc(n)))
+        return -1;
+    for (int j = 0; j < s->joint; j++)
+        for (int t = 0; t < s->T; t++) {
+            int ty = t / tw, tx = t % tw;
+            size_t k = (size_t)j * s->T + t;
+            s->tin[k] = (int32_t)(j * in->img + ((size_t)2 * ty * in->wp + 2 * tx) * in->cp);
+            s->tout[k] = (int32_t)(j * out->img + origin(out) + ((size_t)2 * ty * out->wp + 2 * tx) * out->cp);
+            s->tmask[k] = (uint8_t)((2 * tx + 1 < l->out_w) | (2 * ty + 1 < l->out_h) << 1);
+        }
+    size_t each = (nn_q8_wino_scratch(s->cv) + 63) & ~(size_t)63;
+    if (each > q->wscr_each)
+        q->wscr_each = each;
     return 0;
 }
 
@@ -378,11 +463,19 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
             !(s->tmp = nn_alloc(sizeof(float) * (size_t)s->P * l->out_c)))
             return -1;
     }
+    s->wino = out && wino_fits(l, in->cp);
+    if (s->wino && plan_wino(q, s, l, in, out) < 0)
+        return -1;
     if (quantize_weights(s, l, has_bn ? &net->layers[i + 1] : NULL, in,
                          out ? out->scale : 0.0f, out ? out->zp : 0) < 0)
         return -1;
+    if (s->wino) {
+        if (!(s->u = nn_alloc(sizeof(int16_t) * (size_t)s->nb * 16 * s->cv * 16)))
+            return -1;
+        nn_q8_wino_weights(s->u, s->w, s->cq, s->nb, s->cv);
+    }
     size_t wide = in->img * (size_t)(s->dense ? q->cap : s->joint);
-    if (q8_kernel()->wide && wide > q->in16_len)
+    if (q8_kernel()->wide && !s->wino && wide > q->in16_len)
         q->in16_len = wide;
     q->n_steps++;
     return 0;
@@ -452,6 +545,7 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
     if (q->in16_len && !(q->in16 = nn_alloc(sizeof(int16_t) * q->in16_len)))
         goto fail;
     q->gen = net->params_gen;
+    q->wino_mode = wino_mode();
     q->built = 1;
     return 0;
 fail:
@@ -465,6 +559,55 @@ typedef struct gemm_job {
     nn_q8_gemm g;
     int by_pixel, tasks;
 } gemm_job;
+
+typedef struct wino_job {
+    nn_q8_wino g;
+    int by_tile, tasks;
+    uint8_t *scratch;
+    size_t each;
+} wino_job;
+
+static void wino_task(void *arg, int task, int thread)
+{
+    wino_job *j = arg;
+    void *scr = j->scratch + (size_t)thread * j->each;
+    if (j->by_tile) {
+        int t0 = j->g.T * task / j->tasks, t1 = j->g.T * (task + 1) / j->tasks;
+        if (t0 < t1)
+            q8_kernel()->wino(&j->g, 0, j->g.nb, t0, t1, scr);
+    } else {
+        int b0 = j->g.nb * task / j->tasks, b1 = j->g.nb * (task + 1) / j->tasks;
+        if (b0 < b1)
+            q8_kernel()->wino(&j->g, b0, b1, 0, j->g.T, scr);
+    }
+}
+
+/* A Winograd step: every image's tiles, the batch's together when it is
+ * small (joint), split between threads by tiles when each gets a good
+ * share of them, else by output blocks (each thread then transforms all
+ * the tiles' inputs: few, as the last layers of a face net have). */
+static void run_wino(nn_q8 *q, const nn_ctx *c, const q8_step *s, int n)
+{
+    const q8_tensor *in = &q->t[s->src], *out = &q->t[s->dst];
+    const int joint = n <= s->joint;
+    wino_job j = {.g = {
+        .tin = s->tin, .tout = s->tout, .tmask = s->tmask, .T = joint ? n * s->T : s->T,
+        .cp = in->cp, .cv = s->cv, .row = in->wp * in->cp, .orow = out->wp * out->cp, .opx = out->cp,
+        .u = s->u, .nb = s->nb, .oc = s->oc, .scale = s->scale, .bias = s->bias, .lo = s->lo,
+    }, .scratch = q->wscr, .each = q->wscr_each};
+    size_t work = (size_t)j.g.T * 16 * s->cv * s->nb * 16;
+    nn_pool *pool = nn_pool_for(c->pool, work / 16);
+    j.tasks = nn_pool_size(pool);
+    j.by_tile = j.g.T >= 12 * j.tasks || s->nb < 2 * j.tasks;
+    for (int img = 0; img < (joint ? 1 : n); img++) {
+        j.g.in = in->buf + (size_t)img * in->img;
+        j.g.out8 = out->buf + (size_t)img * out->img;
+        if (j.tasks > 1)
+            nn_pool_run(pool, j.tasks, wino_task, &j);
+        else
+            wino_task(&j, 0, 0);
+    }
+}
 
 static void gemm_task(void *arg, int task, int thread)
 {
@@ -597,17 +740,31 @@ static void run_gap(nn_q8 *q, const q8_step *s, int n)
 int nn__q8_forward(nn_net *net, const nn_ctx *c, int n)
 {
     nn_q8 *q = net->q8;
-    if (!q->built || q->gen != net->params_gen || q->cap < n) {
+    if (!q->built || q->gen != net->params_gen || q->cap < n || q->wino_mode != wino_mode()) {
         int cap = n > q->cap ? n : q->cap;
         if (build_plan(q, net, cap < net->cap_n ? net->cap_n : cap) < 0)
             return -1;
+    }
+    int threads = c->pool ? nn_pool_size(c->pool) : 1;
+    if (q->wscr_each && q->wscr_threads < threads) { /* per-thread Winograd scratch */
+        nn_free(q->wscr);
+        if (!(q->wscr = nn_alloc(q->wscr_each * (size_t)threads))) {
+            q->wscr_threads = 0;
+            return -1;
+        }
+        q->wscr_threads = threads;
     }
     for (int i = 0; i < q->n_steps; i++) {
         const q8_step *s = &q->steps[i];
         nn_layer *l = &net->layers[s->layer];
         switch (s->kind) {
         case Q_QUANT: run_quant(q, net, s, n); break;
-        case Q_GEMM: run_gemm(q, net, c, s, n); break;
+        case Q_GEMM:
+            if (s->wino)
+                run_wino(q, c, s, n);
+            else
+                run_gemm(q, net, c, s, n);
+            break;
         case Q_MAXPOOL: run_maxpool(q, l, s, n); break;
         case Q_GAP: run_gap(q, s, n); break;
         default:

@@ -10,6 +10,8 @@
  *    probabilities are close but not identical (INT8 really ran);
  *  - a batch gives bit for bit what single faces do, on 1 and 2 threads,
  *    small batches (one GEMM over their images) too;
+ *  - integer Winograd for none, some or all of the 3x3 convolutions gives
+ *    the same bits;
  *  - the calibration round-trips through save and load (QNT8 section) and
  *    gives the same outputs; a file without it loads as FP32 only; a
  *    damaged QNT8 section is refused.
@@ -188,6 +190,23 @@ static void check_net(const char *name, const char *spec, const float *x, const 
     CHECK_MSG(agree >= n_test * 0.99, "%s: INT8 agrees with FP32 on %d of %d", name, agree, n_test);
     CHECK(diff < 0.02);
     CHECK(maxdiff > 0.0); /* the INT8 path really ran */
+
+    /* the 3x3 convolutions as integer Winograd, as GEMMs, or the default
+     * mix (where the kernel has Winograd): the same bits */
+    for (int mode = 0; mode <= 2; mode += 2) {
+        nn__q8_set_winograd(mode);
+        classify(net, xt, n_test, q);
+        CHECK_MSG(!memcmp(q, p8, sizeof(float) * n_test * CLASSES), "%s: Winograd %s changes the outputs",
+                  name, mode ? "everywhere" : "nowhere");
+        nn_net_set_threads(net, 2);
+        for (int b = 1; b <= 5; b++) {
+            const float *o = nn_net_forward(net, xt, b, 0);
+            CHECK_MSG(o && !memcmp(o, p8, sizeof(float) * CLASSES * (size_t)b),
+                      "%s: Winograd %s changes a batch of %d", name, mode ? "everywhere" : "nowhere", b);
+        }
+        nn_net_set_threads(net, 1);
+    }
+    nn__q8_set_winograd(1);
 
     /* a batch is its faces one by one, on one thread or two */
     for (int threads = 1; threads <= 2; threads++) {

@@ -4,8 +4,13 @@
  * partial tiles (1 to 3 pixels, as dense layers have), sub-ranges of
  * blocks and pixels, extreme values (255 x -127 summed over 9 x 96 quads),
  * both output kinds, and that nothing outside the valid outputs is
- * written; then every tile edge of a fixed list of shapes. Exits 77
- * (skipped) when the CPU lacks the kernel's ISA. */
+ * written; then every tile edge of a fixed list of shapes. Then the
+ * kernel's integer Winograd (if it has one) against the reference's GEMM
+ * of the same 3x3 convolution: 'same' and 'valid', odd and even sizes
+ * (partial tiles), passes of more tiles than its scratch holds, channel
+ * counts that end inside a group of 16, sub-ranges of tiles and blocks,
+ * and sums that wrap int32 on the way (1,840 channels of 255 x +-127).
+ * Exits 77 (skipped) when the CPU lacks the kernel's ISA. */
 #include "nn_impl.h"
 #include "kernels/q8.h"
 #include "testutil.h"
@@ -138,6 +143,74 @@ static void test_ref_by_hand(void)
     CHECK_NEAR(of[1], 191.25, 1e-4);
 }
 
+/* A 3x3 convolution of an h x w image of 4 cq channels with padding pad
+ * (0 or 1) into oc channels, as the reference GEMM and as k's Winograd. */
+static int wino_case(const nn_q8_kernel *k, uint64_t *s, int c, int h, int w, int pad, int cq, int oc,
+                     int extreme)
+{
+    const int cp = 4 * cq, cv = (cp + 15) & ~15, nb = (oc + 15) / 16;
+    const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
+    const int hp = 2 * th + 2, wp = 2 * tw + 2, P = oh * ow, T = th * tw;
+    const int ocs = oc + rnd(s, 0, 5), owp = ow + rnd(s, 0, 2); /* output: channel and row strides */
+    size_t ibytes = (size_t)hp * wp * cp + 64, wbytes = nn_q8_block_bytes(9, cq) * nb;
+    size_t olen = (size_t)oh * owp * ocs + 16;
+    uint8_t *in = malloc(ibytes), *oa = malloc(olen), *ob = malloc(olen), *tmask = malloc((size_t)T);
+    int8_t *wt = malloc(wbytes);
+    int16_t *u = malloc(sizeof(int16_t) * (size_t)nb * 16 * cv * 16);
+    int32_t tap[9], *pix = malloc(sizeof(int32_t) * P), *opix = malloc(sizeof(int32_t) * P);
+    int32_t *tin = malloc(sizeof(int32_t) * T), *tout = malloc(sizeof(int32_t) * T);
+    float *scale = malloc(sizeof(float) * 16 * nb), *bias = malloc(sizeof(float) * 16 * nb);
+    void *scratch = nn_alloc(nn_q8_wino_scratch(cv));
+    for (size_t i = 0; i < ibytes; i++)
+        in[i] = extreme ? (rnd(s, 0, 7) ? 255 : 0) : (uint8_t)rnd(s, 0, 255);
+    for (size_t i = 0; i < wbytes; i++)
+        wt[i] = extreme ? (int8_t)(rnd(s, 0, 7) ? -127 : 127) : (int8_t)rnd(s, -127, 127);
+    float unit = 1.0f / (float)(9 * cp * 60);
+    for (int j = 0; j < 16 * nb; j++) {
+        scale[j] = unit * (float)rnd(s, 1, 2000) / 100.0f * (rnd(s, 0, 3) ? 1.0f : -1.0f);
+        bias[j] = (float)rnd(s, -20000, 40000) / 100.0f;
+    }
+    for (int t = 0; t < 9; t++)
+        tap[t] = ((t / 3) * wp + t % 3) * cp;
+    for (int p = 0; p < P; p++) {
+        pix[p] = ((p / ow) * wp + p % ow) * cp;
+        opix[p] = ((p / ow) * owp + p % ow) * ocs;
+    }
+    for (int t = 0; t < T; t++) {
+        int ty = t / tw, tx = t % tw;
+        tin[t] = (2 * ty * wp + 2 * tx) * cp;
+        tout[t] = (2 * ty * owp + 2 * tx) * ocs;
+        tmask[t] = (uint8_t)((2 * tx + 1 < ow) | (2 * ty + 1 < oh) << 1);
+    }
+    nn_q8_wino_weights(u, wt, cq, nb, cv);
+    float lo = c % 2 ? (float)rnd(s, 0, 40) : 0.0f;
+    nn_q8_gemm g = {.in = in, .pix = pix, .tap = tap, .P = P, .taps = 9, .cq = cq, .w = wt,
+                    .nb = nb, .oc = oc, .scale = scale, .bias = bias, .lo = lo, .out8 = oa,
+                    .opix = opix};
+    nn_q8_wino q = {.in = in, .tin = tin, .tout = tout, .tmask = tmask, .T = T, .cp = cp, .cv = cv,
+                    .row = wp * cp, .orow = owp * ocs, .opx = ocs, .u = u, .nb = nb, .oc = oc,
+                    .scale = scale, .bias = bias, .lo = lo, .out8 = ob};
+    memset(oa, 0xA5, olen);
+    memset(ob, 0xA5, olen);
+    nn_q8_kernel_ref.gemm(&g, 0, nb, 0, P);
+    /* in two calls: split by tiles, or by blocks */
+    if (c % 3 == 0 || nb == 1) {
+        int ts = rnd(s, 0, T);
+        k->wino(&q, 0, nb, 0, ts, scratch);
+        k->wino(&q, 0, nb, ts, T, scratch);
+    } else {
+        int bs = rnd(s, 1, nb - 1);
+        k->wino(&q, bs, nb, 0, T, scratch);
+        k->wino(&q, 0, bs, 0, T, scratch);
+    }
+    int bad = memcmp(oa, ob, olen) != 0;
+    CHECK_MSG(!bad, "winograd case %d: %dx%d pad %d, %d channels -> %d%s", c, h, w, pad, cp, oc,
+              extreme ? " (extreme)" : "");
+    free(in); free(oa); free(ob); free(tmask); free(wt); free(u); free(pix); free(opix);
+    free(tin); free(tout); free(scale); free(bias); nn_free(scratch);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     test_ref_by_hand();
@@ -161,5 +234,19 @@ int main(int argc, char **argv)
         for (int j = 0; j < (int)(sizeof ocs / sizeof *ocs) && fails < 5; j++)
             for (int c = 0; c < 4; c++)
                 fails += run_case(k, &s, c, (shape){(i + j) % 2 ? 9 : 1, 1 + (i + j + c) % 3, ocs[j], Ps[i]});
+    if (k->wino) {
+        for (int c = 0; c < 150 && fails < 5; c++) {
+            int pad = c % 2, h = rnd(&s, 3 - 2 * pad, 16), w = rnd(&s, 3 - 2 * pad, 16);
+            int nb = rnd(&s, 1, 4);
+            fails += wino_case(k, &s, c, h, w, pad, rnd(&s, 1, 30), rnd(&s, 16 * (nb - 1) + 1, 16 * nb),
+                               c % 10 == 7);
+        }
+        /* every channel count's end within a group of 16, and the widest input */
+        for (int cq = 1; cq <= 8 && fails < 5; cq++)
+            fails += wino_case(k, &s, cq, 6, 7, 1, cq, 8 + cq, 0);
+        fails += wino_case(k, &s, 0, 4, 4, 1, 460, 16, 1);
+    } else {
+        printf("%s: no Winograd path\n", name);
+    }
     return test_done(name);
 }

@@ -34,4 +34,31 @@ static void ref_gemm(const nn_q8_gemm *g, int b0, int b1, int p0, int p1)
     }
 }
 
-const nn_q8_kernel nn_q8_kernel_ref = {"ref", ref_gemm, 0};
+const nn_q8_kernel nn_q8_kernel_ref = {"ref", ref_gemm, 0, NULL};
+
+void nn_q8_wino_weights(int16_t *u, const int8_t *w, int cq, int nb, int cv)
+{
+    const size_t bb = nn_q8_block_bytes(9, cq);
+    for (int b = 0; b < nb; b++)
+        for (int c = 0; c < cv; c++)
+            for (int j = 0; j < 16; j++) {
+                int g[3][3] = {{0}}, gg[4][3], U[4][4];
+                for (int t = 0; c < 4 * cq && t < 9; t++)
+                    g[t / 3][t % 3] = w[(size_t)b * bb + ((size_t)t * cq + c / 4) * 64 + 4 * j + c % 4];
+                for (int k = 0; k < 3; k++) { /* G' g: over the rows */
+                    gg[0][k] = 2 * g[0][k];
+                    gg[1][k] = g[0][k] + g[1][k] + g[2][k];
+                    gg[2][k] = g[0][k] - g[1][k] + g[2][k];
+                    gg[3][k] = 2 * g[2][k];
+                }
+                for (int i = 0; i < 4; i++) { /* (G' g) G'^T: over the columns */
+                    U[i][0] = 2 * gg[i][0];
+                    U[i][1] = gg[i][0] + gg[i][1] + gg[i][2];
+                    U[i][2] = gg[i][0] - gg[i][1] + gg[i][2];
+                    U[i][3] = 2 * gg[i][2];
+                }
+                for (int x = 0; x < 16; x++)
+                    u[((((size_t)b * 16 + x) * (cv / 2) + c / 2) * 16 + j) * 2 + c % 2] =
+                        (int16_t)U[x / 4][x % 4];
+            }
+}

@@ -94,4 +94,4 @@ static void vnni_gemm(const nn_q8_gemm *g, int b0, int b1, int p0, int p1)
     }
 }
 
-const nn_q8_kernel nn_q8_kernel_vnni = {"vnni", vnni_gemm, 0};
+const nn_q8_kernel nn_q8_kernel_vnni = {"vnni", vnni_gemm, 0, NULL};
