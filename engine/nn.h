@@ -171,8 +171,11 @@ nn_precision nn_net_precision(const nn_net *net);
 /* Sets, and returns, the faster inference precision for one face: INT8
  * when the net has an INT8 calibration and INT8 passes time faster than
  * FP32 ones on this CPU (a few passes of each on a mid-gray face, about
- * ten face times in all), else FP32. For programs whose models were
- * checked to lose no accuracy in INT8 (emotion-detect's default). */
+ * ten face times in all), else FP32. Where the CPU has two INT8 kernels
+ * (VNNI and AVX2) it first times both and sets the faster for this net
+ * (nn_net_set_int8_kernel), unless NN_INT8_KERNEL forces one. For programs
+ * whose models were checked to lose no accuracy in INT8 (emotion-detect's
+ * default). */
 nn_precision nn_net_use_faster_precision(nn_net *net);
 
 /* nn_net_forward (emotion_engine.h): `train` selects batch-norm batch
@@ -254,6 +257,11 @@ int nn_net_has_int8(const nn_net *net);
  * runs 3x3 convolutions as integer Winograd, exactly (the same outputs);
  * NN_INT8_WINOGRAD=0 turns that off, =all uses it even on few channels. */
 const char *nn_int8_kernel_name(void);
+/* This net's INT8 kernel: name NULL for the process's (above), else one
+ * this CPU runs. All give the same outputs bit for bit; only speed
+ * differs. Returns 0, or -1 (unknown or unsupported here; no calibration). */
+int nn_net_set_int8_kernel(nn_net *net, const char *name);
+const char *nn_net_int8_kernel(const nn_net *net);
 
 /* ---- calibration ---------------------------------------------------------- */
 

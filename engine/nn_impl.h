@@ -329,6 +329,11 @@ int nn__q8_ranges(const nn_net *net, const float **lo, const float **hi);
  * (0 none, 1 the default choice, 2 all it can run): the outputs are the
  * same bit for bit, so this is for tests and measurements. */
 void nn__q8_set_winograd(int mode);
+/* Times INT8 passes of a mid-gray face with each of the n kernels and
+ * sets the fastest for this net (nn_net_set_int8_kernel); 0 or -1.
+ * nn_net_use_faster_precision does this with the CPU's kernels. */
+struct nn_q8_kernel;
+int nn__q8_pick_kernel(nn_net *net, const struct nn_q8_kernel *const *ks, int n);
 
 struct nn_net {
     int n_layers;

@@ -82,6 +82,17 @@ static const nn_q8_kernel *q8_kernel(void)
 
 const char *nn_int8_kernel_name(void) { return q8_kernel()->name; }
 
+/* The INT8 kernels this CPU runs, fastest first by cpuid's guess. */
+static int q8_kernels_here(const nn_q8_kernel **out)
+{
+    int n = 0;
+    const char *names[] = {"vnni", "avx2"};
+    for (int i = 0; i < 2; i++)
+        if ((out[n] = nn__q8_kernel_named(names[i])))
+            n++;
+    return n;
+}
+
 /* ---- the plan ---------------------------------------------------------------- */
 
 /* A u8 NHWC activation: c channels stored in cp (a multiple of 4) bytes
@@ -130,6 +141,8 @@ struct nn_q8 {
     int16_t *in16;    /* a `wide` kernel's input widened: one image, or a dense layer's batch */
     size_t in16_len;  /* elements */
     int wino_mode;    /* the g_wino_mode the plan was built with */
+    const nn_q8_kernel *k;      /* this net's kernel; NULL: the process's (q8_kernel) */
+    const nn_q8_kernel *plan_k; /* the kernel the plan was built for */
     size_t wscr_each; /* Winograd scratch bytes a thread (0: no Winograd step) */
     uint8_t *wscr;    /* ... for wscr_threads threads */
     int wscr_threads;
@@ -163,12 +176,15 @@ void nn__q8_set_winograd(int mode)
     g_wino_mode = mode < WINO_OFF || mode > WINO_ALL ? WINO_AUTO : mode;
 }
 
+static const nn_q8_kernel *net_kernel(const nn_q8 *q) { return q->k ? q->k : q8_kernel(); }
+
 /* Whether conv layer l, reading cp bytes a pixel, runs as Winograd (when
- * its output is u8). The 4 acc of q8.h must fit in int32. */
-static int wino_fits(const nn_layer *l, int cp)
+ * its output is u8) with the plan's kernel. The 4 acc of q8.h must fit in
+ * int32. */
+static int wino_fits(const nn_q8 *q, const nn_layer *l, int cp)
 {
     int mode = wino_mode();
-    return q8_kernel()->wino && l->kind == NN_L_CONV && l->k == 3 && l->stride == 1 &&
+    return q->plan_k->wino && l->kind == NN_L_CONV && l->k == 3 && l->stride == 1 &&
            mode != WINO_OFF && cp <= 1840 && (mode == WINO_ALL || cp >= 16);
 }
 
@@ -275,7 +291,7 @@ static int add_tensor(nn_q8 *q, const nn_net *net, int c, int h, int w, int cons
         /* rows and columns the last output window reaches: Winograd's
          * last 4x4 window when the output's height or width is odd */
         int need_h = (l->out_h - 1) * l->stride + l->k, need_w = (l->out_w - 1) * l->stride + l->k;
-        if (wino_fits(l, (c + 3) & ~3)) {
+        if (wino_fits(q, l, (c + 3) & ~3)) {
             need_h = 2 * ((l->out_h + 1) / 2) + 2;
             need_w = 2 * ((l->out_w + 1) / 2) + 2;
         }
@@ -302,8 +318,8 @@ static size_t origin(const q8_tensor *t) /* byte offset of pixel (0, 0) */
  * after it, if any) into step s reading tensor `in` (geometry of the
  * arriving data), writing scale and bias for an output of (oscale, ozp),
  * or float when oscale is 0. */
-static int quantize_weights(q8_step *s, const nn_layer *l, const nn_layer *bn,
-                            const q8_tensor *in, float oscale, int ozp)
+static int quantize_weights(q8_step *s, const nn_q8_kernel *k, const nn_layer *l,
+                            const nn_layer *bn, const q8_tensor *in, float oscale, int ozp)
 {
     const int oc = l->out_c, taps = s->taps, cq = s->cq;
     const size_t K = l->nw / (size_t)oc, bb = nn_q8_block_bytes(taps, cq);
@@ -353,7 +369,7 @@ static int quantize_weights(q8_step *s, const nn_layer *l, const nn_layer *bn,
         s->scale[o] = (float)a;
         s->bias[o] = (float)b;
     }
-    if (q8_kernel()->wide && !s->wino) { /* widened once here, not on every use */
+    if (k->wide && !s->wino) { /* widened once here, not on every use */
         if (!(s->w16 = nn_alloc(sizeof(int16_t) * bb * s->nb)))
             return -1;
         nn_q8_widen_s8(s->w16, s->w, bb * s->nb);
@@ -463,10 +479,10 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
             !(s->tmp = nn_alloc(sizeof(float) * (size_t)s->P * l->out_c)))
             return -1;
     }
-    s->wino = out && wino_fits(l, in->cp);
+    s->wino = out && wino_fits(q, l, in->cp);
     if (s->wino && plan_wino(q, s, l, in, out) < 0)
         return -1;
-    if (quantize_weights(s, l, has_bn ? &net->layers[i + 1] : NULL, in,
+    if (quantize_weights(s, q->plan_k, l, has_bn ? &net->layers[i + 1] : NULL, in,
                          out ? out->scale : 0.0f, out ? out->zp : 0) < 0)
         return -1;
     if (s->wino) {
@@ -475,7 +491,7 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
         nn_q8_wino_weights(s->u, s->w, s->cq, s->nb, s->cv);
     }
     size_t wide = in->img * (size_t)(s->dense ? q->cap : s->joint);
-    if (q8_kernel()->wide && !s->wino && wide > q->in16_len)
+    if (q->plan_k->wide && !s->wino && wide > q->in16_len)
         q->in16_len = wide;
     q->n_steps++;
     return 0;
@@ -484,6 +500,7 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
 static int build_plan(nn_q8 *q, nn_net *net, int cap)
 {
     free_plan(q);
+    q->plan_k = net_kernel(q);
     const int L = net->n_layers;
     /* at most two steps and one tensor per layer, plus the first */
     if (!(q->steps = calloc((size_t)2 * L, sizeof *q->steps)) ||
@@ -557,11 +574,13 @@ fail:
 
 typedef struct gemm_job {
     nn_q8_gemm g;
+    const nn_q8_kernel *k;
     int by_pixel, tasks;
 } gemm_job;
 
 typedef struct wino_job {
     nn_q8_wino g;
+    const nn_q8_kernel *k;
     int by_tile, tasks;
     uint8_t *scratch;
     size_t each;
@@ -574,11 +593,11 @@ static void wino_task(void *arg, int task, int thread)
     if (j->by_tile) {
         int t0 = j->g.T * task / j->tasks, t1 = j->g.T * (task + 1) / j->tasks;
         if (t0 < t1)
-            q8_kernel()->wino(&j->g, 0, j->g.nb, t0, t1, scr);
+            j->k->wino(&j->g, 0, j->g.nb, t0, t1, scr);
     } else {
         int b0 = j->g.nb * task / j->tasks, b1 = j->g.nb * (task + 1) / j->tasks;
         if (b0 < b1)
-            q8_kernel()->wino(&j->g, b0, b1, 0, j->g.T, scr);
+            j->k->wino(&j->g, b0, b1, 0, j->g.T, scr);
     }
 }
 
@@ -594,7 +613,7 @@ static void run_wino(nn_q8 *q, const nn_ctx *c, const q8_step *s, int n)
         .tin = s->tin, .tout = s->tout, .tmask = s->tmask, .T = joint ? n * s->T : s->T,
         .cp = in->cp, .cv = s->cv, .row = in->wp * in->cp, .orow = out->wp * out->cp, .opx = out->cp,
         .u = s->u, .nb = s->nb, .oc = s->oc, .scale = s->scale, .bias = s->bias, .lo = s->lo,
-    }, .scratch = q->wscr, .each = q->wscr_each};
+    }, .k = q->plan_k, .scratch = q->wscr, .each = q->wscr_each};
     size_t work = (size_t)j.g.T * 16 * s->cv * s->nb * 16;
     nn_pool *pool = nn_pool_for(c->pool, work / 16);
     j.tasks = nn_pool_size(pool);
@@ -612,7 +631,7 @@ static void run_wino(nn_q8 *q, const nn_ctx *c, const q8_step *s, int n)
 static void gemm_task(void *arg, int task, int thread)
 {
     gemm_job *j = arg;
-    const nn_q8_kernel *k = q8_kernel();
+    const nn_q8_kernel *k = j->k;
     (void)thread;
     if (j->by_pixel) { /* chunks of 24 pixels: whole tiles of 6 or 8 */
         int tiles = (j->g.P + 23) / 24;
@@ -637,8 +656,8 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
         .pix = s->pix, .tap = s->tap, .taps = s->taps, .cq = s->cq, .w = s->w, .nb = s->nb,
         .oc = s->oc, .scale = s->scale, .bias = s->bias, .lo = s->lo, .relu = s->relu,
         .opix = s->opix, .w16 = s->w16,
-    }};
-    const int wide = q8_kernel()->wide;
+    }, .k = q->plan_k};
+    const int wide = q->plan_k->wide;
     const int joint = !s->dense && n <= s->joint; /* the batch as one GEMM */
     int images = s->dense || joint ? 1 : n;
     j.g.P = s->dense ? n : joint ? n * s->P : s->P;
@@ -663,7 +682,7 @@ static void run_gemm(nn_q8 *q, nn_net *net, const nn_ctx *c, const q8_step *s, i
         if (j.tasks > 1)
             nn_pool_run(pool, j.tasks, gemm_task, &j);
         else
-            q8_kernel()->gemm(&j.g, 0, j.g.nb, 0, j.g.P);
+            j.k->gemm(&j.g, 0, j.g.nb, 0, j.g.P);
         if (s->tmp) /* NHWC -> NCHW */
             for (int p = 0; p < s->P; p++)
                 for (int o = 0; o < l->out_c; o++)
@@ -740,7 +759,8 @@ static void run_gap(nn_q8 *q, const q8_step *s, int n)
 int nn__q8_forward(nn_net *net, const nn_ctx *c, int n)
 {
     nn_q8 *q = net->q8;
-    if (!q->built || q->gen != net->params_gen || q->cap < n || q->wino_mode != wino_mode()) {
+    if (!q->built || q->gen != net->params_gen || q->cap < n || q->wino_mode != wino_mode() ||
+        q->plan_k != net_kernel(q)) {
         int cap = n > q->cap ? n : q->cap;
         if (build_plan(q, net, cap < net->cap_n ? net->cap_n : cap) < 0)
             return -1;
@@ -949,25 +969,92 @@ static double timed_pass(nn_net *net, nn_precision p, const float *x)
     return nn_now() - t0;
 }
 
+int nn_net_set_int8_kernel(nn_net *net, const char *name)
+{
+    if (!net->q8)
+        return nn_fail("the model has no INT8 calibration");
+    const nn_q8_kernel *k = name ? nn__q8_kernel_named(name) : NULL;
+    if (name && !k)
+        return nn_fail("no INT8 kernel '%s' on this CPU (ref, avx2, vnni)", name);
+    net->q8->k = k;
+    return 0;
+}
+
+const char *nn_net_int8_kernel(const nn_net *net)
+{
+    return net->q8 ? net_kernel(net->q8)->name : nn_int8_kernel_name();
+}
+
+/* Times INT8 passes of x with each of kernels ks[0..n) and keeps the
+ * fastest for this net (any n; nothing to time for one). Switching kernels
+ * rebuilds the plan, so each gets an untimed pass first, then blocks of
+ * three, twice in turn. Returns 0 or -1. */
+static int pick_int8_kernel(nn_net *net, const float *x, const nn_q8_kernel *const *ks, int n)
+{
+    double best[4] = {-1, -1, -1, -1};
+    if (n > 4)
+        n = 4;
+    for (int round = 0; n > 1 && round < 2; round++)
+        for (int i = 0; i < n; i++) {
+            net->q8->k = ks[i];
+            for (int r = -1; r < 3; r++) {
+                double t = timed_pass(net, NN_PRECISION_INT8, x);
+                if (t < 0) {
+                    net->q8->k = NULL;
+                    return -1;
+                }
+                if (r >= 0 && (best[i] < 0 || t < best[i]))
+                    best[i] = t;
+            }
+        }
+    int fast = 0;
+    for (int i = 1; i < n; i++)
+        fast = best[i] < best[fast] ? i : fast;
+    if (n > 1)
+        net->q8->k = ks[fast];
+    return 0;
+}
+
+/* A mid-gray face in the net's input, or NULL. */
+static float *gray_face(const nn_net *net)
+{
+    const nn_layer *in = &net->layers[0];
+    size_t per = (size_t)in->out_c * in->out_h * in->out_w;
+    float *x = malloc(per * sizeof *x);
+    for (size_t i = 0; x && i < per; i++)
+        x[i] = 128.0f * net->pre.scale + net->pre.bias;
+    return x;
+}
+
+int nn__q8_pick_kernel(nn_net *net, const nn_q8_kernel *const *ks, int n)
+{
+    float *x = net->q8 ? gray_face(net) : NULL;
+    int rc = x ? pick_int8_kernel(net, x, ks, n) : -1;
+    free(x);
+    return rc;
+}
+
 nn_precision nn_net_use_faster_precision(nn_net *net)
 {
     nn_net_set_precision(net, NN_PRECISION_FP32);
     if (!net->q8)
         return NN_PRECISION_FP32;
-    const nn_layer *in = &net->layers[0];
-    size_t per = (size_t)in->out_c * in->out_h * in->out_w;
-    float *x = malloc(per * sizeof *x);
+    float *x = gray_face(net);
     if (!x)
         return NN_PRECISION_FP32;
-    for (size_t i = 0; i < per; i++)
-        x[i] = 128.0f * net->pre.scale + net->pre.bias;
+    /* where the CPU has two INT8 kernels (VNNI's GEMM; AVX2's with integer
+     * Winograd: which is faster depends on the core and the net), the
+     * faster for this net, unless NN_INT8_KERNEL forces one */
+    const nn_q8_kernel *ks[2];
+    int nk = getenv("NN_INT8_KERNEL") ? 0 : q8_kernels_here(ks);
     /* A first pass of each builds buffers and packed weights. Then the two
      * alternate and each keeps its best: a start-up burst of other work
      * (the capture thread decoding its first frames) slows both alike.
      * Three passes of each in a row, FP32's first, once picked FP32 on a
      * Zen 3 where INT8 is 20% faster (emotion-detect, one start of seven). */
     nn_precision p = NN_PRECISION_FP32;
-    double t32 = timed_pass(net, NN_PRECISION_FP32, x), t8 = -1;
+    double t32 = pick_int8_kernel(net, x, ks, nk) == 0 ? timed_pass(net, NN_PRECISION_FP32, x) : -1;
+    double t8 = -1;
     if (t32 > 0)
         t8 = timed_pass(net, NN_PRECISION_INT8, x);
     for (int r = 0; r < 5 && t32 > 0 && t8 > 0; r++) {

@@ -18,6 +18,7 @@
  * Nets: one VGG-like (bn, gap, dense bn relu, a conv with 20 channels and
  * valid padding), one with a strided 5x5 conv, flatten and dense layers. */
 #include "nn_impl.h"
+#include "kernels/q8.h"
 #include "testutil.h"
 
 #include <string.h>
@@ -158,6 +159,10 @@ static void check_net(const char *name, const char *spec, const float *x, const 
     /* the faster of the two for one face: either, but the one it says it set */
     nn_precision fast = nn_net_use_faster_precision(net);
     CHECK(fast == NN_PRECISION_FP32 || fast == NN_PRECISION_INT8);
+    /* its INT8 kernel is one this CPU runs, and not the scalar one where
+     * a SIMD kernel exists */
+    CHECK(nn_net_set_int8_kernel(net, nn_net_int8_kernel(net)) == 0);
+    CHECK(!strcmp(nn_net_int8_kernel(net), "ref") == !strcmp(nn_int8_kernel_name(), "ref"));
     CHECK(nn_net_precision(net) == fast);
     printf("%s: the faster precision here: %s\n", name, fast == NN_PRECISION_INT8 ? "int8" : "fp32");
     CHECK(nn_net_set_precision(net, NN_PRECISION_FP32) == 0);
@@ -207,6 +212,31 @@ static void check_net(const char *name, const char *spec, const float *x, const 
         nn_net_set_threads(net, 1);
     }
     nn__q8_set_winograd(1);
+
+    /* every INT8 kernel this CPU has, set for this net: the same bits */
+    static const char *kernels[] = {"ref", "avx2", "vnni"};
+    for (int i = 0; i < 3; i++) {
+        if (nn_net_set_int8_kernel(net, kernels[i]) != 0) {
+            CHECK(strstr(nn_error(), kernels[i]) != NULL);
+            continue;
+        }
+        CHECK(!strcmp(nn_net_int8_kernel(net), kernels[i]));
+        classify(net, xt, n_test, q);
+        CHECK_MSG(!memcmp(q, p8, sizeof(float) * n_test * CLASSES), "%s: INT8 kernel %s differs",
+                  name, kernels[i]);
+    }
+    /* the chooser keeps the faster of two kernels for the net, in either
+     * order: AVX2 against the scalar reference, many times slower */
+    const nn_q8_kernel *avx2 = nn__q8_kernel_named("avx2");
+    for (int order = 0; avx2 && order < 2; order++) {
+        const nn_q8_kernel *ks[2] = {order ? avx2 : &nn_q8_kernel_ref, order ? &nn_q8_kernel_ref : avx2};
+        CHECK(nn__q8_pick_kernel(net, ks, 2) == 0);
+        CHECK_MSG(!strcmp(nn_net_int8_kernel(net), "avx2"), "%s: picked %s over avx2", name,
+                  nn_net_int8_kernel(net));
+    }
+    CHECK(nn_net_set_int8_kernel(net, "sse9") < 0);
+    CHECK(nn_net_set_int8_kernel(net, NULL) == 0);
+    CHECK(!strcmp(nn_net_int8_kernel(net), nn_int8_kernel_name()));
 
     /* a batch is its faces one by one, on one thread or two */
     for (int threads = 1; threads <= 2; threads++) {

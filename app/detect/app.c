@@ -421,8 +421,9 @@ void app_summary(const app *a, FILE *f)
         fprintf(f, "  input: %ld of its %ld frames read\n", a->frames, stated);
     if (a->rec_done)
         fprintf(f, "  recorded %ld frames to %s\n", a->rec_frames, a->rec_path);
-    fprintf(f, "  model: %s, kernels %s\n",
-            nn_net_precision(a->net) == NN_PRECISION_INT8 ? "int8" : "fp32", nn_kernel_name());
+    int int8 = nn_net_precision(a->net) == NN_PRECISION_INT8;
+    fprintf(f, "  model: %s, kernels %s%s%s\n", int8 ? "int8" : "fp32", nn_kernel_name(),
+            int8 ? ", int8 kernel " : "", int8 ? nn_net_int8_kernel(a->net) : "");
 }
 
 void app_teardown(app *a)

@@ -100,8 +100,9 @@ static void draw_debug(ui *u, int lh)
     snprintf(msg, sizeof msg, "detect width %d, scale %.2f, neighbours %d, every %d",
              a->o.detect_width, a->o.scale_factor, a->o.min_neighbors, a->o.detect_every);
     overlay_text(u->ov, lh / 2, y, msg, WHITE, &SHADE, 0, 0);
-    snprintf(msg, sizeof msg, "kernels %s, model %s", nn_kernel_name(),
-             nn_net_precision(a->net) == NN_PRECISION_INT8 ? "int8" : "fp32");
+    int int8 = nn_net_precision(a->net) == NN_PRECISION_INT8;
+    snprintf(msg, sizeof msg, "kernels %s, model %s%s", nn_kernel_name(), int8 ? "int8 " : "fp32",
+             int8 ? nn_net_int8_kernel(a->net) : "");
     overlay_text(u->ov, lh / 2, y + lh, msg, WHITE, &SHADE, 0, 0);
 }
 
