@@ -40,6 +40,11 @@ if [ -n "$m8" ]; then
 else
     "$bin" bench --model "$model" --threads 2 --precision int8 --opencv
 fi
+echo "## INT8 with each INT8 kernel this CPU has, forced (emotion-detect keeps the faster at start)"
+for k in vnni avx2; do
+    echo "# NN_INT8_KERNEL=$k"
+    NN_INT8_KERNEL=$k "$bin" bench --model "${m8:-$model}" --threads 2 --precision int8 | grep -E 'int8_kernel|infer_'
+done
 echo "## one thread"
 "$bin" bench --model "$model" --threads 1 --opencv
 "$bin" bench --model "${m8:-$model}" --threads 1 --precision int8
