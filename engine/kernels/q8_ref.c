@@ -43,8 +43,9 @@ void nn_q8_wino_weights(int16_t *u, const int8_t *w, int cq, int nb, int cv)
         for (int c = 0; c < cv; c++)
             for (int j = 0; j < 16; j++) {
                 int g[3][3] = {{0}}, gg[4][3], U[4][4];
-                for (int t = 0; c < 4 * cq && t < 9; t++)
-                    g[t / 3][t % 3] = w[(size_t)b * bb + ((size_t)t * cq + c / 4) * 64 + 4 * j + c % 4];
+                if (c < 4 * cq) /* past the packed channels: zero weights */
+                    for (int t = 0; t < 9; t++)
+                        g[t / 3][t % 3] = w[(size_t)b * bb + ((size_t)t * cq + c / 4) * 64 + 4 * j + c % 4];
                 for (int k = 0; k < 3; k++) { /* G' g: over the rows */
                     gg[0][k] = 2 * g[0][k];
                     gg[1][k] = g[0][k] + g[1][k] + g[2][k];
