@@ -266,6 +266,11 @@ extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_op
 /* Widest input a squeeze-and-excitation layer takes (channels). */
 #define NN_SE_MAX_C 4096
 
+/* A squeeze-and-excitation layer's gate s[in_c] from one image's channel
+ * means g[in_c]; h[k] receives the hidden units. The FP32 forward and the
+ * INT8 pass (quant.c) share it. */
+void nn__se_gate(const nn_layer *l, const float *g, float *h, float *s);
+
 /* Residual add (layers/add.c): y = x + skip, or x + proj(skip) when the
  * add has a projection. Backward: dx = dy, the skip's gradient into dskip
  * (overwritten; NULL: not needed), projection gradients accumulated.
@@ -329,6 +334,9 @@ int nn__q8_ranges(const nn_net *net, const float **lo, const float **hi);
  * (0 none, 1 the default choice, 2 all it can run): the outputs are the
  * same bit for bit, so this is for tests and measurements. */
 void nn__q8_set_winograd(int mode);
+/* Layers the INT8 plan built by the last forward runs in float (for
+ * tests); -1 when there is no plan. */
+int nn__q8_float_steps(const nn_net *net);
 /* Times INT8 passes of a mid-gray face with each of the n kernels and
  * sets the fastest for this net (nn_net_set_int8_kernel); 0 or -1.
  * nn_net_use_faster_precision does this with the CPU's kernels. */

@@ -14,8 +14,9 @@
  *   a residual block's end is Add(block output, skip), the skip being the
  *   tensor of the layer before the block, through a 1x1 Conv first when the
  *   block has a projection; squeeze-and-excitation is GlobalAveragePool,
- *   Conv 1x1, Relu, Conv 1x1, Sigmoid and Mul(input, gates) (the 1x1 Convs
- *   on N x C x 1 x 1 are its two dense maps); a crop is Slice over H and W
+ *   Conv 1x1, Relu, Conv 1x1, Sigmoid, Resize (nearest, the gates spread
+ *   over H x W) and Mul(input, gates) (the 1x1 Convs on N x C x 1 x 1 are
+ *   its two dense maps); a crop is Slice over H and W
  *   (int64 initializers starts, ends, axes) taking its inference window,
  *   the centre
  *   output "probs" float32 [N, n_classes]
@@ -43,7 +44,7 @@
 #define ONNX_OPSET 13
 
 /* onnx.proto enums */
-enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7 };
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7 };
 enum { DTYPE_FLOAT = 1, DTYPE_INT64 = 7 };
 
 /* ---- protobuf writer --------------------------------------------------- */
@@ -162,7 +163,7 @@ static void pb_msg(pb *b, int field, pb *sub)
 
 /* ---- ONNX messages ------------------------------------------------------ */
 
-/* NodeProto attributes (AttributeProto: name 1, f 2, i 3, ints 8, type 20) */
+/* NodeProto attributes (AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20) */
 static void attr_int(pb *node, const char *name, int64_t v)
 {
     pb a = {0};
@@ -178,6 +179,15 @@ static void attr_float(pb *node, const char *name, float v)
     pb_str(&a, 1, name);
     pb_int(&a, 20, ATTR_FLOAT);
     pb_f32(&a, 2, v);
+    pb_msg(node, 5, &a);
+}
+
+static void attr_str(pb *node, const char *name, const char *v)
+{
+    pb a = {0};
+    pb_str(&a, 1, name);
+    pb_int(&a, 20, ATTR_STRING);
+    pb_str(&a, 4, v);
     pb_msg(node, 5, &a);
 }
 
@@ -385,28 +395,35 @@ static void node_begin(pb *node, const char *op, const char *name, const char *i
     pb_str(node, 4, op);
 }
 
-/* Squeeze-and-excitation as six nodes (see the top of the file). */
+/* Squeeze-and-excitation as seven nodes (see the top of the file). */
 static void emit_se(pb *graph, const nn_layer *l, int li, const char *in, const char *out)
 {
     const int C = l->in_c, M = l->k;
-    char g[32], h0[32], h[32], z[32], s[32], name[32], wname[2][32], bname[2][32];
+    char g[32], h0[32], h[32], z[32], s[32], sx[32], name[32], wname[2][32], bname[2][32], rname[32];
     snprintf(g, sizeof g, "se%d_g", li);
     snprintf(h0, sizeof h0, "se%d_h0", li);
     snprintf(h, sizeof h, "se%d_h", li);
     snprintf(z, sizeof z, "se%d_z", li);
     snprintf(s, sizeof s, "se%d_s", li);
+    snprintf(sx, sizeof sx, "se%d_sx", li);
+    snprintf(rname, sizeof rname, "se_%d.scales", li);
     for (int k = 0; k < 2; k++) {
         snprintf(wname[k], sizeof wname[k], "se_%d.w%d", li, k + 1);
         snprintf(bname[k], sizeof bname[k], "se_%d.b%d", li, k + 1);
     }
-    int64_t d1[4] = {M, C, 1, 1}, d2[4] = {C, M, 1, 1}, db1[1] = {M}, db2[1] = {C};
+    int64_t d1[4] = {M, C, 1, 1}, d2[4] = {C, M, 1, 1}, db1[1] = {M}, db2[1] = {C}, d4[1] = {4};
+    const float scales[4] = {1.0f, 1.0f, (float)l->in_h, (float)l->in_w};
     add_initializer(graph, wname[0], d1, 4, l->w, (size_t)M * C);
     add_initializer(graph, bname[0], db1, 1, l->b, (size_t)M);
     add_initializer(graph, wname[1], d2, 4, l->w + (size_t)M * C, (size_t)C * M);
     add_initializer(graph, bname[1], db2, 1, l->b + M, (size_t)C);
-    static const char *const ops[6] = {"GlobalAveragePool", "Conv", "Relu", "Conv", "Sigmoid", "Mul"};
-    const char *ins[6] = {in, g, h0, h, z, in}, *outs[6] = {g, h0, h, z, s, out};
-    for (int k = 0; k < 6; k++) {
+    add_initializer(graph, rname, d4, 1, scales, 4);
+    /* The gates are spread over H x W (Resize, nearest) before the Mul:
+     * OpenCV 4.6 multiplies by an N x C x 1 x 1 tensor only when N is 1. */
+    static const char *const ops[7] = {"GlobalAveragePool", "Conv", "Relu", "Conv", "Sigmoid",
+                                       "Resize", "Mul"};
+    const char *ins[7] = {in, g, h0, h, z, s, in}, *outs[7] = {g, h0, h, z, s, sx, out};
+    for (int k = 0; k < 7; k++) {
         pb node = {0};
         snprintf(name, sizeof name, "se_%d_%d", li, k);
         node_begin(&node, ops[k], name, ins[k], outs[k]);
@@ -416,8 +433,13 @@ static void emit_se(pb *graph, const nn_layer *l, int li, const char *in, const 
             int64_t ks[2] = {1, 1};
             attr_ints(&node, "kernel_shape", ks, 2);
         }
-        if (k == 5)
-            pb_str(&node, 1, s);
+        if (k == 5) { /* roi unused, then the scales */
+            pb_str(&node, 1, "");
+            pb_str(&node, 1, rname);
+            attr_str(&node, "mode", "nearest");
+        }
+        if (k == 6)
+            pb_str(&node, 1, sx);
         pb_msg(graph, 1, &node);
     }
 }

@@ -16,8 +16,8 @@
  * activations. Its output is requantized straight to u8 when the next
  * quantized layer can be reached through layers that work on u8 as well
  * (max pooling, which commutes with the quantization; global average
- * pooling, which requantizes; dropout and flatten, which do nothing at
- * inference); otherwise it is written in float NCHW and the layers after
+ * pooling and squeeze-and-excitation, which requantize; dropout and
+ * flatten, which do nothing at inference); otherwise it is written in float NCHW and the layers after
  * it run in FP32 as usual (the softmax at the end, say). Dense weights are
  * permuted once so that they read NHWC activations in place.
  *
@@ -107,7 +107,7 @@ typedef struct q8_tensor {
     uint8_t *buf;
 } q8_tensor;
 
-enum { Q_QUANT, Q_GEMM, Q_MAXPOOL, Q_GAP, Q_FLOAT };
+enum { Q_QUANT, Q_GEMM, Q_MAXPOOL, Q_GAP, Q_SE, Q_FLOAT };
 
 typedef struct q8_step {
     int kind;
@@ -125,7 +125,8 @@ typedef struct q8_step {
     int16_t *w16;     /* w widened, for a `wide` kernel */
     float *scale, *bias, lo;
     int32_t *tap, *pix, *opix;
-    float *tmp;       /* float NHWC output before its transpose to NCHW */
+    float *tmp;       /* float NHWC output before its transpose to NCHW; Q_SE: scratch */
+    int mid;          /* Q_SE fused with a max pool: the pooled, not yet gated, tensor */
 } q8_step;
 
 struct nn_q8 {
@@ -265,7 +266,7 @@ static int u8_reaches_gemm(const nn_net *net, int last)
         nn_layer_kind k = net->layers[i].kind;
         if (k == NN_L_CONV || k == NN_L_DENSE)
             return 1;
-        if (k != NN_L_MAXPOOL && k != NN_L_GAP)
+        if (k != NN_L_MAXPOOL && k != NN_L_GAP && k != NN_L_SE)
             return 0;
     }
     return 0;
@@ -497,6 +498,39 @@ static int plan_gemm(nn_q8 *q, const nn_net *net, int i, int last, int has_bn, i
     return 0;
 }
 
+/* Squeeze-and-excitation at layer i on u8 tensor `src`, fused with a max
+ * pool or global average pool right after it (run_se); *i moves to the
+ * last layer covered. Returns the output tensor or -1. */
+static int plan_se(nn_q8 *q, const nn_net *net, int src, int *i)
+{
+    const int first = *i, next = next_real(net, first + 1);
+    const nn_layer *l = &net->layers[first];
+    int last = first, mid = -1;
+    if (next < net->n_layers &&
+        (net->layers[next].kind == NN_L_GAP || net->layers[next].kind == NN_L_MAXPOOL))
+        last = next;
+    const nn_layer *o = &net->layers[last];
+    if (o->kind == NN_L_MAXPOOL) { /* the pooled values, in the SE input's scale */
+        if ((mid = add_tensor(q, net, o->out_c, o->out_h, o->out_w, net->n_layers, 0.0f, 0.0f)) < 0)
+            return -1;
+        q8_tensor *t = &q->t[mid];
+        t->scale = q->t[src].scale;
+        t->zp = q->t[src].zp;
+        memset(t->buf, t->zp, t->img * (size_t)q->cap + 64);
+    }
+    int dst = add_tensor(q, net, o->out_c, o->out_h, o->out_w, next_real(net, last + 1),
+                         q->lo[last], q->hi[last]);
+    if (dst < 0)
+        return -1;
+    q8_step *s = &q->steps[q->n_steps++];
+    *s = (q8_step){.kind = Q_SE, .layer = first, .last = last, .src = src, .dst = dst, .mid = mid};
+    /* per image: means, gates, multipliers and offsets (float), sums (int32) */
+    if (!(s->tmp = nn_alloc(sizeof(float) * 5 * (size_t)l->in_c + sizeof(float) * l->k)))
+        return -1;
+    *i = last;
+    return dst;
+}
+
 static int build_plan(nn_q8 *q, nn_net *net, int cap)
 {
     free_plan(q);
@@ -534,6 +568,9 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
                 goto fail;
             }
             i = last;
+        } else if (cur >= 0 && l->kind == NN_L_SE) {
+            if ((cur = plan_se(q, net, cur, &i)) < 0)
+                goto fail;
         } else if (cur >= 0 && (l->kind == NN_L_MAXPOOL || l->kind == NN_L_GAP)) {
             int gap = l->kind == NN_L_GAP;
             int dst = add_tensor(q, net, l->out_c, l->out_h, l->out_w, next_real(net, i + 1),
@@ -708,26 +745,29 @@ static void run_quant(nn_q8 *q, nn_net *net, const q8_step *s, int n)
         }
 }
 
+static void maxpool_image(const nn_layer *l, const q8_tensor *a, const q8_tensor *b, int img)
+{
+    const int C = a->c;
+    const uint8_t *src = a->buf + (size_t)img * a->img + origin(a);
+    uint8_t *dst = b->buf + (size_t)img * b->img + origin(b);
+    for (int oy = 0; oy < l->out_h; oy++)
+        for (int ox = 0; ox < l->out_w; ox++) {
+            uint8_t *restrict o = dst + ((size_t)oy * b->wp + ox) * b->cp;
+            const uint8_t *w0 = src + ((size_t)oy * l->stride * a->wp + (size_t)ox * l->stride) * a->cp;
+            memcpy(o, w0, (size_t)C);
+            for (int ky = 0; ky < l->k; ky++)
+                for (int kx = 0; kx < l->k; kx++) {
+                    const uint8_t *restrict w = w0 + ((size_t)ky * a->wp + kx) * a->cp;
+                    for (int ch = 0; ch < C; ch++)
+                        o[ch] = w[ch] > o[ch] ? w[ch] : o[ch];
+                }
+        }
+}
+
 static void run_maxpool(nn_q8 *q, const nn_layer *l, const q8_step *s, int n)
 {
-    const q8_tensor *a = &q->t[s->src], *b = &q->t[s->dst];
-    const int C = a->c;
-    for (int img = 0; img < n; img++) {
-        const uint8_t *src = a->buf + (size_t)img * a->img + origin(a);
-        uint8_t *dst = b->buf + (size_t)img * b->img + origin(b);
-        for (int oy = 0; oy < l->out_h; oy++)
-            for (int ox = 0; ox < l->out_w; ox++) {
-                uint8_t *restrict o = dst + ((size_t)oy * b->wp + ox) * b->cp;
-                const uint8_t *w0 = src + ((size_t)oy * l->stride * a->wp + (size_t)ox * l->stride) * a->cp;
-                memcpy(o, w0, (size_t)C);
-                for (int ky = 0; ky < l->k; ky++)
-                    for (int kx = 0; kx < l->k; kx++) {
-                        const uint8_t *restrict w = w0 + ((size_t)ky * a->wp + kx) * a->cp;
-                        for (int ch = 0; ch < C; ch++)
-                            o[ch] = w[ch] > o[ch] ? w[ch] : o[ch];
-                    }
-            }
-    }
+    for (int img = 0; img < n; img++)
+        maxpool_image(l, &q->t[s->src], &q->t[s->dst], img);
 }
 
 static void run_gap(nn_q8 *q, const q8_step *s, int n)
@@ -752,6 +792,83 @@ static void run_gap(nn_q8 *q, const q8_step *s, int n)
                 float v = ((float)sum[c] - (float)a->zp * (float)(a->h * a->w)) * k + (float)b->zp;
                 dst[c0 + c] = (uint8_t)nearbyintf(fminf(fmaxf(v, 0.0f), 255.0f));
             }
+        }
+    }
+}
+
+/* The gate of one image's channels, read from u8 tensor a: mean[c] gets
+ * the channel's mean in a's u8 values, mul and add map a's values to the
+ * gated ones in b's scale (add holds the half that makes truncation
+ * round). The gate is computed in float as the FP32 layer does. */
+static void se_gate(const nn_layer *l, const q8_tensor *a, const q8_tensor *b, int img,
+                    float *scratch, float *mean, float *mul, float *add)
+{
+    const int C = a->c, P = a->h * a->w;
+    const uint8_t *src = a->buf + (size_t)img * a->img + origin(a);
+    float *g = scratch, *h = scratch + C;
+    int32_t *sum = (int32_t *)(h + l->k);
+    memset(sum, 0, sizeof(int32_t) * (size_t)C);
+    for (int y = 0; y < a->h; y++)
+        for (int x = 0; x < a->w; x++) {
+            const uint8_t *p = src + ((size_t)y * a->wp + x) * a->cp;
+            for (int c = 0; c < C; c++)
+                sum[c] += p[c];
+        }
+    for (int c = 0; c < C; c++) {
+        mean[c] = (float)sum[c] / (float)P;
+        g[c] = (mean[c] - (float)a->zp) * a->scale;
+    }
+    nn__se_gate(l, g, h, mul);
+    const float k = a->scale / b->scale;
+    for (int c = 0; c < C; c++) {
+        mul[c] *= k;
+        add[c] = (float)b->zp + 0.5f - (float)a->zp * mul[c];
+    }
+}
+
+/* b = a's image img with channel c as a[c] * mul[c] + add[c], clamped. */
+static void se_scale(const q8_tensor *a, const q8_tensor *b, int img, const float *mul,
+                     const float *add)
+{
+    const int C = a->c;
+    const uint8_t *src = a->buf + (size_t)img * a->img + origin(a);
+    uint8_t *dst = b->buf + (size_t)img * b->img + origin(b);
+    for (int y = 0; y < a->h; y++)
+        for (int x = 0; x < a->w; x++) {
+            const uint8_t *restrict p = src + ((size_t)y * a->wp + x) * a->cp;
+            uint8_t *restrict o = dst + ((size_t)y * b->wp + x) * b->cp;
+            for (int c = 0; c < C; c++) {
+                float v = (float)p[c] * mul[c] + add[c];
+                v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+                o[c] = (uint8_t)(int)v;
+            }
+        }
+}
+
+/* Squeeze-and-excitation on u8 data, each channel requantized into the
+ * output's range with its gate in the multiplier. Fused with the layer
+ * after it: a global average pool needs only the gated means; a max pool
+ * runs first (a positive gate commutes with it), so that the gating
+ * reads a quarter of the pixels. */
+static void run_se(nn_q8 *q, const nn_net *net, const q8_step *s, int n)
+{
+    const nn_layer *l = &net->layers[s->layer], *next = &net->layers[s->last];
+    const q8_tensor *a = &q->t[s->src], *b = &q->t[s->dst];
+    const int C = a->c;
+    float *mean = s->tmp, *mul = mean + C, *add = mul + C, *scratch = add + C;
+    for (int img = 0; img < n; img++) {
+        se_gate(l, a, b, img, scratch, mean, mul, add);
+        if (s->last == s->layer) {
+            se_scale(a, b, img, mul, add);
+        } else if (next->kind == NN_L_GAP) {
+            uint8_t *dst = b->buf + (size_t)img * b->img + origin(b);
+            for (int c = 0; c < C; c++) {
+                float v = mean[c] * mul[c] + add[c];
+                dst[c] = (uint8_t)(int)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+            }
+        } else {
+            maxpool_image(next, a, &q->t[s->mid], img);
+            se_scale(&q->t[s->mid], b, img, mul, add);
         }
     }
 }
@@ -787,6 +904,7 @@ int nn__q8_forward(nn_net *net, const nn_ctx *c, int n)
             break;
         case Q_MAXPOOL: run_maxpool(q, l, s, n); break;
         case Q_GAP: run_gap(q, s, n); break;
+        case Q_SE: run_se(q, net, s, n); break;
         default:
             /* the float tail; the softmax through the model's calibration */
             if (s->layer == net->n_layers - 1 && nn_calib_forward(net, n))
@@ -796,6 +914,17 @@ int nn__q8_forward(nn_net *net, const nn_ctx *c, int n)
         }
     }
     return 0;
+}
+
+int nn__q8_float_steps(const nn_net *net)
+{
+    const nn_q8 *q = net->q8;
+    if (!q || !q->built)
+        return -1;
+    int k = 0;
+    for (int i = 0; i < q->n_steps; i++)
+        k += q->steps[i].kind == Q_FLOAT;
+    return k;
 }
 
 /* ---- calibration and the public calls --------------------------------------------- */

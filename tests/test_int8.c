@@ -1,4 +1,4 @@
-/* test_int8.c - INT8 inference of whole nets. Two small nets are trained
+/* test_int8.c - INT8 inference of whole nets. Small nets are trained
  * here on generated 48x48 faces (a face oval, two eyes, and a mouth that
  * smiles, frowns, gapes or lies flat: four classes, with random position,
  * size, contrast and noise), calibrated on 300 of the training faces, and
@@ -8,6 +8,8 @@
  * every class keep the agreement meaningful. Checked:
  *  - INT8 and FP32 predictions agree on at least 99% of the faces, and the
  *    probabilities are close but not identical (INT8 really ran);
+ *  - only the layers that must (a crop first, the softmax last) run in
+ *    float between the quantized ones;
  *  - a batch gives bit for bit what single faces do, on 1 and 2 threads,
  *    small batches (one GEMM over their images) too;
  *  - integer Winograd for none, some or all of the 3x3 convolutions gives
@@ -16,7 +18,8 @@
  *    gives the same outputs; a file without it loads as FP32 only; a
  *    damaged QNT8 section is refused.
  * Nets: one VGG-like (bn, gap, dense bn relu, a conv with 20 channels and
- * valid padding), one with a strided 5x5 conv, flatten and dense layers. */
+ * valid padding), one with a strided 5x5 conv, flatten and dense layers,
+ * one behind a crop, one with squeeze-and-excitation blocks. */
 #include "nn_impl.h"
 #include "kernels/q8.h"
 #include "testutil.h"
@@ -101,6 +104,24 @@ static const char *spec_crop =
     "dense 32 bn relu\n"
     "dense classes softmax\n";
 
+/* squeeze-and-excitation between quantized layers: before a max pool,
+ * before a Winograd convolution's input, before the global pool */
+static const char *spec_se =
+    "input 48x48x1\n"
+    "conv 8 3x3 same bn relu\n"
+    "conv 16 3x3 same bn relu\n"
+    "se 4\n"
+    "maxpool 2\n"
+    "conv 24 3x3 same bn relu\n"
+    "se 4\n"
+    "conv 24 3x3 same bn relu\n"
+    "maxpool 2\n"
+    "conv 20 3x3 valid bn relu\n"
+    "se 4\n"
+    "gap\n"
+    "dense 32 bn relu\n"
+    "dense classes softmax\n";
+
 static int argmax(const float *p)
 {
     int b = 0;
@@ -110,7 +131,7 @@ static int argmax(const float *p)
     return b;
 }
 
-static nn_net *train_net(const char *spec, const float *x, const int *y, int n)
+static nn_net *train_net(const char *spec, int epochs, const float *x, const int *y, int n)
 {
     nn_net *net = nn_net_from_spec(spec, CLASSES);
     nn_net_init(net, 3);
@@ -119,7 +140,7 @@ static nn_net *train_net(const char *spec, const float *x, const int *y, int n)
     cfg.lr = 2e-3f;
     nn_optim *opt = nn_optim_new(net, &cfg);
     const int batch = 32;
-    for (int e = 0; e < 4; e++)
+    for (int e = 0; e < epochs; e++)
         for (int b = 0; b + batch <= n; b += batch) {
             nn_net_forward(net, x + (size_t)b * S * S, batch, 1);
             nn_net_zero_grad(net);
@@ -142,10 +163,13 @@ static void classify(nn_net *net, const float *x, int n, float *p)
     }
 }
 
-static void check_net(const char *name, const char *spec, const float *x, const int *y,
-                      int n_train, const float *xt, const int *yt, int n_test)
+/* float_steps: the layers the INT8 plan should leave in float (the
+ * softmax at the end, a crop at the start) */
+static void check_net(const char *name, const char *spec, int epochs, int float_steps,
+                      const float *x, const int *y, int n_train, const float *xt, const int *yt,
+                      int n_test)
 {
-    nn_net *net = train_net(spec, x, y, n_train);
+    nn_net *net = train_net(spec, epochs, x, y, n_train);
     float *p32 = malloc(sizeof(float) * n_test * CLASSES);
     float *p8 = malloc(sizeof(float) * n_test * CLASSES);
     float *q = malloc(sizeof(float) * n_test * CLASSES);
@@ -170,6 +194,8 @@ static void check_net(const char *name, const char *spec, const float *x, const 
     classify(net, xt, n_test, p32);
     CHECK(nn_net_set_precision(net, NN_PRECISION_INT8) == 0);
     classify(net, xt, n_test, p8);
+    CHECK_MSG(nn__q8_float_steps(net) == float_steps, "%s: %d layers in float in INT8, not %d", name,
+              nn__q8_float_steps(net), float_steps);
 
     int correct = 0, agree = 0, counts[CLASSES] = {0};
     double diff = 0, maxdiff = 0;
@@ -375,9 +401,11 @@ int main(void)
         make_face(y[i], &s, x + (size_t)i * S * S);
     }
     const float *xt = x + (size_t)n_train * S * S;
-    check_net("vgg", spec_vgg, x, y, n_train, xt, y + n_train, n_test);
-    check_net("flat", spec_flat, x, y, n_train, xt, y + n_train, n_test);
-    check_net("crop", spec_crop, x, y, n_train, xt, y + n_train, n_test);
+    check_net("vgg", spec_vgg, 4, 1, x, y, n_train, xt, y + n_train, n_test);
+    check_net("flat", spec_flat, 4, 1, x, y, n_train, xt, y + n_train, n_test);
+    check_net("crop", spec_crop, 4, 2, x, y, n_train, xt, y + n_train, n_test);
+    /* its gates start near one half: it learns more slowly */
+    check_net("se", spec_se, 6, 1, x, y, n_train, xt, y + n_train, n_test);
     check_old_file();
     check_presets();
     free(x);

@@ -12,12 +12,29 @@
 
 static size_t per_image(const nn_layer *l) { return 2 * (size_t)l->in_c + (size_t)l->k; }
 
+void nn__se_gate(const nn_layer *l, const float *g, float *h, float *s)
+{
+    const int C = l->in_c, M = l->k;
+    const float *w1 = l->w, *w2 = l->w + (size_t)M * C, *b1 = l->b, *b2 = l->b + M;
+    for (int j = 0; j < M; j++) {
+        float v = b1[j];
+        for (int c = 0; c < C; c++)
+            v += w1[(size_t)j * C + c] * g[c];
+        h[j] = v > 0 ? v : 0;
+    }
+    for (int c = 0; c < C; c++) {
+        float v = b2[c];
+        for (int j = 0; j < M; j++)
+            v += w2[(size_t)c * M + j] * h[j];
+        s[c] = 1.0f / (1.0f + expf(-v));
+    }
+}
+
 static void se_forward(nn_layer *l, const nn_ctx *ctx, const float *x, float *y, int n)
 {
     (void)ctx;
     const int C = l->in_c, M = l->k;
     const size_t P = (size_t)l->in_h * l->in_w;
-    const float *w1 = l->w, *w2 = l->w + (size_t)M * C, *b1 = l->b, *b2 = l->b + M;
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * C * P;
         float *yi = y + (size_t)i * C * P, *g = l->aux + (size_t)i * per_image(l), *h = g + C, *s = h + M;
@@ -27,20 +44,10 @@ static void se_forward(nn_layer *l, const nn_ctx *ctx, const float *x, float *y,
                 sum += xi[(size_t)c * P + p];
             g[c] = sum / (float)P;
         }
-        for (int j = 0; j < M; j++) {
-            float v = b1[j];
-            for (int c = 0; c < C; c++)
-                v += w1[(size_t)j * C + c] * g[c];
-            h[j] = v > 0 ? v : 0;
-        }
-        for (int c = 0; c < C; c++) {
-            float v = b2[c];
-            for (int j = 0; j < M; j++)
-                v += w2[(size_t)c * M + j] * h[j];
-            s[c] = 1.0f / (1.0f + expf(-v));
+        nn__se_gate(l, g, h, s);
+        for (int c = 0; c < C; c++)
             for (size_t p = 0; p < P; p++)
                 yi[(size_t)c * P + p] = xi[(size_t)c * P + p] * s[c];
-        }
     }
 }
 
