@@ -17,8 +17,9 @@
  * quantized layer can be reached through layers that work on u8 as well
  * (max pooling, which commutes with the quantization; global average
  * pooling and squeeze-and-excitation, which requantize; dropout and
- * flatten, which do nothing at inference); otherwise it is written in float NCHW and the layers after
- * it run in FP32 as usual (the softmax at the end, say). Dense weights are
+ * flatten, which do nothing at inference); otherwise it is written in
+ * float NCHW and the layers after it run in FP32 as usual (the softmax at
+ * the end, say). Dense weights are
  * permuted once so that they read NHWC activations in place.
  *
  * In INT8 mode nn_net_layer_output shows only the layers that ran in
@@ -310,6 +311,16 @@ static int add_tensor(nn_q8 *q, const nn_net *net, int c, int h, int w, int cons
     return q->n_t++;
 }
 
+/* Tensor t takes tensor src's scale and zero point (max pooling keeps
+ * its input's), its border refilled with the new zero point. */
+static void keep_scale(nn_q8 *q, int t, int src)
+{
+    q8_tensor *d = &q->t[t];
+    d->scale = q->t[src].scale;
+    d->zp = q->t[src].zp;
+    memset(d->buf, d->zp, d->img * (size_t)q->cap + 64);
+}
+
 static size_t origin(const q8_tensor *t) /* byte offset of pixel (0, 0) */
 {
     return ((size_t)t->pad_t * t->wp + t->pad_l) * t->cp;
@@ -513,10 +524,7 @@ static int plan_se(nn_q8 *q, const nn_net *net, int src, int *i)
     if (o->kind == NN_L_MAXPOOL) { /* the pooled values, in the SE input's scale */
         if ((mid = add_tensor(q, net, o->out_c, o->out_h, o->out_w, net->n_layers, 0.0f, 0.0f)) < 0)
             return -1;
-        q8_tensor *t = &q->t[mid];
-        t->scale = q->t[src].scale;
-        t->zp = q->t[src].zp;
-        memset(t->buf, t->zp, t->img * (size_t)q->cap + 64);
+        keep_scale(q, mid, src);
     }
     int dst = add_tensor(q, net, o->out_c, o->out_h, o->out_w, next_real(net, last + 1),
                          q->lo[last], q->hi[last]);
@@ -577,12 +585,8 @@ static int build_plan(nn_q8 *q, nn_net *net, int cap)
                                  gap ? q->lo[i] : 0.0f, gap ? q->hi[i] : 0.0f);
             if (dst < 0)
                 goto fail;
-            if (!gap) { /* max pooling keeps its input's scale */
-                q8_tensor *t = &q->t[dst];
-                t->scale = q->t[cur].scale;
-                t->zp = q->t[cur].zp;
-                memset(t->buf, t->zp, t->img * (size_t)cap + 64);
-            }
+            if (!gap)
+                keep_scale(q, dst, cur);
             q->steps[q->n_steps++] = (q8_step){.kind = gap ? Q_GAP : Q_MAXPOOL, .layer = i,
                                                .last = i, .src = cur, .dst = dst};
             cur = dst;
@@ -796,6 +800,9 @@ static void run_gap(nn_q8 *q, const q8_step *s, int n)
     }
 }
 
+/* v + 0.5 (already added) clamped to [0, 255] and truncated: rounded to u8. */
+static inline uint8_t trunc_u8(float v) { return (uint8_t)(int)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v); }
+
 /* The gate of one image's channels, read from u8 tensor a: mean[c] gets
  * the channel's mean in a's u8 values, mul and add map a's values to the
  * gated ones in b's scale (add holds the half that makes truncation
@@ -837,11 +844,8 @@ static void se_scale(const q8_tensor *a, const q8_tensor *b, int img, const floa
         for (int x = 0; x < a->w; x++) {
             const uint8_t *restrict p = src + ((size_t)y * a->wp + x) * a->cp;
             uint8_t *restrict o = dst + ((size_t)y * b->wp + x) * b->cp;
-            for (int c = 0; c < C; c++) {
-                float v = (float)p[c] * mul[c] + add[c];
-                v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
-                o[c] = (uint8_t)(int)v;
-            }
+            for (int c = 0; c < C; c++)
+                o[c] = trunc_u8((float)p[c] * mul[c] + add[c]);
         }
 }
 
@@ -862,10 +866,8 @@ static void run_se(nn_q8 *q, const nn_net *net, const q8_step *s, int n)
             se_scale(a, b, img, mul, add);
         } else if (next->kind == NN_L_GAP) {
             uint8_t *dst = b->buf + (size_t)img * b->img + origin(b);
-            for (int c = 0; c < C; c++) {
-                float v = mean[c] * mul[c] + add[c];
-                dst[c] = (uint8_t)(int)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
-            }
+            for (int c = 0; c < C; c++)
+                dst[c] = trunc_u8(mean[c] * mul[c] + add[c]);
         } else {
             maxpool_image(next, a, &q->t[s->mid], img);
             se_scale(&q->t[s->mid], b, img, mul, add);
