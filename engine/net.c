@@ -80,8 +80,8 @@ static int reserve(nn_net *net, int n)
             l->aux_len = 2 * (size_t)l->in_c; /* batch mean and 1/std */
         else if (l->kind == NN_L_CONV)
             l->aux_len = nn_conv_wino_aux(l);
-        else if (l->kind == NN_L_SE) /* channel means, hidden units, gates */
-            l->aux_len = (2 * (size_t)l->in_c + (size_t)l->k) * (size_t)cap;
+        else if (l->kind == NN_L_SE) /* per image: the gate's inputs, outputs and gradients */
+            l->aux_len = nn__se_aux_per_image(l) * (size_t)cap;
         else if (l->kind == NN_L_CROP) /* each image's window offsets */
             l->aux_len = 2 * (size_t)cap;
         else if (l->kind == NN_L_ADD) /* the skip's gradient */

@@ -270,6 +270,8 @@ extern const nn_layer_ops nn_conv_ops, nn_maxpool_ops, nn_avgpool_ops, nn_gap_op
  * means g[in_c]; h[k] receives the hidden units. The FP32 forward and the
  * INT8 pass (quant.c) share it. */
 void nn__se_gate(const nn_layer *l, const float *g, float *h, float *s);
+/* floats of an SE layer's aux per image of the batch */
+size_t nn__se_aux_per_image(const nn_layer *l);
 
 /* Residual add (layers/add.c): y = x + skip, or x + proj(skip) when the
  * add has a projection. Backward: dx = dy, the skip's gradient into dskip

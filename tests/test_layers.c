@@ -557,6 +557,126 @@ static void bn_batch_stats_vs_double(void)
     }
 }
 
+/* Squeeze-and-excitation against a double-precision reference, forward and
+ * backward, on planes whose size is no multiple of the sums' eight lanes;
+ * the batch is large enough to be spread over the pool, and one thread and
+ * two give bit-identical outputs and gradients. */
+static void se_vs_double_and_threads(void)
+{
+    enum { W = 13, H = 11, C = 64, M = 8, N = 15, P = W * H };
+    char spec[96];
+    snprintf(spec, sizeof spec, "input %dx%dx%d\nse %d\nflatten\ndense classes softmax\n", W, H, C, M);
+    nn_net *net = make(spec, 2);
+    if (!net)
+        return;
+    nn_net_init(net, 21);
+    nn_layer *l = &net->layers[1];
+    uint64_t s = 31;
+    for (int i = 0; i < M + C; i++) /* biases too, so some hidden units stay cut */
+        l->b[i] = 0.3f * nn_rand_normal(&s);
+    const size_t per = (size_t)C * P, all = per * N;
+    float *x = malloc(all * sizeof *x), *dy = malloc(all * sizeof *dy), *y1 = malloc(all * sizeof *y1);
+    float *dx1 = malloc(all * sizeof *dx1), *dx2 = malloc(all * sizeof *dx2);
+    float *dp1 = malloc((size_t)l->nw * sizeof *dp1);
+    double *ref_dw = calloc((size_t)l->nw, sizeof *ref_dw), *ref_db = calloc(M + C, sizeof *ref_db);
+    for (size_t i = 0; i < all; i++) {
+        x[i] = nn_rand_normal(&s) + 0.5f * (float)(i / P % 3); /* channel means off zero */
+        dy[i] = nn_rand_normal(&s);
+    }
+    const float *w1 = l->w, *w2 = l->w + M * C, *b1 = l->b, *b2 = l->b + M;
+    double maxy = 0, maxdx = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_net_set_threads(net, threads);
+        CHECK(nn_net_forward(net, x, N, 1) != NULL);
+        nn_ctx c = {.pool = net->pool, .train = 1, .rng = &net->rng, .scratch = net->scratch,
+                    .scratch_len = net->scratch_len};
+        memset(l->dw, 0, (size_t)l->nw * sizeof(float));
+        memset(l->db, 0, (size_t)(M + C) * sizeof(float));
+        float *dx = threads == 1 ? dx1 : dx2;
+        l->ops->backward(l, &c, x, net->act[1], dy, dx, N);
+        if (threads == 1) {
+            memcpy(y1, net->act[1], all * sizeof *y1);
+            memcpy(dp1, l->dw, (size_t)l->nw * sizeof *dp1);
+            continue;
+        }
+        CHECK_MSG(memcmp(y1, net->act[1], all * sizeof *y1) == 0, "se: forward differs between 1 and 2 threads");
+        CHECK_MSG(memcmp(dx1, dx2, all * sizeof *dx1) == 0, "se: dx differs between 1 and 2 threads");
+        CHECK_MSG(memcmp(dp1, l->dw, (size_t)l->nw * sizeof *dp1) == 0, "se: dw differs between 1 and 2 threads");
+    }
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + i * per, *dyi = dy + i * per;
+        double g[C], h[M], sg[C], dz2[C], dh[M];
+        for (int ch = 0; ch < C; ch++) {
+            g[ch] = 0;
+            for (int p = 0; p < P; p++)
+                g[ch] += xi[ch * P + p];
+            g[ch] /= P;
+        }
+        for (int m = 0; m < M; m++) {
+            double v = b1[m];
+            for (int ch = 0; ch < C; ch++)
+                v += (double)w1[m * C + ch] * g[ch];
+            h[m] = v > 0 ? v : 0;
+        }
+        for (int ch = 0; ch < C; ch++) {
+            double v = b2[ch], ds = 0;
+            for (int m = 0; m < M; m++)
+                v += (double)w2[ch * M + m] * h[m];
+            sg[ch] = 1 / (1 + exp(-v));
+            for (int p = 0; p < P; p++) {
+                double e = fabs(y1[i * per + ch * P + p] - xi[ch * P + p] * sg[ch]);
+                maxy = e > maxy ? e : maxy;
+                ds += (double)dyi[ch * P + p] * xi[ch * P + p];
+            }
+            dz2[ch] = ds * sg[ch] * (1 - sg[ch]);
+            ref_db[M + ch] += dz2[ch];
+            for (int m = 0; m < M; m++)
+                ref_dw[M * C + ch * M + m] += dz2[ch] * h[m];
+        }
+        for (int m = 0; m < M; m++) {
+            double v = 0;
+            for (int ch = 0; ch < C; ch++)
+                v += (double)w2[ch * M + m] * dz2[ch];
+            dh[m] = h[m] > 0 ? v : 0;
+            ref_db[m] += dh[m];
+            for (int ch = 0; ch < C; ch++)
+                ref_dw[m * C + ch] += dh[m] * g[ch];
+        }
+        for (int ch = 0; ch < C; ch++) {
+            double dg = 0;
+            for (int m = 0; m < M; m++)
+                dg += (double)w1[m * C + ch] * dh[m];
+            for (int p = 0; p < P; p++) {
+                double want = dyi[ch * P + p] * sg[ch] + dg / P;
+                double e = fabs(dx1[i * per + ch * P + p] - want) / (1 + fabs(want));
+                maxdx = e > maxdx ? e : maxdx;
+            }
+        }
+    }
+    double maxdw = 0, maxdb = 0, cut = 0;
+    for (size_t k = 0; k < l->nw; k++) {
+        double e = fabs(l->dw[k] - ref_dw[k]) / (1 + fabs(ref_dw[k]));
+        maxdw = e > maxdw ? e : maxdw;
+    }
+    for (int k = 0; k < M + C; k++) {
+        double e = fabs(l->db[k] - ref_db[k]) / (1 + fabs(ref_db[k]));
+        maxdb = e > maxdb ? e : maxdb;
+        cut += k < M && ref_db[k] == 0;
+    }
+    CHECK_MSG(maxy < 1e-5 && maxdx < 1e-5, "se: forward error %g, dx error %g", maxy, maxdx);
+    CHECK_MSG(maxdw < 1e-4 && maxdb < 1e-4, "se: dw error %g, db error %g", maxdw, maxdb);
+    CHECK_MSG(cut < M, "se: every hidden unit cut; the test exercises nothing");
+    free(x);
+    free(dy);
+    free(y1);
+    free(dx1);
+    free(dx2);
+    free(dp1);
+    free(ref_dw);
+    free(ref_db);
+    nn_net_free(net);
+}
+
 int main(void)
 {
     printf("kernel: %s\n", nn_kernel_name());
@@ -572,6 +692,7 @@ int main(void)
     bn_batch_stats_vs_double();
     conv_random_shapes();
     batch_consistency();
+    se_vs_double_and_threads();
     subnormals_flushed();
     return test_done("test_layers");
 }
