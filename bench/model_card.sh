@@ -6,12 +6,15 @@
 #   matrix and ECE/NLL), uncalibrated, --tta and --mirror; CK+48's six shared
 #   classes; the INT8 calibration (`quantize`, into OUT_DIR, never over the
 #   model) and PublicTest in INT8; optionally an ensemble with a second model;
-#   and the speed: `bench --opencv` FP32 then INT8, ROUNDS rounds each.
+#   and the speed: `bench --opencv` FP32 then INT8, ROUNDS rounds each, and
+#   with FOOTAGE (a video, e.g. tools/gen_footage.py's faces.avi: 1-3 faces a
+#   frame) emotion-detect's frames/s and milliseconds per stage on it with the
+#   INT8 model, as the detector runs it.
 # PublicTest is evaluated here, never used to choose: run it once, on the
 # model the validation split already kept.
 #   bench/model_card.sh MODEL OUT_DIR [OTHER_MODEL]
 # Environment: FER_TRAIN, FER_TEST, CKPLUS (data; default ../shared/...),
-# EMOTION_TRAIN (the binary), ROUNDS (speed rounds, default 2; 0 skips the
+# EMOTION_TRAIN (the binary; emotion-detect is looked for beside it), ROUNDS (speed rounds, default 2; 0 skips the
 # speed, e.g. while a training shares the machine: pause it for the speed).
 set -euo pipefail
 [ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: bench/model_card.sh MODEL OUT_DIR [OTHER_MODEL]" >&2; exit 2; }
@@ -22,6 +25,8 @@ train=${FER_TRAIN:-$shared/fer2013/train}
 test=${FER_TEST:-$shared/fer2013/test}
 ck=${CKPLUS:-$shared/ckplus48}
 bin=${EMOTION_TRAIN:-$here/build/app/emotion-train}
+detect=$(dirname "$bin")/emotion-detect
+footage=${FOOTAGE:-}
 rounds=${ROUNDS:-2}
 me=bench/model_card.sh
 [ -f "$model" ] || { echo "$me: no model file $model" >&2; exit 1; }
@@ -30,6 +35,8 @@ me=bench/model_card.sh
 for d in "$train" "$test" "$ck"; do
     [ -e "$d" ] || { echo "$me: no data at $d (set FER_TRAIN, FER_TEST, CKPLUS)" >&2; exit 1; }
 done
+[ -z "$footage" ] || [ -f "$footage" ] || { echo "$me: no footage file $footage" >&2; exit 1; }
+[ -z "$footage" ] || [ -x "$detect" ] || { echo "$me: no emotion-detect beside $bin" >&2; exit 1; }
 case $rounds in ''|*[!0-9]*) echo "$me: ROUNDS must be a count, not '$rounds'" >&2; exit 2 ;; esac
 # a card's raw output is a record: never mix two runs in one folder
 [ -e "$out" ] && { echo "$me: $out exists; pick another folder" >&2; exit 2; }
@@ -72,4 +79,7 @@ for r in $(seq 1 "$rounds"); do
     step "speed-fp32-round-$r" "$bin" bench --model "$int8" --threads 2 --opencv
     step "speed-int8-round-$r" "$bin" bench --model "$int8" --threads 2 --precision int8
 done
+if [ -n "$footage" ]; then
+    step "detector-footage-$(basename "$footage")" "$detect" --headless --quiet --model "$int8" --input "$footage"
+fi
 echo "$me: wrote $raw (INT8 model: $int8)"
