@@ -188,7 +188,7 @@ def main():
 
     rows.append(("Python pipeline (Haar 1.1 full frame)", python_run(), python_empty(), None))
     for name, extra in configs:
-        base = [det, "--headless", "--model", model, "--threads", "2", "--log", log] + extra
+        base = [det, "--headless", "--model", model, "--threads", "2", "--log", log, "--overwrite"] + extra
         fps, _ = run(base + ["--input", os.path.join(foot, "faces.avi")])
         sv = score(vt, load_log(log, "frame"), range(nf))
         sv["fps"] = fps

@@ -86,7 +86,7 @@ def main():
     video, truth = make(fer, out, per_class, seed)
     log = os.path.join(out, "pairs.jsonl")
     det = os.path.join(build, "app", "emotion-detect")
-    p = subprocess.run([det, "--headless", "--quiet", "--threads", "2", "--log", log, "--input", video]
+    p = subprocess.run([det, "--headless", "--quiet", "--threads", "2", "--log", log, "--overwrite", "--input", video]
                        + extra, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit("emotion-detect failed:\n" + p.stderr)

@@ -54,7 +54,7 @@ def main():
     video, log = os.path.join(out, "astronaut_roll.avi"), os.path.join(out, "log.jsonl")
     make(video)
     subprocess.run([os.path.join(build, "app", "emotion-detect"), "--headless", "-q",
-                    "--log", log, "--input", video] + opts, check=True, capture_output=True)
+                    "--log", log, "--overwrite", "--input", video] + opts, check=True, capture_output=True)
     with open(log) as f:
         recs = [json.loads(line) for line in f]
     per_scene = [sum(1 for r in recs[i:i + SCENE] if r.get("faces"))

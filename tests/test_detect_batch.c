@@ -2,7 +2,8 @@
  * more paths after the options, one of them broken and one missing; each
  * good video gets its log and report (and recording) named after it in
  * --out-dir, the broken ones are reported and the rest go on, exit 1 at
- * the end; the same with --jobs 2; two inputs of one name stay apart.
+ * the end; the same with --jobs 2; two inputs of one name stay apart; the
+ * same batch again is refused unless --overwrite.
  * Usage: test_detect_batch PATH/TO/emotion-detect */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,25 @@ int main(int argc, char **argv)
     free(e);
     CHECK(exists(outd, "a.jsonl") && exists(outd, "a-2.jsonl") &&
           exists(outd, "a/summary.json") && exists(outd, "a-2/summary.json"));
+    /* The same batch again: refused before any video starts, the first
+     * run's logs as they were; with --overwrite it runs. */
+    char lp[4300];
+    snprintf(lp, sizeof lp, "%s/a-2.jsonl", outd);
+    CHECK(rp_write(lp, "kept\n", 5) == 0);
+    rc = rp_run(run2, out, err, 120, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 2 && e && strstr(e, "exists") && strstr(e, "--overwrite") && !strstr(e, "done"),
+              "a batch again: exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *kept = rp_slurp(lp);
+    CHECK(kept && !strcmp(kept, "kept\n"));
+    free(kept);
+    char *run2o[] = {(char *)exe, "--model", model, "--out-dir", outd, "--overwrite", p, twin, NULL};
+    rc = rp_run(run2o, out, err, 120, NULL);
+    char *after = rp_slurp(lp);
+    CHECK_MSG(rc == 0 && after && lines_in(lp) == 8 && !strncmp(after, "{\"frame\"", 8),
+              "--overwrite: exit %d, the log made again: '%.40s'", rc, after ? after : "(gone)");
+    free(after);
 
     /* Usage errors, before anything runs. */
     char *run3[] = {(char *)exe, "--model", model, "--input", p, twin, NULL};

@@ -247,7 +247,8 @@ int main(int argc, char **argv)
         CHECK(cvw_write_image(img, frame, 640, 480, 3) == 0);
     }
     free(frame);
-    char *run3[] = {(char *)exe, "--headless", "-q", "--input", img, "--model", model, "--log", log,
+    char *run3[] = {(char *)exe, "--overwrite",
+                    "--headless", "-q", "--input", img, "--model", model, "--log", log,
                     NULL};
     CHECK(rp_run(run3, out, err, 60, NULL) == 0);
     c = rp_slurp(log);
@@ -257,7 +258,8 @@ int main(int argc, char **argv)
     CHECK(c && parse_line(c, &fr, &t, lf, 8) == N_FACES && fr == 0);
     CHECK(c && strchr(c, '\n') && !strchr(c, '\n')[1]); /* exactly one line */
     free(c);
-    char *run4[] = {(char *)exe, "--headless", "-q", "--input", folder, "--model", model, "--log",
+    char *run4[] = {(char *)exe, "--overwrite",
+                    "--headless", "-q", "--input", folder, "--model", model, "--log",
                     log, "--record", rec, NULL};
     CHECK(rp_run(run4, out, err, 60, NULL) == 0);
     c = rp_slurp(log);
@@ -283,7 +285,8 @@ int main(int argc, char **argv)
     free(c);
     CHECK(fg_count_frames(rec, &rw, &rh) == 3);
     /* The CSV log of images has a file column. */
-    char *run4c[] = {(char *)exe, "--headless", "-q", "--input", folder, "--model", model, "--log",
+    char *run4c[] = {(char *)exe, "--overwrite",
+                     "--headless", "-q", "--input", folder, "--model", model, "--log",
                      csv, NULL};
     CHECK(rp_run(run4c, out, err, 60, NULL) == 0);
     c = rp_slurp(csv);
@@ -303,7 +306,7 @@ int main(int argc, char **argv)
     /* --loop: the video starts over (frame numbers keep counting, the
      * faces are found again on every pass) until --max-frames; a folder
      * loops too. */
-    char *run_loop[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model,
+    char *run_loop[] = {(char *)exe, "--overwrite", "--headless", "-q", "--input", vid, "--model", model,
                         "--log", log, "--loop", "--max-frames", "100", "--threads", "1", NULL};
     CHECK(rp_run(run_loop, out, err, 120, NULL) == 0);
     c = rp_slurp(log);
@@ -322,7 +325,8 @@ int main(int argc, char **argv)
     /* Passes 1 and 2 see what pass 1 saw (pass 3 is 20 frames long). */
     CHECK_MSG(pass_faces[0] > 0 && pass_faces[1] == pass_faces[0],
               "faces per pass %d, %d", pass_faces[0], pass_faces[1]);
-    char *run_loop_dir[] = {(char *)exe, "--headless", "-q", "--input", folder, "--model", model,
+    char *run_loop_dir[] = {(char *)exe, "--overwrite",
+                            "--headless", "-q", "--input", folder, "--model", model,
                             "--log", log, "--loop", "--max-frames", "7", NULL};
     CHECK(rp_run(run_loop_dir, out, err, 60, NULL) == 0);
     c = rp_slurp(log);
@@ -341,7 +345,8 @@ int main(int argc, char **argv)
     longer.n_faces = 1;
     snprintf(vid, sizeof vid, "%s/long.avi", dir);
     CHECK(fg_write_video(&longer, vid, 25) == 0);
-    char *run5[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", log,
+    char *run5[] = {(char *)exe, "--overwrite",
+                    "--headless", "-q", "--input", vid, "--model", model, "--log", log,
                     "--record", rec, "--threads", "1", NULL};
     unlink(log); /* the wait below watches this run's log grow, not an old one */
     pid_t pid = rp_start(run5, out, err);
@@ -375,7 +380,8 @@ int main(int argc, char **argv)
     snprintf(vid, sizeof vid, "%s/quick.avi", dir);
     CHECK(fg_write_video(&quick, vid, 40) == 0);
     setenv("SDL_VIDEODRIVER", "dummy", 1);
-    char *run6[] = {(char *)exe, "--input", vid, "--model", model, "--log", log, "--record", rec,
+    char *run6[] = {(char *)exe, "--overwrite",
+                    "--input", vid, "--model", model, "--log", log, "--record", rec,
                     NULL};
     pid = rp_start(run6, out, err);
     t0 = rp_now();

@@ -1,7 +1,8 @@
 /* test_detect_outputs.c - emotion-detect never destroys what the user owns
  * and never reports a broken output as done: an output that is an input
  * (or another output, by inode, not by name) is refused with the input
- * intact; a failed start leaves an existing log untouched; a full disk
+ * intact; an earlier run's log or recording is not replaced without
+ * --overwrite; a failed start leaves an existing log untouched; a full disk
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
     CHECK(system(cmd) == 0);
     char *e = NULL;
     int rc;
+    struct stat st;
 
     /* 1. An output that is the input: refused, the input intact. By name,
      * by another name for it, and by a hard link (same inode). */
@@ -116,20 +118,33 @@ int main(int argc, char **argv)
     expect_one_line(rc, 2, e, "same file", "--log = --record");
     unlink(rec2);
 
-    /* 2. A failed start leaves an existing log and recording untouched. */
+    /* 2. An earlier run's log and recording are not replaced without
+     * --overwrite (one line naming it, exit 2); an empty file holds
+     * nothing to keep. */
     CHECK(rp_write(rec, "old recording", 13) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--record", rec);
+    expect_one_line(rc, 2, e, "--overwrite", "existing recording");
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", log);
+    expect_one_line(rc, 2, e, "exists", "existing log");
+    char empty_log[4300];
+    snprintf(empty_log, sizeof empty_log, "%s/empty.jsonl", dir);
+    CHECK(rp_write(empty_log, "", 0) == 0);
+    rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", empty_log);
+    CHECK_MSG(rc == 0 && stat(empty_log, &st) == 0 && st.st_size > 0,
+              "an empty log file: exit %d", rc);
+    /* And a failed start with --overwrite leaves them untouched too. */
     rc = RUN(&e, "--headless", "-q", "--model", model, "--input", "/nonexistent/clip.mp4", "--log",
-             log, "--record", rec);
+             log, "--record", rec, "--overwrite");
     expect_one_line(rc, 1, e, "no such file", "missing input");
     char *damaged = rp_slurp(model);
-    struct stat st;
     CHECK(damaged && stat(model, &st) == 0);
     if (damaged) {
         damaged[st.st_size / 2] ^= 0x40;
         snprintf(img, sizeof img, "%s/damaged.model", dir);
         CHECK(rp_write(img, damaged, (size_t)st.st_size) == 0);
         free(damaged);
-        rc = RUN(&e, "--headless", "-q", "--model", img, "--input", vid, "--log", log, "--record", rec);
+        rc = RUN(&e, "--headless", "-q", "--model", img, "--input", vid, "--log", log, "--record", rec,
+                 "--overwrite");
         expect_one_line(rc, 1, e, "damaged.model", "damaged model");
     }
     char *l = rp_slurp(log), *r = rp_slurp(rec);
@@ -137,6 +152,14 @@ int main(int argc, char **argv)
     CHECK_MSG(r && !strcmp(r, "old recording"), "recording changed by a failed start");
     free(l);
     free(r);
+    /* With --overwrite a run that works replaces them. */
+    snprintf(img, sizeof img, "%s/old.jsonl", dir);
+    CHECK(rp_write(img, "old\n", 4) == 0);
+    rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", img, "--overwrite");
+    l = rp_slurp(img);
+    CHECK_MSG(rc == 0 && l && strstr(l, "\"frame\""), "--overwrite: exit %d, log '%.40s'", rc,
+              l ? l : "(gone)");
+    free(l);
 
     /* 3. A full disk: exit 1, one line naming the file, no "recorded". */
     char full_log[4300], full_rec[4300];
@@ -236,7 +259,8 @@ int main(int argc, char **argv)
         CHECK(nn_net_save(net, nan_model) == 0);
         nn_net_free(net);
         CHECK(nn_net_load(nan_model) == NULL);
-        rc = RUN(&e, "--headless", "-q", "--model", nan_model, "--input", vid, "--log", log);
+        rc = RUN(&e, "--headless", "-q", "--model", nan_model, "--input", vid, "--log", log,
+                 "--overwrite");
         expect_one_line(rc, 1, e, "no valid probabilities", "NaN model");
     }
 

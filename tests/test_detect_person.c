@@ -566,14 +566,16 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     CHECK(count(e, "\"hint\"") == 0); /* good frames need no advice */
     free(e);
     /* without it: never */
-    char *a2[] = {(char *)exe, "--headless", "-q", "--input", vid, "--model", model, "--log", log,
+    char *a2[] = {(char *)exe, "--overwrite",
+                  "--headless", "-q", "--input", vid, "--model", model, "--log", log,
                   NULL};
     CHECK(rp_run(a2, out, err, 120, NULL) == 0);
     e = rp_slurp(log);
     CHECK(e && count(e, "calibrated") == 0);
     free(e);
     /* the dark clip: the hint, once three looks agree */
-    char *a3[] = {(char *)exe, "--headless", "-q", "--input", dark, "--model", model, "--log", log,
+    char *a3[] = {(char *)exe, "--overwrite",
+                  "--headless", "-q", "--input", dark, "--model", model, "--log", log,
                   NULL};
     CHECK(rp_run(a3, out, err, 120, NULL) == 0);
     e = rp_slurp(log);
@@ -581,7 +583,8 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
               count(e, "\"hint\":\"too dark\""), "%s", e ? e : "");
     free(e);
     /* a still picture: no hint, it cannot be followed */
-    char *a4[] = {(char *)exe, "--headless", "-q", "--input", img, "--model", model, "--log", log,
+    char *a4[] = {(char *)exe, "--overwrite",
+                  "--headless", "-q", "--input", img, "--model", model, "--log", log,
                   NULL};
     CHECK(rp_run(a4, out, err, 120, NULL) == 0);
     e = rp_slurp(log);
@@ -644,7 +647,8 @@ static void check_csv_log(const char *exe, const char *dir, const fg_scene *sc)
               early + early_rows, late, hinted, bad);
     free(e);
     /* the dark clip: the hint on its rows, "too dark" only */
-    char *a2[] = {(char *)exe, "--headless", "-q", "--input", dark, "--model", model, "--log", csv,
+    char *a2[] = {(char *)exe, "--overwrite",
+                  "--headless", "-q", "--input", dark, "--model", model, "--log", csv,
                   NULL};
     CHECK(rp_run(a2, out, err, 120, NULL) == 0);
     e = rp_slurp(csv);

@@ -1,7 +1,8 @@
 /* test_outpath.c - app/common/outpath: same-file checks by inode (other
  * names, hard links, files not made yet), probes that refuse folders and
  * missing folders and leave nothing behind, whole-file writes that keep
- * the old file until the new one is complete and never replace a device. */
+ * the old file until the new one is complete and never replace a device;
+ * an earlier run's file refused by name, free names for clock-stamped files. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,31 @@ int main(void)
           strstr(app_error(), "/dev/full") && strstr(app_error(), "No space"));
     CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
     CHECK(outpath_write_mem(dir, "x", 1) == -1 && strstr(app_error(), "folder"));
+
+    /* What an earlier run made: a file with something in it is refused,
+     * named with its option; missing, empty files and devices are not. */
+    CHECK(outpath_refuse_existing("--record", b) == -1 && strstr(app_error(), "--record") &&
+          strstr(app_error(), "b.txt") && strstr(app_error(), "--overwrite"));
+    char empty[4300], gone[4300], name[4400];
+    snprintf(empty, sizeof empty, "%s/empty.txt", dir);
+    snprintf(gone, sizeof gone, "%s/gone.txt", dir);
+    CHECK(rp_write(empty, "", 0) == 0);
+    CHECK(outpath_refuse_existing("--log", empty) == 0);
+    CHECK(outpath_refuse_existing("--log", gone) == 0);
+    CHECK(outpath_refuse_existing("--log", NULL) == 0);
+    CHECK(outpath_refuse_existing("--log", "/dev/null") == 0);
+
+    /* Names from the clock: the next free one. */
+    char stem[4300];
+    snprintf(stem, sizeof stem, "%s/shot", dir);
+    outpath_free_name(name, sizeof name, stem, "png");
+    CHECK(!strcmp(name + strlen(dir), "/shot.png"));
+    CHECK(rp_write(name, "1", 1) == 0);
+    outpath_free_name(name, sizeof name, stem, "png");
+    CHECK(!strcmp(name + strlen(dir), "/shot-2.png"));
+    CHECK(rp_write(name, "2", 1) == 0);
+    outpath_free_name(name, sizeof name, stem, "png");
+    CHECK(!strcmp(name + strlen(dir), "/shot-3.png"));
 
     if (!test_failures)
         rp_rmdir(dir);

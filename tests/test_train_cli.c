@@ -211,6 +211,36 @@ int main(int argc, char **argv)
     CHECK_MSG(swa_loss > 0 && swa_loss == swa_loss_b, "weight average's loss %g, resumed %g", swa_loss,
               swa_loss_b);
 
+    /* 2a. The fresh command again (a forgotten --resume): refused before
+     * anything loads, exit 2, the earlier run's checkpoint and model as
+     * they were, and the message names the --resume that continues it. */
+    {
+        struct stat ck0, ck1, m0, m1;
+        char ck[512], log[512];
+        snprintf(ck, sizeof ck, "%s/b.model.ckpt", dir);
+        snprintf(path, sizeof path, "%s/b.model", dir);
+        snprintf(log, sizeof log, "%s/log", dir);
+        CHECK(stat(ck, &ck0) == 0 && stat(path, &m0) == 0);
+        snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model", common);
+        CHECK(run(fmt, dir, dir, dir) == 2);
+        snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b3.model "
+                 "--checkpoint %%s/b.model.ckpt", common);
+        CHECK(run(fmt, dir, dir, dir, dir) == 2);
+        const char *said = slurp(log);
+        char want[600];
+        snprintf(want, sizeof want, "to continue that run: --resume %s", ck);
+        CHECK_MSG(said && strstr(said, want), "no '%s' in the log", want);
+        snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/a.model "
+                 "--checkpoint %%s/other.ckpt", common);
+        CHECK(run(fmt, dir, dir, dir, dir) == 2);
+        CHECK(stat(ck, &ck1) == 0 && stat(path, &m1) == 0);
+        CHECK(ck1.st_size == ck0.st_size && ck1.st_mtim.tv_sec == ck0.st_mtim.tv_sec &&
+              ck1.st_mtim.tv_nsec == ck0.st_mtim.tv_nsec);
+        CHECK(m1.st_mtim.tv_sec == m0.st_mtim.tv_sec && m1.st_mtim.tv_nsec == m0.st_mtim.tv_nsec);
+        snprintf(path, sizeof path, "%s/other.ckpt", dir);
+        CHECK(access(path, F_OK) != 0);
+    }
+
     /* 2b. mixup and cutmix: still learns, and a resumed run repeats the
      * mixing exactly (its random choices come from the checkpointed RNG) */
     const char *mixopts = "--arch %s/arch.txt --epochs 5 --batch 16 --lr 0.01 --seed 3 --threads 2 "
@@ -334,6 +364,9 @@ int main(int argc, char **argv)
     CHECK(run(fmt, dir, dir, dir) == 130);
     CHECK(run("train --resume %s/c.model.ckpt", dir) == 0);
     snprintf(fmt, sizeof fmt, "train --arch %%s/arch.txt %s --out %%s/d.model", tiny);
+    CHECK(run(fmt, dir, dir, dir) == 0);
+    CHECK(run(fmt, dir, dir, dir) == 2); /* d.model exists */
+    snprintf(fmt, sizeof fmt, "train --arch %%s/arch.txt %s --out %%s/d.model --overwrite", tiny);
     CHECK(run(fmt, dir, dir, dir) == 0);
     double acc_init = -1, acc_fresh = -1;
     if (run("eval --model %s/c.model --data %s/data --json %s/c.json", dir, dir, dir) == 0) {

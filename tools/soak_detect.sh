@@ -20,7 +20,7 @@ video=$out/faces-640x480.mp4
 [ -s "$video" ] || "$build/tools/gen_face_video" "$src" "$video" 600 "$faces" 640x480 25
 
 "${EMOTION_DETECT:-$build/app/emotion-detect}" --headless --input "$video" --loop --max-frames "$frames" \
-    --threads "$threads" --log "$out/log.jsonl" 2>"$out/stderr.txt" &
+    --threads "$threads" --log "$out/log.jsonl" --overwrite 2>"$out/stderr.txt" &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true' INT TERM
 echo "seconds,frame,rss_kb" >"$out/rss.csv"

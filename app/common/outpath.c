@@ -76,6 +76,23 @@ int outpath_distinct(const outpath_path *p, int n)
     return 0;
 }
 
+int outpath_refuse_existing(const char *opt, const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    return app_fail("%s '%s' exists (%lld bytes): give --overwrite to replace it, or another name",
+                    opt, path, (long long)st.st_size);
+}
+
+void outpath_free_name(char *buf, size_t len, const char *stem, const char *ext)
+{
+    struct stat st;
+    snprintf(buf, len, "%s.%s", stem, ext);
+    for (int i = 2; i < 1000 && lstat(buf, &st) == 0; i++)
+        snprintf(buf, len, "%s-%d.%s", stem, i, ext);
+}
+
 /* Create and remove a file in dir: the only test that covers read-only
  * mounts, full inode tables, ACLs and root alike. */
 static int try_create(const char *dir, const char *what)

@@ -37,6 +37,16 @@ int outpath_distinct(const outpath_path *p, int n);
  * written CLI_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
 int outpath_check_outputs(const outpath_path *p, int n);
 
+/* An output that would replace what an earlier run made: fails when path
+ * is an existing regular file holding anything ("--record 'a.avi' exists
+ * (N bytes): give --overwrite to replace it, or another name"). Empty
+ * files, devices and pipes (/dev/null, a fifo) hold nothing to lose. */
+int outpath_refuse_existing(const char *opt, const char *path);
+
+/* "STEM.EXT", or the first free "STEM-2.EXT", "STEM-3.EXT"... (names made
+ * from the clock: two in one second must not replace each other). */
+void outpath_free_name(char *buf, size_t len, const char *stem, const char *ext);
+
 /* Whether path can be written as a file: not a folder, its folder exists,
  * and a file can be created there (found by trying). An existing device
  * or pipe needs only write permission. */

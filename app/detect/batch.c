@@ -188,14 +188,23 @@ static int is_more_input(const opts *o, const char *a)
     return 0;
 }
 
+enum { JOB_PATH_MAX = 4400 };
+
+/* A job's log and recording (recp is empty without --record). */
+static void job_outputs(const opts *o, const job *j, char *logp, char *recp)
+{
+    snprintf(logp, JOB_PATH_MAX, "%s/%s.%s", o->out_dir, j->name, o->batch_log_ext);
+    recp[0] = 0;
+    if (o->batch_record_ext)
+        snprintf(recp, JOB_PATH_MAX, "%s/%s.%s", o->out_dir, j->name, o->batch_record_ext);
+}
+
 static int start(const opts *o, const char *exe, int argc, char **argv, job *j,
                  const char *dir, int threads)
 {
-    char logp[4400], repp[4400], recp[4400], thr[16];
-    snprintf(logp, sizeof logp, "%s/%s.%s", dir, j->name, o->batch_log_ext);
+    char logp[JOB_PATH_MAX], repp[JOB_PATH_MAX], recp[JOB_PATH_MAX], thr[16];
+    job_outputs(o, j, logp, recp);
     snprintf(repp, sizeof repp, "%s/%s", dir, j->name);
-    snprintf(recp, sizeof recp, "%s/%s.%s", dir, j->name,
-             o->batch_record_ext ? o->batch_record_ext : "");
     snprintf(thr, sizeof thr, "%d", threads);
     char **cargv = calloc((size_t)argc + 16, sizeof *cargv);
     if (!cargv)
@@ -279,6 +288,13 @@ static void finish(job *j, int idx, int total)
     j->err = NULL;
 }
 
+static void list_free(list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->j[i].path);
+    free(l->j);
+}
+
 int batch_run(const opts *o, const char *exe, int argc, char **argv)
 {
     if (outpath_probe_dir(o->out_dir) != 0) {
@@ -309,6 +325,22 @@ int batch_run(const opts *o, const char *exe, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     name_jobs(&l);
+    /* A batch run again into the same folder: refused before any video
+     * starts, not video by video. */
+    for (int i = 0; i < l.n && !o->overwrite; i++) {
+        char logp[JOB_PATH_MAX], recp[JOB_PATH_MAX];
+        job_outputs(o, &l.j[i], logp, recp);
+        if (outpath_refuse_existing("--out-dir", logp) != 0 ||
+            outpath_refuse_existing("--out-dir", recp[0] ? recp : NULL) != 0) {
+            cli_err("%s", app_error());
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+    }
+    if (rc != 0) {
+        list_free(&l);
+        return rc;
+    }
     int jobs = o->jobs > 0 ? o->jobs : 1;
     if (jobs > l.n)
         jobs = l.n;
@@ -360,8 +392,6 @@ int batch_run(const opts *o, const char *exe, int argc, char **argv)
         cli_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
     cli_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
            ok, failed, o->out_dir);
-    for (int i = 0; i < l.n; i++)
-        free(l.j[i].path);
-    free(l.j);
+    list_free(&l);
     return failed || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

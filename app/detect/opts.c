@@ -78,6 +78,9 @@ void opts_usage(FILE *f)
 "      --record OUT.avi    the annotated video: .avi (MJPG) or .mkv (MPEG-4)\n"
 "                          stay playable if the program is killed; .mp4\n"
 "                          (MPEG-4) is playable only once recording ends\n"
+"      --overwrite         let --log and --record (and --out-dir's files)\n"
+"                          replace files an earlier run made; without it a\n"
+"                          name that holds a file is refused\n"
 "      --kiosk             fullscreen, no cursor, survive camera trouble\n"
 "      --mirror            start mirrored (key m toggles)\n"
 "      --max-frames N      stop after N frames\n"
@@ -210,7 +213,7 @@ enum {
     O_THREADS, O_SCALE, O_NEIGHBORS, O_MIN_FACE, O_DETECT_WIDTH, O_DETECT_EVERY,
     O_MAX_FACES, O_MARGIN, O_SMOOTH, O_WITHOUT, O_PREP, O_STILL_MIN_FACE, O_PRECISION,
     O_REPORT, O_FROM_LOG, O_LIST_CAMERAS, O_CAMERA_SIZE, O_CAMERA_FPS, O_OUT_DIR, O_JOBS,
-    O_CALIBRATE, O_BLUR, O_IDLE, O_ROLL_MODEL, O_VIEWS, O_END,
+    O_CALIBRATE, O_BLUR, O_IDLE, O_ROLL_MODEL, O_VIEWS, O_OVERWRITE, O_END,
 };
 
 /* --without roi,cuts,roll,confirm,small,rollnet: stages of the detector turned off. */
@@ -359,6 +362,7 @@ static const struct option longopts[] = {
     {"calibrate", required_argument, 0, O_CALIBRATE},
     {"blur", no_argument, 0, O_BLUR},
     {"idle", required_argument, 0, O_IDLE},
+    {"overwrite", no_argument, 0, O_OVERWRITE},
     {0, 0, 0, 0},
 };
 
@@ -605,6 +609,7 @@ opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
             break;
         case O_OUT_DIR: o->out_dir = optarg; break;
         case O_BLUR: o->blur = 1; break;
+        case O_OVERWRITE: o->overwrite = 1; break;
         default:
             return not_an_option(c, name, err);
         }

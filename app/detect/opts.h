@@ -17,6 +17,7 @@ typedef struct opts {
     const char *cascade; /* NULL = the default Haar cascade */
     const char *log_path;
     const char *record_path;
+    int overwrite;       /* --log and --record may replace an existing file */
     int headless;
     int kiosk;
     int mirror;

@@ -12,6 +12,7 @@
 #include "app.h"
 #include "app_err.h"
 #include "cli.h"
+#include "outpath.h"
 #include "overlay.h"
 #include "ui_person.h"
 
@@ -43,7 +44,9 @@ static void stamp(char *buf, size_t len, const char *prefix, const char *ext)
     localtime_r(&t, &tm);
     char ts[32];
     strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
-    snprintf(buf, len, "%s-%s.%s", prefix, ts, ext);
+    char stem[96];
+    snprintf(stem, sizeof stem, "%s-%s", prefix, ts);
+    outpath_free_name(buf, len, stem, ext);
 }
 
 static void toast(ui *u, const char *msg)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,6 +99,26 @@ done:
     return rc;
 }
 
+/* A fresh run must not take an earlier run's model or checkpoint (hours of
+ * work; a forgotten --resume is the usual way to lose one). Resuming
+ * rewrites the checkpoint it read, and only that one. */
+static int keep_earlier_run(const train_opts *o, const char *resume)
+{
+    struct stat ck, rs;
+    if (outpath_refuse_existing("--out", o->out) != 0) {
+        cli_err("train: %s", app_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (resume && stat(resume, &rs) == 0 && stat(o->ckpt, &ck) == 0 && ck.st_dev == rs.st_dev &&
+        ck.st_ino == rs.st_ino)
+        return 0;
+    if (outpath_refuse_existing("--checkpoint", o->ckpt) != 0) {
+        cli_err("train: %s; to continue that run: --resume %s", app_error(), o->ckpt);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* The options of the run into r->o and its effective arguments into
  * r->argc/argv: for --resume, the checkpoint's (read into *saved) with
  * today's after them. Returns GO_ON, else the exit code. */
@@ -122,11 +143,12 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     }
     if (*resume) {
         /* The saved arguments first, then today's: later options win. */
-        int interrupt_after = o->interrupt_after;
+        int interrupt_after = o->interrupt_after, overwrite = o->overwrite;
         train_opts_defaults(o);
         if (train_opts_parse(r->argc, r->argv, o, NULL) != TRAIN_OPTS_RUN)
             return CLI_EXIT_USAGE;
         o->interrupt_after = interrupt_after;
+        o->overwrite = overwrite;
     }
     if (!o->data || !o->out) {
         cli_err("train: %s is required (see --help)", !o->data ? "--data" : "--out");
@@ -152,6 +174,8 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     };
     int rc = outpath_check_outputs(files, (int)(sizeof files / sizeof *files));
     if (rc)
+        return rc;
+    if (!o->overwrite && (rc = keep_earlier_run(o, *resume)) != 0)
         return rc;
     if (o->swa > o->epochs) {
         cli_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);

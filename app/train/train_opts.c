@@ -73,6 +73,8 @@ void train_opts_usage(FILE *f)
         "  --limit N          train on a seeded, stratified subset of N images\n"
         "  --checkpoint PATH  written every epoch and on Ctrl-C (default MODEL.ckpt)\n"
         "  --resume CKPT      continue a run; options given again override the saved ones\n"
+        "  --overwrite        let --out and --checkpoint replace files an earlier run made\n"
+        "                     (without it, an existing model or checkpoint is refused)\n"
         "  --precision P      arithmetic of the training products: fp32 (default), bf16\n"
         "                     (BF16 operands, FP32 sums and weights; needs AVX512_BF16,\n"
         "                     else fp32 with a warning) or auto (bf16 where supported)\n"
@@ -101,6 +103,10 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
             return TRAIN_OPTS_HELP;
         if (!strcmp(a, "--no-equalize")) {
             o->equalize = 0;
+            continue;
+        }
+        if (!strcmp(a, "--overwrite")) {
+            o->overwrite = 1;
             continue;
         }
         if (strncmp(a, "--", 2)) {
@@ -198,7 +204,7 @@ void train_opts_defaults(train_opts *o)
  * saved in checkpoints. */
 static int is_transient(const char *opt)
 {
-    return !strcmp(opt, "--resume") || !strcmp(opt, "--interrupt-after");
+    return !strcmp(opt, "--resume") || !strcmp(opt, "--interrupt-after") || !strcmp(opt, "--overwrite");
 }
 
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n)
@@ -212,7 +218,7 @@ char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, i
             goto oom;
     for (int i = 1; i < argc; i++) {
         if (is_transient(argv[i])) {
-            i++;
+            i += strcmp(argv[i], "--overwrite") != 0; /* the flag takes no value */
             continue;
         }
         if (!(args[(*n)++] = strdup(argv[i])))

@@ -24,6 +24,7 @@ typedef struct {
     const char *teacher, *distill; /* --teacher, --distill */
     const char *target;       /* --target: NULL or "emotion", else roll (roll_target.h) */
     int augment_set;          /* --augment was given */
+    int overwrite;            /* --overwrite: --out and --checkpoint may replace files */
 } train_opts;
 
 void train_opts_defaults(train_opts *o);
