@@ -199,11 +199,22 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/b.model", dir);
     CHECK(access(path, F_OK) != 0); /* not finished yet */
     CHECK(run("train --resume %s/b.model.ckpt --interrupt-after 13", dir) == 130);
-    CHECK(run("train --resume %s/b.model.ckpt", dir) == 0);
+    /* Options given again on resume replace the saved ones: the command
+     * the model records has each once. */
+    CHECK(run("train --resume %s/b.model.ckpt --threads 2 --seed 3", dir) == 0);
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/a.model", dir);
     snprintf(b, sizeof b, "%s/b.model", dir);
     CHECK_MSG(same_weights(a, b), "resumed run's weights differ from the uninterrupted run's");
+    {
+        nn_net *m = nn_net_load(b);
+        const char *cmd = m ? nn_net_meta(m)->command : NULL;
+        const char *t = cmd ? strstr(cmd, "--threads 2") : NULL;
+        CHECK_MSG(t && !strstr(t + 1, "--threads") && strstr(cmd, "--seed 3") &&
+                      !strstr(strstr(cmd, "--seed") + 1, "--seed") && strstr(cmd, "--swa 2"),
+                  "resumed run's command: %s", cmd ? cmd : "(none)");
+        nn_net_free(m);
+    }
     /* The weight average too (saved in the checkpoint from epoch 2 on). */
     snprintf(path, sizeof path, "%s/repb/metrics.json", dir);
     const char *mb = slurp(path);

@@ -207,15 +207,36 @@ static int is_transient(const char *opt)
     return !strcmp(opt, "--resume") || !strcmp(opt, "--interrupt-after") || !strcmp(opt, "--overwrite");
 }
 
+/* Options that take no value (the rest take one). */
+static int is_flag(const char *opt)
+{
+    return !strcmp(opt, "--no-equalize") || !strcmp(opt, "--overwrite") || !strcmp(opt, "--help");
+}
+
+static int given(const char *opt, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], opt))
+            return 1;
+    return 0;
+}
+
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n)
 {
     char **args = calloc((size_t)(n_saved + argc), sizeof *args);
     *n = 0;
     if (!args)
         return NULL;
-    for (int i = 0; i < n_saved; i++)
-        if (!(args[(*n)++] = strdup(saved[i])))
-            goto oom;
+    /* A saved option given again today is dropped, not repeated: the run's
+     * arguments (and the command a model records) keep each option once
+     * however often the run is resumed. */
+    for (int i = 0; i < n_saved;) {
+        int width = strncmp(saved[i], "--", 2) || is_flag(saved[i]) || i + 1 == n_saved ? 1 : 2;
+        int keep = !given(saved[i], argc, argv);
+        for (int k = 0; k < width; k++, i++)
+            if (keep && !(args[(*n)++] = strdup(saved[i])))
+                goto oom;
+    }
     for (int i = 1; i < argc; i++) {
         if (is_transient(argv[i])) {
             i += strcmp(argv[i], "--overwrite") != 0; /* the flag takes no value */

@@ -39,7 +39,9 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume);
 
 /* The run's effective arguments: saved[0..n_saved) (a checkpoint's; none
  * for a fresh run), then argv[1..argc) without the options that belong to
- * one invocation only (--resume, --interrupt-after). Returns a malloc'd
+ * one invocation only (--resume, --interrupt-after, --overwrite); a saved
+ * option given again in argv is left out of the saved part, so each option
+ * appears once. Returns a malloc'd
  * array of malloc'd strings (train_opts_free_args), *n set; NULL when out
  * of memory. */
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n);
