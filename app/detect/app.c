@@ -85,9 +85,11 @@ app_status app_setup(app *a, const opts *o)
     if (outpath_distinct(files, (int)(sizeof files / sizeof *files)) != 0)
         return APP_BAD_USAGE;
     /* A second run with the same names must not take the first run's
-     * recording or log (a camera session cannot be made again). */
+     * recording or log (a camera session cannot be made again). "-" is
+     * standard output, whatever file of that name the folder holds. */
     for (size_t i = 4; i < sizeof files / sizeof *files && !o->overwrite; i++)
-        if (files[i].path && outpath_refuse_existing(files[i].opt, files[i].path) != 0)
+        if (files[i].path && strcmp(files[i].path, "-") &&
+            outpath_refuse_existing(files[i].opt, files[i].path) != 0)
             return APP_BAD_USAGE;
     for (size_t i = 4; i < sizeof files / sizeof *files; i++)
         if (files[i].path && outpath_probe(files[i].path) != 0) {
