@@ -239,7 +239,7 @@ char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, i
     }
     for (int i = 1; i < argc; i++) {
         if (is_transient(argv[i])) {
-            i += strcmp(argv[i], "--overwrite") != 0; /* the flag takes no value */
+            i += !is_flag(argv[i]); /* and its value, if it takes one */
             continue;
         }
         if (!(args[(*n)++] = strdup(argv[i])))
