@@ -353,6 +353,104 @@ static int tag_of(const dataset *ds, int i)
     return dataset_image(ds, i)[0] | dataset_image(ds, i)[1] << 8;
 }
 
+/* Images with equal pixels: how many of ds's images have one in other. */
+static int with_equal_in(const dataset *ds, const dataset *other)
+{
+    int n = 0;
+    for (int i = 0; i < ds->n; i++) {
+        int found = 0;
+        for (int j = 0; !found && j < other->n; j++)
+            found = !memcmp(dataset_image(ds, i), dataset_image(other, j), (size_t)ds->w * ds->h);
+        n += found;
+    }
+    return n;
+}
+
+/* 150 images in 3 classes, 45 of them in 15 groups of exact copies (sizes
+ * 2 to 4). */
+static dataset *with_copies(int *n_with_copy)
+{
+    const char *names[3] = {"a", "b", "c"};
+    int counts[3] = {80, 40, 30};
+    dataset *ds = tagged(counts, 3, names);
+    int copied = 0;
+    for (int g = 0; g < 15; g++) {
+        int size = 2 + g % 3, first = 10 * g;
+        /* The group's members take the first's pixels (its tag); classes
+         * interleave, so most groups cross classes, as noisy labels do. */
+        for (int k = 1; k < size; k++)
+            memcpy(dataset_image(ds, first + k), dataset_image(ds, first), 64);
+        copied += size;
+    }
+    *n_with_copy = copied;
+    return ds;
+}
+
+static void test_split_copies(void)
+{
+    int expect = 0;
+    dataset *ds = with_copies(&expect);
+    int *group = malloc((size_t)ds->n * sizeof *group);
+    CHECK(group && dataset_copy_groups(ds, group) == expect);
+    int right = 1;
+    for (int i = 0; group && i < ds->n; i++) {
+        int lead = i;
+        for (int j = 0; j < i && lead == i; j++)
+            if (!memcmp(dataset_image(ds, i), dataset_image(ds, j), 64))
+                lead = j;
+        right &= group[i] == lead;
+    }
+    CHECK(right);
+    free(group);
+
+    /* Excluded: no validation image has a copy in training, and the quota
+     * is met from the other images. */
+    dataset_split_info info = {-1, -1};
+    dataset *val = dataset_split(ds, 0.3, 7, DATASET_COPIES_EXCLUDE, &info);
+    CHECK(val && info.with_copy == expect && info.val_with_copy == 0);
+    CHECK(val && val->n == 45 && with_equal_in(val, ds) == 0);
+    int cv[3];
+    if (val)
+        dataset_class_counts(val, cv);
+    CHECK(val && cv[0] == 24 && cv[1] == 12 && cv[2] == 9);
+    dataset_free(val);
+    dataset_free(ds);
+
+    /* Allowed: the counts say how many leaked, and they do leak for some
+     * seed (45 of 150 images have copies; 45 are drawn). */
+    int leaked_somewhere = 0, counted_right = 1;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        ds = with_copies(&expect);
+        val = dataset_split(ds, 0.3, seed, DATASET_COPIES_ALLOW, &info);
+        CHECK(val != NULL);
+        if (!val) {
+            dataset_free(ds);
+            continue;
+        }
+        int leaked = with_equal_in(val, ds);
+        counted_right &= info.val_with_copy == leaked && info.with_copy == expect;
+        leaked_somewhere |= leaked > 0;
+        dataset_free(val);
+        dataset_free(ds);
+    }
+    CHECK(counted_right && leaked_somewhere);
+
+    /* A class of copies only: too few others, so validation gets fewer. */
+    const char *names[2] = {"x", "y"};
+    int counts[2] = {20, 10};
+    ds = tagged(counts, 2, names);
+    for (int i = 1; i < ds->n; i++)
+        if (ds->labels[i] == 1)
+            memcpy(dataset_image(ds, i), dataset_image(ds, 1), 64); /* image 1 is y's first */
+    val = dataset_split(ds, 0.5, 3, DATASET_COPIES_EXCLUDE, &info);
+    CHECK(val && info.with_copy == 10 && val->n == 10);
+    if (val)
+        dataset_class_counts(val, cv);
+    CHECK(val && cv[0] == 10 && cv[1] == 0);
+    dataset_free(val);
+    dataset_free(ds);
+}
+
 static void test_mapping(void)
 {
     /* CK+48's classes onto FER2013's. */
@@ -404,7 +502,7 @@ static void test_split_limit(void)
     const char *names[3] = {"a", "b", "c"};
     int counts[3] = {100, 10, 50};
     dataset *ds = tagged(counts, 3, names);
-    dataset *val = dataset_split(ds, 0.2, 42);
+    dataset *val = dataset_split(ds, 0.2, 42, DATASET_COPIES_EXCLUDE, NULL);
     CHECK(val != NULL);
     if (!val) {
         dataset_free(ds);
@@ -436,10 +534,12 @@ static void test_split_limit(void)
 
     /* Same seed, same split; another seed, another split. */
     dataset *a = tagged(counts, 3, names), *b = tagged(counts, 3, names);
-    dataset *va = dataset_split(a, 0.2, 42), *vb = dataset_split(b, 0.2, 43);
+    /* No copies in these: excluding them changes nothing. */
+    dataset *va = dataset_split(a, 0.2, 42, DATASET_COPIES_ALLOW, NULL),
+            *vb = dataset_split(b, 0.2, 43, DATASET_COPIES_EXCLUDE, NULL);
     CHECK(va && va->n == val->n && !memcmp(va->pixels, val->pixels, (size_t)val->n * 64));
     CHECK(vb && memcmp(vb->pixels, val->pixels, (size_t)val->n * 64) != 0);
-    CHECK(dataset_split(a, 1.5, 1) == NULL);
+    CHECK(dataset_split(a, 1.5, 1, DATASET_COPIES_EXCLUDE, NULL) == NULL);
     dataset_free(a);
     dataset_free(b);
     dataset_free(va);
@@ -595,6 +695,7 @@ int main(void)
     test_csv_mutations();
     test_mapping();
     test_split_limit();
+    test_split_copies();
     test_balance();
     nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     return test_done("test_dataset");

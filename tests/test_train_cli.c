@@ -200,7 +200,8 @@ int main(int argc, char **argv)
     CHECK(access(path, F_OK) != 0); /* not finished yet */
     CHECK(run("train --resume %s/b.model.ckpt --interrupt-after 13", dir) == 130);
     /* Options given again on resume replace the saved ones: the command
-     * the model records has each once. */
+     * the model records has each once, and the validation split's rule
+     * that the fresh run wrote out. */
     CHECK(run("train --resume %s/b.model.ckpt --threads 2 --seed 3", dir) == 0);
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/a.model", dir);
@@ -211,7 +212,9 @@ int main(int argc, char **argv)
         const char *cmd = m ? nn_net_meta(m)->command : NULL;
         const char *t = cmd ? strstr(cmd, "--threads 2") : NULL;
         CHECK_MSG(t && !strstr(t + 1, "--threads") && strstr(cmd, "--seed 3") &&
-                      !strstr(strstr(cmd, "--seed") + 1, "--seed") && strstr(cmd, "--swa 2"),
+                      !strstr(strstr(cmd, "--seed") + 1, "--seed") && strstr(cmd, "--swa 2") &&
+                      strstr(cmd, "--val-copies exclude") &&
+                      !strstr(strstr(cmd, "--val-copies") + 1, "--val-copies"),
                   "resumed run's command: %s", cmd ? cmd : "(none)");
         nn_net_free(m);
     }

@@ -1,9 +1,9 @@
 /* cmd_calibrate.c - `emotion-train calibrate --model M --data PATH
- * [--split NAME] [--val-split F [--seed S]] [--method MODE] --out M2`:
+ * [--split NAME] [--val-split F [--seed S] [--val-copies C]] [--method MODE] --out M2`:
  * fits a trained model's probability calibration on validation faces and
  * writes the model with it. With --val-split F --seed S on the training
  * data, the faces are the very validation split `train --val-split F
- * --seed S` held out. */
+ * --seed S --val-copies C` held out. */
 #include "app_err.h"
 #include "calibrate.h"
 #include "cli.h"
@@ -18,12 +18,14 @@
 static void usage(void)
 {
     printf("usage: emotion-train calibrate --model M --data PATH [--split NAME]\n"
-           "         [--val-split F [--seed S]] [--method auto|temperature|vector|none]\n"
+           "         [--val-split F [--seed S] [--val-copies exclude|allow]]\n"
+           "         [--method auto|temperature|vector|none]\n"
            "         [--threads N] --out MODEL\n"
            "\n"
            "Fits the model's probability calibration on the faces of --data (or, with\n"
            "--val-split F, on the stratified validation split that `train --val-split F\n"
-           "--seed S` holds out of the same data; --seed defaults to train's, 1) and\n"
+           "--seed S` holds out of the same data; --seed and --val-copies default to\n"
+           "train's, 1 and exclude: give allow for a model trained before 2026-11-27) and\n"
            "writes the model with it to --out. --method: a temperature, vector scaling\n"
            "(a scale and a bias per class), auto (default: the one with the lower\n"
            "cross-validated NLL on those faces), or none (removes a calibration).\n");
@@ -36,6 +38,7 @@ int cmd_calibrate(int argc, char **argv)
     int threads = 2;
     unsigned long long seed = 1;
     calibrate_mode mode = CALIBRATE_AUTO;
+    dataset_copies copies = DATASET_COPIES_EXCLUDE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
@@ -52,6 +55,13 @@ int cmd_calibrate(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (cli_u64(a, v, &seed))
                 return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--val-copies")) {
+            if (!strcmp(v, "exclude") || !strcmp(v, "allow")) {
+                copies = !strcmp(v, "allow") ? DATASET_COPIES_ALLOW : DATASET_COPIES_EXCLUDE;
+            } else {
+                cli_err("--val-copies: '%s' is not exclude or allow", v);
+                return CLI_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--method")) {
             if (calibrate_parse_mode(a, v, &mode)) {
                 cli_err("%s", app_error());
@@ -82,7 +92,7 @@ int cmd_calibrate(int argc, char **argv)
         cli_err("%s", app_error());
         goto done;
     }
-    if (share > 0 && !(val = dataset_split(ds, share, seed))) {
+    if (share > 0 && !(val = dataset_split(ds, share, seed, copies, NULL))) {
         cli_err("--val-split: %s", app_error());
         goto done;
     }

@@ -144,8 +144,7 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     if (*resume) {
         /* The saved arguments first, then today's: later options win. */
         int interrupt_after = o->interrupt_after, overwrite = o->overwrite;
-        train_opts_defaults(o);
-        if (train_opts_parse(r->argc, r->argv, o, NULL) != TRAIN_OPTS_RUN)
+        if (train_opts_parse_resumed(r->argc, r->argv, o) != TRAIN_OPTS_RUN)
             return CLI_EXIT_USAGE;
         o->interrupt_after = interrupt_after;
         o->overwrite = overwrite;
@@ -287,9 +286,18 @@ static int load_data(train_run *r, int w, int h)
         for (int i = 0; i < map.n_unmatched; i++)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o->val,
                     map.unmatched[i], map.unmatched_count[i]);
-    } else if (!(r->val = dataset_split(r->train, o->val_share, o->seed))) {
-        cli_err("--val-split: %s", app_error());
-        return -1;
+    } else {
+        dataset_split_info split;
+        if (!(r->val = dataset_split(r->train, o->val_share, o->seed, o->val_copies, &split))) {
+            cli_err("--val-split: %s", app_error());
+            return -1;
+        }
+        if (o->val_copies == DATASET_COPIES_EXCLUDE && split.with_copy)
+            fprintf(stderr, "validation: %d images with an exact copy in %s stay in training\n",
+                    split.with_copy, o->data);
+        else if (split.val_with_copy)
+            fprintf(stderr, "validation: %d of its %d images have an exact copy in training"
+                            " (--val-copies exclude keeps them out)\n", split.val_with_copy, r->val->n);
     }
     if (o->limit && dataset_limit(r->train, o->limit, o->seed ^ 0x5bd1e995)) {
         cli_err("--limit: %s", app_error());

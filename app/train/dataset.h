@@ -139,13 +139,36 @@ int dataset_map_classes(dataset *ds, const char *const *names, int count,
 /* counts[0..n_classes-1] = images per class. */
 void dataset_class_counts(const dataset *ds, int *counts);
 
+/* What a hold-out does with images that have an exact pixel copy elsewhere
+ * in the data (FER2013's Training set has 2,271 such, 7.9%; a network
+ * that trained on one copy gets the other right about 94% of the time, so
+ * a validation set holding them reads about two points high). */
+typedef enum {
+    DATASET_COPIES_EXCLUDE, /* they stay in training; validation never sees them */
+    DATASET_COPIES_ALLOW    /* drawn like any other (the split before 2026-11-27) */
+} dataset_copies;
+
+typedef struct dataset_split_info {
+    int with_copy;     /* images of ds (before the split) with an exact copy in ds */
+    int val_with_copy; /* validation images with an exact copy left in training */
+} dataset_split_info;
+
 /*
  * Stratified, seeded hold-out: moves round(share * n_c) images of every
  * class c out of ds into a new data set (same classes) and returns it;
- * both keep their original relative order. share in (0, 1). Returns NULL
- * on error.
+ * both keep their original relative order. share in (0, 1). With
+ * DATASET_COPIES_EXCLUDE an image with an exact copy is never moved (a
+ * class with too few others gives fewer); with ALLOW the split is the
+ * one the same seed always gave. info (may be NULL) gets the counts.
+ * Returns NULL on error.
  */
-dataset *dataset_split(dataset *ds, double share, uint64_t seed);
+dataset *dataset_split(dataset *ds, double share, uint64_t seed, dataset_copies copies,
+                       dataset_split_info *info);
+
+/* Mark group[i] for every image: the index of the first image with the
+ * same pixels (group[i] == i for an image without an earlier copy).
+ * Returns the number of images that have a copy, or -1 (out of memory). */
+int dataset_copy_groups(const dataset *ds, int *group);
 
 /* Keep a stratified, seeded subset of n images in place (class shares kept
  * by largest remainder, original order kept). n >= ds->n keeps all.

@@ -35,9 +35,12 @@ static void group_by_class(const dataset *ds, int *idx, int *start)
         idx[pos[ds->labels[i]]++] = i;
 }
 
-/* Mark take[i] = 1 for quota[c] seeded random images of every class c. */
+/* Mark take[i] = 1 for quota[c] seeded random images of every class c,
+ * passing over those with skip[i] set (skip may be NULL). The order drawn
+ * does not depend on skip, so excluding images changes only which are
+ * passed over. */
 static int pick_per_class(const dataset *ds, const int *quota, uint64_t seed,
-                          unsigned char *take)
+                          const unsigned char *skip, unsigned char *take)
 {
     int *idx = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *idx);
     int start[DATASET_MAX_CLASSES + 1];
@@ -51,14 +54,121 @@ static int pick_per_class(const dataset *ds, const int *quota, uint64_t seed,
     for (int c = 0; c < ds->n_classes; c++) {
         int m = start[c + 1] - start[c];
         rng_shuffle(idx + start[c], m, &rng);
-        for (int j = 0; j < quota[c] && j < m; j++)
-            take[idx[start[c] + j]] = 1;
+        for (int j = 0, got = 0; got < quota[c] && j < m; j++) {
+            int i = idx[start[c] + j];
+            if (skip && skip[i])
+                continue;
+            take[i] = 1;
+            got++;
+        }
     }
     free(idx);
     return 0;
 }
 
-dataset *dataset_split(dataset *ds, double share, uint64_t seed)
+/* FNV-1a over an image's pixels: equal images, equal hashes. */
+static uint64_t image_hash(const uint8_t *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+typedef struct {
+    uint64_t hash;
+    int i;
+} hashed_image;
+
+static int by_hash_then_index(const void *a, const void *b)
+{
+    const hashed_image *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int dataset_copy_groups(const dataset *ds, int *group)
+{
+    size_t len = (size_t)ds->w * ds->h;
+    hashed_image *hs = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *hs);
+    if (!hs) {
+        app_fail("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < ds->n; i++) {
+        hs[i].hash = image_hash(dataset_image(ds, i), len);
+        hs[i].i = i;
+        group[i] = i;
+    }
+    qsort(hs, (size_t)ds->n, sizeof *hs, by_hash_then_index);
+    /* Within a run of equal hashes, each image joins the first earlier one
+     * with equal pixels (a hash collision between different images leaves
+     * them apart). Runs are a handful of images long. */
+    for (int a = 0, b; a < ds->n; a = b) {
+        for (b = a + 1; b < ds->n && hs[b].hash == hs[a].hash; b++)
+            ;
+        for (int j = a + 1; j < b; j++)
+            for (int k = a; k < j; k++)
+                if (group[hs[k].i] == hs[k].i &&
+                    !memcmp(dataset_image(ds, hs[j].i), dataset_image(ds, hs[k].i), len)) {
+                    group[hs[j].i] = hs[k].i;
+                    break;
+                }
+    }
+    free(hs);
+    /* An image has a copy if it leads a group another joined, or joined one. */
+    int copies = 0;
+    unsigned char *led = calloc(ds->n ? (size_t)ds->n : 1, 1);
+    if (!led) {
+        app_fail("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < ds->n; i++)
+        if (group[i] != i)
+            led[group[i]] = 1;
+    for (int i = 0; i < ds->n; i++)
+        copies += group[i] != i || led[i];
+    free(led);
+    return copies;
+}
+
+/* skip[i] = 1 for every image with an exact copy in ds; *with_copy gets
+ * their number. group gets dataset_copy_groups' answer. */
+static int mark_copies(const dataset *ds, int *group, unsigned char *skip, int *with_copy)
+{
+    int copies = dataset_copy_groups(ds, group);
+    if (copies < 0)
+        return -1;
+    memset(skip, 0, (size_t)ds->n);
+    for (int i = 0; i < ds->n; i++)
+        if (group[i] != i)
+            skip[i] = skip[group[i]] = 1;
+    *with_copy = copies;
+    return 0;
+}
+
+/* Validation images (take[i]) with a member of their group in training;
+ * NULL-safe on memory: -1 when out of it. */
+static int count_val_with_copy(const dataset *ds, const int *group, const unsigned char *take)
+{
+    int *in_training = calloc(ds->n ? (size_t)ds->n : 1, sizeof *in_training);
+    if (!in_training) {
+        app_fail("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < ds->n; i++)
+        if (!take[i])
+            in_training[group[i]]++;
+    int n = 0;
+    for (int i = 0; i < ds->n; i++)
+        n += take[i] && in_training[group[i]] > 0;
+    free(in_training);
+    return n;
+}
+
+dataset *dataset_split(dataset *ds, double share, uint64_t seed, dataset_copies copies,
+                       dataset_split_info *info)
 {
     if (!(share > 0 && share < 1)) {
         app_fail("validation share %g is not in (0, 1)", share);
@@ -76,19 +186,19 @@ dataset *dataset_split(dataset *ds, double share, uint64_t seed)
         nval += quota[c];
     dataset *val = dataset_create(ds->w, ds->h, names, ds->n_classes, nval);
     unsigned char *take = malloc(ds->n ? (size_t)ds->n : 1);
-    if (!val || !take) {
-        dataset_free(val);
-        free(take);
+    unsigned char *skip = malloc(ds->n ? (size_t)ds->n : 1);
+    int *group = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *group);
+    dataset_split_info got = {0};
+    if (!val || !take || !skip || !group) {
         app_fail("out of memory");
-        return NULL;
+        goto fail;
     }
     /* Keep the names verbatim (dataset_create normalised them). */
     memcpy(val->classes, ds->classes, sizeof ds->classes);
-    if (pick_per_class(ds, quota, seed, take) < 0) {
-        dataset_free(val);
-        free(take);
-        return NULL;
-    }
+    if (mark_copies(ds, group, skip, &got.with_copy) < 0 ||
+        pick_per_class(ds, quota, seed, copies == DATASET_COPIES_EXCLUDE ? skip : NULL, take) < 0 ||
+        (got.val_with_copy = count_val_with_copy(ds, group, take)) < 0)
+        goto fail;
     for (int i = 0; i < ds->n; i++)
         if (take[i])
             dataset_push(val, dataset_image(ds, i), ds->labels[i]); /* capacity is enough */
@@ -96,7 +206,17 @@ dataset *dataset_split(dataset *ds, double share, uint64_t seed)
         take[i] = !take[i];
     dataset__compact(ds, take);
     free(take);
+    free(skip);
+    free(group);
+    if (info)
+        *info = got;
     return val;
+fail:
+    dataset_free(val);
+    free(take);
+    free(skip);
+    free(group);
+    return NULL;
 }
 
 int dataset_limit(dataset *ds, int n, uint64_t seed)
@@ -134,7 +254,7 @@ int dataset_limit(dataset *ds, int n, uint64_t seed)
         app_fail("out of memory");
         return -1;
     }
-    if (pick_per_class(ds, quota, seed, keep) < 0) {
+    if (pick_per_class(ds, quota, seed, NULL, keep) < 0) {
         free(keep);
         return -1;
     }

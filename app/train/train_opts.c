@@ -16,6 +16,7 @@ void train_opts_usage(FILE *f)
                  adamw = nn_optim_defaults(NN_ADAMW);
     fprintf(f,
         "usage: emotion-train train --data PATH [--val PATH | --val-split F] [--split NAME]\n"
+        "         [--val-copies exclude|allow]\n"
         "         [--arch NAME|FILE] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw]\n"
         "         [--lr X] [--weight-decay X] [--momentum X] [--schedule S] [--augment LIST]\n"
         "         [--balance none|weights|sample] [--label-smoothing X] [--patience N]\n"
@@ -39,6 +40,10 @@ void train_opts_usage(FILE *f)
         "  --momentum X       sgd's momentum (default %g)\n"
         "  --label-smoothing X  (default 0, off)\n"
         "  --val-split F      share of --data kept for validation (default 0.1)\n"
+        "  --val-copies MODE  exclude (default): images with an exact pixel copy in\n"
+        "                     --data stay in training, so validation holds no face the\n"
+        "                     network learnt; allow: they are drawn too (runs before\n"
+        "                     2026-11-27, whose checkpoints resume with it)\n"
         "  --seed S           (default %llu)\n"
         "  --threads N        (default %d)\n"
         "  --schedule S       const | step:EVERY:GAMMA | cosine[:WARMUP:MIN_FRACTION] |\n"
@@ -120,6 +125,11 @@ int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume)
         else if (OPT("--val")) o->val = v;
         else if (OPT("--val-split")) { if (cli_float(a, v, 0.001, 0.9, &o->val_share)) return TRAIN_OPTS_BAD; }
         else if (OPT("--val-usage")) o->val_split_name = v;
+        else if (OPT("--val-copies")) {
+            if (!strcmp(v, "exclude")) o->val_copies = DATASET_COPIES_EXCLUDE;
+            else if (!strcmp(v, "allow")) o->val_copies = DATASET_COPIES_ALLOW;
+            else { cli_err("--val-copies: '%s' is not exclude or allow", v); return TRAIN_OPTS_BAD; }
+        }
         else if (OPT("--split")) o->split = v;
         else if (OPT("--arch")) { o->arch = v; o->arch_set = 1; }
         else if (OPT("--init")) o->init = v;
@@ -198,6 +208,14 @@ void train_opts_defaults(train_opts *o)
     o->precision = "fp32";
     o->mix.prob = 1.0f;
     o->calib = CALIBRATE_AUTO;
+    o->val_copies = DATASET_COPIES_EXCLUDE;
+}
+
+int train_opts_parse_resumed(int argc, char **argv, train_opts *o)
+{
+    train_opts_defaults(o);
+    o->val_copies = DATASET_COPIES_ALLOW;
+    return train_opts_parse(argc, argv, o, NULL);
 }
 
 /* Options that belong to one invocation, not to the run: they are not
@@ -223,7 +241,7 @@ static int given(const char *opt, int argc, char **argv)
 
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n)
 {
-    char **args = calloc((size_t)(n_saved + argc), sizeof *args);
+    char **args = calloc((size_t)(n_saved + argc + 2), sizeof *args);
     *n = 0;
     if (!args)
         return NULL;
@@ -245,6 +263,9 @@ char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, i
         if (!(args[(*n)++] = strdup(argv[i])))
             goto oom;
     }
+    if (!n_saved && !given("--val-copies", argc, argv) &&
+        (!(args[(*n)++] = strdup("--val-copies")) || !(args[(*n)++] = strdup("exclude"))))
+        goto oom;
     return args;
 oom:
     train_opts_free_args(args, *n);

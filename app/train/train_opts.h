@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "calibrate.h"
+#include "dataset.h"
 #include "mix.h"
 #include "nn.h"
 
@@ -25,6 +26,7 @@ typedef struct {
     const char *target;       /* --target: NULL or "emotion", else roll (roll_target.h) */
     int augment_set;          /* --augment was given */
     int overwrite;            /* --overwrite: --out and --checkpoint may replace files */
+    dataset_copies val_copies; /* --val-copies: may exact copies go to validation */
 } train_opts;
 
 void train_opts_defaults(train_opts *o);
@@ -37,11 +39,19 @@ enum { TRAIN_OPTS_BAD = -1, TRAIN_OPTS_RUN = 0, TRAIN_OPTS_HELP = 1 };
  * not NULL) gets --resume's value. */
 int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume);
 
+/* A resumed run's options: the defaults, then its effective arguments
+ * (train_opts_args). Every checkpoint since --val-copies names it; one
+ * without it is older and had the split that allowed copies, so that is
+ * the default here. */
+int train_opts_parse_resumed(int argc, char **argv, train_opts *o);
+
 /* The run's effective arguments: saved[0..n_saved) (a checkpoint's; none
  * for a fresh run), then argv[1..argc) without the options that belong to
  * one invocation only (--resume, --interrupt-after, --overwrite); a saved
  * option given again in argv is left out of the saved part, so each option
- * appears once. Returns a malloc'd
+ * appears once. A fresh run without --val-copies gets its default written
+ * out, so that its checkpoints say which split they had (a checkpoint
+ * without it is older than the option: see cmd_train.c). Returns a malloc'd
  * array of malloc'd strings (train_opts_free_args), *n set; NULL when out
  * of memory. */
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n);

@@ -1,0 +1,75 @@
+/* test_train_opts.c - train's effective arguments across resumes: each
+ * option once, the transient ones dropped, and --val-copies written out
+ * for a fresh run so that a checkpoint says which validation split it had
+ * (one without it is older, and resumes with the split that allowed
+ * copies). */
+#include "testutil.h"
+#include "train_opts.h"
+
+#include <string.h>
+
+static int count(char **args, int n, const char *s)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += !strcmp(args[i], s);
+    return k;
+}
+
+static int value_of(char **args, int n, const char *opt, const char *want)
+{
+    for (int i = 0; i + 1 < n; i++)
+        if (!strcmp(args[i], opt))
+            return !strcmp(args[i + 1], want);
+    return 0;
+}
+
+int main(void)
+{
+    /* A fresh run without --val-copies: its default is written out. */
+    char *fresh[] = {"train", "--data", "d", "--out", "m", "--threads", "2", "--overwrite"};
+    int n = 0;
+    char **args = train_opts_args(NULL, 0, 8, fresh, &n);
+    CHECK(args && n == 8 && count(args, n, "--val-copies") == 1 &&
+          value_of(args, n, "--val-copies", "exclude") && count(args, n, "--overwrite") == 0);
+    train_opts o;
+    train_opts_defaults(&o);
+    CHECK(args && train_opts_parse(n, args, &o, NULL) == TRAIN_OPTS_RUN &&
+          o.val_copies == DATASET_COPIES_EXCLUDE);
+
+    /* Resumed from that checkpoint: nothing added, an option given again
+     * replaces the saved one, the split stays excluded. */
+    char *again[] = {"train", "--resume", "m.ckpt", "--threads", "1"};
+    int m = 0;
+    char **resumed = train_opts_args(args, n, 5, again, &m);
+    CHECK(resumed && m == 8 && count(resumed, m, "--val-copies") == 1 &&
+          count(resumed, m, "--threads") == 1 && value_of(resumed, m, "--threads", "1") &&
+          count(resumed, m, "--resume") == 0);
+    CHECK(resumed && train_opts_parse_resumed(m, resumed, &o) == TRAIN_OPTS_RUN &&
+          o.val_copies == DATASET_COPIES_EXCLUDE && o.threads == 1);
+    train_opts_free_args(resumed, m);
+    train_opts_free_args(args, n);
+
+    /* Given by the user: kept as given, once. */
+    char *allow[] = {"train", "--data", "d", "--val-copies", "allow", "--out", "m"};
+    args = train_opts_args(NULL, 0, 7, allow, &n);
+    CHECK(args && n == 6 && count(args, n, "--val-copies") == 1 &&
+          value_of(args, n, "--val-copies", "allow"));
+    train_opts_free_args(args, n);
+
+    /* A checkpoint from before the option: resumed with copies allowed,
+     * unless the resume says otherwise. */
+    char *old[] = {"--data", "d", "--out", "m", "--seed", "1"};
+    CHECK(train_opts_parse_resumed(6, old, &o) == TRAIN_OPTS_RUN &&
+          o.val_copies == DATASET_COPIES_ALLOW && o.seed == 1);
+    char *old_now[] = {"--data", "d", "--out", "m", "--val-copies", "exclude"};
+    CHECK(train_opts_parse_resumed(6, old_now, &o) == TRAIN_OPTS_RUN &&
+          o.val_copies == DATASET_COPIES_EXCLUDE);
+
+    /* A fresh parse defaults to excluding; a bad value is refused. */
+    train_opts_defaults(&o);
+    CHECK(o.val_copies == DATASET_COPIES_EXCLUDE);
+    char *bad[] = {"--val-copies", "some"};
+    CHECK(train_opts_parse(2, bad, &o, NULL) == TRAIN_OPTS_BAD);
+    return test_done("test_train_opts");
+}
