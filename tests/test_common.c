@@ -125,8 +125,29 @@ static void test_errors(void)
     CHECK(app_fail_null("'%s' and '%s'", path, path) == NULL && strlen(app_error()) == 8009);
 }
 
+/* Repeated options found, values and stray arguments stepped over; a stray
+ * argument after a flag once sent the walk back onto the flag for ever. */
+static void test_repeated(void)
+{
+    static const char *const flags[] = {"--tta", "--help", NULL};
+    char *stray_after_flag[] = {"--tta", "model", "--data", "d"};
+    CHECK(cli_repeated(4, stray_after_flag, flags) == NULL);
+    char *stray_first[] = {"x", "--tta", "y", "--tta"};
+    const char *r = cli_repeated(4, stray_first, flags);
+    CHECK(r && !strcmp(r, "--tta"));
+    char *value_like_option[] = {"--out", "--data", "--data", "d"};
+    r = cli_repeated(4, value_like_option, flags);
+    CHECK(r == NULL); /* "--data" after --out is its value: a file so named */
+    char *twice[] = {"--data", "a", "--help", "--data", "b"};
+    r = cli_repeated(5, twice, flags);
+    CHECK(r && !strcmp(r, "--data"));
+    char *strays[] = {"--help", "a", "b", "c", "--tta"};
+    CHECK(cli_repeated(5, strays, flags) == NULL);
+}
+
 int main(void)
 {
+    test_repeated();
     test_errors();
     test_numbers();
     test_images();

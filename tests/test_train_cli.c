@@ -671,6 +671,69 @@ int main(int argc, char **argv)
                   "--out %s/x.model", dir, dir, dir) == 2);
     }
 
+    /* 8. Mistakes that once hung, leaked test rows or misled. */
+    {
+        char logp3[600], p3[600];
+        snprintf(logp3, sizeof logp3, "%s/log", dir);
+        /* A stray argument after a flag (a forgotten --model): a usage
+         * error, not an endless loop. */
+        CHECK(run("eval --tta %s/a.model", dir) == 2);
+        CHECK(run("info --json %s/a.model", dir) == 2);
+        /* A resume may not change what the run is. */
+        snprintf(p3, sizeof p3, "%s/b.model.ckpt", dir);
+        CHECK(access(p3, R_OK) == 0);
+        clear(logp3);
+        CHECK(run("train --resume %s/b.model.ckpt --arch fer-compact --out %s/b2.model", dir, dir) == 2);
+        const char *lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "--arch 'fer-compact' would change the run"), "%s", lg ? lg : "");
+        CHECK(run("train --resume %s/b.model.ckpt --data %s/faces --out %s/b2.model", dir, dir, dir) == 2);
+        /* A fer2013.csv: train takes its Training rows, not the test rows. */
+        snprintf(p3, sizeof p3, "%s/f.csv", dir);
+        FILE *csv = fopen(p3, "w");
+        CHECK(csv != NULL);
+        uint64_t s = 5;
+        for (int r = 0; csv && r <= 50; r++) {
+            if (!r) {
+                fputs("emotion,pixels,Usage\n", csv);
+                continue;
+            }
+            fprintf(csv, "%d,", r % 2 ? 3 : 4);
+            for (int k = 0; k < 48 * 48; k++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                fprintf(csv, k ? " %d" : "%d", (int)(s >> 56));
+            }
+            fprintf(csv, ",%s\n", r <= 40 ? "Training" : "PublicTest");
+        }
+        if (csv)
+            fclose(csv);
+        clear(logp3);
+        CHECK(run("train --data %s/f.csv --arch %s/arch.txt --epochs 1 --batch 16 --threads 1 --out %s/csv.model",
+                  dir, dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "data: 36 training, 4 validation"), "%s", lg ? lg : "");
+        /* Calibration on faces of one class: a temperature (it cannot change
+         * the winner), never vector scaling, which would learn never to name
+         * the missing classes. */
+        snprintf(p3, sizeof p3, "%s/onecls", dir);
+        mkdir(p3, 0755);
+        char target[600];
+        snprintf(target, sizeof target, "%s/data/happy", dir);
+        snprintf(p3, sizeof p3, "%s/onecls/happy", dir);
+        CHECK(symlink(target, p3) == 0);
+        clear(logp3);
+        CHECK(run("calibrate --model %s/a.model --data %s/onecls --out %s/one.model", dir, dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "too few for vector scaling: a temperature"), "%s", lg ? lg : "");
+        CHECK(run("calibrate --model %s/a.model --data %s/onecls --method vector --out %s/one2.model", dir,
+                  dir, dir) == 1);
+        clear(logp3);
+        CHECK(run("eval --model %s/a.model --data %s/data", dir, dir) == 0);
+        CHECK(run("eval --model %s/one.model --data %s/data", dir, dir) == 0);
+        lg = slurp(logp3);
+        const char *acc1 = lg ? strstr(lg, "accuracy ") : NULL, *acc2 = acc1 ? strstr(acc1 + 1, "accuracy ") : NULL;
+        CHECK_MSG(acc1 && acc2 && !strncmp(acc1, acc2, 16), "accuracy changed by calibration: %s", lg ? lg : "");
+    }
+
     if (!test_failures) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

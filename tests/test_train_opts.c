@@ -2,7 +2,7 @@
  * option once, the transient ones dropped, and --val-copies written out
  * for a fresh run so that a checkpoint says which validation split it had
  * (one without it is older, and resumes with the split that allowed
- * copies). */
+ * copies); a resume may not change the run's data, split or network. */
 #include "testutil.h"
 #include "train_opts.h"
 
@@ -65,6 +65,22 @@ int main(void)
     char *old_now[] = {"--data", "d", "--out", "m", "--val-copies", "exclude"};
     CHECK(train_opts_parse_resumed(6, old_now, &o) == TRAIN_OPTS_RUN &&
           o.val_copies == DATASET_COPIES_EXCLUDE);
+
+    /* On resume, what makes the run (data, split, network) may be given
+     * again only as it was; the rest may change. */
+    char *run[] = {"--data", "d", "--arch", "fer-compact", "--seed", "3", "--no-equalize", "--epochs", "5"};
+    const char *now = NULL, *was = NULL;
+    char *same[] = {"train", "--resume", "c", "--seed", "3", "--epochs", "9", "--threads", "1"};
+    CHECK(train_opts_changed_on_resume(run, 9, 9, same, &now, &was) == NULL);
+    char *other_arch[] = {"train", "--resume", "c", "--arch", "fer-classic"};
+    const char *c = train_opts_changed_on_resume(run, 9, 5, other_arch, &now, &was);
+    CHECK(c && !strcmp(c, "--arch") && !strcmp(now, "fer-classic") && was && !strcmp(was, "fer-compact"));
+    char *new_limit[] = {"train", "--resume", "c", "--limit", "100"};
+    c = train_opts_changed_on_resume(run, 9, 5, new_limit, &now, &was);
+    CHECK(c && !strcmp(c, "--limit") && was == NULL);
+    char *other_data[] = {"train", "--data", "e", "--resume", "c"};
+    c = train_opts_changed_on_resume(run, 9, 5, other_data, &now, &was);
+    CHECK(c && !strcmp(c, "--data"));
 
     /* A fresh parse defaults to excluding; a bad value is refused. */
     train_opts_defaults(&o);

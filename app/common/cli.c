@@ -87,6 +87,10 @@ int cli_u64(const char *opt, const char *val, unsigned long long *out)
 
 const char *cli_value(int argc, char **argv, int *i)
 {
+    if (argv[*i][0] != '-') { /* parsers ask only for options' values */
+        cli_err("unexpected argument '%s' (options start with --; see --help)", argv[*i]);
+        return NULL;
+    }
     if (*i + 1 >= argc) {
         cli_err("%s needs a value", argv[*i]);
         return NULL;
@@ -102,23 +106,24 @@ static int is_flag(const char *a, const char *const *flags)
     return 0;
 }
 
+/* From argv[i] to the next option name: over a flag, an option and its
+ * value, or a stray argument (which the command's parser reports). */
+static int step(char **argv, int i, const char *const *flags)
+{
+    if (strncmp(argv[i], "--", 2) || is_flag(argv[i], flags))
+        return 1;
+    return 2;
+}
+
 const char *cli_repeated(int argc, char **argv, const char *const *flags)
 {
     /* The option names, stepping over values ("--out --x" names a file). */
-    for (int i = 0; i < argc; i += is_flag(argv[i], flags) ? 1 : 2) {
-        if (strncmp(argv[i], "--", 2)) {
-            i--; /* a stray argument: the parser reports it */
+    for (int i = 0; i < argc; i += step(argv, i, flags)) {
+        if (strncmp(argv[i], "--", 2))
             continue;
-        }
-        for (int j = i + (is_flag(argv[i], flags) ? 1 : 2); j < argc;
-             j += is_flag(argv[j], flags) ? 1 : 2) {
-            if (strncmp(argv[j], "--", 2)) {
-                j--;
-                continue;
-            }
+        for (int j = i + step(argv, i, flags); j < argc; j += step(argv, j, flags))
             if (!strcmp(argv[i], argv[j]))
                 return argv[i];
-        }
     }
     return NULL;
 }

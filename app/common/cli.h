@@ -27,7 +27,8 @@ int cli_u64(const char *opt, const char *val, unsigned long long *out);
  * nn_precision (NN_PRECISION_FP32 or NN_PRECISION_INT8). */
 int cli_precision(const char *opt, const char *val, int *out);
 /* For "--opt VALUE": the value at argv[*i + 1] (advancing *i), or NULL with
- * a message when it is missing. */
+ * a message when it is missing, or when argv[*i] is no option at all (a
+ * stray argument reaching a parser's "every other option" branch). */
 const char *cli_value(int argc, char **argv, int *i);
 /* The first "--option" that appears twice in argv (options named in
  * `flags`, a NULL-terminated list, take no value; every other one takes

@@ -102,6 +102,23 @@ out:
     return rc;
 }
 
+/* Vector scaling fits a bias per class: each needs this many faces. */
+#define CALIBRATE_MIN_PER_CLASS 5
+
+/* The class with the fewest labels, if it has fewer than the minimum; else -1. */
+static int scarcest_class(const int *labels, int n, int k)
+{
+    int count[NN_MAX_CLASSES] = {0};
+    for (int i = 0; i < n; i++)
+        if (labels[i] >= 0 && labels[i] < k)
+            count[labels[i]]++;
+    int c = 0;
+    for (int j = 1; j < k; j++)
+        if (count[j] < count[c])
+            c = j;
+    return count[c] < CALIBRATE_MIN_PER_CLASS ? c : -1;
+}
+
 int calibrate_fit_net(nn_net *net, const float *x, const int *labels, int n, calibrate_mode mode, FILE *log)
 {
     nn_net_set_calib(net, NULL);
@@ -119,6 +136,24 @@ int calibrate_fit_net(nn_net *net, const float *x, const int *labels, int n, cal
         goto out;
     }
     nn_calib_kind kind = mode == CALIBRATE_VECTOR ? NN_CALIB_VECTOR : NN_CALIB_TEMPERATURE;
+    /* A class scarce in these faces would get a bias fitted to its absence:
+     * scaled down until the model never says it. A temperature cannot
+     * change which class wins. */
+    int scarce = scarcest_class(labels, n, k);
+    if (scarce >= 0 && mode != CALIBRATE_TEMPERATURE) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            m += labels[i] == scarce;
+        if (mode == CALIBRATE_VECTOR) {
+            app_fail("calibration: class '%s' has %d of the %d faces; vector scaling needs at least %d "
+                     "of every class (a temperature does not: --method temperature)",
+                     nn_net_class(net, scarce), m, n, CALIBRATE_MIN_PER_CLASS);
+            goto out;
+        }
+        fprintf(log, "calibration: class '%s' has %d of the %d faces, too few for vector scaling: a "
+                     "temperature\n", nn_net_class(net, scarce), m, n);
+        mode = CALIBRATE_TEMPERATURE;
+    }
     if (mode == CALIBRATE_AUTO) {
         double cv_t, cv_v;
         if (cv_nll(NN_CALIB_TEMPERATURE, z, labels, n, k, &cv_t) ||

@@ -136,6 +136,14 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
         cli_err("%s", app_error());
         return CLI_EXIT_FAIL;
     }
+    const char *now, *was, *changed =
+        *resume ? train_opts_changed_on_resume(saved->argv, saved->argc, argc, argv, &now, &was) : NULL;
+    if (changed) {
+        cli_err("train --resume: %s '%s' would change the run (it %s%s%s); a resumed run keeps its "
+                "data, split and network: start a new run (--init MODEL takes a model's weights)",
+                changed, now, was ? "has '" : "has no ", was ? was : changed, was ? "'" : "");
+        return CLI_EXIT_USAGE;
+    }
     r->argv = train_opts_args(saved->argv, saved->argc, argc, argv, &r->argc);
     if (!r->argv) {
         cli_err("out of memory");
@@ -257,7 +265,12 @@ static int setup_arch(train_run *r, const checkpoint_state *saved, const char *r
 static int load_data(train_run *r, int w, int h)
 {
     const train_opts *o = &r->o;
-    dataset_load_opts lo = {.w = w, .h = h, .split = o->split, .threads = o->threads};
+    /* A fer2013.csv holds the test rows too: without --split, train on its
+     * Training rows (a CSV without a Usage column gives all of them). */
+    size_t dl = strlen(o->data);
+    int csv = dl >= 4 && !strcmp(o->data + dl - 4, ".csv");
+    dataset_load_opts lo = {.w = w, .h = h, .split = o->split ? o->split : csv ? "Training" : NULL,
+                            .split_is_default = !o->split, .threads = o->threads};
     double t_load = nn_now();
     if (!(r->train = dataset_load(o->data, &lo))) {
         cli_err("%s", app_error());
@@ -267,6 +280,7 @@ static int load_data(train_run *r, int w, int h)
     if (o->val) {
         dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
+        vo.split_is_default = !o->val_split_name;
         size_t vl = strlen(o->val);
         if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
             vo.split = o->val_split_name;

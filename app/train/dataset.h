@@ -15,7 +15,7 @@
  *    holding class folders is accepted too: the split argument picks one.
  *  - the original fer2013.csv: header `emotion,pixels,Usage` (columns found
  *    by name), 48x48 pixel rows; `split` keeps rows whose Usage matches
- *    (Training, PublicTest, PrivateTest; NULL keeps all). Labels are the
+ *    (Training, PublicTest, PrivateTest; NULL or "all" keeps all). Labels are the
  *    seven standard names in the CSV's index order. Bad rows are skipped and
  *    reported with their line number.
  *
@@ -64,7 +64,10 @@ typedef void (*dataset_progress_fn)(void *user, int done, int total);
 
 typedef struct dataset_load_opts {
     int w, h;             /* output image size (required) */
-    const char *split;    /* CSV Usage / split folder; NULL = all / none */
+    const char *split;    /* CSV Usage / split folder; NULL = all / none; "all":
+                             every CSV row */
+    int split_is_default; /* split is the command's default, not the user's: a CSV
+                             without a Usage column gives all its rows */
     int threads;          /* decoding threads for folders; 0 = all CPUs */
     dataset_progress_fn progress; /* may be NULL */
     void *progress_user;

@@ -88,6 +88,7 @@ static int parse_pixels(char *s, uint8_t *px, char **bad, int *bad_idx)
 /* The columns a fer2013.csv header names (-1: absent). */
 typedef struct csv_cols {
     int emo, pix, use, need; /* need: fields a row must have */
+    const char *split;       /* the Usage rows must have; NULL: all rows */
 } csv_cols;
 
 static int read_header(char *line, ssize_t len, const char *path, const dataset_load_opts *o,
@@ -114,8 +115,13 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
     if (c->emo < 0 || c->pix < 0)
         return app_fail("%s:1: expected a header with 'emotion' and 'pixels' columns "
                         "(the fer2013.csv layout: emotion,pixels,Usage)", path);
-    if (o->split && c->use < 0)
-        return app_fail("%s:1: no 'Usage' column to select split '%s' by", path, o->split);
+    c->split = o->split && strcasecmp(o->split, "all") ? o->split : NULL;
+    if (c->split && c->use < 0) {
+        if (!o->split_is_default)
+            return app_fail("%s:1: no 'Usage' column to select split '%s' by (--split all takes every row)",
+                            path, o->split);
+        c->split = NULL; /* nothing to choose by: every row */
+    }
     c->need = c->emo > c->pix ? c->emo : c->pix;
     if (c->use > c->need)
         c->need = c->use;
@@ -129,7 +135,7 @@ enum { ROW_ADDED, ROW_SKIPPED, ROW_SHORT, ROW_OTHER_SPLIT, ROW_ERROR };
 
 /* One data row (newline stripped, not empty) into ds. */
 static int read_row(dataset *ds, char *line, const csv_cols *c, const char *path,
-                    long lineno, const dataset_load_opts *o)
+                    long lineno)
 {
     uint8_t px[DATASET_FER_PIXELS];
     char *fv[16];
@@ -138,7 +144,7 @@ static int read_row(dataset *ds, char *line, const csv_cols *c, const char *path
         dataset__add_problem(ds, "%s:%ld: expected %d fields, found %d", path, lineno, c->need, nf);
         return ROW_SHORT;
     }
-    if (o->split && !dataset__split_match(o->split, fv[c->use]))
+    if (c->split && !dataset__split_match(c->split, fv[c->use]))
         return ROW_OTHER_SPLIT;
     char *end;
     errno = 0;
@@ -200,7 +206,7 @@ static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const 
         }
         if (len == 0)
             continue;
-        int r = read_row(ds, line, c, path, lineno, o);
+        int r = read_row(ds, line, c, path, lineno);
         if (r == ROW_ERROR) {
             rc = -1;
             break;
@@ -248,8 +254,8 @@ dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
     if (o->progress && total > 0)
         o->progress(o->progress_user, (int)(total / 1024), (int)(total / 1024));
     if (ds->n == 0) {
-        if (o->split && rows_seen == 0)
-            app_fail("%s: no rows with Usage '%s'", path, o->split);
+        if (cols.split && rows_seen == 0)
+            app_fail("%s: no rows with Usage '%s'", path, cols.split);
         else if (ds->n_problems)
             app_fail("%s: no usable rows (first problem: %s)", path, ds->problems[0]);
         else

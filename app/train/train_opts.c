@@ -27,7 +27,8 @@ void train_opts_usage(FILE *f)
         "         [--teacher MODEL[,MODEL...] [--distill T[:ALPHA]]] [--target roll[:MAX:STEP]]\n"
         "\n"
         "  --data PATH        folder of class folders, or a fer2013.csv\n"
-        "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest)\n"
+        "  --split NAME       CSV rows whose Usage is NAME (Training, PublicTest, PrivateTest,\n"
+        "                     or all; default Training, or every row of a CSV without Usage)\n"
         "  --val PATH         validation data (default: --val-split 0.1 of --data)\n"
         "  --val-usage NAME   CSV Usage of --val rows (default PublicTest)\n"
         "  --arch NAME|FILE   preset (fer-classic, fer-compact, einterface-128, fer-vgg,\n"
@@ -209,6 +210,36 @@ void train_opts_defaults(train_opts *o)
     o->mix.prob = 1.0f;
     o->calib = CALIBRATE_AUTO;
     o->val_copies = DATASET_COPIES_EXCLUDE;
+}
+
+/* Options that make the run what it is: its data, split and network. */
+static const char *const fixed_on_resume[] = {"--data", "--val", "--val-split", "--val-usage", "--split",
+                                              "--val-copies", "--seed", "--limit", "--arch", "--init",
+                                              "--target", NULL};
+
+/* The value saved[] gives opt (option-value pairs, flags stepped over), or NULL. */
+static const char *saved_value(char *const *saved, int n_saved, const char *opt)
+{
+    for (int i = 0; i + 1 < n_saved; i++)
+        if (!strcmp(saved[i], opt))
+            return saved[i + 1];
+    return NULL;
+}
+
+const char *train_opts_changed_on_resume(char *const *saved, int n_saved, int argc, char **argv,
+                                         const char **now, const char **was)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        for (const char *const *f = fixed_on_resume; *f; f++)
+            if (!strcmp(argv[i], *f)) {
+                const char *old = saved_value(saved, n_saved, *f);
+                if (!old || strcmp(old, argv[i + 1])) {
+                    *now = argv[i + 1];
+                    *was = old;
+                    return *f;
+                }
+            }
+    return NULL;
 }
 
 int train_opts_parse_resumed(int argc, char **argv, train_opts *o)

@@ -39,6 +39,13 @@ enum { TRAIN_OPTS_BAD = -1, TRAIN_OPTS_RUN = 0, TRAIN_OPTS_HELP = 1 };
  * not NULL) gets --resume's value. */
 int train_opts_parse(int argc, char **argv, train_opts *o, const char **resume);
 
+/* An option given on resume (argv[1..argc)) that would change what the
+ * run is (its data, split or network: --data, --arch, --seed, ...) from its
+ * saved arguments: its name, with *now today's value and *was the saved
+ * one (NULL: the run had none). NULL when there is none. */
+const char *train_opts_changed_on_resume(char *const *saved, int n_saved, int argc, char **argv,
+                                         const char **now, const char **was);
+
 /* A resumed run's options: the defaults, then its effective arguments
  * (train_opts_args). Every checkpoint since --val-copies names it; one
  * without it is older and had the split that allowed copies, so that is
