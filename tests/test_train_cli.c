@@ -219,6 +219,21 @@ int main(int argc, char **argv)
         lines += *p == '\n';
     CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
 
+    /* 1a. A new run's report into that folder: refused at the start (two
+     * runs' figures would mix), the report as it was, no model made. */
+    {
+        struct stat mj;
+        snprintf(path, sizeof path, "%s/rep/metrics.json", dir);
+        CHECK(stat(path, &mj) == 0);
+        clear_log();
+        snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/a2.model --report %%s/rep",
+                 common);
+        CHECK(run(fmt, dir, dir, dir, dir) == 2);
+        CHECK(said_once("--report") && said_once("is not empty") && said_once("--overwrite"));
+        CHECK(unchanged(path, &mj));
+        snprintf(path, sizeof path, "%s/a2.model.ckpt", dir);
+        CHECK(access(path, F_OK) != 0);
+    }
 
     /* 2. interrupted mid-epoch, resumed: the same weights as run 1 */
     snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model --report %%s/repb "
@@ -229,6 +244,20 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/b.model", dir);
     CHECK(access(path, F_OK) != 0); /* not finished yet */
     CHECK(run("train --resume %s/b.model.ckpt --interrupt-after 13", dir) == 130);
+    /* Resuming may finish the report in its own run's folder, whatever is
+     * there already, but not write into another run's. */
+    clear_log();
+    CHECK(run("train --resume %s/b.model.ckpt --report %s/rep", dir, dir) == 2);
+    CHECK(said_once("--report"));
+    snprintf(path, sizeof path, "%s/repb", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/repb/notes.txt", dir);
+    FILE *notes = fopen(path, "w");
+    CHECK(notes != NULL);
+    if (notes) {
+        fputs("run b: interrupted twice\n", notes);
+        fclose(notes);
+    }
     /* Options given again on resume replace the saved ones: the command
      * the model records has each once, and the validation split's rule
      * that the fresh run wrote out. */
@@ -397,6 +426,48 @@ int main(int argc, char **argv)
               before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
         snprintf(path, sizeof path, "%s/q1.model", dir);
         CHECK(access(path, F_OK) != 0); /* refused before anything was written */
+    }
+
+    /* 3c. An earlier command's output is not replaced by running it again:
+     * refused at once (exit 2, one line, the file as it was) unless
+     * --overwrite; eval's --report folder likewise once it holds anything. */
+    {
+        struct stat st;
+        const char *redo[] = {
+            "calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
+            "--out %s/t.model",
+            "quantize --model %s/a.model --data %s/data --count 100 --out %s/a8.model",
+            "eval --model %s/u.model --data %s/data --json %s/u.json",
+            "export --model %s/a.model --onnx %s/a.onnx",
+            "eval --model %s/a.model --data %s/data --report %s/evrep",
+        };
+        const char *out[] = {"t.model", "a8.model", "u.json", "a.onnx", "evrep/metrics.json"};
+        const char *opt[] = {"calibrate: --out", "quantize: --out", "eval: --json", "export: --onnx",
+                             "eval: --report"};
+        CHECK(run(redo[3], dir, dir) == 0);
+        CHECK(run(redo[4], dir, dir, dir) == 0);
+        for (int i = 0; i < 5; i++) {
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, redo[i], dir, dir, dir);
+            snprintf(path, sizeof path, "%s/%s", dir, out[i]);
+            CHECK_MSG(stat(path, &st) == 0 && st.st_size > 0, "%s: no %s", cmd, path);
+            clear_log();
+            CHECK_MSG(run("%s", cmd) == 2, "run again: %s", cmd);
+            CHECK_MSG(said_once(opt[i]) && said_once("--overwrite"), "%s", cmd);
+            CHECK_MSG(unchanged(path, &st), "%s changed by a refused %s", out[i], cmd);
+            CHECK_MSG(run("%s --overwrite", cmd) == 0, "%s --overwrite", cmd);
+        }
+        /* train's report folder too, with --overwrite */
+        snprintf(path, sizeof path, "%s/evrep/metrics.json", dir);
+        CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 1 --batch 16 --threads 2 "
+                  "--out %s/w.model --report %s/evrep", dir, dir, dir, dir) == 2);
+        CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 1 --batch 16 --threads 2 "
+                  "--out %s/w.model --report %s/evrep --overwrite", dir, dir, dir, dir) == 0);
+        CHECK(json_number(slurp(path), "best_val_accuracy") >= 0);
+        /* --overwrite is a flag: once, and never a value */
+        CHECK(run("export --model %s/a.model --onnx %s/a.onnx --overwrite --overwrite", dir, dir) == 2);
+        CHECK(run("quantize --overwrite --model %s/a.model --data %s/data --count 100 --out %s/a8.model "
+                  "--overwrite", dir, dir, dir) == 2);
     }
 
     /* 3d. predict --saliency DIR: never over a picture it reads, never over
