@@ -129,8 +129,9 @@ def main():
     model = sys.argv[3] if len(sys.argv) > 3 else "models/default.model"
     det = os.path.join(build, "app", "emotion-detect")
     onnx = os.path.join(foot, "model.onnx")
+    # the script's own copy of the model, made again each run
     subprocess.run([os.path.join(build, "app", "emotion-train"), "export", "--model", model,
-                    "--onnx", onnx], check=True, capture_output=True)
+                    "--onnx", onnx, "--overwrite"], check=True, capture_output=True)
     cascade = "cascades/haarcascade_frontalface_default.xml"
     cpu = "?"
     with open("/proc/cpuinfo") as f:

@@ -2,7 +2,8 @@
  * names, hard links, files not made yet), probes that refuse folders and
  * missing folders and leave nothing behind, whole-file writes that keep
  * the old file until the new one is complete and never replace a device;
- * an earlier run's file refused by name, free names for clock-stamped files. */
+ * an earlier run's file (or a folder with files in it) refused by name, free
+ * names for clock-stamped files. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,20 @@ int main(void)
     CHECK(outpath_refuse_existing("--log", gone) == 0);
     CHECK(outpath_refuse_existing("--log", NULL) == 0);
     CHECK(outpath_refuse_existing("--log", "/dev/null") == 0);
+    /* A folder of outputs: refused once it holds anything. */
+    char sub[4300], inner[4400];
+    snprintf(sub, sizeof sub, "%s/rep", dir);
+    snprintf(inner, sizeof inner, "%s/metrics.json", sub);
+    CHECK(outpath_refuse_nonempty_dir("--report", sub) == 0); /* missing */
+    CHECK(mkdir(sub, 0755) == 0);
+    CHECK(outpath_refuse_nonempty_dir("--report", sub) == 0); /* empty */
+    CHECK(rp_write(inner, "{}", 2) == 0);
+    CHECK(outpath_refuse_nonempty_dir("--report", sub) == -1 && strstr(app_error(), "--report") &&
+          strstr(app_error(), "rep'") && strstr(app_error(), "(1 entry)") &&
+          strstr(app_error(), "--overwrite"));
+    CHECK(outpath_refuse_nonempty_dir("--report", a) == 0); /* a file: the probe's to say */
+    CHECK(outpath_refuse_nonempty_dir("--report", NULL) == 0);
+    CHECK(unlink(inner) == 0 && rmdir(sub) == 0);
 
     /* Names from the clock: the next free one. */
     char stem[4300];

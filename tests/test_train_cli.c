@@ -3,7 +3,8 @@
  * write its report; a run interrupted mid-epoch and resumed from its
  * checkpoint must end with exactly the weights of an uninterrupted run;
  * eval must agree; --init must carry a model's weights into a new run;
- * bad input must fail cleanly.
+ * bad input must fail cleanly; no command writes over an earlier one's
+ * output (or report folder, or predict's pictures) without --overwrite.
  * argv[1] is the emotion-train binary. */
 
 #include "cvw.h"
@@ -123,6 +124,34 @@ static void clear(const char *path)
         fclose(f);
 }
 
+/* Whether path is the file `before` was taken of, untouched since. */
+static int unchanged(const char *path, const struct stat *before)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_ino == before->st_ino && st.st_size == before->st_size &&
+           st.st_mtim.tv_sec == before->st_mtim.tv_sec && st.st_mtim.tv_nsec == before->st_mtim.tv_nsec;
+}
+
+/* Whether the log (cleared before the command) holds exactly one line,
+ * containing want. */
+static int said_once(const char *want)
+{
+    char logp[300];
+    snprintf(logp, sizeof logp, "%s/log", dir);
+    const char *msg = slurp(logp);
+    int ok = msg && strstr(msg, want) && strchr(msg, '\n') == strrchr(msg, '\n');
+    if (!ok)
+        fprintf(stderr, "wanted one line with '%s', got: %s", want, msg ? msg : "(nothing)\n");
+    return ok;
+}
+
+static void clear_log(void)
+{
+    char logp[300];
+    snprintf(logp, sizeof logp, "%s/log", dir);
+    clear(logp);
+}
+
 static double json_number(const char *json, const char *key)
 {
     char pat[64];
@@ -190,6 +219,22 @@ int main(int argc, char **argv)
         lines += *p == '\n';
     CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
 
+    /* 1a. A new run's report into that folder: refused at the start (two
+     * runs' figures would mix), the report as it was, no model made. */
+    {
+        struct stat mj;
+        snprintf(path, sizeof path, "%s/rep/metrics.json", dir);
+        CHECK(stat(path, &mj) == 0);
+        clear_log();
+        snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/a2.model --report %%s/rep",
+                 common);
+        CHECK(run(fmt, dir, dir, dir, dir) == 2);
+        CHECK(said_once("--report") && said_once("is not empty") && said_once("--overwrite"));
+        CHECK(unchanged(path, &mj));
+        snprintf(path, sizeof path, "%s/a2.model.ckpt", dir);
+        CHECK(access(path, F_OK) != 0);
+    }
+
     /* 2. interrupted mid-epoch, resumed: the same weights as run 1 */
     snprintf(fmt, sizeof fmt, "train --data %%s/data --val-split 0.25 %s --out %%s/b.model --report %%s/repb "
              "--interrupt-after 17", common);
@@ -199,6 +244,20 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/b.model", dir);
     CHECK(access(path, F_OK) != 0); /* not finished yet */
     CHECK(run("train --resume %s/b.model.ckpt --interrupt-after 13", dir) == 130);
+    /* Resuming may finish the report in its own run's folder, whatever is
+     * there already, but not write into another run's. */
+    clear_log();
+    CHECK(run("train --resume %s/b.model.ckpt --report %s/rep", dir, dir) == 2);
+    CHECK(said_once("--report"));
+    snprintf(path, sizeof path, "%s/repb", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/repb/notes.txt", dir);
+    FILE *notes = fopen(path, "w");
+    CHECK(notes != NULL);
+    if (notes) {
+        fputs("run b: interrupted twice\n", notes);
+        fclose(notes);
+    }
     /* Options given again on resume replace the saved ones: the command
      * the model records has each once, and the validation split's rule
      * that the fresh run wrote out. */
@@ -367,6 +426,95 @@ int main(int argc, char **argv)
               before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
         snprintf(path, sizeof path, "%s/q1.model", dir);
         CHECK(access(path, F_OK) != 0); /* refused before anything was written */
+    }
+
+    /* 3c. An earlier command's output is not replaced by running it again:
+     * refused at once (exit 2, one line, the file as it was) unless
+     * --overwrite; eval's --report folder likewise once it holds anything. */
+    {
+        struct stat st;
+        const char *redo[] = {
+            "calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
+            "--out %s/t.model",
+            "quantize --model %s/a.model --data %s/data --count 100 --out %s/a8.model",
+            "eval --model %s/u.model --data %s/data --json %s/u.json",
+            "export --model %s/a.model --onnx %s/a.onnx",
+            "eval --model %s/a.model --data %s/data --report %s/evrep",
+        };
+        const char *out[] = {"t.model", "a8.model", "u.json", "a.onnx", "evrep/metrics.json"};
+        const char *opt[] = {"calibrate: --out", "quantize: --out", "eval: --json", "export: --onnx",
+                             "eval: --report"};
+        CHECK(run(redo[3], dir, dir) == 0);
+        CHECK(run(redo[4], dir, dir, dir) == 0);
+        for (int i = 0; i < 5; i++) {
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, redo[i], dir, dir, dir);
+            snprintf(path, sizeof path, "%s/%s", dir, out[i]);
+            CHECK_MSG(stat(path, &st) == 0 && st.st_size > 0, "%s: no %s", cmd, path);
+            clear_log();
+            CHECK_MSG(run("%s", cmd) == 2, "run again: %s", cmd);
+            CHECK_MSG(said_once(opt[i]) && said_once("--overwrite"), "%s", cmd);
+            CHECK_MSG(unchanged(path, &st), "%s changed by a refused %s", out[i], cmd);
+            CHECK_MSG(run("%s --overwrite", cmd) == 0, "%s --overwrite", cmd);
+        }
+        /* train's report folder too, with --overwrite */
+        snprintf(path, sizeof path, "%s/evrep/metrics.json", dir);
+        CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 1 --batch 16 --threads 2 "
+                  "--out %s/w.model --report %s/evrep", dir, dir, dir, dir) == 2);
+        CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 1 --batch 16 --threads 2 "
+                  "--out %s/w.model --report %s/evrep --overwrite", dir, dir, dir, dir) == 0);
+        CHECK(json_number(slurp(path), "best_val_accuracy") >= 0);
+        /* --overwrite is a flag: once, and never a value */
+        CHECK(run("export --model %s/a.model --onnx %s/a.onnx --overwrite --overwrite", dir, dir) == 2);
+        CHECK(run("quantize --overwrite --model %s/a.model --data %s/data --count 100 --out %s/a8.model "
+                  "--overwrite", dir, dir, dir) == 2);
+    }
+
+    /* 3d. predict --saliency DIR: never over a picture it reads, never over
+     * an earlier run's file unless --overwrite, one file per picture (the
+     * same file name twice gets NAME-2.png), folders made as needed. */
+    {
+        char pic[600], pic2[600], sal[600], cmd[4096], outp[600];
+        struct stat st;
+        snprintf(pic, sizeof pic, "%s/data/happy/000.png", dir);
+        snprintf(pic2, sizeof pic2, "%s/data/sad/000.png", dir);
+        snprintf(outp, sizeof outp, "%s/predict.out", dir);
+        CHECK(stat(pic, &st) == 0);
+        clear_log();
+        CHECK(run("predict --model %s/a.model --saliency %s/data/happy %s", dir, dir, pic) == 2);
+        CHECK(said_once("same file") && said_once("refusing to overwrite"));
+        CHECK(run("predict --model %s/a.model --saliency %s/data/./happy/ --overwrite %s", dir, dir, pic) == 2);
+        CHECK_MSG(unchanged(pic, &st), "predict --saliency wrote over its input %s", pic);
+        /* two pictures named 000.png, into folders that do not exist yet */
+        snprintf(sal, sizeof sal, "%s/sal/n1/n2/n3", dir);
+        snprintf(cmd, sizeof cmd, "%s predict --model %s/a.model --saliency %s %s %s >%s 2>>%s/log", prog,
+                 dir, sal, pic, pic2, outp, dir);
+        CHECK(system(cmd) == 0);
+        char first[700], second[700];
+        snprintf(first, sizeof first, "%s/000.png", sal);
+        snprintf(second, sizeof second, "%s/000-2.png", sal);
+        uint8_t *p1 = NULL, *p2 = NULL;
+        int w1 = 0, h1 = 0, w2 = 0, h2 = 0;
+        CHECK_MSG(cvw_read_gray(first, &p1, &w1, &h1) == 0 && cvw_read_gray(second, &p2, &w2, &h2) == 0,
+                  "%s", cvw_error());
+        CHECK(p1 && p2 && w1 == w2 && h1 == h2 && memcmp(p1, p2, (size_t)w1 * h1)); /* two faces */
+        free(p1);
+        free(p2);
+        const char *said = slurp(outp);
+        char want[800];
+        snprintf(want, sizeof want, "\"saliency\":\"%s\"}", second);
+        CHECK_MSG(said && strstr(said, want), "predict printed: %s", said ? said : "(nothing)");
+        /* the same again: refused, the earlier heat maps kept */
+        CHECK(stat(first, &st) == 0);
+        clear_log();
+        CHECK(run("predict --model %s/a.model --saliency %s %s %s", dir, sal, pic, pic2) == 2);
+        CHECK(said_once("--saliency") && said_once("exists") && said_once("--overwrite"));
+        CHECK(unchanged(first, &st));
+        CHECK(run("predict --model %s/a.model --saliency %s --overwrite %s %s", dir, sal, pic, pic2) == 0);
+        /* predict's options once each (its pictures are not options) */
+        CHECK(run("predict --model %s/a.model --model %s/a.model %s", dir, dir, pic) == 2);
+        CHECK(run("predict --model %s/a.model --saliency %s --overwrite %s --overwrite", dir, sal, pic) == 2);
+        CHECK(run("predict --model %s/a.model --saliency %s/sal2 --overwrite %s", dir, dir, pic) == 0);
     }
 
     /* 5. --init starts from a model's weights: at a learning rate too small

@@ -5,6 +5,7 @@
 #include "app_err.h"
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +84,21 @@ int outpath_refuse_existing(const char *opt, const char *path)
         return 0;
     return app_fail("%s '%s' exists (%lld bytes): give --overwrite to replace it, or another name",
                     opt, path, (long long)st.st_size);
+}
+
+int outpath_refuse_nonempty_dir(const char *opt, const char *dir)
+{
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d)
+        return 0;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    if (!n)
+        return 0;
+    return app_fail("%s '%s' is not empty (%ld entr%s): give --overwrite to replace its files, "
+                    "or another folder", opt, dir, n, n == 1 ? "y" : "ies");
 }
 
 void outpath_free_name(char *buf, size_t len, const char *stem, const char *ext)

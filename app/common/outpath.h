@@ -43,6 +43,13 @@ int outpath_check_outputs(const outpath_path *p, int n);
  * files, devices and pipes (/dev/null, a fifo) hold nothing to lose. */
 int outpath_refuse_existing(const char *opt, const char *path);
 
+/* The same for a folder of outputs (a report): fails when dir is an
+ * existing folder with anything in it ("--report 'rep' is not empty (8
+ * entries): give --overwrite to replace its files, or another folder"), so
+ * that two runs' files are never mixed in one folder. A missing or empty
+ * folder (or a path that is not a folder: the probe says so) passes. */
+int outpath_refuse_nonempty_dir(const char *opt, const char *dir);
+
 /* "STEM.EXT", or the first free "STEM-2.EXT", "STEM-3.EXT"... (names made
  * from the clock: two in one second must not replace each other). */
 void outpath_free_name(char *buf, size_t len, const char *stem, const char *ext);

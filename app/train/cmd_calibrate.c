@@ -20,7 +20,7 @@ static void usage(void)
     printf("usage: emotion-train calibrate --model M --data PATH [--split NAME]\n"
            "         [--val-split F [--seed S] [--val-copies exclude|allow]]\n"
            "         [--method auto|temperature|vector|none]\n"
-           "         [--threads N] --out MODEL\n"
+           "         [--threads N] --out MODEL [--overwrite]\n"
            "\n"
            "Fits the model's probability calibration on the faces of --data (or, with\n"
            "--val-split F, on the stratified validation split that `train --val-split F\n"
@@ -28,12 +28,14 @@ static void usage(void)
            "train's, 1 and exclude: give allow for a model trained before 2026-11-27) and\n"
            "writes the model with it to --out. --method: a temperature, vector scaling\n"
            "(a scale and a bias per class), auto (default: the one with the lower\n"
-           "cross-validated NLL on those faces), or none (removes a calibration).\n");
+           "cross-validated NLL on those faces), or none (removes a calibration).\n"
+           "An existing --out file is refused unless --overwrite is given; --out is never\n"
+           "--model.\n");
 }
 
 int cmd_calibrate(int argc, char **argv)
 {
-    cmd_io io = {0};
+    cmd_io io = {.cmd = "calibrate"};
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
@@ -45,6 +47,8 @@ int cmd_calibrate(int argc, char **argv)
             usage();
             return CLI_EXIT_OK;
         }
+        if (cmd_io_flag(&io, a))
+            continue;
         if (!(v = cli_value(argc, argv, &i)))
             return CLI_EXIT_USAGE;
         if (cmd_io_option(&io, a, v))

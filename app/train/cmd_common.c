@@ -165,6 +165,14 @@ void cmd_samples_free(cmd_samples *s)
     s->faces = NULL;
 }
 
+int cmd_io_flag(cmd_io *io, const char *a)
+{
+    if (strcmp(a, "--overwrite"))
+        return 0;
+    io->overwrite = 1;
+    return 1;
+}
+
 int cmd_io_option(cmd_io *io, const char *a, const char *v)
 {
     const char **to = !strcmp(a, "--model") ? &io->model
@@ -184,6 +192,12 @@ nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
                        {"--out", io->out, OUTPATH_FILE}};
     if ((*rc = outpath_check_outputs(files, 3)) != 0)
         return NULL;
+    /* an earlier model (calibrated, quantized: work) is not replaced by a slip */
+    if (!io->overwrite && outpath_refuse_existing("--out", io->out) != 0) {
+        cli_err("%s: %s", io->cmd, app_error());
+        *rc = CLI_EXIT_USAGE;
+        return NULL;
+    }
     *rc = CLI_EXIT_FAIL;
     nn_net *net = nn_net_load(io->model);
     if (!net) {

@@ -54,15 +54,20 @@ typedef struct cmd_samples {
 int cmd_samples_pick(cmd_samples *s, report_content *rep, const dataset *ds, const int *pred,
                     const float *probs, int k);
 void cmd_samples_free(cmd_samples *s);
-/* The options most commands take alike: --model, --data, --split, --out.
- * cmd_io_option stores v when a is one of them and returns 1, else 0. */
+/* The options most commands take alike: --model, --data, --split, --out,
+ * and --overwrite (a flag: cmd_io_flag stores it and returns 1).
+ * cmd_io_option stores v when a is one of the others and returns 1, else
+ * 0. cmd is the command's name, for messages. */
 typedef struct cmd_io {
-    const char *model, *data, *split, *out;
+    const char *cmd, *model, *data, *split, *out;
+    int overwrite;
 } cmd_io;
+int cmd_io_flag(cmd_io *io, const char *a);
 int cmd_io_option(cmd_io *io, const char *a, const char *v);
-/* A command's start: --out a new file (not --model or --data, and
- * writable), then the model loaded to run on `threads` threads. Returns the
- * net, or NULL with *rc the exit code (after one line on stderr). */
+/* A command's start: --out a new file (not --model or --data, writable,
+ * and no earlier file with something in it unless --overwrite), then the
+ * model loaded to run on `threads` threads. Returns the net, or NULL with
+ * *rc the exit code (after one line on stderr). */
 nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc);
 /* io->split, or dflt when none was given and --data names a .csv file. */
 const char *cmd_csv_split(const cmd_io *io, const char *dflt);

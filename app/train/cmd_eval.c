@@ -36,6 +36,7 @@ static void tta_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 typedef struct eval_opts {
     const char *model, *data, *split, *json, *report;
     int views, threads, uncalibrated, precision; /* views: 1, 2 (--mirror), N_TTA (--tta) */
+    int overwrite;
 } eval_opts;
 
 /* What parse found: options to run with, --help printed, or a usage error
@@ -52,7 +53,7 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
         if (!strcmp(a, "--help")) {
             printf("usage: emotion-train eval [--model M[,M2...]] --data PATH [--split NAME] [--tta]\n"
                    "         [--mirror] [--json FILE] [--report DIR] [--threads N] [--uncalibrated]\n"
-                   "         [--precision fp32|int8]\n"
+                   "         [--precision fp32|int8] [--overwrite]\n"
                    "Without --model: %s. --split picks CSV rows by Usage (default PublicTest\n"
                    "for a .csv). --tta averages the face, its mirror and small shifts;\n"
                    "--mirror the face and its mirror only (emotion-detect's --views 2).\n"
@@ -63,7 +64,9 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
                    "own input size and preprocessing.\n"
                    "--precision int8 needs models calibrated by `emotion-train quantize`.\n"
                    "A roll model (train --target roll): every face turned by each roll of\n"
-                   "its range in half-bin steps; the estimate's mean absolute error per roll.\n",
+                   "its range in half-bin steps; the estimate's mean absolute error per roll.\n"
+                   "An existing --json file, or a --report folder with anything in it, is\n"
+                   "refused (an earlier evaluation's) unless --overwrite is given.\n",
                    paths_default_model());
             return EVAL_HELP;
         }
@@ -78,6 +81,10 @@ static eval_status parse(int argc, char **argv, eval_opts *o)
         }
         if (!strcmp(a, "--uncalibrated")) {
             o->uncalibrated = 1;
+            continue;
+        }
+        if (!strcmp(a, "--overwrite")) {
+            o->overwrite = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -177,6 +184,38 @@ done:
     return rc;
 }
 
+/* Before anything loads: the outputs are writable and none is an input
+ * (every model of the list is one); an earlier run's --json file or
+ * --report folder is kept unless --overwrite. Returns 0, or the exit code
+ * after one line on stderr. */
+static int check_outputs(const eval_opts *o, const char *models)
+{
+    char *list = strdup(models);
+    if (!list) {
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    outpath_path files[ENSEMBLE_MAX + 3] = {{"--data", o->data, OUTPATH_INPUT},
+                                            {"--json", o->json, OUTPATH_FILE_MKDIRS},
+                                            {"--report", o->report, OUTPATH_FOLDER}};
+    int n = 3;
+    for (char *p = list, *next; p && n < ENSEMBLE_MAX + 3; p = next) {
+        if ((next = strchr(p, ',')))
+            *next++ = 0;
+        if (*p) /* an empty name: ensemble_load says so */
+            files[n++] = (outpath_path){"--model", p, OUTPATH_INPUT};
+    }
+    int rc = outpath_check_outputs(files, n);
+    free(list);
+    if (!rc && !o->overwrite &&
+        (outpath_refuse_existing("--json", o->json) != 0 ||
+         outpath_refuse_nonempty_dir("--report", o->report) != 0)) {
+        cli_err("eval: %s", app_error());
+        rc = CLI_EXIT_USAGE;
+    }
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
@@ -191,20 +230,13 @@ int cmd_eval(int argc, char **argv)
         split = "PublicTest";
     if (!model)
         model = paths_default_model();
+    int orc = check_outputs(&o, model);
+    if (orc)
+        return orc;
     ens e;
     if (ensemble_load(&e, model, threads)) {
         cli_err("%s", app_error());
         return CLI_EXIT_FAIL;
-    }
-    /* every model is an input the outputs must not replace */
-    outpath_path files[ENSEMBLE_MAX + 3] = {{"--data", data, OUTPATH_INPUT}, {"--json", json, OUTPATH_FILE_MKDIRS},
-                                  {"--report", report, OUTPATH_FOLDER}};
-    for (int m = 0; m < e.n; m++)
-        files[3 + m] = (outpath_path){"--model", e.path[m], OUTPATH_INPUT};
-    int orc = outpath_check_outputs(files, 3 + e.n);
-    if (orc) {
-        ensemble_free(&e);
-        return orc;
     }
     nn_net *net = e.net[0]; /* the class order, faces for the report */
     int rc = CLI_EXIT_FAIL;

@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: emotion-train export [--model M] --onnx OUT.onnx [--check]\n"
+            "usage: emotion-train export [--model M] --onnx OUT.onnx [--check] [--overwrite]\n"
             "\n"
             "Write the model as ONNX (opset 13): input \"input\" float32 [N,C,H,W] of raw\n"
             "0..255 pixels after grayscale, resize and, when the model says so, histogram\n"
@@ -28,7 +28,9 @@ static void usage(FILE *f)
             "\n"
             "  -m, --model M     model file (default: %s)\n"
             "  -o, --onnx OUT    ONNX file to write\n"
-            "      --check       load OUT with OpenCV DNN and compare with the engine\n",
+            "      --check       load OUT with OpenCV DNN and compare with the engine\n"
+            "      --overwrite   let OUT replace an existing file (without it, a file\n"
+            "                    with something in it is refused)\n",
             paths_default_model());
 }
 
@@ -84,7 +86,7 @@ done:
 int cmd_export(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL;
-    int check = 0;
+    int check = 0, overwrite = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -98,6 +100,8 @@ int cmd_export(int argc, char **argv)
                 return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--check")) {
             check = 1;
+        } else if (!strcmp(a, "--overwrite")) {
+            overwrite = 1;
         } else {
             cli_err("export: unexpected argument '%s' (try --help)", a);
             return CLI_EXIT_USAGE;
@@ -114,6 +118,10 @@ int cmd_export(int argc, char **argv)
     int orc = outpath_check_outputs(files, 2);
     if (orc)
         return orc;
+    if (!overwrite && outpath_refuse_existing("--onnx", out) != 0) {
+        cli_err("export: %s", app_error());
+        return CLI_EXIT_USAGE;
+    }
 
     nn_net *net = nn_net_load(model);
     if (!net) {

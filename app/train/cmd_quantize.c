@@ -17,18 +17,21 @@
 
 int cmd_quantize(int argc, char **argv)
 {
-    cmd_io io = {0};
+    cmd_io io = {.cmd = "quantize"};
     int count = 500, threads = 2, seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help")) {
             printf("usage: emotion-train quantize [--model M] --data PATH --out FILE [--split NAME]\n"
-                   "         [--count N] [--seed S] [--threads N]\n"
+                   "         [--count N] [--seed S] [--threads N] [--overwrite]\n"
                    "Calibrates INT8 inference on N faces of PATH (default 500, split Training\n"
-                   "for a .csv) and writes the model with it to FILE. Without --model: %s.\n",
+                   "for a .csv) and writes the model with it to FILE. Without --model: %s.\n"
+                   "An existing FILE is refused unless --overwrite is given; FILE is never --model.\n",
                    paths_default_model());
             return CLI_EXIT_OK;
         }
+        if (cmd_io_flag(&io, a))
+            continue;
         if (!(v = cli_value(argc, argv, &i)))
             return CLI_EXIT_USAGE;
         if (cmd_io_option(&io, a, v))

@@ -99,13 +99,30 @@ done:
     return rc;
 }
 
+/* Whether a and b name one folder (by device and inode once it exists). */
+static int same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !strcmp(a, b);
+}
+
 /* A fresh run must not take an earlier run's model or checkpoint (hours of
- * work; a forgotten --resume is the usual way to lose one). Resuming
- * rewrites the checkpoint it read, and only that one. */
-static int keep_earlier_run(const train_opts *o, const char *resume)
+ * work; a forgotten --resume is the usual way to lose one), nor write its
+ * report over an earlier one's (two runs' figures mixed in one folder).
+ * Resuming rewrites the checkpoint it read, and only that one, and may
+ * finish the report in the folder the run it resumes was given. */
+static int keep_earlier_run(const train_opts *o, const char *resume, const checkpoint_state *saved)
 {
     struct stat ck, rs;
     if (outpath_refuse_existing("--out", o->out) != 0) {
+        cli_err("train: %s", app_error());
+        return CLI_EXIT_USAGE;
+    }
+    const char *own = resume ? train_opts_saved_value(saved->argv, saved->argc, "--report") : NULL;
+    if (o->report && !(own && same_folder(own, o->report)) &&
+        outpath_refuse_nonempty_dir("--report", o->report) != 0) {
         cli_err("train: %s", app_error());
         return CLI_EXIT_USAGE;
     }
@@ -182,7 +199,7 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     int rc = outpath_check_outputs(files, (int)(sizeof files / sizeof *files));
     if (rc)
         return rc;
-    if (!o->overwrite && (rc = keep_earlier_run(o, *resume)) != 0)
+    if (!o->overwrite && (rc = keep_earlier_run(o, *resume, saved)) != 0)
         return rc;
     if (o->swa > o->epochs) {
         cli_err("--swa %d: starts after the last epoch (--epochs %d)", o->swa, o->epochs);

@@ -79,8 +79,10 @@ void train_opts_usage(FILE *f)
         "  --limit N          train on a seeded, stratified subset of N images\n"
         "  --checkpoint PATH  written every epoch and on Ctrl-C (default MODEL.ckpt)\n"
         "  --resume CKPT      continue a run; options given again override the saved ones\n"
-        "  --overwrite        let --out and --checkpoint replace files an earlier run made\n"
-        "                     (without it, an existing model or checkpoint is refused)\n"
+        "  --overwrite        let --out, --checkpoint and --report replace files an earlier\n"
+        "                     run made (without it, an existing model or checkpoint, or a\n"
+        "                     report folder with anything in it, is refused; --resume\n"
+        "                     finishes the report in its own run's folder)\n"
         "  --precision P      arithmetic of the training products: fp32 (default), bf16\n"
         "                     (BF16 operands, FP32 sums and weights; needs AVX512_BF16,\n"
         "                     else fp32 with a warning) or auto (bf16 where supported)\n"
@@ -302,6 +304,18 @@ oom:
     train_opts_free_args(args, *n);
     *n = 0;
     return NULL;
+}
+
+const char *train_opts_saved_value(char *const *saved, int n_saved, const char *opt)
+{
+    const char *v = NULL;
+    for (int i = 0; i < n_saved;) {
+        int width = strncmp(saved[i], "--", 2) || is_flag(saved[i]) || i + 1 == n_saved ? 1 : 2;
+        if (width == 2 && !strcmp(saved[i], opt))
+            v = saved[i + 1]; /* the last, as the parser takes it */
+        i += width;
+    }
+    return v;
 }
 
 void train_opts_free_args(char **args, int n)

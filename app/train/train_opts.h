@@ -63,6 +63,10 @@ int train_opts_parse_resumed(int argc, char **argv, train_opts *o);
  * of memory. */
 char **train_opts_args(char *const *saved, int n_saved, int argc, char **argv, int *n);
 void train_opts_free_args(char **args, int n);
+
+/* The value of option opt in a run's saved arguments (a checkpoint's,
+ * stepped over as train_opts_args does), or NULL when they lack it. */
+const char *train_opts_saved_value(char *const *saved, int n_saved, const char *opt);
 /* "emotion-train train ARGS...", what a model's metadata records. */
 void train_opts_command(char *buf, size_t len, int argc, char *const *argv);
 
