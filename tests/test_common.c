@@ -145,9 +145,29 @@ static void test_repeated(void)
     CHECK(cli_repeated(5, strays, flags) == NULL);
 }
 
+/* "--option=value" as getopt_long reads it; not after "--", not "--=x". */
+static void test_split_equals(void)
+{
+    char *in[] = {"train", "--epochs=3", "--data", "a=b", "--=x", "--out=", "--", "--lr=1"};
+    int n = 0;
+    char **out = cli_split_equals(8, in, &n);
+    CHECK(out && n == 10);
+    if (!out || n != 10)
+        return;
+    const char *want[] = {"train", "--epochs", "3", "--data", "a=b", "--=x", "--out", "", "--", "--lr=1"};
+    int same = 1;
+    for (int i = 0; i < n; i++)
+        same &= !strcmp(out[i], want[i]);
+    CHECK(same && out[n] == NULL);
+    free(out[1]);
+    free(out[6]);
+    free(out);
+}
+
 int main(void)
 {
     test_repeated();
+    test_split_equals();
     test_errors();
     test_numbers();
     test_images();

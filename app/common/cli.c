@@ -128,6 +128,33 @@ const char *cli_repeated(int argc, char **argv, const char *const *flags)
     return NULL;
 }
 
+char **cli_split_equals(int argc, char **argv, int *n)
+{
+    /* at most twice as many words, and the terminating NULL */
+    char **out = calloc((size_t)argc * 2 + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    int k = 0, options = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        if (!strcmp(a, "--"))
+            options = 0;
+        if (options && !strncmp(a, "--", 2) && eq && eq > a + 2) {
+            char *name = strndup(a, (size_t)(eq - a));
+            if (!name) {
+                free(out);
+                return NULL;
+            }
+            out[k++] = name;
+            out[k++] = (char *)eq + 1; /* the value stays in argv */
+        } else {
+            out[k++] = argv[i];
+        }
+    }
+    *n = k;
+    return out;
+}
+
 int cli_precision(const char *opt, const char *val, int *out)
 {
     if (!strcmp(val, "fp32"))

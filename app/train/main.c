@@ -83,9 +83,17 @@ static void usage(FILE *f)
     fprintf(f, "\n'emotion-train COMMAND --help' describes a command's options.\n");
 }
 
+/* The arguments with "--option=value" split in two (kept for the program's life). */
+static char **g_args;
+
 int main(int argc, char **argv)
 {
     cli_prog = "emotion-train";
+    if (!(g_args = cli_split_equals(argc, argv, &argc))) {
+        cli_err("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    argv = g_args;
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
