@@ -720,8 +720,14 @@ nn_net *nn_net_load_mem(const void *data, size_t len)
         return nn_fail_null("empty file");
     if (!data)
         return nn_fail_null("no data");
-    if (memcmp(b, MODEL_MAGIC, len < 8 ? len : 8) != 0)
+    if (memcmp(b, MODEL_MAGIC, len < 8 ? len : 8) != 0) {
+        /* emotion-train's checkpoints (app/train/checkpoint.c) are the file
+         * people most often mistake for a model. */
+        if (len >= 8 && !memcmp(b, "EMOCKPT", 8))
+            return nn_fail_null("a training checkpoint, not a model file (emotion-train train --resume "
+                                "continues the run; it writes the model when it ends)");
         return nn_fail_null("not a model file");
+    }
     if (len < HEADER_BYTES)
         return nn_fail_null("truncated file (header)");
     /* Version before checksum: a later version may checksum differently,
@@ -769,6 +775,10 @@ static nn_net *load_file(const char *path)
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
         return nn_fail_null("is a directory, not a model file");
+    }
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) { /* /dev/zero, a pipe: no size to read */
+        fclose(f);
+        return nn_fail_null("not a regular file, so not a model file");
     }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         int err = errno;

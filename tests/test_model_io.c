@@ -417,6 +417,10 @@ static void test_header(const uint8_t *buf, size_t len)
     REJECT(c, len, "not a model file");
     REJECT((const uint8_t *)"EMO", 3, "truncated");
     REJECT((const uint8_t *)"PK\3\4", 4, "not a model file");
+    /* the trainer's checkpoint, the file most often mistaken for a model */
+    REJECT((const uint8_t *)"EMOCKPT\0\1\0\0\0\0\0\0\0", 16, "a training checkpoint, not a model");
+    /* a device has no size to read: said, not "file changed while reading" */
+    CHECK(nn_net_load("/dev/zero") == NULL && strstr(nn_error(), "not a regular file"));
 
     memcpy(c, buf, len);
     wr32(c + 8, 3);
