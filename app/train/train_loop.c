@@ -39,8 +39,25 @@ static void fmt_duration(double s, char *buf, size_t len)
         snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
+/* Whether every weight is still a number: a step too large can overflow
+ * them while the loss of the batch before stayed finite. */
+static int weights_finite(train_run *r)
+{
+    const float *w = nn_net_params(r->net);
+    size_t n = nn_net_n_params(r->net);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return 0;
+    return 1;
+}
+
 static int save_checkpoint(train_run *r)
 {
+    if (!weights_finite(r)) {
+        cli_err("training diverged: the weights are no longer finite numbers; try a lower --lr (%s, "
+                "if there, holds the last epoch saved before)", r->o.ckpt);
+        return -1;
+    }
     int rc = checkpoint_save_run(r->o.ckpt, &r->st, r->argc, r->argv, r->net, r->opt, &r->sched,
                            (int)r->o.optim);
     if (rc)
