@@ -145,6 +145,17 @@ static void test_repeated(void)
     CHECK(cli_repeated(5, strays, flags) == NULL);
 }
 
+/* Seeds: whole numbers 0..2^64-1, nothing that wraps or saturates. */
+static void test_u64(void)
+{
+    unsigned long long v = 7;
+    CHECK(cli_u64("--seed", "18446744073709551615", &v) == 0 && v == 18446744073709551615ULL);
+    CHECK(cli_u64("--seed", "0", &v) == 0 && v == 0);
+    CHECK(cli_u64("--seed", "-1", &v) == -1 && v == 0);
+    CHECK(cli_u64("--seed", "18446744073709551616", &v) == -1);
+    CHECK(cli_u64("--seed", "1x", &v) == -1 && cli_u64("--seed", "", &v) == -1);
+}
+
 /* "--option=value" as getopt_long reads it; not after "--", not "--=x". */
 static void test_split_equals(void)
 {
@@ -168,6 +179,7 @@ int main(void)
 {
     test_repeated();
     test_split_equals();
+    test_u64();
     test_errors();
     test_numbers();
     test_images();

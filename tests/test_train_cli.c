@@ -835,6 +835,16 @@ int main(int argc, char **argv)
         const char *lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "--arch 'fer-compact' would change the run"), "%s", lg ? lg : "");
         CHECK(run("train --resume %s/b.model.ckpt --data %s/faces --out %s/b2.model", dir, dir, dir) == 2);
+        /* Resumed under another --out, the run goes on writing the
+         * checkpoint it read, not a second one beside the new model. */
+        CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 2 --batch 16 --out %s/rs.model "
+                  "--interrupt-after 5", dir, dir, dir) == 130);
+        CHECK(run("train --resume %s/rs.model.ckpt --out %s/rs2.model --interrupt-after 3", dir, dir) == 130);
+        snprintf(p3, sizeof p3, "%s/rs2.model.ckpt", dir);
+        CHECK(access(p3, F_OK) != 0);
+        CHECK(run("train --resume %s/rs.model.ckpt --out %s/rs2.model", dir, dir) == 0);
+        snprintf(p3, sizeof p3, "%s/rs2.model", dir);
+        CHECK(access(p3, R_OK) == 0);
         /* A fer2013.csv: train takes its Training rows, not the test rows. */
         snprintf(p3, sizeof p3, "%s/f.csv", dir);
         FILE *csv = fopen(p3, "w");
@@ -868,6 +878,11 @@ int main(int argc, char **argv)
         snprintf(target, sizeof target, "%s/data/happy", dir);
         snprintf(p3, sizeof p3, "%s/onecls/happy", dir);
         CHECK(symlink(target, p3) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s/onecls --arch %s/arch.txt --epochs 1 --batch 16 --out %s/one0.model", dir,
+                  dir, dir) == 1);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "one class ('happy')"), "%s", lg ? lg : "");
         clear(logp3);
         CHECK(run("calibrate --model %s/a.model --data %s/onecls --out %s/one.model", dir, dir, dir) == 0);
         lg = slurp(logp3);

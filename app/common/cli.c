@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,9 +79,13 @@ int cli_float(const char *opt, const char *val, double lo, double hi, float *out
 int cli_u64(const char *opt, const char *val, unsigned long long *out)
 {
     char *end;
+    errno = 0;
+    /* strtoull takes "-1" as 2^64-1 and saturates on overflow: both refused */
     unsigned long long v = strtoull(val, &end, 10);
-    if (end == val || *end)
-        return said(app_fail("bad value '%s' for %s: not a whole number", val, opt));
+    if (end == val || *end || strchr(val, '-'))
+        return said(app_fail("bad value '%s' for %s: not a whole number 0 or more", val, opt));
+    if (errno == ERANGE)
+        return said(app_fail("bad value '%s' for %s: larger than %llu", val, opt, ULLONG_MAX));
     *out = v;
     return 0;
 }

@@ -185,7 +185,10 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     if (!o->val && o->val_share <= 0)
         o->val_share = 0.1f;
     if (!o->ckpt) {
-        snprintf(r->checkpoint_default, sizeof r->checkpoint_default, "%s.ckpt", o->out);
+        /* A resumed run goes on writing the checkpoint it read, whatever
+         * --out says today. */
+        snprintf(r->checkpoint_default, sizeof r->checkpoint_default, *resume ? "%s" : "%s.ckpt",
+                 *resume ? *resume : o->out);
         o->ckpt = r->checkpoint_default;
     }
     /* Seconds, not hours: every output can be written and none is an
@@ -375,6 +378,11 @@ static int setup_net(train_run *r, const char *resume, nn_net **init)
             return -1;
         }
     } else {
+        if (k < 2) {
+            cli_err("%s: one class ('%s'): a classifier learns from two class folders or more", o->data,
+                    r->train->classes[0]);
+            return -1;
+        }
         r->net = *init ? nn_net_from_spec(nn_net_spec(*init), k) : nn_net_from_arch(o->arch, k);
         if (!r->net) {
             cli_err("--arch: %s", nn_error());
