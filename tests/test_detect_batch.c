@@ -42,6 +42,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *exe = argv[1], *src = getenv("NN_TEST_SRCDIR");
+    char exe_abs[4096]; /* one part runs in another folder */
+    if (realpath(exe, exe_abs))
+        exe = exe_abs;
     char dir[4096], pic[4096], cas[4096], vids[4200], p[4400], model[4200], outd[4200],
         extra[4200], broken[4400], missing[4200], out[4200], err[4200], errmsg[512];
     CHECK(rp_tmpdir(dir, sizeof dir, "batch") != NULL);
@@ -153,6 +156,35 @@ int main(int argc, char **argv)
     rc = rp_run(run5, out, err, 60, NULL);
     e = rp_slurp(err);
     CHECK_MSG(rc == 2 && e && strstr(e, "--jobs needs --out-dir"), "exit %d: %s", rc, e ? e : "");
+    free(e);
+
+    /* The children get the options as the parent read them, not its
+     * command line's text: inputs after "--" (one named -x.avi) and
+     * abbreviated long options run as spelled out. */
+    char here[4096], dash[4200];
+    CHECK(getcwd(here, sizeof here) != NULL);
+    snprintf(p, sizeof p, "%s/-x.avi", dir);
+    CHECK(fg_write_video(&sc, p, 10) == 0);
+    snprintf(dash, sizeof dash, "%s/dash", dir);
+    CHECK(chdir(dir) == 0); /* -x.avi as a relative name, as typed */
+    char *run7[] = {(char *)exe, "--model", model, "--out-dir", dash, "--threads", "1", "--",
+                    "-x.avi", twin, NULL};
+    rc = rp_run(run7, out, err, 120, NULL);
+    CHECK(chdir(here) == 0);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/-x.jsonl", dash);
+    CHECK_MSG(rc == 0 && lines_in(p) == 8 && exists(dash, "a.jsonl") &&
+                  e && strstr(e, "2 inputs: 2 done, 0 failed"),
+              "after --: exit %d: %s", rc, e ? e : "");
+    free(e);
+    snprintf(outd, sizeof outd, "%s/abbrev", dir);
+    char *run8[] = {(char *)exe, "--mod", model, "--out-d", outd, "--inp", twin, "--rec", "avi",
+                    "--thr", "1", "--jo", "1", "--headl", "--qui", NULL};
+    rc = rp_run(run8, out, err, 120, NULL);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/a.jsonl", outd);
+    CHECK_MSG(rc == 0 && lines_in(p) == 8 && exists(outd, "a.avi") && exists(outd, "a/summary.json"),
+              "abbreviated options: exit %d: %s", rc, e ? e : "");
     free(e);
 
     /* SIGTERM to the parent alone: passed on, the running child closes its

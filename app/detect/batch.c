@@ -154,36 +154,14 @@ static void name_jobs(list *l)
     }
 }
 
-/* Options of this command that the children get their own way. */
-static int skip_opt(const char *a, int *takes_value)
+/* Options of this command that the children get their own way (by the
+ * long names opts_parse records). */
+static int own_option(const char *name)
 {
-    static const char *const with_value[] = {"--input", "--out-dir", "--jobs", "--log",
-                                             "--record", "--threads", NULL};
-    static const char *const flags[] = {"--headless", "--quiet", NULL};
-    *takes_value = 0;
-    for (const char *const *o = with_value; *o; o++) {
-        size_t n = strlen(*o);
-        if (!strncmp(a, *o, n) && (a[n] == 0 || a[n] == '=')) {
-            *takes_value = a[n] == 0;
-            return 1;
-        }
-    }
-    for (const char *const *o = flags; *o; o++)
-        if (!strcmp(a, *o))
-            return 1;
-    if (!strcmp(a, "-q"))
-        return 1;
-    if (!strncmp(a, "-i", 2)) {
-        *takes_value = a[2] == 0;
-        return 1;
-    }
-    return 0;
-}
-
-static int is_more_input(const opts *o, const char *a)
-{
-    for (int i = 0; i < o->n_more_inputs; i++)
-        if (o->more_inputs[i] == a)
+    static const char *const own[] = {"input", "out-dir", "jobs", "log", "record", "threads",
+                                      "headless", "quiet", NULL};
+    for (const char *const *o = own; *o; o++)
+        if (!strcmp(name, *o))
             return 1;
     return 0;
 }
@@ -199,27 +177,29 @@ static void job_outputs(const opts *o, const job *j, char *logp, char *recp)
         snprintf(recp, JOB_PATH_MAX, "%s/%s.%s", o->out_dir, j->name, o->batch_record_ext);
 }
 
-static int start(const opts *o, const char *exe, int argc, char **argv, job *j,
-                 const char *dir, int threads)
+/* The child's command line is made from the options as parsed
+ * (o->given: full names, values apart), not from this command's text: an
+ * abbreviation (--inp) or a "--" there would otherwise reach the child as
+ * written, next to the options it is given. */
+static int start(const opts *o, const char *exe, job *j, const char *dir, int threads)
 {
     char logp[JOB_PATH_MAX], repp[JOB_PATH_MAX], recp[JOB_PATH_MAX], thr[16];
+    char names[OPTS_MAX_GIVEN][48];
     job_outputs(o, j, logp, recp);
     snprintf(repp, sizeof repp, "%s/%s", dir, j->name);
     snprintf(thr, sizeof thr, "%d", threads);
-    char **cargv = calloc((size_t)argc + 16, sizeof *cargv);
+    char **cargv = calloc((size_t)o->n_given * 2 + 16, sizeof *cargv);
     if (!cargv)
         return -1;
     int n = 0;
     cargv[n++] = (char *)exe;
-    for (int i = 1; i < argc; i++) {
-        int val;
-        if (is_more_input(o, argv[i]))
+    for (int i = 0; i < o->n_given; i++) {
+        if (own_option(o->given[i].name))
             continue;
-        if (skip_opt(argv[i], &val)) {
-            i += val;
-            continue;
-        }
-        cargv[n++] = argv[i];
+        snprintf(names[i], sizeof names[i], "--%s", o->given[i].name);
+        cargv[n++] = names[i];
+        if (o->given[i].value)
+            cargv[n++] = (char *)o->given[i].value;
     }
     char *fixed[] = {"--headless", "-q", "--threads", thr, "--input", j->path, "--log", logp,
                      "--report", repp};
@@ -295,7 +275,7 @@ static void list_free(list *l)
     free(l->j);
 }
 
-int batch_run(const opts *o, const char *exe, int argc, char **argv)
+int batch_run(const opts *o, const char *exe)
 {
     if (outpath_probe_dir(o->out_dir) != 0) {
         cli_err("--out-dir: %s", app_error());
@@ -350,7 +330,7 @@ int batch_run(const opts *o, const char *exe, int argc, char **argv)
     int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
     while (next < l.n || running > 0) {
         while (!app_interrupted && running < jobs && next < l.n) {
-            if (start(o, exe, argc, argv, &l.j[next], o->out_dir, threads) != 0) {
+            if (start(o, exe, &l.j[next], o->out_dir, threads) != 0) {
                 cli_err("[%d/%d] %s: cannot start: %s", next + 1, l.n, l.j[next].path,
                        strerror(errno));
                 l.j[next].pid = 0;

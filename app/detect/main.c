@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     if (o.from_log)
         return report_cmd_from_log(&o);
     if (o.out_dir)
-        return batch_run(&o, "/proc/self/exe", argc, argv);
+        return batch_run(&o, "/proc/self/exe");
     if ((rc = report_cmd_check(&o)) != 0)
         return rc;
     source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);

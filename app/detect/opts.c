@@ -488,6 +488,20 @@ static int given_twice(unsigned char *seen, int c, const char *name, FILE *err)
     return 1;
 }
 
+/* Each option is taken once, so o->given has room for all. */
+_Static_assert(sizeof longopts / sizeof *longopts <= OPTS_MAX_GIVEN, "opts.given too small");
+
+/* Option c, just read by getopt, into o->given under its long name. */
+static void record_given(opts *o, int c)
+{
+    for (int j = 0; longopts[j].name; j++)
+        if (longopts[j].val == c && o->n_given < OPTS_MAX_GIVEN) {
+            o->given[o->n_given].name = longopts[j].name;
+            o->given[o->n_given++].value = longopts[j].has_arg == no_argument ? NULL : optarg;
+            return;
+        }
+}
+
 /* getopt's ':' (a value missing) or '?' (an unknown option), said in one line. */
 static opts_status not_an_option(int c, const char *name, FILE *err)
 {
@@ -503,6 +517,7 @@ static opts_status not_an_option(int c, const char *name, FILE *err)
 opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
     unsigned char seen[O_END] = {0}; /* each option once */
+    o->n_given = 0;
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -615,6 +630,7 @@ opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         }
         if (rc)
             return rc;
+        record_given(o, c);
     }
     return check_together(o, argc, argv, err);
 }
