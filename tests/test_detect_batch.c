@@ -177,6 +177,32 @@ int main(int argc, char **argv)
                   e && strstr(e, "2 inputs: 2 done, 0 failed"),
               "after --: exit %d: %s", rc, e ? e : "");
     free(e);
+    /* "." and "sub/..": named after the folder they are (shots, shots-2),
+     * not "." and "..", which made a hidden log and a report in the
+     * out-dir itself. */
+    char shots[4200], face[4300];
+    snprintf(shots, sizeof shots, "%s/shots", dir);
+    snprintf(p, sizeof p, "%s/shots/sub", dir);
+    CHECK(mkdir(shots, 0755) == 0 && mkdir(p, 0755) == 0);
+    uint8_t *px = malloc((size_t)sc.frame_w * sc.frame_h * 3);
+    snprintf(face, sizeof face, "%s/face.png", shots);
+    CHECK(px && fg_render(&sc, 0, px) == 0 &&
+          cvw_write_image(face, px, sc.frame_w, sc.frame_h, 3) == 0);
+    free(px);
+    snprintf(outd, sizeof outd, "%s/dots", dir);
+    CHECK(chdir(shots) == 0);
+    char *run9[] = {(char *)exe, "--model", model, "--out-dir", outd, "--threads", "1", ".",
+                    "sub/..", NULL};
+    rc = rp_run(run9, out, err, 120, NULL);
+    CHECK(chdir(here) == 0);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/shots.jsonl", outd);
+    CHECK_MSG(rc == 0 && lines_in(p) == 1 && exists(outd, "shots-2.jsonl") &&
+                  exists(outd, "shots/summary.json") && exists(outd, "shots-2/summary.json"),
+              "'.': exit %d: %s", rc, e ? e : "");
+    CHECK(!exists(outd, "..jsonl") && !exists(outd, "...jsonl") && !exists(outd, "summary.json"));
+    free(e);
+
     snprintf(outd, sizeof outd, "%s/abbrev", dir);
     char *run8[] = {(char *)exe, "--mod", model, "--out-d", outd, "--inp", twin, "--rec", "avi",
                     "--thr", "1", "--jo", "1", "--headl", "--qui", NULL};

@@ -126,19 +126,35 @@ static int add_input(list *l, const char *path)
     return rc;
 }
 
+/* The last component of path (trailing slashes ignored) into out: for
+ * ".", ".." and "/" the name of the folder they are (realpath), "root"
+ * for the root; "input" when the folder cannot be resolved. A path's text
+ * alone would name "." or ".." logs hidden files in --out-dir and put
+ * their reports in --out-dir itself. */
+static void last_component(const char *path, char *out, size_t len)
+{
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        pl--;
+    const char *s = path;
+    for (size_t k = 0; k < pl; k++)
+        if (path[k] == '/' && k + 1 < pl)
+            s = path + k + 1;
+    snprintf(out, len, "%.*s", (int)(path + pl - s), s);
+    if (strcmp(out, ".") && strcmp(out, "..") && strcmp(out, "/") && out[0])
+        return;
+    char *real = realpath(path, NULL);
+    const char *slash = real ? strrchr(real, '/') : NULL;
+    snprintf(out, len, "%s", !real ? "input" : slash && slash[1] ? slash + 1 : "root");
+    free(real);
+}
+
 /* NAME: the last component without its extension, unique in the list. */
 static void name_jobs(list *l)
 {
     for (int i = 0; i < l->n; i++) {
         char base[256];
-        size_t pl = strlen(l->j[i].path);
-        while (pl > 1 && l->j[i].path[pl - 1] == '/')
-            pl--;
-        const char *s = l->j[i].path;
-        for (size_t k = 0; k < pl; k++)
-            if (l->j[i].path[k] == '/' && k + 1 < pl)
-                s = l->j[i].path + k + 1;
-        snprintf(base, sizeof base, "%.*s", (int)(l->j[i].path + pl - s), s);
+        last_component(l->j[i].path, base, sizeof base);
         char *dot = strrchr(base, '.');
         if (dot && dot != base)
             *dot = 0;
