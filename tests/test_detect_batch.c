@@ -235,7 +235,8 @@ int main(int argc, char **argv)
     rc = rp_wait(pid, 60, NULL);
     e = rp_slurp(err);
     CHECK_MSG(rc == 1 && e && strstr(e, "long1.avi: interrupted") &&
-                  strstr(e, "1 input not started"),
+                  strstr(e, "1 input not started") &&
+                  strstr(e, "2 inputs: 0 done, 1 interrupted, 0 failed"),
               "exit %d: %s", rc, e ? e : "");
     free(e);
     char *log1 = rp_slurp(p);

@@ -257,8 +257,9 @@ static int start(const opts *o, const char *exe, job *j, const char *dir, int th
 
 /* The child's messages: its summary's first line on success (or that it
  * was interrupted), everything on failure, indented under the input's
- * line. */
-static void finish(job *j, int idx, int total)
+ * line. Returns 1 when the child stopped before the end of its input
+ * (interrupted: its outputs are whole but cover part of it), else 0. */
+static int finish(job *j, int idx, int total)
 {
     char line[4200], first[4200] = "";
     int failed = j->rc != 0, stopped = 0;
@@ -282,6 +283,7 @@ static void finish(job *j, int idx, int total)
     }
     fclose(j->err);
     j->err = NULL;
+    return stopped;
 }
 
 static void list_free(list *l)
@@ -343,7 +345,7 @@ int batch_run(const opts *o, const char *exe)
     int threads = o->threads / jobs > 0 ? o->threads / jobs : 1;
     cli_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
            o->out_dir, jobs, threads, threads == 1 ? "" : "s");
-    int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
+    int next = 0, running = 0, ok = 0, failed = 0, stopped = 0, forwarded = 0;
     while (next < l.n || running > 0) {
         while (!app_interrupted && running < jobs && next < l.n) {
             if (start(o, exe, &l.j[next], o->out_dir, threads) != 0) {
@@ -379,15 +381,21 @@ int batch_run(const opts *o, const char *exe)
                 l.j[i].rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                 l.j[i].pid = 0;
                 running--;
-                ok += l.j[i].rc == 0;
                 failed += l.j[i].rc != 0;
-                finish(&l.j[i], i + 1, l.n);
+                /* an interrupted video is not done: it was cut short */
+                if (finish(&l.j[i], i + 1, l.n))
+                    stopped++;
+                else
+                    ok += l.j[i].rc == 0;
             }
     }
     if (app_interrupted && next < l.n)
         cli_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
-    cli_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
-           ok, failed, o->out_dir);
+    char cut[48] = "";
+    if (stopped)
+        snprintf(cut, sizeof cut, " %d interrupted,", stopped);
+    cli_err("%d input%s: %d done,%s %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s", ok,
+            cut, failed, o->out_dir);
     list_free(&l);
-    return failed || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return failed || stopped || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
