@@ -54,6 +54,11 @@ int main(int argc, char **argv)
         st = app_open_source(&a);
     if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
         cameras_granted(&a);
+    /* Like the hints, not for stills (person.h); said, as it was asked for. */
+    if (st == APP_READY && o.calibrate_s > 0 && person_stills(&a))
+        cli_err("warning: --calibrate ignored: '%s' is %s, each classified on its own (the "
+                "calibration is for one person followed by a camera or through a video)",
+                a.input, source_kind_of(a.src) == SOURCE_FOLDER ? "a folder of images" : "an image");
     if (st == APP_READY) {
         /* report_cmd_begin prints its own line when it fails */
         rc = report_cmd_begin(&a) != 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);
