@@ -92,7 +92,7 @@ void opts_usage(FILE *f)
 "                          faces.png, summary.json, summary.csv, index.html\n"
 "      --from-log LOG      with --report: the report from a .jsonl log instead of\n"
 "                          a run (faces re-read from the source the log names,\n"
-"                          or from --input)\n"
+"                          or from --input, refused when it is not the log's)\n"
 "\n"
 "Cameras:\n"
 "      --list-cameras      list the video devices, their names and sizes\n"

@@ -74,7 +74,14 @@ const char *sreport_source(const sreport_session *s);
 
 /* Read the crops of the tracks' best frames from a video, image or folder
  * (the session's source read again). Returns how many tracks got a crop,
- * or -1 with app_error() when the source cannot be read. */
+ * -1 with app_error() when the source cannot be read, or
+ * SREPORT_NOT_THE_SOURCE with app_error() saying why when, as far as a
+ * log read back tells, path is not what it was made from: images for a
+ * log of a video or the other way round; a best frame's picture of
+ * another name (a log of images names each one); a video whose frame
+ * rate puts the log's last frame at another time (not for a camera's
+ * log), or whose frames a best face's box lies outside of. */
+#define SREPORT_NOT_THE_SOURCE (-2)
 int sreport_fetch_faces(sreport_session *s, const char *path);
 
 /* A line for index.html and faces.png's absence, e.g. why there are no
