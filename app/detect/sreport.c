@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app_err.h"
 #include "cvw.h"
@@ -282,9 +283,17 @@ static int face_from_json(sreport_session *s, const jsonr_val *jf, pipeline_face
 
 sreport_session *sreport_read_log(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    /* "-": the log on standard input, as --log - writes it on stdout */
+    const int in = !strcmp(path, "-");
+    if (in && isatty(0))
+        return app_fail_null("-: standard input is a terminal; pipe a log into it "
+                             "(emotion-detect --headless --log - | emotion-detect --report "
+                             "DIR --from-log -)");
+    FILE *f = in ? stdin : fopen(path, "rb");
     if (!f)
         return app_fail_null("cannot read '%s': %s", path, strerror(errno));
+    if (in)
+        path = "standard input";
     sreport_session *s = sreport_new(NULL, 0);
     static pipeline_result r; /* large; the reader is not re-entered */
     char *line = NULL;
@@ -352,7 +361,8 @@ sreport_session *sreport_read_log(const char *path)
         app_fail("cannot read '%s': %s", path, strerror(errno));
     }
     free(line);
-    fclose(f);
+    if (!in)
+        fclose(f);
     if (ok && s->frames == 0) {
         ok = 0;
         app_fail("%s: no frame records", path);

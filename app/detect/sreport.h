@@ -64,9 +64,10 @@ void sreport_set_info(sreport_session *s, const char *source, const char *model)
 int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
            int w, int h);
 
-/* A session rebuilt from a JSON-lines frame log (elog.h's format). A last
- * line cut short (the program was killed mid-write) is left out. Returns
- * the session, or NULL with app_error() naming the file and line. */
+/* A session rebuilt from a JSON-lines frame log (elog.h's format); path
+ * "-" reads standard input. A last line cut short (the program was killed
+ * mid-write) is left out. Returns the session, or NULL with app_error()
+ * naming the file and line. */
 sreport_session *sreport_read_log(const char *path);
 
 /* The source the log named (sreport_read_log), or NULL. */
