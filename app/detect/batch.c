@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "devtools.h"
 #include "app_err.h"
+#include "dirlist.h"
 #include "outpath.h"
 
 typedef struct job {
@@ -34,20 +35,6 @@ typedef struct job {
     FILE *err;      /* the child's stderr, read when it ends */
     int rc;
 } job;
-
-static const char *const video_exts[] = {"mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg",
-                                         "mpeg", "wmv", "flv", "ts", "3gp", NULL};
-
-static int is_video_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot || dot == name)
-        return 0;
-    for (const char *const *e = video_exts; *e; e++)
-        if (!strcasecmp(dot + 1, *e))
-            return 1;
-    return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -91,7 +78,7 @@ static int add_input(list *l, const char *path)
     int n = 0, cap = 0, rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !is_video_name(e->d_name))
+        if (e->d_name[0] == '.' || !dirlist_is_video(e->d_name))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
