@@ -400,7 +400,8 @@ static int same_kind(const sreport_session *s, source *src, const char *path)
     const source_kind kind = source_kind_of(src);
     const int stills = kind == SOURCE_IMAGE || kind == SOURCE_FOLDER;
     if (stills != s->with_files) {
-        app_fail("the log is of %s, '%s' is %s", s->with_files ? "images" : "a video",
+        app_fail("the log is of %s, '%s' is %s",
+                 s->with_files ? "images" : from_camera(s) ? "a camera" : "a video",
                  path, stills ? (kind == SOURCE_FOLDER ? "a folder of images" : "an image")
                               : "a video");
         return SREPORT_NOT_THE_SOURCE;
