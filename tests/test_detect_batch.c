@@ -42,6 +42,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *exe = argv[1], *src = getenv("NN_TEST_SRCDIR");
+    char exe_abs[4096]; /* one part runs in another folder */
+    if (realpath(exe, exe_abs))
+        exe = exe_abs;
     char dir[4096], pic[4096], cas[4096], vids[4200], p[4400], model[4200], outd[4200],
         extra[4200], broken[4400], missing[4200], out[4200], err[4200], errmsg[512];
     CHECK(rp_tmpdir(dir, sizeof dir, "batch") != NULL);
@@ -155,6 +158,61 @@ int main(int argc, char **argv)
     CHECK_MSG(rc == 2 && e && strstr(e, "--jobs needs --out-dir"), "exit %d: %s", rc, e ? e : "");
     free(e);
 
+    /* The children get the options as the parent read them, not its
+     * command line's text: inputs after "--" (one named -x.avi) and
+     * abbreviated long options run as spelled out. */
+    char here[4096], dash[4200];
+    CHECK(getcwd(here, sizeof here) != NULL);
+    snprintf(p, sizeof p, "%s/-x.avi", dir);
+    CHECK(fg_write_video(&sc, p, 10) == 0);
+    snprintf(dash, sizeof dash, "%s/dash", dir);
+    CHECK(chdir(dir) == 0); /* -x.avi as a relative name, as typed */
+    char *run7[] = {(char *)exe, "--model", model, "--out-dir", dash, "--threads", "1", "--",
+                    "-x.avi", twin, NULL};
+    rc = rp_run(run7, out, err, 120, NULL);
+    CHECK(chdir(here) == 0);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/-x.jsonl", dash);
+    CHECK_MSG(rc == 0 && lines_in(p) == 8 && exists(dash, "a.jsonl") &&
+                  e && strstr(e, "2 inputs: 2 done, 0 failed"),
+              "after --: exit %d: %s", rc, e ? e : "");
+    free(e);
+    /* "." and "sub/..": named after the folder they are (shots, shots-2),
+     * not "." and "..", which made a hidden log and a report in the
+     * out-dir itself. */
+    char shots[4200], face[4300];
+    snprintf(shots, sizeof shots, "%s/shots", dir);
+    snprintf(p, sizeof p, "%s/shots/sub", dir);
+    CHECK(mkdir(shots, 0755) == 0 && mkdir(p, 0755) == 0);
+    uint8_t *px = malloc((size_t)sc.frame_w * sc.frame_h * 3);
+    snprintf(face, sizeof face, "%s/face.png", shots);
+    CHECK(px && fg_render(&sc, 0, px) == 0 &&
+          cvw_write_image(face, px, sc.frame_w, sc.frame_h, 3) == 0);
+    free(px);
+    snprintf(outd, sizeof outd, "%s/dots", dir);
+    CHECK(chdir(shots) == 0);
+    char *run9[] = {(char *)exe, "--model", model, "--out-dir", outd, "--threads", "1", ".",
+                    "sub/..", NULL};
+    rc = rp_run(run9, out, err, 120, NULL);
+    CHECK(chdir(here) == 0);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/shots.jsonl", outd);
+    CHECK_MSG(rc == 0 && lines_in(p) == 1 && exists(outd, "shots-2.jsonl") &&
+                  exists(outd, "shots/summary.json") && exists(outd, "shots-2/summary.json"),
+              "'.': exit %d: %s", rc, e ? e : "");
+    CHECK(!exists(outd, "..jsonl") && !exists(outd, "...jsonl") && !exists(outd, "summary.json"));
+    free(e);
+
+    snprintf(outd, sizeof outd, "%s/abbrev", dir);
+    char *run8[] = {(char *)exe, "--mod", model, "--out-d", outd, "--inp", twin, "--rec", "avi",
+                    "--thr", "1", "--jo", "1", "--headl", "--qui", NULL};
+    rc = rp_run(run8, out, err, 120, NULL);
+    e = rp_slurp(err);
+    snprintf(p, sizeof p, "%s/a.jsonl", outd);
+    CHECK_MSG(rc == 0 && lines_in(p) == 8 && exists(outd, "a.avi") && exists(outd, "a/summary.json"),
+              "abbreviated options: exit %d: %s", rc, e ? e : "");
+    free(e);
+
     /* SIGTERM to the parent alone: passed on, the running child closes its
      * outputs (a complete log, every line whole), the rest are not started
      * and the exit status says so. */
@@ -177,7 +235,8 @@ int main(int argc, char **argv)
     rc = rp_wait(pid, 60, NULL);
     e = rp_slurp(err);
     CHECK_MSG(rc == 1 && e && strstr(e, "long1.avi: interrupted") &&
-                  strstr(e, "1 input not started"),
+                  strstr(e, "1 input not started") &&
+                  strstr(e, "2 inputs: 0 done, 1 interrupted, 0 failed"),
               "exit %d: %s", rc, e ? e : "");
     free(e);
     char *log1 = rp_slurp(p);

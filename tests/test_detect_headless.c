@@ -409,6 +409,24 @@ int main(int argc, char **argv)
     CHECK_MSG(played >= 0.4, "20 frames played in %.2f s", played);
     CHECK(fg_count_frames(rec, &rw, &rh) == 20);
 
+    /* --max-frames in the window stops after N frames, as headless does
+     * (it used to leave the window open, "end of input"), with the
+     * recording finished. */
+    char *run8[] = {(char *)exe, "--overwrite", "--input", vid, "--model", model, "--log", log,
+                    "--record", rec, "--max-frames", "6", NULL};
+    rc = rp_run(run8, out, err, 30, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0, "window --max-frames 6: exit %d (-1: still open after 30 s): %s", rc,
+              e ? e : "");
+    free(e);
+    c = rp_slurp(log);
+    lines = 0;
+    for (char *p = c; p && (p = strchr(p, '\n')); p++)
+        lines++;
+    free(c);
+    CHECK_MSG(lines == 6 && fg_count_frames(rec, &rw, &rh) == 6, "window --max-frames 6: %d lines",
+              lines);
+
     /* --kiosk never gives up on a camera: with none there, it keeps the
      * window up (retrying) until told to quit. */
     char *run7[] = {(char *)exe, "--kiosk", "--camera", "57", "--model", model, NULL};

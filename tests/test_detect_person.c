@@ -592,6 +592,108 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     free(e);
 }
 
+/* ---- stills: nothing of the person carries from one picture to the next ----------- */
+
+/* A folder of pictures of one face, each classified on its own:
+ * --calibrate is ignored with one warning (it used to calibrate on the
+ * first pictures and correct the next ones, taking them for the same
+ * person: their made-up times 1 s apart, their boxes overlapping), so the
+ * log is the one without it, byte for byte; key c says there is no
+ * calibration. And --blur covers each picture's own faces only, not where
+ * the last picture's were. */
+static void check_stills(const char *exe, const char *dir, const fg_scene *sc)
+{
+    char fold[4200], img[4300], model[4200], log[2][4200], out[4200], err[4200];
+    snprintf(fold, sizeof fold, "%s/stills", dir);
+    snprintf(model, sizeof model, "%s/test.model", dir);
+    snprintf(log[0], sizeof log[0], "%s/stills.jsonl", dir);
+    snprintf(log[1], sizeof log[1], "%s/stills-cal.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    CHECK(mkdir(fold, 0755) == 0);
+    const int w = sc->frame_w, h = sc->frame_h;
+    uint8_t *px = malloc((size_t)w * h * 3);
+    for (int i = 0; px && i < 6; i++) {
+        snprintf(img, sizeof img, "%s/p%d.png", fold, i);
+        CHECK(fg_render(sc, i, px) == 0 && cvw_write_image(img, px, w, h, 3) == 0);
+    }
+    free(px);
+    for (int c = 0; c < 2; c++) {
+        char *args[] = {(char *)exe, "--headless", "-q", "--input", fold, "--model", model,
+                        "--log", log[c], c ? "--calibrate" : NULL, "1", NULL};
+        CHECK(rp_run(args, out, err, 120, NULL) == 0);
+        char *e = rp_slurp(err);
+        CHECK_MSG(e && count(e, "--calibrate ignored") == c && (!c || strstr(e, "folder of images")),
+                  "%s", e ? e : "");
+        free(e);
+    }
+    char *a = rp_slurp(log[0]), *b = rp_slurp(log[1]);
+    CHECK(a && count(a, "\"frame\"") == 6 && count(a, "\"id\"") >= 5);
+    CHECK_MSG(a && b && !strcmp(a, b) && !strstr(b, "calibrated"),
+              "--calibrate on stills changed the log:\n%s\n%s", a ? a : "", b ? b : "");
+    free(a);
+    free(b);
+
+    /* in-process: key c, and --blur on two pictures whose faces are apart
+     * over a textured background */
+    const int W = 640, H = 240;
+    char blurf[4200];
+    snprintf(blurf, sizeof blurf, "%s/blur-stills", dir);
+    CHECK(mkdir(blurf, 0755) == 0);
+    uint8_t *bg = malloc((size_t)W * H * 3);
+    uint64_t seed = 5;
+    for (int k = 0; k < 2 && bg; k++) {
+        for (size_t j = 0; j < (size_t)W * H * 3; j++)
+            bg[j] = (uint8_t)(80 + 100 * uniform(&seed));
+        cvw_rect at = {k ? W - 190 : 30, 30, 180, 180};
+        CHECK(cvw_paste_bgr(bg, W, H, sc->pic, sc->pw, sc->ph, at) == 0);
+        snprintf(img, sizeof img, "%s/%c.png", blurf, 'a' + k);
+        CHECK(cvw_write_image(img, bg, W, H, 3) == 0);
+    }
+    free(bg);
+    char *args[] = {"emotion-detect", "--headless", "-q", "--input", blurf, "--model", model,
+                    "--blur", NULL};
+    opts o;
+    opts_defaults(&o);
+    CHECK(opts_parse(&o, 8, args, stdout, stderr) == OPTS_RUN);
+    static app ap;
+    memset(&ap, 0, sizeof ap);
+    app_status st = app_setup(&ap, &o);
+    if (st == APP_READY)
+        st = app_open_source(&ap);
+    CHECK_MSG(st == APP_READY, "%s", app_error());
+    const char *m = st == APP_READY ? person_toggle_calibration(&ap) : NULL;
+    CHECK_MSG(m && strstr(m, "no calibration for still images"), "key c: %s", m ? m : "");
+    const source_frame *f;
+    int frames = 0, faces[2] = {0, 0}, changed_outside = 0, blurred_inside = 0;
+    while (st == APP_READY && source_next(ap.src, &f, -1) == SOURCE_FRAME) {
+        CHECK_MSG(app_step(&ap, f) == 0, "%s", app_error());
+        const uint8_t *shown = person_pixels(&ap, f);
+        if (frames < 2)
+            faces[frames] = ap.last.n;
+        for (int y = 0; y < f->h; y++)
+            for (int x = 0; x < f->w; x++) {
+                int in = 0;
+                for (int i = 0; i < ap.last.n; i++) {
+                    const cvw_rect r = privacy_region(ap.last.faces[i].box, f->w, f->h);
+                    in |= x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+                }
+                const size_t at = ((size_t)y * f->w + x) * 3;
+                const int same = !memcmp(shown + at, f->bgr + at, 3);
+                changed_outside += !in && !same;
+                blurred_inside += in && !same;
+            }
+        frames++;
+    }
+    CHECK_MSG(frames == 2 && faces[0] >= 1 && faces[1] >= 1, "%d pictures, faces %d and %d",
+              frames, faces[0], faces[1]);
+    CHECK(blurred_inside > 1000);
+    CHECK_MSG(changed_outside == 0, "--blur changed %d pixels away from the picture's faces",
+              changed_outside);
+    app_close_outputs(&ap);
+    app_teardown(&ap);
+}
+
 /* ---- the same in a CSV log: its last two columns --------------------------------- */
 
 /* Field i (0-based) of the CSV line at l, copied into out; the line's
@@ -830,6 +932,7 @@ int main(int argc, char **argv)
         check_blur(argv[1], dir, &sc);
         check_logs(argv[1], dir, &sc);
         check_csv_log(argv[1], dir, &sc);
+        check_stills(argv[1], dir, &sc);
         check_heat(dir);
         check_predict(argv[2], dir, &sc);
         rp_rmdir(dir);

@@ -163,6 +163,127 @@ static void check_files(const char *dir, int n_tracks, int want_faces)
     free(csv);
 }
 
+/* Run argv with stdin read from the file in, stdout and stderr into out
+ * and err; its exit status. */
+static int run_stdin(char *const *argv, const char *in)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fi = open(in, O_RDONLY);
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fi < 0 || fo < 0 || fe < 0)
+            _exit(127);
+        dup2(fi, 0);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid < 0 ? -1 : rp_wait(pid, 120, NULL);
+}
+
+/* --from-log with an --input that is not the log's: each way the log can
+ * tell is refused with exit 2 and one line (it used to write a report
+ * whose faces came from the other file, exit 0); the log's input moved,
+ * under its name or another, still gives the faces. vid is the video the
+ * log was made from (10 frames/s, 480x360, two faces). */
+static void check_wrong_input(const char *dir, const char *vid, const char *log,
+                              const char *model, const char *pic, const char *cas)
+{
+    char other[4200], small[4200], gone[4200], imgs[4200], imgs2[4200], ilog[4200],
+        rep[4200], p[4400], elsewhere[4200], errmsg[512];
+    snprintf(other, sizeof other, "%s/other25.avi", dir);
+    snprintf(small, sizeof small, "%s/small.avi", dir);
+    snprintf(gone, sizeof gone, "%s/gone.avi", dir);
+    snprintf(imgs, sizeof imgs, "%s/imgs", dir);
+    snprintf(imgs2, sizeof imgs2, "%s/imgs2", dir);
+    snprintf(ilog, sizeof ilog, "%s/imgs.jsonl", dir);
+    snprintf(rep, sizeof rep, "%s/wrong-input", dir);
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+    fg_scene big, tiny;
+    CHECK(fg_init(&big, pic, cas, 480, 360, N_FRAMES, 2, errmsg, sizeof errmsg) == 0);
+    CHECK(fg_init(&tiny, pic, cas, 200, 150, N_FRAMES, 2, errmsg, sizeof errmsg) == 0);
+    CHECK(fg_write_video(&big, other, 25) == 0 && fg_write_video(&tiny, small, 10) == 0);
+    CHECK(mkdir(imgs, 0755) == 0 && mkdir(imgs2, 0755) == 0 && mkdir(elsewhere, 0755) == 0);
+    uint8_t *px = malloc((size_t)480 * 360 * 3);
+    for (int i = 0; px && i < 3; i++) {
+        CHECK(fg_render(&big, i * 10, px) == 0);
+        snprintf(p, sizeof p, "%s/%c.png", imgs, 'a' + i);
+        CHECK(cvw_write_image(p, px, 480, 360, 3) == 0);
+        snprintf(p, sizeof p, "%s/%c.png", imgs2, 'x' + i); /* the same pictures, other names */
+        CHECK(cvw_write_image(p, px, 480, 360, 3) == 0);
+    }
+    free(px);
+    fg_free(&big);
+    fg_free(&tiny);
+    char *e = NULL;
+    int rc;
+
+    /* the log's video still there, another one given */
+    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", other);
+    CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") && strstr(e, "still there"),
+              "another video beside the log's: exit %d: %s", rc, e ? e : "");
+    free(e);
+    /* the log's video gone: another frame rate, another frame size, images */
+    CHECK(rename(vid, gone) == 0);
+    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", other);
+    CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") && strstr(e, "frames/s"),
+              "another frame rate: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", small);
+    CHECK_MSG(rc == 2 && e && strstr(e, "lies outside the 200x150 frames"),
+              "another frame size: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", imgs);
+    CHECK_MSG(rc == 2 && e && strstr(e, "the log is of a video") && strstr(e, "a folder of images"),
+              "images for a video: exit %d: %s", rc, e ? e : "");
+    free(e);
+    snprintf(p, sizeof p, "%s/summary.json", rep);
+    char *written = rp_slurp(p);
+    CHECK(written == NULL); /* nothing written by the refusals */
+    free(written);
+    /* the log's video moved under its own name: the faces, no note */
+    snprintf(p, sizeof p, "%s/faces.avi", elsewhere);
+    CHECK(rename(gone, p) == 0);
+    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", p);
+    CHECK_MSG(rc == 0 && e && !strstr(e, "note:") && !strstr(e, "No faces.png"), "moved: exit %d: %s",
+              rc, e ? e : "");
+    free(e);
+    snprintf(p, sizeof p, "%s/faces.png", rep);
+    written = rp_slurp(p);
+    CHECK(written != NULL);
+    free(written);
+    snprintf(p, sizeof p, "%s/faces.avi", elsewhere);
+    CHECK(rename(p, vid) == 0);
+
+    /* a log of images names its pictures: another folder of the same
+     * pictures under other names is refused, the folder moved is not */
+    rc = RUN(&e, "--headless", "-q", "--input", imgs, "--model", model, "--log", ilog);
+    CHECK_MSG(rc == 0, "images: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", imgs2);
+    CHECK_MSG(rc == 2 && e && strstr(e, "still there"), "another folder: exit %d: %s", rc,
+              e ? e : "");
+    free(e);
+    snprintf(p, sizeof p, "%s/moved-imgs", elsewhere);
+    CHECK(rename(imgs, p) == 0);
+    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", imgs2);
+    CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") &&
+                  strstr(e, "the picture 'a.png'"),
+              "another folder, the log's gone: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", vid);
+    CHECK_MSG(rc == 2 && e && strstr(e, "the log is of images"), "a video for images: exit %d: %s",
+              rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", p);
+    CHECK_MSG(rc == 0 && e && !strstr(e, "No faces.png") && !strstr(e, "shows"),
+              "images moved: exit %d: %s", rc, e ? e : "");
+    free(e);
+    CHECK(rename(p, imgs) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -251,6 +372,24 @@ int main(int argc, char **argv)
     free(e);
     check_files(rep2, n_t, 1);
     CHECK(rename(moved, vid) == 0);
+
+    /* --input that is not the log's input: refused (exit 2, one line) where
+     * the log tells, rather than a faces.png of another video's frames. */
+    check_wrong_input(dir, vid, log, model, pic, cas);
+    /* --from-log -: the log on standard input, the same report. */
+    snprintf(rep2, sizeof rep2, "%s/from-stdin", dir);
+    char *argv_in[] = {(char *)exe, "--report", rep2, "--from-log", "-", NULL};
+    rc = run_stdin(argv_in, log);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0, "--from-log -: exit %d: %s", rc, e ? e : "");
+    free(e);
+    snprintf(p, sizeof p, "%s/summary.json", rep);
+    snprintf(p2, sizeof p2, "%s/summary.json", rep2);
+    a = rp_slurp(p), b = rp_slurp(p2);
+    CHECK_MSG(a && b && !strcmp(a, b), "--from-log - summary differs:\n%s\n%s", a, b);
+    free(a);
+    free(b);
+    check_files(rep2, n_t, 1);
 
     /* A closed pipe: the reader takes one record and leaves; the run ends
      * with exit 0 and a finished recording. A looping input keeps it busy

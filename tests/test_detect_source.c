@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,7 @@ static void test_error_and_close(void)
 typedef struct warnings {
     int n;
     char last[512];
+    char all[8192]; /* every warning, a line each */
 } warnings;
 
 static void count_warning(void *ctx, const char *msg)
@@ -146,6 +148,8 @@ static void count_warning(void *ctx, const char *msg)
     warnings *w = ctx;
     w->n++;
     snprintf(w->last, sizeof w->last, "%s", msg);
+    size_t used = strlen(w->all);
+    snprintf(w->all + used, sizeof w->all - used, "%s\n", msg);
 }
 
 /* A folder: images in name order, each frame naming its file; a broken
@@ -192,9 +196,61 @@ static void test_folder_skips_through_callback(void)
     rmdir(dir);
 }
 
+/* A folder with entries that are not images to read: a FIFO, a dangling
+ * symbolic link and a loop of them under image names, and a video. Each
+ * is warned about once through the callback (they used to be left out
+ * without a word); a text file and a sub-folder are not candidates and
+ * not warned about; the images still come. */
+static void test_folder_odd_entries(void)
+{
+    char dir[] = "/tmp/test_detect_source_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p[8][600];
+    const char *names[8] = {"a.png", "fifo.png", "dangling.png", "loop.png", "clip.avi",
+                            "notes.txt", "sub", "z.png"};
+    for (int i = 0; i < 8; i++)
+        snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+    uint8_t px[6 * 4 * 3];
+    memset(px, 90, sizeof px);
+    CHECK(cvw_write_image(p[0], px, 6, 4, 3) == 0 && cvw_write_image(p[7], px, 6, 4, 3) == 0);
+    CHECK(mkfifo(p[1], 0644) == 0);
+    CHECK(symlink("nowhere.png", p[2]) == 0);
+    CHECK(symlink("loop.png", p[3]) == 0);
+    FILE *f0 = fopen(p[4], "w"), *f1 = fopen(p[5], "w");
+    CHECK(f0 && f1);
+    if (f0)
+        fclose(f0);
+    if (f1)
+        fclose(f1);
+    CHECK(mkdir(p[6], 0755) == 0);
+    warnings w = {0};
+    source *s = source_open_path(dir, 0, count_warning, &w);
+    CHECK_MSG(s != NULL, "%s", app_error());
+    int n = 0;
+    if (s) {
+        const source_frame *f;
+        while (source_next(s, &f, 2000) == SOURCE_FRAME) {
+            CHECK(n < 2 && f->file && !strcmp(f->file, p[n == 0 ? 0 : 7]));
+            n++;
+        }
+        source_close(s);
+    }
+    CHECK(n == 2);
+    CHECK_MSG(w.n == 4 && strstr(w.all, "fifo.png': not a regular file (a FIFO)") &&
+                  strstr(w.all, "dangling.png': a dangling symbolic link") &&
+                  strstr(w.all, "loop.png': a loop of symbolic links") &&
+                  strstr(w.all, "clip.avi': a video, not an image") &&
+                  !strstr(w.all, "notes.txt") && !strstr(w.all, "sub'"),
+              "%d warnings:\n%s", w.n, w.all);
+    for (int i = 0; i < 8; i++)
+        i == 6 ? rmdir(p[i]) : unlink(p[i]);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_folder_skips_through_callback();
+    test_folder_odd_entries();
     test_live_latest();
     test_files_every_frame();
     test_error_and_close();

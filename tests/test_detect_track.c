@@ -199,6 +199,18 @@ static void test_opts(void)
     CHECK_NEAR(o.min_face, 0.075, 1e-12);
     CHECK(parse(&o, "--without roi,bogus") == OPTS_BAD_USAGE);
     CHECK(parse(&o, "--prep sharpen") == OPTS_BAD_USAGE);
+    /* Each option recorded as getopt read it, by its full name (what
+     * --out-dir's children are given): abbreviations spelled out, short
+     * options by their long name, values apart, nothing of "--". */
+    CHECK(parse(&o, "--out-d o --inp a.mp4 -q --thr 3 --blu -m m.model -- b.mp4") == OPTS_RUN);
+    const char *want[][2] = {{"out-dir", "o"}, {"input", "a.mp4"}, {"quiet", NULL},
+                             {"threads", "3"}, {"blur", NULL}, {"model", "m.model"}};
+    CHECK(o.n_given == 6 && o.n_more_inputs == 1 && !strcmp(o.more_inputs[0], "b.mp4"));
+    for (int i = 0; i < 6 && i < o.n_given; i++)
+        CHECK_MSG(!strcmp(o.given[i].name, want[i][0]) &&
+                      (want[i][1] ? o.given[i].value && !strcmp(o.given[i].value, want[i][1])
+                                  : !o.given[i].value),
+                  "given %d: %s %s", i, o.given[i].name, o.given[i].value ? o.given[i].value : "");
 }
 
 /* The scene-cut measure: blind to brightness, small for a face moving,

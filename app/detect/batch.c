@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "devtools.h"
 #include "app_err.h"
+#include "dirlist.h"
 #include "outpath.h"
 
 typedef struct job {
@@ -34,20 +35,6 @@ typedef struct job {
     FILE *err;      /* the child's stderr, read when it ends */
     int rc;
 } job;
-
-static const char *const video_exts[] = {"mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg",
-                                         "mpeg", "wmv", "flv", "ts", "3gp", NULL};
-
-static int is_video_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot || dot == name)
-        return 0;
-    for (const char *const *e = video_exts; *e; e++)
-        if (!strcasecmp(dot + 1, *e))
-            return 1;
-    return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -91,7 +78,7 @@ static int add_input(list *l, const char *path)
     int n = 0, cap = 0, rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !is_video_name(e->d_name))
+        if (e->d_name[0] == '.' || !dirlist_is_video(e->d_name))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -126,19 +113,35 @@ static int add_input(list *l, const char *path)
     return rc;
 }
 
+/* The last component of path (trailing slashes ignored) into out: for
+ * ".", ".." and "/" the name of the folder they are (realpath), "root"
+ * for the root; "input" when the folder cannot be resolved. A path's text
+ * alone would name "." or ".." logs hidden files in --out-dir and put
+ * their reports in --out-dir itself. */
+static void last_component(const char *path, char *out, size_t len)
+{
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        pl--;
+    const char *s = path;
+    for (size_t k = 0; k < pl; k++)
+        if (path[k] == '/' && k + 1 < pl)
+            s = path + k + 1;
+    snprintf(out, len, "%.*s", (int)(path + pl - s), s);
+    if (strcmp(out, ".") && strcmp(out, "..") && strcmp(out, "/") && out[0])
+        return;
+    char *real = realpath(path, NULL);
+    const char *slash = real ? strrchr(real, '/') : NULL;
+    snprintf(out, len, "%s", !real ? "input" : slash && slash[1] ? slash + 1 : "root");
+    free(real);
+}
+
 /* NAME: the last component without its extension, unique in the list. */
 static void name_jobs(list *l)
 {
     for (int i = 0; i < l->n; i++) {
         char base[256];
-        size_t pl = strlen(l->j[i].path);
-        while (pl > 1 && l->j[i].path[pl - 1] == '/')
-            pl--;
-        const char *s = l->j[i].path;
-        for (size_t k = 0; k < pl; k++)
-            if (l->j[i].path[k] == '/' && k + 1 < pl)
-                s = l->j[i].path + k + 1;
-        snprintf(base, sizeof base, "%.*s", (int)(l->j[i].path + pl - s), s);
+        last_component(l->j[i].path, base, sizeof base);
         char *dot = strrchr(base, '.');
         if (dot && dot != base)
             *dot = 0;
@@ -154,36 +157,14 @@ static void name_jobs(list *l)
     }
 }
 
-/* Options of this command that the children get their own way. */
-static int skip_opt(const char *a, int *takes_value)
+/* Options of this command that the children get their own way (by the
+ * long names opts_parse records). */
+static int own_option(const char *name)
 {
-    static const char *const with_value[] = {"--input", "--out-dir", "--jobs", "--log",
-                                             "--record", "--threads", NULL};
-    static const char *const flags[] = {"--headless", "--quiet", NULL};
-    *takes_value = 0;
-    for (const char *const *o = with_value; *o; o++) {
-        size_t n = strlen(*o);
-        if (!strncmp(a, *o, n) && (a[n] == 0 || a[n] == '=')) {
-            *takes_value = a[n] == 0;
-            return 1;
-        }
-    }
-    for (const char *const *o = flags; *o; o++)
-        if (!strcmp(a, *o))
-            return 1;
-    if (!strcmp(a, "-q"))
-        return 1;
-    if (!strncmp(a, "-i", 2)) {
-        *takes_value = a[2] == 0;
-        return 1;
-    }
-    return 0;
-}
-
-static int is_more_input(const opts *o, const char *a)
-{
-    for (int i = 0; i < o->n_more_inputs; i++)
-        if (o->more_inputs[i] == a)
+    static const char *const own[] = {"input", "out-dir", "jobs", "log", "record", "threads",
+                                      "headless", "quiet", NULL};
+    for (const char *const *o = own; *o; o++)
+        if (!strcmp(name, *o))
             return 1;
     return 0;
 }
@@ -199,27 +180,29 @@ static void job_outputs(const opts *o, const job *j, char *logp, char *recp)
         snprintf(recp, JOB_PATH_MAX, "%s/%s.%s", o->out_dir, j->name, o->batch_record_ext);
 }
 
-static int start(const opts *o, const char *exe, int argc, char **argv, job *j,
-                 const char *dir, int threads)
+/* The child's command line is made from the options as parsed
+ * (o->given: full names, values apart), not from this command's text: an
+ * abbreviation (--inp) or a "--" there would otherwise reach the child as
+ * written, next to the options it is given. */
+static int start(const opts *o, const char *exe, job *j, const char *dir, int threads)
 {
     char logp[JOB_PATH_MAX], repp[JOB_PATH_MAX], recp[JOB_PATH_MAX], thr[16];
+    char names[OPTS_MAX_GIVEN][48];
     job_outputs(o, j, logp, recp);
     snprintf(repp, sizeof repp, "%s/%s", dir, j->name);
     snprintf(thr, sizeof thr, "%d", threads);
-    char **cargv = calloc((size_t)argc + 16, sizeof *cargv);
+    char **cargv = calloc((size_t)o->n_given * 2 + 16, sizeof *cargv);
     if (!cargv)
         return -1;
     int n = 0;
     cargv[n++] = (char *)exe;
-    for (int i = 1; i < argc; i++) {
-        int val;
-        if (is_more_input(o, argv[i]))
+    for (int i = 0; i < o->n_given; i++) {
+        if (own_option(o->given[i].name))
             continue;
-        if (skip_opt(argv[i], &val)) {
-            i += val;
-            continue;
-        }
-        cargv[n++] = argv[i];
+        snprintf(names[i], sizeof names[i], "--%s", o->given[i].name);
+        cargv[n++] = names[i];
+        if (o->given[i].value)
+            cargv[n++] = (char *)o->given[i].value;
     }
     char *fixed[] = {"--headless", "-q", "--threads", thr, "--input", j->path, "--log", logp,
                      "--report", repp};
@@ -261,8 +244,9 @@ static int start(const opts *o, const char *exe, int argc, char **argv, job *j,
 
 /* The child's messages: its summary's first line on success (or that it
  * was interrupted), everything on failure, indented under the input's
- * line. */
-static void finish(job *j, int idx, int total)
+ * line. Returns 1 when the child stopped before the end of its input
+ * (interrupted: its outputs are whole but cover part of it), else 0. */
+static int finish(job *j, int idx, int total)
 {
     char line[4200], first[4200] = "";
     int failed = j->rc != 0, stopped = 0;
@@ -286,6 +270,7 @@ static void finish(job *j, int idx, int total)
     }
     fclose(j->err);
     j->err = NULL;
+    return stopped;
 }
 
 static void list_free(list *l)
@@ -295,7 +280,7 @@ static void list_free(list *l)
     free(l->j);
 }
 
-int batch_run(const opts *o, const char *exe, int argc, char **argv)
+int batch_run(const opts *o, const char *exe)
 {
     if (outpath_probe_dir(o->out_dir) != 0) {
         cli_err("--out-dir: %s", app_error());
@@ -347,10 +332,10 @@ int batch_run(const opts *o, const char *exe, int argc, char **argv)
     int threads = o->threads / jobs > 0 ? o->threads / jobs : 1;
     cli_err("%d input%s into %s, %d at a time, %d thread%s each", l.n, l.n == 1 ? "" : "s",
            o->out_dir, jobs, threads, threads == 1 ? "" : "s");
-    int next = 0, running = 0, ok = 0, failed = 0, forwarded = 0;
+    int next = 0, running = 0, ok = 0, failed = 0, stopped = 0, forwarded = 0;
     while (next < l.n || running > 0) {
         while (!app_interrupted && running < jobs && next < l.n) {
-            if (start(o, exe, argc, argv, &l.j[next], o->out_dir, threads) != 0) {
+            if (start(o, exe, &l.j[next], o->out_dir, threads) != 0) {
                 cli_err("[%d/%d] %s: cannot start: %s", next + 1, l.n, l.j[next].path,
                        strerror(errno));
                 l.j[next].pid = 0;
@@ -383,15 +368,21 @@ int batch_run(const opts *o, const char *exe, int argc, char **argv)
                 l.j[i].rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                 l.j[i].pid = 0;
                 running--;
-                ok += l.j[i].rc == 0;
                 failed += l.j[i].rc != 0;
-                finish(&l.j[i], i + 1, l.n);
+                /* an interrupted video is not done: it was cut short */
+                if (finish(&l.j[i], i + 1, l.n))
+                    stopped++;
+                else
+                    ok += l.j[i].rc == 0;
             }
     }
     if (app_interrupted && next < l.n)
         cli_err("interrupted: %d input%s not started", l.n - next, l.n - next == 1 ? "" : "s");
-    cli_err("%d input%s: %d done, %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s",
-           ok, failed, o->out_dir);
+    char cut[48] = "";
+    if (stopped)
+        snprintf(cut, sizeof cut, " %d interrupted,", stopped);
+    cli_err("%d input%s: %d done,%s %d failed; outputs in %s", l.n, l.n == 1 ? "" : "s", ok,
+            cut, failed, o->out_dir);
     list_free(&l);
-    return failed || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return failed || stopped || (app_interrupted && next < l.n) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -41,8 +41,9 @@ int cameras_list(const char *dev_dir, FILE *out);
 void cameras_granted(const app *a);
 
 /* --out-dir: every input in turn (or --jobs at a time), each a child
- * emotion-detect writing into DIR; exe is this program. Returns 0, or
- * CLI_EXIT_FAIL when any input failed. */
-int batch_run(const opts *o, const char *exe, int argc, char **argv);
+ * emotion-detect writing into DIR, given this command's options as
+ * o->given has them; exe is this program. Returns 0, or CLI_EXIT_FAIL
+ * when any input failed. */
+int batch_run(const opts *o, const char *exe);
 
 #endif

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     if (o.from_log)
         return report_cmd_from_log(&o);
     if (o.out_dir)
-        return batch_run(&o, "/proc/self/exe", argc, argv);
+        return batch_run(&o, "/proc/self/exe");
     if ((rc = report_cmd_check(&o)) != 0)
         return rc;
     source_camera_mode(o.cam_w, o.cam_h, o.cam_fps);
@@ -54,6 +54,11 @@ int main(int argc, char **argv)
         st = app_open_source(&a);
     if (st == APP_READY && (o.cam_w > 0 || o.cam_fps > 0))
         cameras_granted(&a);
+    /* Like the hints, not for stills (person.h); said, as it was asked for. */
+    if (st == APP_READY && o.calibrate_s > 0 && person_stills(&a))
+        cli_err("warning: --calibrate ignored: '%s' is %s, each classified on its own (the "
+                "calibration is for one person followed by a camera or through a video)",
+                a.input, source_kind_of(a.src) == SOURCE_FOLDER ? "a folder of images" : "an image");
     if (st == APP_READY) {
         /* report_cmd_begin prints its own line when it fails */
         rc = report_cmd_begin(&a) != 0 ? CLI_EXIT_FAIL : o.headless ? headless_run(&a) : ui_run(&a);

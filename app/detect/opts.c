@@ -92,7 +92,8 @@ void opts_usage(FILE *f)
 "                          faces.png, summary.json, summary.csv, index.html\n"
 "      --from-log LOG      with --report: the report from a .jsonl log instead of\n"
 "                          a run (faces re-read from the source the log names,\n"
-"                          or from --input)\n"
+"                          or from --input, refused when it is not the log's);\n"
+"                          - reads the log from standard input\n"
 "\n"
 "Cameras:\n"
 "      --list-cameras      list the video devices, their names and sizes\n"
@@ -166,7 +167,9 @@ void opts_usage(FILE *f)
 "      --calibrate SECONDS personal neutral calibration at start: look neutral\n"
 "                          for SECONDS, and your resting face reads neutral from\n"
 "                          then on (key c does it at any time; not the model's\n"
-"                          probability calibration, emotion-train calibrate)\n"
+"                          probability calibration, emotion-train calibrate);\n"
+"                          for a camera or a video (ignored, with a warning,\n"
+"                          for images: each is classified on its own)\n"
 "      --blur              blur every face in the window and in recordings (the\n"
 "                          log keeps the boxes and emotions)\n"
 "      --idle SECONDS      after SECONDS without a face, an attract screen\n"
@@ -488,6 +491,20 @@ static int given_twice(unsigned char *seen, int c, const char *name, FILE *err)
     return 1;
 }
 
+/* Each option is taken once, so o->given has room for all. */
+_Static_assert(sizeof longopts / sizeof *longopts <= OPTS_MAX_GIVEN, "opts.given too small");
+
+/* Option c, just read by getopt, into o->given under its long name. */
+static void record_given(opts *o, int c)
+{
+    for (int j = 0; longopts[j].name; j++)
+        if (longopts[j].val == c && o->n_given < OPTS_MAX_GIVEN) {
+            o->given[o->n_given].name = longopts[j].name;
+            o->given[o->n_given++].value = longopts[j].has_arg == no_argument ? NULL : optarg;
+            return;
+        }
+}
+
 /* getopt's ':' (a value missing) or '?' (an unknown option), said in one line. */
 static opts_status not_an_option(int c, const char *name, FILE *err)
 {
@@ -503,6 +520,7 @@ static opts_status not_an_option(int c, const char *name, FILE *err)
 opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
     unsigned char seen[O_END] = {0}; /* each option once */
+    o->n_given = 0;
     opterr = 0; /* our own one-line messages */
     optind = 0; /* 0, not 1: makes glibc reset its state fully (tests parse twice) */
     for (;;) {
@@ -615,6 +633,7 @@ opts_status opts_parse(opts *o, int argc, char **argv, FILE *out, FILE *err)
         }
         if (rc)
             return rc;
+        record_given(o, c);
     }
     return check_together(o, argc, argv, err);
 }

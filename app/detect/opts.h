@@ -8,6 +8,9 @@
 
 #include "cli.h" /* exit codes */
 
+/* Options opts_parse can record (each is taken once; there are fewer). */
+#define OPTS_MAX_GIVEN 64
+
 typedef struct opts {
     const char *input;   /* video, image or folder; NULL = camera */
     int camera;          /* camera index */
@@ -52,6 +55,14 @@ typedef struct opts {
     const char *batch_record_ext; /* with --out-dir: "avi", "mkv", "mp4" or NULL */
     char **more_inputs;      /* inputs after the options (into argv) */
     int n_more_inputs;
+    /* Every option as getopt read it, in order: its full long name (an
+     * abbreviation spelled out, -i as "input") and its value (NULL for a
+     * flag), pointing into argv and the option table. --out-dir's children
+     * are given these, not the command line's text (batch.c). */
+    struct opts_given {
+        const char *name, *value;
+    } given[OPTS_MAX_GIVEN];
+    int n_given;
     /* for the person in front of the camera (person.h) */
     double calibrate_s;  /* personal neutral calibration at start, seconds (0 = none) */
     int blur;            /* blur every face in the window and recordings */

@@ -28,10 +28,13 @@
 #define PRIVACY_KEEP 15    /* frames a face's box stays blurred after it was seen */
 
 /* The boxes --blur covers in this frame: its faces, and those seen in the
- * last PRIVACY_KEEP frames. Returns how many are in out. */
+ * last PRIVACY_KEEP frames of a video (a still: its own faces only).
+ * Returns how many are in out. */
 static int blur_boxes(person *p, const pipeline_result *r, cvw_rect *out, int max)
 {
     int n = 0;
+    if (p->still) /* another picture: the last one's faces are not in it */
+        p->n_kept = 0;
     for (int i = 0; i < p->n_kept; i++)
         if (++p->kept_age[i] <= PRIVACY_KEEP) {
             p->kept[n] = p->kept[i];
@@ -54,6 +57,12 @@ static int blur_boxes(person *p, const pipeline_result *r, cvw_rect *out, int ma
     return n;
 }
 
+int person_stills(const app *a)
+{
+    const source_kind kind = a->src ? source_kind_of(a->src) : SOURCE_CAMERA;
+    return kind == SOURCE_IMAGE || kind == SOURCE_FOLDER;
+}
+
 int person_init(app *a)
 {
     person *p = &a->pers;
@@ -61,15 +70,18 @@ int person_init(app *a)
     memset(p, 0, sizeof *p);
     p->heat = heat;
     p->last_t = -1;
+    p->still = person_stills(a);
     p->neutral_ok = neutral_init(&p->nt, a->names, a->k) == 0;
-    if (a->o.calibrate_s > 0) {
+    /* Stills are unrelated pictures, each classified on its own: one
+     * person's calibration must not reach the next picture (main.c warns
+     * that --calibrate is ignored). */
+    if (a->o.calibrate_s > 0 && !p->still) {
         if (!p->neutral_ok)
             return app_fail("--calibrate: %s", app_error());
         neutral_start(&p->nt, a->o.calibrate_s);
     }
     /* A still image cannot follow advice. */
-    source_kind kind = source_kind_of(a->src);
-    p->hints = kind == SOURCE_CAMERA || kind == SOURCE_VIDEO;
+    p->hints = !p->still;
     int c, h, w;
     nn_net_input_shape(a->net, &c, &h, &w);
     p->x = malloc(sizeof(float) * c * h * w);
@@ -227,7 +239,8 @@ int person_step(app *a, const source_frame *f)
     p->t_ms = f->t_ms;
     if (r->n > 0)
         p->face_wall = nn_now();
-    neutral_update(&p->nt, f->t_ms, r);
+    if (!p->still)
+        neutral_update(&p->nt, f->t_ms, r);
     const int need_gray = p->hints || (p->heat && r->n > 0);
     if (need_gray && cvw_bgr_to_gray(f->bgr, f->w, f->h, p->gray) != 0)
         return app_fail("%s", cvw_error());
@@ -262,6 +275,10 @@ int person_idle(const app *a, double now)
 const char *person_toggle_calibration(app *a)
 {
     person *p = &a->pers;
+    if (!p->ready && person_init(a) != 0)
+        return app_error();
+    if (p->still)
+        return "no calibration for still images: each is classified on its own";
     if (!p->neutral_ok)
         return "no calibration: the model has no neutral class";
     if (neutral_active(&p->nt)) {

@@ -23,6 +23,7 @@ typedef struct person {
     neutral_state nt;
     int neutral_ok;            /* the model has a neutral class */
     int heat;             /* key g: saliency over each face */
+    int still;            /* the source is images: nothing carries from one to the next */
     int hints;            /* guidance (not for still images) */
     hints_kind hint;       /* shown and logged */
     hints_kind cand;       /* the latest assessment ... */
@@ -52,6 +53,11 @@ typedef struct person {
     double face_wall;     /* wall-clock time (nn_now) a face was last seen */
 } person;
 
+/* Whether a's source gives stills (an image or a folder of images): each
+ * is classified on its own, so the calibration (--calibrate, key c) and
+ * the hints do not run and --blur covers each picture's own faces only. */
+int person_stills(const struct app *a);
+
 /* With the model loaded and the source open (person_step calls it at the
  * first frame). Returns 0, or -1 with app_error(). */
 int person_init(struct app *a);
@@ -74,7 +80,8 @@ const uint8_t *person_pixels(const struct app *a, const struct source_frame *f);
 int person_idle(const struct app *a, double now);
 
 /* Key c: start a calibration, or clear the one there is. Returns a message
- * for the screen ("" when starting: the countdown shows then). */
+ * for the screen ("" when starting: the countdown shows then; for stills,
+ * that there is none). */
 const char *person_toggle_calibration(struct app *a);
 
 #endif

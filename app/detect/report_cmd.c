@@ -83,6 +83,29 @@ int report_cmd_end(app *a, int rc)
     return rc;
 }
 
+/* The last component of a path. */
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* --input given beside a log that names its source: refused (exit 2,
+ * after one line) when that source is still there and --input is another
+ * file of another name, which cannot be the log's input moved; 0 to go
+ * on (sreport_fetch_faces then compares what the log holds with it). */
+static int other_input(const opts *o, const char *logged)
+{
+    struct stat a, b;
+    if (!o->input || !logged || !*logged || stat(logged, &a) != 0 || stat(o->input, &b) != 0 ||
+        (a.st_dev == b.st_dev && a.st_ino == b.st_ino) ||
+        !strcmp(base_name(logged), base_name(o->input)))
+        return 0;
+    cli_err("--input '%s' is not the input of the log '%s': it names '%s', which is still "
+            "there (leave --input out to take the faces from it)", o->input, o->from_log, logged);
+    return CLI_EXIT_USAGE;
+}
+
 int report_cmd_from_log(const opts *o)
 {
     int rc = check(o, o->input, NULL);
@@ -95,10 +118,15 @@ int report_cmd_from_log(const opts *o)
     }
     /* The faces come from the video the log was made from: --input, or
      * the source its first record names when that file is still there. */
-    const char *video = o->input ? o->input : sreport_source(s);
-    char note[APP_PATH_MAX + 256];
+    const char *logged = sreport_source(s);
+    const char *video = o->input ? o->input : logged;
+    char note[APP_PATH_MAX + 600];
     struct stat st;
     note[0] = 0;
+    if ((rc = other_input(o, logged)) != 0) {
+        sreport_free(s);
+        return rc;
+    }
     if (!video || !*video) {
         snprintf(note, sizeof note, "No faces.png: the log does not name its source (an older "
                  "log); give the video with --input to add it.");
@@ -107,7 +135,19 @@ int report_cmd_from_log(const opts *o)
                  "camera, or a file moved); give the video with --input to add it.", video);
     } else {
         int got = sreport_fetch_faces(s, video);
-        if (got < 0)
+        if (got == SREPORT_NOT_THE_SOURCE && o->input) {
+            /* A report with another video's faces under this log's
+             * figures would be wrong without a word: refused. */
+            cli_err("--input '%s' is not the input of the log '%s': %s (give the file the log "
+                    "was made from%s)", o->input, o->from_log, app_error(),
+                    logged && *logged ? ", or leave --input out" : "");
+            sreport_free(s);
+            return CLI_EXIT_USAGE;
+        }
+        if (got == SREPORT_NOT_THE_SOURCE)
+            snprintf(note, sizeof note, "No faces.png: '%s' is no longer what the log was made "
+                     "from: %s; give that video with --input to add it.", video, app_error());
+        else if (got < 0)
             snprintf(note, sizeof note, "No faces.png: %s", app_error());
         else if (got == 0 && sreport_n_tracks(s) > 0)
             snprintf(note, sizeof note, "No faces.png: none of the faces' frames is in '%s' "
@@ -115,6 +155,10 @@ int report_cmd_from_log(const opts *o)
         else if (got < sreport_n_tracks(s))
             snprintf(note, sizeof note, "faces.png shows %d of the %d faces: the others' frames "
                      "are not in '%s' (another file, or a looped run).", got, sreport_n_tracks(s), video);
+        if (got >= 0 && o->input && logged && *logged && stat(logged, &st) != 0 &&
+            strcmp(base_name(logged), base_name(o->input)))
+            cli_err("note: faces.png takes its faces from --input '%s'; the log names '%s' "
+                    "(gone), and its frames agree with the log's", o->input, logged);
     }
     if (note[0]) {
         sreport_set_note(s, note);

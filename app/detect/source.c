@@ -104,14 +104,28 @@ source *source_open_fn(source_read_fn fn, void *ctx, int live, int w, int h, dou
     return source_start(s);
 }
 
+/* The folder's images, sorted; what it leaves out that is not plainly
+ * another kind of file (a FIFO, a dangling symbolic link, a video...) is
+ * warned about once, like an image that does not decode. */
 static int list_folder(source *s, const char *path)
 {
-    dirlist names = {0};
-    if (dirlist_read(path, DIRLIST_IMAGES, &names) != 0) {
+    dirlist names = {0}, skipped = {0}, why = {0};
+    if (dirlist_read_skips(path, DIRLIST_IMAGES, &names, &skipped, &why) != 0) {
         int e = errno;
         dirlist_free(&names);
+        dirlist_free(&skipped);
+        dirlist_free(&why);
         return app_fail("input '%s': cannot read folder: %s", path, strerror(e));
     }
+    for (int i = 0; i < skipped.n && s->warn; i++) {
+        char m[8400];
+        snprintf(m, sizeof m, "skipping '%s/%s': %s%s", path, skipped.v[i], why.v[i],
+                 dirlist_is_video(skipped.v[i]) ? " (a folder is read as images: give the "
+                 "video to --input alone, or the folder to --out-dir for its videos)" : "");
+        s->warn(s->warn_ctx, m);
+    }
+    dirlist_free(&skipped);
+    dirlist_free(&why);
     /* Sorted names become paths in place. */
     s->files = names.v;
     for (int i = 0; i < names.n; i++) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app_err.h"
 #include "cvw.h"
@@ -43,6 +44,7 @@ static void free_tracks(sreport_session *s)
     for (int i = 0; i < s->n_tracks; i++) {
         free(s->tracks[i].cls_count);
         free(s->tracks[i].crop);
+        free(s->tracks[i].best_file);
     }
     free(s->tracks);
     s->tracks = NULL;
@@ -154,8 +156,10 @@ static int keep_crop(track *t, const uint8_t *bgr, int w, int h, cvw_rect b)
     return 0;
 }
 
-int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
-           int w, int h)
+/* sreport_add, with the frame's picture's path for a log of images (file,
+ * NULL for video), kept for the best frames. */
+static int add_frame(sreport_session *s, long frame, double t_ms, const pipeline_result *r,
+                     const uint8_t *bgr, int w, int h, const char *file)
 {
     double t = as_logged(t_ms, "%.1f") / 1e3;
     if (s->frames == 0 || t < s->first_t)
@@ -205,9 +209,20 @@ int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_resu
             tr->best_box = fc->box;
             if (bgr && keep_crop(tr, bgr, w, h, fc->box) != 0)
                 return app_fail("out of memory");
+            if (file) {
+                set_str(&tr->best_file, file);
+                if (!tr->best_file)
+                    return app_fail("out of memory");
+            }
         }
     }
     return 0;
+}
+
+int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
+           int w, int h)
+{
+    return add_frame(s, frame, t_ms, r, bgr, w, h, NULL);
 }
 
 /* ---- reading a log back ---------------------------------------------- */
@@ -268,9 +283,17 @@ static int face_from_json(sreport_session *s, const jsonr_val *jf, pipeline_face
 
 sreport_session *sreport_read_log(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    /* "-": the log on standard input, as --log - writes it on stdout */
+    const int in = !strcmp(path, "-");
+    if (in && isatty(0))
+        return app_fail_null("-: standard input is a terminal; pipe a log into it "
+                             "(emotion-detect --headless --log - | emotion-detect --report "
+                             "DIR --from-log -)");
+    FILE *f = in ? stdin : fopen(path, "rb");
     if (!f)
         return app_fail_null("cannot read '%s': %s", path, strerror(errno));
+    if (in)
+        path = "standard input";
     sreport_session *s = sreport_new(NULL, 0);
     static pipeline_result r; /* large; the reader is not re-entered */
     char *line = NULL;
@@ -319,11 +342,17 @@ sreport_session *sreport_read_log(const char *path)
         }
         if (sess)
             sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
+        const char *file = jsonr_str(jsonr_get(v, "file"));
+        s->with_files |= file != NULL;
+        if (s->frames == 0 || frame_no > s->probe_frame) {
+            s->probe_frame = frame_no;
+            s->probe_t_ms = jsonr_num(jsonr_get(v, "t_ms"), 0);
+        }
         r.n = 0;
         for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
-        if (ok && sreport_add(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0) != 0)
+        if (ok && add_frame(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0, file) != 0)
             ok = 0;
         jsonr_free(v);
     }
@@ -332,7 +361,8 @@ sreport_session *sreport_read_log(const char *path)
         app_fail("cannot read '%s': %s", path, strerror(errno));
     }
     free(line);
-    fclose(f);
+    if (!in)
+        fclose(f);
     if (ok && s->frames == 0) {
         ok = 0;
         app_fail("%s: no frame records", path);
@@ -344,6 +374,65 @@ sreport_session *sreport_read_log(const char *path)
     return s;
 }
 
+/* The last component of a path. */
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Whether the log came from a camera: its times are the clock's, not
+ * frame numbers over a rate (report_cmd_source_name's "camera N"). */
+static int from_camera(const sreport_session *s)
+{
+    int n;
+    char end;
+    return s->source && sscanf(s->source, "camera %d%c", &n, &end) == 1;
+}
+
+/* Whether the source src, just opened from path, can be the one the log
+ * was read from, as far as the log tells: a log of images against images,
+ * of a video against a video; for a video, its frame rate against the
+ * log's times and its frame size against the faces' boxes. 0, or
+ * SREPORT_NOT_THE_SOURCE with app_error() saying what differs. */
+static int same_kind(const sreport_session *s, source *src, const char *path)
+{
+    const source_kind kind = source_kind_of(src);
+    const int stills = kind == SOURCE_IMAGE || kind == SOURCE_FOLDER;
+    if (stills != s->with_files) {
+        app_fail("the log is of %s, '%s' is %s",
+                 s->with_files ? "images" : from_camera(s) ? "a camera" : "a video",
+                 path, stills ? (kind == SOURCE_FOLDER ? "a folder of images" : "an image")
+                              : "a video");
+        return SREPORT_NOT_THE_SOURCE;
+    }
+    if (stills)
+        return 0; /* each picture's name is compared as it is read */
+    /* A file's frame times are its frame numbers over its rate, to the
+     * log's 0.1 ms; a camera's are the clock's, and a log that does not
+     * name its source (an older one) may be a camera's. */
+    const double fps = source_fps(src);
+    if (s->source && !from_camera(s) && s->probe_frame > 0) {
+        const double want = s->probe_frame * 1000.0 / fps;
+        if (fabs(want - s->probe_t_ms) > 1.0 + 1e-4 * s->probe_t_ms) {
+            app_fail("the log's frame %ld is at %.1f ms, in '%s' (%.3g frames/s) it is at "
+                     "%.1f ms", s->probe_frame, s->probe_t_ms, path, fps, want);
+            return SREPORT_NOT_THE_SOURCE;
+        }
+    }
+    const int w = source_width(src), h = source_height(src);
+    for (int i = 0; i < s->n_tracks && w > 0 && h > 0; i++) {
+        const cvw_rect b = s->tracks[i].best_box;
+        const long cx = b.x + b.w / 2, cy = b.y + b.h / 2;
+        if (cx < 0 || cy < 0 || cx >= w || cy >= h) {
+            app_fail("face %d's box [%d,%d,%d,%d] lies outside the %dx%d frames of '%s'",
+                     s->tracks[i].id, b.x, b.y, b.w, b.h, w, h, path);
+            return SREPORT_NOT_THE_SOURCE;
+        }
+    }
+    return 0;
+}
+
 int sreport_fetch_faces(sreport_session *s, const char *path)
 {
     long last = -1;
@@ -353,24 +442,37 @@ int sreport_fetch_faces(sreport_session *s, const char *path)
     source *src = source_open_path(path, 0, NULL, NULL); /* app_error() says why */
     if (!src)
         return -1;
+    int rc = same_kind(s, src, path);
+    if (rc != 0) {
+        source_close(src);
+        return rc;
+    }
     int got = 0;
-    source_status rc = SOURCE_END;
+    source_status st = SOURCE_END;
     const source_frame *f;
-    while (last >= 0 && (rc = source_next(src, &f, -1)) == SOURCE_FRAME) {
+    while (last >= 0 && (st = source_next(src, &f, -1)) == SOURCE_FRAME) {
         for (int i = 0; i < s->n_tracks; i++) {
             track *t = &s->tracks[i];
-            if (t->best_frame == f->index && !t->crop) {
-                if (keep_crop(t, f->bgr, f->w, f->h, t->best_box) != 0) {
-                    source_close(src);
-                    return app_fail("out of memory");
-                }
-                got += t->crop != NULL;
+            if (t->best_frame != f->index || t->crop)
+                continue;
+            /* A log of images names each frame's picture: this must be it
+             * (by name: the folder may have moved). */
+            if (t->best_file && f->file && strcmp(base_name(t->best_file), base_name(f->file))) {
+                app_fail("the log's frame %ld is the picture '%s', in '%s' it is '%s'",
+                         f->index, base_name(t->best_file), path, base_name(f->file));
+                source_close(src);
+                return SREPORT_NOT_THE_SOURCE;
             }
+            if (keep_crop(t, f->bgr, f->w, f->h, t->best_box) != 0) {
+                source_close(src);
+                return app_fail("out of memory");
+            }
+            got += t->crop != NULL;
         }
         if (f->index >= last)
             break;
     }
-    if (rc == SOURCE_ERROR) {
+    if (st == SOURCE_ERROR) {
         char err[512];
         source_message(src, err, sizeof err);
         source_close(src);

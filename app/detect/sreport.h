@@ -64,9 +64,10 @@ void sreport_set_info(sreport_session *s, const char *source, const char *model)
 int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
            int w, int h);
 
-/* A session rebuilt from a JSON-lines frame log (elog.h's format). A last
- * line cut short (the program was killed mid-write) is left out. Returns
- * the session, or NULL with app_error() naming the file and line. */
+/* A session rebuilt from a JSON-lines frame log (elog.h's format); path
+ * "-" reads standard input. A last line cut short (the program was killed
+ * mid-write) is left out. Returns the session, or NULL with app_error()
+ * naming the file and line. */
 sreport_session *sreport_read_log(const char *path);
 
 /* The source the log named (sreport_read_log), or NULL. */
@@ -74,7 +75,14 @@ const char *sreport_source(const sreport_session *s);
 
 /* Read the crops of the tracks' best frames from a video, image or folder
  * (the session's source read again). Returns how many tracks got a crop,
- * or -1 with app_error() when the source cannot be read. */
+ * -1 with app_error() when the source cannot be read, or
+ * SREPORT_NOT_THE_SOURCE with app_error() saying why when, as far as a
+ * log read back tells, path is not what it was made from: images for a
+ * log of a video or the other way round; a best frame's picture of
+ * another name (a log of images names each one); a video whose frame
+ * rate puts the log's last frame at another time (not for a camera's
+ * log), or whose frames a best face's box lies outside of. */
+#define SREPORT_NOT_THE_SOURCE (-2)
 int sreport_fetch_faces(sreport_session *s, const char *path);
 
 /* A line for index.html and faces.png's absence, e.g. why there are no

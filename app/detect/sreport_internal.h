@@ -25,6 +25,7 @@ typedef struct track {
     cvw_rect best_box;
     uint8_t *crop;       /* BGR, crop_w x crop_h, or NULL */
     int crop_w, crop_h;
+    char *best_file;     /* a log of images: the best frame's picture, else NULL */
 } track;
 
 struct sreport_session {
@@ -34,6 +35,9 @@ struct sreport_session {
     char *source, *model, *note;
     long frames;
     double first_t, last_t; /* seconds, of all frames */
+    int with_files;         /* a log whose records name their pictures (images) */
+    long probe_frame;       /* a log: its highest frame number ... */
+    double probe_t_ms;      /* ... and that frame's time as logged */
     sample *s;
     float *probs;           /* [n][k] */
     long n, cap;

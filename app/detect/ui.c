@@ -485,11 +485,10 @@ int ui_run(app *a)
                 rc = CLI_EXIT_FAIL;
                 break;
             }
-            if (a->o.max_frames && a->frames >= a->o.max_frames) {
-                u.ended = 1;
-                a->ended = 1;
-                stop_recording(&u);
-            }
+            /* --max-frames: stop after N frames, as headless does (the
+             * frame is drawn first; the outputs are closed below) */
+            if (a->o.max_frames && a->frames >= a->o.max_frames)
+                quit = 1;
         }
         if (dirty || now >= next_redraw) {
             draw(&u);
