@@ -6,7 +6,7 @@
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
- * says is reported.
+ * says is reported; /dev/null is a log.
  * Usage: test_detect_outputs PATH/TO/emotion-detect */
 #include <math.h>
 #include <stdarg.h>
@@ -278,6 +278,12 @@ int main(int argc, char **argv)
                   "cut video: exit %d: %s", rc, e ? e : "");
         free(e);
     }
+
+    /* 8. A device is a log whatever its name (/dev/null: JSON lines to
+     * nowhere). */
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", "/dev/null");
+    CHECK_MSG(rc == 0, "--log /dev/null: exit %d: %s", rc, e ? e : "");
+    free(e);
 
     fg_free(&sc);
     if (!test_failures)

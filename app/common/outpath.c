@@ -100,8 +100,15 @@ static int try_create(const char *dir, const char *what)
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/.write-probe-XXXXXX", dir);
     int fd = mkostemp(probe, O_CLOEXEC);
-    if (fd < 0)
-        return app_fail("cannot write '%s': folder '%s': %s", what, dir, strerror(errno));
+    if (fd < 0) {
+        /* The folder exists (the callers saw it): ENOENT here is a file
+         * system that makes no files at all (/proc, /sys), not a missing
+         * folder. */
+        if (errno == ENOENT)
+            return app_fail("cannot write '%s': folder '%s' does not take new files", what, dir);
+        return app_fail("cannot write '%s': cannot create a file in folder '%s': %s", what, dir,
+                        strerror(errno));
+    }
     close(fd);
     unlink(probe);
     return 0;
