@@ -2,7 +2,8 @@
  * of real faces generated here (the committed astronaut picture pasted at
  * known positions): every frame logged, the faces found where they are, the
  * log's fields valid, the recording as long as the input; CSV logs, image
- * and folder inputs; Ctrl-C leaves a finished recording. Last, the window
+ * and folder inputs; Ctrl-C and SIGHUP leave a finished recording (SIGHUP
+ * ignored under nohup). Last, the window
  * loop under SDL's dummy video driver, and kiosk mode without a camera.
  * Usage: test_detect_headless PATH/TO/emotion-detect */
 #include <math.h>
@@ -371,6 +372,58 @@ int main(int argc, char **argv)
     long recorded = fg_count_frames(rec, &rw, &rh);
     CHECK_MSG(recorded == lines && lines > 0, "%ld frames recorded, %d logged", recorded, lines);
 
+    /* SIGHUP (the terminal closed, ssh dropped) stops the run as Ctrl-C
+     * does: exit 0, an .mp4 finished and playable, the report written.
+     * Under nohup (SIGHUP ignored) the run goes on to its end. */
+    char hup_rep[4300], hup_sum[4400];
+    snprintf(hup_rep, sizeof hup_rep, "%s/hup-report", dir);
+    snprintf(hup_sum, sizeof hup_sum, "%s/summary.json", hup_rep);
+    char *run_hup[] = {(char *)exe, "--overwrite", "--headless", "-q", "--input", vid, "--model",
+                       model, "--log", log, "--record", rec, "--report", hup_rep, "--threads", "1",
+                       NULL};
+    unlink(log);
+    pid = rp_start(run_hup, out, err);
+    t0 = rp_now();
+    for (struct stat st; rp_now() - t0 < 30 && !(stat(log, &st) == 0 && st.st_size > 2000);)
+        usleep(20000);
+    kill(pid, SIGHUP);
+    rc = rp_wait(pid, 30, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0 && e && strstr(e, "interrupted"), "exit %d after SIGHUP: %s", rc, e ? e : "");
+    free(e);
+    c = rp_slurp(log);
+    lines = 0;
+    for (char *l = c; l && (l = strchr(l, '\n')); l++)
+        lines++;
+    free(c);
+    recorded = fg_count_frames(rec, &rw, &rh);
+    CHECK_MSG(recorded == lines && lines > 0 && lines < 400, "after SIGHUP: %ld frames recorded, "
+              "%d logged", recorded, lines);
+    CHECK_MSG(access(hup_sum, F_OK) == 0, "no report after SIGHUP");
+    char *run_nohup[] = {(char *)exe, "--overwrite", "--headless", "-q", "--input", vid, "--model",
+                         model, "--log", log, "--max-frames", "60", "--threads", "1", NULL};
+    unlink(log);
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGHUP, SIG_IGN); /* what nohup does; kept across exec */
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fe, 2);
+        execv(exe, run_nohup);
+        _exit(127);
+    }
+    t0 = rp_now();
+    for (struct stat st; rp_now() - t0 < 30 && !(stat(log, &st) == 0 && st.st_size > 200);)
+        usleep(5000);
+    kill(pid, SIGHUP);
+    rc = rp_wait(pid, 60, NULL);
+    c = rp_slurp(log);
+    lines = 0;
+    for (char *l = c; l && (l = strchr(l, '\n')); l++)
+        lines++;
+    free(c);
+    CHECK_MSG(rc == 0 && lines == 60, "under nohup, SIGHUP: exit %d, %d of 60 frames logged", rc,
+              lines);
+
     /* The window loop under SDL's dummy video driver: the video plays at
      * its own frame rate, every frame is logged and recorded, the recording
      * is finished at the end of the input while the window stays open, and
@@ -383,6 +436,7 @@ int main(int argc, char **argv)
     char *run6[] = {(char *)exe, "--overwrite",
                     "--input", vid, "--model", model, "--log", log, "--record", rec,
                     NULL};
+    unlink(log); /* the wait below watches this run's log grow, not an old one */
     pid = rp_start(run6, out, err);
     t0 = rp_now();
     for (;;) {

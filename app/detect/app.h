@@ -56,8 +56,8 @@ typedef struct app {
     person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
-/* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and
- * exit normally, so recordings stay playable. */
+/* Set by SIGINT/SIGTERM/SIGHUP: the loops finish the frame, close the
+ * outputs and exit normally, so recordings stay playable. */
 extern volatile sig_atomic_t app_interrupted;
 
 /* What app_setup and app_open_source give: ready to run, or the reason
