@@ -111,7 +111,7 @@ int fg_render(const fg_scene *s, int i, uint8_t *bgr)
 
 int fg_write_video(const fg_scene *s, const char *path, double fps)
 {
-    uint8_t *buf = malloc((size_t)s->frame_w * s->frame_h * 3);
+    uint8_t *buf = calloc((size_t)s->frame_w * s->frame_h * 3 + CVW_WRITER_PAD, 1);
     cvw_writer *wr = buf ? cvw_writer_open(path, fps, s->frame_w, s->frame_h) : NULL;
     int rc = wr ? 0 : -1;
     for (int i = 0; rc == 0 && i < s->n_frames; i++)

@@ -244,7 +244,8 @@ static int record_open(app *a, const source_frame *f)
         return app_fail("record '%s': frame too small (%dx%d)", a->rec_path, f->w, f->h);
     a->rec_fps = source_fps(a->src);
     free(a->rec_buf);
-    a->rec_buf = malloc((size_t)a->rec_w * a->rec_h * 3);
+    /* Padded: the encoder's scaler reads past a frame's end (cvw.h). */
+    a->rec_buf = calloc((size_t)a->rec_w * a->rec_h * 3 + CVW_WRITER_PAD, 1);
     if (!a->rec_buf)
         return app_fail("out of memory");
     a->rec = cvw_writer_open(a->rec_path, a->rec_fps, a->rec_w, a->rec_h);
