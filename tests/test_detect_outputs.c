@@ -6,9 +6,12 @@
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
- * says is reported; /dev/null is a log; under valgrind, recording reads
- * nothing past the frame buffer.
+ * says is reported; a run that fails once its first frame is in hand
+ * (a 1x1 video to record, a full disk) replaces no earlier log or
+ * recording and leaves no new file; /dev/null is a log; under valgrind,
+ * recording reads nothing past the frame buffer.
  * Usage: test_detect_outputs PATH/TO/emotion-detect */
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +48,16 @@ static void expect_one_line(int rc, int want_rc, char *e, const char *want, cons
     free(e);
 }
 
+/* A run that failed once started: exit want_rc, its first line holding
+ * want (the summary follows it). */
+static void expect_first_line(int rc, int want_rc, char *e, const char *want, const char *what)
+{
+    const char *nl = e ? strchr(e, '\n') : NULL, *at = e ? strstr(e, want) : NULL;
+    CHECK_MSG(rc == want_rc, "%s: exit %d, want %d: %s", what, rc, want_rc, e ? e : "");
+    CHECK_MSG(at && nl && at < nl, "%s: '%s' not in the first line: %s", what, want, e ? e : "");
+    free(e);
+}
+
 static int same_bytes(const char *a, const char *b)
 {
     struct stat sa, sb;
@@ -55,6 +68,18 @@ static int same_bytes(const char *a, const char *b)
     free(x);
     free(y);
     return same;
+}
+
+/* Whether dir holds a temporary output ("NAME.tmp-XXXXXX..."). */
+static int tmp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *en; d && (en = readdir(d));)
+        n += strstr(en->d_name, ".tmp-") != NULL;
+    if (d)
+        closedir(d);
+    return n;
 }
 
 int main(int argc, char **argv)
@@ -148,11 +173,40 @@ int main(int argc, char **argv)
                  "--overwrite");
         expect_one_line(rc, 1, e, "damaged.model", "damaged model");
     }
+    /* Failures once the first frame is in hand, with --overwrite: a 1x1
+     * video cannot be recorded (the log was about to be written), and a
+     * log on a full disk (the recording had its first frame). Neither
+     * replaces a thing. */
+    char tiny[4300], full2[4300];
+    snprintf(tiny, sizeof tiny, "%s/tiny1x1.avi", dir);
+    snprintf(full2, sizeof full2, "%s/full2.jsonl", dir);
+    CHECK(fg_write_raw_avi(tiny, 1, 1, 5, 10) == 0 && symlink("/dev/full", full2) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", tiny, "--log", log, "--record", rec,
+             "--overwrite");
+    expect_first_line(rc, 1, e, "too small", "a 1x1 video recorded");
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", full2, "--record", rec,
+             "--overwrite");
+    expect_first_line(rc, 1, e, "No space left", "a log on a full disk beside a recording");
     char *l = rp_slurp(log), *r = rp_slurp(rec);
     CHECK_MSG(l && !strcmp(l, "old\n"), "log changed by a failed start: '%s'", l ? l : "(gone)");
     CHECK_MSG(r && !strcmp(r, "old recording"), "recording changed by a failed start");
     free(l);
     free(r);
+    /* Without --overwrite, new names: a failed start leaves no file behind
+     * (nor a temporary one). */
+    char new_log[4300], new_rec[4300];
+    snprintf(new_log, sizeof new_log, "%s/new.jsonl", dir);
+    snprintf(new_rec, sizeof new_rec, "%s/new.mkv", dir);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", tiny, "--log", new_log,
+             "--record", new_rec);
+    expect_first_line(rc, 1, e, "too small", "a 1x1 video recorded, new names");
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", full2, "--record",
+             new_rec);
+    expect_first_line(rc, 1, e, "No space left", "a log on a full disk, a new recording");
+    CHECK_MSG(access(new_log, F_OK) != 0, "a failed start left %s", new_log);
+    CHECK_MSG(access(new_rec, F_OK) != 0, "a failed start left %s", new_rec);
+    CHECK_MSG(!tmp_files(dir), "a failed start left a temporary file in %s", dir);
+    unlink(full2);
     /* With --overwrite a run that works replaces them. */
     snprintf(img, sizeof img, "%s/old.jsonl", dir);
     CHECK(rp_write(img, "old\n", 4) == 0);

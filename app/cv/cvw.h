@@ -166,6 +166,10 @@ void cvw_set_threads(int n);
 #define CVW_WRITER_PAD 64
 typedef struct cvw_writer cvw_writer;
 cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h);
+/* The same, writing path but naming shown in messages (a temporary file
+ * that becomes shown; cvw_writer_moved tells the writer its new name). */
+cvw_writer *cvw_writer_open_as(const char *path, const char *shown, double fps, int w, int h);
+void cvw_writer_moved(cvw_writer *wr, const char *path);
 int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr);
 /* Finish the file (trailer written, playable), read it back to show that
  * its last frame decodes (OpenCV reports no write errors, so this is how a

@@ -300,7 +300,8 @@ struct cvw_writer {
     cv::VideoWriter vw;
     int w, h;
     long frames = 0;
-    std::string path;
+    std::string path; // the file written (read back at the end)
+    std::string name; // what messages call it
 };
 
 // The first frame proves the source delivers video and fixes its size.
@@ -592,9 +593,15 @@ extern "C" void cvw_set_threads(int n)
 
 extern "C" cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h)
 {
+    return cvw_writer_open_as(path, path, fps, w, h);
+}
+
+extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, double fps, int w,
+                                          int h)
+{
     quiet_opencv();
     return cvw::guard("video writer", (cvw_writer *)nullptr, [&]() -> cvw_writer * {
-        std::string name = std::string("'") + (path ? path : "") + "'";
+        std::string name = std::string("'") + (shown ? shown : path ? path : "") + "'";
         if (!path || !*path || w <= 0 || h <= 0) {
             fail("video writer: bad argument");
             return nullptr;
@@ -622,6 +629,7 @@ extern "C" cvw_writer *cvw_writer_open(const char *path, double fps, int w, int 
         wr->w = w;
         wr->h = h;
         wr->path = p;
+        wr->name = name;
         if (!(fps > 0 && fps < 1000))
             fps = 25;
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
@@ -645,6 +653,12 @@ extern "C" int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr)
     });
 }
 
+extern "C" void cvw_writer_moved(cvw_writer *wr, const char *path)
+{
+    if (wr && path)
+        wr->path = path;
+}
+
 extern "C" int cvw_writer_close(cvw_writer *wr)
 {
     if (!wr)
@@ -654,7 +668,7 @@ extern "C" int cvw_writer_close(cvw_writer *wr)
         // VideoWriter reports no write errors (a full disk passes
         // silently), so the finished file is read back: it must open and
         // its last frame must decode.
-        std::string name = "'" + wr->path + "'";
+        const std::string &name = wr->name;
         struct stat st;
         if (stat(wr->path.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
             return fail(name + ": nothing was written (disk full?)");
