@@ -8,7 +8,8 @@
  * a model whose output is NaN is refused; a video shorter than its header
  * says is reported; a run that fails once its first frame is in hand
  * (a 1x1 video to record, a full disk) replaces no earlier log or
- * recording and leaves no new file; /dev/null is a log; under valgrind,
+ * recording and leaves no new file; /dev/null is a log; a failure's line
+ * is not lost while the reader thread decodes a picture; under valgrind,
  * recording reads nothing past the frame buffer.
  * Usage: test_detect_outputs PATH/TO/emotion-detect */
 #include <dirent.h>
@@ -340,7 +341,34 @@ int main(int argc, char **argv)
     CHECK_MSG(rc == 0, "--log /dev/null: exit %d: %s", rc, e ? e : "");
     free(e);
 
-    /* 9. Recording reads no byte outside the program's frame buffer:
+    /* 9. A failure's line reaches stderr while the reader thread decodes
+     * the next picture: a folder whose first image is quick to process,
+     * the next one large (6000x4000: a small file, long to decode), and a
+     * log on a full disk, which fails with the first frame. (Before, the
+     * decoder's stderr was muted for the whole process meanwhile: the line
+     * was lost in most runs.) */
+    char slow[4300], full3[4300];
+    snprintf(slow, sizeof slow, "%s/slow", dir);
+    snprintf(full3, sizeof full3, "%s/full3.jsonl", dir);
+    CHECK(mkdir(slow, 0755) == 0 && symlink("/dev/full", full3) == 0);
+    int nw = 6000, nh = 4000;
+    uint8_t *plain = malloc((size_t)nw * nh * 3);
+    CHECK(plain != NULL);
+    if (plain) {
+        memset(plain, 100, (size_t)nw * nh * 3);
+        snprintf(img, sizeof img, "%s/b-large.png", slow);
+        CHECK(cvw_write_image(img, plain, nw, nh, 3) == 0);
+        snprintf(img, sizeof img, "%s/a-first.png", slow);
+        CHECK(cvw_write_image(img, plain, 320, 240, 3) == 0);
+        free(plain);
+    }
+    for (int i = 0; i < 4; i++) {
+        rc = RUN(&e, "--headless", "-q", "--model", model, "--input", slow, "--log", full3);
+        expect_first_line(rc, 1, e, "No space left", "a failure while the next picture decodes");
+    }
+    CHECK_MSG(!tmp_files(dir), "a temporary file left in %s", dir);
+
+    /* 10. Recording reads no byte outside the program's frame buffer:
      * FFmpeg's scaler reads up to 16 bytes past a frame's end, which the
      * buffer must hold (under valgrind, when it is installed; the
      * reference kernels spare it the kernel timing). */
