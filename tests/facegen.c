@@ -111,7 +111,7 @@ int fg_render(const fg_scene *s, int i, uint8_t *bgr)
 
 int fg_write_video(const fg_scene *s, const char *path, double fps)
 {
-    uint8_t *buf = malloc((size_t)s->frame_w * s->frame_h * 3);
+    uint8_t *buf = calloc((size_t)s->frame_w * s->frame_h * 3 + CVW_WRITER_PAD, 1);
     cvw_writer *wr = buf ? cvw_writer_open(path, fps, s->frame_w, s->frame_h) : NULL;
     int rc = wr ? 0 : -1;
     for (int i = 0; rc == 0 && i < s->n_frames; i++)
@@ -141,4 +141,63 @@ long fg_count_frames(const char *video, int *w, int *h)
     free(buf);
     cvw_capture_close(c);
     return n;
+}
+
+/* Little-endian fields of the AVI headers. */
+static void put32(FILE *f, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    fwrite(b, 1, 4, f);
+}
+
+static void put16(FILE *f, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    fwrite(b, 1, 2, f);
+}
+
+int fg_write_raw_avi(const char *path, int w, int h, int n_frames, double fps)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    uint32_t stride = ((uint32_t)w * 3 + 3) & ~3u, frame = stride * (uint32_t)h;
+    uint32_t chunk = 8 + frame + (frame & 1);
+    uint32_t strl = 4 + (8 + 56) + (8 + 40), hdrl = 4 + (8 + 56) + (8 + strl);
+    uint32_t movi = 4 + chunk * (uint32_t)n_frames, idx = 16 * (uint32_t)n_frames;
+    uint32_t riff = 4 + (8 + hdrl) + (8 + movi) + (8 + idx);
+    uint32_t us = (uint32_t)(1e6 / fps);
+    fwrite("RIFF", 1, 4, f), put32(f, riff), fwrite("AVI ", 1, 4, f);
+    fwrite("LIST", 1, 4, f), put32(f, hdrl), fwrite("hdrl", 1, 4, f);
+    fwrite("avih", 1, 4, f), put32(f, 56);
+    put32(f, us), put32(f, frame * 30), put32(f, 0), put32(f, 0x10 /* has index */);
+    put32(f, (uint32_t)n_frames), put32(f, 0), put32(f, 1), put32(f, frame);
+    put32(f, (uint32_t)w), put32(f, (uint32_t)h);
+    for (int i = 0; i < 4; i++)
+        put32(f, 0);
+    fwrite("LIST", 1, 4, f), put32(f, strl), fwrite("strl", 1, 4, f);
+    fwrite("strh", 1, 4, f), put32(f, 56);
+    fwrite("vids", 1, 4, f), fwrite("DIB ", 1, 4, f), put32(f, 0), put16(f, 0), put16(f, 0);
+    put32(f, 0), put32(f, 1000), put32(f, (uint32_t)(fps * 1000)), put32(f, 0);
+    put32(f, (uint32_t)n_frames), put32(f, frame), put32(f, 0xFFFFFFFFu), put32(f, 0);
+    put16(f, 0), put16(f, 0), put16(f, (uint16_t)w), put16(f, (uint16_t)h);
+    fwrite("strf", 1, 4, f), put32(f, 40);
+    put32(f, 40), put32(f, (uint32_t)w), put32(f, (uint32_t)h), put16(f, 1), put16(f, 24);
+    put32(f, 0), put32(f, frame), put32(f, 0), put32(f, 0), put32(f, 0), put32(f, 0);
+    fwrite("LIST", 1, 4, f), put32(f, movi), fwrite("movi", 1, 4, f);
+    uint8_t *px = malloc(frame + 1);
+    if (px)
+        memset(px, 128, frame + 1);
+    for (int i = 0; px && i < n_frames; i++) {
+        fwrite("00db", 1, 4, f), put32(f, frame);
+        fwrite(px, 1, frame + (frame & 1), f);
+    }
+    fwrite("idx1", 1, 4, f), put32(f, idx);
+    for (int i = 0; i < n_frames; i++) {
+        fwrite("00db", 1, 4, f), put32(f, 0x10 /* key frame */);
+        put32(f, 4 + chunk * (uint32_t)i), put32(f, frame);
+    }
+    int ok = px && !ferror(f);
+    free(px);
+    return fclose(f) == 0 && ok ? 0 : -1;
 }

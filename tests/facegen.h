@@ -38,6 +38,11 @@ int fg_render(const fg_scene *s, int i, uint8_t *bgr);
 /* Write all frames to a video file. Returns 0 or -1 (cvw_error()). */
 int fg_write_video(const fg_scene *s, const char *path, double fps);
 
+/* An uncompressed AVI (24-bit RGB) of n_frames frames of w x h in one
+ * colour, any size down to 1x1 (OpenCV's writers refuse odd and tiny
+ * sizes). Returns 0 or -1. */
+int fg_write_raw_avi(const char *path, int w, int h, int n_frames, double fps);
+
 /* The frames a video file decodes to (reading them all), its size in *w and
  * *h when they are not NULL; -1 when it does not open. */
 long fg_count_frames(const char *video, int *w, int *h);

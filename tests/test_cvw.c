@@ -3,7 +3,9 @@
  * engine's equalization equal to OpenCV's on crops of a real picture, and
  * failures (missing, non-image and truncated files, JPEGs cut short,
  * unknown extensions, non-models for the DNN loader) that return -1 or
- * NULL and name the file.
+ * NULL and name the file; damaged PNGs named with a reason and odd ones
+ * read, without a word from the decoders on stderr, and stderr never
+ * taken from the other threads while a picture decodes.
  * Needs assets/astronaut.png under $NN_TEST_SRCDIR. */
 #include "cvw.h"
 #include "nn_impl.h"
@@ -11,7 +13,10 @@
 #include "runprog.h"
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -160,6 +165,212 @@ static void check_images(const picture *pic, const char *asset)
     CHECK(cvw_error()[0] != 0);
 }
 
+/* ---- PNG: damaged files named, decoders kept off stderr ------------------ */
+
+static uint32_t crc32_png(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* data[0..at) + a chunk of type with body + data[at..len) into path. */
+static void write_with_chunk(const char *path, const char *data, size_t len, size_t at,
+                             const char *type, const char *body, size_t blen)
+{
+    unsigned char head[8], crc[4];
+    unsigned char *tb = malloc(4 + blen);
+    CHECK(tb != NULL);
+    if (!tb)
+        return;
+    memcpy(tb, type, 4);
+    memcpy(tb + 4, body, blen);
+    uint32_t c = crc32_png(tb, 4 + blen);
+    for (int i = 0; i < 4; i++) {
+        head[i] = (unsigned char)(blen >> (24 - 8 * i));
+        crc[i] = (unsigned char)(c >> (24 - 8 * i));
+    }
+    memcpy(head + 4, type, 4);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fwrite(data, 1, at, f);
+        fwrite(head, 1, 8, f);
+        fwrite(body, 1, blen, f);
+        fwrite(crc, 1, 4, f);
+        fwrite(data + at, 1, len - at, f);
+        fclose(f);
+    }
+    free(tb);
+}
+
+/* Standard error (fd 2) into a file while f runs; returns what it got. */
+static char *stderr_of(void (*f)(void *), void *arg)
+{
+    char path[512];
+    tmp_path(path, sizeof path, "stderr.txt");
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    f(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *got = rp_slurp(path);
+    remove(path);
+    return got;
+}
+
+typedef struct {
+    const char *png;  /* a whole PNG */
+    size_t len;
+    int failures;     /* damaged files not refused by name */
+    int differ;       /* whole files with extra chunks decoding differently */
+} png_case;
+
+/* Damaged and odd PNGs through the reader (run with stderr captured). */
+static void png_cases(void *arg)
+{
+    png_case *c = arg;
+    char path[512];
+    uint8_t *px = NULL, *ref = NULL;
+    int w = 0, h = 0, rw = 0, rh = 0;
+    tmp_path(path, sizeof path, "odd.png");
+    /* Cut short at several places, one bit flipped in the header, in the
+     * image data, and junk after the signature: refused, by name, with a
+     * reason. */
+    size_t cuts[] = {9, 20, 33, 40, c->len / 2, c->len - 5};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        write_cut("odd.png", c->png, cuts[i], 0, path, sizeof path);
+        if (cvw_read_bgr(path, &px, &w, &h) != -1 || !strstr(cvw_error(), "odd.png") ||
+            !strstr(cvw_error(), "PNG")) {
+            c->failures++;
+            printf("cut at %zu: %s\n", cuts[i], cvw_error());
+        }
+        free(px);
+        px = NULL;
+    }
+    size_t flips[] = {20, 30, c->len / 2};
+    char *bad = malloc(c->len);
+    for (size_t i = 0; bad && i < sizeof flips / sizeof *flips; i++) {
+        memcpy(bad, c->png, c->len);
+        bad[flips[i]] ^= 0x10;
+        CHECK(rp_write(path, bad, c->len) == 0);
+        if (cvw_read_bgr(path, &px, &w, &h) != -1 || !strstr(cvw_error(), "damaged PNG")) {
+            c->failures++;
+            printf("flip at %zu: %s\n", flips[i], cvw_error());
+        }
+        free(px);
+        px = NULL;
+    }
+    if (bad) {
+        memcpy(bad, c->png, 8);
+        memset(bad + 8, 'g', 100);
+        CHECK(rp_write(path, bad, 108) == 0);
+        c->failures += cvw_read_bgr(path, &px, &w, &h) != -1;
+    }
+    free(bad);
+    /* Whole files with chunks libpng warns about (a broken colour profile,
+     * a stray text chunk after the data): the same picture, no word. */
+    CHECK(rp_write(path, c->png, c->len) == 0);
+    CHECK(cvw_read_bgr(path, &ref, &rw, &rh) == 0);
+    static const char junk[] = "sRGB\0x\x9c\x01\x02\x03\x04\x05";
+    write_with_chunk(path, c->png, c->len, 33, "iCCP", junk, sizeof junk - 1);
+    int ok = cvw_read_bgr(path, &px, &w, &h) == 0;
+    c->differ += !ok || !ref || w != rw || h != rh || memcmp(px, ref, (size_t)w * h * 3);
+    free(px);
+    px = NULL;
+    write_with_chunk(path, c->png, c->len, c->len - 12, "zTXt", "k\0\0garbage", 11);
+    ok = cvw_read_bgr(path, &px, &w, &h) == 0;
+    c->differ += !ok || !ref || w != rw || h != rh || memcmp(px, ref, (size_t)w * h * 3);
+    free(px);
+    free(ref);
+    remove(path);
+}
+
+typedef struct {
+    const char *path;
+    volatile int stop;
+    int decoded;
+} decode_loop;
+
+static void *decode_until_stopped(void *arg)
+{
+    decode_loop *d = arg;
+    while (!d->stop) {
+        uint8_t *px = NULL;
+        int w, h;
+        if (cvw_read_bgr(d->path, &px, &w, &h) == 0)
+            d->decoded++;
+        free(px);
+    }
+    return NULL;
+}
+
+/* Lines the main thread prints while another decodes pictures, over and
+ * over: every one must reach stderr (a reader thread decoding the next
+ * picture must not swallow a fatal message). */
+static void lines_while_decoding(void *arg)
+{
+    decode_loop *d = arg;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, decode_until_stopped, d) == 0);
+    for (int i = 0; i < 200; i++) {
+        fprintf(stderr, "line %d\n", i);
+        usleep(1000);
+    }
+    d->stop = 1;
+    pthread_join(t, NULL);
+}
+
+static void check_png_quiet(const char *asset)
+{
+    png_case c = {0};
+    char *png = slurp(asset, &c.len);
+    CHECK(png != NULL && c.len > 1000);
+    if (!png)
+        return;
+    c.png = png;
+    char *said = stderr_of(png_cases, &c);
+    CHECK_MSG(c.failures == 0, "%d damaged PNGs read or not named", c.failures);
+    CHECK_MSG(c.differ == 0, "%d PNGs with extra chunks decoded differently", c.differ);
+    CHECK_MSG(said && !said[0], "the decoders printed: %s", said ? said : "(nothing captured)");
+    free(said);
+    free(png);
+
+    /* A large noisy picture (slow to decode) decoded on a thread. */
+    char big[512];
+    tmp_path(big, sizeof big, "noise.png");
+    int bw = 1600, bh = 1200;
+    uint8_t *noise = malloc((size_t)bw * bh * 3);
+    CHECK(noise != NULL);
+    if (!noise)
+        return;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < (size_t)bw * bh * 3; i++) {
+        x = x * 1103515245u + 12345u;
+        noise[i] = (uint8_t)(x >> 24);
+    }
+    CHECK(cvw_write_image(big, noise, bw, bh, 3) == 0);
+    free(noise);
+    decode_loop d = {big, 0, 0};
+    said = stderr_of(lines_while_decoding, &d);
+    int lines = 0;
+    for (const char *q = said; q && (q = strchr(q, '\n')); q++)
+        lines++;
+    printf("200 lines printed while %d pictures were decoded: %d arrived\n", d.decoded, lines);
+    CHECK_MSG(lines == 200 && d.decoded > 0, "%d of 200 lines reached stderr while %d pictures "
+              "were decoded", lines, d.decoded);
+    free(said);
+    remove(big);
+}
+
 int main(void)
 {
     if (!rp_tmpdir(tmpdir, sizeof tmpdir, "test_cvw")) {
@@ -170,8 +381,10 @@ int main(void)
     char asset[512];
     int rc = read_test_picture(&pic, asset, sizeof asset);
     CHECK_MSG(rc == 0, "%s (set NN_TEST_SRCDIR to the source tree)", cvw_error());
-    if (rc == 0)
+    if (rc == 0) {
         check_images(&pic, asset);
+        check_png_quiet(asset);
+    }
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

@@ -132,6 +132,9 @@ int main(int argc, char **argv)
     X(1, "cannot write '/nonexistent/dir/x.jsonl'", "--headless", "--model", model, "--log",
       "/nonexistent/dir/x.jsonl");
     X(1, "does not exist", "--headless", "--model", model, "--record", "/nonexistent/dir/x.mp4");
+    /* A folder that exists but takes no files is not called missing. */
+    X(1, "folder '/proc' does not take new files", "--headless", "--model", model, "--log",
+      "/proc/x.jsonl");
     X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--model", model, "--record", img);
     X(1, "camera 57", "--headless", "--model", model, "--camera", "57");
     X(1, "no INT8 calibration", "--headless", "--model", model, "--precision", "int8");

@@ -134,6 +134,21 @@ int main(int argc, char **argv)
     char *kept = rp_slurp(lp);
     CHECK(kept && !strcmp(kept, "kept\n"));
     free(kept);
+    /* Its reports count too: with the logs gone, a report folder left
+     * from before is refused, the report as it was. */
+    char page[4400];
+    snprintf(page, sizeof page, "%s/a.jsonl", outd);
+    CHECK(unlink(page) == 0 && unlink(lp) == 0);
+    snprintf(page, sizeof page, "%s/a/index.html", outd);
+    CHECK(rp_write(page, "MINE\n", 5) == 0);
+    rc = rp_run(run2, out, err, 120, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 2 && e && strstr(e, "/same/a/") && strstr(e, "exists") && !strstr(e, "done"),
+              "a batch over its reports: exit %d: %s", rc, e ? e : "");
+    free(e);
+    kept = rp_slurp(page);
+    CHECK_MSG(kept && !strcmp(kept, "MINE\n"), "the report replaced: '%.40s'", kept ? kept : "");
+    free(kept);
     char *run2o[] = {(char *)exe, "--model", model, "--out-dir", outd, "--overwrite", p, twin, NULL};
     rc = rp_run(run2o, out, err, 120, NULL);
     char *after = rp_slurp(lp);

@@ -83,6 +83,14 @@ int main(int argc, char **argv)
                   rc, e ? e : "");
         free(e);
     }
+    /* A size of the right form but too small says what the rule is. */
+    rc = RUN(&e, "--camera-size", "10x10", "--headless");
+    CHECK_MSG(rc == 2 && e && strstr(e, "between 16 and 16384") && !strstr(e, "WIDTHxHEIGHT"),
+              "10x10: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--camera-size", "640x", "--headless");
+    CHECK_MSG(rc == 2 && e && strstr(e, "WIDTHxHEIGHT"), "640x: exit %d: %s", rc, e ? e : "");
+    free(e);
     rc = RUN(&e, "--camera-fps", "0", "--headless");
     CHECK_MSG(rc == 2 && e && strstr(e, "--camera-fps"), "exit %d: %s", rc, e ? e : "");
     free(e);

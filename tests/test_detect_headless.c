@@ -2,7 +2,9 @@
  * of real faces generated here (the committed astronaut picture pasted at
  * known positions): every frame logged, the faces found where they are, the
  * log's fields valid, the recording as long as the input; CSV logs, image
- * and folder inputs; Ctrl-C leaves a finished recording. Last, the window
+ * and folder inputs (a first image too small for a video left out of the
+ * recording); Ctrl-C and SIGHUP leave a finished recording (SIGHUP
+ * ignored under nohup). Last, the window
  * loop under SDL's dummy video driver, and kiosk mode without a camera.
  * Usage: test_detect_headless PATH/TO/emotion-detect */
 #include <math.h>
@@ -303,6 +305,63 @@ int main(int argc, char **argv)
               csv_rows, with_file);
     free(c);
 
+    /* A folder whose first image is too small for a video (1x1): it is
+     * logged, left out of the recording with a warning, and the recording
+     * starts with the next image, at its size. A folder of nothing but such
+     * images records nothing: exit 1 with one line, the log not put in
+     * place (an earlier one kept). */
+    char tfolder[4300], tiny_img[4400], trec[4300], tlog[4300];
+    snprintf(tfolder, sizeof tfolder, "%s/tinyfirst", dir);
+    snprintf(trec, sizeof trec, "%s/tiny.mkv", dir);
+    snprintf(tlog, sizeof tlog, "%s/tiny.jsonl", dir);
+    CHECK(mkdir(tfolder, 0755) == 0);
+    frame = malloc((size_t)640 * 480 * 3);
+    CHECK(frame != NULL);
+    if (frame) {
+        memset(frame, 128, 3);
+        snprintf(tiny_img, sizeof tiny_img, "%s/a-tiny.png", tfolder);
+        CHECK(cvw_write_image(tiny_img, frame, 1, 1, 3) == 0);
+        for (int i = 0; i < 2; i++) {
+            snprintf(img, sizeof img, "%s/frame%d.png", tfolder, i);
+            CHECK(fg_render(&sc, i * 10, frame) == 0);
+            CHECK(cvw_write_image(img, frame, 640, 480, 3) == 0);
+        }
+        free(frame);
+    }
+    char *run_tiny[] = {(char *)exe, "--headless", "-q", "--input", tfolder, "--model", model,
+                        "--log", tlog, "--record", trec, NULL};
+    rc = rp_run(run_tiny, out, err, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0 && e && strstr(e, "a-tiny.png") && strstr(e, "too small") &&
+                  strstr(e, "recorded 2 frames"),
+              "a folder whose first image is 1x1: exit %d: %s", rc, e ? e : "");
+    free(e);
+    c = rp_slurp(tlog);
+    lines = 0;
+    for (char *l = c; l && (l = strchr(l, '\n')); l++)
+        lines++;
+    free(c);
+    CHECK_MSG(lines == 3, "%d lines logged for 3 images", lines);
+    CHECK_MSG(fg_count_frames(trec, &rw, &rh) == 2 && rw == 640 && rh == 480,
+              "the recording: %dx%d", rw, rh);
+    for (int i = 0; i < 2; i++) {
+        snprintf(img, sizeof img, "%s/frame%d.png", tfolder, i);
+        unlink(img);
+    }
+    CHECK(rp_write(tlog, "old\n", 4) == 0);
+    unlink(trec);
+    char *run_tiny_only[] = {(char *)exe, "--headless", "-q", "--input", tfolder, "--model", model,
+                             "--log", tlog, "--record", trec, "--overwrite", NULL};
+    rc = rp_run(run_tiny_only, out, err, 60, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 1 && e && strstr(e, "no image large enough"),
+              "a folder of one 1x1 image recorded: exit %d: %s", rc, e ? e : "");
+    free(e);
+    c = rp_slurp(tlog);
+    CHECK_MSG(c && !strcmp(c, "old\n"), "the earlier log replaced: '%.40s'", c ? c : "(gone)");
+    free(c);
+    CHECK(access(trec, F_OK) != 0);
+
     /* --loop: the video starts over (frame numbers keep counting, the
      * faces are found again on every pass) until --max-frames; a folder
      * loops too. */
@@ -371,6 +430,58 @@ int main(int argc, char **argv)
     long recorded = fg_count_frames(rec, &rw, &rh);
     CHECK_MSG(recorded == lines && lines > 0, "%ld frames recorded, %d logged", recorded, lines);
 
+    /* SIGHUP (the terminal closed, ssh dropped) stops the run as Ctrl-C
+     * does: exit 0, an .mp4 finished and playable, the report written.
+     * Under nohup (SIGHUP ignored) the run goes on to its end. */
+    char hup_rep[4300], hup_sum[4400];
+    snprintf(hup_rep, sizeof hup_rep, "%s/hup-report", dir);
+    snprintf(hup_sum, sizeof hup_sum, "%s/summary.json", hup_rep);
+    char *run_hup[] = {(char *)exe, "--overwrite", "--headless", "-q", "--input", vid, "--model",
+                       model, "--log", log, "--record", rec, "--report", hup_rep, "--threads", "1",
+                       NULL};
+    unlink(log);
+    pid = rp_start(run_hup, out, err);
+    t0 = rp_now();
+    for (struct stat st; rp_now() - t0 < 30 && !(stat(log, &st) == 0 && st.st_size > 2000);)
+        usleep(20000);
+    kill(pid, SIGHUP);
+    rc = rp_wait(pid, 30, NULL);
+    e = rp_slurp(err);
+    CHECK_MSG(rc == 0 && e && strstr(e, "interrupted"), "exit %d after SIGHUP: %s", rc, e ? e : "");
+    free(e);
+    c = rp_slurp(log);
+    lines = 0;
+    for (char *l = c; l && (l = strchr(l, '\n')); l++)
+        lines++;
+    free(c);
+    recorded = fg_count_frames(rec, &rw, &rh);
+    CHECK_MSG(recorded == lines && lines > 0 && lines < 400, "after SIGHUP: %ld frames recorded, "
+              "%d logged", recorded, lines);
+    CHECK_MSG(access(hup_sum, F_OK) == 0, "no report after SIGHUP");
+    char *run_nohup[] = {(char *)exe, "--overwrite", "--headless", "-q", "--input", vid, "--model",
+                         model, "--log", log, "--max-frames", "60", "--threads", "1", NULL};
+    unlink(log);
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGHUP, SIG_IGN); /* what nohup does; kept across exec */
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fe, 2);
+        execv(exe, run_nohup);
+        _exit(127);
+    }
+    t0 = rp_now();
+    for (struct stat st; rp_now() - t0 < 30 && !(stat(log, &st) == 0 && st.st_size > 200);)
+        usleep(5000);
+    kill(pid, SIGHUP);
+    rc = rp_wait(pid, 60, NULL);
+    c = rp_slurp(log);
+    lines = 0;
+    for (char *l = c; l && (l = strchr(l, '\n')); l++)
+        lines++;
+    free(c);
+    CHECK_MSG(rc == 0 && lines == 60, "under nohup, SIGHUP: exit %d, %d of 60 frames logged", rc,
+              lines);
+
     /* The window loop under SDL's dummy video driver: the video plays at
      * its own frame rate, every frame is logged and recorded, the recording
      * is finished at the end of the input while the window stays open, and
@@ -383,6 +494,7 @@ int main(int argc, char **argv)
     char *run6[] = {(char *)exe, "--overwrite",
                     "--input", vid, "--model", model, "--log", log, "--record", rec,
                     NULL};
+    unlink(log); /* the wait below watches this run's log grow, not an old one */
     pid = rp_start(run6, out, err);
     t0 = rp_now();
     for (;;) {

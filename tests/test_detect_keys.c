@@ -229,7 +229,7 @@ int main(void)
     snprintf(vid, sizeof vid, "%s/face.avi", dir);
     snprintf(model, sizeof model, "%s/test.model", dir);
     snprintf(log_path, sizeof log_path, "%s/log.jsonl", dir);
-    uint8_t *px = ok ? malloc((size_t)320 * 240 * 3) : NULL;
+    uint8_t *px = ok ? calloc((size_t)320 * 240 * 3 + CVW_WRITER_PAD, 1) : NULL;
     cvw_writer *wr = px ? cvw_writer_open(vid, FPS, 320, 240) : NULL;
     ok = wr && fg_render(&sc, 0, px) == 0;
     for (int i = 0; ok && i < N_FRAMES; i++)

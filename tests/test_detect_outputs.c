@@ -6,8 +6,13 @@
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
- * says is reported.
+ * says is reported; a run that fails once its first frame is in hand
+ * (a 1x1 video to record, a full disk) replaces no earlier log or
+ * recording and leaves no new file; /dev/null is a log; a failure's line
+ * is not lost while the reader thread decodes a picture; under valgrind,
+ * recording reads nothing past the frame buffer.
  * Usage: test_detect_outputs PATH/TO/emotion-detect */
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +49,16 @@ static void expect_one_line(int rc, int want_rc, char *e, const char *want, cons
     free(e);
 }
 
+/* A run that failed once started: exit want_rc, its first line holding
+ * want (the summary follows it). */
+static void expect_first_line(int rc, int want_rc, char *e, const char *want, const char *what)
+{
+    const char *nl = e ? strchr(e, '\n') : NULL, *at = e ? strstr(e, want) : NULL;
+    CHECK_MSG(rc == want_rc, "%s: exit %d, want %d: %s", what, rc, want_rc, e ? e : "");
+    CHECK_MSG(at && nl && at < nl, "%s: '%s' not in the first line: %s", what, want, e ? e : "");
+    free(e);
+}
+
 static int same_bytes(const char *a, const char *b)
 {
     struct stat sa, sb;
@@ -54,6 +69,18 @@ static int same_bytes(const char *a, const char *b)
     free(x);
     free(y);
     return same;
+}
+
+/* Whether dir holds a temporary output ("NAME.tmp-XXXXXX..."). */
+static int tmp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *en; d && (en = readdir(d));)
+        n += strstr(en->d_name, ".tmp-") != NULL;
+    if (d)
+        closedir(d);
+    return n;
 }
 
 int main(int argc, char **argv)
@@ -147,11 +174,40 @@ int main(int argc, char **argv)
                  "--overwrite");
         expect_one_line(rc, 1, e, "damaged.model", "damaged model");
     }
+    /* Failures once the first frame is in hand, with --overwrite: a 1x1
+     * video cannot be recorded (the log was about to be written), and a
+     * log on a full disk (the recording had its first frame). Neither
+     * replaces a thing. */
+    char tiny[4300], full2[4300];
+    snprintf(tiny, sizeof tiny, "%s/tiny1x1.avi", dir);
+    snprintf(full2, sizeof full2, "%s/full2.jsonl", dir);
+    CHECK(fg_write_raw_avi(tiny, 1, 1, 5, 10) == 0 && symlink("/dev/full", full2) == 0);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", tiny, "--log", log, "--record", rec,
+             "--overwrite");
+    expect_first_line(rc, 1, e, "too small", "a 1x1 video recorded");
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", full2, "--record", rec,
+             "--overwrite");
+    expect_first_line(rc, 1, e, "No space left", "a log on a full disk beside a recording");
     char *l = rp_slurp(log), *r = rp_slurp(rec);
     CHECK_MSG(l && !strcmp(l, "old\n"), "log changed by a failed start: '%s'", l ? l : "(gone)");
     CHECK_MSG(r && !strcmp(r, "old recording"), "recording changed by a failed start");
     free(l);
     free(r);
+    /* Without --overwrite, new names: a failed start leaves no file behind
+     * (nor a temporary one). */
+    char new_log[4300], new_rec[4300];
+    snprintf(new_log, sizeof new_log, "%s/new.jsonl", dir);
+    snprintf(new_rec, sizeof new_rec, "%s/new.mkv", dir);
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", tiny, "--log", new_log,
+             "--record", new_rec);
+    expect_first_line(rc, 1, e, "too small", "a 1x1 video recorded, new names");
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", full2, "--record",
+             new_rec);
+    expect_first_line(rc, 1, e, "No space left", "a log on a full disk, a new recording");
+    CHECK_MSG(access(new_log, F_OK) != 0, "a failed start left %s", new_log);
+    CHECK_MSG(access(new_rec, F_OK) != 0, "a failed start left %s", new_rec);
+    CHECK_MSG(!tmp_files(dir), "a failed start left a temporary file in %s", dir);
+    unlink(full2);
     /* With --overwrite a run that works replaces them. */
     snprintf(img, sizeof img, "%s/old.jsonl", dir);
     CHECK(rp_write(img, "old\n", 4) == 0);
@@ -277,6 +333,68 @@ int main(int argc, char **argv)
         CHECK_MSG(rc == 0 && e && strstr(e, "ended after") && strstr(e, "of its 20 frames read"),
                   "cut video: exit %d: %s", rc, e ? e : "");
         free(e);
+    }
+
+    /* 8. A device is a log whatever its name (/dev/null: JSON lines to
+     * nowhere). */
+    rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", "/dev/null");
+    CHECK_MSG(rc == 0, "--log /dev/null: exit %d: %s", rc, e ? e : "");
+    free(e);
+
+    /* 9. A failure's line reaches stderr while the reader thread decodes
+     * the next picture: a folder whose first image is quick to process,
+     * the next one large (6000x4000: a small file, long to decode), and a
+     * log on a full disk, which fails with the first frame. (Before, the
+     * decoder's stderr was muted for the whole process meanwhile: the line
+     * was lost in most runs.) */
+    char slow[4300], full3[4300];
+    snprintf(slow, sizeof slow, "%s/slow", dir);
+    snprintf(full3, sizeof full3, "%s/full3.jsonl", dir);
+    CHECK(mkdir(slow, 0755) == 0 && symlink("/dev/full", full3) == 0);
+    int nw = 6000, nh = 4000;
+    uint8_t *plain = malloc((size_t)nw * nh * 3);
+    CHECK(plain != NULL);
+    if (plain) {
+        memset(plain, 100, (size_t)nw * nh * 3);
+        snprintf(img, sizeof img, "%s/b-large.png", slow);
+        CHECK(cvw_write_image(img, plain, nw, nh, 3) == 0);
+        snprintf(img, sizeof img, "%s/a-first.png", slow);
+        CHECK(cvw_write_image(img, plain, 320, 240, 3) == 0);
+        free(plain);
+    }
+    for (int i = 0; i < 4; i++) {
+        rc = RUN(&e, "--headless", "-q", "--model", model, "--input", slow, "--log", full3);
+        expect_first_line(rc, 1, e, "No space left", "a failure while the next picture decodes");
+    }
+    CHECK_MSG(!tmp_files(dir), "a temporary file left in %s", dir);
+
+    /* 10. Recording reads no byte outside the program's frame buffer:
+     * FFmpeg's scaler reads up to 16 bytes past a frame's end, which the
+     * buffer must hold (under valgrind, when it is installed; the
+     * reference kernels spare it the kernel timing). */
+    const char *vg = access("/usr/bin/valgrind", X_OK) == 0 ? "/usr/bin/valgrind" : NULL;
+    if (vg) {
+        char small[4300], vg_rec[4300];
+        snprintf(small, sizeof small, "%s/small.avi", dir);
+        snprintf(vg_rec, sizeof vg_rec, "%s/valgrind.avi", dir);
+        uint8_t *px = calloc((size_t)64 * 48 * 3 + CVW_WRITER_PAD, 1);
+        cvw_writer *wr = px ? cvw_writer_open(small, 10, 64, 48) : NULL;
+        CHECK(wr != NULL);
+        for (int i = 0; wr && i < 3; i++)
+            CHECK(cvw_writer_write(wr, px) == 0);
+        CHECK(cvw_writer_close(wr) == 0);
+        free(px);
+        setenv("NN_KERNEL", "ref", 1);
+        rc = rp_run_args(vg, out, err, 280, &e, "-q", "--error-exitcode=99", exe, "--headless",
+                         "-q", "--model", model, "--input", small, "--record", vg_rec,
+                         "--threads", "1", "--without", "rollnet", "--max-frames", "2",
+                         (const char *)NULL);
+        unsetenv("NN_KERNEL");
+        CHECK_MSG(rc == 0 && fg_count_frames(vg_rec, NULL, NULL) == 2,
+                  "--record under valgrind: exit %d: %s", rc, e ? e : "");
+        free(e);
+    } else {
+        printf("valgrind is not installed: the recording's over-read is not checked\n");
     }
 
     fg_free(&sc);

@@ -528,7 +528,7 @@ static void check_logs(const char *exe, const char *dir, const fg_scene *sc)
     snprintf(err, sizeof err, "%s/err.txt", dir);
     /* 20 frames at 10 per second, the faces too dark; and one as a picture */
     const int w = sc->frame_w, h = sc->frame_h;
-    uint8_t *px = malloc((size_t)w * h * 3);
+    uint8_t *px = calloc((size_t)w * h * 3 + CVW_WRITER_PAD, 1);
     cvw_writer *wr = cvw_writer_open(dark, 10, w, h);
     CHECK(wr != NULL);
     for (int i = 0; wr && i < 20; i++) {

@@ -353,6 +353,55 @@ int main(int argc, char **argv)
     free(b);
     check_files(rep2, n_t, 1);
 
+    /* An earlier report is not replaced without --overwrite: a folder
+     * holding any file a report writes (not empty) is refused at the start,
+     * exit 2 and one line, for a run and for --from-log; other files in the
+     * folder, or an empty one, are no report. */
+    char mine[4300], mine_page[4400];
+    snprintf(mine, sizeof mine, "%s/mine", dir);
+    snprintf(mine_page, sizeof mine_page, "%s/index.html", mine);
+    CHECK(mkdir(mine, 0755) == 0 && rp_write(mine_page, "MINE\n", 5) == 0);
+    rc = RUN(&e, "--headless", "-q", "--input", vid, "--model", model, "--report", mine);
+    CHECK_MSG(rc == 2 && e && strstr(e, "index.html") && strstr(e, "exists") &&
+                  strstr(e, "--overwrite") && !strchr(strchr(e, '\n') + 1, '\n'),
+              "a run over a report: exit %d: %s", rc, e ? e : "");
+    free(e);
+    rc = RUN(&e, "--report", mine, "--from-log", log);
+    CHECK_MSG(rc == 2 && e && strstr(e, "exists"), "--from-log over a report: exit %d: %s", rc,
+              e ? e : "");
+    free(e);
+    text = rp_slurp(mine_page);
+    CHECK_MSG(text && !strcmp(text, "MINE\n"), "index.html replaced: '%.40s'", text ? text : "");
+    free(text);
+    snprintf(p2, sizeof p2, "%s/timeline.png", mine);
+    CHECK_MSG(access(p2, F_OK) != 0, "a refused run wrote %s", p2);
+    snprintf(p2, sizeof p2, "%s/summary.json", rep2);
+    a = rp_slurp(p2);
+    rc = RUN(&e, "--report", rep2, "--from-log", log); /* rep2: the report made above */
+    CHECK_MSG(rc == 2 && e && strstr(e, "exists"), "--from-log again: exit %d: %s", rc, e ? e : "");
+    free(e);
+    b = rp_slurp(p2);
+    CHECK(a && b && !strcmp(a, b));
+    free(a);
+    free(b);
+    /* Other files, and an empty page, are not a report. */
+    snprintf(p2, sizeof p2, "%s/notes.txt", mine);
+    CHECK(rp_write(p2, "notes", 5) == 0 && rp_write(mine_page, "", 0) == 0);
+    rc = RUN(&e, "--report", mine, "--from-log", log);
+    CHECK_MSG(rc == 0, "a folder with other files: exit %d: %s", rc, e ? e : "");
+    free(e);
+    check_files(mine, n_t, 1);
+    text = rp_slurp(p2);
+    CHECK(text && !strcmp(text, "notes"));
+    free(text);
+    /* --overwrite replaces it. */
+    CHECK(rp_write(mine_page, "MINE\n", 5) == 0);
+    rc = RUN(&e, "--headless", "-q", "--input", vid, "--model", model, "--report", mine,
+             "--overwrite");
+    CHECK_MSG(rc == 0, "--overwrite: exit %d: %s", rc, e ? e : "");
+    free(e);
+    check_files(mine, n_t, 1);
+
     /* The source gone: the report without faces.png, saying why. */
     char moved[4400];
     snprintf(moved, sizeof moved, "%s/moved.avi", dir);
@@ -366,11 +415,20 @@ int main(int argc, char **argv)
     text = rp_slurp(p);
     CHECK(text && strstr(text, "cannot be read again"));
     free(text);
-    /* ... and with --input naming where it went, the faces again. */
-    rc = RUN(&e, "--report", rep2, "--from-log", log, "--input", moved);
+    /* ... and with --input naming where it went, the faces again (over
+     * the report just made: --overwrite). */
+    rc = RUN(&e, "--report", rep2, "--from-log", log, "--input", moved, "--overwrite");
     CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
     free(e);
     check_files(rep2, n_t, 1);
+    /* A report without faces replacing one with them leaves no faces.png
+     * of the other beside its page. */
+    rc = RUN(&e, "--report", rep2, "--from-log", log, "--overwrite");
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+    free(e);
+    check_files(rep2, n_t, 0);
+    snprintf(p, sizeof p, "%s/faces.png", rep2);
+    CHECK_MSG(access(p, F_OK) != 0, "the earlier report's faces.png is still there");
     CHECK(rename(moved, vid) == 0);
 
     /* --input that is not the log's input: refused (exit 2, one line) where
@@ -438,16 +496,16 @@ int main(int argc, char **argv)
     snprintf(p, sizeof p, "%s/bad.jsonl", dir);
     const char *bad = "{\"frame\":0,\"faces\":[]}\n{\"frame\":1,\"faces\":[\n";
     CHECK(rp_write(p, bad, strlen(bad)) == 0);
-    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
     CHECK_MSG(rc == 1 && e && strstr(e, "line 2"), "exit %d: %s", rc, e ? e : "");
     free(e);
     const char *csv = "frame,t_ms,id,x,y,w,h,emotion,confidence\n0,0.0,,,,,,,\n";
     CHECK(rp_write(p, csv, strlen(csv)) == 0);
-    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
     CHECK_MSG(rc == 1 && e && strstr(e, "cannot be read back"), "exit %d: %s", rc, e ? e : "");
     free(e);
     CHECK(rp_write(p, "", 0) == 0);
-    rc = RUN(&e, "--report", rep2, "--from-log", p);
+    rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
     CHECK_MSG(rc == 1 && e && strstr(e, "no frame records"), "exit %d: %s", rc, e ? e : "");
     free(e);
     /* numbers no log holds, which would not convert to integers (found by
@@ -459,7 +517,7 @@ int main(int argc, char **argv)
         "{\"frame\":1e300,\"t_ms\":0.0,\"faces\":[]}\n"};
     for (int i = 0; i < 2; i++) {
         CHECK(rp_write(p, huge[i], strlen(huge[i])) == 0);
-        rc = RUN(&e, "--report", rep2, "--from-log", p);
+        rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
         CHECK_MSG(rc == 1 && e && strstr(e, i ? "line 1: frame number out of range" :
                                                 "line 2: a face's id or box out of range"),
                   "exit %d: %s", rc, e ? e : "");

@@ -2,8 +2,10 @@
  * names, hard links, files not made yet), probes that refuse folders and
  * missing folders and leave nothing behind, whole-file writes that keep
  * the old file until the new one is complete and never replace a device;
- * an earlier run's file (or a folder with files in it) refused by name, free
- * names for clock-stamped files. */
+ * files that grow during a run put in place when it has started, and
+ * nothing left of them when it fails before; an earlier run's file (or a
+ * folder with files in it) refused by name, free names for clock-stamped
+ * files. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +121,56 @@ int main(void)
     CHECK(outpath_refuse_nonempty_dir("--report", a) == 0); /* a file: the probe's to say */
     CHECK(outpath_refuse_nonempty_dir("--report", NULL) == 0);
     CHECK(unlink(inner) == 0 && rmdir(sub) == 0);
+
+    /* A file that grows during a run: the old one stays until it is put
+     * in place, then the new one grows there; dropped before that, it
+     * leaves nothing. */
+    int n0 = entries(dir);
+    f = outpath_open(&o, b);
+    CHECK(f != NULL);
+    if (f) {
+        fputs("first ", f);
+        fflush(f);
+        t = rp_slurp(b);
+        CHECK(t && !strcmp(t, "hello"));
+        free(t);
+        CHECK(outpath_place(&o) == 0);
+        fputs("second", f);
+        fflush(f);
+        t = rp_slurp(b);
+        CHECK(t && !strcmp(t, "first second"));
+        free(t);
+        CHECK(outpath_commit(&o) == 0);
+        CHECK(entries(dir) == n0);
+    }
+    f = outpath_open(&o, b);
+    CHECK(f != NULL);
+    if (f) {
+        fputs("a run that fails", f);
+        outpath_abort(&o);
+    }
+    t = rp_slurp(b);
+    CHECK(t && !strcmp(t, "first second") && entries(dir) == n0);
+    free(t);
+    /* Staged for a writer that opens it by name: the extension kept. */
+    char video[4300];
+    snprintf(video, sizeof video, "%s/clip.avi", dir);
+    CHECK(outpath_stage(&o, video) == 0);
+    const char *tgt = outpath_target(&o);
+    CHECK(strcmp(tgt, video) && strlen(tgt) > 4 && !strcmp(tgt + strlen(tgt) - 4, ".avi") &&
+          stat(tgt, &st) == 0 && stat(video, &st) != 0);
+    CHECK(rp_write(tgt, "frames", 6) == 0);
+    CHECK(outpath_place(&o) == 0 && !strcmp(outpath_target(&o), video));
+    t = rp_slurp(video);
+    CHECK(t && !strcmp(t, "frames") && entries(dir) == n0 + 1);
+    free(t);
+    CHECK(outpath_stage(&o, video) == 0);
+    outpath_abort(&o);
+    CHECK(entries(dir) == n0 + 1);
+    CHECK(outpath_stage(&o, "/dev/null") == 0 && o.direct &&
+          !strcmp(outpath_target(&o), "/dev/null") && outpath_place(&o) == 0);
+    /* A folder that exists but makes no files (/proc) is not "missing". */
+    CHECK(outpath_probe("/proc/x.jsonl") == -1 && strstr(app_error(), "does not take new files"));
 
     /* Names from the clock: the next free one. */
     char stem[4300];

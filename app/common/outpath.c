@@ -116,8 +116,15 @@ static int try_create(const char *dir, const char *what)
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/.write-probe-XXXXXX", dir);
     int fd = mkostemp(probe, O_CLOEXEC);
-    if (fd < 0)
-        return app_fail("cannot write '%s': folder '%s': %s", what, dir, strerror(errno));
+    if (fd < 0) {
+        /* The folder exists (the callers saw it): ENOENT here is a file
+         * system that makes no files at all (/proc, /sys), not a missing
+         * folder. */
+        if (errno == ENOENT)
+            return app_fail("cannot write '%s': folder '%s' does not take new files", what, dir);
+        return app_fail("cannot write '%s': cannot create a file in folder '%s': %s", what, dir,
+                        strerror(errno));
+    }
     close(fd);
     unlink(probe);
     return 0;
@@ -179,18 +186,19 @@ int outpath_probe_dir(const char *dir)
     }
 }
 
-FILE *outpath_open(outpath_file *o, const char *path)
+/* o->path (a link to a file: the file it points to) and, for a regular or
+ * missing file, a new empty temporary file beside it, "PATH.tmp-XXXXXX"
+ * and then suffix, with the mode a plain fopen would give (or the old
+ * file's). Returns its descriptor, or -2 for an existing device or pipe
+ * (o->direct: written in place), or -1 with a message. */
+static int make_temp(outpath_file *o, const char *path, const char *suffix)
 {
     memset(o, 0, sizeof *o);
-    if (!path || !*path) {
-        app_fail("cannot write: an empty path");
-        return NULL;
-    }
+    if (!path || !*path)
+        return app_fail("cannot write: an empty path");
     size_t len = strlen(path);
-    if (len >= sizeof o->path) {
-        app_fail("cannot write '%.64s...': path too long", path);
-        return NULL;
-    }
+    if (len >= sizeof o->path)
+        return app_fail("cannot write '%.64s...': path too long", path);
     memcpy(o->path, path, len + 1);
     struct stat st, lst;
     int exists = stat(path, &st) == 0;
@@ -202,22 +210,22 @@ FILE *outpath_open(outpath_file *o, const char *path)
         free(real);
     }
     path = o->path;
-    if (exists && S_ISDIR(st.st_mode)) {
-        app_fail("cannot write '%s': it is a folder", path);
-        return NULL;
-    }
+    if (exists && S_ISDIR(st.st_mode))
+        return app_fail("cannot write '%s': it is a folder", path);
     if (exists && !S_ISREG(st.st_mode)) {
         /* A device or pipe: renaming over it would destroy it. */
         o->direct = 1;
-        if (!(o->f = fopen(path, "wb")))
-            app_fail("cannot write '%s': %s", path, strerror(errno));
-        return o->f;
+        return -2;
     }
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkostemp(o->tmp, O_CLOEXEC);
+    size_t sl = suffix ? strlen(suffix) : 0;
+    if (strlen(path) + 11 + sl >= sizeof o->tmp)
+        return app_fail("cannot write '%.64s...': path too long", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX%s", path, suffix ? suffix : "");
+    int fd = mkostemps(o->tmp, (int)sl, O_CLOEXEC);
     if (fd < 0) {
-        app_fail("cannot write '%s': %s", path, strerror(errno));
-        return NULL;
+        int e = errno;
+        o->tmp[0] = 0;
+        return app_fail("cannot write '%s': %s", path, strerror(e));
     }
     /* mkstemp makes 0600: give the file the mode a plain fopen would (or
      * keep the old file's). */
@@ -230,13 +238,58 @@ FILE *outpath_open(outpath_file *o, const char *path)
         mode = 0666 & ~mask;
     }
     if (fchmod(fd, mode) != 0) { /* harmless: the file is ours */ }
+    return fd;
+}
+
+FILE *outpath_open(outpath_file *o, const char *path)
+{
+    int fd = make_temp(o, path, NULL);
+    if (fd == -1)
+        return NULL;
+    if (fd == -2) {
+        if (!(o->f = fopen(o->path, "wb")))
+            app_fail("cannot write '%s': %s", o->path, strerror(errno));
+        return o->f;
+    }
     if (!(o->f = fdopen(fd, "wb"))) {
-        app_fail("cannot write '%s': %s", path, strerror(errno));
+        app_fail("cannot write '%s': %s", o->path, strerror(errno));
         close(fd);
         unlink(o->tmp);
+        o->tmp[0] = 0;
         return NULL;
     }
     return o->f;
+}
+
+int outpath_stage(outpath_file *o, const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL, *slash = path ? strrchr(path, '/') : NULL;
+    if (dot && slash && dot < slash)
+        dot = NULL;
+    int fd = make_temp(o, path, dot);
+    if (fd == -1)
+        return -1;
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+const char *outpath_target(const outpath_file *o)
+{
+    return o->direct || o->placed || !o->tmp[0] ? o->path : o->tmp;
+}
+
+int outpath_place(outpath_file *o)
+{
+    if (o->direct || o->placed)
+        return 0;
+    if (!o->tmp[0])
+        return app_fail("cannot write '%s'", o->path);
+    if (rename(o->tmp, o->path) != 0)
+        return app_fail("cannot write '%s': %s", o->path, strerror(errno));
+    o->placed = 1;
+    o->tmp[0] = 0;
+    return 0;
 }
 
 void outpath_abort(outpath_file *o)
@@ -244,7 +297,7 @@ void outpath_abort(outpath_file *o)
     if (o->f)
         fclose(o->f);
     o->f = NULL;
-    if (!o->direct && o->tmp[0])
+    if (!o->direct && !o->placed && o->tmp[0])
         unlink(o->tmp);
     o->tmp[0] = 0;
 }
@@ -263,10 +316,10 @@ int outpath_commit(outpath_file *o)
     if (fclose(o->f) != 0 && !e)
         e = errno;
     o->f = NULL;
-    if (!e && !o->direct && rename(o->tmp, o->path) != 0)
+    if (!e && !o->direct && !o->placed && rename(o->tmp, o->path) != 0)
         e = errno;
     if (e) {
-        if (!o->direct)
+        if (!o->direct && !o->placed)
             unlink(o->tmp);
         o->tmp[0] = 0;
         return app_fail("cannot write '%s': %s", o->path, strerror(e));

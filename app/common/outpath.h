@@ -9,7 +9,9 @@
  *    temporary file in the same folder and renamed into place, so a failed
  *    or interrupted write leaves the old file as it was. Every write, flush
  *    and close is checked. An existing device or pipe (/dev/stdout) is
- *    written directly, never replaced.
+ *    written directly, never replaced;
+ *  - outpath_place / outpath_stage: the same for files that grow during a
+ *    run (logs, recordings), put in place once the run has started.
  * Every function returns 0 (outpath_open: the FILE), or -1 (NULL) with one
  * line in app_error() (app_err.h) naming the file and the reason (no
  * program prefix; the caller adds it). */
@@ -66,8 +68,9 @@ int outpath_probe_dir(const char *dir);
 typedef struct outpath_file {
     FILE *f;
     int direct;        /* writing the target itself (a device or pipe) */
+    int placed;        /* renamed into place by outpath_place, still open */
     char path[4096];
-    char tmp[4096 + 16];
+    char tmp[4096 + 32];
 } outpath_file;
 
 /* Open a temporary file beside path for writing; returns o->f or NULL.
@@ -77,6 +80,25 @@ FILE *outpath_open(outpath_file *o, const char *path);
  * file is removed and the old file (if any) is left untouched. */
 int outpath_commit(outpath_file *o);
 void outpath_abort(outpath_file *o);
+
+/* A file that grows while a program runs (a log, a recording) and should
+ * replace an old one only once the run has really started: written under
+ * the temporary name and put in place by outpath_place, after which it
+ * stays open and grows where the user looks for it. outpath_commit
+ * finishes it (and places it when that has not happened); outpath_abort
+ * before outpath_place removes it, leaving the old file (or no file) as it
+ * was, and after it only closes. outpath_place renames now; 0 or -1 with a
+ * message. */
+int outpath_place(outpath_file *o);
+
+/* For a writer that opens the file by name itself (a video writer picks
+ * the container by its extension): outpath_open's temporary file, created
+ * empty and closed, named "PATH.tmp-XXXXXX.EXT" with path's extension
+ * kept. The writer writes to outpath_target(o): the temporary file, or
+ * path itself when it is a device or pipe (o->direct) or once placed.
+ * 0 or -1 with a message. */
+int outpath_stage(outpath_file *o, const char *path);
+const char *outpath_target(const outpath_file *o);
 
 /* n bytes as the whole of path, through outpath_open/outpath_commit. */
 int outpath_write_mem(const char *path, const void *data, size_t n);

@@ -160,9 +160,16 @@ int cvw_cascade_feature_type(const cvw_cascade *c);
 void cvw_set_threads(int n);
 
 /* Video file writer: the extension picks the codec (.mp4 mp4v, .avi MJPG,
- * .mkv mp4v). Frames must be w x h BGR. */
+ * .mkv mp4v). Frames must be w x h BGR, followed by CVW_WRITER_PAD bytes
+ * that may be read: FFmpeg's scaler (libswscale) reads up to 16 bytes past
+ * the end of a frame. */
+#define CVW_WRITER_PAD 64
 typedef struct cvw_writer cvw_writer;
 cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h);
+/* The same, writing path but naming shown in messages (a temporary file
+ * that becomes shown; cvw_writer_moved tells the writer its new name). */
+cvw_writer *cvw_writer_open_as(const char *path, const char *shown, double fps, int w, int h);
+void cvw_writer_moved(cvw_writer *wr, const char *path);
 int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr);
 /* Finish the file (trailer written, playable), read it back to show that
  * its last frame decodes (OpenCV reports no write errors, so this is how a

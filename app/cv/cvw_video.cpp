@@ -13,6 +13,8 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <iostream>
+#include <streambuf>
 #include <atomic>
 #include <cctype>
 #include <cmath>
@@ -24,19 +26,43 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
 
+// A stream buffer that takes everything and keeps nothing.
+class NullBuf : public std::streambuf {
+protected:
+    int overflow(int c) override { return traits_type::not_eof(c); }
+    std::streamsize xsputn(const char *, std::streamsize n) override { return n; }
+};
+
+// What decoding a picture prints beside the app's own message, on any
+// thread: OpenCV's log, and a decoder's exception, which imdecode prints to
+// std::cerr ("imdecode_(''): can't read data: ...", a BMP cut short). Only
+// OpenCV writes to the C++ streams here (the programs print through
+// stdio), so std::cerr goes nowhere. The process's stderr (fd 2) is never
+// touched: the programs' own messages, from any thread, always reach it.
+// (libpng and libjpeg print through stdio: see png_problem.)
+void quiet_decoders()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        static NullBuf null_buf;
+        if (!std::getenv("OPENCV_LOG_LEVEL")) // a user's own setting wins, for debugging
+            std::cerr.rdbuf(&null_buf);
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    });
+}
+
 // OpenCV and FFmpeg print warnings of their own (a missing camera, a file
 // they cannot probe); the app reports those failures itself, in one line.
 void quiet_opencv()
 {
+    quiet_decoders();
     static std::once_flag once;
     std::call_once(once, [] {
-        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
         // OpenCV reads this before it first loads FFmpeg; -8 is
         // AV_LOG_QUIET. A user's own setting wins, for debugging.
         setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
@@ -45,40 +71,6 @@ void quiet_opencv()
         setenv("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "3", 0);
     });
 }
-
-// Image decoders (libpng's default error handler) print to stderr before
-// OpenCV turns the failure into an empty image. Silence fd 2 around a
-// decode; the mutex keeps two threads from interleaving the swaps.
-class StderrMute {
-public:
-    StderrMute() : lock_(mu()), saved_(dup(2))
-    {
-        std::fflush(stderr);
-        int null = open("/dev/null", O_WRONLY);
-        if (saved_ >= 0 && null >= 0)
-            dup2(null, 2);
-        if (null >= 0)
-            close(null);
-    }
-    ~StderrMute()
-    {
-        if (saved_ >= 0) {
-            dup2(saved_, 2);
-            close(saved_);
-        }
-    }
-    StderrMute(const StderrMute &) = delete;
-    StderrMute &operator=(const StderrMute &) = delete;
-
-private:
-    static std::mutex &mu()
-    {
-        static std::mutex m;
-        return m;
-    }
-    std::lock_guard<std::mutex> lock_;
-    int saved_;
-};
 
 int fail(const std::string &msg)
 {
@@ -106,7 +98,9 @@ std::string file_problem(const char *path)
 // Whether the file's bytes are a JPEG whose markers stop before the
 // end-of-image marker: a copy or download cut short. libjpeg decodes such a
 // file without an error, the missing rows gray, and only warns on stderr
-// (muted here), so the picture would pass as whole. Segments are skipped by
+// ("Corrupt JPEG data: premature end of data segment"), so the picture
+// would pass as whole, and caught here the warning is not printed either
+// (libjpeg still warns about damage inside a whole file). Segments are skipped by
 // their lengths, so an EXIF thumbnail's end marker does not count, nor does
 // anything appended after the real one (phones append video to "motion
 // photos").
@@ -138,6 +132,116 @@ bool jpeg_cut_short(const std::vector<uchar> &f)
         i += len; // past the end when the segment ran past it
     }
     return true;
+}
+
+uint32_t be32(const uchar *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// CRC-32 as PNG's chunks carry it (ISO 3309, reflected 0xEDB88320).
+uint32_t png_crc(const uchar *p, size_t n)
+{
+    static const std::vector<uint32_t> table = [] {
+        std::vector<uint32_t> t(256);
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++)
+        c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+// libpng's default handlers, which OpenCV keeps, print every error and
+// warning to stderr ("libpng error: ...", "libpng warning: iCCP: known
+// incorrect sRGB profile"). So a PNG is checked before it is decoded: its
+// chunks whole (lengths within the file, every CRC right, a valid header
+// first, image data, an end), which gives a damaged or cut-short file its
+// own one-line reason; and only the chunks the picture needs (IHDR, PLTE
+// for a palette, IDAT, IEND) are handed to the decoder, in *clean: the
+// ancillary ones (colour profiles, gamma, text, transparency, which the
+// BGR result does not use) are where libpng's warnings about files that
+// decode come from. Returns "" for a PNG fit to decode, or the reason;
+// bytes that are not a PNG are left to the other decoders ("", clean
+// empty).
+std::string png_problem(const std::vector<uchar> &f, std::vector<uchar> &clean)
+{
+    static const uchar sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    clean.clear();
+    size_t n = f.size(), i = 8;
+    if (n < 8 || std::memcmp(f.data(), sig, 8) != 0)
+        return "";
+    const std::string cut = "truncated PNG (the file ends before the picture does)";
+    clean.assign(f.begin(), f.begin() + 8);
+    bool header = false, palette = false, data = false;
+    int colour = 0;
+    for (;;) {
+        if (n - i < 12)
+            return cut;
+        uint32_t len = be32(&f[i]);
+        const uchar *type = &f[i + 4];
+        for (int k = 0; k < 4; k++)
+            if (!std::isalpha(type[k]) || type[k] > 'z')
+                return "damaged PNG (no chunk where one should start)";
+        if (len > 0x7FFFFFFFu)
+            return "damaged PNG (a chunk of impossible length)";
+        if (n - i - 12 < len)
+            return cut;
+        if (be32(type + 4 + len) != png_crc(type, len + 4))
+            return "damaged PNG (a chunk's checksum does not match: a bad copy or disk)";
+        std::string t(reinterpret_cast<const char *>(type), 4);
+        bool keep = false;
+        if (!header) {
+            const uchar *h = type + 4;
+            uint32_t w = len == 13 ? be32(h) : 0, ht = len == 13 ? be32(h + 4) : 0;
+            int depth = len == 13 ? h[8] : 0;
+            colour = len == 13 ? h[9] : -1;
+            bool depth_ok = (colour == 0 && (depth == 1 || depth == 2 || depth == 4 ||
+                                             depth == 8 || depth == 16)) ||
+                            (colour == 3 && (depth == 1 || depth == 2 || depth == 4 ||
+                                             depth == 8)) ||
+                            ((colour == 2 || colour == 4 || colour == 6) &&
+                             (depth == 8 || depth == 16));
+            if (t != "IHDR" || len != 13 || !w || !ht || w > 0x7FFFFFFFu || ht > 0x7FFFFFFFu ||
+                !depth_ok || h[10] != 0 || h[11] != 0 || h[12] > 1)
+                return "damaged PNG (its header is not a valid one)";
+            // libpng's own limit (PNG_USER_WIDTH_MAX and _HEIGHT_MAX).
+            if (w > 1000000 || ht > 1000000)
+                return "PNG too large to decode (" + std::to_string(w) + "x" +
+                       std::to_string(ht) + ")";
+            header = keep = true;
+        } else if (t == "IHDR") {
+            return "damaged PNG (a second header)";
+        } else if (t == "PLTE") {
+            if (colour == 3) {
+                if (palette || data || len == 0 || len % 3 != 0 || len > 768)
+                    return "damaged PNG (its palette is not a valid one)";
+                palette = keep = true;
+            }
+        } else if (t == "IDAT") {
+            if (colour == 3 && !palette)
+                return "damaged PNG (a palette image without its palette)";
+            data = keep = true;
+        } else if (t == "IEND") {
+            keep = true;
+        } else if (std::isupper(type[0])) {
+            return "damaged PNG (a chunk '" + t + "' no decoder knows)";
+        }
+        if (keep)
+            clean.insert(clean.end(), f.begin() + (long)i, f.begin() + (long)(i + 12 + len));
+        i += 12 + (size_t)len;
+        if (t == "IEND")
+            break;
+    }
+    if (!data)
+        return "damaged PNG (no image data)";
+    return "";
 }
 
 // Why a file cannot be created at path, or "" when it probably can.
@@ -196,7 +300,8 @@ struct cvw_writer {
     cv::VideoWriter vw;
     int w, h;
     long frames = 0;
-    std::string path;
+    std::string path; // the file written (read back at the end)
+    std::string name; // what messages call it
 };
 
 // The first frame proves the source delivers video and fixes its size.
@@ -393,11 +498,12 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
             return fail(name + ": not an image file (cannot be decoded)");
         if (jpeg_cut_short(bytes))
             return fail(name + ": truncated JPEG (the file ends before the picture does)");
-        cv::Mat raw, m;
-        {
-            StderrMute mute;
-            raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-        }
+        std::vector<uchar> png;
+        std::string bad = png_problem(bytes, png);
+        if (!bad.empty())
+            return fail(name + ": " + bad);
+        quiet_decoders();
+        cv::Mat raw = cv::imdecode(png.empty() ? bytes : png, cv::IMREAD_UNCHANGED), m;
         if (raw.empty())
             return fail(name + ": not an image file (cannot be decoded)");
         to_bgr8(raw, m);
@@ -487,9 +593,15 @@ extern "C" void cvw_set_threads(int n)
 
 extern "C" cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h)
 {
+    return cvw_writer_open_as(path, path, fps, w, h);
+}
+
+extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, double fps, int w,
+                                          int h)
+{
     quiet_opencv();
     return cvw::guard("video writer", (cvw_writer *)nullptr, [&]() -> cvw_writer * {
-        std::string name = std::string("'") + (path ? path : "") + "'";
+        std::string name = std::string("'") + (shown ? shown : path ? path : "") + "'";
         if (!path || !*path || w <= 0 || h <= 0) {
             fail("video writer: bad argument");
             return nullptr;
@@ -517,6 +629,7 @@ extern "C" cvw_writer *cvw_writer_open(const char *path, double fps, int w, int 
         wr->w = w;
         wr->h = h;
         wr->path = p;
+        wr->name = name;
         if (!(fps > 0 && fps < 1000))
             fps = 25;
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
@@ -540,6 +653,12 @@ extern "C" int cvw_writer_write(cvw_writer *wr, const uint8_t *bgr)
     });
 }
 
+extern "C" void cvw_writer_moved(cvw_writer *wr, const char *path)
+{
+    if (wr && path)
+        wr->path = path;
+}
+
 extern "C" int cvw_writer_close(cvw_writer *wr)
 {
     if (!wr)
@@ -549,7 +668,7 @@ extern "C" int cvw_writer_close(cvw_writer *wr)
         // VideoWriter reports no write errors (a full disk passes
         // silently), so the finished file is read back: it must open and
         // its last frame must decode.
-        std::string name = "'" + wr->path + "'";
+        const std::string &name = wr->name;
         struct stat st;
         if (stat(wr->path.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
             return fail(name + ": nothing was written (disk full?)");

@@ -214,6 +214,20 @@ int app_record_start(app *a, const char *path)
     return 0;
 }
 
+/* Put the recording where the user asked for it: its first frame is in. */
+static int rec_place(app *a)
+{
+    if (!a->rec || a->rec_out.placed || a->rec_out.direct)
+        return 0;
+    if (outpath_place(&a->rec_out) != 0) {
+        char why[512]; /* app_fail must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", app_error());
+        return app_fail("record: %s", why);
+    }
+    cvw_writer_moved(a->rec, a->rec_out.path);
+    return 0;
+}
+
 app_rec_status app_record_stop(app *a)
 {
     if (!a->rec_on)
@@ -228,39 +242,66 @@ app_rec_status app_record_stop(app *a)
     a->rec = NULL;
     if (rc != 0) {
         app_fail("record %s", cvw_error());
+        outpath_abort(&a->rec_out); /* removes it when not yet in place */
+        return APP_REC_FAILED;
+    }
+    if (!a->rec_out.placed && !a->rec_out.direct && outpath_place(&a->rec_out) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", app_error());
+        app_fail("record: %s", why);
+        outpath_abort(&a->rec_out);
         return APP_REC_FAILED;
     }
     a->rec_done = 1;
     return APP_REC_SAVED;
 }
 
-/* The writer opens with the first frame: its size and the source's rate. */
-static int record_open(app *a, const source_frame *f)
+/* The writer opens with the first frame large enough: its size and the
+ * source's rate, under a temporary name until rec_place. Returns 0, 1 for
+ * an image too small to start a video with (left out), or -1. */
+static int record_open(app *a, const source_frame *f, int still)
 {
     /* mp4v and MJPG want even sizes. */
     a->rec_w = f->w & ~1;
     a->rec_h = f->h & ~1;
-    if (a->rec_w <= 0 || a->rec_h <= 0)
-        return app_fail("record '%s': frame too small (%dx%d)", a->rec_path, f->w, f->h);
+    if (a->rec_w <= 0 || a->rec_h <= 0) {
+        if (still)
+            return 1;
+        return app_fail("record '%s': frame too small (%dx%d): a video needs at least 2x2",
+                        a->rec_path, f->w, f->h);
+    }
     a->rec_fps = source_fps(a->src);
     free(a->rec_buf);
-    a->rec_buf = malloc((size_t)a->rec_w * a->rec_h * 3);
+    /* Padded: the encoder's scaler reads past a frame's end (cvw.h). */
+    a->rec_buf = calloc((size_t)a->rec_w * a->rec_h * 3 + CVW_WRITER_PAD, 1);
     if (!a->rec_buf)
         return app_fail("out of memory");
-    a->rec = cvw_writer_open(a->rec_path, a->rec_fps, a->rec_w, a->rec_h);
-    if (!a->rec)
+    char why[512]; /* app_fail must not read the buffer it writes */
+    if (outpath_stage(&a->rec_out, a->rec_path) != 0) {
+        snprintf(why, sizeof why, "%s", app_error());
+        return app_fail("record: %s", why);
+    }
+    a->rec = cvw_writer_open_as(outpath_target(&a->rec_out), a->rec_path, a->rec_fps, a->rec_w,
+                                a->rec_h);
+    if (!a->rec) {
+        outpath_abort(&a->rec_out);
         return app_fail("record %s", cvw_error());
+    }
     return 0;
 }
 
 /* The annotated frame into the recording, scaled when a folder's images
- * differ in size from the first. */
-static int record_frame(app *a, const source_frame *f)
+ * differ in size from the first. Returns 0, 1 when an image was left out
+ * (record_open), or -1. */
+static int record_frame(app *a, const source_frame *f, int still)
 {
     pipeline_result scaled;
     const pipeline_result *r = &a->last;
-    if (!a->rec && record_open(a, f) != 0)
-        return -1;
+    if (!a->rec) {
+        int got = record_open(a, f, still);
+        if (got != 0)
+            return got;
+    }
     if (f->w == a->rec_w && f->h == a->rec_h) {
         memcpy(a->rec_buf, person_pixels(a, f), (size_t)f->w * f->h * 3);
     } else {
@@ -289,24 +330,56 @@ cv_fail:
 }
 
 /* An output that failed is closed without a second message: the one line
- * about it has been printed. */
+ * about it has been printed. Outputs not yet in place are removed. */
 static void drop_outputs(app *a)
 {
     if (a->rec) {
         cvw_writer_close(a->rec);
         a->rec = NULL;
     }
+    outpath_abort(&a->rec_out);
     a->rec_on = 0;
     a->rec_path[0] = 0;
     if (a->log) {
-        elog_close(a->log);
+        elog_discard(a->log);
         a->log = NULL;
     }
+    a->held = 0;
+}
+
+/* Once every output asked for at the start has its first frame, they
+ * replace what their names held (app.h: held); a recording started later
+ * (key r) goes in place with its first frame. */
+static int place_outputs(app *a)
+{
+    if (a->held) {
+        if (a->o.record_path && a->rec_on && !a->rec)
+            return 0; /* --record waits for an image large enough */
+        if (rec_place(a) != 0)
+            return -1;
+        if (elog_place(a->log) != 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", app_error());
+            return app_fail("log: %s", why);
+        }
+        a->held = 0;
+        return 0;
+    }
+    return rec_place(a);
 }
 
 int app_close_outputs(app *a)
 {
     int rc = 0;
+    if (a->held && a->o.record_path && !a->rec && a->rec_small > 0) {
+        /* No image was large enough to start --record (also when the
+         * window stopped it at the end of the input): the run made
+         * nothing it was asked for, and replaces nothing. */
+        cli_err("record '%s': no image large enough for a video (2x2 or more) came; %ld left "
+                "out, nothing written", a->o.record_path, a->rec_small);
+        drop_outputs(a);
+        return CLI_EXIT_FAIL;
+    }
     app_rec_status st = app_record_stop(a);
     if (st != APP_REC_SAVED)
         cli_err("%s", app_error());
@@ -349,6 +422,7 @@ int app_step(app *a, const source_frame *f)
     if (a->frames == 0 && !a->outputs_opened) {
         /* The first frame is in hand: now the outputs may be created. */
         a->outputs_opened = 1;
+        a->held = a->o.log_path || a->o.record_path;
         if (a->o.log_path) {
             a->log = elog_open(a->o.log_path, a->names, a->k, still);
             if (!a->log)
@@ -363,9 +437,15 @@ int app_step(app *a, const source_frame *f)
     }
     r->ms[PIPELINE_RECORD] = 0;
     if (a->rec_on) {
-        if (record_frame(a, f) != 0) {
+        int got = record_frame(a, f, still);
+        if (got < 0) {
             drop_outputs(a);
             return -1;
+        }
+        if (got > 0) {
+            a->rec_small++;
+            cli_err("warning: record '%s': '%s' (%dx%d) is too small to start a video with; left "
+                    "out of it", a->rec_path, f->file ? f->file : a->input, f->w, f->h);
         }
         double t1 = nn_now();
         r->ms[PIPELINE_RECORD] = (t1 - t) * 1e3;
@@ -392,6 +472,10 @@ int app_step(app *a, const source_frame *f)
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         app_fail("report: %s", why);
+        drop_outputs(a);
+        return -1;
+    }
+    if (place_outputs(a) != 0) {
         drop_outputs(a);
         return -1;
     }

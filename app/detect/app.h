@@ -12,6 +12,7 @@
 #include "elog.h"
 #include "nn.h"
 #include "opts.h"
+#include "outpath.h"
 #include "person.h"
 #include "pipeline.h"
 #include "source.h"
@@ -39,6 +40,13 @@ typedef struct app {
     int rec_on;               /* recording to rec_path */
     int rec_done;             /* ... finished and checked */
     int outputs_opened;       /* --log and --record, at the first frame */
+    /* --log and --record are written under temporary names beside their
+     * places (outpath.h) and put in place once every one of them has its
+     * first frame: a run that fails before replaces no earlier output and
+     * leaves no new one behind. */
+    int held;
+    outpath_file rec_out;     /* the recording's file */
+    long rec_small;           /* images left out before the recording could start */
     int ended;                /* the input has no more frames */
     char rec_path[APP_PATH_MAX];
     int rec_w, rec_h;
@@ -56,8 +64,8 @@ typedef struct app {
     person pers;              /* calibration, hints, heat maps, --blur (person.h) */
 } app;
 
-/* Set by SIGINT/SIGTERM: the loops finish the frame, close the outputs and
- * exit normally, so recordings stay playable. */
+/* Set by SIGINT/SIGTERM/SIGHUP: the loops finish the frame, close the
+ * outputs and exit normally, so recordings stay playable. */
 extern volatile sig_atomic_t app_interrupted;
 
 /* What app_setup and app_open_source give: ready to run, or the reason
@@ -74,7 +82,10 @@ void app_teardown(app *a); /* closes outputs (finishing the recording) and frees
 app_status app_open_source(app *a);
 
 /* Start recording to path (checked for writability now; the file is
- * created with the next frame, at its size and the source's rate).
+ * created with the next frame, at its size and the source's rate; images
+ * too small for a video, under 2x2, are left out until one is large
+ * enough, each with a warning; a video's or camera's frame that small is
+ * an error).
  * Returns 0, or -1 with a message in app_error() (also when the input has
  * ended). */
 int app_record_start(app *a, const char *path);
@@ -87,16 +98,19 @@ typedef enum {
 /* Finish the recording (playable afterwards, checked by reading it back). */
 app_rec_status app_record_stop(app *a);
 /* Close --log and any recording, one line each for a failure (or an empty
- * recording). Returns 0 or CLI_EXIT_FAIL. */
+ * recording). A run whose --record never started (no image large enough)
+ * fails with one line, and its log is not put in place. Returns 0 or
+ * CLI_EXIT_FAIL. */
 int app_close_outputs(app *a);
 /* The source has no more frames: warns when a video stopped short of the
  * frame count its header states. */
 void app_input_ended(app *a);
 
 /* Run the pipeline on a frame, then record and log it; fills a->last and
- * the statistics. The first frame opens --log and --record. Returns 0, or
- * -1 with a message in app_error() (the failed output is closed without
- * another message). */
+ * the statistics. The first frame opens --log and --record, and once it
+ * is in all of them (app.h: held) they replace what their names held.
+ * Returns 0, or -1 with a message in app_error() (the outputs are closed
+ * without another message, and removed when not yet in place). */
 int app_step(app *a, const source_frame *f);
 
 /* The summary at the end of a run, to f. */

@@ -311,12 +311,14 @@ int batch_run(const opts *o, const char *exe)
     }
     name_jobs(&l);
     /* A batch run again into the same folder: refused before any video
-     * starts, not video by video. */
+     * starts, not video by video (each child would refuse its own). */
     for (int i = 0; i < l.n && !o->overwrite; i++) {
-        char logp[JOB_PATH_MAX], recp[JOB_PATH_MAX];
+        char logp[JOB_PATH_MAX], recp[JOB_PATH_MAX], repp[JOB_PATH_MAX];
         job_outputs(o, &l.j[i], logp, recp);
+        snprintf(repp, sizeof repp, "%s/%s", o->out_dir, l.j[i].name);
         if (outpath_refuse_existing("--out-dir", logp) != 0 ||
-            outpath_refuse_existing("--out-dir", recp[0] ? recp : NULL) != 0) {
+            outpath_refuse_existing("--out-dir", recp[0] ? recp : NULL) != 0 ||
+            report_cmd_refuse_existing("--out-dir", repp) != 0) {
             cli_err("%s", app_error());
             rc = CLI_EXIT_USAGE;
             break;

@@ -14,9 +14,13 @@
 #include "opts.h"
 
 /* --report DIR: before anything loads, refuse a report file that is an
- * input and show that DIR can be written. 0 to go on, or the exit code
- * (CLI_EXIT_USAGE or CLI_EXIT_FAIL) after one line. */
+ * input, show that DIR can be written, and, without --overwrite, refuse a
+ * DIR holding an earlier report (any of its files, not empty). 0 to go on,
+ * or the exit code (CLI_EXIT_USAGE or CLI_EXIT_FAIL) after one line. */
 int report_cmd_check(const opts *o);
+/* -1 with "OPT 'DIR/index.html' exists (N bytes): give --overwrite ..."
+ * in app_error() when DIR holds a non-empty file of a report; else 0. */
+int report_cmd_refuse_existing(const char *opt, const char *dir);
 /* After the source is open: start collecting (a->report). 0 to go on, or
  * CLI_EXIT_FAIL after one line. */
 int report_cmd_begin(app *a);

@@ -14,6 +14,8 @@
 
 struct elog {
     FILE *f;
+    outpath_file out; /* f beside its place until elog_place (not for "-") */
+    int out_open;
     char path[4096];
     int csv;
     int with_file;
@@ -54,9 +56,14 @@ elog *elog_open(const char *path, const char *const *names, int k, int with_file
     int out = !strcmp(path, "-");
     if (out)
         csv = 0;
-    l->f = out ? stdout : fopen(path, "w");
-    if (!l->f) {
-        app_fail("log: cannot write '%s': %s", path, strerror(errno));
+    if (out) {
+        l->f = stdout;
+    } else if ((l->f = outpath_open(&l->out, path))) {
+        l->out_open = 1;
+    } else {
+        char why[512]; /* app_fail must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", app_error());
+        app_fail("log: %s", why);
         free(l);
         return NULL;
     }
@@ -197,12 +204,29 @@ void elog_session(elog *l, const char *source, const char *model)
     }
 }
 
+int elog_place(elog *l)
+{
+    return l && l->out_open ? outpath_place(&l->out) : 0;
+}
+
 int elog_close(elog *l)
 {
     if (!l)
         return 0;
     free(l->session);
-    int rc = outpath_close_checked(l->f, l->path);
+    int rc = l->out_open ? outpath_commit(&l->out) : outpath_close_checked(l->f, l->path);
     free(l);
     return rc;
+}
+
+void elog_discard(elog *l)
+{
+    if (!l)
+        return;
+    free(l->session);
+    if (l->out_open)
+        outpath_abort(&l->out);
+    else
+        fclose(l->f);
+    free(l);
 }

@@ -26,8 +26,11 @@
 
 typedef struct elog elog;
 
-/* Open for writing (truncates). names: the k class names. NULL with a
- * message in app_error(). */
+/* Open for writing: "-" is standard output, a device or pipe is written
+ * in place, any other path through a temporary file beside it
+ * (outpath.h), so that an existing log is replaced only by elog_place or
+ * elog_close, never by a run that fails before. names: the k class names.
+ * NULL with a message in app_error(). */
 elog *elog_open(const char *path, const char *const *names, int k, int with_file);
 /* Name the session in the first JSON record, after its faces:
  *   ...],"session":{"source":"clip.mp4","model":"models/default.model"}}
@@ -37,8 +40,15 @@ void elog_session(elog *l, const char *source, const char *model);
 /* file: the image's path for a log opened with_file (else ignored).
  * Returns 0, or -1 when the write failed (disk full). */
 int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r);
-/* Closes the file; returns -1 with "cannot write 'PATH': reason" in
- * app_error() when a write or the close failed. NULL is fine. */
+/* Put the log in place now (the run has started); it stays open. 0, or
+ * -1 with a message. */
+int elog_place(elog *l);
+/* Closes the file, putting it in place if elog_place has not; returns -1
+ * with "cannot write 'PATH': reason" in app_error() when a write or the
+ * close failed (an unplaced log is then removed). NULL is fine. */
 int elog_close(elog *l);
+/* Closes without a message; a log not yet placed is removed, leaving the
+ * old file (or none) as it was. NULL is fine. */
+void elog_discard(elog *l);
 
 #endif

@@ -34,6 +34,13 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed terminal or a dropped ssh session: stop as for Ctrl-C, so
+     * the recording is finished (an .mp4 is unplayable without its end)
+     * and the report written, rather than die mid-file. Under nohup
+     * (SIGHUP ignored) the run goes on, as asked. */
+    struct sigaction old;
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
     /* A closed --log - pipe is an EPIPE from the write, handled there. */
     signal(SIGPIPE, SIG_IGN);
 

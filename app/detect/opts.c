@@ -1,12 +1,14 @@
 /* opts.c - command-line parsing for emotion-detect; see opts.h. */
 #include "opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "app_err.h"
 #include "face.h"
@@ -24,6 +26,14 @@ static int has_ext(const char *path, const char *const *exts)
     return 0;
 }
 static const char *const log_exts[] = {"jsonl", "json", "csv", NULL};
+
+/* An existing device, pipe or socket: written in place, its name is not a
+ * format. */
+static int is_device(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
 static const char *const record_exts[] = {"avi", "mkv", "mp4", NULL};
 
 #ifndef ED_VERSION
@@ -78,9 +88,9 @@ void opts_usage(FILE *f)
 "      --record OUT.avi    the annotated video: .avi (MJPG) or .mkv (MPEG-4)\n"
 "                          stay playable if the program is killed; .mp4\n"
 "                          (MPEG-4) is playable only once recording ends\n"
-"      --overwrite         let --log and --record (and --out-dir's files)\n"
-"                          replace files an earlier run made; without it a\n"
-"                          name that holds a file is refused\n"
+"      --overwrite         let --log, --record and --report (and --out-dir's\n"
+"                          files) replace files an earlier run made; without\n"
+"                          it a name that holds a file is refused\n"
 "      --kiosk             fullscreen, no cursor, survive camera trouble\n"
 "      --mirror            start mirrored (key m toggles)\n"
 "      --max-frames N      stop after N frames\n"
@@ -293,8 +303,10 @@ static opts_status set_session_option(opts *o, int c, const char *val, FILE *err
         char *x = strchr(val, 'x'), *end;
         long cw = x ? strtol(val, &end, 10) : 0;
         long ch = x && end == x ? strtol(x + 1, &end, 10) : 0;
-        if (!x || *end || cw < 16 || ch < 16 || cw > 16384 || ch > 16384)
+        if (!x || *end || !isdigit((unsigned char)val[0]) || !isdigit((unsigned char)x[1]))
             rc = bad(err, "--camera-size", val, "must be WIDTHxHEIGHT, e.g. 1280x720");
+        else if (cw < 16 || ch < 16 || cw > 16384 || ch > 16384)
+            rc = bad(err, "--camera-size", val, "width and height must be between 16 and 16384");
         o->cam_w = (int)cw;
         o->cam_h = (int)ch;
         break;
@@ -456,8 +468,11 @@ static opts_status check_together(opts *o, int argc, char **argv, FILE *err)
         fprintf(err, "emotion-detect: --mirror flips the window; it excludes --headless\n");
         return OPTS_BAD_USAGE;
     }
-    /* "-": JSON lines on standard output, for a program reading them live. */
-    if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts)) {
+    /* "-": JSON lines on standard output, for a program reading them live;
+     * a device or pipe (/dev/null, a fifo) whatever its name: JSON lines
+     * unless it ends in .csv. */
+    if (o->log_path && strcmp(o->log_path, "-") && !has_ext(o->log_path, log_exts) &&
+        !is_device(o->log_path)) {
         fprintf(err, "emotion-detect: --log '%s': use a .jsonl or .csv name (try --help)\n",
                 o->log_path);
         return OPTS_BAD_USAGE;

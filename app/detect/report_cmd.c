@@ -25,8 +25,19 @@ const char *report_cmd_source_name(const app *a, char *buf, size_t len)
     return buf;
 }
 
+int report_cmd_refuse_existing(const char *opt, const char *dir)
+{
+    char files[SREPORT_N_FILES][4200];
+    sreport_paths(dir, files);
+    for (int i = 0; i < SREPORT_N_FILES; i++)
+        if (outpath_refuse_existing(opt, files[i]) != 0)
+            return -1;
+    return 0;
+}
+
 /* The report's files may not be any input or other output; the folder
- * must be writable. 0 to go on, or the exit code after one line. */
+ * must be writable; an earlier report in it is kept unless --overwrite.
+ * 0 to go on, or the exit code after one line. */
 static int check(const opts *o, const char *input, const char *model)
 {
     char files[SREPORT_N_FILES][4200];
@@ -41,7 +52,12 @@ static int check(const opts *o, const char *input, const char *model)
     for (int i = 0; i < SREPORT_N_FILES; i++)
         p[n++] = (outpath_path){"--report", files[i], OUTPATH_FILE_MKDIRS};
     p[n++] = (outpath_path){"--report", o->report_dir, OUTPATH_FOLDER};
-    return outpath_check_outputs(p, n);
+    int rc = outpath_check_outputs(p, n);
+    if (rc == 0 && !o->overwrite && report_cmd_refuse_existing("--report", o->report_dir) != 0) {
+        cli_err("%s", app_error());
+        rc = CLI_EXIT_USAGE;
+    }
+    return rc;
 }
 
 int report_cmd_check(const opts *o)

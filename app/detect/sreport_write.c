@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app_err.h"
 #include "cvw.h"
@@ -478,8 +479,15 @@ int sreport_write(const sreport_session *s, const char *dir)
     PART(write_json(s, paths[2]));
     PART(write_csv(s, paths[3]));
     PART(write_timeline(s, paths[0]));
-    if (have_faces)
+    if (have_faces) {
         PART(write_faces(s, paths[1]));
+    } else {
+        /* A report replacing another (--overwrite) keeps no faces of the
+         * earlier session beside its page. */
+        struct stat st;
+        if (lstat(paths[1], &st) == 0 && S_ISREG(st.st_mode))
+            unlink(paths[1]);
+    }
     PART(write_html(s, paths[4], have_faces));
 #undef PART
     if (rc)
