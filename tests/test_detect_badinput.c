@@ -114,6 +114,7 @@ int main(int argc, char **argv)
     /* Files, cameras, models: exit 1. */
     X(1, "no such file", "--headless", "--model", "/nonexistent/x.model");
     X(1, "damaged.model", "--headless", "--model", bad_model);
+    X(1, "': not a model file", "--headless", "--model", text); /* the path said once */
     /* A model of the other kind: an emotion model as the roll estimator,
      * a roll estimator as the emotion model. */
     X(1, "is not a roll model", "--headless", "--model", model, "--roll-model", model);

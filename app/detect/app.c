@@ -25,6 +25,15 @@ volatile sig_atomic_t app_interrupted;
 #define DEMO_CLIP "assets/demo.mp4"
 #define DEFAULT_ROLL_MODEL "models/roll.model"
 
+/* nn_error() after a failed load, without the path it starts with (the
+ * message here names the file once, as the option's value). */
+static const char *engine_reason(const char *path)
+{
+    const char *e = nn_error();
+    size_t n = strlen(path);
+    return !strncmp(e, path, n) && !strncmp(e + n, ": ", 2) ? e + n + 2 : e;
+}
+
 /* The model, with its class names, threads and precision. */
 static int load_model(app *a, const char *model)
 {
@@ -36,7 +45,7 @@ static int load_model(app *a, const char *model)
                         o->model ? "" : " (train one with emotion-train, or pass --model)");
     a->net = nn_net_load(model);
     if (!a->net)
-        return app_fail("model '%s': %s", model, nn_error());
+        return app_fail("model '%s': %s", model, engine_reason(model));
     if (rollest_is_roll_model(a->net))
         return app_fail("model '%s' is a roll model (emotion-train train --target roll): give "
                         "it as --roll-model, and an emotion model as --model", model);
@@ -59,7 +68,7 @@ static int load_roll_model(app *a, const char *path)
 {
     a->roll = nn_net_load(path);
     if (!a->roll)
-        return app_fail("--roll-model '%s': %s", path, nn_error());
+        return app_fail("--roll-model '%s': %s", path, engine_reason(path));
     if (!rollest_is_roll_model(a->roll))
         return app_fail("--roll-model '%s' is not a roll model (its classes are not roll bins; "
                         "train one with emotion-train train --target roll)", path);
