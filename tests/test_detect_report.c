@@ -219,23 +219,26 @@ static void check_wrong_input(const char *dir, const char *vid, const char *log,
     fg_free(&tiny);
     char *e = NULL;
     int rc;
+    /* Every run below writes or is refused into the one folder: --overwrite
+     * lets a later one replace the report an earlier one wrote (the
+     * refusals here are about the input, and write nothing either way). */
 
     /* the log's video still there, another one given */
-    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", other);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", log, "--input", other);
     CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") && strstr(e, "still there"),
               "another video beside the log's: exit %d: %s", rc, e ? e : "");
     free(e);
     /* the log's video gone: another frame rate, another frame size, images */
     CHECK(rename(vid, gone) == 0);
-    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", other);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", log, "--input", other);
     CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") && strstr(e, "frames/s"),
               "another frame rate: exit %d: %s", rc, e ? e : "");
     free(e);
-    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", small);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", log, "--input", small);
     CHECK_MSG(rc == 2 && e && strstr(e, "lies outside the 200x150 frames"),
               "another frame size: exit %d: %s", rc, e ? e : "");
     free(e);
-    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", imgs);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", log, "--input", imgs);
     CHECK_MSG(rc == 2 && e && strstr(e, "the log is of a video") && strstr(e, "a folder of images"),
               "images for a video: exit %d: %s", rc, e ? e : "");
     free(e);
@@ -246,7 +249,7 @@ static void check_wrong_input(const char *dir, const char *vid, const char *log,
     /* the log's video moved under its own name: the faces, no note */
     snprintf(p, sizeof p, "%s/faces.avi", elsewhere);
     CHECK(rename(gone, p) == 0);
-    rc = RUN(&e, "--report", rep, "--from-log", log, "--input", p);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", log, "--input", p);
     CHECK_MSG(rc == 0 && e && !strstr(e, "note:") && !strstr(e, "No faces.png"), "moved: exit %d: %s",
               rc, e ? e : "");
     free(e);
@@ -262,22 +265,22 @@ static void check_wrong_input(const char *dir, const char *vid, const char *log,
     rc = RUN(&e, "--headless", "-q", "--input", imgs, "--model", model, "--log", ilog);
     CHECK_MSG(rc == 0, "images: exit %d: %s", rc, e ? e : "");
     free(e);
-    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", imgs2);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", ilog, "--input", imgs2);
     CHECK_MSG(rc == 2 && e && strstr(e, "still there"), "another folder: exit %d: %s", rc,
               e ? e : "");
     free(e);
     snprintf(p, sizeof p, "%s/moved-imgs", elsewhere);
     CHECK(rename(imgs, p) == 0);
-    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", imgs2);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", ilog, "--input", imgs2);
     CHECK_MSG(rc == 2 && e && strstr(e, "is not the input of the log") &&
                   strstr(e, "the picture 'a.png'"),
               "another folder, the log's gone: exit %d: %s", rc, e ? e : "");
     free(e);
-    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", vid);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", ilog, "--input", vid);
     CHECK_MSG(rc == 2 && e && strstr(e, "the log is of images"), "a video for images: exit %d: %s",
               rc, e ? e : "");
     free(e);
-    rc = RUN(&e, "--report", rep, "--from-log", ilog, "--input", p);
+    rc = RUN(&e, "--overwrite", "--report", rep, "--from-log", ilog, "--input", p);
     CHECK_MSG(rc == 0 && e && !strstr(e, "No faces.png") && !strstr(e, "shows"),
               "images moved: exit %d: %s", rc, e ? e : "");
     free(e);
