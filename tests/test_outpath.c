@@ -184,6 +184,24 @@ int main(void)
     outpath_free_name(name, sizeof name, stem, "png");
     CHECK(!strcmp(name + strlen(dir), "/shot-3.png"));
 
+    /* An output folder inside a folder of input pictures: refused, however
+     * spelled and whether or not it exists; a sibling sharing a prefix,
+     * or a file as the input, is not inside. */
+    char data[4300], in1[4400], in2[4500], sib[4400];
+    snprintf(data, sizeof data, "%s/faces", dir);
+    snprintf(in1, sizeof in1, "%s/faces/rep", dir);
+    snprintf(in2, sizeof in2, "%s/faces/../faces/new/deeper", dir);
+    snprintf(sib, sizeof sib, "%s/facesrep", dir);
+    CHECK(mkdir(data, 0755) == 0);
+    CHECK(outpath_refuse_inside("--report", in1, "--data", data) == -1 && strstr(app_error(), "inside --data"));
+    CHECK(outpath_refuse_inside("--report", in2, "--data", data) == -1);
+    CHECK(outpath_refuse_inside("--report", data, "--data", data) == -1);
+    CHECK(outpath_refuse_inside("--report", sib, "--data", data) == 0);
+    CHECK(outpath_refuse_inside("--report", in1, "--data", a) == 0); /* a file (a CSV) */
+    CHECK(outpath_refuse_inside("--report", NULL, "--data", data) == 0);
+    CHECK(outpath_refuse_inside("--report", in1, "--val", NULL) == 0);
+    CHECK(rmdir(data) == 0);
+
     if (!test_failures)
         rp_rmdir(dir);
     return test_done("test_outpath");

@@ -827,6 +827,11 @@ int main(int argc, char **argv)
          * error, not an endless loop. */
         CHECK(run("eval --tta %s/a.model", dir) == 2);
         CHECK(run("info --json %s/a.model", dir) == 2);
+        /* A report inside the data folder would become a class of faces. */
+        CHECK(run("train --data %s/data --report %s/data/rep --arch %s/arch.txt --out %s/in.model", dir, dir,
+                  dir, dir) == 2);
+        snprintf(p3, sizeof p3, "%s/data/rep", dir);
+        CHECK(access(p3, F_OK) != 0);
         /* A resume may not change what the run is. */
         snprintf(p3, sizeof p3, "%s/b.model.ckpt", dir);
         CHECK(access(p3, R_OK) == 0);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -387,5 +388,29 @@ int outpath_check_outputs(const outpath_path *p, int n)
             return CLI_EXIT_FAIL;
         }
     }
+    return 0;
+}
+
+int outpath_refuse_inside(const char *opt, const char *path, const char *dir_opt, const char *dir)
+{
+    struct stat st;
+    char d[PATH_MAX], r[PATH_MAX], p[PATH_MAX];
+    if (!path || !dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(dir, d))
+        return 0;
+    /* The path need not exist yet: its nearest existing folder decides. */
+    snprintf(p, sizeof p, "%s", path);
+    while (!realpath(p, r)) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p) {
+            if (!realpath(slash == p ? "/" : ".", r))
+                return 0;
+            break;
+        }
+        *slash = 0;
+    }
+    size_t n = strlen(d);
+    if (!strcmp(r, d) || (!strncmp(r, d, n) && (r[n] == '/' || !strcmp(d, "/"))))
+        return app_fail("%s '%s' is inside %s '%s': its pictures would be read as that folder's "
+                        "next time; give another folder", opt, path, dir_opt, dir);
     return 0;
 }

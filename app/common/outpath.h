@@ -52,6 +52,12 @@ int outpath_refuse_existing(const char *opt, const char *path);
  * folder (or a path that is not a folder: the probe says so) passes. */
 int outpath_refuse_nonempty_dir(const char *opt, const char *dir);
 
+/* An output folder inside an input folder of pictures (--report inside
+ * --data): fails, since the next run reading that folder would take the
+ * output's pictures for its own (a report's PNGs as a class of training
+ * faces). dir that is not a folder (a CSV) holds nothing to mix into. */
+int outpath_refuse_inside(const char *opt, const char *path, const char *dir_opt, const char *dir);
+
 /* "STEM.EXT", or the first free "STEM-2.EXT", "STEM-3.EXT"... (names made
  * from the clock: two in one second must not replace each other). */
 void outpath_free_name(char *buf, size_t len, const char *stem, const char *ext);

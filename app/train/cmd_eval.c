@@ -207,6 +207,10 @@ static int check_outputs(const eval_opts *o, const char *models)
     }
     int rc = outpath_check_outputs(files, n);
     free(list);
+    if (!rc && outpath_refuse_inside("--report", o->report, "--data", o->data)) {
+        cli_err("eval: %s", app_error());
+        rc = CLI_EXIT_USAGE;
+    }
     if (!rc && !o->overwrite &&
         (outpath_refuse_existing("--json", o->json) != 0 ||
          outpath_refuse_nonempty_dir("--report", o->report) != 0)) {

@@ -202,6 +202,11 @@ static int setup_options(train_run *r, int argc, char **argv, checkpoint_state *
     int rc = outpath_check_outputs(files, (int)(sizeof files / sizeof *files));
     if (rc)
         return rc;
+    if (outpath_refuse_inside("--report", o->report, "--data", o->data) ||
+        outpath_refuse_inside("--report", o->report, "--val", o->val)) {
+        cli_err("train: %s", app_error());
+        return CLI_EXIT_USAGE;
+    }
     if (!o->overwrite && (rc = keep_earlier_run(o, *resume, saved)) != 0)
         return rc;
     if (o->swa > o->epochs) {
