@@ -22,14 +22,16 @@ static inline double rp_now(void)
 }
 
 /* Start argv with stdout/stderr into files; returns the pid or -1. */
-static inline pid_t rp_start(char *const *argv, const char *out, const char *err)
+/* Start argv with stdin read from the file in (NULL: /dev/null), stdout
+ * and stderr into out and err; its pid. */
+static inline pid_t rp_start_in(char *const *argv, const char *in, const char *out, const char *err)
 {
     pid_t pid = fork();
     if (pid != 0)
         return pid;
     int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fi = open("/dev/null", O_RDONLY);
+    int fi = open(in ? in : "/dev/null", O_RDONLY);
     if (fo < 0 || fe < 0 || fi < 0)
         _exit(127);
     dup2(fi, 0);
@@ -37,6 +39,23 @@ static inline pid_t rp_start(char *const *argv, const char *out, const char *err
     dup2(fe, 2);
     execv(argv[0], argv);
     _exit(127);
+}
+
+static inline pid_t rp_start(char *const *argv, const char *out, const char *err)
+{
+    return rp_start_in(argv, NULL, out, err);
+}
+
+/* Lines (newlines) in a file; 0 when it cannot be read. */
+static inline int rp_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, ch;
+    while (f && (ch = getc(f)) != EOF)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
 }
 
 /* Wait up to timeout seconds; kills on timeout and returns -1, else the

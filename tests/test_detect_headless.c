@@ -336,11 +336,7 @@ int main(int argc, char **argv)
                   strstr(e, "recorded 2 frames"),
               "a folder whose first image is 1x1: exit %d: %s", rc, e ? e : "");
     free(e);
-    c = rp_slurp(tlog);
-    lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
-    free(c);
+    lines = rp_count_lines(tlog);
     CHECK_MSG(lines == 3, "%d lines logged for 3 images", lines);
     CHECK_MSG(fg_count_frames(trec, &rw, &rh) == 2 && rw == 640 && rh == 480,
               "the recording: %dx%d", rw, rh);
@@ -388,11 +384,7 @@ int main(int argc, char **argv)
                             "--headless", "-q", "--input", folder, "--model", model,
                             "--log", log, "--loop", "--max-frames", "7", NULL};
     CHECK(rp_run(run_loop_dir, out, err, 60, NULL) == 0);
-    c = rp_slurp(log);
-    lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
-    free(c);
+    lines = rp_count_lines(log);
     CHECK_MSG(lines == 7, "%d lines for 7 looped images", lines);
 
     /* Ctrl-C mid-run: a clean exit and a playable recording of every frame
@@ -422,11 +414,7 @@ int main(int argc, char **argv)
     e = rp_slurp(err);
     CHECK_MSG(rc == 0, "exit %d after SIGINT: %s", rc, e ? e : "");
     free(e);
-    c = rp_slurp(log);
-    lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
-    free(c);
+    lines = rp_count_lines(log);
     long recorded = fg_count_frames(rec, &rw, &rh);
     CHECK_MSG(recorded == lines && lines > 0, "%ld frames recorded, %d logged", recorded, lines);
 
@@ -453,11 +441,7 @@ int main(int argc, char **argv)
     e = rp_slurp(err);
     CHECK_MSG(rc == 0 && e && strstr(e, "interrupted"), "exit %d after SIGHUP: %s", rc, e ? e : "");
     free(e);
-    c = rp_slurp(log);
-    lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
-    free(c);
+    lines = rp_count_lines(log);
     recorded = fg_count_frames(rec, &rw, &rh);
     CHECK_MSG(recorded == lines && lines > 0 && lines < 400, "after SIGHUP: %ld frames recorded, "
               "%d logged", recorded, lines);
@@ -478,11 +462,7 @@ int main(int argc, char **argv)
         usleep(5000);
     kill(pid, SIGHUP);
     rc = rp_wait(pid, 60, NULL);
-    c = rp_slurp(log);
-    lines = 0;
-    for (char *l = c; l && (l = strchr(l, '\n')); l++)
-        lines++;
-    free(c);
+    lines = rp_count_lines(log);
     CHECK_MSG(rc == 0 && lines == 60, "under nohup, SIGHUP: exit %d, %d of 60 frames logged", rc,
               lines);
 

@@ -163,26 +163,6 @@ static void check_files(const char *dir, int n_tracks, int want_faces)
     free(csv);
 }
 
-/* Run argv with stdin read from the file in, stdout and stderr into out
- * and err; its exit status. */
-static int run_stdin(char *const *argv, const char *in)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fi = open(in, O_RDONLY);
-        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fi < 0 || fo < 0 || fe < 0)
-            _exit(127);
-        dup2(fi, 0);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid < 0 ? -1 : rp_wait(pid, 120, NULL);
-}
-
 /* --from-log with an --input that is not the log's: each way the log can
  * tell is refused with exit 2 and one line (it used to write a report
  * whose faces came from the other file, exit 0); the log's input moved,
@@ -440,7 +420,8 @@ int main(int argc, char **argv)
     /* --from-log -: the log on standard input, the same report. */
     snprintf(rep2, sizeof rep2, "%s/from-stdin", dir);
     char *argv_in[] = {(char *)exe, "--report", rep2, "--from-log", "-", NULL};
-    rc = run_stdin(argv_in, log);
+    pid_t in_pid = rp_start_in(argv_in, log, out, err);
+    rc = in_pid < 0 ? -1 : rp_wait(in_pid, 120, NULL);
     e = rp_slurp(err);
     CHECK_MSG(rc == 0, "--from-log -: exit %d: %s", rc, e ? e : "");
     free(e);
