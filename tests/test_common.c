@@ -170,9 +170,7 @@ static void test_split_equals(void)
     for (int i = 0; i < n; i++)
         same &= !strcmp(out[i], want[i]);
     CHECK(same && out[n] == NULL);
-    free(out[1]);
-    free(out[6]);
-    free(out);
+    cli_free_args(out, n);
 }
 
 int main(void)

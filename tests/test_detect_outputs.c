@@ -372,7 +372,9 @@ int main(int argc, char **argv)
      * FFmpeg's scaler reads up to 16 bytes past a frame's end, which the
      * buffer must hold (under valgrind, when it is installed; the
      * reference kernels spare it the kernel timing). */
-    const char *vg = access("/usr/bin/valgrind", X_OK) == 0 ? "/usr/bin/valgrind" : NULL;
+    /* (an ASan build's binaries cannot run under valgrind) */
+    const char *vg = access("/usr/bin/valgrind", X_OK) == 0 && !getenv("NN_TEST_SANITIZED")
+                         ? "/usr/bin/valgrind" : NULL;
     if (vg) {
         char small[4300], vg_rec[4300];
         snprintf(small, sizeof small, "%s/small.avi", dir);

@@ -144,20 +144,22 @@ char **cli_split_equals(int argc, char **argv, int *n)
         const char *a = argv[i], *eq = strchr(a, '=');
         if (!strcmp(a, "--"))
             options = 0;
-        if (options && !strncmp(a, "--", 2) && eq && eq > a + 2) {
-            char *name = strndup(a, (size_t)(eq - a));
-            if (!name) {
-                free(out);
-                return NULL;
-            }
-            out[k++] = name;
-            out[k++] = (char *)eq + 1; /* the value stays in argv */
-        } else {
-            out[k++] = argv[i];
+        int split = options && !strncmp(a, "--", 2) && eq && eq > a + 2;
+        if (!(out[k++] = split ? strndup(a, (size_t)(eq - a)) : strdup(a)) ||
+            (split && !(out[k++] = strdup(eq + 1)))) {
+            cli_free_args(out, k);
+            return NULL;
         }
     }
     *n = k;
     return out;
+}
+
+void cli_free_args(char **args, int n)
+{
+    for (int i = 0; args && i < n; i++)
+        free(args[i]);
+    free(args);
 }
 
 int cli_precision(const char *opt, const char *val, int *out)

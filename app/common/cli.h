@@ -31,11 +31,10 @@ int cli_precision(const char *opt, const char *val, int *out);
  * stray argument reaching a parser's "every other option" branch). */
 const char *cli_value(int argc, char **argv, int *i);
 /* argv with every "--option=value" before a "--" split into "--option"
- * and "value" (the spelling getopt_long accepts), in a new NULL-ended
- * array of *n words; the split names are allocated, the other words are
- * argv's. Lives as long as the program (never freed). NULL when out of
- * memory. */
+ * and "value" (the spelling getopt_long accepts): a new NULL-ended array
+ * of *n copied words, for cli_free_args. NULL when out of memory. */
 char **cli_split_equals(int argc, char **argv, int *n);
+void cli_free_args(char **args, int n);
 
 /* The first "--option" that appears twice in argv (options named in
  * `flags`, a NULL-terminated list, take no value; every other one takes

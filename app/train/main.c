@@ -83,17 +83,24 @@ static void usage(FILE *f)
     fprintf(f, "\n'emotion-train COMMAND --help' describes a command's options.\n");
 }
 
-/* The arguments with "--option=value" split in two (kept for the program's life). */
-static char **g_args;
+static int dispatch(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
     cli_prog = "emotion-train";
-    if (!(g_args = cli_split_equals(argc, argv, &argc))) {
+    int n;
+    char **args = cli_split_equals(argc, argv, &n); /* "--option=value" in two */
+    if (!args) {
         cli_err("out of memory");
         return CLI_EXIT_FAIL;
     }
-    argv = g_args;
+    int rc = dispatch(n, args);
+    cli_free_args(args, n);
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
+{
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
