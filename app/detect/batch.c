@@ -96,7 +96,8 @@ static int add_input(list *l, const char *path)
         n++;
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n > 1) /* an empty folder has no array at all */
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
     size_t pl = strlen(path);
     while (pl > 1 && path[pl - 1] == '/')
         pl--;
