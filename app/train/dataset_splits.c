@@ -88,7 +88,9 @@ static int by_hash_then_index(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-int dataset_copy_groups(const dataset *ds, int *group)
+/* group[i] = the first image with image i's pixels (i itself when none
+ * comes earlier). */
+static int find_groups(const dataset *ds, int *group)
 {
     size_t len = (size_t)ds->w * ds->h;
     hashed_image *hs = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *hs);
@@ -117,34 +119,40 @@ int dataset_copy_groups(const dataset *ds, int *group)
                 }
     }
     free(hs);
-    /* An image has a copy if it leads a group another joined, or joined one. */
-    int copies = 0;
-    unsigned char *led = calloc(ds->n ? (size_t)ds->n : 1, 1);
-    if (!led) {
-        app_fail("out of memory");
-        return -1;
-    }
-    for (int i = 0; i < ds->n; i++)
+    return 0;
+}
+
+/* has_copy[i] = 1 for an image that joined a group or leads one another
+ * joined; returns how many. */
+static int flag_copies(const int *group, int n, unsigned char *has_copy)
+{
+    memset(has_copy, 0, (size_t)n);
+    for (int i = 0; i < n; i++)
         if (group[i] != i)
-            led[group[i]] = 1;
-    for (int i = 0; i < ds->n; i++)
-        copies += group[i] != i || led[i];
-    free(led);
+            has_copy[i] = has_copy[group[i]] = 1;
+    int copies = 0;
+    for (int i = 0; i < n; i++)
+        copies += has_copy[i];
+    return copies;
+}
+
+int dataset_copy_groups(const dataset *ds, int *group)
+{
+    unsigned char *has_copy = malloc(ds->n ? (size_t)ds->n : 1);
+    if (!has_copy)
+        return app_fail("out of memory");
+    int copies = find_groups(ds, group) < 0 ? -1 : flag_copies(group, ds->n, has_copy);
+    free(has_copy);
     return copies;
 }
 
 /* skip[i] = 1 for every image with an exact copy in ds; *with_copy gets
- * their number. group gets dataset_copy_groups' answer. */
+ * their number, group the groups. */
 static int mark_copies(const dataset *ds, int *group, unsigned char *skip, int *with_copy)
 {
-    int copies = dataset_copy_groups(ds, group);
-    if (copies < 0)
+    if (find_groups(ds, group) < 0)
         return -1;
-    memset(skip, 0, (size_t)ds->n);
-    for (int i = 0; i < ds->n; i++)
-        if (group[i] != i)
-            skip[i] = skip[group[i]] = 1;
-    *with_copy = copies;
+    *with_copy = flag_copies(group, ds->n, skip);
     return 0;
 }
 
