@@ -132,6 +132,12 @@ uint64_t nn_net_macs(const nn_net *net);    /* multiply-adds per image */
 int nn_net_n_layers(const nn_net *net);
 /* One-line description of layer i, e.g. "conv 64 3x3 valid -> 64x44x44". */
 const char *nn_net_layer_desc(const nn_net *net, int i, char *buf, size_t len);
+/* Profiling: with seconds non-NULL (n_layers entries), every FP32 or BF16
+ * forward pass adds each layer's wall time to seconds[i]; a convolution or
+ * batch norm that runs fused with the ReLU after it counts both on itself
+ * (the ReLU gets nothing), and an INT8 pass counts whole on the last layer.
+ * NULL stops it. Costs two clock reads per layer. */
+void nn_net_time_layers(nn_net *net, double *seconds);
 const char *nn_net_spec(const nn_net *net); /* normalized spec text */
 
 /* Class names in output order. nn_net_set_classes copies them; count must

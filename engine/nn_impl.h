@@ -374,6 +374,7 @@ struct nn_net {
     nn_precision precision;   /* FP32, BF16 (training GEMMs) or INT8 (inference) */
     nn_q8 *q8;                /* NULL unless calibrated for INT8 */
     nn_calib calib;           /* applied by inference passes (calib.c) */
+    double *layer_seconds;    /* NULL, or nn_net_time_layers' sums */
 };
 
 /* Inference's calibrated softmax: when the net has a calibration and ends

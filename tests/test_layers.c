@@ -348,6 +348,48 @@ static void batch_consistency(void)
     nn_net_free(net);
 }
 
+/* nn_net_time_layers: every layer that runs gets time, a ReLU fused into
+ * the layer before gets none, the sums stay within the passes' wall
+ * time, the outputs are those of an untimed pass, and NULL stops it. */
+static void layer_timer(void)
+{
+    nn_net *net = make("input 12x12x1\nconv 8 3x3 same bn relu\nmaxpool 2\nconv 8 3x3 same relu\n"
+                       "gap\ndense classes softmax\n", 3);
+    if (!net)
+        return;
+    nn_net_init(net, 5);
+    float x[144], untimed[3];
+    uint64_t s = 3;
+    for (int i = 0; i < 144; i++)
+        x[i] = nn_rand_uniform(&s);
+    memcpy(untimed, nn_net_forward(net, x, 1, 0), sizeof untimed);
+    const int n = nn_net_n_layers(net);
+    double t[16] = {0};
+    CHECK(n <= 16);
+    nn_net_time_layers(net, t);
+    double t0 = nn_now();
+    const float *p = NULL;
+    for (int r = 0; r < 3; r++)
+        p = nn_net_forward(net, x, 1, 0);
+    double wall = nn_now() - t0, sum = 0;
+    for (int k = 0; k < 3; k++)
+        CHECK(p[k] == untimed[k]);
+    for (int i = 0; i < n; i++) {
+        char d[128];
+        int fused_relu = net->layers[i].kind == NN_L_RELU &&
+                         (net->layers[i - 1].kind == NN_L_CONV || net->layers[i - 1].kind == NN_L_BN);
+        CHECK_MSG(i == 0 || fused_relu ? t[i] == 0 : t[i] > 0, "layer %d (%s): %g s", i,
+                  nn_net_layer_desc(net, i, d, sizeof d), t[i]);
+        sum += t[i];
+    }
+    CHECK_MSG(sum > 0 && sum <= wall, "layer times sum to %g s over passes of %g s", sum, wall);
+    nn_net_time_layers(net, NULL);
+    double before = t[1];
+    nn_net_forward(net, x, 1, 0);
+    CHECK(t[1] == before);
+    nn_net_free(net);
+}
+
 /* Subnormal products must come out as zero inside the engine, on every
  * thread, and stay subnormal in the caller's own arithmetic afterwards. */
 static volatile float subnormal = 1e-39f;
@@ -692,6 +734,7 @@ int main(void)
     bn_batch_stats_vs_double();
     conv_random_shapes();
     batch_consistency();
+    layer_timer();
     se_vs_double_and_threads();
     subnormals_flushed();
     return test_done("test_layers");

@@ -592,6 +592,17 @@ int main(int argc, char **argv)
                   "bench --model a.model printed: %s", out ? out : "(nothing)");
     }
     CHECK(run("bench --model %s/nope.model", dir) == 1);
+    /* --layers: a time for each layer that runs, named */
+    {
+        char cmd[1024];
+        snprintf(path, sizeof path, "%s/bench-layers.txt", dir);
+        snprintf(cmd, sizeof cmd, "%s bench --model %s/a.model --batch 2 --seconds 0.02 --layers >%s 2>&1",
+                 prog, dir, path);
+        CHECK(system(cmd) == 0);
+        const char *out = slurp(path);
+        CHECK_MSG(out && strstr(out, "layer1_us=") && strstr(out, " conv ") && strstr(out, " dense "),
+                  "bench --layers printed: %s", out ? out : "(nothing)");
+    }
 
     /* 6. --precision bf16 trains (or falls back to fp32 and says so), and
      * a resumed run keeps it; bench prints the kernels and precision */

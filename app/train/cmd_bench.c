@@ -100,6 +100,29 @@ done:
     return rc;
 }
 
+/* One face's mean time in each layer over `seconds` of passes, printed
+ * as layerI_us=T DESC lines (fused ReLUs count on the layer before). */
+static int time_layers(bench_ctx *b, double seconds)
+{
+    int n = nn_net_n_layers(b->net), runs = 0;
+    double *t = calloc((size_t)n, sizeof *t);
+    if (!t)
+        return -1;
+    b->n = 1;
+    nn_net_time_layers(b->net, t);
+    for (double start = nn_now(); runs < 20 || nn_now() - start < seconds; runs++)
+        if (run_infer(b))
+            break;
+    nn_net_time_layers(b->net, NULL);
+    char desc[160];
+    for (int i = 1; i < n; i++)
+        if (t[i] > 0)
+            printf("layer%d_us=%.1f %s\n", i, t[i] / runs * 1e6,
+                   nn_net_layer_desc(b->net, i, desc, sizeof desc));
+    free(t);
+    return 0;
+}
+
 static int run_train(void *arg)
 {
     bench_ctx *b = arg;
@@ -115,23 +138,30 @@ static int run_train(void *arg)
 int cmd_bench(int argc, char **argv)
 {
     const char *arch = "fer-classic", *model = NULL, *precision = "fp32";
-    int threads = 1, batch = 64, classes = 7, opencv = 0;
+    int threads = 1, batch = 64, classes = 7, opencv = 0, layers = 0;
     float seconds = 3;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: emotion-train bench [--arch NAME|FILE | --model M] [--threads N] [--batch N]\n"
                    "                           [--seconds S] [--opencv] [--precision fp32|bf16|auto|int8]\n"
+                   "                           [--layers]\n"
                    "Prints params, macs, infer_batch1_us, infer_batch64_img_per_s, train_batch64_img_per_s;\n"
                    "--model times a trained model's own weights (fresh ones have none of the tiny\n"
                    "values training leaves); --opencv also runs the same net exported to ONNX in\n"
                    "OpenCV's DNN module. --precision bf16|auto sets the training products' arithmetic\n"
                    "(see train --help; inference stays FP32); int8 times the inference passes in INT8\n"
-                   "(with --model: its calibration, else one on the random inputs; training FP32).\n");
+                   "(with --model: its calibration, else one on the random inputs; training FP32).\n"
+                   "--layers also prints layerI_us=T DESC: one face's mean time in layer I (a fused\n"
+                   "ReLU counts on the layer before it; an INT8 pass counts whole on the last layer).\n");
             return CLI_EXIT_OK;
         }
         if (!strcmp(argv[i], "--opencv")) {
             opencv = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--layers")) {
+            layers = 1;
             continue;
         }
         if (!(v = cli_value(argc, argv, &i)))
@@ -219,6 +249,10 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     printf("infer_batch1_us=%.1f\n", t1 * 1e6);
+    if (layers && time_layers(&b, seconds)) {
+        cli_err("bench: out of memory");
+        goto done;
+    }
     printf("infer_batch%d_img_per_s=%.1f\n", batch, batch / tb);
     printf("train_batch%d_img_per_s=%.1f\n", batch, batch / tt);
     fflush(stdout);
