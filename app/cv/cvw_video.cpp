@@ -441,8 +441,7 @@ extern "C" double cvw_capture_fps(const cvw_capture *c)
     if (!c)
         return 0;
     return cvw::guard("capture fps", 0.0, [&]() -> double {
-        double fps = const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FPS);
-        return (fps > 0 && fps < 1000) ? fps : 0;
+        return const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FPS);
     });
 }
 
@@ -630,8 +629,9 @@ extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, d
         wr->h = h;
         wr->path = p;
         wr->name = name;
-        if (!(fps > 0 && fps < 1000))
-            fps = 25;
+        /* Matroska's millisecond clock and FFmpeg's AVI writer hold no
+         * more than 1000 frames/s. */
+        fps = fps > 1000 && fps <= CVW_FPS_MAX ? 1000 : fps > 0 && fps <= 1000 ? fps : 25;
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
             fail(name + ": cannot open a video writer");
             delete wr;
