@@ -138,7 +138,9 @@ long cvw_capture_frame_count(const cvw_capture *cap);
 double cvw_capture_pos_ms(const cvw_capture *cap);
 void cvw_capture_close(cvw_capture *cap); /* frees cap; NULL is fine */
 
-/* Read an image file as 8-bit BGR; *pixels is malloc'd (free()), w*h*3. */
+/* Read an image file as 8-bit BGR; *pixels is malloc'd (free()), w*h*3.
+ * Deeper pictures are scaled: 16-bit values over 257, floats as 0..1
+ * (clipped); signed-integer ones are refused by name. */
 int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h);
 
 /* A face box, or any rectangle, in pixels. */
