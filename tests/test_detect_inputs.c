@@ -1,7 +1,8 @@
 /* test_detect_inputs.c - emotion-detect end to end on inputs new users
  * brought that were taken without a word and came out wrong: a video at a
  * high frame rate (its frame times), and one whose container reports no
- * usable rate (the guess said once).
+ * usable rate (the guess said once); pictures whose names are not UTF-8
+ * (the log stays valid JSON, --from-log still takes the folder).
  * Usage: test_detect_inputs PATH/TO/emotion-detect */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "detect_model.h"
 #include "facegen.h"
+#include "jsonw.h"
 #include "runprog.h"
 #include "testutil.h"
 
@@ -68,6 +70,57 @@ static void test_frame_rates(void)
     }
 }
 
+/* A folder of the test picture under names in Latin-1 and plain bytes:
+ * the log and the report's JSON are valid UTF-8 (each bad byte U+FFFD),
+ * and a report from the log finds the pictures again in the folder (it
+ * compared the log's names with the raw ones and refused the folder). */
+static void test_names_not_utf8(void)
+{
+    const char *srcdir = getenv("NN_TEST_SRCDIR");
+    char pic[4200], folder[4300], log[4300], rep[4300], rep2[4300], path[4400];
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", srcdir ? srcdir : ".");
+    snprintf(folder, sizeof folder, "%s/names", dir);
+    snprintf(log, sizeof log, "%s/names.jsonl", dir);
+    snprintf(rep, sizeof rep, "%s/names-report", dir);
+    snprintf(rep2, sizeof rep2, "%s/names-report2", dir);
+    CHECK(mkdir(folder, 0755) == 0);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(pic, &px, &w, &h) == 0, "%s (set NN_TEST_SRCDIR to the source tree)",
+              cvw_error());
+    const char *names[] = {"a.png", "caf\xe9.png", "\xff.png"};
+    for (int i = 0; i < 3 && px; i++) {
+        snprintf(path, sizeof path, "%s/%s", folder, names[i]);
+        CHECK(cvw_write_image(path, px, w, h, 3) == 0);
+    }
+    free(px);
+    char *e = NULL;
+    int rc = rp_run_args(exe, out, err, 120, &e, "--headless", "-q", "--input", folder, "--model",
+                         model, "--log", log, "--report", rep, NULL);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+    free(e);
+    snprintf(path, sizeof path, "%s/summary.json", rep);
+    const char *outputs[] = {log, path};
+    for (int i = 0; i < 2; i++) {
+        char *text = rp_slurp(outputs[i]), fixed[1 << 16];
+        size_t n = text ? jsonw_utf8(fixed, sizeof fixed, text) : 0;
+        CHECK_MSG(text && n < sizeof fixed && !strcmp(fixed, text), "%s is not valid UTF-8",
+                  outputs[i]);
+        if (i == 0)
+            CHECK_MSG(text && strstr(text, "/caf\\ufffd.png\"") && strstr(text, "/\\ufffd.png\"") &&
+                          rp_count_lines(log) == 3,
+                      "the log: %s", text ? text : "(none)");
+        free(text);
+    }
+    rc = rp_run_args(exe, out, err, 120, &e, "--from-log", log, "--input", folder, "--model",
+                     model, "--report", rep2, NULL);
+    CHECK_MSG(rc == 0 && e && !strstr(e, "not the input") && !strstr(e, "No faces.png"),
+              "--from-log: exit %d: %s", rc, e ? e : "");
+    free(e);
+    snprintf(path, sizeof path, "%s/faces.png", rep2);
+    CHECK(access(path, F_OK) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -85,6 +138,7 @@ int main(int argc, char **argv)
     snprintf(err, sizeof err, "%s/err.txt", dir);
     CHECK(make_test_model(model) == 0);
     test_frame_rates();
+    test_names_not_utf8();
     int rc = test_done("test_detect_inputs");
     if (rc == 0)
         rp_rmdir(dir);

@@ -14,6 +14,7 @@
 #include "app_err.h"
 #include "cvw.h"
 #include "jsonr.h"
+#include "jsonw.h"
 #include "source.h"
 
 #define CROP_MAX 160 /* a kept crop's longer side, pixels */
@@ -457,9 +458,14 @@ int sreport_fetch_faces(sreport_session *s, const char *path)
                 continue;
             /* A log of images names each frame's picture: this must be it
              * (by name: the folder may have moved). */
-            if (t->best_file && f->file && strcmp(base_name(t->best_file), base_name(f->file))) {
+            /* The log has the name as valid UTF-8 (jsonw_string): so
+             * must the name on disk before they compare. */
+            char disk[1024];
+            if (f->file)
+                jsonw_utf8(disk, sizeof disk, base_name(f->file));
+            if (t->best_file && f->file && strcmp(base_name(t->best_file), disk)) {
                 app_fail("the log's frame %ld is the picture '%s', in '%s' it is '%s'",
-                         f->index, base_name(t->best_file), path, base_name(f->file));
+                         f->index, base_name(t->best_file), path, disk);
                 source_close(src);
                 return SREPORT_NOT_THE_SOURCE;
             }
