@@ -350,9 +350,18 @@ sreport_session *sreport_read_log(const char *path)
             s->probe_t_ms = jsonr_num(jsonr_get(v, "t_ms"), 0);
         }
         r.n = 0;
-        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
+        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++) {
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
+            /* One track is one face: a second with its id in the same frame
+             * (a hand-made log) would be merged into it without a word. */
+            for (int j = 0; ok && j < r.n - 1; j++)
+                if (r.faces[j].id == r.faces[r.n - 1].id) {
+                    ok = 0;
+                    app_fail("%s: line %ld: face id %d twice in frame %ld", path, no,
+                             r.faces[j].id, frame_no);
+                }
+        }
         if (ok && add_frame(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0, file) != 0)
             ok = 0;
         jsonr_free(v);
