@@ -2,7 +2,8 @@
  * brought that were taken without a word and came out wrong: a video at a
  * high frame rate (its frame times), and one whose container reports no
  * usable rate (the guess said once); pictures whose names are not UTF-8
- * (the log stays valid JSON, --from-log still takes the folder).
+ * (the log stays valid JSON, --from-log still takes the folder); a report
+ * on pictures (a count of pictures, not a made-up duration).
  * Usage: test_detect_inputs PATH/TO/emotion-detect */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,54 @@ static void test_names_not_utf8(void)
     CHECK(access(path, F_OK) == 0);
 }
 
+/* A report on a folder of pictures, from the run and from its log, counts
+ * pictures: it gave them a duration of one second each and a rate of 1
+ * frame/s, figures of nothing. */
+static void test_stills_report(void)
+{
+    const char *srcdir = getenv("NN_TEST_SRCDIR");
+    char pic[4200], folder[4300], log[4300], rep[2][4300], path[8800];
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", srcdir ? srcdir : ".");
+    snprintf(folder, sizeof folder, "%s/stills", dir);
+    snprintf(log, sizeof log, "%s/stills.jsonl", dir);
+    CHECK(mkdir(folder, 0755) == 0);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(pic, &px, &w, &h) == 0, "%s", cvw_error());
+    for (int i = 0; i < 4 && px; i++) {
+        snprintf(path, sizeof path, "%s/p%d.png", folder, i);
+        CHECK(cvw_write_image(path, px, w, h, 3) == 0);
+    }
+    free(px);
+    for (int run = 0; run < 2; run++) {
+        snprintf(rep[run], sizeof rep[run], "%s/stills-report%d", dir, run);
+        char *e = NULL;
+        int rc = run ? rp_run_args(exe, out, err, 120, &e, "--from-log", log, "--report",
+                                   rep[run], NULL)
+                     : rp_run_args(exe, out, err, 120, &e, "--headless", "-q", "--input", folder,
+                                   "--model", model, "--log", log, "--report", rep[run], NULL);
+        CHECK_MSG(rc == 0 && e && strstr(e, "report of 4 pictures"), "run %d: exit %d: %s", run,
+                  rc, e ? e : "");
+        free(e);
+        snprintf(path, sizeof path, "%s/summary.json", rep[run]);
+        char *json = rp_slurp(path);
+        CHECK_MSG(json && strstr(json, "\"pictures\": 4,") && strstr(json, "\"duration_s\": null") &&
+                      strstr(json, "\"fps\": null"),
+                  "run %d: %s", run, json ? json : "(no summary.json)");
+        free(json);
+        snprintf(path, sizeof path, "%s/index.html", rep[run]);
+        char *html = rp_slurp(path);
+        CHECK_MSG(html && strstr(html, ">pictures</th><td class=\"l\">4<") &&
+                      !strstr(html, ">duration<") && !strstr(html, ">frames/s<"),
+                  "run %d: the page's figures", run);
+        free(html);
+        snprintf(path, sizeof path, "%s/summary.csv", rep[run]);
+        char *csv = rp_slurp(path);
+        CHECK_MSG(csv && strstr(csv, ",4,,\n"), "run %d: %s", run, csv ? csv : "(none)");
+        free(csv);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -139,6 +188,7 @@ int main(int argc, char **argv)
     CHECK(make_test_model(model) == 0);
     test_frame_rates();
     test_names_not_utf8();
+    test_stills_report();
     int rc = test_done("test_detect_inputs");
     if (rc == 0)
         rp_rmdir(dir);

@@ -163,6 +163,7 @@ static int add_frame(sreport_session *s, long frame, double t_ms, const pipeline
                      const uint8_t *bgr, int w, int h, const char *file)
 {
     double t = as_logged(t_ms, "%.1f") / 1e3;
+    s->with_files |= file != NULL;
     if (s->frames == 0 || t < s->first_t)
         s->first_t = t;
     if (s->frames == 0 || t > s->last_t)
@@ -220,10 +221,12 @@ static int add_frame(sreport_session *s, long frame, double t_ms, const pipeline
     return 0;
 }
 
+int sreport_stills(const sreport_session *s) { return s->with_files; }
+
 int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
-           int w, int h)
+           int w, int h, const char *file)
 {
-    return add_frame(s, frame, t_ms, r, bgr, w, h, NULL);
+    return add_frame(s, frame, t_ms, r, bgr, w, h, file);
 }
 
 /* ---- reading a log back ---------------------------------------------- */
@@ -344,7 +347,6 @@ sreport_session *sreport_read_log(const char *path)
         if (sess)
             sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
         const char *file = jsonr_str(jsonr_get(v, "file"));
-        s->with_files |= file != NULL;
         if (s->frames == 0 || frame_no > s->probe_frame) {
             s->probe_frame = frame_no;
             s->probe_t_ms = jsonr_num(jsonr_get(v, "t_ms"), 0);
