@@ -225,7 +225,8 @@ static void put_chunk(FILE *f, const char *type, const unsigned char *body, size
     if (!tb)
         return;
     memcpy(tb, type, 4);
-    memcpy(tb + 4, body, len);
+    if (len)
+        memcpy(tb + 4, body, len); /* IEND has no body */
     put_be32(be, (uint32_t)len);
     fwrite(be, 1, 4, f);
     fwrite(tb, 1, 4 + len, f);
