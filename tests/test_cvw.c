@@ -5,7 +5,8 @@
  * unknown extensions, non-models for the DNN loader) that return -1 or
  * NULL and name the file; damaged PNGs named with a reason and odd ones
  * read, without a word from the decoders on stderr, and stderr never
- * taken from the other threads while a picture decodes.
+ * taken from the other threads while a picture decodes; 16-bit PNGs and
+ * float TIFFs read as their 8-bit picture.
  * Needs assets/astronaut.png under $NN_TEST_SRCDIR. */
 #include "cvw.h"
 #include "nn_impl.h"
@@ -208,6 +209,160 @@ static void write_with_chunk(const char *path, const char *data, size_t len, siz
     free(tb);
 }
 
+/* ---- Pictures of other depths, scaled to 8 bits ---------------------------- */
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* One PNG chunk: length, type, body, CRC of type and body. */
+static void put_chunk(FILE *f, const char *type, const unsigned char *body, size_t len)
+{
+    unsigned char be[4], *tb = malloc(4 + len);
+    CHECK(tb != NULL);
+    if (!tb)
+        return;
+    memcpy(tb, type, 4);
+    if (len)
+        memcpy(tb + 4, body, len); /* IEND has no body */
+    put_be32(be, (uint32_t)len);
+    fwrite(be, 1, 4, f);
+    fwrite(tb, 1, 4 + len, f);
+    put_be32(be, crc32_png(tb, 4 + len));
+    fwrite(be, 1, 4, f);
+    free(tb);
+}
+
+/* gray as a 16-bit gray PNG, each value v stored as v * 257 (so 255 is
+ * 65535), the image data in stored (uncompressed) deflate blocks. */
+static int write_png16(const char *path, const uint8_t *gray, int w, int h)
+{
+    size_t row = 1 + (size_t)w * 2, raw_len = row * h;
+    size_t n_blocks = (raw_len + 65534) / 65535;
+    unsigned char *raw = malloc(raw_len), *z = malloc(2 + raw_len + 5 * n_blocks + 4);
+    FILE *f = raw && z ? fopen(path, "wb") : NULL;
+    if (!f) {
+        free(raw);
+        free(z);
+        return -1;
+    }
+    for (int y = 0; y < h; y++) {
+        unsigned char *r = raw + row * y;
+        r[0] = 0; /* no filter */
+        for (int x = 0; x < w; x++)
+            r[1 + 2 * x] = r[2 + 2 * x] = gray[(size_t)y * w + x]; /* v * 257, big-endian */
+    }
+    size_t zn = 0;
+    uint32_t a = 1, b = 0; /* Adler-32 of the raw data */
+    z[zn++] = 0x78;
+    z[zn++] = 0x01;
+    for (size_t at = 0; at < raw_len; at += 65535) {
+        size_t n = raw_len - at < 65535 ? raw_len - at : 65535;
+        z[zn++] = at + n == raw_len; /* BFINAL, stored */
+        z[zn++] = (unsigned char)n, z[zn++] = (unsigned char)(n >> 8);
+        z[zn++] = (unsigned char)~n, z[zn++] = (unsigned char)(~n >> 8);
+        memcpy(z + zn, raw + at, n);
+        zn += n;
+    }
+    for (size_t i = 0; i < raw_len; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    put_be32(z + zn, b << 16 | a);
+    zn += 4;
+    unsigned char ihdr[13] = {0};
+    put_be32(ihdr, (uint32_t)w);
+    put_be32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 16; /* bits per sample; colour type 0, gray */
+    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+    put_chunk(f, "IHDR", ihdr, sizeof ihdr);
+    put_chunk(f, "IDAT", z, zn);
+    put_chunk(f, "IEND", NULL, 0);
+    free(raw);
+    free(z);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static void put_le(FILE *f, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        fputc((int)(v >> (8 * i)) & 0xFF, f);
+}
+
+/* gray as a 32-bit float gray TIFF, v stored as v / 255 (0..1), one
+ * uncompressed strip after the one directory. */
+static int write_tiff_float(const char *path, const uint8_t *gray, int w, int h)
+{
+    static const uint16_t tags[10] = {256, 257, 258, 259, 262, 273, 277, 278, 279, 339};
+    const uint32_t data_at = 8 + 2 + 10 * 12 + 4, bytes = (uint32_t)w * h * 4;
+    const uint32_t values[10] = {(uint32_t)w, (uint32_t)h, 32, 1 /* uncompressed */,
+                                 1 /* black is zero */, data_at, 1, (uint32_t)h, bytes,
+                                 3 /* IEEE float */};
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fwrite("II*\0", 1, 4, f);
+    put_le(f, 8, 4);
+    put_le(f, 10, 2);
+    for (int i = 0; i < 10; i++) {
+        int is_long = tags[i] <= 257 || tags[i] == 273 || tags[i] == 278 || tags[i] == 279;
+        put_le(f, tags[i], 2);
+        put_le(f, is_long ? 4 : 3, 2); /* LONG or SHORT */
+        put_le(f, 1, 4);
+        put_le(f, values[i], 4); /* a SHORT fills the field's first two bytes */
+    }
+    put_le(f, 0, 4); /* no next directory */
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        float v = gray[i] / 255.0f;
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        put_le(f, u, 4);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* A 16-bit PNG and a float TIFF of the picture read as the 8-bit picture
+ * (16-bit values were divided by 256, off by one from 128 up; floats,
+ * 0..1, were taken as 0..255: black). */
+static void check_depths(const picture *pic)
+{
+    int w = pic->w < 200 ? pic->w : 200, h = pic->h < 150 ? pic->h : 150;
+    uint8_t *crop = malloc((size_t)w * h);
+    CHECK(crop != NULL);
+    if (!crop)
+        return;
+    for (int y = 0; y < h; y++)
+        memcpy(crop + (size_t)y * w, pic->gray + (size_t)y * pic->w, (size_t)w);
+    /* every value too, so each is scaled right */
+    for (int v = 0; v < 256 && v < w * h; v++)
+        crop[v] = (uint8_t)v;
+    char path[512];
+    for (int kind = 0; kind < 2; kind++) {
+        tmp_path(path, sizeof path, kind ? "float.tiff" : "deep.png");
+        CHECK(kind ? write_tiff_float(path, crop, w, h) == 0 : write_png16(path, crop, w, h) == 0);
+        uint8_t *got = NULL, *bgr = NULL;
+        int gw = 0, gh = 0, bw = 0, bh = 0;
+        int rc = cvw_read_gray(path, &got, &gw, &gh);
+        CHECK_MSG(rc == 0 && gw == w && gh == h, "%s: %s", path, cvw_error());
+        long wrong = 0, first = -1;
+        for (size_t i = 0; rc == 0 && i < (size_t)w * h; i++)
+            if (got[i] != crop[i] && wrong++ == 0)
+                first = (long)i;
+        CHECK_MSG(rc == 0 && wrong == 0, "%s: %ld of %d pixels differ, first %ld: %d, not %d",
+                  path, wrong, w * h, first, first >= 0 ? got[first] : 0,
+                  first >= 0 ? crop[first] : 0);
+        rc = cvw_read_bgr(path, &bgr, &bw, &bh);
+        CHECK(rc == 0 && bw == w && bh == h && bgr[0] == crop[0] && bgr[3 * 200] == crop[200] &&
+              bgr[3 * 200 + 2] == crop[200]);
+        free(got);
+        free(bgr);
+        remove(path);
+    }
+    free(crop);
+}
+
 /* Standard error (fd 2) into a file while f runs; returns what it got. */
 static char *stderr_of(void (*f)(void *), void *arg)
 {
@@ -384,6 +539,7 @@ int main(void)
     if (rc == 0) {
         check_images(&pic, asset);
         check_png_quiet(asset);
+        check_depths(&pic);
     }
     free(pic.gray);
     /* leave nothing behind */

@@ -198,6 +198,38 @@ static void test_folder(void)
     CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
 }
 
+/* Folders whose names differ only by case, or are synonyms, become one
+ * class, and the data set says which (it merged them without a word). */
+static void test_merged_folders(void)
+{
+    const char *dirs[] = {"Happy", "happy", "anger", "angry", "sad"};
+    for (int i = 0; i < 5; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "merge/%s", dirs[i]);
+        mkdir_p(rel);
+        snprintf(rel, sizeof rel, "merge/%s/x.png", dirs[i]);
+        write_gray(rel, 48, 48, (uint8_t)(40 + i));
+    }
+    char root[512];
+    snprintf(root, sizeof root, "%s/merge", tmpdir);
+    dataset_load_opts o = {.w = 48, .h = 48, .threads = 1};
+    dataset *ds = dataset_load(root, &o);
+    CHECK_MSG(ds != NULL, "%s", app_error());
+    if (!ds)
+        return;
+    CHECK(ds->n_classes == 3 && ds->n == 5);
+    /* one line per merged class, none for sad */
+    CHECK_MSG(ds->merged && !strcmp(ds->merged, "'Happy', 'happy' merged into class 'happy'\n"
+                                                 "'anger', 'angry' merged into class 'angry'\n"),
+              "%s", ds->merged ? ds->merged : "(no note)");
+    dataset_free(ds);
+    /* None merged: no note. */
+    snprintf(root, sizeof root, "%s/faces", tmpdir);
+    ds = dataset_load(root, &o);
+    CHECK(ds && ds->merged == NULL);
+    dataset_free(ds);
+}
+
 static void test_split_folders(void)
 {
     /* FER2013's download layout: train/ and test/, each with classes. */
@@ -690,6 +722,7 @@ int main(void)
     }
     test_normalize();
     test_folder();
+    test_merged_folders();
     test_split_folders();
     test_csv();
     test_csv_mutations();

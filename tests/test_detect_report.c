@@ -508,6 +508,19 @@ int main(int argc, char **argv)
         free(e);
     }
 
+    /* One face id twice in a frame (a hand-made log): refused with its
+     * line, not merged into one track. */
+    const char *twice = "{\"frame\":0,\"t_ms\":0.0,\"faces\":[]}\n"
+        "{\"frame\":1,\"t_ms\":40.0,\"faces\":["
+        "{\"id\":3,\"box\":[0,0,9,9],\"emotion\":\"a\",\"confidence\":1,\"probs\":{\"a\":1}},"
+        "{\"id\":3,\"box\":[20,0,9,9],\"emotion\":\"a\",\"confidence\":1,\"probs\":{\"a\":1}}"
+        "]}\n";
+    CHECK(rp_write(p, twice, strlen(twice)) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
+    CHECK_MSG(rc == 1 && e && strstr(e, "line 2: face id 3 twice in frame 1"), "exit %d: %s", rc,
+              e ? e : "");
+    free(e);
+
     /* The window (SDL's dummy driver) writes its report too, when it is
      * closed (here by Ctrl-C once every frame is logged). */
     setenv("SDL_VIDEODRIVER", "dummy", 1);

@@ -111,6 +111,28 @@ static void test_escape_cut(void)
     CHECK(jsonw_escape(buf, 1, s) == full && buf[0] == 0);
 }
 
+/* A name as a reader of jsonw_string's output gets it back: what a name
+ * on disk is compared with (--from-log on a folder). */
+static void test_utf8(void)
+{
+    const char *cases[][2] = {
+        {"caf\xc3\xa9 \xf0\x9f\x98\x80.png", "caf\xc3\xa9 \xf0\x9f\x98\x80.png"},
+        {"\xff.png", "\xef\xbf\xbd.png"},
+        {"caf\xe9", "caf\xef\xbf\xbd"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"a\"b\n", "a\"b\n"}, /* nothing escaped */
+        {"", ""},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t need = jsonw_utf8(buf, sizeof buf, cases[i][0]);
+        CHECK_MSG(need == strlen(cases[i][1]) && !strcmp(buf, cases[i][1]), "case %zu: [%s]", i,
+                  buf);
+    }
+    CHECK(jsonw_utf8(buf, 0, "x") == 1);
+    CHECK(jsonw_utf8(buf, 3, "\xffz") == 4 && buf[2] == 0); /* cut like snprintf */
+}
+
 static void test_numbers(void)
 {
     struct { double v; int digits; const char *want; } cases[] = {
@@ -137,6 +159,7 @@ int main(void)
 {
     test_strings();
     test_escape_cut();
+    test_utf8();
     test_numbers();
     return test_done("test_jsonw");
 }

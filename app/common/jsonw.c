@@ -107,6 +107,19 @@ size_t jsonw_escape(char *buf, size_t len, const char *s)
     return m.need;
 }
 
+size_t jsonw_utf8(char *buf, size_t len, const char *str)
+{
+    membuf m = {buf, len, 0};
+    for (const unsigned char *s = (const unsigned char *)(str ? str : ""); *s;) {
+        int n = utf8_len(s);
+        to_mem(n ? (const char *)s : "\xef\xbf\xbd", n ? (size_t)n : 3, &m);
+        s += n ? n : 1;
+    }
+    if (len > 0)
+        buf[m.need < len ? m.need : len - 1] = 0;
+    return m.need;
+}
+
 void jsonw_number(FILE *f, double v, int digits)
 {
     if (!isfinite(v))

@@ -17,6 +17,12 @@ void jsonw_string(FILE *f, const char *s);
  * inside an escape, so callers check the return against len. */
 size_t jsonw_escape(char *buf, size_t len, const char *s);
 
+/* s as a JSON reader gets it back from jsonw_string: each byte of invalid
+ * UTF-8 replaced by U+FFFD (EF BF BD), the rest copied; for comparing a
+ * name on disk with one read from a log. Into buf like jsonw_escape: the
+ * return is the length the full result needs. */
+size_t jsonw_utf8(char *buf, size_t len, const char *s);
+
 /* A number with `digits` significant digits; null when not finite (JSON
  * has no NaN or infinity). */
 void jsonw_number(FILE *f, double v, int digits);

@@ -125,15 +125,22 @@ cvw_capture *cvw_capture_open_file(const char *path);
 int cvw_capture_read(cvw_capture *cap, uint8_t *bgr, size_t cap_bytes, int *w, int *h);
 int cvw_capture_width(const cvw_capture *cap);
 int cvw_capture_height(const cvw_capture *cap);
-/* Frames per second the source reports, or 0 when unknown. */
+/* Frames per second as the source reports it: 0 when unknown, and maybe
+ * NaN, infinite or absurd from a damaged container; see CVW_FPS_MAX. */
 double cvw_capture_fps(const cvw_capture *cap);
+/* The highest frame rate taken as real: frames 0.1 ms apart (the log's
+ * resolution) stay apart, and MPEG-4's time base holds it. High-speed
+ * footage (240, 960, 1000 fps) is well inside. */
+#define CVW_FPS_MAX 10000.0
 /* Frame count a file reports (an estimate for some containers), or -1. */
 long cvw_capture_frame_count(const cvw_capture *cap);
 /* Position of the last frame read, in milliseconds (files), or -1. */
 double cvw_capture_pos_ms(const cvw_capture *cap);
 void cvw_capture_close(cvw_capture *cap); /* frees cap; NULL is fine */
 
-/* Read an image file as 8-bit BGR; *pixels is malloc'd (free()), w*h*3. */
+/* Read an image file as 8-bit BGR; *pixels is malloc'd (free()), w*h*3.
+ * Deeper pictures are scaled: 16-bit values over 257, floats as 0..1
+ * (clipped); signed-integer ones are refused by name. */
 int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h);
 
 /* A face box, or any rectangle, in pixels. */
@@ -165,6 +172,8 @@ void cvw_set_threads(int n);
  * the end of a frame. */
 #define CVW_WRITER_PAD 64
 typedef struct cvw_writer cvw_writer;
+/* fps: up to 1000 as given (what every container above holds), faster
+ * rates (to CVW_FPS_MAX) as 1000, and 25 for one that is not a rate. */
 cvw_writer *cvw_writer_open(const char *path, double fps, int w, int h);
 /* The same, writing path but naming shown in messages (a temporary file
  * that becomes shown; cvw_writer_moved tells the writer its new name). */

@@ -262,12 +262,15 @@ std::string write_problem(const char *path)
     return "";
 }
 
-// Copy a frame of any depth/channels into packed 8-bit BGR.
+// Copy a frame of any depth/channels into packed 8-bit BGR: 16-bit values
+// over 257 (65535 is white), floats (a float TIFF) taken as 0..1 and
+// clipped. Signed integers are refused before (cvw_read_bgr).
 void to_bgr8(const cv::Mat &in, cv::Mat &out)
 {
     cv::Mat m = in;
     if (m.depth() != CV_8U) {
-        double scale = m.depth() == CV_16U ? 1.0 / 256 : 1.0;
+        const int d = m.depth();
+        double scale = d == CV_16U ? 1.0 / 257 : d == CV_32F || d == CV_64F ? 255.0 : 1.0;
         m.convertTo(m, CV_8U, scale);
     }
     if (m.channels() == 1)
@@ -441,8 +444,7 @@ extern "C" double cvw_capture_fps(const cvw_capture *c)
     if (!c)
         return 0;
     return cvw::guard("capture fps", 0.0, [&]() -> double {
-        double fps = const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FPS);
-        return (fps > 0 && fps < 1000) ? fps : 0;
+        return const_cast<cv::VideoCapture &>(c->vc).get(cv::CAP_PROP_FPS);
     });
 }
 
@@ -506,6 +508,10 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         cv::Mat raw = cv::imdecode(png.empty() ? bytes : png, cv::IMREAD_UNCHANGED), m;
         if (raw.empty())
             return fail(name + ": not an image file (cannot be decoded)");
+        const int d = raw.depth();
+        if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
+            return fail(name + ": a picture of signed integers, which is not read (give it "
+                               "as 8-bit, 16-bit or float)");
         to_bgr8(raw, m);
         size_t n = (size_t)m.cols * m.rows * 3;
         auto *p = (uint8_t *)std::malloc(n);
@@ -630,8 +636,9 @@ extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, d
         wr->h = h;
         wr->path = p;
         wr->name = name;
-        if (!(fps > 0 && fps < 1000))
-            fps = 25;
+        /* Matroska's millisecond clock and FFmpeg's AVI writer hold no
+         * more than 1000 frames/s. */
+        fps = fps > 1000 && fps <= CVW_FPS_MAX ? 1000 : fps > 0 && fps <= 1000 ? fps : 25;
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
             fail(name + ": cannot open a video writer");
             delete wr;

@@ -477,7 +477,7 @@ int app_step(app *a, const source_frame *f)
         }
         r->ms[PIPELINE_LOG] = (nn_now() - t) * 1e3;
     }
-    if (a->report && sreport_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h) != 0) {
+    if (a->report && sreport_add(a->report, f->index, f->t_ms, r, f->bgr, f->w, f->h, f->file) != 0) {
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         app_fail("report: %s", why);

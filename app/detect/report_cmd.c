@@ -91,8 +91,9 @@ int report_cmd_end(app *a, int rc)
         cli_err("--report: %s", app_error());
         rc = CLI_EXIT_FAIL;
     } else {
-        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(a->report),
-               sreport_n_tracks(a->report), a->o.report_dir);
+        cli_err("report of %ld %s, %d faces tracked: %s/index.html", sreport_frames(a->report),
+                sreport_stills(a->report) ? "pictures" : "frames", sreport_n_tracks(a->report),
+                a->o.report_dir);
     }
     sreport_free(a->report);
     a->report = NULL;
@@ -184,8 +185,8 @@ int report_cmd_from_log(const opts *o)
         cli_err("--report: %s", app_error());
         rc = CLI_EXIT_FAIL;
     } else {
-        cli_err("report of %ld frames, %d faces tracked: %s/index.html", sreport_frames(s),
-               sreport_n_tracks(s), o->report_dir);
+        cli_err("report of %ld %s, %d faces tracked: %s/index.html", sreport_frames(s),
+                sreport_stills(s) ? "pictures" : "frames", sreport_n_tracks(s), o->report_dir);
         rc = CLI_EXIT_OK;
     }
     sreport_free(s);

@@ -168,7 +168,16 @@ static int open_file(source *s, const char *path)
     s->w = cvw_capture_width(s->cap);
     s->h = cvw_capture_height(s->cap);
     double fps = cvw_capture_fps(s->cap);
-    s->fps = fps > 0 ? fps : 25;
+    s->fps = source_plausible_fps(fps);
+    if (s->fps == 0) {
+        /* Frame times come from the rate: say they are guessed. */
+        char m[4400];
+        snprintf(m, sizeof m, "input '%s': the video reports %g frames/s, which cannot be its "
+                 "rate; its frame times assume 25 frames/s", path, fps);
+        if (s->warn)
+            s->warn(s->warn_ctx, m);
+        s->fps = 25;
+    }
     s->frame_count = cvw_capture_frame_count(s->cap);
     return 0;
 }

@@ -24,8 +24,8 @@ int source_capture_open_camera(source *s)
         return app_fail("%s", cvw_error());
     s->w = cvw_capture_width(s->cap);
     s->h = cvw_capture_height(s->cap);
-    double fps = cvw_capture_fps(s->cap);
-    s->fps = fps > 0 ? fps : 30;
+    double fps = source_plausible_fps(cvw_capture_fps(s->cap));
+    s->fps = fps > 0 ? fps : 30; /* its frames are stamped by the clock anyway */
     return 0;
 }
 

@@ -12,6 +12,12 @@
 #include "cvw.h"
 #include "source.h"
 
+/* The rate a capture reports when it can be real (CVW_FPS_MAX), else 0. */
+static inline double source_plausible_fps(double fps)
+{
+    return fps > 0 && fps <= CVW_FPS_MAX ? fps : 0; /* NaN fails both */
+}
+
 typedef struct source_ops {
     /* Decode the next frame into f (size and pixels; the reader stamps
      * index and times). SOURCE_FRAME, SOURCE_END, or SOURCE_ERROR after

@@ -14,6 +14,7 @@
 #include "app_err.h"
 #include "cvw.h"
 #include "jsonr.h"
+#include "jsonw.h"
 #include "source.h"
 
 #define CROP_MAX 160 /* a kept crop's longer side, pixels */
@@ -162,6 +163,7 @@ static int add_frame(sreport_session *s, long frame, double t_ms, const pipeline
                      const uint8_t *bgr, int w, int h, const char *file)
 {
     double t = as_logged(t_ms, "%.1f") / 1e3;
+    s->with_files |= file != NULL;
     if (s->frames == 0 || t < s->first_t)
         s->first_t = t;
     if (s->frames == 0 || t > s->last_t)
@@ -219,10 +221,12 @@ static int add_frame(sreport_session *s, long frame, double t_ms, const pipeline
     return 0;
 }
 
+int sreport_stills(const sreport_session *s) { return s->with_files; }
+
 int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
-           int w, int h)
+           int w, int h, const char *file)
 {
-    return add_frame(s, frame, t_ms, r, bgr, w, h, NULL);
+    return add_frame(s, frame, t_ms, r, bgr, w, h, file);
 }
 
 /* ---- reading a log back ---------------------------------------------- */
@@ -343,15 +347,23 @@ sreport_session *sreport_read_log(const char *path)
         if (sess)
             sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
         const char *file = jsonr_str(jsonr_get(v, "file"));
-        s->with_files |= file != NULL;
         if (s->frames == 0 || frame_no > s->probe_frame) {
             s->probe_frame = frame_no;
             s->probe_t_ms = jsonr_num(jsonr_get(v, "t_ms"), 0);
         }
         r.n = 0;
-        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++)
+        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++) {
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
+            /* One track is one face: a second with its id in the same frame
+             * (a hand-made log) would be merged into it without a word. */
+            for (int j = 0; ok && j < r.n - 1; j++)
+                if (r.faces[j].id == r.faces[r.n - 1].id) {
+                    ok = 0;
+                    app_fail("%s: line %ld: face id %d twice in frame %ld", path, no,
+                             r.faces[j].id, frame_no);
+                }
+        }
         if (ok && add_frame(s, frame_no, jsonr_num(jsonr_get(v, "t_ms"), 0), &r, NULL, 0, 0, file) != 0)
             ok = 0;
         jsonr_free(v);
@@ -457,9 +469,14 @@ int sreport_fetch_faces(sreport_session *s, const char *path)
                 continue;
             /* A log of images names each frame's picture: this must be it
              * (by name: the folder may have moved). */
-            if (t->best_file && f->file && strcmp(base_name(t->best_file), base_name(f->file))) {
+            /* The log has the name as valid UTF-8 (jsonw_string): so
+             * must the name on disk before they compare. */
+            char disk[1024];
+            if (f->file)
+                jsonw_utf8(disk, sizeof disk, base_name(f->file));
+            if (t->best_file && f->file && strcmp(base_name(t->best_file), disk)) {
                 app_fail("the log's frame %ld is the picture '%s', in '%s' it is '%s'",
-                         f->index, base_name(t->best_file), path, base_name(f->file));
+                         f->index, base_name(t->best_file), path, disk);
                 source_close(src);
                 return SREPORT_NOT_THE_SOURCE;
             }

@@ -60,9 +60,11 @@ void sreport_free(sreport_session *s); /* NULL is fine */
 void sreport_set_info(sreport_session *s, const char *source, const char *model);
 
 /* One frame: its number in the source, time, and faces. bgr (w x h, may be
- * NULL) gives the crops for faces.png. Returns 0, or -1 (out of memory). */
+ * NULL) gives the crops for faces.png; file is the picture's path for a
+ * still (the report then counts pictures, not time), NULL for video.
+ * Returns 0, or -1 (out of memory). */
 int sreport_add(sreport_session *s, long frame, double t_ms, const pipeline_result *r, const uint8_t *bgr,
-           int w, int h);
+           int w, int h, const char *file);
 
 /* A session rebuilt from a JSON-lines frame log (elog.h's format); path
  * "-" reads standard input. A last line cut short (the program was killed
@@ -104,6 +106,8 @@ int sreport_write(const sreport_session *s, const char *dir);
 /* The session's figures as summary.json has them, for the program's
  * messages: frames, tracks. */
 long sreport_frames(const sreport_session *s);
+/* Whether the session is of pictures (a folder, an image), not video. */
+int sreport_stills(const sreport_session *s);
 int sreport_n_tracks(const sreport_session *s);
 
 #endif

@@ -35,7 +35,7 @@ struct sreport_session {
     char *source, *model, *note;
     long frames;
     double first_t, last_t; /* seconds, of all frames */
-    int with_files;         /* a log whose records name their pictures (images) */
+    int with_files;         /* of pictures (their records name them): no duration */
     long probe_frame;       /* a log: its highest frame number ... */
     double probe_t_ms;      /* ... and that frame's time as logged */
     sample *s;

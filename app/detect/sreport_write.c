@@ -48,8 +48,12 @@ static int dominant(const sreport_session *s, const track *t)
     return best;
 }
 
+/* Seconds the frames span; NaN for pictures, whose times are only their
+ * numbers (a second each), not a duration. */
 static double duration(const sreport_session *s)
 {
+    if (s->with_files)
+        return NAN;
     return s->frames > 1 ? (s->last_t - s->first_t) * s->frames / (s->frames - 1) : 0;
 }
 
@@ -154,12 +158,14 @@ static int write_timeline(const sreport_session *s, const char *path)
         snprintf(title, sizeof title, "Emotions over time%s",
                  s->n_tracks > n ? " (the longest-seen faces)" : "");
         /* A face away for more than a second (or 3 frames) breaks its line. */
-        double fps = duration(s) > 0 ? s->frames / duration(s) : 1;
+        /* Pictures are drawn a second apart, by their numbers. */
+        double span = s->with_files ? (double)s->frames : duration(s);
+        double fps = span > 0 ? s->frames / span : 1;
         double gap = fmax(1.0, 3.0 / fps);
         static const char *const none[1] = {"?"};
         static const uint32_t grey[1] = {0x7f7f7f};
         if (cvw_draw_timeline(path, title, rows, n, s->k ? s->name_ptrs : none,
-                              s->k ? rgb : grey, s->k ? s->k : 1, 0, duration(s), gap,
+                              s->k ? rgb : grey, s->k ? s->k : 1, 0, span, gap,
                               1.0 / fps) != 0)
             rc = app_fail("%s", cvw_error());
     }
@@ -242,7 +248,10 @@ static int write_json(const sreport_session *s, const char *path)
     jsonw_string(f, s->source ? s->source : "");
     fputs(",\n  \"model\": ", f);
     jsonw_string(f, s->model ? s->model : "");
-    fprintf(f, ",\n  \"frames\": %ld,\n  \"duration_s\": ", s->frames);
+    fprintf(f, ",\n  \"frames\": %ld,\n  ", s->frames);
+    if (s->with_files)
+        fprintf(f, "\"pictures\": %ld,\n  ", s->frames);
+    fputs("\"duration_s\": ", f);
     json_num(f, dur, 3);
     fputs(",\n  \"fps\": ", f);
     json_num(f, dur > 0 ? s->frames / dur : NAN, 3);
@@ -381,11 +390,16 @@ static int write_html(const sreport_session *s, const char *path, int have_faces
     html_text(f, s->source && *s->source ? s->source : "(unknown)");
     fputs("</td></tr>\n<tr><th class=\"l\">model</th><td class=\"l\">", f);
     html_text(f, s->model && *s->model ? s->model : "(unknown)");
-    fprintf(f, "</td></tr>\n<tr><th class=\"l\">frames</th><td class=\"l\">%ld</td></tr>\n"
-               "<tr><th class=\"l\">duration</th><td class=\"l\">%.2f s</td></tr>\n"
-               "<tr><th class=\"l\">frames/s</th><td class=\"l\">%.2f</td></tr>\n"
-               "<tr><th class=\"l\">tracks</th><td class=\"l\">%d</td></tr>\n</table>\n",
-            s->frames, dur, dur > 0 ? s->frames / dur : 0.0, s->n_tracks);
+    if (s->with_files)
+        fprintf(f, "</td></tr>\n<tr><th class=\"l\">pictures</th><td class=\"l\">%ld</td></tr>\n",
+                s->frames);
+    else
+        fprintf(f, "</td></tr>\n<tr><th class=\"l\">frames</th><td class=\"l\">%ld</td></tr>\n"
+                   "<tr><th class=\"l\">duration</th><td class=\"l\">%.2f s</td></tr>\n"
+                   "<tr><th class=\"l\">frames/s</th><td class=\"l\">%.2f</td></tr>\n",
+                s->frames, dur, dur > 0 ? s->frames / dur : 0.0);
+    fprintf(f, "<tr><th class=\"l\">tracks</th><td class=\"l\">%d</td></tr>\n</table>\n",
+            s->n_tracks);
     fputs("<h2>Emotions over time</h2>\n<p><img src=\"timeline.png\" alt=\"per track, the "
           "probability of each emotion over time\"></p>\n", f);
     if (s->n_tracks > SREPORT_MAX_ROWS)

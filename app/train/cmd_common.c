@@ -65,6 +65,14 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
 
 void cmd_report_problems(const dataset *ds, const char *path)
 {
+    /* Folders merged are not a problem, but training on them as one class
+     * should not come as a surprise. */
+    for (const char *l = ds->merged; l && *l;) {
+        const char *end = strchr(l, '\n');
+        int n = end ? (int)(end - l) : (int)strlen(l);
+        fprintf(stderr, "%s: note: class folders %.*s\n", path, n, l);
+        l += n + (end != NULL);
+    }
     if (!ds->n_skipped)
         return;
     fprintf(stderr, "%s: skipped %d unreadable or malformed entr%s\n", path, ds->n_skipped,

@@ -37,7 +37,8 @@ int cmd_save_model(const nn_net *net, const char *path, const char *ckpt);
  * none of these (printed). */
 int cmd_set_precision(nn_net *net, const char *value);
 
-/* Print a data set's skipped entries (count and the first messages). */
+/* Print a data set's class folders merged into one class (a note each)
+ * and its skipped entries (count and the first messages). */
 void cmd_report_problems(const dataset *ds, const char *path);
 
 /* The faces of a report's sample panel: up to CMD_SAMPLES images of ds

@@ -148,6 +148,7 @@ void dataset_free(dataset *ds)
     for (int i = 0; i < ds->n_problems; i++)
         free(ds->problems[i]);
     free(ds->problems);
+    free(ds->merged);
     free(ds->pixels);
     free(ds->labels);
     free(ds);

@@ -54,6 +54,10 @@ typedef struct dataset {
     int n_skipped;
     int n_problems;
     char **problems;
+    /* Class folders that became one class ("anger", "Angry"), a line each
+     * ("'Angry', 'anger' merged into class 'angry'"), for the caller to say;
+     * NULL when none did. */
+    char *merged;
     int cap;              /* allocated images */
 } dataset;
 

@@ -176,8 +176,32 @@ static int class_root(char *base, size_t len, const dataset_load_opts *o, dirlis
     return dirlist_read(base, DIRLIST_DIRS, dirs);
 }
 
+/* ds->merged: for each class of more than one folder, its folders. */
+static void note_merged(dataset *ds, const dirlist *dirs, const int *folder_class)
+{
+    size_t len = 0;
+    FILE *m = open_memstream(&ds->merged, &len);
+    if (!m)
+        return; /* out of memory: the load goes on without the note */
+    for (int c = 0; c < ds->n_classes; c++) {
+        int n = 0;
+        for (int i = 0; i < dirs->n; i++)
+            n += folder_class[i] == c;
+        for (int i = 0, k = 0; n > 1 && i < dirs->n; i++)
+            if (folder_class[i] == c)
+                fprintf(m, "%s'%s'", k++ ? ", " : "", dirs->v[i]);
+        if (n > 1)
+            fprintf(m, " merged into class '%s'\n", ds->classes[c]);
+    }
+    if (fclose(m) != 0 || len == 0) {
+        free(ds->merged);
+        ds->merged = NULL;
+    }
+}
+
 /* Classes in sorted folder order; folders whose names normalise alike
- * ("anger", "angry") merge into one class. folder_class[i] is folder i's. */
+ * ("anger", "angry") merge into one class (and ds->merged says so).
+ * folder_class[i] is folder i's. */
 static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
 {
     for (int i = 0; i < dirs->n; i++) {
@@ -193,6 +217,7 @@ static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
         }
         folder_class[i] = c;
     }
+    note_merged(ds, dirs, folder_class);
 }
 
 /* The image files of every class folder, as paths, with their labels
