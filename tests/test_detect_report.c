@@ -508,6 +508,23 @@ int main(int argc, char **argv)
         free(e);
     }
 
+    /* More faces in a frame than any run logs (a hand-made log): refused
+     * with its line, not cut to the first 32 without a word. */
+    {
+        char many[8192];
+        int len = snprintf(many, sizeof many, "{\"frame\":0,\"t_ms\":0.0,\"faces\":[");
+        for (int i = 0; i < 40; i++)
+            len += snprintf(many + len, sizeof many - (size_t)len,
+                            "%s{\"id\":%d,\"box\":[%d,0,9,9],\"emotion\":\"a\",\"confidence\":1,"
+                            "\"probs\":{\"a\":1}}", i ? "," : "", i + 1, 10 * i);
+        len += snprintf(many + len, sizeof many - (size_t)len, "]}\n");
+        CHECK(rp_write(p, many, (size_t)len) == 0);
+        rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
+        CHECK_MSG(rc == 1 && e && strstr(e, "line 1: 40 faces in one frame; a log holds at most 32"),
+                  "exit %d: %s", rc, e ? e : "");
+        free(e);
+    }
+
     /* One face id twice in a frame (a hand-made log): refused with its
      * line, not merged into one track. */
     const char *twice = "{\"frame\":0,\"t_ms\":0.0,\"faces\":[]}\n"

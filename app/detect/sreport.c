@@ -351,8 +351,16 @@ sreport_session *sreport_read_log(const char *path)
             s->probe_frame = frame_no;
             s->probe_t_ms = jsonr_num(jsonr_get(v, "t_ms"), 0);
         }
+        if (faces->n > PIPELINE_MAX_FACES) {
+            /* no run writes more; keeping some would leave faces out unsaid */
+            app_fail("%s: line %ld: %d faces in one frame; a log holds at most %d", path, no,
+                     faces->n, PIPELINE_MAX_FACES);
+            jsonr_free(v);
+            ok = 0;
+            break;
+        }
         r.n = 0;
-        for (int i = 0; ok && i < faces->n && r.n < PIPELINE_MAX_FACES; i++) {
+        for (int i = 0; ok && i < faces->n; i++) {
             if (face_from_json(s, &faces->items[i], &r.faces[r.n++], no, path) != 0)
                 ok = 0;
             /* One track is one face: a second with its id in the same frame
