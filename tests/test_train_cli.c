@@ -714,6 +714,32 @@ int main(int argc, char **argv)
                   "full disk: %s", msg ? msg : "");
         struct stat st;
         CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)); /* never replaced */
+        /* calibrate and quantize too, through a link to /dev/full (the
+         * link kept, not replaced by a file), and a file of the user's
+         * named OUT.tmp is not their temporary file. */
+        {
+            char link[600], out_m[600], user_tmp[700];
+            snprintf(link, sizeof link, "%s/full.model", dir);
+            snprintf(out_m, sizeof out_m, "%s/t8.model", dir);
+            snprintf(user_tmp, sizeof user_tmp, "%s.tmp", out_m);
+            CHECK(symlink("/dev/full", link) == 0);
+            clear(logp);
+            CHECK(run("calibrate --model %s/a.model --data %s/data --out %s", dir, dir, link) == 1);
+            CHECK(run("quantize --model %s/a.model --data %s/data --count 20 --out %s", dir, dir, link) == 1);
+            msg = slurp(logp);
+            CHECK_MSG(msg && strstr(msg, "cannot write '") && strstr(msg, "No space left") &&
+                          !strstr(msg, "saved") && !strstr(msg, "wrote"),
+                      "calibrate, quantize to /dev/full: %s", msg ? msg : "");
+            CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+            FILE *u = fopen(user_tmp, "w");
+            CHECK(u && fputs("the user's\n", u) >= 0 && fclose(u) == 0);
+            CHECK(run("quantize --model %s/a.model --data %s/data --count 20 --out %s", dir, dir, out_m) == 0);
+            msg = slurp(user_tmp);
+            CHECK_MSG(msg && !strcmp(msg, "the user's\n"), "%s taken: %s", user_tmp, msg ? msg : "");
+            remove(link);
+            remove(user_tmp);
+            remove(out_m);
+        }
         /* Standard output on a full disk. */
         snprintf(cmd, sizeof cmd, "%s info --model %s/a.model >/dev/full 2>>%s", prog, dir, logp);
         int st_full = system(cmd);
