@@ -515,6 +515,21 @@ int main(int argc, char **argv)
         CHECK(run("predict --model %s/a.model --model %s/a.model %s", dir, dir, pic) == 2);
         CHECK(run("predict --model %s/a.model --saliency %s --overwrite %s --overwrite", dir, sal, pic) == 2);
         CHECK(run("predict --model %s/a.model --saliency %s/sal2 --overwrite %s", dir, dir, pic) == 0);
+        /* a heat map that cannot be written (a full disk: /dev/full behind
+         * its name) is exit 1, and its line names no picture */
+        char full_sal[700], full_png[800];
+        snprintf(full_sal, sizeof full_sal, "%s/sal3", dir);
+        snprintf(full_png, sizeof full_png, "%s/000.png", full_sal);
+        CHECK(mkdir(full_sal, 0755) == 0 && symlink("/dev/full", full_png) == 0);
+        snprintf(cmd, sizeof cmd, "%s predict --model %s/a.model --saliency %s %s >%s 2>>%s/log", prog,
+                 dir, full_sal, pic, outp, dir);
+        int st_sal = system(cmd);
+        CHECK_MSG(WIFEXITED(st_sal) && WEXITSTATUS(st_sal) == 1, "--saliency on a full disk: status %d",
+                  st_sal);
+        said = slurp(outp);
+        CHECK_MSG(said && strstr(said, "\"saliency\":null}"), "--saliency on a full disk printed: %s",
+                  said ? said : "(nothing)");
+        remove(full_png);
     }
 
     /* 5. --init starts from a model's weights: at a learning rate too small
