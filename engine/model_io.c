@@ -353,7 +353,7 @@ void *nn_net_save_mem(const nn_net *net, size_t *len)
 
 /* ---- file writing ------------------------------------------------------------ */
 
-/* Through PATH.tmp renamed into place (nn__write_file), so a crash or full
+/* Through PATH.tmp-XXXXXX renamed into place (nn__write_file), so a crash or full
  * disk never leaves a half-written model under the real name. */
 int nn_net_save(const nn_net *net, const char *path)
 {

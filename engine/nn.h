@@ -389,7 +389,7 @@ void nn_sched_observe(nn_sched *s, float val_loss);
 /* ---- model files and export ---------------------------------------------- */
 
 /* Save architecture, classes, preprocessing, metadata, weights and state.
- * Writes PATH.tmp then renames it into place. Returns 0 or -1. */
+ * Writes PATH.tmp-XXXXXX (a new file) then renames it into place. Returns 0 or -1. */
 int nn_net_save(const nn_net *net, const char *path);
 /* Loading: nn_net_load, nn_net_load_mem (emotion_engine.h). */
 /* Serialize to a malloc'd buffer; *len receives its size. */

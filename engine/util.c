@@ -3,6 +3,7 @@
 #include "nn_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -123,15 +124,30 @@ int nn__write_file(const char *path, const void *data, size_t len)
     int err = 0;
     if (plen == 0)
         return nn_fail("cannot save: empty file name");
-    char *tmp = malloc(plen + 5);
+    /* A name of its own, never a fixed PATH.tmp: that could be a file of
+     * the user's, truncated and renamed over path. O_EXCL with mode 0666,
+     * so the umask applies as for a plain fopen (mkstemp makes 0600, and
+     * reading the umask would change it for every thread). */
+    char *tmp = malloc(plen + 32);
     if (!tmp)
         return nn_fail("%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
+    int fd = -1;
+    unsigned long long seed = (unsigned long long)getpid() * 2654435761ULL ^ (unsigned long long)(nn_now() * 1e9);
+    for (int i = 0; fd < 0 && i < 100; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        snprintf(tmp, plen + 32, "%s.tmp-%06llx", path, (seed >> 40) & 0xffffff);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         err = errno;
         nn_fail("%s: cannot create %s: %s", path, tmp, strerror(err));
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         free(tmp);
         return -1;
     }

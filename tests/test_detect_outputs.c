@@ -8,7 +8,9 @@
  * a model whose output is NaN is refused; a video shorter than its header
  * says is reported; a run that fails once its first frame is in hand
  * (a 1x1 video to record, a full disk) replaces no earlier log or
- * recording and leaves no new file; /dev/null is a log; a failure's line
+ * recording and leaves no new file; a disk that fills in mid-run
+ * (RLIMIT_FSIZE) keeps an earlier log and recording given --overwrite;
+ * /dev/null is a log; a failure's line
  * is not lost while the reader thread decodes a picture; under valgrind,
  * recording reads nothing past the frame buffer.
  * Usage: test_detect_outputs PATH/TO/emotion-detect */
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cvw.h"
 #include "detect_model.h"
@@ -81,6 +84,31 @@ static int tmp_files(const char *dir)
     if (d)
         closedir(d);
     return n;
+}
+
+/* RUN with every file the program writes limited to limit bytes
+ * (RLIMIT_FSIZE, SIGXFSZ ignored: writes past it fail with EFBIG), as on
+ * a disk that fills partway through a run. */
+static int run_limited(long limit, char **e, char *const *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)limit, (rlim_t)limit};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(126);
+        char *argv[32];
+        int n = 0;
+        argv[n++] = (char *)exe;
+        while (n < 31 && args[n - 1])
+            argv[n] = args[n - 1], n++;
+        argv[n] = NULL;
+        _exit(rp_run(argv, out, err, 60, NULL) & 255);
+    }
+    int rc = pid < 0 ? -1 : rp_wait(pid, 90, NULL);
+    if (e)
+        *e = rp_slurp(err);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -216,6 +244,57 @@ int main(int argc, char **argv)
     CHECK_MSG(rc == 0 && l && strstr(l, "\"frame\""), "--overwrite: exit %d, log '%.40s'", rc,
               l ? l : "(gone)");
     free(l);
+
+    /* A disk that fills in mid-run, with --overwrite: the earlier log and
+     * recording (a whole run's) are kept as they were, not replaced by
+     * the cut-short new ones; exit 1 naming the file; no temporary file
+     * left. */
+    {
+        char good_log[4300], good_rec[4300], old_log[4300], old_rec[4300];
+        snprintf(good_log, sizeof good_log, "%s/good.jsonl", dir);
+        snprintf(good_rec, sizeof good_rec, "%s/good.avi", dir);
+        snprintf(old_log, sizeof old_log, "%s/kept.jsonl", dir);
+        snprintf(old_rec, sizeof old_rec, "%s/kept.avi", dir);
+        rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", good_log,
+                 "--record", good_rec);
+        CHECK(rc == 0);
+        char cp[18000];
+        snprintf(cp, sizeof cp, "cp '%s' '%s' && cp '%s' '%s'", good_log, old_log, good_rec, old_rec);
+        CHECK(system(cp) == 0);
+        CHECK(stat(good_log, &st) == 0 && st.st_size > 2000);
+        long log_size = (long)st.st_size;
+        CHECK(stat(good_rec, &st) == 0);
+        long rec_size = (long)st.st_size;
+        /* the log's first frames fit, not all of them */
+        char *a1[] = {"--headless", "-q", "--model", model, "--input", vid, "--log", old_log,
+                      "--overwrite", NULL};
+        char lim[32];
+        snprintf(lim, sizeof lim, "%ld", log_size / 2);
+        rc = run_limited(log_size / 2, &e, a1);
+        expect_first_line(rc, 1, e, "kept.jsonl", "a log that fills the disk, --overwrite");
+        CHECK_MSG(same_bytes(old_log, good_log), "an earlier log replaced by one cut short at %s bytes",
+                  lim);
+        /* the recording's first frame fits, not all of them */
+        char *a2[] = {"--headless", "-q", "--model", model, "--input", vid, "--record", old_rec,
+                      "--log", old_log, "--overwrite", NULL};
+        rc = run_limited(rec_size / 2, &e, a2);
+        expect_first_line(rc, 1, e, "kept.avi", "a recording that fills the disk, --overwrite");
+        CHECK_MSG(same_bytes(old_rec, good_rec), "an earlier recording replaced by one cut short");
+        CHECK_MSG(same_bytes(old_log, good_log), "an earlier log replaced when the recording failed");
+        CHECK_MSG(!tmp_files(dir), "a failed run left a temporary file in %s", dir);
+        /* and a run that works replaces them */
+        CHECK(rp_write(old_log, "old\n", 4) == 0);
+        rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", old_log,
+                 "--record", old_rec, "--overwrite");
+        char *nl = rp_slurp(old_log);
+        CHECK_MSG(rc == 0 && nl && strstr(nl, "\"frame\"") && !tmp_files(dir),
+                  "--overwrite after the failures: exit %d", rc);
+        free(nl);
+        unlink(good_log);
+        unlink(good_rec);
+        unlink(old_log);
+        unlink(old_rec);
+    }
 
     /* 3. A full disk: exit 1, one line naming the file, no "recorded". */
     char full_log[4300], full_rec[4300];

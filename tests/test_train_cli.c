@@ -515,6 +515,21 @@ int main(int argc, char **argv)
         CHECK(run("predict --model %s/a.model --model %s/a.model %s", dir, dir, pic) == 2);
         CHECK(run("predict --model %s/a.model --saliency %s --overwrite %s --overwrite", dir, sal, pic) == 2);
         CHECK(run("predict --model %s/a.model --saliency %s/sal2 --overwrite %s", dir, dir, pic) == 0);
+        /* a heat map that cannot be written (a full disk: /dev/full behind
+         * its name) is exit 1, and its line names no picture */
+        char full_sal[700], full_png[800];
+        snprintf(full_sal, sizeof full_sal, "%s/sal3", dir);
+        snprintf(full_png, sizeof full_png, "%s/000.png", full_sal);
+        CHECK(mkdir(full_sal, 0755) == 0 && symlink("/dev/full", full_png) == 0);
+        snprintf(cmd, sizeof cmd, "%s predict --model %s/a.model --saliency %s %s >%s 2>>%s/log", prog,
+                 dir, full_sal, pic, outp, dir);
+        int st_sal = system(cmd);
+        CHECK_MSG(WIFEXITED(st_sal) && WEXITSTATUS(st_sal) == 1, "--saliency on a full disk: status %d",
+                  st_sal);
+        said = slurp(outp);
+        CHECK_MSG(said && strstr(said, "\"saliency\":null}"), "--saliency on a full disk printed: %s",
+                  said ? said : "(nothing)");
+        remove(full_png);
     }
 
     /* 5. --init starts from a model's weights: at a learning rate too small
@@ -714,6 +729,32 @@ int main(int argc, char **argv)
                   "full disk: %s", msg ? msg : "");
         struct stat st;
         CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)); /* never replaced */
+        /* calibrate and quantize too, through a link to /dev/full (the
+         * link kept, not replaced by a file), and a file of the user's
+         * named OUT.tmp is not their temporary file. */
+        {
+            char link[600], out_m[600], user_tmp[700];
+            snprintf(link, sizeof link, "%s/full.model", dir);
+            snprintf(out_m, sizeof out_m, "%s/t8.model", dir);
+            snprintf(user_tmp, sizeof user_tmp, "%s.tmp", out_m);
+            CHECK(symlink("/dev/full", link) == 0);
+            clear(logp);
+            CHECK(run("calibrate --model %s/a.model --data %s/data --out %s", dir, dir, link) == 1);
+            CHECK(run("quantize --model %s/a.model --data %s/data --count 20 --out %s", dir, dir, link) == 1);
+            msg = slurp(logp);
+            CHECK_MSG(msg && strstr(msg, "cannot write '") && strstr(msg, "No space left") &&
+                          !strstr(msg, "saved") && !strstr(msg, "wrote"),
+                      "calibrate, quantize to /dev/full: %s", msg ? msg : "");
+            CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+            FILE *u = fopen(user_tmp, "w");
+            CHECK(u && fputs("the user's\n", u) >= 0 && fclose(u) == 0);
+            CHECK(run("quantize --model %s/a.model --data %s/data --count 20 --out %s", dir, dir, out_m) == 0);
+            msg = slurp(user_tmp);
+            CHECK_MSG(msg && !strcmp(msg, "the user's\n"), "%s taken: %s", user_tmp, msg ? msg : "");
+            remove(link);
+            remove(user_tmp);
+            remove(out_m);
+        }
         /* Standard output on a full disk. */
         snprintf(cmd, sizeof cmd, "%s info --model %s/a.model >/dev/full 2>>%s", prog, dir, logp);
         int st_full = system(cmd);

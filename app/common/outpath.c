@@ -218,6 +218,7 @@ static int make_temp(outpath_file *o, const char *path, const char *suffix)
         o->direct = 1;
         return -2;
     }
+    o->replaces = exists && st.st_size > 0;
     size_t sl = suffix ? strlen(suffix) : 0;
     if (strlen(path) + 11 + sl >= sizeof o->tmp)
         return app_fail("cannot write '%.64s...': path too long", path);
@@ -291,6 +292,11 @@ int outpath_place(outpath_file *o)
     o->placed = 1;
     o->tmp[0] = 0;
     return 0;
+}
+
+int outpath_place_new(outpath_file *o)
+{
+    return o->replaces ? 0 : outpath_place(o);
 }
 
 void outpath_abort(outpath_file *o)

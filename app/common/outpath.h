@@ -75,6 +75,7 @@ typedef struct outpath_file {
     FILE *f;
     int direct;        /* writing the target itself (a device or pipe) */
     int placed;        /* renamed into place by outpath_place, still open */
+    int replaces;      /* path held a non-empty regular file when the temporary was made */
     char path[4096];
     char tmp[4096 + 32];
 } outpath_file;
@@ -96,6 +97,11 @@ void outpath_abort(outpath_file *o);
  * was, and after it only closes. outpath_place renames now; 0 or -1 with a
  * message. */
 int outpath_place(outpath_file *o);
+/* outpath_place, but not for a file that replaces an earlier one (written
+ * with --overwrite: o->replaces): that one stays under its temporary name
+ * until outpath_commit, so a run that fails or is killed on the way keeps
+ * the earlier file whole. Returns 0 or -1 as outpath_place. */
+int outpath_place_new(outpath_file *o);
 
 /* For a writer that opens the file by name itself (a video writer picks
  * the container by its extension): outpath_open's temporary file, created

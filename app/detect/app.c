@@ -223,17 +223,19 @@ int app_record_start(app *a, const char *path)
     return 0;
 }
 
-/* Put the recording where the user asked for it: its first frame is in. */
+/* Put the recording where the user asked for it: its first frame is in.
+ * One that replaces an earlier recording waits for app_record_stop. */
 static int rec_place(app *a)
 {
     if (!a->rec || a->rec_out.placed || a->rec_out.direct)
         return 0;
-    if (outpath_place(&a->rec_out) != 0) {
+    if (outpath_place_new(&a->rec_out) != 0) {
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         return app_fail("record: %s", why);
     }
-    cvw_writer_moved(a->rec, a->rec_out.path);
+    if (a->rec_out.placed)
+        cvw_writer_moved(a->rec, a->rec_out.path);
     return 0;
 }
 

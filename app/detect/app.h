@@ -43,7 +43,8 @@ typedef struct app {
     /* --log and --record are written under temporary names beside their
      * places (outpath.h) and put in place once every one of them has its
      * first frame: a run that fails before replaces no earlier output and
-     * leaves no new one behind. */
+     * leaves no new one behind. One that replaces an earlier file
+     * (--overwrite) is put in place only when it is finished. */
     int held;
     outpath_file rec_out;     /* the recording's file */
     long rec_small;           /* images left out before the recording could start */

@@ -206,7 +206,7 @@ void elog_session(elog *l, const char *source, const char *model)
 
 int elog_place(elog *l)
 {
-    return l && l->out_open ? outpath_place(&l->out) : 0;
+    return l && l->out_open ? outpath_place_new(&l->out) : 0;
 }
 
 int elog_close(elog *l)

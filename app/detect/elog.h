@@ -40,8 +40,10 @@ void elog_session(elog *l, const char *source, const char *model);
 /* file: the image's path for a log opened with_file (else ignored).
  * Returns 0, or -1 when the write failed (disk full). */
 int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r);
-/* Put the log in place now (the run has started); it stays open. 0, or
- * -1 with a message. */
+/* Put the log in place now (the run has started); it stays open. A log
+ * that replaces an earlier one (--overwrite) waits for elog_close, so a
+ * failure or a kill on the way keeps the earlier log. 0, or -1 with a
+ * message. */
 int elog_place(elog *l);
 /* Closes the file, putting it in place if elog_place has not; returns -1
  * with "cannot write 'PATH': reason" in app_error() when a write or the

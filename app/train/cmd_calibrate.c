@@ -115,8 +115,10 @@ int cmd_calibrate(int argc, char **argv)
         cli_err("%s", app_error());
         goto done;
     }
-    if (nn_net_save(net, out)) {
-        cli_err("%s", nn_error());
+    /* Not nn_net_save: its fixed OUT.tmp name would take a file of that
+     * name, and its rename would replace a device or a link to one. */
+    if (cmd_write_model(net, out)) {
+        cli_err("%s", app_error());
         goto done;
     }
     fprintf(stderr, "saved %s\n", out);

@@ -126,17 +126,24 @@ dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *spl
     return ds;
 }
 
-int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
+int cmd_write_model(const nn_net *net, const char *path)
 {
     size_t len = 0;
     void *buf = nn_net_save_mem(net, &len);
-    int rc = buf ? outpath_write_mem(path, buf, len) : -1;
-    const char *why = buf ? app_error() : nn_error();
+    if (!buf)
+        return app_fail("cannot write '%s': %s", path, nn_error());
+    int rc = outpath_write_mem(path, buf, len);
     free(buf);
+    return rc;
+}
+
+int cmd_save_model(const nn_net *net, const char *path, const char *ckpt)
+{
+    int rc = cmd_write_model(net, path);
     if (rc != 0)
         cli_err("%s; the trained weights are safe in %s: write them with "
                "emotion-train train --resume %s --out NEW.model",
-               why, ckpt, ckpt);
+               app_error(), ckpt, ckpt);
     return rc;
 }
 

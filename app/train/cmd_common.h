@@ -26,6 +26,11 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet);
 
+/* Write net to path as outpath_write_mem does (outpath.h): a temporary
+ * file of its own renamed into place, a device or pipe written directly.
+ * Returns 0, or -1 with app_error() naming the file and the reason. */
+int cmd_write_model(const nn_net *net, const char *path);
+
 /* Save the trained model to path through a temporary file. When that
  * fails, the one line printed names ckpt, which holds the same weights,
  * and the command that writes them elsewhere. Returns 0 or -1. */

@@ -66,7 +66,10 @@ static void print_result(const nn_net *net, const char *file, const char *salien
     fputc('}', stdout);
     if (saliency) {
         fputs(",\"saliency\":", stdout);
-        jsonw_string(stdout, saliency);
+        if (*saliency)
+            jsonw_string(stdout, saliency);
+        else
+            fputs("null", stdout); /* not written (said on stderr) */
     }
     fputs("}\n", stdout);
 }
@@ -260,7 +263,7 @@ int cmd_predict(int argc, char **argv)
     int threads = 1, n_files = 0, options_done = 0, overwrite = 0;
     char **files = malloc((size_t)argc * sizeof *files), **sal = NULL;
     nn_net *net = NULL;
-    float *x = NULL;
+    float *x = NULL, *probs = NULL;
     uint8_t *face = NULL;
     int rc = CLI_EXIT_USAGE;
     if (!files) {
@@ -336,8 +339,9 @@ int cmd_predict(int argc, char **argv)
     size_t per = (size_t)c * h * w;
     x = malloc(BATCH * per * sizeof *x);
     face = malloc((size_t)h * w * (sal_dir ? BATCH : 1));
+    probs = malloc((size_t)BATCH * nn_net_n_classes(net) * sizeof *probs);
     int index[BATCH];
-    if (!x || !face) {
+    if (!x || !face || !probs) {
         cli_err("predict: out of memory");
         goto done;
     }
@@ -360,15 +364,22 @@ int cmd_predict(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             goto done;
         }
-        for (int i = 0; i < n; i++)
-            print_result(net, files[index[i]], sal ? sal[index[i]] : NULL,
-                         p + (size_t)i * nn_net_n_classes(net));
-        fflush(stdout);
-        /* after printing: the gradient's passes reuse the net's buffers */
-        for (int i = 0; sal && i < n; i++)
-            if (write_saliency(net, sal[index[i]], files[index[i]], face + (size_t)i * h * w,
-                               x + i * per))
+        int k = nn_net_n_classes(net);
+        /* kept: the gradient's passes reuse the net's buffers */
+        memcpy(probs, p, (size_t)n * k * sizeof *probs);
+        /* Each picture written before its line, so the line never names a
+         * picture that is not there (a full disk: "saliency":null). */
+        int wrote[BATCH];
+        for (int i = 0; i < n; i++) {
+            wrote[i] = sal && !write_saliency(net, sal[index[i]], files[index[i]],
+                                              face + (size_t)i * h * w, x + i * per);
+            if (sal && !wrote[i])
                 rc = CLI_EXIT_FAIL;
+        }
+        for (int i = 0; i < n; i++)
+            print_result(net, files[index[i]], !sal ? NULL : wrote[i] ? sal[index[i]] : "",
+                         probs + (size_t)i * k);
+        fflush(stdout);
     }
     if (ferror(stdout)) {
         cli_err("predict: error writing the results");
@@ -377,6 +388,7 @@ int cmd_predict(int argc, char **argv)
 done:
     free(x);
     free(face);
+    free(probs);
     for (int i = 0; sal && i < n_files; i++)
         free(sal[i]);
     free(sal);

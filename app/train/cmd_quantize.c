@@ -91,8 +91,10 @@ int cmd_quantize(int argc, char **argv)
     int agree = 0;
     for (int i = 0; i < n; i++)
         agree += probs_argmax(p32 + (size_t)i * k, k) == probs_argmax(p8 + (size_t)i * k, k);
-    if (nn_net_save(net, out)) {
-        cli_err("%s", nn_error());
+    /* Not nn_net_save: its fixed OUT.tmp name would take a file of that
+     * name, and its rename would replace a device or a link to one. */
+    if (cmd_write_model(net, out)) {
+        cli_err("%s", app_error());
         goto done;
     }
     printf("calibrated on %d faces of %s%s%s; INT8 (kernel %s) agrees with FP32 on %.1f%% of them\n"
