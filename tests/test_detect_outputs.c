@@ -9,7 +9,8 @@
  * says is reported; a run that fails once its first frame is in hand
  * (a 1x1 video to record, a full disk) replaces no earlier log or
  * recording and leaves no new file; a disk that fills in mid-run
- * (RLIMIT_FSIZE) keeps an earlier log and recording given --overwrite;
+ * (RLIMIT_FSIZE) keeps an earlier log, recording and report given
+ * --overwrite;
  * /dev/null is a log; a failure's line
  * is not lost while the reader thread decodes a picture; under valgrind,
  * recording reads nothing past the frame buffer.
@@ -29,6 +30,7 @@
 #include "testutil.h"
 
 static const char *exe;
+enum { SREPORT_PARTS = 4 }; /* a report's files that every run writes */
 static char out[4200], err[4200];
 
 /* Run emotion-detect with the arguments; the exit code, stderr in *e when
@@ -294,6 +296,58 @@ int main(int argc, char **argv)
         unlink(good_rec);
         unlink(old_log);
         unlink(old_rec);
+    }
+
+    /* A report that fills the disk half-way, with --overwrite: the earlier
+     * report is kept whole (not its summary new beside its old pictures),
+     * exit 1 naming the file the user asked for; no staging folder left. */
+    {
+        char rep[4300], part[4400], kept[SREPORT_PARTS][4400];
+        static const char *const parts[SREPORT_PARTS] = {"summary.json", "summary.csv", "timeline.png",
+                                                         "index.html"};
+        snprintf(rep, sizeof rep, "%s/rep", dir);
+        rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--report", rep);
+        CHECK(rc == 0);
+        long size[SREPORT_PARTS];
+        for (int i = 0; i < SREPORT_PARTS; i++) {
+            snprintf(part, sizeof part, "%s/%s", rep, parts[i]);
+            snprintf(kept[i], sizeof kept[i], "%s/kept-%s", dir, parts[i]);
+            char cp[9000];
+            snprintf(cp, sizeof cp, "cp '%.4399s' '%.4399s'", part, kept[i]);
+            CHECK(system(cp) == 0);
+            size[i] = stat(part, &st) == 0 ? (long)st.st_size : -1;
+        }
+        /* the summaries (written first) fit, the timeline picture does not */
+        long limit = (size[0] > size[1] ? size[0] : size[1]) + 256;
+        CHECK_MSG(limit < size[2], "timeline.png (%ld bytes) no larger than the summaries", size[2]);
+        char *a[] = {"--headless", "-q", "--model", model, "--input", vid, "--max-frames", "4",
+                     "--report", rep, "--overwrite", NULL};
+        rc = run_limited(limit, &e, a);
+        snprintf(part, sizeof part, "%s/timeline.png", rep);
+        CHECK_MSG(rc == 1 && e && strstr(e, part), "a report that fills the disk, --overwrite: exit %d: %s",
+                  rc, e ? e : "");
+        free(e);
+        for (int i = 0; i < SREPORT_PARTS; i++) {
+            snprintf(part, sizeof part, "%s/%s", rep, parts[i]);
+            CHECK_MSG(same_bytes(part, kept[i]), "the earlier report's %s replaced by a failed run's",
+                      parts[i]);
+            unlink(kept[i]);
+        }
+        DIR *d = opendir(rep);
+        int staged = 0;
+        for (struct dirent *en; d && (en = readdir(d));)
+            staged += strncmp(en->d_name, ".report-", 8) == 0;
+        if (d)
+            closedir(d);
+        CHECK_MSG(d && !staged, "a failed report left its staging folder in %s", rep);
+        /* and a run that works replaces it */
+        rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--max-frames", "4",
+                 "--report", rep, "--overwrite");
+        snprintf(part, sizeof part, "%s/summary.json", rep);
+        CHECK_MSG(rc == 0 && !same_bytes(part, kept[0]), "--overwrite after the failure: exit %d", rc);
+        char rm[4400];
+        snprintf(rm, sizeof rm, "rm -r '%s'", rep);
+        CHECK(system(rm) == 0);
     }
 
     /* 3. A full disk: exit 1, one line naming the file, no "recorded". */

@@ -472,12 +472,35 @@ static int mkdirs(const char *dir)
     return 0;
 }
 
+/* msg with the staging folder's name put back as the report folder's
+ * (its first dir_len bytes), so a failure names the file the user asked
+ * for. */
+static void unstage(char *msg, size_t len, const char *stage, const char *dir, int dir_len)
+{
+    const char *at = strstr(msg, stage);
+    if (!at)
+        return;
+    char out[4500];
+    snprintf(out, sizeof out, "%.*s%.*s%s", (int)(at - msg), msg, dir_len, dir, at + strlen(stage));
+    snprintf(msg, len, "%s", out);
+}
+
 int sreport_write(const sreport_session *s, const char *dir)
 {
     if (mkdirs(dir) != 0)
         return -1;
-    char paths[SREPORT_N_FILES][4200], first[512] = "";
-    sreport_paths(dir, paths);
+    /* The parts are written into a folder of their own inside dir and
+     * moved into place only once every one is whole: a disk that fills
+     * half-way leaves an earlier report (--overwrite) as it was, not its
+     * summary new beside its old pictures. */
+    char stage[4200], paths[SREPORT_N_FILES][4200], final[SREPORT_N_FILES][4200], first[4500] = "";
+    sreport_paths(dir, final);
+    /* final[0] is "DIR/timeline.png" with DIR's trailing slashes gone */
+    const int dir_len = (int)(strlen(final[0]) - strlen("/timeline.png"));
+    snprintf(stage, sizeof stage, "%.*s/.report-XXXXXX", dir_len, final[0]);
+    if (!mkdtemp(stage))
+        return app_fail("cannot write in '%s': %s", dir, strerror(errno));
+    sreport_paths(stage, paths);
     int have_faces = 0;
     for (int i = 0; i < s->n_tracks; i++)
         have_faces |= s->tracks[i].crop != NULL;
@@ -493,18 +516,28 @@ int sreport_write(const sreport_session *s, const char *dir)
     PART(write_json(s, paths[2]));
     PART(write_csv(s, paths[3]));
     PART(write_timeline(s, paths[0]));
-    if (have_faces) {
+    if (have_faces)
         PART(write_faces(s, paths[1]));
-    } else {
-        /* A report replacing another (--overwrite) keeps no faces of the
-         * earlier session beside its page. */
-        struct stat st;
-        if (lstat(paths[1], &st) == 0 && S_ISREG(st.st_mode))
-            unlink(paths[1]);
-    }
     PART(write_html(s, paths[4], have_faces));
 #undef PART
-    if (rc)
+    for (int i = 0; rc == 0 && i < SREPORT_N_FILES; i++) {
+        struct stat st;
+        if (i == 1 && !have_faces) {
+            /* A report replacing another (--overwrite) keeps no faces of
+             * the earlier session beside its page. */
+            if (lstat(final[1], &st) == 0 && S_ISREG(st.st_mode))
+                unlink(final[1]);
+        } else if (rename(paths[i], final[i]) != 0) {
+            rc = -1;
+            snprintf(first, sizeof first, "cannot put '%.4200s' in place: %.200s", final[i], strerror(errno));
+        }
+    }
+    for (int i = 0; i < SREPORT_N_FILES; i++)
+        unlink(paths[i]); /* what a failure left; moved ones are gone already */
+    rmdir(stage);
+    if (rc) {
+        unstage(first, sizeof first, stage, final[0], dir_len);
         app_fail("%s", first);
+    }
     return rc;
 }
