@@ -1,13 +1,17 @@
 /* test_report.c - metrics on a confusion matrix worked by hand, and a full
  * report folder: every file written, PNGs readable with sane sizes, CSV and
- * JSON contents exact. */
+ * JSON contents exact; a report that fills the disk keeps the earlier one. */
+#include <dirent.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "app_err.h"
@@ -243,6 +247,46 @@ static void test_report(void)
     s = slurp(p);
     CHECK(s && !strstr(s, "best_val_accuracy") && strstr(s, "\"accuracy\": 0.7"));
     free(s);
+
+    /* A report that fills the disk half-way (RLIMIT_FSIZE in a child:
+     * history.csv fits, curves.png does not) leaves the earlier report
+     * in the folder as it was, names the file, and no staging folder. */
+    {
+        snprintf(p, sizeof p, "%s/history.csv", dir);
+        char *old_hist = slurp(p);
+        struct stat sh, sc;
+        char curves[600];
+        snprintf(curves, sizeof curves, "%s/curves.png", dir);
+        CHECK(old_hist && stat(p, &sh) == 0 && stat(curves, &sc) == 0 && sh.st_size + 256 < sc.st_size);
+        report_content shorter = r;
+        shorter.n_epochs = 4; /* another history.csv */
+        shorter.fm_maps = NULL; /* freed above */
+        shorter.fm_n = 0;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            struct rlimit rl = {(rlim_t)sh.st_size + 256, (rlim_t)sh.st_size + 256};
+            signal(SIGXFSZ, SIG_IGN);
+            int ok = setrlimit(RLIMIT_FSIZE, &rl) == 0 && report_write(dir, &shorter) == -1 &&
+                     strstr(app_error(), curves) != NULL;
+            _exit(ok ? 0 : 1);
+        }
+        int status = -1;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "a report on a full disk did not fail naming curves.png");
+        char *now = slurp(p);
+        CHECK_MSG(now && !strcmp(now, old_hist), "the earlier report's history.csv was replaced");
+        free(now);
+        free(old_hist);
+        DIR *d = opendir(dir);
+        int staged = 0;
+        for (struct dirent *en; d && (en = readdir(d));)
+            staged += strncmp(en->d_name, ".report-", 8) == 0;
+        if (d)
+            closedir(d);
+        CHECK_MSG(d && !staged, "a failed report left its staging folder in %s", dir);
+    }
 
     /* A report folder that cannot be made. */
     snprintf(p, sizeof p, "%s/metrics.json/sub", dir);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -333,6 +334,79 @@ int outpath_commit(outpath_file *o)
     }
     o->tmp[0] = 0;
     return 0;
+}
+
+int outpath_mkdirs(const char *dir)
+{
+    char p[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof p)
+        return app_fail("'%s': not a usable folder name", dir);
+    memcpy(p, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != 0)
+            continue;
+        char save = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0777) < 0 && errno != EEXIST)
+            return app_fail("cannot create folder %s: %s", p, strerror(errno));
+        p[i] = save;
+    }
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return app_fail("%s is not a folder", dir);
+    return 0;
+}
+
+int outpath_stage_dir(outpath_staging *st, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n >= sizeof st->dir)
+        return app_fail("'%s': the name is too long", dir);
+    memcpy(st->dir, dir, n);
+    st->dir[n] = '\0';
+    if (outpath_mkdirs(st->dir) != 0)
+        return -1;
+    snprintf(st->stage, sizeof st->stage, "%s/.report-XXXXXX", st->dir);
+    if (!mkdtemp(st->stage))
+        return app_fail("cannot write in '%s': %s", st->dir, strerror(errno));
+    return 0;
+}
+
+void outpath_stage_path(const outpath_staging *st, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", st->stage, name);
+}
+
+int outpath_stage_finish(outpath_staging *st, const char *const *names, int n, int place)
+{
+    int rc = 0;
+    char from[4400], to[4400];
+    for (int i = 0; place && rc == 0 && i < n; i++) {
+        struct stat sb;
+        outpath_stage_path(st, names[i], from, sizeof from);
+        snprintf(to, sizeof to, "%s/%s", st->dir, names[i]);
+        if (lstat(from, &sb) == 0 && rename(from, to) != 0)
+            rc = app_fail("cannot put '%s' in place: %s", to, strerror(errno));
+    }
+    for (int i = 0; i < n; i++) { /* what a failure left; moved ones are gone */
+        outpath_stage_path(st, names[i], from, sizeof from);
+        unlink(from);
+    }
+    rmdir(st->stage);
+    return rc;
+}
+
+void outpath_stage_unname(const outpath_staging *st, char *msg, size_t len)
+{
+    const char *at = strstr(msg, st->stage);
+    if (!at)
+        return;
+    char out[4800];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - msg), msg, st->dir, at + strlen(st->stage));
+    snprintf(msg, len, "%s", out);
 }
 
 int outpath_write_mem(const char *path, const void *data, size_t n)

@@ -13,6 +13,7 @@
 #include "cvw.h"
 #include "cvw_session.h"
 #include "jsonw.h"
+#include "outpath.h"
 #include "sreport_internal.h"
 
 const char *const sreport_file_names[SREPORT_N_FILES] = {"timeline.png", "faces.png", "summary.json",
@@ -454,53 +455,16 @@ void sreport_paths(const char *dir, char paths[SREPORT_N_FILES][4200])
         snprintf(paths[i], 4200, "%.*s/%s", (int)(n < 4000 ? n : 4000), dir, sreport_file_names[i]);
 }
 
-/* dir and its missing parents. */
-static int mkdirs(const char *dir)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            return app_fail("cannot create '%s': %s", p, strerror(errno));
-        *q = '/';
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        return app_fail("cannot create '%s': %s", p, strerror(errno));
-    return 0;
-}
-
-/* msg with the staging folder's name put back as the report folder's
- * (its first dir_len bytes), so a failure names the file the user asked
- * for. */
-static void unstage(char *msg, size_t len, const char *stage, const char *dir, int dir_len)
-{
-    const char *at = strstr(msg, stage);
-    if (!at)
-        return;
-    char out[4500];
-    snprintf(out, sizeof out, "%.*s%.*s%s", (int)(at - msg), msg, dir_len, dir, at + strlen(stage));
-    snprintf(msg, len, "%s", out);
-}
-
 int sreport_write(const sreport_session *s, const char *dir)
 {
-    if (mkdirs(dir) != 0)
+    /* Staged (outpath_stage_dir): a disk that fills half-way leaves an
+     * earlier report (--overwrite) as it was, not its summary new beside
+     * its old pictures. */
+    outpath_staging st;
+    if (outpath_stage_dir(&st, dir) != 0)
         return -1;
-    /* The parts are written into a folder of their own inside dir and
-     * moved into place only once every one is whole: a disk that fills
-     * half-way leaves an earlier report (--overwrite) as it was, not its
-     * summary new beside its old pictures. */
-    char stage[4200], paths[SREPORT_N_FILES][4200], final[SREPORT_N_FILES][4200], first[4500] = "";
-    sreport_paths(dir, final);
-    /* final[0] is "DIR/timeline.png" with DIR's trailing slashes gone */
-    const int dir_len = (int)(strlen(final[0]) - strlen("/timeline.png"));
-    snprintf(stage, sizeof stage, "%.*s/.report-XXXXXX", dir_len, final[0]);
-    if (!mkdtemp(stage))
-        return app_fail("cannot write in '%s': %s", dir, strerror(errno));
-    sreport_paths(stage, paths);
+    char paths[SREPORT_N_FILES][4200], first[4500] = "";
+    sreport_paths(st.stage, paths);
     int have_faces = 0;
     for (int i = 0; i < s->n_tracks; i++)
         have_faces |= s->tracks[i].crop != NULL;
@@ -520,23 +484,21 @@ int sreport_write(const sreport_session *s, const char *dir)
         PART(write_faces(s, paths[1]));
     PART(write_html(s, paths[4], have_faces));
 #undef PART
-    for (int i = 0; rc == 0 && i < SREPORT_N_FILES; i++) {
-        struct stat st;
-        if (i == 1 && !have_faces) {
-            /* A report replacing another (--overwrite) keeps no faces of
-             * the earlier session beside its page. */
-            if (lstat(final[1], &st) == 0 && S_ISREG(st.st_mode))
-                unlink(final[1]);
-        } else if (rename(paths[i], final[i]) != 0) {
-            rc = -1;
-            snprintf(first, sizeof first, "cannot put '%.4200s' in place: %.200s", final[i], strerror(errno));
-        }
+    if (outpath_stage_finish(&st, sreport_file_names, SREPORT_N_FILES, rc == 0) != 0 && rc == 0) {
+        rc = -1;
+        snprintf(first, sizeof first, "%s", app_error());
     }
-    for (int i = 0; i < SREPORT_N_FILES; i++)
-        unlink(paths[i]); /* what a failure left; moved ones are gone already */
-    rmdir(stage);
+    if (rc == 0 && !have_faces) {
+        /* A report replacing another (--overwrite) keeps no faces of the
+         * earlier session beside its page. */
+        char old[4400];
+        struct stat sb;
+        snprintf(old, sizeof old, "%s/%s", st.dir, sreport_file_names[1]);
+        if (lstat(old, &sb) == 0 && S_ISREG(sb.st_mode))
+            unlink(old);
+    }
     if (rc) {
-        unstage(first, sizeof first, stage, final[0], dir_len);
+        outpath_stage_unname(&st, first, sizeof first);
         app_fail("%s", first);
     }
     return rc;

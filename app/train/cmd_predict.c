@@ -329,7 +329,7 @@ int cmd_predict(int argc, char **argv)
         cli_err("predict: %s", nn_error());
         goto done;
     }
-    if (sal_dir && report_mkdirs(sal_dir) != 0) {
+    if (sal_dir && outpath_mkdirs(sal_dir) != 0) {
         cli_err("predict: --saliency: %s", app_error());
         goto done;
     }

@@ -99,28 +99,6 @@ void report_metrics_print(FILE *f, const report_metrics *m, const char *const *n
 
 /* ---- files ---- */
 
-int report_mkdirs(const char *dir)
-{
-    char p[4096];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof p)
-        return app_fail("bad report folder name");
-    memcpy(p, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (p[i] != '/' && p[i] != 0)
-            continue;
-        char save = p[i];
-        p[i] = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST)
-            return app_fail("cannot create folder %s: %s", p, strerror(errno));
-        p[i] = save;
-    }
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return app_fail("%s is not a folder", dir);
-    return 0;
-}
-
 /* Open path for writing through a temporary file (outpath.h), creating
  * missing folders on the way (as --report does); finish with
  * close_rename. */
@@ -131,7 +109,7 @@ static FILE *open_tmp(outpath_file *o, const char *path)
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
         struct stat st;
-        if (stat(dir, &st) != 0 && report_mkdirs(dir) != 0)
+        if (stat(dir, &st) != 0 && outpath_mkdirs(dir) != 0)
             return NULL;
     }
     return outpath_open(o, path);
@@ -409,11 +387,41 @@ int report_pick_samples(const int *truth, const int *pred, int n, int k, int wan
 
 /* ---- the whole folder ---- */
 
+/* Every file a report may hold. */
+static const char *const report_files[] = {"history.csv", "curves.png", "confusion.png",
+                                           "per_class.csv", "metrics.json", "filters.png",
+                                           "feature_maps.png", "samples.png"};
+enum { N_REPORT_FILES = sizeof report_files / sizeof report_files[0] };
+
+static int write_parts(const char *dir, const report_content *r);
+
+/* Staged (outpath_stage_dir): a disk that fills half-way leaves an
+ * earlier report (--overwrite) as it was, not half of it replaced. */
 int report_write(const char *dir, const report_content *r)
 {
-    if (report_mkdirs(dir) < 0)
+    const report_metrics *m = r->metrics;
+    if (m && r->classes && r->n_classes != m->k)
+        return app_fail("report: %d class names for %d classes", r->n_classes, m->k);
+    outpath_staging st;
+    if (outpath_stage_dir(&st, dir) != 0)
         return -1;
-    char path[4096], title[512], first[512] = "";
+    int rc = write_parts(st.stage, r);
+    char msg[4800];
+    snprintf(msg, sizeof msg, "%s", app_error());
+    if (outpath_stage_finish(&st, report_files, N_REPORT_FILES, rc == 0) != 0 && rc == 0) {
+        rc = -1;
+        snprintf(msg, sizeof msg, "%s", app_error());
+    }
+    if (rc) {
+        outpath_stage_unname(&st, msg, sizeof msg);
+        app_fail("%s", msg);
+    }
+    return rc;
+}
+
+static int write_parts(const char *dir, const report_content *r)
+{
+    char path[4400], title[512], first[4500] = "";
     const char *tp = r->title ? r->title : "model";
     int failed = 0;
 #define PART(name, call)                                                        \
@@ -424,10 +432,6 @@ int report_write(const char *dir, const report_content *r)
     } while (0)
 
     const report_metrics *m = r->metrics;
-    if (m && r->classes && r->n_classes != m->k) {
-        app_fail("report: %d class names for %d classes", r->n_classes, m->k);
-        return -1;
-    }
     if (r->history && r->n_epochs > 0) {
         int be;
         double best = best_val(r, &be);

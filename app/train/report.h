@@ -139,8 +139,6 @@ int report_write_confusion_png(const char *path, const char *title,
 int report_pick_samples(const int *truth, const int *pred, int n, int k, int want,
                      uint64_t seed, int *idx);
 
-/* Create dir and its missing parents. Returns 0 or -1. */
-int report_mkdirs(const char *dir);
 
 #ifdef __cplusplus
 }
