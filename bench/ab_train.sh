@@ -4,7 +4,7 @@
 # weights, label smoothing 0.05) for 15 epochs, seed 1, validated on 5% of
 # the Training faces (stratified, seeded): PublicTest is never looked at.
 # Extra arguments are the arm's additions (train refuses an option given
-# twice, so the recipe's own are changed through ARCH, BALANCE and THREADS), e.g.
+# twice, so the recipe's own are changed through ARCH, BALANCE, SEED and THREADS), e.g.
 #   bench/ab_train.sh /work/runs/A0                        # baseline
 #   bench/ab_train.sh /work/runs/B1 --mixup 0.2            # + mixup
 #   bench/ab_train.sh /work/runs/C1 --precision bf16       # BF16 products
@@ -30,6 +30,6 @@ cp "$bin" "$out/emotion-train"
 nohup "$out/emotion-train" train --data "$data" --val-split 0.05 \
     --arch "${ARCH:-fer-vgg-wide}" --epochs 15 --batch 64 --optimizer adam --lr 0.001 --weight-decay 0.0001 \
     --schedule cosine:1:0.15 --augment crop,flip,rotate,zoom --balance "${BALANCE:-weights}" \
-    --label-smoothing 0.05 --seed 1 --threads "${THREADS:-2}" --out "$out/model" --report "$out/report" \
+    --label-smoothing 0.05 --seed "${SEED:-1}" --threads "${THREADS:-2}" --out "$out/model" --report "$out/report" \
     "$@" > "$out/train.log" 2>&1 &
 echo "started $out (pid $!): tail -f $out/train.log"
