@@ -442,26 +442,25 @@ static int gemm_mode(const nn_net *net, int train, int n)
     return n == 1 ? NN_GEMM_SINGLE : NN_GEMM_BATCH;
 }
 
-/* Runs layer *i (and the ReLU after it, when fused: then *i moves on to
- * it); returns the layer the time counts for. */
-static int forward_layer_at(nn_net *net, const nn_ctx *c, int *i, int n, int train)
+/* Runs layer i, and the ReLU after it when fused (then returns 1: that
+ * layer is done too). */
+static int forward_layer(nn_net *net, const nn_ctx *c, int i, int n, int train)
 {
-    const int first = *i;
-    nn_layer *l = &net->layers[first];
-    if (fused_relu(net, first)) { /* the ReLU's output too, then skip it */
+    nn_layer *l = &net->layers[i];
+    if (fused_relu(net, i)) { /* the ReLU's output too */
         if (l->kind == NN_L_CONV)
-            nn_conv_forward_relu(l, c, net->act[first - 1], net->act[first], net->act[first + 1], n);
+            nn_conv_forward_relu(l, c, net->act[i - 1], net->act[i], net->act[i + 1], n);
         else
-            nn_bn_forward_relu(l, c, net->act[first - 1], net->act[first], net->act[first + 1], n);
-        ++*i;
-    } else if (first == net->n_layers - 1 && !train && nn_calib_forward(net, n)) {
-        /* calibrated probabilities written */
-    } else if (l->kind == NN_L_ADD) {
-        nn_add_forward(l, c, net->act[first - 1], net->act[l->src], net->act[first], n);
-    } else {
-        l->ops->forward(l, c, net->act[first - 1], net->act[first], n);
+            nn_bn_forward_relu(l, c, net->act[i - 1], net->act[i], net->act[i + 1], n);
+        return 1;
     }
-    return first;
+    if (i == net->n_layers - 1 && !train && nn_calib_forward(net, n))
+        return 0; /* calibrated probabilities written */
+    if (l->kind == NN_L_ADD)
+        nn_add_forward(l, c, net->act[i - 1], net->act[l->src], net->act[i], n);
+    else
+        l->ops->forward(l, c, net->act[i - 1], net->act[i], n);
+    return 0;
 }
 
 void nn_net_time_layers(nn_net *net, double *seconds) { net->layer_seconds = seconds; }
@@ -493,9 +492,10 @@ const float *nn_net_forward(nn_net *net, const float *x, int n, int train)
     }
     for (int i = 1; i < net->n_layers; i++) {
         double t0 = net->layer_seconds ? nn_now() : 0;
-        int first = forward_layer_at(net, &c, &i, n, train);
+        int skip = forward_layer(net, &c, i, n, train);
         if (net->layer_seconds)
-            net->layer_seconds[first] += nn_now() - t0;
+            net->layer_seconds[i] += nn_now() - t0;
+        i += skip;
     }
     net->last_n = n;
     net->last_train = train;

@@ -384,6 +384,14 @@ int outpath_stage_finish(outpath_staging *st, const char *const *names, int n, i
 {
     int rc = 0;
     char from[4400], to[4400];
+    if (!place) { /* the failure's message names the file the user asked for */
+        char msg[4800];
+        snprintf(msg, sizeof msg, "%s", app_error());
+        const char *at = strstr(msg, st->stage);
+        if (at)
+            app_fail("%.*s%s%s", (int)(at - msg), msg, st->dir, at + strlen(st->stage));
+        rc = -1;
+    }
     for (int i = 0; place && rc == 0 && i < n; i++) {
         struct stat sb;
         outpath_stage_path(st, names[i], from, sizeof from);
@@ -397,16 +405,6 @@ int outpath_stage_finish(outpath_staging *st, const char *const *names, int n, i
     }
     rmdir(st->stage);
     return rc;
-}
-
-void outpath_stage_unname(const outpath_staging *st, char *msg, size_t len)
-{
-    const char *at = strstr(msg, st->stage);
-    if (!at)
-        return;
-    char out[4800];
-    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - msg), msg, st->dir, at + strlen(st->stage));
-    snprintf(msg, len, "%s", out);
 }
 
 int outpath_write_mem(const char *path, const void *data, size_t n)

@@ -122,9 +122,10 @@ int outpath_mkdirs(const char *dir);
  * as it was. outpath_stage_dir makes DIR/.report-XXXXXX in st->stage (dir
  * made first, with its parents); outpath_stage_path gives a name's path in
  * it; outpath_stage_finish moves the named files found there into dir when
- * `place` (0 or -1 with a message), then removes whatever is left and the
- * staging folder. outpath_stage_unname puts dir back for the staging
- * folder in a message, so it names the file the user asked for. */
+ * `place` (all were written), then removes whatever is left and the
+ * staging folder. It returns 0, or -1 with a message: when not `place`, the
+ * writer's message from app_error(), the staging folder's name in it put
+ * back as dir's, so it names the file the user asked for. */
 typedef struct outpath_staging {
     char dir[4096];   /* dir without trailing slashes */
     char stage[4200];
@@ -132,7 +133,6 @@ typedef struct outpath_staging {
 int outpath_stage_dir(outpath_staging *st, const char *dir);
 void outpath_stage_path(const outpath_staging *st, const char *name, char *buf, size_t len);
 int outpath_stage_finish(outpath_staging *st, const char *const *names, int n, int place);
-void outpath_stage_unname(const outpath_staging *st, char *msg, size_t len);
 
 /* n bytes as the whole of path, through outpath_open/outpath_commit. */
 int outpath_write_mem(const char *path, const void *data, size_t n);

@@ -287,20 +287,9 @@ int batch_run(const opts *o, const char *exe)
         cli_err("--out-dir: %s", app_error());
         return CLI_EXIT_FAIL;
     }
-    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
-        /* Parents too, as for a report folder. */
-        char p[4200];
-        snprintf(p, sizeof p, "%s", o->out_dir);
-        for (char *q = p + 1; *q; q++)
-            if (*q == '/') {
-                *q = 0;
-                mkdir(p, 0777);
-                *q = '/';
-            }
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            cli_err("--out-dir: cannot create '%s': %s", o->out_dir, strerror(errno));
-            return CLI_EXIT_FAIL;
-        }
+    if (outpath_mkdirs(o->out_dir) != 0) { /* parents too, as for a report folder */
+        cli_err("--out-dir: %s", app_error());
+        return CLI_EXIT_FAIL;
     }
     list l = {0};
     int rc = o->input ? add_input(&l, o->input) : 0;

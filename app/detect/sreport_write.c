@@ -484,10 +484,9 @@ int sreport_write(const sreport_session *s, const char *dir)
         PART(write_faces(s, paths[1]));
     PART(write_html(s, paths[4], have_faces));
 #undef PART
-    if (outpath_stage_finish(&st, sreport_file_names, SREPORT_N_FILES, rc == 0) != 0 && rc == 0) {
-        rc = -1;
-        snprintf(first, sizeof first, "%s", app_error());
-    }
+    if (rc)
+        app_fail("%s", first);
+    rc = outpath_stage_finish(&st, sreport_file_names, SREPORT_N_FILES, rc == 0);
     if (rc == 0 && !have_faces) {
         /* A report replacing another (--overwrite) keeps no faces of the
          * earlier session beside its page. */
@@ -496,10 +495,6 @@ int sreport_write(const sreport_session *s, const char *dir)
         snprintf(old, sizeof old, "%s/%s", st.dir, sreport_file_names[1]);
         if (lstat(old, &sb) == 0 && S_ISREG(sb.st_mode))
             unlink(old);
-    }
-    if (rc) {
-        outpath_stage_unname(&st, first, sizeof first);
-        app_fail("%s", first);
     }
     return rc;
 }

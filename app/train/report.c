@@ -405,18 +405,7 @@ int report_write(const char *dir, const report_content *r)
     outpath_staging st;
     if (outpath_stage_dir(&st, dir) != 0)
         return -1;
-    int rc = write_parts(st.stage, r);
-    char msg[4800];
-    snprintf(msg, sizeof msg, "%s", app_error());
-    if (outpath_stage_finish(&st, report_files, N_REPORT_FILES, rc == 0) != 0 && rc == 0) {
-        rc = -1;
-        snprintf(msg, sizeof msg, "%s", app_error());
-    }
-    if (rc) {
-        outpath_stage_unname(&st, msg, sizeof msg);
-        app_fail("%s", msg);
-    }
-    return rc;
+    return outpath_stage_finish(&st, report_files, N_REPORT_FILES, write_parts(st.stage, r) == 0);
 }
 
 static int write_parts(const char *dir, const report_content *r)
