@@ -363,6 +363,68 @@ static void check_depths(const picture *pic)
     free(crop);
 }
 
+/* A JPEG whose EXIF orientation says "turn 90 degrees clockwise to view"
+ * (a phone's upright portrait, stored sideways) reads upright: it was read
+ * as stored, and the detector found no face in a sideways photo. An RGBA
+ * PNG still reads, its colours kept. */
+static void check_orientation(void)
+{
+    enum { W = 40, H = 20 };
+    uint8_t px[W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            px[y * W + x] = x < W / 2 ? 255 : 0; /* stored: left half white */
+    char path[512];
+    tmp_path(path, sizeof path, "stored.jpg");
+    CHECK_MSG(cvw_write_image(path, px, W, H, 1) == 0, "%s", cvw_error());
+    FILE *f = fopen(path, "rb");
+    unsigned char jpg[65536];
+    size_t n = f ? fread(jpg, 1, sizeof jpg, f) : 0;
+    if (f)
+        fclose(f);
+    remove(path);
+    CHECK(n > 2 && n < sizeof jpg && jpg[0] == 0xFF && jpg[1] == 0xD8);
+    if (n <= 2 || n >= sizeof jpg)
+        return;
+    /* APP1 "Exif": a big-endian TIFF header, IFD0 with one entry,
+     * Orientation (0x0112) SHORT 6 */
+    static const unsigned char app1[] = {
+        0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
+        'M', 'M', 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,
+        0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00,
+    };
+    tmp_path(path, sizeof path, "portrait.jpg");
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(jpg, 1, 2, f) == 2 && fwrite(app1, 1, sizeof app1, f) == sizeof app1 &&
+          fwrite(jpg + 2, 1, n - 2, f) == n - 2);
+    if (f)
+        fclose(f);
+    uint8_t *got = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_gray(path, &got, &w, &h) == 0, "%s", cvw_error());
+    CHECK_MSG(w == H && h == W, "read %dx%d, not turned to %dx%d", w, h, H, W);
+    if (got && w == H && h == W) /* turned clockwise: the stored left is the top */
+        CHECK_MSG(got[(W / 4) * H + H / 2] > 200 && got[(3 * W / 4) * H + H / 2] < 55,
+                  "top %d, bottom %d", got[(W / 4) * H + H / 2], got[(3 * W / 4) * H + H / 2]);
+    free(got);
+    remove(path);
+
+    uint8_t rgba[4 * 4 * 4];
+    for (int i = 0; i < 16; i++) {
+        rgba[4 * i] = 10, rgba[4 * i + 1] = 100, rgba[4 * i + 2] = 200;
+        rgba[4 * i + 3] = (uint8_t)(i * 17); /* transparent to opaque */
+    }
+    tmp_path(path, sizeof path, "alpha.png");
+    CHECK_MSG(cvw_write_image(path, rgba, 4, 4, 4) == 0, "%s", cvw_error());
+    uint8_t *bgr = NULL;
+    CHECK_MSG(cvw_read_bgr(path, &bgr, &w, &h) == 0, "%s", cvw_error());
+    CHECK(bgr && w == 4 && h == 4 && bgr[0] == 10 && bgr[1] == 100 && bgr[2] == 200 &&
+          bgr[45] == 10 && bgr[47] == 200);
+    free(bgr);
+    remove(path);
+}
+
 /* Standard error (fd 2) into a file while f runs; returns what it got. */
 static char *stderr_of(void (*f)(void *), void *arg)
 {
@@ -541,6 +603,7 @@ int main(void)
         check_png_quiet(asset);
         check_depths(&pic);
     }
+    check_orientation();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

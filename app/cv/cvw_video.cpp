@@ -505,7 +505,13 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         if (!bad.empty())
             return fail(name + ": " + bad);
         quiet_decoders();
-        cv::Mat raw = cv::imdecode(png.empty() ? bytes : png, cv::IMREAD_UNCHANGED), m;
+        // Any depth and colour, but not IMREAD_UNCHANGED: that one also
+        // ignores the EXIF orientation, and a phone's upright portrait is
+        // stored sideways with a tag saying so (faces then went unseen).
+        // The alpha channel it would keep is dropped by to_bgr8 anyway.
+        cv::Mat raw = cv::imdecode(png.empty() ? bytes : png,
+                                   cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR),
+                m;
         if (raw.empty())
             return fail(name + ": not an image file (cannot be decoded)");
         const int d = raw.depth();
