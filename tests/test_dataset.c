@@ -129,7 +129,10 @@ static void test_folder(void)
     write_text("faces/03_sad/s3_broken.png", "this is not a PNG\n");
     write_text("faces/03_sad/notes.txt", "not an image\n");
     write_text("faces/03_sad/.DS_Store", "hidden, ignored\n");
-    mkdir_p("faces/Happy/nested"); /* folders inside classes are ignored */
+    mkdir_p("faces/Happy/nested"); /* folders inside classes are not read, but said */
+    char link[512];
+    snprintf(link, sizeof link, "%s/faces/anger/gone.png", tmpdir);
+    CHECK(symlink("no-such-picture.png", link) == 0); /* dangling: said too */
 
     char root[512];
     snprintf(root, sizeof root, "%s/faces", tmpdir);
@@ -143,9 +146,11 @@ static void test_folder(void)
     CHECK(!strcmp(ds->classes[1], "happy"));
     CHECK(!strcmp(ds->classes[2], "angry"));
     CHECK(ds->n == 13);
-    CHECK(ds->n_skipped == 2);
+    CHECK(ds->n_skipped == 4);
     CHECK(has_problem(ds, "s3_broken.png"));
     CHECK(has_problem(ds, "notes.txt"));
+    CHECK(has_problem(ds, "Happy/nested: a folder in class folder 'Happy', not read"));
+    CHECK(has_problem(ds, "anger/gone.png: a dangling symbolic link"));
     CHECK(progress_calls > 0 && progress_last == progress_total && progress_total == 14);
     int counts[3];
     dataset_class_counts(ds, counts);
@@ -196,6 +201,16 @@ static void test_folder(void)
     write_text("junk/happy/x.png", "junk");
     snprintf(missing, sizeof missing, "%s/junk", tmpdir);
     CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
+    /* A set one level deeper than --data: its classes were taken as
+     * folders of one class "faces" with no pictures, and the message did
+     * not say why. */
+    mkdir_p("deep/faces/happy");
+    write_gray("deep/faces/happy/h.png", 48, 48, 50);
+    snprintf(missing, sizeof missing, "%s/deep", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "no image files in its 1 class folder (first problem: ") &&
+              strstr(app_error(), "deep/faces/happy: a folder in class folder 'faces'"),
+              "%s", app_error());
 }
 
 /* Folders whose names differ only by case, or are synonyms, become one
