@@ -369,6 +369,28 @@ static void test_csv(void)
     ds = dataset_load(path, &ob);
     CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : app_error());
     dataset_free(ds);
+
+    /* A header and only blank lines after it, and rows that lost their
+     * Usage column: both said "no rows with Usage 'PublicTest'", as if the
+     * split were wrong. */
+    dataset_load_opts op = {.w = 48, .h = 48, .split = "PublicTest"};
+    snprintf(path, sizeof path, "%s/header.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\r\n\r\n\n", f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "header.csv: a header and no rows"), "%s", app_error());
+    snprintf(path, sizeof path, "%s/two.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\n", f);
+    fputs("3,", f);
+    for (int i = 0; i < 2304; i++)
+        fprintf(f, "%s110", i ? " " : "");
+    fputc('\n', f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "no usable rows (first problem: ") &&
+              strstr(app_error(), "two.csv:2: expected 3 fields, found 2"), "%s", app_error());
 }
 
 /* A data set whose image i carries i in its first two pixels. */

@@ -184,9 +184,17 @@ static int read_row(dataset *ds, char *line, const csv_cols *c, const char *path
     return ROW_ADDED;
 }
 
+/* How many rows were read, and what became of them (for the message when
+ * none is usable). */
+typedef struct row_counts {
+    int rows;       /* non-blank rows after the header */
+    int seen;       /* rows of the wanted split (not short) */
+    int short_rows; /* rows with too few fields, whatever their split */
+} row_counts;
+
 /* Every row after the header; the file's size paces the progress. */
 static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const char *path,
-                     const dataset_load_opts *o, int *rows_seen)
+                     const dataset_load_opts *o, row_counts *n)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -211,7 +219,9 @@ static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const 
             rc = -1;
             break;
         }
-        *rows_seen += r != ROW_OTHER_SPLIT && r != ROW_SHORT;
+        n->rows++;
+        n->short_rows += r == ROW_SHORT;
+        n->seen += r != ROW_OTHER_SPLIT && r != ROW_SHORT;
     }
     free(line);
     if (!rc && ferror(f))
@@ -236,7 +246,7 @@ dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
     size_t cap = 0;
     ssize_t len;
     csv_cols cols;
-    int rows_seen = 0;
+    row_counts counts = {0};
     if (!ds || dataset__set_classes(ds, dataset_fer_classes, DATASET_FER_CLASSES) < 0)
         goto fail;
     /* Rows are ~8 KB of text each: guess the count from the size so the
@@ -249,12 +259,17 @@ dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
         goto fail;
     }
     if (read_header(line, len, path, o, &cols) < 0 ||
-        read_rows(ds, f, total, &cols, path, o, &rows_seen) < 0)
+        read_rows(ds, f, total, &cols, path, o, &counts) < 0)
         goto fail;
     if (o->progress && total > 0)
         o->progress(o->progress_user, (int)(total / 1024), (int)(total / 1024));
     if (ds->n == 0) {
-        if (cols.split && rows_seen == 0)
+        /* Short rows have no Usage to tell their split by: when all are
+         * short, they are the problem, not the split (a missing column
+         * said "no rows with Usage 'Training'"). */
+        if (counts.rows == 0)
+            app_fail("%s: a header and no rows", path);
+        else if (cols.split && counts.seen == 0 && counts.rows > counts.short_rows)
             app_fail("%s: no rows with Usage '%s'", path, cols.split);
         else if (ds->n_problems)
             app_fail("%s: no usable rows (first problem: %s)", path, ds->problems[0]);
