@@ -425,6 +425,44 @@ static void check_orientation(void)
     remove(path);
 }
 
+/* A small JPEG whose header claims 60000x60000 pixels: one line naming the
+ * file and why (it was "cannot read image read image: OpenCV(4.6.0)
+ * .../loadsave.cpp:77: error: (-215:Assertion failed) pixels <= ...",
+ * without the file's name). */
+static void check_claimed_size(void)
+{
+    uint8_t px[16 * 16];
+    memset(px, 128, sizeof px);
+    char path[512];
+    tmp_path(path, sizeof path, "claims.jpg");
+    CHECK_MSG(cvw_write_image(path, px, 16, 16, 1) == 0, "%s", cvw_error());
+    FILE *f = fopen(path, "r+b");
+    unsigned char jpg[8192];
+    size_t n = f ? fread(jpg, 1, sizeof jpg, f) : 0;
+    int patched = 0;
+    for (size_t i = 2; i + 9 < n && jpg[i] == 0xFF;) { /* SOFn: height, width at +5 */
+        if (jpg[i + 1] == 0xC0 || jpg[i + 1] == 0xC2) {
+            jpg[i + 5] = jpg[i + 7] = 60000 >> 8;
+            jpg[i + 6] = jpg[i + 8] = 60000 & 255;
+            patched = 1;
+            break;
+        }
+        i += 2 + ((size_t)jpg[i + 2] << 8 | jpg[i + 3]);
+    }
+    CHECK(patched);
+    if (f) {
+        rewind(f);
+        CHECK(fwrite(jpg, 1, n, f) == n);
+        fclose(f);
+    }
+    uint8_t *got = NULL;
+    int w = 0, h = 0;
+    CHECK(cvw_read_gray(path, &got, &w, &h) == -1 && got == NULL);
+    CHECK_MSG(strstr(cvw_error(), "claims.jpg': too large to decode") &&
+              !strstr(cvw_error(), "OpenCV(") && !strchr(cvw_error(), '\n'), "%s", cvw_error());
+    remove(path);
+}
+
 /* Standard error (fd 2) into a file while f runs; returns what it got. */
 static char *stderr_of(void (*f)(void *), void *arg)
 {
@@ -604,6 +642,7 @@ int main(void)
         check_depths(&pic);
     }
     check_orientation();
+    check_claimed_size();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

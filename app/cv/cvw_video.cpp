@@ -509,16 +509,30 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         // ignores the EXIF orientation, and a phone's upright portrait is
         // stored sideways with a tag saying so (faces then went unseen).
         // The alpha channel it would keep is dropped by to_bgr8 anyway.
-        cv::Mat raw = cv::imdecode(png.empty() ? bytes : png,
-                                   cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR),
-                m;
-        if (raw.empty())
-            return fail(name + ": not an image file (cannot be decoded)");
-        const int d = raw.depth();
-        if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
-            return fail(name + ": a picture of signed integers, which is not read (give it "
-                               "as 8-bit, 16-bit or float)");
-        to_bgr8(raw, m);
+        cv::Mat raw, m;
+        // A header may claim any size (a 1 KB JPEG can say 30000x30000):
+        // OpenCV throws past its pixel limit or when memory runs out, and
+        // the guard's text named neither the file nor the reason plainly.
+        try {
+            raw = cv::imdecode(png.empty() ? bytes : png,
+                               cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+            if (raw.empty())
+                return fail(name + ": not an image file (cannot be decoded)");
+            const int d = raw.depth();
+            if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
+                return fail(name + ": a picture of signed integers, which is not read (give "
+                                   "it as 8-bit, 16-bit or float)");
+            to_bgr8(raw, m);
+        } catch (const cv::Exception &e) {
+            if (e.code == cv::Error::StsNoMem)
+                return fail(name + ": too large to decode here (out of memory)");
+            if (e.err.find("CV_IO_MAX_IMAGE") != std::string::npos)
+                return fail(name + ": too large to decode (its header claims more than " +
+                            "OpenCV's limit of 2^30 pixels or 2^20 a side)");
+            return fail(name + ": cannot be decoded (" + e.err + ")");
+        } catch (const std::bad_alloc &) {
+            return fail(name + ": too large to decode here (out of memory)");
+        }
         size_t n = (size_t)m.cols * m.rows * 3;
         auto *p = (uint8_t *)std::malloc(n);
         if (!p)
