@@ -3,6 +3,7 @@
 
 #include "app_err.h"
 #include "outpath.h"
+#include "rollnet.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -94,7 +95,16 @@ static void progress(void *user, int done, int total)
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
                               int threads, int quiet)
 {
-    int c, h, w;
+    int c, h, w, k = nn_net_n_classes(net);
+    const char *names[NN_MAX_CLASSES];
+    for (int i = 0; i < k; i++)
+        names[i] = nn_net_class(net, i);
+    /* Said before the data loads: the class mismatch it came to said only
+     * that none of the data's emotions is among the model's classes. */
+    float centres[NN_MAX_CLASSES];
+    if (rollnet_centres(names, k, centres))
+        return app_fail_null("--model is a roll model (train --target roll): its classes are "
+                             "roll bins, not a data set's classes; give an emotion model");
     nn_net_input_shape(net, &c, &h, &w);
     dataset_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
     if (!quiet && isatty(2)) {
@@ -105,10 +115,6 @@ dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *spl
     if (!ds)
         return NULL;
     cmd_report_problems(ds, path);
-    int k = nn_net_n_classes(net);
-    const char *names[NN_MAX_CLASSES];
-    for (int i = 0; i < k; i++)
-        names[i] = nn_net_class(net, i);
     dataset_class_map map;
     if (dataset_map_classes(ds, names, k, &map)) {
         char why[512];
