@@ -937,6 +937,21 @@ int main(int argc, char **argv)
                   dir, dir, dir) == 0);
         lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "data: 36 training, 4 validation"), "%s", lg ? lg : "");
+        /* The same file by a name not ending in ".csv" (the default split
+         * went by the name): train took all 50 rows, test rows included,
+         * and eval scored the Training rows with the test rows. */
+        char upper[600];
+        snprintf(upper, sizeof upper, "%s/F.CSV", dir);
+        CHECK(link(p3, upper) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s --arch %s/arch.txt --epochs 1 --batch 16 --threads 1 --out %s/csv2.model",
+                  upper, dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "data: 36 training, 4 validation"), "%s", lg ? lg : "");
+        clear(logp3);
+        CHECK(run("eval --model %s/csv.model --data %s", dir, upper) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "F.CSV split PublicTest (10 faces)"), "%s", lg ? lg : "");
         /* Calibration on faces of one class: a temperature (it cannot change
          * the winner), never vector scaling, which would learn never to name
          * the missing classes. */

@@ -235,8 +235,7 @@ nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
 
 const char *cmd_csv_split(const cmd_io *io, const char *dflt)
 {
-    size_t dl = strlen(io->data);
-    if (!io->split && dl >= 4 && !strcmp(io->data + dl - 4, ".csv"))
+    if (!io->split && dataset_is_csv(io->data))
         return dflt;
     return io->split;
 }

@@ -75,6 +75,6 @@ int cmd_io_option(cmd_io *io, const char *a, const char *v);
  * model loaded to run on `threads` threads. Returns the net, or NULL with
  * *rc the exit code (after one line on stderr). */
 nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc);
-/* io->split, or dflt when none was given and --data names a .csv file. */
+/* io->split, or dflt when none was given and --data is a CSV file. */
 const char *cmd_csv_split(const cmd_io *io, const char *dflt);
 #endif

@@ -292,8 +292,7 @@ static int load_data(train_run *r, int w, int h)
     const train_opts *o = &r->o;
     /* A fer2013.csv holds the test rows too: without --split, train on its
      * Training rows (a CSV without a Usage column gives all of them). */
-    size_t dl = strlen(o->data);
-    int csv = dl >= 4 && !strcmp(o->data + dl - 4, ".csv");
+    int csv = dataset_is_csv(o->data);
     dataset_load_opts lo = {.w = w, .h = h, .split = o->split ? o->split : csv ? "Training" : NULL,
                             .split_is_default = !o->split, .threads = o->threads};
     double t_load = nn_now();
@@ -306,8 +305,7 @@ static int load_data(train_run *r, int w, int h)
         dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
         vo.split_is_default = !o->val_split_name;
-        size_t vl = strlen(o->val);
-        if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
+        if (!dataset_is_csv(o->val))
             vo.split = o->val_split_name;
         if (!(r->val = dataset_load(o->val, &vo))) {
             cli_err("%s", app_error());
