@@ -952,6 +952,13 @@ int main(int argc, char **argv)
         CHECK(run("eval --model %s/csv.model --data %s", dir, upper) == 0);
         lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "F.CSV split PublicTest (10 faces)"), "%s", lg ? lg : "");
+        /* calibrate --val-split takes train's split, of the Training rows
+         * (it split all 50 rows: 25 faces, test rows among them) */
+        clear(logp3);
+        CHECK(run("calibrate --model %s/csv.model --data %s --val-split 0.5 --method temperature "
+                  "--out %s/csvcal.model", dir, p3, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "on 20 validation faces"), "%s", lg ? lg : "");
         /* Calibration on faces of one class: a temperature (it cannot change
          * the winner), never vector scaling, which would learn never to name
          * the missing classes. */

@@ -93,7 +93,7 @@ static void progress(void *user, int done, int total)
 }
 
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
-                              int threads, int quiet)
+                            int split_is_default, int threads, int quiet)
 {
     int c, h, w, k = nn_net_n_classes(net);
     const char *names[NN_MAX_CLASSES];
@@ -106,7 +106,8 @@ dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *spl
         return app_fail_null("--model is a roll model (train --target roll): its classes are "
                              "roll bins, not a data set's classes; give an emotion model");
     nn_net_input_shape(net, &c, &h, &w);
-    dataset_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
+    dataset_load_opts o = {.w = w, .h = h, .split = split, .split_is_default = split_is_default,
+                           .threads = threads};
     if (!quiet && isatty(2)) {
         o.progress = progress;
         o.progress_user = (void *)path;

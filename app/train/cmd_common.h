@@ -21,10 +21,10 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
 
 /* Load a data set for a model: its input size, classes relabelled onto the
  * model's by name (skipped entries and images of other classes dropped
- * are warnings on stderr). `split` as dataset_load. Returns NULL with
- * app_error() saying why. */
+ * are warnings on stderr). `split` and `split_is_default` as dataset_load.
+ * Returns NULL with app_error() saying why. */
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
-                              int threads, int quiet);
+                            int split_is_default, int threads, int quiet);
 
 /* Write net to path as outpath_write_mem does (outpath.h): a temporary
  * file of its own renamed into place, a device or pipe written directly.

@@ -274,7 +274,7 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+    if (!(ds = cmd_load_for_model(net, data, split, 0, threads, 0))) {
         cli_err("%s", app_error());
         goto done;
     }
