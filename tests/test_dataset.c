@@ -391,6 +391,21 @@ static void test_csv(void)
     CHECK(dataset_load(path, &op) == NULL);
     CHECK_MSG(strstr(app_error(), "no usable rows (first problem: ") &&
               strstr(app_error(), "two.csv:2: expected 3 fields, found 2"), "%s", app_error());
+    /* Lines ended by CR alone: one line to getline, which read as "a
+     * header and no rows" */
+    snprintf(path, sizeof path, "%s/cr.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\r", f);
+    for (int r = 0; r < 2; r++) {
+        fputs("3,", f);
+        for (int i = 0; i < 2304; i++)
+            fprintf(f, "%s7", i ? " " : "");
+        fputs(",PublicTest\r", f);
+    }
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "cr.csv: its lines end in a carriage return alone"), "%s",
+              app_error());
 }
 
 /* A data set whose image i carries i in its first two pixels. */

@@ -97,6 +97,12 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
     /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
     if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
         memmove(line, line + 3, (size_t)len - 2);
+    /* Lines ended by CR alone (classic Mac OS) are one line to getline:
+     * the file read as a header and no rows, or as lacking a Usage column. */
+    const char *cr = strchr(line, '\r');
+    if (cr && cr[1] && cr[1] != '\n')
+        return app_fail("%s: its lines end in a carriage return alone (an old Mac text file); "
+                        "save it with LF or CRLF line ends", path);
     char *hf[16];
     int nh = split_fields(line, hf, 16);
     c->emo = c->pix = c->use = -1;
