@@ -259,7 +259,10 @@ static void test_split_folders(void)
     char root[512];
     snprintf(root, sizeof root, "%s/fer", tmpdir);
     dataset_load_opts o = {.w = 48, .h = 48};
-    CHECK(dataset_load(root, &o) == NULL && strstr(app_error(), "splits"));
+    /* the option is named (it said "choose one with a split name") */
+    CHECK(dataset_load(root, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "holds splits (test, train): choose one with --split "
+                                  "(--split test) or point at its folder"), "%s", app_error());
     o.split = "train";
     dataset *tr = dataset_load(root, &o);
     CHECK(tr && tr->n == 3 && tr->n_classes == 2);

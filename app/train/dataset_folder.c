@@ -166,8 +166,8 @@ static int class_root(char *base, size_t len, const dataset_load_opts *o, dirlis
             pick = i;
     }
     if (!o->split)
-        return app_fail("%s holds splits (%s): choose one with a split name or "
-                        "point at its folder", base, names);
+        return app_fail("%s holds splits (%s): choose one with --split (--split %s) or "
+                        "point at its folder", base, names, dirs->v[0]);
     if (pick < 0)
         return app_fail("%s has no split '%s' (it has %s)", base, o->split, names);
     size_t l = strlen(base);
