@@ -463,6 +463,33 @@ static void check_claimed_size(void)
     remove(path);
 }
 
+/* Pictures of formats this OpenCV does not decode are named for what they
+ * are (a phone's HEIC photo and a GIF were "not an image file"). */
+static void check_formats(void)
+{
+    static const struct {
+        const char *name, *bytes, *want;
+        size_t len;
+    } cases[] = {
+        {"a.gif", "GIF89a\x01\0\x01\0\x80\0\0", "a.gif': a GIF, which is not decoded here", 13},
+        {"a.heic", "\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", "a HEIC/HEIF picture", 24},
+        {"a.jpg", "hello, not a picture", "a.jpg': not an image file", 20},
+    };
+    char path[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tmp_path(path, sizeof path, cases[i].name);
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(cases[i].bytes, 1, cases[i].len, f) == cases[i].len);
+        if (f)
+            fclose(f);
+        uint8_t *px = NULL;
+        int w = 0, h = 0;
+        CHECK(cvw_read_gray(path, &px, &w, &h) == -1 && px == NULL);
+        CHECK_MSG(strstr(cvw_error(), cases[i].want), "%s: %s", cases[i].name, cvw_error());
+        remove(path);
+    }
+}
+
 /* Standard error (fd 2) into a file while f runs; returns what it got. */
 static char *stderr_of(void (*f)(void *), void *arg)
 {
@@ -643,6 +670,7 @@ int main(void)
     }
     check_orientation();
     check_claimed_size();
+    check_formats();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

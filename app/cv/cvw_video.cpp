@@ -281,6 +281,25 @@ void to_bgr8(const cv::Mat &in, cv::Mat &out)
         out = m.isContinuous() ? m : m.clone();
 }
 
+// What a file that did not decode is, when its first bytes say so: the
+// formats people have pictures in that this OpenCV has no decoder for
+// (GIF; HEIC, a phone's photos; AVIF), which "not an image file" misnamed.
+std::string undecoded_format(const std::vector<uchar> &f)
+{
+    auto at = [&](size_t off, const char *s) {
+        size_t n = std::strlen(s);
+        return f.size() >= off + n && !std::memcmp(f.data() + off, s, n);
+    };
+    if (at(0, "GIF87a") || at(0, "GIF89a"))
+        return "a GIF";
+    if (at(4, "ftypheic") || at(4, "ftypheix") || at(4, "ftypmif1") || at(4, "ftypmsf1") ||
+        at(4, "ftyphevc"))
+        return "a HEIC/HEIF picture";
+    if (at(4, "ftypavif"))
+        return "an AVIF picture";
+    return "";
+}
+
 } // namespace
 
 struct cvw_capture {
@@ -516,8 +535,13 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         try {
             raw = cv::imdecode(png.empty() ? bytes : png,
                                cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
-            if (raw.empty())
+            if (raw.empty()) {
+                std::string what = undecoded_format(bytes);
+                if (!what.empty())
+                    return fail(name + ": " + what + ", which is not decoded here (save it as "
+                                       "PNG or JPEG)");
                 return fail(name + ": not an image file (cannot be decoded)");
+            }
             const int d = raw.depth();
             if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
                 return fail(name + ": a picture of signed integers, which is not read (give "
