@@ -973,6 +973,29 @@ int main(int argc, char **argv)
                   dir, dir) == 1);
         lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "one class ('happy')"), "%s", lg ? lg : "");
+        /* the same with an empty second class folder: a two-class model was
+         * trained on one class (100% on validation) without a word */
+        snprintf(p3, sizeof p3, "%s/onecls/sad", dir);
+        CHECK(mkdir(p3, 0755) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s/onecls --arch %s/arch.txt --epochs 1 --batch 16 --out %s/one1.model", dir,
+                  dir, dir) == 1);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "only class 'happy' has training images"), "%s", lg ? lg : "");
+        snprintf(p3, sizeof p3, "%s/one1.model", dir);
+        CHECK(access(p3, F_OK) != 0);
+        /* with two classes of images beside it, the empty one is said */
+        snprintf(target, sizeof target, "%s/data/surprise", dir);
+        snprintf(p3, sizeof p3, "%s/onecls/surprise", dir);
+        CHECK(symlink(target, p3) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s/onecls --arch %s/arch.txt --epochs 1 --batch 16 --out %s/one1.model", dir,
+                  dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "class 'sad' has no training images"), "%s", lg ? lg : "");
+        CHECK(unlink(p3) == 0);
+        snprintf(p3, sizeof p3, "%s/onecls/sad", dir);
+        CHECK(rmdir(p3) == 0);
         clear(logp3);
         CHECK(run("calibrate --model %s/a.model --data %s/onecls --out %s/one.model", dir, dir, dir) == 0);
         lg = slurp(logp3);

@@ -355,6 +355,22 @@ static int load_data(train_run *r, int w, int h)
     for (int i = 0; i < k; i++)
         fprintf(stderr, " %s %d", r->train->classes[i], counts[i]);
     fputc('\n', stderr);
+    /* A class folder left empty (or a CSV without rows of an emotion) is
+     * still a class: with one class of images left, a model of two or
+     * more was trained on it without a word, 100% on validation. */
+    int with = 0, first = -1;
+    for (int i = 0; i < k; i++)
+        if (counts[i] && with++ == 0)
+            first = i;
+    if (!r->roll_on && k >= 2 && with < 2 && first >= 0) {
+        cli_err("%s: only class '%s' has training images: a classifier learns from two classes "
+                "or more", o->data, r->train->classes[first]);
+        return -1;
+    }
+    for (int i = 0; i < k && !r->roll_on; i++)
+        if (!counts[i])
+            fprintf(stderr, "%s: class '%s' has no training images: the model gets the class but "
+                            "cannot learn it\n", o->data, r->train->classes[i]);
     if (r->roll_on) {
         /* The faces' own labels go; each one is turned when drawn. */
         roll_target_relabel(r->train, &r->roll);
