@@ -409,6 +409,15 @@ static void test_csv(void)
     CHECK(dataset_load(path, &op) == NULL);
     CHECK_MSG(strstr(app_error(), "cr.csv: its lines end in a carriage return alone"), "%s",
               app_error());
+    /* Saved by a spreadsheet of a comma-decimal locale: ';' between fields
+     * (it said only "expected a header with 'emotion' and 'pixels'") */
+    snprintf(path, sizeof path, "%s/semi.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion;pixels;Usage\n3;1 2 3;PublicTest\n", f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "semi.csv:1: fields separated by ';', not commas"), "%s",
+              app_error());
 }
 
 /* A data set whose image i carries i in its first two pixels. */

@@ -118,6 +118,12 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
         else if (!strcasecmp(h, "usage"))
             c->use = i;
     }
+    /* A spreadsheet of a comma-decimal locale saves with ';' */
+    const char sep = nh == 1 ? (strchr(hf[0], ';') ? ';' : strchr(hf[0], '\t') ? '\t' : 0) : 0;
+    if ((c->emo < 0 || c->pix < 0) && sep)
+        return app_fail("%s:1: fields separated by %s, not commas: save it comma-separated "
+                        "(the fer2013.csv layout: emotion,pixels,Usage)", path,
+                        sep == ';' ? "';'" : "tabs");
     if (c->emo < 0 || c->pix < 0)
         return app_fail("%s:1: expected a header with 'emotion' and 'pixels' columns "
                         "(the fer2013.csv layout: emotion,pixels,Usage)", path);
