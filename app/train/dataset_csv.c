@@ -96,7 +96,7 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
 {
     /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
     if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
-        memmove(line, line + 3, (size_t)len - 2);
+        line += 3;
     /* Lines ended by CR alone (classic Mac OS) are one line to getline:
      * the file read as a header and no rows, or as lacking a Usage column. */
     const char *cr = strchr(line, '\r');
