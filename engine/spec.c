@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const nn_preset_names[] = {
     "fer-classic", "fer-compact", "einterface-128", "fer-vgg", "fer-vgg-wide", "fer-resnet", NULL
@@ -741,9 +742,12 @@ nn_net *nn_net_from_spec(const char *spec, int n_classes)
 
 nn_net *nn_net_from_arch(const char *name, int n_classes)
 {
-    const char *spec = nn_preset_spec(name);
-    if (spec)
-        return nn_net_from_spec(spec, n_classes);
+    const char *preset = nn_preset_spec(name);
+    if (preset)
+        return nn_net_from_spec(preset, n_classes);
+    struct stat st;
+    if (stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+        return nn_fail_null("%s: a folder, not an architecture spec file", name);
     FILE *f = fopen(name, "rb");
     if (!f) {
         char names[256] = "";
@@ -764,7 +768,26 @@ nn_net *nn_net_from_arch(const char *name, int n_classes)
         return nn_fail_null("%s: read error", name);
     }
     buf[got] = 0;
-    nn_net *net = nn_net_from_spec(buf, n_classes);
+    /* What else a user may hand --arch: its line-1 complaint ("found
+     * 'emomodel'", bytes of a picture) did not say what the file is. */
+    const char *why = got >= 8 && !memcmp(buf, "EMOMODEL", 8)
+                          ? "a model file, not an architecture spec (a trained model is "
+                            "--model, or train --init to start from its weights)"
+                      : got >= 8 && !memcmp(buf, "EMOCKPT", 8)
+                          ? "a training checkpoint, not an architecture spec (train --resume "
+                            "continues it)"
+                      : memchr(buf, 0, got) ? "not a text file (an architecture spec is text)"
+                                            : NULL;
+    if (why) {
+        free(buf);
+        return nn_fail_null("%s: %s", name, why);
+    }
+    /* A spec saved by an editor that starts UTF-8 files with a byte-order
+     * mark read "found '\xEF\xBB\xBFinput'" on line 1. */
+    const char *spec = buf;
+    if (got >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+        spec += 3;
+    nn_net *net = nn_net_from_spec(spec, n_classes);
     free(buf);
     if (!net) {
         char msg[512];

@@ -363,6 +363,133 @@ static void check_depths(const picture *pic)
     free(crop);
 }
 
+/* A JPEG whose EXIF orientation says "turn 90 degrees clockwise to view"
+ * (a phone's upright portrait, stored sideways) reads upright: it was read
+ * as stored, and the detector found no face in a sideways photo. An RGBA
+ * PNG still reads, its colours kept. */
+static void check_orientation(void)
+{
+    enum { W = 40, H = 20 };
+    uint8_t px[W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            px[y * W + x] = x < W / 2 ? 255 : 0; /* stored: left half white */
+    char path[512];
+    tmp_path(path, sizeof path, "stored.jpg");
+    CHECK_MSG(cvw_write_image(path, px, W, H, 1) == 0, "%s", cvw_error());
+    FILE *f = fopen(path, "rb");
+    unsigned char jpg[65536];
+    size_t n = f ? fread(jpg, 1, sizeof jpg, f) : 0;
+    if (f)
+        fclose(f);
+    remove(path);
+    CHECK(n > 2 && n < sizeof jpg && jpg[0] == 0xFF && jpg[1] == 0xD8);
+    if (n <= 2 || n >= sizeof jpg)
+        return;
+    /* APP1 "Exif": a big-endian TIFF header, IFD0 with one entry,
+     * Orientation (0x0112) SHORT 6 */
+    static const unsigned char app1[] = {
+        0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
+        'M', 'M', 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,
+        0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00,
+    };
+    tmp_path(path, sizeof path, "portrait.jpg");
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(jpg, 1, 2, f) == 2 && fwrite(app1, 1, sizeof app1, f) == sizeof app1 &&
+          fwrite(jpg + 2, 1, n - 2, f) == n - 2);
+    if (f)
+        fclose(f);
+    uint8_t *got = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_gray(path, &got, &w, &h) == 0, "%s", cvw_error());
+    CHECK_MSG(w == H && h == W, "read %dx%d, not turned to %dx%d", w, h, H, W);
+    if (got && w == H && h == W) /* turned clockwise: the stored left is the top */
+        CHECK_MSG(got[(W / 4) * H + H / 2] > 200 && got[(3 * W / 4) * H + H / 2] < 55,
+                  "top %d, bottom %d", got[(W / 4) * H + H / 2], got[(3 * W / 4) * H + H / 2]);
+    free(got);
+    remove(path);
+
+    uint8_t rgba[4 * 4 * 4];
+    for (int i = 0; i < 16; i++) {
+        rgba[4 * i] = 10, rgba[4 * i + 1] = 100, rgba[4 * i + 2] = 200;
+        rgba[4 * i + 3] = (uint8_t)(i * 17); /* transparent to opaque */
+    }
+    tmp_path(path, sizeof path, "alpha.png");
+    CHECK_MSG(cvw_write_image(path, rgba, 4, 4, 4) == 0, "%s", cvw_error());
+    uint8_t *bgr = NULL;
+    CHECK_MSG(cvw_read_bgr(path, &bgr, &w, &h) == 0, "%s", cvw_error());
+    CHECK(bgr && w == 4 && h == 4 && bgr[0] == 10 && bgr[1] == 100 && bgr[2] == 200 &&
+          bgr[45] == 10 && bgr[47] == 200);
+    free(bgr);
+    remove(path);
+}
+
+/* A small JPEG whose header claims 60000x60000 pixels: one line naming the
+ * file and why (it was "cannot read image read image: OpenCV(4.6.0)
+ * .../loadsave.cpp:77: error: (-215:Assertion failed) pixels <= ...",
+ * without the file's name). */
+static void check_claimed_size(void)
+{
+    uint8_t px[16 * 16];
+    memset(px, 128, sizeof px);
+    char path[512];
+    tmp_path(path, sizeof path, "claims.jpg");
+    CHECK_MSG(cvw_write_image(path, px, 16, 16, 1) == 0, "%s", cvw_error());
+    FILE *f = fopen(path, "r+b");
+    unsigned char jpg[8192];
+    size_t n = f ? fread(jpg, 1, sizeof jpg, f) : 0;
+    int patched = 0;
+    for (size_t i = 2; i + 9 < n && jpg[i] == 0xFF;) { /* SOFn: height, width at +5 */
+        if (jpg[i + 1] == 0xC0 || jpg[i + 1] == 0xC2) {
+            jpg[i + 5] = jpg[i + 7] = 60000 >> 8;
+            jpg[i + 6] = jpg[i + 8] = 60000 & 255;
+            patched = 1;
+            break;
+        }
+        i += 2 + ((size_t)jpg[i + 2] << 8 | jpg[i + 3]);
+    }
+    CHECK(patched);
+    if (f) {
+        rewind(f);
+        CHECK(fwrite(jpg, 1, n, f) == n);
+        fclose(f);
+    }
+    uint8_t *got = NULL;
+    int w = 0, h = 0;
+    CHECK(cvw_read_gray(path, &got, &w, &h) == -1 && got == NULL);
+    CHECK_MSG(strstr(cvw_error(), "claims.jpg': too large to decode") &&
+              !strstr(cvw_error(), "OpenCV(") && !strchr(cvw_error(), '\n'), "%s", cvw_error());
+    remove(path);
+}
+
+/* Pictures of formats this OpenCV does not decode are named for what they
+ * are (a phone's HEIC photo and a GIF were "not an image file"). */
+static void check_formats(void)
+{
+    static const struct {
+        const char *name, *bytes, *want;
+        size_t len;
+    } cases[] = {
+        {"a.gif", "GIF89a\x01\0\x01\0\x80\0\0", "a.gif': a GIF, which is not decoded here", 13},
+        {"a.heic", "\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", "a HEIC/HEIF picture", 24},
+        {"a.jpg", "hello, not a picture", "a.jpg': not an image file", 20},
+    };
+    char path[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tmp_path(path, sizeof path, cases[i].name);
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(cases[i].bytes, 1, cases[i].len, f) == cases[i].len);
+        if (f)
+            fclose(f);
+        uint8_t *px = NULL;
+        int w = 0, h = 0;
+        CHECK(cvw_read_gray(path, &px, &w, &h) == -1 && px == NULL);
+        CHECK_MSG(strstr(cvw_error(), cases[i].want), "%s: %s", cases[i].name, cvw_error());
+        remove(path);
+    }
+}
+
 /* Standard error (fd 2) into a file while f runs; returns what it got. */
 static char *stderr_of(void (*f)(void *), void *arg)
 {
@@ -541,6 +668,9 @@ int main(void)
         check_png_quiet(asset);
         check_depths(&pic);
     }
+    check_orientation();
+    check_claimed_size();
+    check_formats();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

@@ -129,7 +129,10 @@ static void test_folder(void)
     write_text("faces/03_sad/s3_broken.png", "this is not a PNG\n");
     write_text("faces/03_sad/notes.txt", "not an image\n");
     write_text("faces/03_sad/.DS_Store", "hidden, ignored\n");
-    mkdir_p("faces/Happy/nested"); /* folders inside classes are ignored */
+    mkdir_p("faces/Happy/nested"); /* folders inside classes are not read, but said */
+    char link[512];
+    snprintf(link, sizeof link, "%s/faces/anger/gone.png", tmpdir);
+    CHECK(symlink("no-such-picture.png", link) == 0); /* dangling: said too */
 
     char root[512];
     snprintf(root, sizeof root, "%s/faces", tmpdir);
@@ -143,9 +146,11 @@ static void test_folder(void)
     CHECK(!strcmp(ds->classes[1], "happy"));
     CHECK(!strcmp(ds->classes[2], "angry"));
     CHECK(ds->n == 13);
-    CHECK(ds->n_skipped == 2);
+    CHECK(ds->n_skipped == 4);
     CHECK(has_problem(ds, "s3_broken.png"));
     CHECK(has_problem(ds, "notes.txt"));
+    CHECK(has_problem(ds, "Happy/nested: a folder in class folder 'Happy', not read"));
+    CHECK(has_problem(ds, "anger/gone.png: a dangling symbolic link"));
     CHECK(progress_calls > 0 && progress_last == progress_total && progress_total == 14);
     int counts[3];
     dataset_class_counts(ds, counts);
@@ -196,6 +201,16 @@ static void test_folder(void)
     write_text("junk/happy/x.png", "junk");
     snprintf(missing, sizeof missing, "%s/junk", tmpdir);
     CHECK(dataset_load(missing, &o) == NULL && strstr(app_error(), "x.png"));
+    /* A set one level deeper than --data: its classes were taken as
+     * folders of one class "faces" with no pictures, and the message did
+     * not say why. */
+    mkdir_p("deep/faces/happy");
+    write_gray("deep/faces/happy/h.png", 48, 48, 50);
+    snprintf(missing, sizeof missing, "%s/deep", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "no image files in its 1 class folder (first problem: ") &&
+              strstr(app_error(), "deep/faces/happy: a folder in class folder 'faces'"),
+              "%s", app_error());
 }
 
 /* Folders whose names differ only by case, or are synonyms, become one
@@ -244,7 +259,10 @@ static void test_split_folders(void)
     char root[512];
     snprintf(root, sizeof root, "%s/fer", tmpdir);
     dataset_load_opts o = {.w = 48, .h = 48};
-    CHECK(dataset_load(root, &o) == NULL && strstr(app_error(), "splits"));
+    /* the option is named (it said "choose one with a split name") */
+    CHECK(dataset_load(root, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "holds splits (test, train): choose one with --split "
+                                  "(--split test) or point at its folder"), "%s", app_error());
     o.split = "train";
     dataset *tr = dataset_load(root, &o);
     CHECK(tr && tr->n == 3 && tr->n_classes == 2);
@@ -354,6 +372,52 @@ static void test_csv(void)
     ds = dataset_load(path, &ob);
     CHECK_MSG(ds && ds->n == 1 && ds->labels[0] == 3, "BOM CSV: %s", ds ? "wrong rows" : app_error());
     dataset_free(ds);
+
+    /* A header and only blank lines after it, and rows that lost their
+     * Usage column: both said "no rows with Usage 'PublicTest'", as if the
+     * split were wrong. */
+    dataset_load_opts op = {.w = 48, .h = 48, .split = "PublicTest"};
+    snprintf(path, sizeof path, "%s/header.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\r\n\r\n\n", f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "header.csv: a header and no rows"), "%s", app_error());
+    snprintf(path, sizeof path, "%s/two.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\n", f);
+    fputs("3,", f);
+    for (int i = 0; i < 2304; i++)
+        fprintf(f, "%s110", i ? " " : "");
+    fputc('\n', f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "no usable rows (first problem: ") &&
+              strstr(app_error(), "two.csv:2: expected 3 fields, found 2"), "%s", app_error());
+    /* Lines ended by CR alone: one line to getline, which read as "a
+     * header and no rows" */
+    snprintf(path, sizeof path, "%s/cr.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion,pixels,Usage\r", f);
+    for (int r = 0; r < 2; r++) {
+        fputs("3,", f);
+        for (int i = 0; i < 2304; i++)
+            fprintf(f, "%s7", i ? " " : "");
+        fputs(",PublicTest\r", f);
+    }
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "cr.csv: its lines end in a carriage return alone"), "%s",
+              app_error());
+    /* Saved by a spreadsheet of a comma-decimal locale: ';' between fields
+     * (it said only "expected a header with 'emotion' and 'pixels'") */
+    snprintf(path, sizeof path, "%s/semi.csv", tmpdir);
+    f = fopen(path, "w");
+    fputs("emotion;pixels;Usage\n3;1 2 3;PublicTest\n", f);
+    fclose(f);
+    CHECK(dataset_load(path, &op) == NULL);
+    CHECK_MSG(strstr(app_error(), "semi.csv:1: fields separated by ';', not commas"), "%s",
+              app_error());
 }
 
 /* A data set whose image i carries i in its first two pixels. */

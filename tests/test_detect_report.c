@@ -488,6 +488,30 @@ int main(int argc, char **argv)
     rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
     CHECK_MSG(rc == 1 && e && strstr(e, "cannot be read back"), "exit %d: %s", rc, e ? e : "");
     free(e);
+    /* Other text is not called a CSV log; a log saved again with a UTF-8
+     * byte-order mark is read (both were "a .csv log cannot be read back") */
+    CHECK(rp_write(p, "hello\n", 6) == 0);
+    rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
+    CHECK_MSG(rc == 1 && e && strstr(e, "line 1 is not a JSON object") && !strstr(e, "CSV"),
+              "exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *whole = rp_slurp(log);
+    CHECK(whole != NULL);
+    if (whole) {
+        size_t n = strlen(whole);
+        char *marked = malloc(n + 3);
+        CHECK(marked != NULL);
+        if (marked) {
+            memcpy(marked, "\xEF\xBB\xBF", 3);
+            memcpy(marked + 3, whole, n);
+            CHECK(rp_write(p, marked, n + 3) == 0);
+            rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
+            CHECK_MSG(rc == 0, "exit %d: %s", rc, e ? e : "");
+            free(e);
+            free(marked);
+        }
+        free(whole);
+    }
     CHECK(rp_write(p, "", 0) == 0);
     rc = RUN(&e, "--report", rep2, "--from-log", p, "--overwrite");
     CHECK_MSG(rc == 1 && e && strstr(e, "no frame records"), "exit %d: %s", rc, e ? e : "");

@@ -247,8 +247,36 @@ static void test_folder_odd_entries(void)
     rmdir(dir);
 }
 
+/* A data set's folder, its pictures in class folders: named for that
+ * (it said "folder has no images"); an empty folder as before. */
+static void test_folder_of_folders(void)
+{
+    char dir[] = "/tmp/test_detect_source_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char sub[2][600], pic[600];
+    snprintf(sub[0], sizeof sub[0], "%s/happy", dir);
+    snprintf(sub[1], sizeof sub[1], "%s/sad", dir);
+    snprintf(pic, sizeof pic, "%s/happy/a.png", dir);
+    source *s = source_open_path(dir, 0, NULL, NULL);
+    CHECK(s == NULL && strstr(app_error(), "folder has no images"));
+    CHECK(mkdir(sub[0], 0755) == 0 && mkdir(sub[1], 0755) == 0);
+    uint8_t px[6 * 4 * 3];
+    memset(px, 90, sizeof px);
+    CHECK(cvw_write_image(pic, px, 6, 4, 3) == 0);
+    s = source_open_path(dir, 0, NULL, NULL);
+    CHECK(s == NULL);
+    CHECK_MSG(strstr(app_error(), "no images in the folder itself, only folders (happy, sad): give "
+                                  "one of them"), "%s", app_error());
+    source_close(s);
+    unlink(pic);
+    rmdir(sub[0]);
+    rmdir(sub[1]);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_folder_of_folders();
     test_folder_skips_through_callback();
     test_folder_odd_entries();
     test_live_latest();

@@ -67,7 +67,7 @@ static void flip_view(int v, const uint8_t *src, uint8_t *dst, int w, int h)
 /* One model's probabilities for the data, in `order`'s class order. */
 static void single(nn_net *net, const char *const *order, int k, int views, float *out, int *n_out)
 {
-    dataset *d = cmd_load_for_model(net, dir, NULL, 1, 1);
+    dataset *d = cmd_load_for_model(net, dir, NULL, 0, 1, 1);
     CHECK(d != NULL);
     if (!d)
         return;
@@ -132,7 +132,7 @@ int main(void)
         CHECK(ensemble_load(&e, list, 1) == 0);
         if (e.n != 2)
             break;
-        dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 1, 1);
+        dataset *ds = cmd_load_for_model(e.net[0], dir, NULL, 0, 1, 1);
         CHECK(ds && ds->n == 18);
         float pe[18 * 3], pa[18 * 3], pb[18 * 3];
         int na = 0, nb = 0;

@@ -860,6 +860,17 @@ int main(int argc, char **argv)
         printf("roll model on the generated faces: mean absolute error %.2f degrees\n", err);
         /* Guessing 0 errs by 15.6 degrees on average over -30..30. */
         CHECK_MSG(ev && strstr(ev, "a roll model") && err < 12, "roll eval: %s", ev ? ev : "");
+        /* calibrate and quantize fit emotion models: a roll model is said
+         * to be one (they said none of the data's classes matched) */
+        const char *cmds[] = {"calibrate", "quantize"};
+        for (int i = 0; i < 2; i++) {
+            clear(logp2);
+            CHECK(run("%s --model %s/roll.model --data %s/faces --out %s/rollx.model", cmds[i], dir,
+                      dir, dir) == 1);
+            ev = slurp(logp2);
+            CHECK_MSG(ev && strstr(ev, "--model is a roll model") && !strstr(ev, "matches"),
+                      "%s of a roll model: %s", cmds[i], ev ? ev : "");
+        }
         clear(logp2);
         CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 1 --target roll "
                   "--augment crop,rotate --out %s/x.model", dir, dir, dir) == 2);
@@ -926,6 +937,28 @@ int main(int argc, char **argv)
                   dir, dir, dir) == 0);
         lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "data: 36 training, 4 validation"), "%s", lg ? lg : "");
+        /* The same file by a name not ending in ".csv" (the default split
+         * went by the name): train took all 50 rows, test rows included,
+         * and eval scored the Training rows with the test rows. */
+        char upper[600];
+        snprintf(upper, sizeof upper, "%s/F.CSV", dir);
+        CHECK(link(p3, upper) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s --arch %s/arch.txt --epochs 1 --batch 16 --threads 1 --out %s/csv2.model",
+                  upper, dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "data: 36 training, 4 validation"), "%s", lg ? lg : "");
+        clear(logp3);
+        CHECK(run("eval --model %s/csv.model --data %s", dir, upper) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "F.CSV split PublicTest (10 faces)"), "%s", lg ? lg : "");
+        /* calibrate --val-split takes train's split, of the Training rows
+         * (it split all 50 rows: 25 faces, test rows among them) */
+        clear(logp3);
+        CHECK(run("calibrate --model %s/csv.model --data %s --val-split 0.5 --method temperature "
+                  "--out %s/csvcal.model", dir, p3, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "on 20 validation faces"), "%s", lg ? lg : "");
         /* Calibration on faces of one class: a temperature (it cannot change
          * the winner), never vector scaling, which would learn never to name
          * the missing classes. */
@@ -940,6 +973,29 @@ int main(int argc, char **argv)
                   dir, dir) == 1);
         lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "one class ('happy')"), "%s", lg ? lg : "");
+        /* the same with an empty second class folder: a two-class model was
+         * trained on one class (100% on validation) without a word */
+        snprintf(p3, sizeof p3, "%s/onecls/sad", dir);
+        CHECK(mkdir(p3, 0755) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s/onecls --arch %s/arch.txt --epochs 1 --batch 16 --out %s/one1.model", dir,
+                  dir, dir) == 1);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "only class 'happy' has training images"), "%s", lg ? lg : "");
+        snprintf(p3, sizeof p3, "%s/one1.model", dir);
+        CHECK(access(p3, F_OK) != 0);
+        /* with two classes of images beside it, the empty one is said */
+        snprintf(target, sizeof target, "%s/data/surprise", dir);
+        snprintf(p3, sizeof p3, "%s/onecls/surprise", dir);
+        CHECK(symlink(target, p3) == 0);
+        clear(logp3);
+        CHECK(run("train --data %s/onecls --arch %s/arch.txt --epochs 1 --batch 16 --out %s/one1.model", dir,
+                  dir, dir) == 0);
+        lg = slurp(logp3);
+        CHECK_MSG(lg && strstr(lg, "class 'sad' has no training images"), "%s", lg ? lg : "");
+        CHECK(unlink(p3) == 0);
+        snprintf(p3, sizeof p3, "%s/onecls/sad", dir);
+        CHECK(rmdir(p3) == 0);
         clear(logp3);
         CHECK(run("calibrate --model %s/a.model --data %s/onecls --out %s/one.model", dir, dir, dir) == 0);
         lg = slurp(logp3);

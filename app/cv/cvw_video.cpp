@@ -281,6 +281,25 @@ void to_bgr8(const cv::Mat &in, cv::Mat &out)
         out = m.isContinuous() ? m : m.clone();
 }
 
+// What a file that did not decode is, when its first bytes say so: the
+// formats people have pictures in that this OpenCV has no decoder for
+// (GIF; HEIC, a phone's photos; AVIF), which "not an image file" misnamed.
+std::string undecoded_format(const std::vector<uchar> &f)
+{
+    auto at = [&](size_t off, const char *s) {
+        size_t n = std::strlen(s);
+        return f.size() >= off + n && !std::memcmp(f.data() + off, s, n);
+    };
+    if (at(0, "GIF87a") || at(0, "GIF89a"))
+        return "a GIF";
+    if (at(4, "ftypheic") || at(4, "ftypheix") || at(4, "ftypmif1") || at(4, "ftypmsf1") ||
+        at(4, "ftyphevc"))
+        return "a HEIC/HEIF picture";
+    if (at(4, "ftypavif"))
+        return "an AVIF picture";
+    return "";
+}
+
 } // namespace
 
 struct cvw_capture {
@@ -505,14 +524,39 @@ extern "C" int cvw_read_bgr(const char *path, uint8_t **pixels, int *w, int *h)
         if (!bad.empty())
             return fail(name + ": " + bad);
         quiet_decoders();
-        cv::Mat raw = cv::imdecode(png.empty() ? bytes : png, cv::IMREAD_UNCHANGED), m;
-        if (raw.empty())
-            return fail(name + ": not an image file (cannot be decoded)");
-        const int d = raw.depth();
-        if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
-            return fail(name + ": a picture of signed integers, which is not read (give it "
-                               "as 8-bit, 16-bit or float)");
-        to_bgr8(raw, m);
+        // Any depth and colour, but not IMREAD_UNCHANGED: that one also
+        // ignores the EXIF orientation, and a phone's upright portrait is
+        // stored sideways with a tag saying so (faces then went unseen).
+        // The alpha channel it would keep is dropped by to_bgr8 anyway.
+        cv::Mat raw, m;
+        // A header may claim any size (a 1 KB JPEG can say 30000x30000):
+        // OpenCV throws past its pixel limit or when memory runs out, and
+        // the guard's text named neither the file nor the reason plainly.
+        try {
+            raw = cv::imdecode(png.empty() ? bytes : png,
+                               cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+            if (raw.empty()) {
+                std::string what = undecoded_format(bytes);
+                if (!what.empty())
+                    return fail(name + ": " + what + ", which is not decoded here (save it as "
+                                       "PNG or JPEG)");
+                return fail(name + ": not an image file (cannot be decoded)");
+            }
+            const int d = raw.depth();
+            if (d == CV_8S || d == CV_16S || d == CV_32S) // no one scale is right for them
+                return fail(name + ": a picture of signed integers, which is not read (give "
+                                   "it as 8-bit, 16-bit or float)");
+            to_bgr8(raw, m);
+        } catch (const cv::Exception &e) {
+            if (e.code == cv::Error::StsNoMem)
+                return fail(name + ": too large to decode here (out of memory)");
+            if (e.err.find("CV_IO_MAX_IMAGE") != std::string::npos)
+                return fail(name + ": too large to decode (its header claims more than " +
+                            "OpenCV's limit of 2^30 pixels or 2^20 a side)");
+            return fail(name + ": cannot be decoded (" + e.err + ")");
+        } catch (const std::bad_alloc &) {
+            return fail(name + ": too large to decode here (out of memory)");
+        }
         size_t n = (size_t)m.cols * m.rows * 3;
         auto *p = (uint8_t *)std::malloc(n);
         if (!p)

@@ -139,8 +139,21 @@ static int list_folder(source *s, const char *path)
     }
     for (int i = s->n_files; i < names.n; i++)
         free(names.v[i]);
-    if (s->n_files == 0)
+    if (s->n_files == 0) {
+        /* A data set's folder (test/happy/...): its pictures are a level
+         * down, which "folder has no images" did not say. */
+        dirlist sub = {0};
+        if (dirlist_read(path, DIRLIST_DIRS, &sub) == 0 && sub.n > 0) {
+            app_fail("input '%s': no images in the folder itself, only folders (%s%s%s%s%s): "
+                     "give one of them (folders in it are not read)", path, sub.v[0],
+                     sub.n > 1 ? ", " : "", sub.n > 1 ? sub.v[1] : "", sub.n > 2 ? ", " : "",
+                     sub.n > 3 ? "..." : sub.n > 2 ? sub.v[2] : "");
+            dirlist_free(&sub);
+            return -1;
+        }
+        dirlist_free(&sub);
         return app_fail("input '%s': folder has no images", path);
+    }
     return 0;
 }
 

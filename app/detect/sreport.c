@@ -310,15 +310,24 @@ sreport_session *sreport_read_log(const char *path)
         int whole = line[len - 1] == '\n';
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
+        char *rec = line;
+        /* A log saved again by an editor may start with a UTF-8
+         * byte-order mark; it was taken for a CSV log. */
+        if (no == 1 && len >= 3 && !memcmp(rec, "\xEF\xBB\xBF", 3)) {
+            rec += 3;
+            len -= 3;
+        }
         if (len == 0)
             continue;
-        if (no == 1 && line[0] != '{') {
+        if (no == 1 && rec[0] != '{') {
             ok = 0;
-            app_fail("%s: not a JSON-lines frame log (a .csv log cannot be read back; use "
-                     "--log NAME.jsonl)", path);
+            if (!strncmp(rec, "frame,", 6))
+                app_fail("%s: a CSV log, which cannot be read back (use --log NAME.jsonl)", path);
+            else
+                app_fail("%s: not a JSON-lines frame log (line 1 is not a JSON object)", path);
             break;
         }
-        jsonr_val *v = jsonr_parse(line, (size_t)len);
+        jsonr_val *v = jsonr_parse(rec, (size_t)len);
         if (!v) {
             if (!whole) /* the last record, cut short by a crash: leave it out */
                 break;

@@ -84,7 +84,10 @@ int cmd_calibrate(int argc, char **argv)
                !io.model ? "--model" : !io.data ? "--data" : "--out");
         return CLI_EXIT_USAGE;
     }
-    const char *model = io.model, *data = io.data, *split = io.split, *out = io.out;
+    /* --val-split promises train's split: of a CSV's Training rows, as
+     * train takes them (all rows were split, test rows with them) */
+    const char *model = io.model, *data = io.data, *out = io.out,
+               *split = share > 0 ? cmd_csv_split(&io, "Training") : io.split;
     int rc;
     nn_net *net = cmd_io_open(&io, threads, &rc);
     if (!net)
@@ -92,7 +95,7 @@ int cmd_calibrate(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     dataset *ds = NULL, *val = NULL;
     float *x = NULL;
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+    if (!(ds = cmd_load_for_model(net, data, split, !io.split, threads, 0))) {
         cli_err("%s", app_error());
         goto done;
     }

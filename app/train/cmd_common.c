@@ -3,6 +3,7 @@
 
 #include "app_err.h"
 #include "outpath.h"
+#include "rollnet.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -92,11 +93,21 @@ static void progress(void *user, int done, int total)
 }
 
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
-                              int threads, int quiet)
+                            int split_is_default, int threads, int quiet)
 {
-    int c, h, w;
+    int c, h, w, k = nn_net_n_classes(net);
+    const char *names[NN_MAX_CLASSES];
+    for (int i = 0; i < k; i++)
+        names[i] = nn_net_class(net, i);
+    /* Said before the data loads: the class mismatch it came to said only
+     * that none of the data's emotions is among the model's classes. */
+    float centres[NN_MAX_CLASSES];
+    if (rollnet_centres(names, k, centres))
+        return app_fail_null("--model is a roll model (train --target roll): its classes are "
+                             "roll bins, not a data set's classes; give an emotion model");
     nn_net_input_shape(net, &c, &h, &w);
-    dataset_load_opts o = {.w = w, .h = h, .split = split, .threads = threads};
+    dataset_load_opts o = {.w = w, .h = h, .split = split, .split_is_default = split_is_default,
+                           .threads = threads};
     if (!quiet && isatty(2)) {
         o.progress = progress;
         o.progress_user = (void *)path;
@@ -105,10 +116,6 @@ dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *spl
     if (!ds)
         return NULL;
     cmd_report_problems(ds, path);
-    int k = nn_net_n_classes(net);
-    const char *names[NN_MAX_CLASSES];
-    for (int i = 0; i < k; i++)
-        names[i] = nn_net_class(net, i);
     dataset_class_map map;
     if (dataset_map_classes(ds, names, k, &map)) {
         char why[512];
@@ -229,8 +236,7 @@ nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc)
 
 const char *cmd_csv_split(const cmd_io *io, const char *dflt)
 {
-    size_t dl = strlen(io->data);
-    if (!io->split && dl >= 4 && !strcmp(io->data + dl - 4, ".csv"))
+    if (!io->split && dataset_is_csv(io->data))
         return dflt;
     return io->split;
 }

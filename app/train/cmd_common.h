@@ -21,10 +21,10 @@ int cmd_classify(nn_net *net, const float *x, int n, const int *labels, float *p
 
 /* Load a data set for a model: its input size, classes relabelled onto the
  * model's by name (skipped entries and images of other classes dropped
- * are warnings on stderr). `split` as dataset_load. Returns NULL with
- * app_error() saying why. */
+ * are warnings on stderr). `split` and `split_is_default` as dataset_load.
+ * Returns NULL with app_error() saying why. */
 dataset *cmd_load_for_model(const nn_net *net, const char *path, const char *split,
-                              int threads, int quiet);
+                            int split_is_default, int threads, int quiet);
 
 /* Write net to path as outpath_write_mem does (outpath.h): a temporary
  * file of its own renamed into place, a device or pipe written directly.
@@ -75,6 +75,6 @@ int cmd_io_option(cmd_io *io, const char *a, const char *v);
  * model loaded to run on `threads` threads. Returns the net, or NULL with
  * *rc the exit code (after one line on stderr). */
 nn_net *cmd_io_open(const cmd_io *io, int threads, int *rc);
-/* io->split, or dflt when none was given and --data names a .csv file. */
+/* io->split, or dflt when none was given and --data is a CSV file. */
 const char *cmd_csv_split(const cmd_io *io, const char *dflt);
 #endif

@@ -229,8 +229,9 @@ int cmd_eval(int argc, char **argv)
     const char *model = o.model, *data = o.data, *split = o.split, *json = o.json,
                *report = o.report;
     int views = o.views, threads = o.threads, uncalibrated = o.uncalibrated, precision = o.precision;
-    size_t dl = strlen(data);
-    if (!split && dl >= 4 && !strcmp(data + dl - 4, ".csv"))
+    /* by what the file is: a test on its name (".csv") took an
+     * "FER2013.CSV" whole, its Training rows scored with the test rows */
+    if (!split && dataset_is_csv(data))
         split = "PublicTest";
     if (!model)
         model = paths_default_model();
@@ -273,7 +274,7 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 0))) {
+    if (!(ds = cmd_load_for_model(net, data, split, 0, threads, 0))) {
         cli_err("%s", app_error());
         goto done;
     }

@@ -64,7 +64,7 @@ int cmd_quantize(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     dataset *ds = NULL;
     float *x = NULL, *p32 = NULL, *p8 = NULL;
-    if (!(ds = cmd_load_for_model(net, data, split, threads, 1))) {
+    if (!(ds = cmd_load_for_model(net, data, split, 0, threads, 1))) {
         cli_err("%s", app_error());
         goto done;
     }

@@ -292,8 +292,7 @@ static int load_data(train_run *r, int w, int h)
     const train_opts *o = &r->o;
     /* A fer2013.csv holds the test rows too: without --split, train on its
      * Training rows (a CSV without a Usage column gives all of them). */
-    size_t dl = strlen(o->data);
-    int csv = dl >= 4 && !strcmp(o->data + dl - 4, ".csv");
+    int csv = dataset_is_csv(o->data);
     dataset_load_opts lo = {.w = w, .h = h, .split = o->split ? o->split : csv ? "Training" : NULL,
                             .split_is_default = !o->split, .threads = o->threads};
     double t_load = nn_now();
@@ -306,8 +305,7 @@ static int load_data(train_run *r, int w, int h)
         dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
         vo.split_is_default = !o->val_split_name;
-        size_t vl = strlen(o->val);
-        if (vl < 4 || strcmp(o->val + vl - 4, ".csv"))
+        if (!dataset_is_csv(o->val))
             vo.split = o->val_split_name;
         if (!(r->val = dataset_load(o->val, &vo))) {
             cli_err("%s", app_error());
@@ -357,6 +355,22 @@ static int load_data(train_run *r, int w, int h)
     for (int i = 0; i < k; i++)
         fprintf(stderr, " %s %d", r->train->classes[i], counts[i]);
     fputc('\n', stderr);
+    /* A class folder left empty (or a CSV without rows of an emotion) is
+     * still a class: with one class of images left, a model of two or
+     * more was trained on it without a word, 100% on validation. */
+    int with = 0, first = -1;
+    for (int i = 0; i < k; i++)
+        if (counts[i] && with++ == 0)
+            first = i;
+    if (!r->roll_on && k >= 2 && with < 2 && first >= 0) {
+        cli_err("%s: only class '%s' has training images: a classifier learns from two classes "
+                "or more", o->data, r->train->classes[first]);
+        return -1;
+    }
+    for (int i = 0; i < k && !r->roll_on; i++)
+        if (!counts[i])
+            fprintf(stderr, "%s: class '%s' has no training images: the model gets the class but "
+                            "cannot learn it\n", o->data, r->train->classes[i]);
     if (r->roll_on) {
         /* The faces' own labels go; each one is turned when drawn. */
         roll_target_relabel(r->train, &r->roll);

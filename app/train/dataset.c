@@ -170,6 +170,12 @@ void dataset__compact(dataset *ds, const unsigned char *keep)
     ds->n = m;
 }
 
+int dataset_is_csv(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 dataset *dataset_load(const char *path, const dataset_load_opts *opts)
 {
     if (!path || !opts) {

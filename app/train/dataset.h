@@ -81,6 +81,11 @@ typedef struct dataset_load_opts {
  * missing, no classes, no images at all, bad header, out of memory. */
 dataset *dataset_load(const char *path, const dataset_load_opts *opts);
 
+/* Whether dataset_load reads path as a fer2013 CSV: anything but a folder,
+ * whatever its name ("FER2013.CSV", a pipe from <(zcat ...)), so a
+ * command's default split applies to every CSV. */
+int dataset_is_csv(const char *path);
+
 /* An empty data set of w x h images with the given classes (names are
  * normalised), room for `capacity` images (it grows as needed). */
 dataset *dataset_create(int w, int h, const char *const *classes, int n_classes,

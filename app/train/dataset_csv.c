@@ -96,7 +96,13 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
 {
     /* Spreadsheet programs save CSV with a UTF-8 byte-order mark. */
     if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
-        memmove(line, line + 3, (size_t)len - 2);
+        line += 3;
+    /* Lines ended by CR alone (classic Mac OS) are one line to getline:
+     * the file read as a header and no rows, or as lacking a Usage column. */
+    const char *cr = strchr(line, '\r');
+    if (cr && cr[1] && cr[1] != '\n')
+        return app_fail("%s: its lines end in a carriage return alone (an old Mac text file); "
+                        "save it with LF or CRLF line ends", path);
     char *hf[16];
     int nh = split_fields(line, hf, 16);
     c->emo = c->pix = c->use = -1;
@@ -112,6 +118,12 @@ static int read_header(char *line, ssize_t len, const char *path, const dataset_
         else if (!strcasecmp(h, "usage"))
             c->use = i;
     }
+    /* A spreadsheet of a comma-decimal locale saves with ';' */
+    const char sep = nh == 1 ? (strchr(hf[0], ';') ? ';' : strchr(hf[0], '\t') ? '\t' : 0) : 0;
+    if ((c->emo < 0 || c->pix < 0) && sep)
+        return app_fail("%s:1: fields separated by %s, not commas: save it comma-separated "
+                        "(the fer2013.csv layout: emotion,pixels,Usage)", path,
+                        sep == ';' ? "';'" : "tabs");
     if (c->emo < 0 || c->pix < 0)
         return app_fail("%s:1: expected a header with 'emotion' and 'pixels' columns "
                         "(the fer2013.csv layout: emotion,pixels,Usage)", path);
@@ -184,9 +196,17 @@ static int read_row(dataset *ds, char *line, const csv_cols *c, const char *path
     return ROW_ADDED;
 }
 
+/* How many rows were read, and what became of them (for the message when
+ * none is usable). */
+typedef struct row_counts {
+    int rows;       /* non-blank rows after the header */
+    int seen;       /* rows of the wanted split (not short) */
+    int short_rows; /* rows with too few fields, whatever their split */
+} row_counts;
+
 /* Every row after the header; the file's size paces the progress. */
 static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const char *path,
-                     const dataset_load_opts *o, int *rows_seen)
+                     const dataset_load_opts *o, row_counts *n)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -211,7 +231,9 @@ static int read_rows(dataset *ds, FILE *f, long total, const csv_cols *c, const 
             rc = -1;
             break;
         }
-        *rows_seen += r != ROW_OTHER_SPLIT && r != ROW_SHORT;
+        n->rows++;
+        n->short_rows += r == ROW_SHORT;
+        n->seen += r != ROW_OTHER_SPLIT && r != ROW_SHORT;
     }
     free(line);
     if (!rc && ferror(f))
@@ -236,7 +258,7 @@ dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
     size_t cap = 0;
     ssize_t len;
     csv_cols cols;
-    int rows_seen = 0;
+    row_counts counts = {0};
     if (!ds || dataset__set_classes(ds, dataset_fer_classes, DATASET_FER_CLASSES) < 0)
         goto fail;
     /* Rows are ~8 KB of text each: guess the count from the size so the
@@ -249,12 +271,17 @@ dataset *dataset__load_csv(const char *path, const dataset_load_opts *o)
         goto fail;
     }
     if (read_header(line, len, path, o, &cols) < 0 ||
-        read_rows(ds, f, total, &cols, path, o, &rows_seen) < 0)
+        read_rows(ds, f, total, &cols, path, o, &counts) < 0)
         goto fail;
     if (o->progress && total > 0)
         o->progress(o->progress_user, (int)(total / 1024), (int)(total / 1024));
     if (ds->n == 0) {
-        if (cols.split && rows_seen == 0)
+        /* Short rows have no Usage to tell their split by: when all are
+         * short, they are the problem, not the split (a missing column
+         * said "no rows with Usage 'Training'"). */
+        if (counts.rows == 0)
+            app_fail("%s: a header and no rows", path);
+        else if (cols.split && counts.seen == 0 && counts.rows > counts.short_rows)
             app_fail("%s: no rows with Usage '%s'", path, cols.split);
         else if (ds->n_problems)
             app_fail("%s: no usable rows (first problem: %s)", path, ds->problems[0]);

@@ -166,8 +166,8 @@ static int class_root(char *base, size_t len, const dataset_load_opts *o, dirlis
             pick = i;
     }
     if (!o->split)
-        return app_fail("%s holds splits (%s): choose one with a split name or "
-                        "point at its folder", base, names);
+        return app_fail("%s holds splits (%s): choose one with --split (--split %s) or "
+                        "point at its folder", base, names, dirs->v[0]);
     if (pick < 0)
         return app_fail("%s has no split '%s' (it has %s)", base, o->split, names);
     size_t l = strlen(base);
@@ -220,8 +220,27 @@ static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
     note_merged(ds, dirs, folder_class);
 }
 
+/* What a class folder holds besides its files, as problems: folders in
+ * it (a set nested one level deeper than its classes, or a class split
+ * by subject, whose pictures are not read) and entries that are neither
+ * file nor folder (a dangling link). Both were left out without a word. */
+static int note_left_out(dataset *ds, const char *base, const char *cls, const char *dir)
+{
+    dirlist sub = {0}, skipped = {0}, why = {0};
+    int rc = dirlist_read_skips(dir, DIRLIST_DIRS, &sub, &skipped, &why);
+    for (int j = 0; !rc && j < sub.n; j++)
+        dataset__add_problem(ds, "%s/%s: a folder in class folder '%s', not read (the classes "
+                             "are the folders right under %s)", dir, sub.v[j], cls, base);
+    for (int j = 0; !rc && j < skipped.n; j++)
+        dataset__add_problem(ds, "%s/%s: %s", dir, skipped.v[j], why.v[j]);
+    dirlist_free(&sub);
+    dirlist_free(&skipped);
+    dirlist_free(&why);
+    return rc;
+}
+
 /* The image files of every class folder, as paths, with their labels
- * (*labels grows with paths). Other files become problems. */
+ * (*labels grows with paths). Other entries become problems. */
 static int list_images(dataset *ds, const char *base, const dirlist *dirs,
                        const int *folder_class, dirlist *paths, int **labels)
 {
@@ -231,7 +250,8 @@ static int list_images(dataset *ds, const char *base, const dirlist *dirs,
     for (int i = 0; i < dirs->n && !rc; i++) {
         snprintf(path, sizeof path, "%s/%s", base, dirs->v[i]);
         dirlist_free(&files);
-        if (dirlist_read(path, DIRLIST_FILES, &files) < 0) {
+        if (dirlist_read(path, DIRLIST_FILES, &files) < 0 ||
+            note_left_out(ds, base, dirs->v[i], path) < 0) {
             rc = -1;
             break;
         }
@@ -291,7 +311,12 @@ dataset *dataset__load_folder(const char *root, const dataset_load_opts *o)
     if (list_images(ds, base, &dirs, folder_class, &paths, &labels) < 0)
         goto fail;
     if (paths.n == 0) {
-        app_fail("%s: no image files in its %d class folders", base, dirs.n);
+        if (ds->n_problems)
+            app_fail("%s: no image files in its %d class folder%s (first problem: %s)", base,
+                     dirs.n, dirs.n == 1 ? "" : "s", ds->problems[0]);
+        else
+            app_fail("%s: no image files in its %d class folder%s", base, dirs.n,
+                     dirs.n == 1 ? "" : "s");
         goto fail;
     }
     if (dataset__reserve(ds, paths.n) < 0)

@@ -84,7 +84,7 @@ int ensemble_classify(ens *e, const dataset *ds, const char *data, const char *s
         if (w != ds->w || h != ds->h) {
             /* its own size: load again, and check the faces are the same */
             dataset_free(own);
-            if (!(own = cmd_load_for_model(net, data, split, threads, 1)))
+            if (!(own = cmd_load_for_model(net, data, split, 0, threads, 1)))
                 goto out;
             int same = own->n == n;
             for (int i = 0; same && i < n; i++)
