@@ -3,7 +3,8 @@
  * high frame rate (its frame times), and one whose container reports no
  * usable rate (the guess said once); pictures whose names are not UTF-8
  * (the log stays valid JSON, --from-log still takes the folder); a report
- * on pictures (a count of pictures, not a made-up duration).
+ * on pictures (a count of pictures, not a made-up duration); pictures too
+ * small for a face to be found (a note pointing at emotion-train predict).
  * Usage: test_detect_inputs PATH/TO/emotion-detect */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,38 @@ static void test_stills_report(void)
     }
 }
 
+/* A picture that is already a crop of a face shows the cascade no head
+ * with room around it: a faceless run on small pictures points at
+ * emotion-train predict; a picture where a face is found gets no note. */
+static void test_small_faceless(void)
+{
+    const char *srcdir = getenv("NN_TEST_SRCDIR");
+    char pic[4200], small[4300];
+    snprintf(pic, sizeof pic, "%s/assets/astronaut.png", srcdir ? srcdir : ".");
+    snprintf(small, sizeof small, "%s/small.png", dir);
+    uint8_t *px = NULL, sm[48 * 48 * 3];
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(pic, &px, &w, &h) == 0, "%s", cvw_error());
+    if (!px)
+        return;
+    for (int y = 0; y < 48; y++) /* nearest neighbour is enough for a picture too small */
+        for (int x = 0; x < 48; x++)
+            memcpy(sm + (y * 48 + x) * 3, px + ((size_t)(y * h / 48) * w + x * w / 48) * 3, 3);
+    free(px);
+    CHECK(cvw_write_image(small, sm, 48, 48, 3) == 0);
+    for (int run = 0; run < 2; run++) {
+        char *e = NULL;
+        int rc = rp_run_args(exe, out, err, 120, &e, "--headless", "-q", "--input",
+                             run ? pic : small, "--model", model, NULL);
+        const char *note = "note: no face found in 1 small picture";
+        CHECK_MSG(rc == 0 && e && (run ? !strstr(e, note)
+                                       : strstr(e, note) && strstr(e, "small.png', 48x48)") &&
+                                             strstr(e, "emotion-train predict")),
+                  "run %d: exit %d: %s", run, rc, e ? e : "");
+        free(e);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -189,6 +222,7 @@ int main(int argc, char **argv)
     test_frame_rates();
     test_names_not_utf8();
     test_stills_report();
+    test_small_faceless();
     int rc = test_done("test_detect_inputs");
     if (rc == 0)
         rp_rmdir(dir);

@@ -490,6 +490,12 @@ int app_step(app *a, const source_frame *f)
         drop_outputs(a);
         return -1;
     }
+    if (still && r->n == 0 && (f->w < f->h ? f->w : f->h) <= APP_CROP_SIDE &&
+        a->small_faceless++ == 0) {
+        snprintf(a->small_example, sizeof a->small_example, "%s", f->file ? f->file : a->input);
+        a->small_w = f->w;
+        a->small_h = f->h;
+    }
     a->frames++;
     a->faces += r->n;
     for (int i = 0; i < r->n; i++)
@@ -510,6 +516,14 @@ void app_summary(const app *a, FILE *f)
             fprintf(f, " %s %.2f", pipeline_stage_names[s], a->ms_sum[s] / a->frames);
         fputc('\n', f);
     }
+    /* A crop of a face fills its picture: the cascade needs the head and
+     * some room around it to find one, so crops come out faceless. */
+    if (a->small_faceless > 0)
+        fprintf(f, "  note: no face found in %ld small picture%s ('%s', %dx%d): if %s already "
+                   "cropped to the face, classify %s with emotion-train predict PICTURE...\n",
+                a->small_faceless, a->small_faceless == 1 ? "" : "s", a->small_example,
+                a->small_w, a->small_h, a->small_faceless == 1 ? "it is" : "they are",
+                a->small_faceless == 1 ? "it" : "them");
     if (a->faces > 0) {
         fprintf(f, "  emotions:");
         for (int c = 0; c < a->k; c++)

@@ -18,6 +18,8 @@
 #include "source.h"
 
 #define APP_PATH_MAX 4096
+/* a picture this small on its shorter side is likely a crop of a face */
+#define APP_CROP_SIDE 128
 
 typedef struct app {
     opts o;
@@ -57,6 +59,12 @@ typedef struct app {
 
     /* statistics */
     long frames, faces;
+    /* pictures at most APP_CROP_SIDE on their shorter side without a face:
+     * likely crops of a face already, which the face finder cannot see
+     * (app_summary points at emotion-train predict); the first one's name */
+    long small_faceless;
+    char small_example[APP_PATH_MAX];
+    int small_w, small_h;
     double t_start, t_end;
     double ms_sum[PIPELINE_N_STAGES];
     long hist[NN_MAX_CLASSES];

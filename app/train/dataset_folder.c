@@ -201,9 +201,17 @@ static void note_merged(dataset *ds, const dirlist *dirs, const int *folder_clas
 
 /* Classes in sorted folder order; folders whose names normalise alike
  * ("anger", "angry") merge into one class (and ds->merged says so).
- * folder_class[i] is folder i's. */
-static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
+ * folder_class[i] is folder i's. A name past NN_NAME_MAX - 1 bytes is
+ * refused: cut to fit the model file, two long names sharing their start
+ * became one class, said only as a merge. */
+static int folder_classes(dataset *ds, const char *base, const dirlist *dirs, int *folder_class)
 {
+    for (int i = 0; i < dirs->n; i++)
+        if (strlen(dirs->v[i]) >= NN_NAME_MAX)
+            return app_fail("%s/%.40s...: a class folder's name longer than %d bytes (%zu): "
+                            "class names are at most %d; rename it",
+                            base, dirs->v[i], NN_NAME_MAX - 1, strlen(dirs->v[i]),
+                            NN_NAME_MAX - 1);
     for (int i = 0; i < dirs->n; i++) {
         char nm[NN_NAME_MAX];
         dataset_class_normalize(dirs->v[i], nm, sizeof nm);
@@ -218,6 +226,7 @@ static void folder_classes(dataset *ds, const dirlist *dirs, int *folder_class)
         folder_class[i] = c;
     }
     note_merged(ds, dirs, folder_class);
+    return 0;
 }
 
 /* What a class folder holds besides its files, as problems: folders in
@@ -307,7 +316,8 @@ dataset *dataset__load_folder(const char *root, const dataset_load_opts *o)
     }
     if (!(ds = dataset__alloc(o->w, o->h)))
         goto fail;
-    folder_classes(ds, &dirs, folder_class);
+    if (folder_classes(ds, base, &dirs, folder_class) < 0)
+        goto fail;
     if (list_images(ds, base, &dirs, folder_class, &paths, &labels) < 0)
         goto fail;
     if (paths.n == 0) {
