@@ -110,6 +110,17 @@ static void test_numbers(void)
           !strcmp(app_error(), "bad value 'nan' for --f: not a number"));
     CHECK(cli_parse_double("--f", "1.5", 0, 1, &d) == -1 &&
           !strcmp(app_error(), "bad value '1.5' for --f: must be at least 0 and at most 1"));
+    /* beyond a double or a long: numbers all the same, out of range, or
+     * (too small for a double) about 0 */
+    CHECK(cli_parse_double("--f", "1e-400", 0.25, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value '1e-400' for --f: must be at least 0.25 and at most 1"));
+    CHECK(cli_parse_double("--f", "1e-400", 0, 1, &d) == 0 && d >= 0 && d < 1e-300);
+    d = 0.5;
+    CHECK(cli_parse_double("--f", "-1e400", 0, 1, &d) == -1 &&
+          !strcmp(app_error(), "bad value '-1e400' for --f: must be at least 0 and at most 1"));
+    CHECK(cli_parse_long("--n", "99999999999999999999", 1, 20, &l) == -1 &&
+          !strcmp(app_error(), "bad value '99999999999999999999' for --n: must be between 1 and 20"));
+    CHECK(d == 0.5 && l == 12);
 }
 
 /* Context added to a message of app/ reads the buffer app_fail writes; a

@@ -28,7 +28,10 @@ int cli_parse_long(const char *opt, const char *val, long lo, long hi, long *out
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (end == val || *end || errno)
+    /* a number past long's range is a number, only out of this one's */
+    if (end != val && !*end && errno == ERANGE)
+        v = v < 0 ? LONG_MIN : LONG_MAX;
+    else if (end == val || *end || errno)
         return app_fail("bad value '%s' for %s: not a whole number", val, opt);
     if (v < lo || v > hi)
         return app_fail("bad value '%s' for %s: must be between %ld and %ld", val, opt, lo, hi);
@@ -41,9 +44,15 @@ int cli_parse_double(const char *opt, const char *val, double lo, double hi, dou
     char *end;
     errno = 0;
     double v = strtod(val, &end);
-    if (end == val || *end || errno || !isfinite(v))
+    /* 1e400 is a number, beyond a double: out of range (strtod gives
+     * +-HUGE_VAL with ERANGE); 1e-400 is one too, rounded to about 0 */
+    int whole = end != val && !*end;
+    int range = whole && errno == ERANGE && isinf(v);
+    if (whole && errno == ERANGE && !range)
+        errno = 0;
+    if (!range && (!whole || errno || !isfinite(v)))
         return app_fail("bad value '%s' for %s: not a number", val, opt);
-    if (v < lo || v > hi)
+    if (range || v < lo || v > hi)
         return app_fail("bad value '%s' for %s: must be at least %g and at most %g", val, opt,
                         lo, hi);
     *out = v;
