@@ -213,18 +213,25 @@ static void test_folder(void)
               "%s", app_error());
 }
 
+/* Class folders root/names[i] (root relative to tmpdir), one 48x48
+ * picture in each, of gray shade + i. */
+static void class_folders(const char *root, const char *const *names, int n, int shade)
+{
+    for (int i = 0; i < n; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "%s/%s", root, names[i]);
+        mkdir_p(rel);
+        snprintf(rel, sizeof rel, "%s/%s/x.png", root, names[i]);
+        write_gray(rel, 48, 48, (uint8_t)(shade + i));
+    }
+}
+
 /* Folders whose names differ only by case, or are synonyms, become one
  * class, and the data set says which (it merged them without a word). */
 static void test_merged_folders(void)
 {
     const char *dirs[] = {"Happy", "happy", "anger", "angry", "sad"};
-    for (int i = 0; i < 5; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "merge/%s", dirs[i]);
-        mkdir_p(rel);
-        snprintf(rel, sizeof rel, "merge/%s/x.png", dirs[i]);
-        write_gray(rel, 48, 48, (uint8_t)(40 + i));
-    }
+    class_folders("merge", dirs, 5, 40);
     char root[512];
     snprintf(root, sizeof root, "%s/merge", tmpdir);
     dataset_load_opts o = {.w = 48, .h = 48, .threads = 1};
@@ -248,13 +255,7 @@ static void test_merged_folders(void)
      * one class, said only as a merge: a name past 63 bytes is refused. */
     const char *longs[] = {"smiling_with_the_mouth_open_and_the_eyes_narrowed_towards_the_end_A",
                            "smiling_with_the_mouth_open_and_the_eyes_narrowed_towards_the_end_B"};
-    for (int i = 0; i < 2; i++) {
-        char rel[160];
-        snprintf(rel, sizeof rel, "long/%s", longs[i]);
-        mkdir_p(rel);
-        snprintf(rel, sizeof rel, "long/%s/x.png", longs[i]);
-        write_gray(rel, 48, 48, (uint8_t)(50 + i));
-    }
+    class_folders("long", longs, 2, 50);
     snprintf(root, sizeof root, "%s/long", tmpdir);
     ds = dataset_load(root, &o);
     CHECK(ds == NULL);
@@ -263,14 +264,10 @@ static void test_merged_folders(void)
               "%s", app_error());
     dataset_free(ds);
     /* 63 bytes is the most a name may have */
-    mkdir_p("long63");
-    char rel[160];
-    snprintf(rel, sizeof rel, "long63/%.63s", longs[0]);
-    mkdir_p(rel);
-    snprintf(rel, sizeof rel, "long63/%.63s/x.png", longs[0]);
-    write_gray(rel, 48, 48, 60);
-    mkdir_p("long63/sad");
-    write_gray("long63/sad/y.png", 48, 48, 61);
+    char name63[64];
+    snprintf(name63, sizeof name63, "%.63s", longs[0]);
+    const char *fit[] = {name63, "sad"};
+    class_folders("long63", fit, 2, 60);
     snprintf(root, sizeof root, "%s/long63", tmpdir);
     ds = dataset_load(root, &o);
     CHECK_MSG(ds && ds->n_classes == 2 && strlen(ds->classes[1]) == 63, "%s", app_error()); /* after "sad" */
