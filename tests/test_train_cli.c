@@ -379,9 +379,16 @@ int main(int argc, char **argv)
         CHECK_MSG(nll_u > 0 && json_number(slurp(path), "nll") == nll_u, "--uncalibrated nll vs none's %g",
                   nll_u);
         CHECK(run("calibrate --model %s/a.model --data %s/data --method magic --out %s/x.model", dir, dir, dir) == 2);
-        /* 3 validation faces are too few to calibrate: the run still saves its model, uncalibrated */
+        /* 3 validation faces are too few to calibrate: the run still saves its model,
+         * uncalibrated, and says how many it needed */
+        clear_log();
         CHECK(run("train --data %s/data --val-split 0.01 --arch %s/arch.txt --epochs 1 --batch 16 --threads 2 "
                   "--out %s/s.model", dir, dir, dir) == 0);
+        snprintf(path, sizeof path, "%s/log", dir);
+        const char *few = slurp(path);
+        CHECK_MSG(few && strstr(few, "3 validation images are too few for 3 classes (it needs at "
+                                     "least 6, two a class)"),
+                  "%s", few ? few : "");
         snprintf(path, sizeof path, "%s/s.model", dir);
         nn_net *sm = nn_net_load(path);
         CHECK(sm && nn_net_calib(sm)->kind == NN_CALIB_NONE);

@@ -126,7 +126,8 @@ int calibrate_fit_net(nn_net *net, const float *x, const int *labels, int n, cal
         return 0;
     const int k = nn_net_n_classes(net);
     if (n < 2 * k) {
-        app_fail("calibration: %d validation images are too few for %d classes", n, k);
+        app_fail("calibration: %d validation images are too few for %d classes (it needs at "
+                 "least %d, two a class)", n, k, 2 * k);
         return -1;
     }
     float *z = all_logits(net, x, n), *p = malloc((size_t)n * k * sizeof *p);
