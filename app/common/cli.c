@@ -46,11 +46,8 @@ int cli_parse_double(const char *opt, const char *val, double lo, double hi, dou
     double v = strtod(val, &end);
     /* 1e400 is a number, beyond a double: out of range (strtod gives
      * +-HUGE_VAL with ERANGE); 1e-400 is one too, rounded to about 0 */
-    int whole = end != val && !*end;
-    int range = whole && errno == ERANGE && isinf(v);
-    if (whole && errno == ERANGE && !range)
-        errno = 0;
-    if (!range && (!whole || errno || !isfinite(v)))
+    int whole = end != val && !*end, range = errno == ERANGE && isinf(v);
+    if (!whole || (errno && errno != ERANGE) || (!isfinite(v) && !range))
         return app_fail("bad value '%s' for %s: not a number", val, opt);
     if (range || v < lo || v > hi)
         return app_fail("bad value '%s' for %s: must be at least %g and at most %g", val, opt,
