@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "detect_model.h"
+#include "facegen.h"
 #include "runprog.h"
 #include "testutil.h"
 
@@ -139,6 +140,28 @@ int main(int argc, char **argv)
     X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--model", model, "--record", img);
     X(1, "camera 57", "--headless", "--model", model, "--camera", "57");
     X(1, "no INT8 calibration", "--headless", "--model", model, "--precision", "int8");
+
+    /* No display: SDL would fall back to its offscreen driver, a window
+     * nobody sees and a run that looks like a hang; refused, pointing at
+     * --headless. Without DISPLAY and WAYLAND_DISPLAY only a console could
+     * take the window: a machine that has one (/dev/dri) is skipped. */
+    char clip[4200];
+    snprintf(clip, sizeof clip, "%s/clip.avi", dir);
+    CHECK(fg_write_raw_avi(clip, 64, 48, 3, 10) == 0);
+    unsetenv("DISPLAY");
+    unsetenv("WAYLAND_DISPLAY");
+    unsetenv("SDL_VIDEODRIVER");
+    if (access("/dev/dri", F_OK) == 0) {
+        printf("skipped the no-display cases: /dev/dri exists (a console could take the window)\n");
+    } else {
+        X(1, "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set", "--model",
+          model, "--input", clip);
+        /* A display named but not there: the same, after SDL tried it. */
+        setenv("DISPLAY", ":97", 1);
+        if (access("/tmp/.X11-unix/X97", F_OK) != 0)
+            X(1, "(DISPLAY ':97' could not be reached, nor a console)", "--model", model, "--input",
+              clip);
+    }
 
     if (!test_failures)
         rp_rmdir(dir);

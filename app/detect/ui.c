@@ -355,16 +355,70 @@ static int handle(ui *u, const SDL_Event *e)
     return 0;
 }
 
+static int env_set(const char *name)
+{
+    const char *v = SDL_getenv(name);
+    return v && *v;
+}
+
+/* SDL's drivers that draw on no screen at all. */
+static int screenless(const char *driver)
+{
+    return driver && (!strcmp(driver, "offscreen") || !strcmp(driver, "dummy"));
+}
+
+#define NO_DISPLAY_HINT "use --headless (with --log or --record to keep the results)"
+
+/* SDL's video. With no display, SDL 2.26 ends at its offscreen driver: a
+ * window nobody sees and a run that looks like a hang. So unless
+ * SDL_VIDEODRIVER names a driver (the tests' dummy one), only the drivers
+ * that can show a window are tried: without WAYLAND_DISPLAY that is X
+ * (with DISPLAY) and a console (kmsdrm, a kiosk without X), which also
+ * keeps libwayland's complaint about its default socket off stderr; and
+ * a screenless driver SDL still falls back to is refused. 0, or
+ * CLI_EXIT_FAIL after one line. */
+static int init_video(void)
+{
+    if (env_set("SDL_VIDEODRIVER")) {
+        if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+            cli_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+            return CLI_EXIT_FAIL;
+        }
+        return 0;
+    }
+    const int has_x = env_set("DISPLAY"), has_w = env_set("WAYLAND_DISPLAY");
+    if (!has_w)
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, has_x ? "x11,kmsdrm" : "kmsdrm");
+    int ok = SDL_Init(SDL_INIT_VIDEO) == 0;
+    if (ok && !screenless(SDL_GetCurrentVideoDriver()))
+        return 0;
+    if (ok)
+        SDL_Quit();
+    if (!has_x && !has_w) {
+        cli_err("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set, and no "
+                "console display): " NO_DISPLAY_HINT);
+        return CLI_EXIT_FAIL;
+    }
+    char what[512];
+    if (has_x && has_w)
+        snprintf(what, sizeof what, "DISPLAY '%s' and WAYLAND_DISPLAY '%s'", SDL_getenv("DISPLAY"),
+                 SDL_getenv("WAYLAND_DISPLAY"));
+    else
+        snprintf(what, sizeof what, "%s '%s'", has_x ? "DISPLAY" : "WAYLAND_DISPLAY",
+                 SDL_getenv(has_x ? "DISPLAY" : "WAYLAND_DISPLAY"));
+    cli_err("no display to open a window on (%s could not be reached%s): " NO_DISPLAY_HINT, what,
+            ok ? "; SDL offered only a driver that draws on no screen" : ", nor a console");
+    return CLI_EXIT_FAIL;
+}
+
 /* SDL, the window (sized to the video, within the display) and its
  * renderer. 0, or CLI_EXIT_FAIL after one line (SDL shut down again). */
 static int open_window(ui *u)
 {
     /* Our SIGINT handler stays: it stops the loop like q does. */
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
-    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        cli_err("cannot open a window: %s (use --headless without a display)", SDL_GetError());
+    if (init_video())
         return CLI_EXIT_FAIL;
-    }
     /* Start at the video's size, kept between 640 and 1280 pixels wide. */
     int fw = source_width(u->a->src) > 0 ? source_width(u->a->src) : 640;
     int fh = source_height(u->a->src) > 0 ? source_height(u->a->src) : 480;
