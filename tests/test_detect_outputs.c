@@ -2,7 +2,7 @@
  * and never reports a broken output as done: an output that is an input
  * (or another output, by inode, not by name) is refused with the input
  * intact; an earlier run's log or recording is not replaced without
- * --overwrite; a failed start leaves an existing log untouched; a full disk
+ * --overwrite, and a new recording that fills it is exit 1; a failed start leaves an existing log untouched; a full disk
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
@@ -284,6 +284,23 @@ int main(int argc, char **argv)
         CHECK_MSG(same_bytes(old_rec, good_rec), "an earlier recording replaced by one cut short");
         CHECK_MSG(same_bytes(old_log, good_log), "an earlier log replaced when the recording failed");
         CHECK_MSG(!tmp_files(dir), "a failed run left a temporary file in %s", dir);
+        /* A new recording (no --overwrite: it grows in place) that fills
+         * the disk: its index or cues never get written, the seek to its
+         * last frame fails quietly and the read gives the first. It was
+         * "recorded 40 frames", exit 0; it must be exit 1 naming it. */
+        static const char *const fill_ext[] = {"avi", "mkv"};
+        for (int i = 0; i < 2; i++) {
+            char fresh[4300];
+            snprintf(fresh, sizeof fresh, "%s/fresh.%s", dir, fill_ext[i]);
+            char *a3[] = {"--headless", "-q", "--model", model, "--input", vid, "--loop",
+                          "--max-frames", "40", "--record", fresh, NULL};
+            rc = run_limited(rec_size * 3 / 4, &e, a3); /* 40 frames do not fit */
+            CHECK_MSG(rc == 1 && e && strstr(e, fresh) && strstr(e, "lacks frames"),
+                      "a new .%s recording that fills the disk: exit %d: %s", fill_ext[i], rc,
+                      e ? e : "");
+            free(e);
+            unlink(fresh);
+        }
         /* and a run that works replaces them */
         CHECK(rp_write(old_log, "old\n", 4) == 0);
         rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", old_log,

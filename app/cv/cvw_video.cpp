@@ -731,7 +731,11 @@ extern "C" int cvw_writer_close(cvw_writer *wr)
         cv::Mat m;
         if (wr->frames > 1)
             cap.set(cv::CAP_PROP_POS_FRAMES, (double)(wr->frames - 1));
-        if (!cap.read(m) || m.empty())
+        // A file cut short has no index (AVI) or cues (Matroska) to seek
+        // by: the seek fails quietly and the read returns its first frame,
+        // so the position after the read must be past the last frame.
+        if (!cap.read(m) || m.empty() ||
+            (wr->frames > 1 && cap.get(cv::CAP_PROP_POS_FRAMES) != (double)wr->frames))
             return fail(name + ": the finished video lacks frames that were written (disk full?)");
         return 0;
     });
