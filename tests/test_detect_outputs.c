@@ -301,6 +301,24 @@ int main(int argc, char **argv)
             free(e);
             unlink(fresh);
         }
+        /* A new log that fills the disk mid-run beside a new recording:
+         * the log's failure ends the run, and the recording, in place and
+         * cut short too, must be named as failed, not closed unmentioned. */
+        {
+            char flog[4300], frec[4300];
+            snprintf(flog, sizeof flog, "%s/fresh.jsonl", dir);
+            snprintf(frec, sizeof frec, "%s/fresh.avi", dir);
+            char *a4[] = {"--headless", "-q", "--model", model, "--input", vid, "--log", flog,
+                          "--record", frec, NULL};
+            rc = run_limited(log_size / 2, &e, a4);
+            const char *said = e ? strstr(e, frec) : NULL;
+            CHECK_MSG(rc == 1 && e && strstr(e, "log: cannot write") && said &&
+                          strstr(said, "disk full?"),
+                      "a log that fills the disk beside a recording: exit %d: %s", rc, e ? e : "");
+            free(e);
+            unlink(flog);
+            unlink(frec);
+        }
         /* and a run that works replaces them */
         CHECK(rp_write(old_log, "old\n", 4) == 0);
         rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", old_log,
