@@ -683,6 +683,17 @@ extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, d
         /* Matroska's millisecond clock and FFmpeg's AVI writer hold no
          * more than 1000 frames/s. */
         fps = fps > 1000 && fps <= CVW_FPS_MAX ? 1000 : fps > 0 && fps <= 1000 ? fps : 25;
+        /* FFmpeg's encoders refuse larger frames, saying so only on the
+         * console that quiet_opencv silences. */
+        int most = ext == "avi" ? 65500 : 8191;
+        if (w > most || h > most) {
+            fail(name + ": frames of " + std::to_string(w) + "x" + std::to_string(h) +
+                 " are too large for " + (ext == "avi" ? "MJPG" : "MPEG-4") + " (" +
+                 std::to_string(most) + " pixels a side at most)" +
+                 (ext == "avi" ? "" : ": record to .avi (MJPG) instead"));
+            delete wr;
+            return nullptr;
+        }
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
             fail(name + ": cannot open a video writer");
             delete wr;
