@@ -678,6 +678,26 @@ static void check_writer_limits(void)
     remove(path);
 }
 
+/* An .mp4 cut short while written (ftyp and mdat boxes, no moov: a
+ * recording killed, a full disk) was "not a video file"; it is named for
+ * what it is. A text file with that name is still not a video. */
+static void check_mp4_without_index(void)
+{
+    static const unsigned char head[] = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm',
+                                         0, 0, 2, 0,    'i', 's', 'o', 'm', 'm', 'p', '4', '1',
+                                         0, 0, 0, 0x10, 'm', 'd', 'a', 't', 1, 2, 3, 4,
+                                         5, 6, 7, 8};
+    char path[512];
+    tmp_path(path, sizeof path, "cut.mp4");
+    CHECK(rp_write(path, (const char *)head, sizeof head) == 0);
+    CHECK_MSG(!cvw_capture_open_file(path) && strstr(cvw_error(), "without its index"),
+              "an .mp4 without moov: %s", cvw_error());
+    CHECK(rp_write(path, "hello\n", 6) == 0);
+    CHECK_MSG(!cvw_capture_open_file(path) && strstr(cvw_error(), "not a video file"),
+              "text named .mp4: %s", cvw_error());
+    remove(path);
+}
+
 int main(void)
 {
     if (!rp_tmpdir(tmpdir, sizeof tmpdir, "test_cvw")) {
@@ -697,6 +717,7 @@ int main(void)
     check_claimed_size();
     check_formats();
     check_writer_limits();
+    check_mp4_without_index();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cmath>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -399,6 +400,43 @@ extern "C" cvw_capture *cvw_capture_open_camera(int index, int width, int height
     });
 }
 
+/* Whether path is an MP4/MOV file (an 'ftyp' box first) whose top-level
+ * boxes hold no 'moov', the index written when the file is finished: one
+ * cut short while written, which no player reads. */
+static bool mp4_without_index(const char *path)
+{
+    FILE *f = std::fopen(path, "rb");
+    if (!f)
+        return false;
+    unsigned char b[16];
+    bool ftyp = false, moov = false;
+    for (long long at = 0, n = 0; n < 4096; n++) {
+        if (std::fseek(f, (long)at, SEEK_SET) != 0 || std::fread(b, 1, 8, f) != 8)
+            break;
+        unsigned long long size = (unsigned long long)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+        if (n == 0)
+            ftyp = !std::memcmp(b + 4, "ftyp", 4);
+        if (!ftyp)
+            break;
+        if (!std::memcmp(b + 4, "moov", 4)) {
+            moov = true;
+            break;
+        }
+        if (size == 1) { /* a 64-bit size follows the type */
+            if (std::fread(b + 8, 1, 8, f) != 8)
+                break;
+            size = 0;
+            for (int i = 8; i < 16; i++)
+                size = size << 8 | b[i];
+        }
+        if (size < 8 || size > (unsigned long long)LONG_MAX - (unsigned long long)at)
+            break; /* 0: the box runs to the end of the file */
+        at += (long long)size;
+    }
+    std::fclose(f);
+    return ftyp && !moov;
+}
+
 extern "C" cvw_capture *cvw_capture_open_file(const char *path)
 {
     quiet_opencv();
@@ -416,7 +454,11 @@ extern "C" cvw_capture *cvw_capture_open_file(const char *path)
         // FFmpeg explicitly: CAP_ANY could treat a name with '%' as an
         // image-sequence pattern.
         if (!c->vc.open(path, cv::CAP_FFMPEG)) {
-            fail(name + ": not a video file (cannot be decoded)");
+            fail(name + (mp4_without_index(path)
+                             ? ": an MP4 file without its index ('moov'): cut short while it was "
+                               "written (a recording stopped by a kill or a full disk?); no "
+                               "player can read it"
+                             : ": not a video file (cannot be decoded)"));
             delete c;
             return nullptr;
         }
