@@ -113,6 +113,48 @@ static int run_limited(long limit, char **e, char *const *args)
     return rc;
 }
 
+/* The program with args on a disk with no room at all (RLIMIT_FSIZE 0),
+ * its stderr read through a pipe (a file could not take it either); the
+ * exit code, stderr in *e. */
+static int run_no_room(char **e, char *const *args)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {0, 0};
+        signal(SIGXFSZ, SIG_IGN);
+        int null = open("/dev/null", O_RDWR);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || null < 0)
+            _exit(126);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        char *argv[32];
+        int n = 0;
+        argv[n++] = (char *)exe;
+        while (n < 31 && args[n - 1])
+            argv[n] = args[n - 1], n++;
+        argv[n] = NULL;
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while (buf && (got = read(fds[0], buf + len, cap - 1 - len)) > 0)
+        if ((len += (size_t)got) == cap - 1)
+            buf = realloc(buf, cap *= 2);
+    if (buf)
+        buf[len] = 0;
+    close(fds[0]);
+    *e = buf;
+    return pid < 0 ? -1 : rp_wait(pid, 60, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -331,6 +373,17 @@ int main(int argc, char **argv)
         unlink(good_rec);
         unlink(old_log);
         unlink(old_rec);
+    }
+
+    /* A disk with no room at all: it still makes empty files, so the
+     * probe passed and a --report failed only when the whole run had been
+     * made. It must fail at the start, one line, no frame processed. */
+    {
+        char rep[4300];
+        snprintf(rep, sizeof rep, "%s/noroom", dir);
+        char *a[] = {"--headless", "-q", "--model", model, "--input", vid, "--report", rep, NULL};
+        rc = run_no_room(&e, a);
+        expect_one_line(rc, 1, e, "no room in folder", "--report on a disk with no room");
     }
 
     /* A report that fills the disk half-way, with --overwrite: the earlier

@@ -127,8 +127,15 @@ static int try_create(const char *dir, const char *what)
         return app_fail("cannot write '%s': cannot create a file in folder '%s': %s", what, dir,
                         strerror(errno));
     }
+    /* One byte too: a full file system still makes empty files (tmpfs,
+     * ext4), and a report is written only when the run ends, so the run
+     * was made in vain. */
+    int full = write(fd, "", 1) != 1;
+    int e = errno;
     close(fd);
     unlink(probe);
+    if (full)
+        return app_fail("cannot write '%s': no room in folder '%s': %s", what, dir, strerror(e));
     return 0;
 }
 
