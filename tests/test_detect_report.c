@@ -336,6 +336,41 @@ int main(int argc, char **argv)
     free(b);
     check_files(rep2, n_t, 1);
 
+    /* A run without a face: the log named the classes only in faces'
+     * probabilities, so --from-log's summary.csv lacked the share_ columns
+     * and summary.json its classes. The same files, to the byte. */
+    {
+        char blank[4300], blog[4300], brep[4300], brep2[4300];
+        snprintf(blank, sizeof blank, "%s/blank.avi", dir);
+        snprintf(blog, sizeof blog, "%s/blank.jsonl", dir);
+        snprintf(brep, sizeof brep, "%s/blank-run", dir);
+        snprintf(brep2, sizeof brep2, "%s/blank-log", dir);
+        cvw_writer *wr = cvw_writer_open(blank, 10, 64, 48);
+        unsigned char *grey = calloc((size_t)64 * 48 * 3 + CVW_WRITER_PAD, 1);
+        CHECK(wr && grey);
+        for (int i = 0; wr && grey && i < 3; i++)
+            CHECK(cvw_writer_write(wr, (memset(grey, 90 + i, (size_t)64 * 48 * 3), grey)) == 0);
+        CHECK(cvw_writer_close(wr) == 0);
+        free(grey);
+        rc = RUN(&e, "--headless", "-q", "--input", blank, "--model", model, "--log", blog,
+                 "--report", brep);
+        CHECK_MSG(rc == 0, "a faceless run: exit %d: %s", rc, e ? e : "");
+        free(e);
+        rc = RUN(&e, "--report", brep2, "--from-log", blog);
+        CHECK_MSG(rc == 0, "--from-log of a faceless run: exit %d: %s", rc, e ? e : "");
+        free(e);
+        static const char *const sums[] = {"summary.json", "summary.csv"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(p, sizeof p, "%s/%s", brep, sums[i]);
+            snprintf(p2, sizeof p2, "%s/%s", brep2, sums[i]);
+            a = rp_slurp(p), b = rp_slurp(p2);
+            CHECK_MSG(a && b && !strcmp(a, b) && strstr(a, "angry"),
+                      "a faceless run's %s from its log differs:\n%s\n%s", sums[i], a, b);
+            free(a);
+            free(b);
+        }
+    }
+
     /* An earlier report is not replaced without --overwrite: a folder
      * holding any file a report writes (not empty) is refused at the start,
      * exit 2 and one line, for a run and for --from-log; other files in the
