@@ -653,6 +653,51 @@ static void check_png_quiet(const char *asset)
     remove(big);
 }
 
+/* A recording of frames too large for its encoder (a 9000 px picture to
+ * .mkv): the encoder said why only on the console, the program just
+ * "cannot open a video writer". Now the limit is named, and nothing made. */
+static void check_writer_limits(void)
+{
+    char path[512];
+    tmp_path(path, sizeof path, "wide.mkv");
+    cvw_writer *wr = cvw_writer_open(path, 25, 9000, 16);
+    CHECK_MSG(!wr && strstr(cvw_error(), "9000x16 are too large for MPEG-4") &&
+                  strstr(cvw_error(), ".avi"),
+              "a 9000 px wide .mkv: %s", cvw_error());
+    CHECK(access(path, F_OK) != 0);
+    tmp_path(path, sizeof path, "wide.avi");
+    wr = cvw_writer_open(path, 25, 16, 70000);
+    CHECK_MSG(!wr && strstr(cvw_error(), "too large for MJPG"), "a 70000 px high .avi: %s",
+              cvw_error());
+    CHECK(access(path, F_OK) != 0);
+    /* the largest MPEG-4 takes still opens */
+    tmp_path(path, sizeof path, "wide-ok.mkv");
+    wr = cvw_writer_open(path, 25, 8190, 16);
+    CHECK_MSG(wr != NULL, "an 8190 px wide .mkv: %s", cvw_error());
+    cvw_writer_close(wr);
+    remove(path);
+}
+
+/* An .mp4 cut short while written (ftyp and mdat boxes, no moov: a
+ * recording killed, a full disk) was "not a video file"; it is named for
+ * what it is. A text file with that name is still not a video. */
+static void check_mp4_without_index(void)
+{
+    static const unsigned char head[] = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm',
+                                         0, 0, 2, 0,    'i', 's', 'o', 'm', 'm', 'p', '4', '1',
+                                         0, 0, 0, 0x10, 'm', 'd', 'a', 't', 1, 2, 3, 4,
+                                         5, 6, 7, 8};
+    char path[512];
+    tmp_path(path, sizeof path, "cut.mp4");
+    CHECK(rp_write(path, (const char *)head, sizeof head) == 0);
+    CHECK_MSG(!cvw_capture_open_file(path) && strstr(cvw_error(), "without its index"),
+              "an .mp4 without moov: %s", cvw_error());
+    CHECK(rp_write(path, "hello\n", 6) == 0);
+    CHECK_MSG(!cvw_capture_open_file(path) && strstr(cvw_error(), "not a video file"),
+              "text named .mp4: %s", cvw_error());
+    remove(path);
+}
+
 int main(void)
 {
     if (!rp_tmpdir(tmpdir, sizeof tmpdir, "test_cvw")) {
@@ -671,6 +716,8 @@ int main(void)
     check_orientation();
     check_claimed_size();
     check_formats();
+    check_writer_limits();
+    check_mp4_without_index();
     free(pic.gray);
     /* leave nothing behind */
     const char *names[] = {"crop.png", "colour.jpg", "not-an-image.png"};

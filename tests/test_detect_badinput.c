@@ -106,6 +106,8 @@ int main(int argc, char **argv)
     X(2, "--input given twice", "-i", "a.mp4", "--input", "b.mp4");
     X(2, "--headless given twice", "--headless", "--headless");
     X(2, "--mirror flips the window", "--mirror", "--headless");
+    X(2, "--idle shows an attract screen in the window", "--idle", "5", "--headless");
+    X(2, "(--out-dir runs headless)", "--idle", "5", "--out-dir", dir, "x.mp4");
     X(2, "use a .jsonl or .csv name", "--headless", "--log", "x.txt");
     X(2, "use a .avi, .mkv or .mp4 name", "--headless", "--record", "x.mov");
     X(1, "is a directory", "--headless", "--model", dir);

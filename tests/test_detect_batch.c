@@ -108,6 +108,22 @@ int main(int argc, char **argv)
         free(e);
     }
 
+    /* --out-dir the videos' own folder with --record of their format:
+     * a.avi's recording would be a.avi itself. Said at the start as what
+     * it is, with or without --overwrite (it was "exists: give
+     * --overwrite", and with it a failure in that video's child alone). */
+    for (int ow = 0; ow < 2; ow++) {
+        char *run[] = {(char *)exe, "--model", model, "--out-dir", vids, "--record", "avi",
+                       "--input", vids, ow ? "--overwrite" : NULL, NULL};
+        int rc = rp_run(run, out, err, 120, NULL);
+        char *e = rp_slurp(err);
+        CHECK_MSG(rc == 2 && e && strstr(e, "which is the input") && !strstr(e, "give --overwrite"),
+                  "--out-dir the input folder%s: exit %d: %s", ow ? ", --overwrite" : "", rc,
+                  e ? e : "");
+        free(e);
+        CHECK(!exists(vids, "b.jsonl") && !exists(vids, "b"));
+    }
+
     /* All good: exit 0. Two inputs of one name: NAME and NAME-2. */
     snprintf(outd, sizeof outd, "%s/same", dir);
     snprintf(p, sizeof p, "%s/a.avi", vids);

@@ -2,7 +2,7 @@
  * and never reports a broken output as done: an output that is an input
  * (or another output, by inode, not by name) is refused with the input
  * intact; an earlier run's log or recording is not replaced without
- * --overwrite; a failed start leaves an existing log untouched; a full disk
+ * --overwrite, and a new recording that fills it is exit 1; a failed start leaves an existing log untouched; a full disk
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
  * a model whose output is NaN is refused; a video shorter than its header
@@ -111,6 +111,48 @@ static int run_limited(long limit, char **e, char *const *args)
     if (e)
         *e = rp_slurp(err);
     return rc;
+}
+
+/* The program with args on a disk with no room at all (RLIMIT_FSIZE 0),
+ * its stderr read through a pipe (a file could not take it either); the
+ * exit code, stderr in *e. */
+static int run_no_room(char **e, char *const *args)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {0, 0};
+        signal(SIGXFSZ, SIG_IGN);
+        int null = open("/dev/null", O_RDWR);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || null < 0)
+            _exit(126);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        char *argv[32];
+        int n = 0;
+        argv[n++] = (char *)exe;
+        while (n < 31 && args[n - 1])
+            argv[n] = args[n - 1], n++;
+        argv[n] = NULL;
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while (buf && (got = read(fds[0], buf + len, cap - 1 - len)) > 0)
+        if ((len += (size_t)got) == cap - 1)
+            buf = realloc(buf, cap *= 2);
+    if (buf)
+        buf[len] = 0;
+    close(fds[0]);
+    *e = buf;
+    return pid < 0 ? -1 : rp_wait(pid, 60, NULL);
 }
 
 int main(int argc, char **argv)
@@ -284,6 +326,41 @@ int main(int argc, char **argv)
         CHECK_MSG(same_bytes(old_rec, good_rec), "an earlier recording replaced by one cut short");
         CHECK_MSG(same_bytes(old_log, good_log), "an earlier log replaced when the recording failed");
         CHECK_MSG(!tmp_files(dir), "a failed run left a temporary file in %s", dir);
+        /* A new recording (no --overwrite: it grows in place) that fills
+         * the disk: its index or cues never get written, the seek to its
+         * last frame fails quietly and the read gives the first. It was
+         * "recorded 40 frames", exit 0; it must be exit 1 naming it. */
+        static const char *const fill_ext[] = {"avi", "mkv"};
+        for (int i = 0; i < 2; i++) {
+            char fresh[4300];
+            snprintf(fresh, sizeof fresh, "%s/fresh.%s", dir, fill_ext[i]);
+            char *a3[] = {"--headless", "-q", "--model", model, "--input", vid, "--loop",
+                          "--max-frames", "40", "--record", fresh, NULL};
+            rc = run_limited(rec_size * 3 / 4, &e, a3); /* 40 frames do not fit */
+            CHECK_MSG(rc == 1 && e && strstr(e, fresh) && strstr(e, "lacks frames"),
+                      "a new .%s recording that fills the disk: exit %d: %s", fill_ext[i], rc,
+                      e ? e : "");
+            free(e);
+            unlink(fresh);
+        }
+        /* A new log that fills the disk mid-run beside a new recording:
+         * the log's failure ends the run, and the recording, in place and
+         * cut short too, must be named as failed, not closed unmentioned. */
+        {
+            char flog[4300], frec[4300];
+            snprintf(flog, sizeof flog, "%s/fresh.jsonl", dir);
+            snprintf(frec, sizeof frec, "%s/fresh.avi", dir);
+            char *a4[] = {"--headless", "-q", "--model", model, "--input", vid, "--log", flog,
+                          "--record", frec, NULL};
+            rc = run_limited(log_size / 2, &e, a4);
+            const char *said = e ? strstr(e, frec) : NULL;
+            CHECK_MSG(rc == 1 && e && strstr(e, "log: cannot write") && said &&
+                          strstr(said, "disk full?"),
+                      "a log that fills the disk beside a recording: exit %d: %s", rc, e ? e : "");
+            free(e);
+            unlink(flog);
+            unlink(frec);
+        }
         /* and a run that works replaces them */
         CHECK(rp_write(old_log, "old\n", 4) == 0);
         rc = RUN(NULL, "--headless", "-q", "--model", model, "--input", vid, "--log", old_log,
@@ -296,6 +373,17 @@ int main(int argc, char **argv)
         unlink(good_rec);
         unlink(old_log);
         unlink(old_rec);
+    }
+
+    /* A disk with no room at all: it still makes empty files, so the
+     * probe passed and a --report failed only when the whole run had been
+     * made. It must fail at the start, one line, no frame processed. */
+    {
+        char rep[4300];
+        snprintf(rep, sizeof rep, "%s/noroom", dir);
+        char *a[] = {"--headless", "-q", "--model", model, "--input", vid, "--report", rep, NULL};
+        rc = run_no_room(&e, a);
+        expect_one_line(rc, 1, e, "no room in folder", "--report on a disk with no room");
     }
 
     /* A report that fills the disk half-way, with --overwrite: the earlier

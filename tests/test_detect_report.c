@@ -7,6 +7,8 @@
  * the source the log names, or a note when it is gone); report files are
  * never an input, and an unwritable folder stops the run before it starts.
  * Usage: test_detect_report PATH/TO/emotion-detect */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,71 @@ static long parse_stream(const char *text, tally *t, int *n_t)
 
 /* summary.json against the log's tallies: every track, its frames, its
  * shares (summing to 1, each its frame count over the track's). */
+/* From /proc/PID/status: whether it catches SIGINT, has no signal
+ * pending and sleeps (blocked in its read of the pipe). */
+static int waiting_for_input(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long caught = 0, pend = 1, shpend = 1;
+    int asleep = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        sscanf(line, "SigCgt: %llx", &caught);
+        sscanf(line, "SigPnd: %llx", &pend);
+        sscanf(line, "ShdPnd: %llx", &shpend);
+        asleep |= !strncmp(line, "State:\tS", 8);
+    }
+    if (f)
+        fclose(f);
+    return (caught & (1ull << (SIGINT - 1))) && !pend && !shpend && asleep;
+}
+
+/* --from-log - fed by a pipe, as from a live run, when Ctrl-C stops both:
+ * the read it was blocked in failed with EINTR ("cannot read 'standard
+ * input': Interrupted system call", exit 1, no report). It must read on to
+ * the end the stopped run writes and make the report. */
+static void check_interrupted_stdin(const char *dir, const char *log)
+{
+    char fifo[4300], rep[4300];
+    snprintf(fifo, sizeof fifo, "%s/live.fifo", dir);
+    snprintf(rep, sizeof rep, "%s/from-interrupted", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    char *argv_in[] = {(char *)exe, "--report", rep, "--from-log", "-", NULL};
+    pid_t pid = rp_start_in(argv_in, fifo, out, err);
+    int fd = pid > 0 ? open(fifo, O_WRONLY) : -1; /* the reader has it open */
+    char *text = rp_slurp(log);
+    CHECK(fd >= 0 && text);
+    if (fd < 0 || !text) {
+        free(text);
+        return;
+    }
+    size_t half = strchr(text + strlen(text) / 2, '\n') - text + 1;
+    CHECK(write(fd, text, half) == (ssize_t)half);
+    int n = 0; /* until it has read them and waits for more (at most ~30 s) */
+    while (n++ < 6000 && !waiting_for_input(pid))
+        usleep(5000);
+    kill(pid, SIGINT);
+    int st = 0, gone = 0; /* it may end here (it did: EINTR) */
+    for (n = 0; n < 6000 && !waiting_for_input(pid) && !gone; n++) {
+        gone = waitpid(pid, &st, WNOHANG) == pid;
+        usleep(5000);
+    }
+    /* the stopped run's last records, then its end (a reader gone: EPIPE) */
+    signal(SIGPIPE, SIG_IGN);
+    if (write(fd, text + half, strlen(text) - half) < 0) { /* the reader has gone: checked below */ }
+    close(fd);
+    int rc = gone ? (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)) : rp_wait(pid, 120, NULL);
+    char *e = rp_slurp(err);
+    char p[4400];
+    snprintf(p, sizeof p, "%s/summary.json", rep);
+    CHECK_MSG(rc == 0 && access(p, F_OK) == 0,
+              "--from-log - interrupted while reading: exit %d: %s", rc, e ? e : "");
+    free(e);
+    free(text);
+    unlink(fifo);
+}
+
 static void check_summary(const char *path, const tally *t, int n_t, long frames)
 {
     char *text = rp_slurp(path);
@@ -335,6 +402,42 @@ int main(int argc, char **argv)
     free(a);
     free(b);
     check_files(rep2, n_t, 1);
+    check_interrupted_stdin(dir, log);
+
+    /* A run without a face: the log named the classes only in faces'
+     * probabilities, so --from-log's summary.csv lacked the share_ columns
+     * and summary.json its classes. The same files, to the byte. */
+    {
+        char blank[4300], blog[4300], brep[4300], brep2[4300];
+        snprintf(blank, sizeof blank, "%s/blank.avi", dir);
+        snprintf(blog, sizeof blog, "%s/blank.jsonl", dir);
+        snprintf(brep, sizeof brep, "%s/blank-run", dir);
+        snprintf(brep2, sizeof brep2, "%s/blank-log", dir);
+        cvw_writer *wr = cvw_writer_open(blank, 10, 64, 48);
+        unsigned char *grey = calloc((size_t)64 * 48 * 3 + CVW_WRITER_PAD, 1);
+        CHECK(wr && grey);
+        for (int i = 0; wr && grey && i < 3; i++)
+            CHECK(cvw_writer_write(wr, (memset(grey, 90 + i, (size_t)64 * 48 * 3), grey)) == 0);
+        CHECK(cvw_writer_close(wr) == 0);
+        free(grey);
+        rc = RUN(&e, "--headless", "-q", "--input", blank, "--model", model, "--log", blog,
+                 "--report", brep);
+        CHECK_MSG(rc == 0, "a faceless run: exit %d: %s", rc, e ? e : "");
+        free(e);
+        rc = RUN(&e, "--report", brep2, "--from-log", blog);
+        CHECK_MSG(rc == 0, "--from-log of a faceless run: exit %d: %s", rc, e ? e : "");
+        free(e);
+        static const char *const sums[] = {"summary.json", "summary.csv"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(p, sizeof p, "%s/%s", brep, sums[i]);
+            snprintf(p2, sizeof p2, "%s/%s", brep2, sums[i]);
+            a = rp_slurp(p), b = rp_slurp(p2);
+            CHECK_MSG(a && b && !strcmp(a, b) && strstr(a, "angry"),
+                      "a faceless run's %s from its log differs:\n%s\n%s", sums[i], a, b);
+            free(a);
+            free(b);
+        }
+    }
 
     /* An earlier report is not replaced without --overwrite: a folder
      * holding any file a report writes (not empty) is refused at the start,

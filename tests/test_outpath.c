@@ -66,6 +66,18 @@ int main(void)
     CHECK(outpath_probe("/dev/null") == 0);
     CHECK(outpath_probe_dir(fresh) == 0); /* missing: its parent is writable */
     CHECK(outpath_probe_dir(a) == -1);
+    /* A link to nothing: was taken, and the output then replaced the
+     * link with a file (a report folder failed only after the run). */
+    char dang[4300], dang_sub[4400];
+    snprintf(dang, sizeof dang, "%s/dangling", dir);
+    snprintf(dang_sub, sizeof dang_sub, "%s/sub", dang);
+    CHECK(symlink("missing/x", dang) == 0);
+    CHECK(outpath_probe(dang) == -1 && strstr(app_error(), "link to 'missing/x'"));
+    CHECK(outpath_probe_dir(dang) == -1 && strstr(app_error(), "create the folder"));
+    CHECK(outpath_probe_dir(dang_sub) == -1 && strstr(app_error(), "link to 'missing/x'"));
+    struct stat lst;
+    CHECK(lstat(dang, &lst) == 0 && S_ISLNK(lst.st_mode));
+    unlink(dang);
 
     /* Whole-file writes. */
     CHECK(outpath_write_mem(b, "hello", 5) == 0);

@@ -127,9 +127,27 @@ static int try_create(const char *dir, const char *what)
         return app_fail("cannot write '%s': cannot create a file in folder '%s': %s", what, dir,
                         strerror(errno));
     }
+    /* One byte too: a full file system still makes empty files (tmpfs,
+     * ext4), and a report is written only when the run ends, so the run
+     * was made in vain. */
+    int full = write(fd, "", 1) != 1;
+    int e = errno;
     close(fd);
     unlink(probe);
+    if (full)
+        return app_fail("cannot write '%s': no room in folder '%s': %s", what, dir, strerror(e));
     return 0;
+}
+
+/* path is a symbolic link to nothing: writing would put a file in the
+ * link's place (the link lost), and making what it names is a guess. */
+static int dangling(const char *path, const char *kind)
+{
+    char to[4096];
+    ssize_t n = readlink(path, to, sizeof to - 1);
+    to[n > 0 ? n : 0] = 0;
+    return app_fail("cannot write '%s': it is a link to '%s', which does not exist: create the "
+                    "%s it names, or give another name", path, to, kind);
 }
 
 int outpath_probe(const char *path)
@@ -145,6 +163,8 @@ int outpath_probe(const char *path)
                 return app_fail("cannot write '%s': %s", path, strerror(errno));
             return 0;
         }
+    } else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        return dangling(path, "file");
     }
     size_t pl = strlen(path);
     if (path[pl - 1] == '/')
@@ -174,6 +194,8 @@ int outpath_probe_dir(const char *dir)
         }
         if (errno != ENOENT)
             return app_fail("cannot write to folder '%s': %s", dir, strerror(errno));
+        if (lstat(d, &st) == 0 && S_ISLNK(st.st_mode))
+            return dangling(d, "folder");
         /* Missing: go up one level (it will be created). */
         size_t l = strlen(d);
         while (l > 1 && d[l - 1] == '/')

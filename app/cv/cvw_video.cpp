@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cmath>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -399,6 +400,43 @@ extern "C" cvw_capture *cvw_capture_open_camera(int index, int width, int height
     });
 }
 
+/* Whether path is an MP4/MOV file (an 'ftyp' box first) whose top-level
+ * boxes hold no 'moov', the index written when the file is finished: one
+ * cut short while written, which no player reads. */
+static bool mp4_without_index(const char *path)
+{
+    FILE *f = std::fopen(path, "rb");
+    if (!f)
+        return false;
+    unsigned char b[16];
+    bool ftyp = false, moov = false;
+    for (long long at = 0, n = 0; n < 4096; n++) {
+        if (std::fseek(f, (long)at, SEEK_SET) != 0 || std::fread(b, 1, 8, f) != 8)
+            break;
+        unsigned long long size = (unsigned long long)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+        if (n == 0)
+            ftyp = !std::memcmp(b + 4, "ftyp", 4);
+        if (!ftyp)
+            break;
+        if (!std::memcmp(b + 4, "moov", 4)) {
+            moov = true;
+            break;
+        }
+        if (size == 1) { /* a 64-bit size follows the type */
+            if (std::fread(b + 8, 1, 8, f) != 8)
+                break;
+            size = 0;
+            for (int i = 8; i < 16; i++)
+                size = size << 8 | b[i];
+        }
+        if (size < 8 || size > (unsigned long long)LONG_MAX - (unsigned long long)at)
+            break; /* 0: the box runs to the end of the file */
+        at += (long long)size;
+    }
+    std::fclose(f);
+    return ftyp && !moov;
+}
+
 extern "C" cvw_capture *cvw_capture_open_file(const char *path)
 {
     quiet_opencv();
@@ -416,7 +454,11 @@ extern "C" cvw_capture *cvw_capture_open_file(const char *path)
         // FFmpeg explicitly: CAP_ANY could treat a name with '%' as an
         // image-sequence pattern.
         if (!c->vc.open(path, cv::CAP_FFMPEG)) {
-            fail(name + ": not a video file (cannot be decoded)");
+            fail(name + (mp4_without_index(path)
+                             ? ": an MP4 file without its index ('moov'): cut short while it was "
+                               "written (a recording stopped by a kill or a full disk?); no "
+                               "player can read it"
+                             : ": not a video file (cannot be decoded)"));
             delete c;
             return nullptr;
         }
@@ -683,6 +725,17 @@ extern "C" cvw_writer *cvw_writer_open_as(const char *path, const char *shown, d
         /* Matroska's millisecond clock and FFmpeg's AVI writer hold no
          * more than 1000 frames/s. */
         fps = fps > 1000 && fps <= CVW_FPS_MAX ? 1000 : fps > 0 && fps <= 1000 ? fps : 25;
+        /* FFmpeg's encoders refuse larger frames, saying so only on the
+         * console that quiet_opencv silences. */
+        int most = ext == "avi" ? 65500 : 8191;
+        if (w > most || h > most) {
+            fail(name + ": frames of " + std::to_string(w) + "x" + std::to_string(h) +
+                 " are too large for " + (ext == "avi" ? "MJPG" : "MPEG-4") + " (" +
+                 std::to_string(most) + " pixels a side at most)" +
+                 (ext == "avi" ? "" : ": record to .avi (MJPG) instead"));
+            delete wr;
+            return nullptr;
+        }
         if (!wr->vw.open(p, cv::CAP_FFMPEG, fourcc, fps, cv::Size(w, h), true)) {
             fail(name + ": cannot open a video writer");
             delete wr;
@@ -731,7 +784,11 @@ extern "C" int cvw_writer_close(cvw_writer *wr)
         cv::Mat m;
         if (wr->frames > 1)
             cap.set(cv::CAP_PROP_POS_FRAMES, (double)(wr->frames - 1));
-        if (!cap.read(m) || m.empty())
+        // A file cut short has no index (AVI) or cues (Matroska) to seek
+        // by: the seek fails quietly and the read returns its first frame,
+        // so the position after the read must be past the last frame.
+        if (!cap.read(m) || m.empty() ||
+            (wr->frames > 1 && cap.get(cv::CAP_PROP_POS_FRAMES) != (double)wr->frames))
             return fail(name + ": the finished video lacks frames that were written (disk full?)");
         return 0;
     });

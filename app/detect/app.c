@@ -341,16 +341,27 @@ cv_fail:
 }
 
 /* An output that failed is closed without a second message: the one line
- * about it has been printed. Outputs not yet in place are removed. */
-static void drop_outputs(app *a)
+ * about it has been printed. Outputs not yet in place are removed. A
+ * recording already in place stays when another output failed (a log on a
+ * full disk): it is finished and checked like any, and app_close_outputs
+ * and the summary say how it went; it used to be left unmentioned,
+ * unplayable when the disk had filled. */
+static void drop_outputs(app *a, int rec_failed)
 {
+    int kept = 0;
     if (a->rec) {
-        cvw_writer_close(a->rec);
+        kept = !rec_failed && (a->rec_out.placed || a->rec_out.direct);
+        if (cvw_writer_close(a->rec) != 0 && kept) {
+            snprintf(a->rec_note, sizeof a->rec_note, "record %s", cvw_error());
+            kept = 0;
+        }
         a->rec = NULL;
     }
     outpath_abort(&a->rec_out);
     a->rec_on = 0;
-    a->rec_path[0] = 0;
+    a->rec_done = kept; /* the summary's "recorded N frames to" */
+    if (!kept)
+        a->rec_path[0] = 0;
     if (a->log) {
         elog_discard(a->log);
         a->log = NULL;
@@ -382,13 +393,18 @@ static int place_outputs(app *a)
 int app_close_outputs(app *a)
 {
     int rc = 0;
+    if (a->rec_note[0]) {
+        cli_err("%s", a->rec_note);
+        a->rec_note[0] = 0;
+        rc = CLI_EXIT_FAIL;
+    }
     if (a->held && a->o.record_path && !a->rec && a->rec_small > 0) {
         /* No image was large enough to start --record (also when the
          * window stopped it at the end of the input): the run made
          * nothing it was asked for, and replaces nothing. */
         cli_err("record '%s': no image large enough for a video (2x2 or more) came; %ld left "
                 "out, nothing written", a->o.record_path, a->rec_small);
-        drop_outputs(a);
+        drop_outputs(a, 1);
         return CLI_EXIT_FAIL;
     }
     app_rec_status st = app_record_stop(a);
@@ -442,7 +458,7 @@ int app_step(app *a, const source_frame *f)
             elog_session(a->log, report_cmd_source_name(a, src, sizeof src), report_cmd_model_name(&a->o));
         }
         if (a->o.record_path && app_record_start(a, a->o.record_path) != 0) {
-            drop_outputs(a);
+            drop_outputs(a, 1);
             return -1;
         }
     }
@@ -450,7 +466,7 @@ int app_step(app *a, const source_frame *f)
     if (a->rec_on) {
         int got = record_frame(a, f, still);
         if (got < 0) {
-            drop_outputs(a);
+            drop_outputs(a, 1);
             return -1;
         }
         if (got > 0) {
@@ -467,7 +483,7 @@ int app_step(app *a, const source_frame *f)
         if (elog_frame(a->log, f->index, f->t_ms, f->file, r) != 0) {
             if (errno != EPIPE || strcmp(a->o.log_path, "-")) {
                 app_fail("log: cannot write '%s': %s", a->o.log_path, strerror(errno));
-                drop_outputs(a);
+                drop_outputs(a, 0);
                 return -1;
             }
             /* The program reading --log - has gone: that ends the run
@@ -483,11 +499,11 @@ int app_step(app *a, const source_frame *f)
         char why[512]; /* app_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", app_error());
         app_fail("report: %s", why);
-        drop_outputs(a);
+        drop_outputs(a, 0);
         return -1;
     }
     if (place_outputs(a) != 0) {
-        drop_outputs(a);
+        drop_outputs(a, 0);
         return -1;
     }
     if (still && r->n == 0 && (f->w < f->h ? f->w : f->h) <= APP_CROP_SIDE &&
@@ -544,7 +560,7 @@ void app_summary(const app *a, FILE *f)
 
 void app_teardown(app *a)
 {
-    drop_outputs(a); /* closed and reported by app_close_outputs on a normal end */
+    drop_outputs(a, 1); /* closed and reported by app_close_outputs on a normal end */
     person_free(&a->pers);
     source_close(a->src);
     a->src = NULL;

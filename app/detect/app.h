@@ -52,6 +52,9 @@ typedef struct app {
     long rec_small;           /* images left out before the recording could start */
     int ended;                /* the input has no more frames */
     char rec_path[APP_PATH_MAX];
+    /* how a recording in place went when another output failed (its
+     * failure, said by app_close_outputs) */
+    char rec_note[APP_PATH_MAX + 512];
     int rec_w, rec_h;
     double rec_fps;
     uint8_t *rec_buf;
@@ -119,7 +122,9 @@ void app_input_ended(app *a);
  * the statistics. The first frame opens --log and --record, and once it
  * is in all of them (app.h: held) they replace what their names held.
  * Returns 0, or -1 with a message in app_error() (the outputs are closed
- * without another message, and removed when not yet in place). */
+ * without another message, and removed when not yet in place; a recording
+ * in place when another output failed is finished, and app_close_outputs
+ * says if it failed). */
 int app_step(app *a, const source_frame *f);
 
 /* The summary at the end of a run, to f. */

@@ -274,6 +274,23 @@ static int finish(job *j, int idx, int total)
     return stopped;
 }
 
+/* An output that is one of the inputs (--out-dir the videos' own folder
+ * with --record of their format, or a folder of images as NAME/): it was
+ * refused as an earlier run's output ("give --overwrite"), and with
+ * --overwrite only by that video's child. Said at the start, as what it
+ * is; outputs that do not exist yet cost one stat each. */
+static int output_is_input(const list *l, const char *what, const char *out, const char *of)
+{
+    struct stat so, si;
+    if (!out || !*out || stat(out, &so) != 0)
+        return 0;
+    for (int k = 0; k < l->n; k++)
+        if (stat(l->j[k].path, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return app_fail("--out-dir: the %s of '%s' would be '%s', which is the input '%s': "
+                            "give another --out-dir", what, of, out, l->j[k].path);
+    return 0;
+}
+
 static void list_free(list *l)
 {
     for (int i = 0; i < l->n; i++)
@@ -300,6 +317,18 @@ int batch_run(const opts *o, const char *exe)
         return CLI_EXIT_FAIL;
     }
     name_jobs(&l);
+    for (int i = 0; i < l.n; i++) {
+        char logp[JOB_PATH_MAX], recp[JOB_PATH_MAX], repp[JOB_PATH_MAX];
+        job_outputs(o, &l.j[i], logp, recp);
+        snprintf(repp, sizeof repp, "%s/%s", o->out_dir, l.j[i].name);
+        if (output_is_input(&l, "log", logp, l.j[i].path) != 0 ||
+            output_is_input(&l, "recording", recp, l.j[i].path) != 0 ||
+            output_is_input(&l, "report", repp, l.j[i].path) != 0) {
+            cli_err("%s", app_error());
+            list_free(&l);
+            return CLI_EXIT_USAGE;
+        }
+    }
     /* A batch run again into the same folder: refused before any video
      * starts, not video by video (each child would refuse its own). */
     for (int i = 0; i < l.n && !o->overwrite; i++) {

@@ -195,7 +195,13 @@ void elog_session(elog *l, const char *source, const char *model)
     jsonw_string(m, source ? source : "");
     fputs(",\"model\":", m);
     jsonw_string(m, model ? model : "");
-    fputc('}', m);
+    /* The classes, for a log without faces: --from-log read them only
+     * from faces' probabilities, so its report of a faceless run lacked
+     * the per-class columns the run's own report has. */
+    fputs(",\"classes\":[", m);
+    for (int c = 0; c < l->k; c++)
+        fprintf(m, "%s%s", c ? "," : "", l->names[c]);
+    fputs("]}", m);
     if (fclose(m) == 0) {
         free(l->session);
         l->session = buf;

@@ -12,9 +12,20 @@
 #include "cli.h"
 #include "devtools.h"
 
+/* --from-log -: the log comes down a pipe from a run that the same Ctrl-C
+ * stops; the read is restarted rather than failed with EINTR, to the end
+ * the stopped run writes, and the report is made (it was "cannot read
+ * 'standard input': Interrupted system call", no report). A second
+ * signal ends it. */
+static volatile sig_atomic_t reading_stdin_log;
+
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (app_interrupted && reading_stdin_log) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     app_interrupted = 1;
 }
 
@@ -32,6 +43,10 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    if (o.from_log && !strcmp(o.from_log, "-")) {
+        reading_stdin_log = 1;
+        sa.sa_flags = SA_RESTART;
+    }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* A closed terminal or a dropped ssh session: stop as for Ctrl-C, so

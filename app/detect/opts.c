@@ -183,7 +183,8 @@ void opts_usage(FILE *f)
 "      --blur              blur every face in the window and in recordings (the\n"
 "                          log keeps the boxes and emotions)\n"
 "      --idle SECONDS      after SECONDS without a face, an attract screen\n"
-"                          (\"Step closer\") until one appears (default: never)\n"
+"                          (\"Step closer\") in the window until one appears\n"
+"                          (default: never; not with --headless)\n"
 "\n"
 "  -h, --help              this text\n"
 "  -V, --version           version\n"
@@ -484,6 +485,13 @@ static opts_status check_together(opts *o, int argc, char **argv, FILE *err)
     }
     if (o->kiosk && o->headless) {
         fprintf(err, "emotion-detect: --kiosk needs a window; it excludes --headless\n");
+        return OPTS_BAD_USAGE;
+    }
+    /* The attract screen is drawn in the window only (not recorded): taken
+     * headless it did nothing, without a word. */
+    if (o->idle_s > 0 && o->headless) {
+        fprintf(err, "emotion-detect: --idle shows an attract screen in the window; it excludes "
+                     "--headless%s\n", o->out_dir ? " (--out-dir runs headless)" : "");
         return OPTS_BAD_USAGE;
     }
     return OPTS_RUN;

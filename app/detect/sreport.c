@@ -355,6 +355,16 @@ sreport_session *sreport_read_log(const char *path)
         }
         if (sess)
             sreport_set_info(s, jsonr_str(jsonr_get(sess, "source")), jsonr_str(jsonr_get(sess, "model")));
+        const jsonr_val *cls = sess ? jsonr_get(sess, "classes") : NULL;
+        if (cls && cls->type == JSONR_ARR && s->k == 0 && cls->n >= 1 && cls->n <= NN_MAX_CLASSES) {
+            /* logs before it named the classes only in faces' probs */
+            const char *names[NN_MAX_CLASSES];
+            int n = 0;
+            while (n < cls->n && (names[n] = jsonr_str(&cls->items[n])))
+                n++;
+            if (n == cls->n)
+                set_classes(s, names, n);
+        }
         const char *file = jsonr_str(jsonr_get(v, "file"));
         if (s->frames == 0 || frame_no > s->probe_frame) {
             s->probe_frame = frame_no;
