@@ -88,6 +88,15 @@ static int tmp_files(const char *dir)
     return n;
 }
 
+/* argv[0..31] = exe, then the NULL-terminated args (at most 30). */
+static void exe_argv(char **argv, char *const *args)
+{
+    int n = 0;
+    argv[n++] = (char *)exe;
+    while (n < 31 && args[n - 1])
+        argv[n] = args[n - 1], n++;
+    argv[n] = NULL;
+}
 /* RUN with every file the program writes limited to limit bytes
  * (RLIMIT_FSIZE, SIGXFSZ ignored: writes past it fail with EFBIG), as on
  * a disk that fills partway through a run. */
@@ -100,11 +109,7 @@ static int run_limited(long limit, char **e, char *const *args)
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
             _exit(126);
         char *argv[32];
-        int n = 0;
-        argv[n++] = (char *)exe;
-        while (n < 31 && args[n - 1])
-            argv[n] = args[n - 1], n++;
-        argv[n] = NULL;
+        exe_argv(argv, args);
         _exit(rp_run(argv, out, err, 60, NULL) & 255);
     }
     int rc = pid < 0 ? -1 : rp_wait(pid, 90, NULL);
@@ -133,11 +138,7 @@ static int run_no_room(char **e, char *const *args)
         dup2(fds[1], 2);
         close(fds[0]);
         char *argv[32];
-        int n = 0;
-        argv[n++] = (char *)exe;
-        while (n < 31 && args[n - 1])
-            argv[n] = args[n - 1], n++;
-        argv[n] = NULL;
+        exe_argv(argv, args);
         execv(exe, argv);
         _exit(127);
     }
