@@ -896,6 +896,19 @@ int main(int argc, char **argv)
         /* A stray argument after a flag (a forgotten --model): a usage
          * error, not an endless loop. */
         CHECK(run("eval --tta %s/a.model", dir) == 2);
+        /* The help or version asked for onto a full disk: exit 0, without
+         * a word (the commands' output was checked, theirs was not). */
+        {
+            static const char *const asked[] = {"--help", "--version", "train --help"};
+            for (int i = 0; i < 3; i++) {
+                char cmd[1200];
+                snprintf(cmd, sizeof cmd, "%s %s >/dev/full 2>%s", prog, asked[i], logp3);
+                int st = system(cmd);
+                CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s onto /dev/full", asked[i]);
+                const char *lg = slurp(logp3);
+                CHECK_MSG(lg && strstr(lg, "cannot write standard output"), "%s", lg ? lg : "");
+            }
+        }
         CHECK(run("info --json %s/a.model", dir) == 2);
         /* A report inside the data folder would become a class of faces. */
         CHECK(run("train --data %s/data --report %s/data/rep --arch %s/arch.txt --out %s/in.model", dir, dir,
