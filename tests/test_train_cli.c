@@ -896,6 +896,22 @@ int main(int argc, char **argv)
         /* A stray argument after a flag (a forgotten --model): a usage
          * error, not an endless loop. */
         CHECK(run("eval --tta %s/a.model", dir) == 2);
+        /* "-" for an output made a file named '-' (eval --json -, as
+         * emotion-detect's --log - would be standard output). */
+        clear(logp3);
+        CHECK(run("eval --model %s/a.model --data %s/data --json -", dir, dir) == 2);
+        CHECK(run("export --model %s/a.model --onnx -", dir) == 2);
+        {
+            const int made = access("-", F_OK) == 0;
+            if (made)
+                remove("-"); /* or every later run would fail here */
+            CHECK(!made);
+        }
+        {
+            const char *lg = slurp(logp3);
+            CHECK_MSG(lg && strstr(lg, "--json -: '-' is not standard output here") &&
+                      strstr(lg, "--onnx -:"), "%s", lg ? lg : "");
+        }
         /* The help or version asked for onto a full disk: exit 0, without
          * a word (the commands' output was checked, theirs was not). */
         {

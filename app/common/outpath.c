@@ -504,6 +504,16 @@ int outpath_check_outputs(const outpath_path *p, int n)
     for (int i = 0; i < n; i++) {
         if (!p[i].path || p[i].output == OUTPATH_INPUT)
             continue;
+        /* "-" means standard output to most programs (emotion-detect's
+         * --log -); here it made a file named '-'. */
+        if (!strcmp(p[i].path, "-")) {
+            if (p[i].output == OUTPATH_FOLDER)
+                cli_err("%s -: a folder named '-'? give ./- for that name", p[i].opt);
+            else
+                cli_err("%s -: '-' is not standard output here (it would be a file named '-'): "
+                        "give /dev/stdout, or ./- for that name", p[i].opt);
+            return CLI_EXIT_USAGE;
+        }
         int rc;
         if (p[i].output == OUTPATH_FOLDER) {
             rc = outpath_probe_dir(p[i].path);

@@ -37,7 +37,8 @@ typedef struct outpath_path {
 int outpath_distinct(const outpath_path *p, int n);
 
 /* Both checks for a command's start, before anything is loaded: the same
- * file twice is a usage error (CLI_EXIT_USAGE), an output that cannot be
+ * file twice, or an output named "-" (not standard output here), is a
+ * usage error (CLI_EXIT_USAGE), an output that cannot be
  * written CLI_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
 int outpath_check_outputs(const outpath_path *p, int n);
 
