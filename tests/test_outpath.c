@@ -214,6 +214,33 @@ int main(void)
     CHECK(outpath_refuse_inside("--report", in1, "--val", NULL) == 0);
     CHECK(rmdir(data) == 0);
 
+    /* /dev/stdout while standard output goes to a file (eval --json
+     * /dev/stdout > out.txt): a new file was renamed over it, and what the
+     * program printed before or after went to the file unlinked. It is
+     * written through the stream now, after what was printed. */
+    char out[4300];
+    snprintf(out, sizeof out, "%s/stdout.txt", dir);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *redirected = fopen(out, "w");
+    CHECK(saved >= 0 && redirected && dup2(fileno(redirected), 1) == 1);
+    fclose(redirected);
+    struct stat was, now;
+    CHECK(stat(out, &was) == 0);
+    printf("table\n"); /* still in stdout's buffer */
+    CHECK(outpath_probe("/dev/stdout") == 0);
+    CHECK(outpath_refuse_existing("--json", "/dev/stdout") == 0);
+    CHECK_MSG(outpath_write_mem("/dev/stdout", "json\n", 5) == 0, "%s", app_error());
+    printf("after\n");
+    fflush(stdout);
+    CHECK(dup2(saved, 1) == 1);
+    close(saved);
+    CHECK(stat(out, &now) == 0 && now.st_ino == was.st_ino);
+    t = rp_slurp(out);
+    CHECK_MSG(t && !strcmp(t, "table\njson\nafter\n"), "standard output held '%s'", t ? t : "");
+    free(t);
+    CHECK(remove(out) == 0);
+
     if (!test_failures)
         rp_rmdir(dir);
     return test_done("test_outpath");

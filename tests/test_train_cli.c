@@ -896,6 +896,35 @@ int main(int argc, char **argv)
         /* A stray argument after a flag (a forgotten --model): a usage
          * error, not an endless loop. */
         CHECK(run("eval --tta %s/a.model", dir) == 2);
+        /* "-" for an output made a file named '-' (eval --json -, as
+         * emotion-detect's --log - would be standard output). */
+        clear(logp3);
+        CHECK(run("eval --model %s/a.model --data %s/data --json -", dir, dir) == 2);
+        CHECK(run("export --model %s/a.model --onnx -", dir) == 2);
+        {
+            const int made = access("-", F_OK) == 0;
+            if (made)
+                remove("-"); /* or every later run would fail here */
+            CHECK(!made);
+        }
+        {
+            const char *lg = slurp(logp3);
+            CHECK_MSG(lg && strstr(lg, "--json -: '-' is not standard output here") &&
+                      strstr(lg, "--onnx -:"), "%s", lg ? lg : "");
+        }
+        /* The help or version asked for onto a full disk: exit 0, without
+         * a word (the commands' output was checked, theirs was not). */
+        {
+            static const char *const asked[] = {"--help", "--version", "train --help"};
+            for (int i = 0; i < 3; i++) {
+                char cmd[1200];
+                snprintf(cmd, sizeof cmd, "%s %s >/dev/full 2>%s", prog, asked[i], logp3);
+                int st = system(cmd);
+                CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s onto /dev/full", asked[i]);
+                const char *lg = slurp(logp3);
+                CHECK_MSG(lg && strstr(lg, "cannot write standard output"), "%s", lg ? lg : "");
+            }
+        }
         CHECK(run("info --json %s/a.model", dir) == 2);
         /* A report inside the data folder would become a class of faces. */
         CHECK(run("train --data %s/data --report %s/data/rep --arch %s/arch.txt --out %s/in.model", dir, dir,
@@ -910,6 +939,29 @@ int main(int argc, char **argv)
         const char *lg = slurp(logp3);
         CHECK_MSG(lg && strstr(lg, "--arch 'fer-compact' would change the run"), "%s", lg ? lg : "");
         CHECK(run("train --resume %s/b.model.ckpt --data %s/faces --out %s/b2.model", dir, dir, dir) == 2);
+        /* Nor may its data have changed on disk: one face moved to another
+         * class after a whole epoch (whose checkpoint has no order to count
+         * against) was resumed without a word, on another validation split. */
+        {
+            char from[600], to[600];
+            snprintf(from, sizeof from, "cp -rs %s/data %s/mv", dir, dir); /* links to the faces */
+            CHECK(system(from) == 0);
+            CHECK(run("train --data %s/mv --arch %s/arch.txt --epochs 1 --batch 16 --threads 1 --out %s/mv.model",
+                      dir, dir, dir) == 0);
+            snprintf(from, sizeof from, "%s/mv/happy/007.png", dir);
+            snprintf(to, sizeof to, "%s/mv/sad/moved.png", dir);
+            CHECK(rename(from, to) == 0);
+            clear(logp3);
+            CHECK(run("train --resume %s/mv.model.ckpt --epochs 2 --out %s/mv2.model", dir, dir) == 1);
+            lg = slurp(logp3);
+            CHECK_MSG(lg && strstr(lg, "the data has changed since the checkpoint"), "%s", lg ? lg : "");
+            snprintf(p3, sizeof p3, "%s/mv2.model", dir);
+            CHECK(access(p3, F_OK) != 0);
+            /* The same data again: it resumes. */
+            CHECK(rename(to, from) == 0);
+            CHECK(run("train --resume %s/mv.model.ckpt --epochs 2 --out %s/mv2.model", dir, dir) == 0);
+            CHECK(access(p3, R_OK) == 0);
+        }
         /* Resumed under another --out, the run goes on writing the
          * checkpoint it read, not a second one beside the new model. */
         CHECK(run("train --data %s/data --arch %s/arch.txt --epochs 2 --batch 16 --out %s/rs.model "

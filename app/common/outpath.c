@@ -79,10 +79,27 @@ int outpath_distinct(const outpath_path *p, int n)
     return 0;
 }
 
+/* 1 or 2 when path names the file this process's standard output or error
+ * goes to (/dev/stdout while it is redirected to a file): such a file is
+ * written through that descriptor, after what went there before. Renaming
+ * a new file over it lost the rest of the run's output, and a probe in
+ * /dev failed for anyone but root. 0 otherwise. */
+static int std_stream(const char *path)
+{
+    struct stat st, fs;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    for (int fd = 1; fd <= 2; fd++)
+        if (fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino)
+            return fd;
+    return 0;
+}
+
 int outpath_refuse_existing(const char *opt, const char *path)
 {
     struct stat st;
-    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+        std_stream(path))
         return 0;
     return app_fail("%s '%s' exists (%lld bytes): give --overwrite to replace it, or another name",
                     opt, path, (long long)st.st_size);
@@ -158,7 +175,7 @@ int outpath_probe(const char *path)
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return app_fail("cannot write '%s': it is a folder (give a file name)", path);
-        if (!S_ISREG(st.st_mode)) {
+        if (!S_ISREG(st.st_mode) || std_stream(path)) {
             if (access(path, W_OK) != 0)
                 return app_fail("cannot write '%s': %s", path, strerror(errno));
             return 0;
@@ -268,6 +285,20 @@ static int make_temp(outpath_file *o, const char *path, const char *suffix)
 
 FILE *outpath_open(outpath_file *o, const char *path)
 {
+    const int std = std_stream(path);
+    if (std) {
+        memset(o, 0, sizeof *o);
+        snprintf(o->path, sizeof o->path, "%s", path);
+        o->direct = 1;
+        fflush(std == 1 ? stdout : stderr); /* what the run printed comes first */
+        int fd = dup(std);
+        if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+            app_fail("cannot write '%s': %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+        }
+        return o->f;
+    }
     int fd = make_temp(o, path, NULL);
     if (fd == -1)
         return NULL;
@@ -473,6 +504,16 @@ int outpath_check_outputs(const outpath_path *p, int n)
     for (int i = 0; i < n; i++) {
         if (!p[i].path || p[i].output == OUTPATH_INPUT)
             continue;
+        /* "-" means standard output to most programs (emotion-detect's
+         * --log -); here it made a file named '-'. */
+        if (!strcmp(p[i].path, "-")) {
+            if (p[i].output == OUTPATH_FOLDER)
+                cli_err("%s -: a folder named '-'? give ./- for that name", p[i].opt);
+            else
+                cli_err("%s -: '-' is not standard output here (it would be a file named '-'): "
+                        "give /dev/stdout, or ./- for that name", p[i].opt);
+            return CLI_EXIT_USAGE;
+        }
         int rc;
         if (p[i].output == OUTPATH_FOLDER) {
             rc = outpath_probe_dir(p[i].path);

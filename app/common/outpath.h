@@ -9,7 +9,9 @@
  *    temporary file in the same folder and renamed into place, so a failed
  *    or interrupted write leaves the old file as it was. Every write, flush
  *    and close is checked. An existing device or pipe (/dev/stdout) is
- *    written directly, never replaced;
+ *    written directly, never replaced; so is the file the program's
+ *    standard output or error is redirected to (/dev/stdout > file), after
+ *    what the program wrote there;
  *  - outpath_place / outpath_stage: the same for files that grow during a
  *    run (logs, recordings), put in place once the run has started.
  * Every function returns 0 (outpath_open: the FILE), or -1 (NULL) with one
@@ -35,7 +37,8 @@ typedef struct outpath_path {
 int outpath_distinct(const outpath_path *p, int n);
 
 /* Both checks for a command's start, before anything is loaded: the same
- * file twice is a usage error (CLI_EXIT_USAGE), an output that cannot be
+ * file twice, or an output named "-" (not standard output here), is a
+ * usage error (CLI_EXIT_USAGE), an output that cannot be
  * written CLI_EXIT_FAIL, each after one line on stderr. Returns 0 to go on. */
 int outpath_check_outputs(const outpath_path *p, int n);
 
@@ -73,7 +76,7 @@ int outpath_probe_dir(const char *dir);
 
 typedef struct outpath_file {
     FILE *f;
-    int direct;        /* writing the target itself (a device or pipe) */
+    int direct;        /* writing the target itself (a device, pipe or standard stream) */
     int placed;        /* renamed into place by outpath_place, still open */
     int replaces;      /* path held a non-empty regular file when the temporary was made */
     char path[4096];

@@ -3,7 +3,8 @@
  *
  * Format (all integers little-endian, floats IEEE-754 binary32/64 LE):
  *   8   magic "EMOCKPT\0"
- *   u32 version (2; 1 is read too: it lacks the weight average)
+ *   u32 version (3; 2 and 1 are read too: 2 lacks the data's fingerprint,
+ *       1 the weight average as well)
  *   u32 argc, then argc times: u32 length + bytes (no NUL)
  *   i32 epoch, i32 batch, f64 loss_sum, i64 correct, i64 seen,
  *   f64 epoch_seconds, f64 total_seconds
@@ -18,6 +19,8 @@
  *   u64 best_len, best bytes (0 when no best yet)
  *   version 2: i32 swa_count, u64 n_swa, n_swa x f32 (the running weight
  *       average of --swa, over swa_count epochs; n_swa 0 when none)
+ *   version 3: u64 data_fingerprint (dataset_fingerprint of the training,
+ *       then the validation faces)
  *   u32 CRC-32 of everything above
  * Every count is checked against the bytes left before anything is
  * allocated.
@@ -33,7 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECKPOINT_VERSION 2
+#define CHECKPOINT_VERSION 3
 static const char magic[8] = {'E', 'M', 'O', 'C', 'K', 'P', 'T', 0};
 
 /* ---- writing ---- */
@@ -138,6 +141,7 @@ int checkpoint_save(const char *path, const checkpoint_state *s)
     put_u64(&b, s->swa ? s->n_swa : 0);
     for (uint64_t i = 0; s->swa && i < s->n_swa; i++)
         put_f32(&b, s->swa[i]);
+    put_u64(&b, s->data_fingerprint);
     if (!b.oom)
         put_u32(&b, nn_crc32(0, b.p, b.len));
     if (b.oom) {
@@ -315,7 +319,7 @@ int checkpoint_load(const char *path, checkpoint_state *s)
     }
     rbuf r = {data + 8, len - 12, 0};
     uint32_t version = get_u32(&r);
-    if (version != CHECKPOINT_VERSION && version != 1) {
+    if (version < 1 || version > CHECKPOINT_VERSION) {
         free(data);
         return app_fail("%s: checkpoint version %u is not supported (%d)", path, version, CHECKPOINT_VERSION);
     }
@@ -370,6 +374,8 @@ int checkpoint_load(const char *path, checkpoint_state *s)
         else
             r.bad = 1;
     }
+    if (version >= 3)
+        s->data_fingerprint = get_u64(&r);
     if (!r.bad && r.left != 0)
         r.bad = 1;
     free(data);
@@ -414,15 +420,21 @@ int checkpoint_save_run(const char *path, checkpoint_state *s, int argc, char **
 }
 
 int checkpoint_restore(checkpoint_state *saved, checkpoint_state *s, nn_net *net, nn_optim *opt,
-                 nn_sched *sched, int optim_kind, int n_train)
+                 nn_sched *sched, int optim_kind, int n_train, uint64_t data_fingerprint)
 {
     if (saved->n_optim != nn_optim_state_size(opt) || saved->optim_kind != (int32_t)optim_kind)
         return app_fail("optimizer state does not match --optimizer");
     int swa_fits = saved->swa && saved->n_swa == nn_net_n_params(net);
     if (!swa_fits && saved->swa_count)
         return app_fail("its weight average does not fit the model");
-    if (saved->n_order && saved->n_order != n_train)
-        return app_fail("the data has changed since the checkpoint");
+    /* A checkpoint made at an epoch's end has no order to count against:
+     * only the fingerprint (version 3) finds the data changed. Older
+     * checkpoints are taken on their word. */
+    if ((saved->n_order && saved->n_order != n_train) ||
+        (saved->data_fingerprint && saved->data_fingerprint != data_fingerprint))
+        return app_fail("the data has changed since the checkpoint (images added, removed, changed "
+                        "or moved to another class): the run would go on with another validation "
+                        "split; start a new run (--init MODEL takes a model's weights)");
     memcpy(nn_optim_state(opt), saved->optim, saved->n_optim * sizeof(float));
     *nn_optim_step_count(opt) = saved->optim_t;
     *nn_net_rng(net) = saved->net_rng;

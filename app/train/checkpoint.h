@@ -51,6 +51,9 @@ typedef struct checkpoint_state {
     int32_t swa_count;
     uint64_t n_swa;
     float *swa;
+    /* dataset_fingerprint of the training then the validation faces; 0
+     * when unknown (a checkpoint of version 2 or older) */
+    uint64_t data_fingerprint;
 } checkpoint_state;
 
 /* Write atomically (PATH.tmp renamed into place). Returns 0 or -1 with
@@ -72,9 +75,10 @@ int checkpoint_save_run(const char *path, checkpoint_state *s, int argc, char **
  * schedule restored from saved, and position, history, best model and
  * weight average moved from saved into *s (saved keeps the rest for
  * checkpoint_free). n_train: the training images now, which must be the count
- * the saved epoch order was made for. Returns 0, or -1 with app_error()
- * saying what does not fit. */
+ * the saved epoch order was made for; data_fingerprint: the data's now,
+ * which must be the saved one. Returns 0, or -1 with app_error() saying
+ * what does not fit. */
 int checkpoint_restore(checkpoint_state *saved, checkpoint_state *s, nn_net *net, nn_optim *opt,
-                 nn_sched *sched, int optim_kind, int n_train);
+                 nn_sched *sched, int optim_kind, int n_train, uint64_t data_fingerprint);
 
 #endif

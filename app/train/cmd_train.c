@@ -348,6 +348,7 @@ static int load_data(train_run *r, int w, int h)
         cli_err("no validation images");
         return -1;
     }
+    r->st.data_fingerprint = dataset_fingerprint(r->val, dataset_fingerprint(r->train, 0));
     int counts[NN_MAX_CLASSES], k = r->train->n_classes;
     dataset_class_counts(r->train, counts);
     fprintf(stderr, "data: %d training, %d validation images (%.1fs); classes:", r->train->n, r->val->n,
@@ -479,7 +480,8 @@ static int setup_training(train_run *r, checkpoint_state *saved, const char *res
     }
     cmd_preprocess(r->net, r->val, NULL, r->val->n, r->val_x);
     if (resume) {
-        if (checkpoint_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n)) {
+        if (checkpoint_restore(saved, s, r->net, r->opt, &r->sched, (int)o->optim, r->train->n,
+                               s->data_fingerprint)) {
             cli_err("%s: %s", resume, app_error());
             return CLI_EXIT_FAIL;
         }

@@ -182,6 +182,12 @@ dataset *dataset_split(dataset *ds, double share, uint64_t seed, dataset_copies 
  * Returns the number of images that have a copy, or -1 (out of memory). */
 int dataset_copy_groups(const dataset *ds, int *group);
 
+/* A hash of everything a run learns from: the classes, the labels and the
+ * pixels in order, continuing from h (0 to start), never 0. Equal data,
+ * equal fingerprints; a file added, removed, changed or moved to another
+ * class changes it (a resumed run must see the data it started with). */
+uint64_t dataset_fingerprint(const dataset *ds, uint64_t h);
+
 /* Keep a stratified, seeded subset of n images in place (class shares kept
  * by largest remainder, original order kept). n >= ds->n keeps all.
  * Returns 0 or -1. */

@@ -66,13 +66,31 @@ static int pick_per_class(const dataset *ds, const int *quota, uint64_t seed,
     return 0;
 }
 
-/* FNV-1a over an image's pixels: equal images, equal hashes. */
-static uint64_t image_hash(const uint8_t *p, size_t len)
+#define FNV_OFFSET 0xcbf29ce484222325u
+
+/* FNV-1a over len bytes, continuing from h: equal bytes, equal hashes. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325u;
+    const uint8_t *p = data;
     for (size_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 0x100000001b3u;
     return h;
+}
+
+static uint64_t image_hash(const uint8_t *p, size_t len)
+{
+    return fnv1a(FNV_OFFSET, p, len);
+}
+
+uint64_t dataset_fingerprint(const dataset *ds, uint64_t h)
+{
+    int32_t dims[4] = {ds->w, ds->h, ds->n, ds->n_classes};
+    h = fnv1a(h ? h : FNV_OFFSET, dims, sizeof dims);
+    for (int c = 0; c < ds->n_classes; c++)
+        h = fnv1a(h, ds->classes[c], strlen(ds->classes[c]) + 1);
+    h = fnv1a(h, ds->labels, (size_t)ds->n * sizeof *ds->labels);
+    h = fnv1a(h, ds->pixels, (size_t)ds->n * (size_t)ds->w * (size_t)ds->h);
+    return h ? h : 1; /* 0 stands for "not known" */
 }
 
 typedef struct {

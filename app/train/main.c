@@ -96,6 +96,12 @@ int main(int argc, char **argv)
     }
     int rc = dispatch(n, args);
     cli_free_args(args, n);
+    /* What went to stdout (predictions, metrics, JSON, the help asked for)
+     * must have arrived: `predict ... > full-disk/out.jsonl` is a failure. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_err("cannot write standard output: %s", strerror(errno ? errno : EIO));
+        return rc ? rc : CLI_EXIT_FAIL;
+    }
     return rc;
 }
 
@@ -122,14 +128,7 @@ static int dispatch(int argc, char **argv)
                 cli_err("%s: option %s given twice", commands[i].name, twice);
                 return CLI_EXIT_USAGE;
             }
-            int rc = commands[i].run(argc - 1, argv + 1);
-            /* What went to stdout (predictions, metrics, JSON) must have
-             * arrived: `predict ... > full-disk/out.jsonl` is a failure. */
-            if (fflush(stdout) != 0 || ferror(stdout)) {
-                cli_err("cannot write standard output: %s", strerror(errno ? errno : EIO));
-                return rc ? rc : CLI_EXIT_FAIL;
-            }
-            return rc;
+            return commands[i].run(argc - 1, argv + 1);
         }
     cli_err("unknown command '%s' (try --help)", argv[1]);
     return CLI_EXIT_USAGE;
