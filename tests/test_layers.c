@@ -552,26 +552,46 @@ static void bn_batch_stats_vs_double(void)
         CHECK(nn_net_forward(net, x, n, 1) != NULL);
         nn_ctx c = {.train = 1, .rng = &net->rng};
         float *r = malloc((size_t)n * C * P * sizeof *r);
+        for (int i = 0; i < n * C * P; i++)
+            y[i] = 12345.0f;
         nn_bn_forward_relu(bn, &c, x, y, r, n);
-        /* y and the ReLU's output exactly as the scalar formula has them,
-         * on planes at any alignment (the vector path starts at 16 bytes) */
-        int wrong = 0;
+        /* the ReLU's output exactly as the scalar formula has it, on planes
+         * at any alignment (the vector path starts at 16 bytes); in
+         * training nothing reads the norm's own output, so it is not
+         * written */
+        int wrong = 0, written = 0;
         for (int i = 0; i < n * C * P; i++) {
             int ch = (i / P) % C;
             float g = bn->w[ch] * bn->aux[C + ch], b = bn->b[ch] - bn->aux[ch] * g;
             float v = x[i] * g + b;
-            wrong += y[i] != v || r[i] != (v > 0.0f ? v : 0.0f);
+            wrong += r[i] != (v > 0.0f ? v : 0.0f);
+            written += y[i] != 12345.0f;
         }
         CHECK_MSG(wrong == 0, "%dx%dx%d: %d outputs differ from x * g + b", H, W, C, wrong);
+        CHECK_MSG(written == 0, "%dx%dx%d: training wrote %d of the norm's outputs", H, W, C, written);
+        /* inference writes both, with the running statistics */
+        nn_ctx ci = {.train = 0, .rng = &net->rng};
+        float *ri = malloc((size_t)n * C * P * sizeof *ri);
+        nn_bn_forward_relu(bn, &ci, x, y, ri, n);
+        wrong = 0;
+        for (int i = 0; i < n * C * P; i++) {
+            int ch = (i / P) % C;
+            float g = bn->w[ch] * (1.0f / sqrtf(bn->var[ch] + bn->eps)), b = bn->b[ch] - bn->mean[ch] * g;
+            float v = x[i] * g + b;
+            wrong += y[i] != v || ri[i] != (v > 0.0f ? v : 0.0f);
+        }
+        CHECK_MSG(wrong == 0, "%dx%dx%d: %d inference outputs differ from x * g + b", H, W, C, wrong);
+        free(ri);
         /* the same with two threads sharing the channel groups (48x48x12
          * is enough work to wake them) */
         float *aux1 = malloc(2 * (size_t)C * sizeof *aux1), *y2 = malloc((size_t)n * C * P * sizeof *y2);
         memcpy(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1);
+        memcpy(y, r, (size_t)n * C * P * sizeof *y); /* one thread's ReLU output */
         CHECK(nn_net_set_threads(net, 2) == 0);
         nn_ctx c2 = {.pool = net->pool, .train = 1, .rng = &net->rng};
         nn_bn_forward_relu(bn, &c2, x, y2, r, n);
         CHECK_MSG(memcmp(aux1, bn->aux, 2 * (size_t)C * sizeof *aux1) == 0 &&
-                      memcmp(y, y2, (size_t)n * C * P * sizeof *y) == 0,
+                      memcmp(y, r, (size_t)n * C * P * sizeof *y) == 0,
                   "%dx%dx%d: two threads differ from one", H, W, C);
         free(aux1);
         free(y2);

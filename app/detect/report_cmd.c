@@ -177,6 +177,13 @@ int report_cmd_from_log(const opts *o)
             cli_err("note: faces.png takes its faces from --input '%s'; the log names '%s' "
                     "(gone), and its frames agree with the log's", o->input, logged);
     }
+    if (sreport_cut_line(s)) {
+        /* a killed run's last line: said, as the report has one frame less */
+        size_t used = strlen(note);
+        snprintf(note + used, sizeof note - used, "%sThe log's last line (%ld) is cut short (the "
+                 "run was stopped while writing it): left out.", used ? " " : "",
+                 sreport_cut_line(s));
+    }
     if (note[0]) {
         sreport_set_note(s, note);
         cli_err("%s", note);

@@ -82,6 +82,8 @@ const char *sreport_source(const sreport_session *s) { return s->source; }
 long sreport_frames(const sreport_session *s) { return s->frames; }
 int sreport_n_tracks(const sreport_session *s) { return s->n_tracks; }
 
+long sreport_cut_line(const sreport_session *s) { return s->cut_line; }
+
 /* v as the log writes it and reads back: so that a live session and its
  * log agree to the last bit. */
 static double as_logged(double v, const char *fmt)
@@ -329,8 +331,10 @@ sreport_session *sreport_read_log(const char *path)
         }
         jsonr_val *v = jsonr_parse(rec, (size_t)len);
         if (!v) {
-            if (!whole) /* the last record, cut short by a crash: leave it out */
+            if (!whole) { /* the last record, cut short by a crash: left out */
+                s->cut_line = no;
                 break;
+            }
             char why[512];
             snprintf(why, sizeof why, "%s", app_error());
             ok = 0;

@@ -109,5 +109,8 @@ long sreport_frames(const sreport_session *s);
 /* Whether the session is of pictures (a folder, an image), not video. */
 int sreport_stills(const sreport_session *s);
 int sreport_n_tracks(const sreport_session *s);
+/* A log read back: the number of its last line when that line was cut
+ * short (a run killed mid-write) and so left out; 0 when none was. */
+long sreport_cut_line(const sreport_session *s);
 
 #endif

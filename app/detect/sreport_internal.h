@@ -38,6 +38,7 @@ struct sreport_session {
     int with_files;         /* of pictures (their records name them): no duration */
     long probe_frame;       /* a log: its highest frame number ... */
     double probe_t_ms;      /* ... and that frame's time as logged */
+    long cut_line;          /* a log: its last line, cut short and left out (0: none) */
     sample *s;
     float *probs;           /* [n][k] */
     long n, cap;

@@ -125,13 +125,21 @@ static void dx_piece(const float *restrict dy, const float *restrict x, size_t n
 }
 
 /* y = x * g + b and relu_y = max(y, 0). Training reads only relu_y
- * again (backward takes x), so y goes out with non-temporal stores where
- * the CPU has them: no read of its lines for ownership, no cache lines
- * evicted for it. The values are the same either way. */
+ * again (backward takes x and remakes the mask from it), so there y is
+ * not written at all (NULL); inference writes it with non-temporal stores
+ * where the CPU has them: no read of its lines for ownership, no cache
+ * lines evicted for it. The values are the same either way. */
 static void norm_relu(const float *restrict x, size_t P, float g, float b, float *restrict y,
                       float *restrict relu_y)
 {
     size_t p = 0;
+    if (!y) {
+        for (; p < P; p++) {
+            float v = x[p] * g + b;
+            relu_y[p] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
 #if defined(__SSE2__)
     for (; p < P && ((uintptr_t)(y + p) & 15); p++) {
         float v = x[p] * g + b;
@@ -205,7 +213,7 @@ static void bn_forward_group(void *arg, int task, int thread)
             float *restrict yp = y + off;
             const float g = gs[k], b = bs[k];
             if (j->relu_out) {
-                norm_relu(xp, P, g, b, yp, j->relu_out + off);
+                norm_relu(xp, P, g, b, j->c->train ? NULL : yp, j->relu_out + off);
             } else {
                 for (size_t p = 0; p < P; p++)
                     yp[p] = xp[p] * g + b;
