@@ -249,6 +249,10 @@ int main(int argc, char **argv)
     clear_log();
     CHECK(run("train --resume %s/b.model.ckpt --report %s/rep", dir, dir) == 2);
     CHECK(said_once("--report"));
+    /* a folder given for the checkpoint: said so ("read error" before) */
+    clear_log();
+    CHECK(run("train --resume %s", dir) == 1);
+    CHECK(said_once("is a directory, not a checkpoint file"));
     snprintf(path, sizeof path, "%s/repb", dir);
     CHECK(mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/repb/notes.txt", dir);
