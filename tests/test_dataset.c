@@ -211,6 +211,15 @@ static void test_folder(void)
     CHECK_MSG(strstr(app_error(), "no image files in its 1 class folder (first problem: ") &&
               strstr(app_error(), "deep/faces/happy: a folder in class folder 'faces'"),
               "%s", app_error());
+    /* One picture given for the set (named anything): it was read as a
+     * CSV and said its header lacked 'emotion'. */
+    snprintf(missing, sizeof missing, "%s/deep/faces/happy/h.png", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "h.png: a picture, not a data set"), "%s", app_error());
+    write_text("face.csv", "\xff\xd8\xff\xe0 a JPEG's first bytes");
+    snprintf(missing, sizeof missing, "%s/face.csv", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "a picture, not a data set"), "%s", app_error());
 }
 
 /* Class folders root/names[i] (root relative to tmpdir), one 48x48
