@@ -219,6 +219,20 @@ int main(int argc, char **argv)
         lines += *p == '\n';
     CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
 
+    /* 1b. Too little data for the options: each message names the option
+     * to change ("fewer than one batch" did not say --limit made it so;
+     * "no validation images" did not say why) */
+    clear_log();
+    CHECK(run("train --data %s/data --arch %s/arch.txt --limit 5 --batch 16 --out %s/l.model", dir, dir,
+              dir) == 1);
+    CHECK(said_once("--limit 5: 5 training images, fewer than one batch of 16"));
+    clear_log();
+    CHECK(run("train --data %s/data --arch %s/arch.txt --val-split 0.001 --batch 16 --out %s/l.model",
+              dir, dir, dir) == 1);
+    CHECK(said_once("--val-split 0.001: no validation images") && said_once("rounds to none"));
+    snprintf(path, sizeof path, "%s/l.model.ckpt", dir);
+    CHECK(access(path, F_OK) != 0);
+
     /* 1a. A new run's report into that folder: refused at the start (two
      * runs' figures would mix), the report as it was, no model made. */
     {
