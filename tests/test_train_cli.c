@@ -381,6 +381,10 @@ int main(int argc, char **argv)
         CHECK(run("calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
                   "--out %s/t.model", dir, dir, dir) == 0);
         CHECK(run("calibrate --model %s/t.model --data %s/data --method none --out %s/u.model", dir, dir, dir) == 0);
+        /* --seed without --val-split went unused without a word */
+        clear_log();
+        CHECK(run("calibrate --model %s/t.model --data %s/data --seed 3 --out %s/s.model", dir, dir, dir) == 2);
+        CHECK(said_once("--seed only picks the faces of --val-split"));
         snprintf(path, sizeof path, "%s/t.model", dir);
         nn_net *t = nn_net_load(path);
         snprintf(path, sizeof path, "%s/u.model", dir);
