@@ -671,7 +671,11 @@ static nn_layer *parse_spec(const char *spec, int n_classes, int *n_layers, size
         ok = 0;
     if (ok) {
         nn_layer *last = &b.layers[b.n - 1];
-        if (last->kind != NN_L_SOFTMAX || last->out_c != n_classes) {
+        if (last->kind != NN_L_SOFTMAX) {
+            nn_fail("line %d: the net must end in 'dense classes softmax' (the last layer is "
+                    "'%s', without softmax)", last->line, last->ops ? last->ops->name : "?");
+            ok = 0;
+        } else if (last->out_c != n_classes) {
             nn_fail("line %d: the net must end in 'dense classes softmax' (%d outputs, found %d)",
                     last->line, n_classes, last->out_c);
             ok = 0;

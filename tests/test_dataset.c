@@ -133,6 +133,8 @@ static void test_folder(void)
     char link[512];
     snprintf(link, sizeof link, "%s/faces/anger/gone.png", tmpdir);
     CHECK(symlink("no-such-picture.png", link) == 0); /* dangling: said too */
+    snprintf(link, sizeof link, "%s/faces/fear", tmpdir);
+    CHECK(symlink("no-such-folder", link) == 0); /* beside the classes: said as well */
 
     char root[512];
     snprintf(root, sizeof root, "%s/faces", tmpdir);
@@ -146,11 +148,12 @@ static void test_folder(void)
     CHECK(!strcmp(ds->classes[1], "happy"));
     CHECK(!strcmp(ds->classes[2], "angry"));
     CHECK(ds->n == 13);
-    CHECK(ds->n_skipped == 4);
+    CHECK(ds->n_skipped == 5);
     CHECK(has_problem(ds, "s3_broken.png"));
     CHECK(has_problem(ds, "notes.txt"));
     CHECK(has_problem(ds, "Happy/nested: a folder in class folder 'Happy', not read"));
     CHECK(has_problem(ds, "anger/gone.png: a dangling symbolic link"));
+    CHECK(has_problem(ds, "faces/fear: a dangling symbolic link (not read as a class folder)"));
     CHECK(progress_calls > 0 && progress_last == progress_total && progress_total == 14);
     int counts[3];
     dataset_class_counts(ds, counts);
@@ -211,6 +214,15 @@ static void test_folder(void)
     CHECK_MSG(strstr(app_error(), "no image files in its 1 class folder (first problem: ") &&
               strstr(app_error(), "deep/faces/happy: a folder in class folder 'faces'"),
               "%s", app_error());
+    /* One picture given for the set (named anything): it was read as a
+     * CSV and said its header lacked 'emotion'. */
+    snprintf(missing, sizeof missing, "%s/deep/faces/happy/h.png", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "h.png: a picture, not a data set"), "%s", app_error());
+    write_text("face.csv", "\xff\xd8\xff\xe0 a JPEG's first bytes");
+    snprintf(missing, sizeof missing, "%s/face.csv", tmpdir);
+    CHECK(dataset_load(missing, &o) == NULL);
+    CHECK_MSG(strstr(app_error(), "a picture, not a data set"), "%s", app_error());
 }
 
 /* Class folders root/names[i] (root relative to tmpdir), one 48x48

@@ -79,6 +79,17 @@ static void test_metrics(void)
     CHECK(strstr(buf, "angry  0.6667     0.5000  0.5714  4") != NULL);
     CHECK(strstr(buf, "sad        0      0      3") != NULL);
     free(buf);
+    /* Names beyond ASCII line up by characters, not bytes ("colère" is 7
+     * bytes and was padded as if 7 columns wide) */
+    const char *const accented[3] = {"colère", "joie", "triste"};
+    f = open_memstream(&buf, &len);
+    report_metrics_print(f, &m, accented);
+    fclose(f);
+    CHECK_MSG(strstr(buf, "\ncolère  0.6667") && strstr(buf, "\njoie    0.") &&
+                  strstr(buf, "class   precision") && strstr(buf, " colère   joie triste\n") &&
+                  strstr(buf, "\ncolère      2"),
+              "%s", buf);
+    free(buf);
 }
 
 static char *slurp(const char *path)

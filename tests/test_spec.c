@@ -59,6 +59,9 @@ static void errors(void)
     expect_error("input 8x8x1\ndropout 1.5\ndense classes softmax\n", "line 2: expected 'dropout RATE'");
     expect_error("input 8x8x1\nflatten\nconv 2 3x3\ndense classes softmax\n", "line 3: conv needs an image");
     expect_error("input 8x8x1\nconv 2 3x3\ndense 5 softmax\n", "must end in 'dense classes softmax'");
+    expect_error("input 8x8x1\nconv 2 3x3\ndense 5 softmax\n", "(3 outputs, found 5)");
+    /* no softmax: "(7 outputs, found 7)" said nothing of what was wrong */
+    expect_error("input 8x8x1\nconv 2 3x3\ndense classes\n", "the last layer is 'dense', without softmax");
     expect_error("input 8x8x1\nconv 2 3x3\nsoftmax\ndense classes softmax\n", "line 3: softmax");
     expect_error("input 8x8x1\nconv 2 3x3 wobble\ndense classes softmax\n", "line 2: unknown conv option 'wobble'");
     expect_error("input 0x8x1\ndense classes softmax\n", "line 1:");

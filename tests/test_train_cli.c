@@ -219,6 +219,20 @@ int main(int argc, char **argv)
         lines += *p == '\n';
     CHECK_MSG(lines == 7, "history.csv has %d lines, want header + 6 epochs", lines);
 
+    /* 1b. Too little data for the options: each message names the option
+     * to change ("fewer than one batch" did not say --limit made it so;
+     * "no validation images" did not say why) */
+    clear_log();
+    CHECK(run("train --data %s/data --arch %s/arch.txt --limit 5 --batch 16 --out %s/l.model", dir, dir,
+              dir) == 1);
+    CHECK(said_once("--limit 5: 5 training images, fewer than one batch of 16"));
+    clear_log();
+    CHECK(run("train --data %s/data --arch %s/arch.txt --val-split 0.001 --batch 16 --out %s/l.model",
+              dir, dir, dir) == 1);
+    CHECK(said_once("--val-split 0.001: no validation images") && said_once("rounds to none"));
+    snprintf(path, sizeof path, "%s/l.model.ckpt", dir);
+    CHECK(access(path, F_OK) != 0);
+
     /* 1a. A new run's report into that folder: refused at the start (two
      * runs' figures would mix), the report as it was, no model made. */
     {
@@ -249,6 +263,10 @@ int main(int argc, char **argv)
     clear_log();
     CHECK(run("train --resume %s/b.model.ckpt --report %s/rep", dir, dir) == 2);
     CHECK(said_once("--report"));
+    /* a folder given for the checkpoint: said so ("read error" before) */
+    clear_log();
+    CHECK(run("train --resume %s", dir) == 1);
+    CHECK(said_once("is a directory, not a checkpoint file"));
     snprintf(path, sizeof path, "%s/repb", dir);
     CHECK(mkdir(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/repb/notes.txt", dir);
@@ -363,6 +381,10 @@ int main(int argc, char **argv)
         CHECK(run("calibrate --model %s/a.model --data %s/data --val-split 0.25 --seed 3 --method temperature "
                   "--out %s/t.model", dir, dir, dir) == 0);
         CHECK(run("calibrate --model %s/t.model --data %s/data --method none --out %s/u.model", dir, dir, dir) == 0);
+        /* --seed without --val-split went unused without a word */
+        clear_log();
+        CHECK(run("calibrate --model %s/t.model --data %s/data --seed 3 --out %s/s.model", dir, dir, dir) == 2);
+        CHECK(said_once("--seed only picks the faces of --val-split"));
         snprintf(path, sizeof path, "%s/t.model", dir);
         nn_net *t = nn_net_load(path);
         snprintf(path, sizeof path, "%s/u.model", dir);

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHECKPOINT_VERSION 3
@@ -238,6 +239,12 @@ static int read_all(const char *path, uint8_t **out, size_t *out_len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return app_fail("%s: %s", path, strerror(errno));
+    struct stat st; /* a folder opens, then fails its first read */
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return app_fail("%s: is a directory, not a checkpoint file (train writes MODEL.ckpt "
+                        "beside --out MODEL)", path);
+    }
     uint8_t *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -260,7 +267,7 @@ static int read_all(const char *path, uint8_t **out, size_t *out_len)
     fclose(f);
     if (rerr) {
         free(data);
-        return app_fail("%s: read error", path);
+        return app_fail("%s: cannot read: %s", path, strerror(errno ? errno : EIO));
     }
     *out = data;
     *out_len = len;

@@ -39,6 +39,7 @@ int cmd_calibrate(int argc, char **argv)
     float share = 0;
     int threads = 2;
     unsigned long long seed = 1;
+    const char *split_only = NULL; /* --seed or --val-copies, which only --val-split uses */
     calibrate_mode mode = CALIBRATE_AUTO;
     dataset_copies copies = DATASET_COPIES_EXCLUDE;
     for (int i = 1; i < argc; i++) {
@@ -59,7 +60,9 @@ int cmd_calibrate(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (cli_u64(a, v, &seed))
                 return CLI_EXIT_USAGE;
+            split_only = a;
         } else if (!strcmp(a, "--val-copies")) {
+            split_only = a;
             if (!strcmp(v, "exclude") || !strcmp(v, "allow")) {
                 copies = !strcmp(v, "allow") ? DATASET_COPIES_ALLOW : DATASET_COPIES_EXCLUDE;
             } else {
@@ -82,6 +85,13 @@ int cmd_calibrate(int argc, char **argv)
     if (!io.model || !io.data || !io.out) {
         cli_err("calibrate: %s is required (see --help)",
                !io.model ? "--model" : !io.data ? "--data" : "--out");
+        return CLI_EXIT_USAGE;
+    }
+    if (split_only && share <= 0) {
+        /* without --val-split every face of --data fits: the option would
+         * go unused, and the user believe the faces were train's split */
+        cli_err("calibrate: %s only picks the faces of --val-split F (without it all of --data "
+                "is used)", split_only);
         return CLI_EXIT_USAGE;
     }
     /* --val-split promises train's split: of a CSV's Training rows, as

@@ -341,11 +341,20 @@ static int load_data(train_run *r, int w, int h)
         return -1;
     }
     if (r->train->n < o->batch) {
-        cli_err("%s: %d training images, fewer than one batch of %d", o->data, r->train->n, o->batch);
+        if (o->limit)
+            cli_err("--limit %d: %d training images, fewer than one batch of %d (give a larger "
+                    "--limit or a smaller --batch)", o->limit, r->train->n, o->batch);
+        else
+            cli_err("%s: %d training images, fewer than one batch of %d (give --batch %d or less)",
+                    o->data, r->train->n, o->batch, r->train->n);
         return -1;
     }
     if (r->val->n == 0) {
-        cli_err("no validation images");
+        if (o->val)
+            cli_err("--val %s: no validation images", o->val);
+        else /* stratified: each class's share rounds to nothing */
+            cli_err("--val-split %g: no validation images (%g of each class of %s rounds to none; "
+                    "give a larger --val-split, or --val)", o->val_share, o->val_share, o->data);
         return -1;
     }
     r->st.data_fingerprint = dataset_fingerprint(r->val, dataset_fingerprint(r->train, 0));

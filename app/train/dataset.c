@@ -176,6 +176,24 @@ int dataset_is_csv(const char *path)
     return path && stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+/* Whether the file starts like an image OpenCV reads (PNG, JPEG, BMP, GIF,
+ * TIFF, WebP, PNM): by its first bytes, whatever its name. */
+static int is_picture(const char *path)
+{
+    unsigned char b[12] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n < 4)
+        return 0;
+    return !memcmp(b, "\x89PNG", 4) || (b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) ||
+           !memcmp(b, "BM", 2) || !memcmp(b, "GIF8", 4) || !memcmp(b, "II*\0", 4) ||
+           !memcmp(b, "MM\0*", 4) || (n == 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) ||
+           (b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && (b[2] == '\n' || b[2] == ' ' || b[2] == '\r'));
+}
+
 dataset *dataset_load(const char *path, const dataset_load_opts *opts)
 {
     if (!path || !opts) {
@@ -193,6 +211,12 @@ dataset *dataset_load(const char *path, const dataset_load_opts *opts)
     }
     if (S_ISDIR(st.st_mode))
         return dataset__load_folder(path, opts);
+    if (is_picture(path)) {
+        /* not a CSV with a bad header, which is what reading it as one says */
+        app_fail("%s: a picture, not a data set: give a folder of class folders (angry/, "
+                 "happy/, ...) or a FER2013 CSV (emotion-train predict classifies pictures)", path);
+        return NULL;
+    }
     return dataset__load_csv(path, opts);
 }
 

@@ -248,6 +248,23 @@ static int note_left_out(dataset *ds, const char *base, const char *cls, const c
     return rc;
 }
 
+/* Entries beside the class folders that would be one but cannot be read
+ * as a folder (a dangling link, a loop of them): problems. They were
+ * left out without a word, while the same inside a class folder was
+ * said. */
+static int note_root_skips(dataset *ds, const char *base)
+{
+    dirlist dirs = {0}, skipped = {0}, why = {0};
+    int rc = dirlist_read_skips(base, DIRLIST_DIRS, &dirs, &skipped, &why);
+    for (int j = 0; !rc && j < skipped.n; j++)
+        dataset__add_problem(ds, "%s/%s: %s (not read as a class folder)", base, skipped.v[j],
+                             why.v[j]);
+    dirlist_free(&dirs);
+    dirlist_free(&skipped);
+    dirlist_free(&why);
+    return rc;
+}
+
 /* The image files of every class folder, as paths, with their labels
  * (*labels grows with paths). Other entries become problems. */
 static int list_images(dataset *ds, const char *base, const dirlist *dirs,
@@ -316,7 +333,7 @@ dataset *dataset__load_folder(const char *root, const dataset_load_opts *o)
     }
     if (!(ds = dataset__alloc(o->w, o->h)))
         goto fail;
-    if (folder_classes(ds, base, &dirs, folder_class) < 0)
+    if (folder_classes(ds, base, &dirs, folder_class) < 0 || note_root_skips(ds, base) < 0)
         goto fail;
     if (list_images(ds, base, &dirs, folder_class, &paths, &labels) < 0)
         goto fail;

@@ -68,29 +68,53 @@ static const char *name_of(const char *const *names, int i)
     return names && names[i] ? names[i] : "?";
 }
 
+/* Columns a name takes on a terminal: its UTF-8 characters, not its bytes
+ * ("colère" is 7 bytes, 6 columns; printf's widths count bytes). */
+static int text_width(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s in a field of width columns, left- or right-aligned. */
+static void put_field(FILE *f, const char *s, int width, int left)
+{
+    int pad = width - text_width(s);
+    if (!left)
+        fprintf(f, "%*s", pad > 0 ? pad : 0, "");
+    fputs(s, f);
+    if (left)
+        fprintf(f, "%*s", pad > 0 ? pad : 0, "");
+}
+
 void report_metrics_print(FILE *f, const report_metrics *m, const char *const *names)
 {
     int wn = 5;
     for (int c = 0; c < m->k; c++) {
-        int l = (int)strlen(name_of(names, c));
+        int l = text_width(name_of(names, c));
         wn = l > wn ? l : wn;
     }
     fprintf(f, "accuracy %.4f (%d of %d), macro F1 %.4f\n", m->accuracy, m->correct,
             m->n, m->macro_f1);
     fprintf(f, "%-*s  precision  recall  f1      support\n", wn, "class");
-    for (int c = 0; c < m->k; c++)
-        fprintf(f, "%-*s  %-9.4f  %-6.4f  %-6.4f  %d\n", wn, name_of(names, c),
-                m->precision[c], m->recall[c], m->f1[c], m->support[c]);
+    for (int c = 0; c < m->k; c++) {
+        put_field(f, name_of(names, c), wn, 1);
+        fprintf(f, "  %-9.4f  %-6.4f  %-6.4f  %d\n", m->precision[c], m->recall[c], m->f1[c],
+                m->support[c]);
+    }
     fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%-*s", wn, "");
     int cw[REPORT_MAX_CLASSES];
     for (int c = 0; c < m->k; c++) {
-        int l = (int)strlen(name_of(names, c));
+        int l = text_width(name_of(names, c));
         cw[c] = l < 6 ? 6 : l;
-        fprintf(f, " %*s", cw[c], name_of(names, c));
+        fputc(' ', f);
+        put_field(f, name_of(names, c), cw[c], 0);
     }
     fputc('\n', f);
     for (int t = 0; t < m->k; t++) {
-        fprintf(f, "%-*s", wn, name_of(names, t));
+        put_field(f, name_of(names, t), wn, 1);
         for (int p = 0; p < m->k; p++)
             fprintf(f, " %*d", cw[p], m->confusion[t * m->k + p]);
         fputc('\n', f);
