@@ -11,7 +11,9 @@
 #include "sreport.h"
 #include "testutil.h"
 
-/* A session of one face seen over ten frames, classes names[0..k). */
+/* A session of one face seen over ten frames, classes names[0..k), the
+ * first always the most likely: the timeline's dominant band is all its
+ * colour, and the others' colours fill blocks only in the legend. */
 static sreport_session *session(const char *const *names, int k)
 {
     sreport_session *s = sreport_new(names, k);
@@ -25,9 +27,9 @@ static sreport_session *session(const char *const *names, int k)
         r.n = 1;
         r.faces[0].id = 1;
         r.faces[0].box = (cvw_rect){10, 10, 40, 40};
-        r.faces[0].cls = f % k;
+        r.faces[0].cls = 0;
         for (int c = 0; c < k; c++)
-            r.faces[0].probs[c] = c == f % k ? 0.5f : 0.5f / (k - 1);
+            r.faces[0].probs[c] = c == 0 ? 0.5f : 0.5f / (k - 1);
         r.faces[0].conf = 0.5f;
         CHECK(sreport_add(s, f, f * 100.0, &r, NULL, 0, 0, NULL) == 0);
     }
@@ -51,6 +53,24 @@ static int page_colours(const char *dir, unsigned *rgb, int max)
     return n;
 }
 
+/* Whether timeline.png has a solid 12x8 block of colour rgb somewhere: a
+ * legend swatch (16x12); the probability lines are too thin for one. */
+static int has_swatch(const uint8_t *px, int w, int h, unsigned rgb)
+{
+    for (int y = 0; y + 8 <= h; y++)
+        for (int x = 0; x + 12 <= w; x++) {
+            int all = 1;
+            for (int dy = 0; dy < 8 && all; dy++)
+                for (int dx = 0; dx < 12 && all; dx++) {
+                    const uint8_t *p = px + ((size_t)(y + dy) * w + x + dx) * 3;
+                    all = p[2] == (rgb >> 16 & 255) && p[1] == (rgb >> 8 & 255) && p[0] == (rgb & 255);
+                }
+            if (all)
+                return 1;
+        }
+    return 0;
+}
+
 static void check_distinct(const char *what, const char *const *names, int k)
 {
     char dir[256];
@@ -66,6 +86,17 @@ static void check_distinct(const char *what, const char *const *names, int k)
         for (int b = a + 1; b < n; b++)
             CHECK_MSG(rgb[a] != rgb[b], "%s: '%s' and '%s' share the colour #%06x", what,
                       names[a], names[b], rgb[a]);
+    /* Each class in the legend, however many or long the names: the
+     * first (the band's colour) aside. */
+    char path[4300];
+    snprintf(path, sizeof path, "%s/timeline.png", dir);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(path, &px, &w, &h) == 0, "%s", cvw_error());
+    for (int c = 1; px && c < n; c++)
+        CHECK_MSG(has_swatch(px, w, h, rgb[c]), "%s: class '%s' (#%06x) is not in the legend",
+                  what, names[c], rgb[c]);
+    free(px);
     sreport_free(s);
     rp_rmdir(dir);
 }
@@ -77,8 +108,15 @@ int main(void)
     static const char *const mixed[] = {"angry", "calm", "bored", "tired", "sad"};
     check_distinct("known and own names", mixed, 5);
     /* More classes than the palette has colours. */
-    static const char *const many[] = {"c01", "c02", "c03", "c04", "c05", "c06", "c07",
-                                       "c08", "c09", "c10", "c11", "c12", "c13", "c14"};
+    static const char *const many[] = {
+        "class_01", "class_02", "class_03", "class_04", "class_05", "class_06", "class_07",
+        "class_08", "class_09", "class_10", "class_11", "class_12", "class_13", "class_14"};
     check_distinct("14 classes", many, 14);
+    /* Long names: a row of them is wider than the picture. */
+    static const char *const longer[] = {
+        "surprised_with_an_open_mouth_and_raised_brows", "angry_with_lowered_brows_and_pressed_lips",
+        "happy_with_a_wide_open_smile_and_raised_cheeks", "sad_with_the_corners_of_the_mouth_down",
+        "afraid_with_wide_eyes_and_stretched_lips"};
+    check_distinct("long names", longer, 5);
     return test_done("test_sreport");
 }
