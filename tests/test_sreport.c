@@ -1,6 +1,7 @@
 /* test_sreport.c - the session report of a model trained on other classes
  * than FER2013's: every class gets a colour of its own (on the page, in the
- * timeline's legend), whatever the names and however many there are. */
+ * timeline's legend), whatever the names and however many there are, and
+ * long names stay inside their faces' tiles. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,74 @@ static void check_distinct(const char *what, const char *const *names, int k)
     rp_rmdir(dir);
 }
 
+/* Whether a pixel is near colour rgb (anti-aliased text's cores are). */
+static int near_rgb(const uint8_t *p, unsigned rgb)
+{
+    return abs(p[2] - (int)(rgb >> 16 & 255)) + abs(p[1] - (int)(rgb >> 8 & 255)) +
+               abs(p[0] - (int)(rgb & 255)) < 40;
+}
+
+/* faces.png of two faces side by side, their dominant classes long names:
+ * each face's label stays on its own half of the sheet and inside it (a
+ * label as wide as the name ran over its neighbour's and off the edges). */
+static void check_tile_labels(void)
+{
+    static const char *const names[] = {"neutral", "surprised_with_an_open_mouth_and_raised_brows",
+                                        "angry_with_lowered_brows_and_pressed_lips_tight"};
+    char dir[256];
+    CHECK(rp_tmpdir(dir, sizeof dir, "sreport") != NULL);
+    sreport_session *s = sreport_new(names, 3);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    enum { W = 240, H = 100 };
+    static uint8_t frame[W * H * 3];
+    memset(frame, 128, sizeof frame);
+    for (int f = 0; f < 5; f++) {
+        pipeline_result r;
+        memset(&r, 0, sizeof r);
+        r.n = 2;
+        for (int i = 0; i < 2; i++) {
+            pipeline_face *fc = &r.faces[i];
+            fc->id = i + 1;
+            fc->box = fc->crop = (cvw_rect){20 + 120 * i, 20, 60, 60};
+            fc->cls = i + 1;
+            fc->probs[i + 1] = fc->conf = 0.8f;
+            fc->probs[0] = fc->probs[2 - i] = 0.1f;
+        }
+        CHECK(sreport_add(s, f, f * 100.0, &r, frame, W, H, NULL) == 0);
+    }
+    CHECK_MSG(sreport_write(s, dir) == 0, "%s", app_error());
+    unsigned rgb[3];
+    CHECK(page_colours(dir, rgb, 3) == 3);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/faces.png", dir);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(path, &px, &w, &h) == 0, "%s", cvw_error());
+    int seen[2] = {0, 0}, across[2] = {0, 0}, off[2] = {0, 0};
+    for (int y = 0; px && y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = px + ((size_t)y * w + x) * 3;
+            for (int i = 0; i < 2; i++)
+                if (near_rgb(p, rgb[i + 1])) {
+                    seen[i]++;
+                    across[i] += i == 0 ? x >= w / 2 : x < w / 2;
+                    off[i] += x == 0 || x == w - 1;
+                }
+        }
+    CHECK(seen[0] > 0 && seen[1] > 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_MSG(!across[i], "face %d: %d pixels of its colour on the other face's half", i + 1,
+                  across[i]);
+        CHECK_MSG(!off[i], "face %d: its label runs off the sheet (%d pixels at the edges)", i + 1,
+                  off[i]);
+    }
+    free(px);
+    sreport_free(s);
+    rp_rmdir(dir);
+}
+
 int main(void)
 {
     /* Known names keep their colours; a model's own classes beside them
@@ -118,5 +187,6 @@ int main(void)
         "happy_with_a_wide_open_smile_and_raised_cheeks", "sad_with_the_corners_of_the_mouth_down",
         "afraid_with_wide_eyes_and_stretched_lips"};
     check_distinct("long names", longer, 5);
+    check_tile_labels();
     return test_done("test_sreport");
 }

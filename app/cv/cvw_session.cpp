@@ -62,6 +62,26 @@ void legend(cv::Mat &img, int cx, int y, int width, const char *const *names, co
     }
 }
 
+// Text that fits in width pixels at scale, or at a smaller one (down to
+// 0.32), or cut short with ".." (whole UTF-8 characters kept): a tile's
+// label no wider than its tile, not written over its neighbour's.
+std::string fit_text(const std::string &s, double &scale, int width)
+{
+    while (scale > 0.32 && text_size(s, scale, 1).width > width)
+        scale -= 0.02;
+    if (text_size(s, scale, 1).width <= width)
+        return s;
+    std::string cut = s;
+    while (!cut.empty() && text_size(cut + "..", scale, 1).width > width) {
+        // The last character: its continuation bytes, then its first.
+        while (!cut.empty() && ((unsigned char)cut.back() & 0xC0) == 0x80)
+            cut.pop_back();
+        if (!cut.empty())
+            cut.pop_back();
+    }
+    return cut + "..";
+}
+
 } // namespace
 
 extern "C" int cvw_draw_timeline(const char *path, const char *title,
@@ -197,8 +217,11 @@ extern "C" int cvw_draw_contact_sheet(const char *path, const char *title,
             int px = cx - w / 2, py = y + (cell - h) / 2;
             paste(img, pic, px, py);
             cv::rectangle(img, cv::Rect(px - 3, py - 3, w + 6, h + 6), bgr(t.rgb), 3);
-            text_c(img, title_or(t.line1), cx, y + cell + 18, 0.5, BLACK, 1);
-            text_c(img, title_or(t.line2), cx, y + cell + 38, 0.45, bgr(t.rgb), 1);
+            double s1 = 0.5, s2 = 0.45;
+            std::string l1 = fit_text(title_or(t.line1), s1, tw - 8),
+                        l2 = fit_text(title_or(t.line2), s2, tw - 8);
+            text_c(img, l1, cx, y + cell + 18, s1, BLACK, 1);
+            text_c(img, l2, cx, y + cell + 38, s2, bgr(t.rgb), 1);
         }
         if (n == 0)
             text_c(img, "no faces were tracked", img.cols / 2, head + th / 2, 0.6, AXIS);
