@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app_err.h"
+#include "csvw.h"
 #include "cvw.h"
 #include "cvw_session.h"
 #include "jsonw.h"
@@ -331,22 +332,6 @@ static int write_json(const sreport_session *s, const char *path)
     return mb_commit(&m, path);
 }
 
-/* A CSV field: quoted, with quotes doubled, when it needs to be. */
-static void csv_field(FILE *f, const char *v)
-{
-    if (!strpbrk(v, ",\"\n\r")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v, int dec)
 {
     if (isfinite(v))
@@ -361,10 +346,8 @@ static int write_csv(const sreport_session *s, const char *path)
         return app_fail("out of memory");
     fputs("id,first_s,last_s,frames,dominant,mean_confidence,best_frame", f);
     for (int c = 0; c < s->k; c++) {
-        fputs(",", f);
-        char col[NN_NAME_MAX + 8];
-        snprintf(col, sizeof col, "share_%s", s->names[c]);
-        csv_field(f, col);
+        fputc(',', f);
+        csvw_field2(f, "share_", s->names[c]);
     }
     fputs(",source,model,session_frames,duration_s,fps\n", f);
     double dur = duration(s);
@@ -376,7 +359,7 @@ static int write_csv(const sreport_session *s, const char *path)
             fputc(',', f);
             csv_num(f, t->last - s->first_t, 3);
             fprintf(f, ",%ld,", t->frames);
-            csv_field(f, s->names[dominant(s, t)]);
+            csvw_field(f, s->names[dominant(s, t)]);
             fputc(',', f);
             csv_num(f, t->conf_sum / t->frames, 4);
             fprintf(f, ",%ld", t->best_frame);
@@ -390,9 +373,9 @@ static int write_csv(const sreport_session *s, const char *path)
                 fputc(',', f);
         }
         fputc(',', f);
-        csv_field(f, s->source ? s->source : "");
+        csvw_field(f, s->source ? s->source : "");
         fputc(',', f);
-        csv_field(f, s->model ? s->model : "");
+        csvw_field(f, s->model ? s->model : "");
         fprintf(f, ",%ld,", s->frames);
         csv_num(f, dur, 3);
         fputc(',', f);
