@@ -4,7 +4,7 @@
  * names (split at NUL bytes) and the probabilities (NaN and infinity
  * included); the log written must stay valid in both formats: every JSON
  * line one JSON object of valid UTF-8, every CSV row the header's field
- * count. jsonw_escape's output must be one valid JSON string. Built as
+ * count (RFC 4180's quoting read). jsonw_escape's output must be one valid JSON string. Built as
  * fuzz_log (libFuzzer) and fuzz_log_replay; see fuzz_model.c. */
 #include <math.h>
 #include <stdlib.h>
@@ -35,9 +35,13 @@ static int check_log(const char *path, int csv)
         line[n - 1] = 0;
         rows++;
         if (csv) {
-            int fields = 1;
-            for (char *p = line; *p; p++)
-                fields += *p == ',';
+            /* RFC 4180: a comma inside quotes is not a separator. */
+            int fields = 1, quoted = 0;
+            for (char *p = line; *p; p++) {
+                quoted ^= *p == '"';
+                fields += *p == ',' && !quoted;
+            }
+            ok &= !quoted;
             if (header < 0)
                 header = fields;
             ok &= fields == header;

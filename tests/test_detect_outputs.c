@@ -5,6 +5,7 @@
  * --overwrite, and a new recording that fills it is exit 1; a failed start leaves an existing log untouched; a full disk
  * (/dev/full behind the name) is exit 1 with one line; a recording killed
  * with SIGKILL still decodes; every CSV row has the header's field count;
+ * class names with commas and quotes are quoted, not changed;
  * a model whose output is NaN is refused; a video shorter than its header
  * says is reported; a run that fails once its first frame is in hand
  * (a 1x1 video to record, a full disk) replaces no earlier log or
@@ -154,6 +155,81 @@ static int run_no_room(char **e, char *const *args)
     close(fds[0]);
     *e = buf;
     return pid < 0 ? -1 : rp_wait(pid, 60, NULL);
+}
+
+/* One CSV line's fields as RFC 4180 reads them (quotes undone) into
+ * f[0..max), each up to 128 bytes; returns the count. */
+static int csv_split(const char *line, char f[][128], int max)
+{
+    int n = 0;
+    for (const char *p = line;; p++) {
+        char buf[128];
+        size_t j = 0;
+        if (*p == '"') {
+            for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+                if (*p == '"')
+                    p++;
+                if (j + 1 < sizeof buf)
+                    buf[j++] = *p;
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            for (; *p && *p != ',' && *p != '\n'; p++)
+                if (j + 1 < sizeof buf)
+                    buf[j++] = *p;
+        }
+        buf[j] = 0;
+        if (n < max)
+            memcpy(f[n], buf, j + 1);
+        n++;
+        if (*p != ',')
+            return n;
+    }
+}
+
+/* A model whose class names hold a comma and quotes (a user's class
+ * folders 'smile, big' and 'say "no"'), beside one a comma would be
+ * mistaken for: the CSV log names them as the model does, each column its
+ * own ('smile, big' and 'smile_big' both became p_smile_big). */
+static void check_csv_class_names(const char *dir, const char *vid)
+{
+    static const char *const names[3] = {"smile, big", "smile_big", "say \"no\""};
+    char model[4200], csv[4200];
+    snprintf(model, sizeof model, "%s/odd-names.model", dir);
+    snprintf(csv, sizeof csv, "%s/odd-names.csv", dir);
+    nn_net *net = nn_net_from_arch("fer-compact", 3);
+    CHECK(net != NULL);
+    if (!net)
+        return;
+    nn_net_init(net, 3);
+    CHECK(nn_net_set_classes(net, names, 3) == 0 && nn_net_save(net, model) == 0);
+    nn_net_free(net);
+    char *e = NULL;
+    int rc = RUN(&e, "--headless", "-q", "--model", model, "--input", vid, "--log", csv);
+    CHECK_MSG(rc == 0, "odd names: exit %d: %s", rc, e ? e : "");
+    free(e);
+    char *c = rp_slurp(csv);
+    CHECK(c != NULL);
+    char head[32][128], row[32][128];
+    int nh = c ? csv_split(c, head, 32) : 0, rows = 0, named = 0;
+    CHECK_MSG(nh == 14, "odd names: header of %d fields, want 14", nh);
+    for (int k = 0; k < 3 && nh == 14; k++) {
+        char want[128];
+        snprintf(want, sizeof want, "p_%s", names[k]);
+        CHECK_MSG(!strcmp(head[9 + k], want), "odd names: column %d is '%s', want '%s'", 9 + k,
+                  head[9 + k], want);
+    }
+    for (char *line = c ? strchr(c, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+        int n = csv_split(line + 1, row, 32);
+        rows++;
+        CHECK_MSG(n == nh, "odd names: a row of %d fields, the header %d", n, nh);
+        for (int k = 0; k < 3 && n > 7; k++)
+            named += !strcmp(row[7], names[k]);
+    }
+    CHECK_MSG(rows > 0 && named == rows, "odd names: %d of %d rows name one of the model's classes",
+              named, rows);
+    free(c);
 }
 
 int main(int argc, char **argv)
@@ -521,6 +597,8 @@ int main(int argc, char **argv)
     CHECK_MSG(header_fields == 19 && rows >= 2 && bad == 0 && empty_face_rows >= 1,
               "csv: header %d fields, %d rows, %d with another count, %d without faces",
               header_fields, rows, bad, empty_face_rows);
+
+    check_csv_class_names(dir, vid);
 
     /* 6. A model whose output is NaN: every weight finite (the loader's
      * checks and the checksum pass) but so large the sums overflow. */

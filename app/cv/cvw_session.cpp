@@ -17,19 +17,69 @@ using namespace cvw::draw;
 
 namespace {
 
-// The legend: colour swatches and names in a row, centred on cx.
-void legend(cv::Mat &img, int cx, int y, const char *const *names, const uint32_t *rgb, int k)
+// The legend: colour swatches and names in rows no wider than width,
+// each row centred on cx, the first at y. A model's many or long class
+// names take more rows rather than run off the picture's edges.
+const int LEGEND_ROW_H = 24;
+
+int legend_item_w(const char *name)
 {
-    int total = 0;
-    for (int c = 0; c < k; c++)
-        total += 22 + text_size(names[c] ? names[c] : "?", 0.5, 1).width + 18;
-    int x = cx - total / 2;
+    return 22 + text_size(name ? name : "?", 0.5, 1).width + 18;
+}
+
+// The first class of each row; returns the number of rows.
+int legend_rows(const char *const *names, int k, int width, std::vector<int> &starts)
+{
+    starts.clear();
+    int w = 0;
     for (int c = 0; c < k; c++) {
-        std::string s = names[c] ? names[c] : "?";
-        cv::rectangle(img, cv::Rect(x, y - 6, 16, 12), bgr(rgb[c]), cv::FILLED);
-        text(img, s, x + 22, y - 7, 0.5, BLACK);
-        x += 22 + text_size(s, 0.5, 1).width + 18;
+        int iw = legend_item_w(names[c]);
+        if (c == 0 || w + iw > width) {
+            starts.push_back(c);
+            w = 0;
+        }
+        w += iw;
     }
+    return (int)starts.size();
+}
+
+void legend(cv::Mat &img, int cx, int y, int width, const char *const *names, const uint32_t *rgb,
+            int k)
+{
+    std::vector<int> starts;
+    int n = legend_rows(names, k, width, starts);
+    for (int r = 0; r < n; r++) {
+        int end = r + 1 < n ? starts[r + 1] : k, total = 0;
+        for (int c = starts[r]; c < end; c++)
+            total += legend_item_w(names[c]);
+        int x = cx - total / 2, ry = y + r * LEGEND_ROW_H;
+        for (int c = starts[r]; c < end; c++) {
+            std::string s = names[c] ? names[c] : "?";
+            cv::rectangle(img, cv::Rect(x, ry - 6, 16, 12), bgr(rgb[c]), cv::FILLED);
+            text(img, s, x + 22, ry - 7, 0.5, BLACK);
+            x += legend_item_w(names[c]);
+        }
+    }
+}
+
+// Text that fits in width pixels at scale, or at a smaller one (down to
+// 0.32), or cut short with ".." (whole UTF-8 characters kept): a tile's
+// label no wider than its tile, not written over its neighbour's.
+std::string fit_text(const std::string &s, double &scale, int width)
+{
+    while (scale > 0.32 && text_size(s, scale, 1).width > width)
+        scale -= 0.02;
+    if (text_size(s, scale, 1).width <= width)
+        return s;
+    std::string cut = s;
+    while (!cut.empty() && text_size(cut + "..", scale, 1).width > width) {
+        // The last character: its continuation bytes, then its first.
+        while (!cut.empty() && ((unsigned char)cut.back() & 0xC0) == 0x80)
+            cut.pop_back();
+        if (!cut.empty())
+            cut.pop_back();
+    }
+    return cut + "..";
 }
 
 } // namespace
@@ -48,12 +98,13 @@ extern "C" int cvw_draw_timeline(const char *path, const char *title,
                 return fail("cvw_draw_timeline: a row has no values");
         if (!(t1 > t0))
             t1 = t0 + 1;
-        const int W = 1200, left = 120, right = 24, head = 92, row_h = 150, band_h = 14,
-                  foot = 56;
+        const int W = 1200, left = 120, right = 24, row_h = 150, band_h = 14, foot = 56;
+        std::vector<int> starts;
+        int head = 92 + (legend_rows(names, k, W - 40, starts) - 1) * LEGEND_ROW_H;
         int rows_h = std::max(1, n_rows) * row_h;
         cv::Mat img(head + rows_h + foot, W, CV_8UC3, WHITE);
         text_c(img, title_or(title), W / 2, 24, 0.75, BLACK, 2);
-        legend(img, W / 2, 62, names, rgb, k);
+        legend(img, W / 2, 62, W - 40, names, rgb, k);
         int pw = W - left - right;
         auto X = [&](double t) {
             return left + (int)std::lround((t - t0) / (t1 - t0) * (pw - 1));
@@ -166,8 +217,11 @@ extern "C" int cvw_draw_contact_sheet(const char *path, const char *title,
             int px = cx - w / 2, py = y + (cell - h) / 2;
             paste(img, pic, px, py);
             cv::rectangle(img, cv::Rect(px - 3, py - 3, w + 6, h + 6), bgr(t.rgb), 3);
-            text_c(img, title_or(t.line1), cx, y + cell + 18, 0.5, BLACK, 1);
-            text_c(img, title_or(t.line2), cx, y + cell + 38, 0.45, bgr(t.rgb), 1);
+            double s1 = 0.5, s2 = 0.45;
+            std::string l1 = fit_text(title_or(t.line1), s1, tw - 8),
+                        l2 = fit_text(title_or(t.line2), s2, tw - 8);
+            text_c(img, l1, cx, y + cell + 18, s1, BLACK, 1);
+            text_c(img, l2, cx, y + cell + 38, s2, bgr(t.rgb), 1);
         }
         if (n == 0)
             text_c(img, "no faces were tracked", img.cols / 2, head + th / 2, 0.6, AXIS);

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "app_err.h"
+#include "csvw.h"
 #include "jsonw.h"
 #include "outpath.h"
 
@@ -25,10 +26,12 @@ struct elog {
     char *session; /* the first record's "session" member, or NULL */
 };
 
-/* Class names are short identifiers, but escape anyway so a model with odd
- * names cannot break the log's syntax: JSON through jsonw (quotes
- * included, invalid UTF-8 replaced), CSV by replacing what would end a
- * field or a row. */
+/* Class names are short identifiers, but a model's own may hold anything
+ * its class folder's name did: JSON escapes them through jsonw (quotes
+ * included, invalid UTF-8 replaced); CSV keeps commas and quotes, quoted
+ * where written (csvw), so its rows name the classes as the model and the
+ * report do, and only a control character (a line end would split a row)
+ * becomes '_'. */
 static void escape(char *dst, size_t len, const char *src, int csv)
 {
     if (!csv) {
@@ -38,7 +41,7 @@ static void escape(char *dst, size_t len, const char *src, int csv)
     size_t j = 0;
     for (; *src && j + 1 < len; src++) {
         unsigned char c = (unsigned char)*src;
-        dst[j++] = (c == ',' || c == '"' || c < 0x20 || c == 0x7F) ? '_' : (char)c;
+        dst[j++] = (c < 0x20 || c == 0x7F) ? '_' : (char)c;
     }
     dst[j] = 0;
 }
@@ -76,8 +79,10 @@ elog *elog_open(const char *path, const char *const *names, int k, int with_file
     if (csv) {
         fputs(with_file ? "frame,file,t_ms,id,x,y,w,h,emotion,confidence"
                         : "frame,t_ms,id,x,y,w,h,emotion,confidence", l->f);
-        for (int i = 0; i < k; i++)
-            fprintf(l->f, ",p_%s", l->names[i]);
+        for (int i = 0; i < k; i++) {
+            fputc(',', l->f);
+            csvw_field2(l->f, "p_", l->names[i]);
+        }
         fputs(",hint,calibrated", l->f);
         fputc('\n', l->f);
         fflush(l->f);
@@ -111,18 +116,8 @@ static void csv_frame(const elog *l, long frame, const char *file)
     fprintf(l->f, "%ld,", frame);
     if (!l->with_file)
         return;
-    file = file ? file : "";
-    if (strpbrk(file, ",\"\r\n")) {
-        fputc('"', l->f);
-        for (; *file; file++) {
-            if (*file == '"')
-                fputc('"', l->f);
-            fputc(*file, l->f);
-        }
-        fputs("\",", l->f);
-    } else {
-        fprintf(l->f, "%s,", file);
-    }
+    csvw_field(l->f, file ? file : "");
+    fputc(',', l->f);
 }
 
 int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipeline_result *r)
@@ -141,8 +136,10 @@ int elog_frame(elog *l, long frame, double t_ms, const char *file, const pipelin
         for (int i = 0; i < r->n; i++) {
             const pipeline_face *fc = &r->faces[i];
             csv_frame(l, frame, file);
-            fprintf(f, "%.1f,%d,%d,%d,%d,%d,%s,", t_ms, fc->id, fc->box.x,
-                    fc->box.y, fc->box.w, fc->box.h, l->names[fc->cls]);
+            fprintf(f, "%.1f,%d,%d,%d,%d,%d,", t_ms, fc->id, fc->box.x, fc->box.y, fc->box.w,
+                    fc->box.h);
+            csvw_field(f, l->names[fc->cls]);
+            fputc(',', f);
             num(f, fc->conf, 1);
             for (int c = 0; c < l->k; c++) {
                 fputc(',', f);

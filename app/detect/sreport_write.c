@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app_err.h"
+#include "csvw.h"
 #include "cvw.h"
 #include "cvw_session.h"
 #include "jsonw.h"
@@ -21,9 +22,12 @@ const char *const sreport_file_names[SREPORT_N_FILES] = {"timeline.png", "faces.
 
 /* ---- figures ------------------------------------------------------------ */
 
-/* Colours: each emotion its usual one where the name is known, else a
- * qualitative palette by index. Dark enough to read on white. */
-static uint32_t colour(const char *name, int c)
+/* Colours: each emotion its usual one where the name is known, else the
+ * next of a qualitative palette that no class of the session has yet (a
+ * model's own classes beside known ones, or more than ten, would otherwise
+ * share a colour, and the timeline's lines would be told apart by nothing).
+ * Dark enough to read on white. rgb[0..k) receives them. */
+static void class_colours(const sreport_session *s, uint32_t *rgb)
 {
     static const struct {
         const char *name;
@@ -32,12 +36,52 @@ static uint32_t colour(const char *name, int c)
         {"angry", 0xd62728}, {"disgust", 0x6b8e23}, {"fear", 0x9467bd}, {"happy", 0xe6a100},
         {"sad", 0x1f77b4}, {"surprise", 0x17becf}, {"neutral", 0x7f7f7f}, {"contempt", 0x8c564b},
     };
-    static const uint32_t palette[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
-                                       0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (!strcmp(name, known[i].name))
-            return known[i].rgb;
-    return palette[c % 10];
+    /* Ten strong colours, then their light and some dark relatives (the
+     * Tableau 10 and 20 sets), which the eye still tells apart. */
+    static const uint32_t palette[] = {
+        0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f,
+        0xbcbd22, 0x17becf, 0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5, 0xc49c94,
+        0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5, 0x393b79, 0x637939, 0x8c6d31, 0x843c39,
+        0x7b4173};
+    int n_pal = (int)(sizeof palette / sizeof *palette);
+    for (int c = 0; c < s->k; c++) {
+        rgb[c] = UINT32_MAX; /* not yet given */
+        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+            if (!strcmp(s->names[c], known[i].name))
+                rgb[c] = known[i].rgb;
+    }
+    int next = 0;
+    for (int c = 0; c < s->k; c++) {
+        while (rgb[c] == UINT32_MAX) {
+            uint32_t cand;
+            if (next < n_pal) {
+                cand = palette[next];
+            } else {
+                /* Past the palette: hues a golden angle apart, at three
+                 * darknesses, so neighbours differ. */
+                int i = next - n_pal;
+                double h = fmod(i * 137.508, 360.0) / 60.0, v = 0.85 - 0.2 * (i % 3), sat = 0.8;
+                double f = h - floor(h), p = v * (1 - sat), q = v * (1 - sat * f),
+                       t = v * (1 - sat * (1 - f)), r, g, b;
+                switch ((int)h % 6) {
+                case 0: r = v, g = t, b = p; break;
+                case 1: r = q, g = v, b = p; break;
+                case 2: r = p, g = v, b = t; break;
+                case 3: r = p, g = q, b = v; break;
+                case 4: r = t, g = p, b = v; break;
+                default: r = v, g = p, b = q; break;
+                }
+                cand = (uint32_t)lround(r * 255) << 16 | (uint32_t)lround(g * 255) << 8 |
+                       (uint32_t)lround(b * 255);
+            }
+            next++;
+            int taken = 0;
+            for (int o = 0; o < s->k && !taken; o++)
+                taken = rgb[o] == cand;
+            if (!taken)
+                rgb[c] = cand;
+        }
+    }
 }
 
 static int dominant(const sreport_session *s, const track *t)
@@ -100,8 +144,7 @@ static int write_timeline(const sreport_session *s, const char *path)
     cvw_timeline_row rows[SREPORT_MAX_ROWS];
     char labels[SREPORT_MAX_ROWS][32], subs[SREPORT_MAX_ROWS][NN_NAME_MAX + 32];
     uint32_t rgb[NN_MAX_CLASSES];
-    for (int c = 0; c < s->k; c++)
-        rgb[c] = colour(s->names[c], c);
+    class_colours(s, rgb);
     int rc = 0;
     memset(rows, 0, sizeof rows);
     for (int r = 0; r < n && rc == 0; r++) {
@@ -186,6 +229,8 @@ static int write_faces(const sreport_session *s, const char *path)
         return app_fail("out of memory");
     cvw_tile tiles[SREPORT_MAX_TILES];
     char l1[SREPORT_MAX_TILES][32], l2[SREPORT_MAX_TILES][NN_NAME_MAX + 32];
+    uint32_t rgb[NN_MAX_CLASSES];
+    class_colours(s, rgb);
     int m = 0;
     for (int i = 0; i < n; i++) {
         const track *t = &s->tracks[idx[i]];
@@ -194,7 +239,7 @@ static int write_faces(const sreport_session *s, const char *path)
         int d = dominant(s, t);
         snprintf(l1[m], sizeof l1[m], "face %d", t->id);
         snprintf(l2[m], sizeof l2[m], "%s %.0f%%", s->names[d], 100.0 * t->cls_count[d] / t->frames);
-        tiles[m] = (cvw_tile){t->crop, t->crop_w, t->crop_h, l1[m], l2[m], colour(s->names[d], d)};
+        tiles[m] = (cvw_tile){t->crop, t->crop_w, t->crop_h, l1[m], l2[m], rgb[d]};
         m++;
     }
     if (cvw_draw_contact_sheet(path, "Each face at its most confident frame", tiles, m) != 0)
@@ -287,22 +332,6 @@ static int write_json(const sreport_session *s, const char *path)
     return mb_commit(&m, path);
 }
 
-/* A CSV field: quoted, with quotes doubled, when it needs to be. */
-static void csv_field(FILE *f, const char *v)
-{
-    if (!strpbrk(v, ",\"\n\r")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v, int dec)
 {
     if (isfinite(v))
@@ -317,10 +346,8 @@ static int write_csv(const sreport_session *s, const char *path)
         return app_fail("out of memory");
     fputs("id,first_s,last_s,frames,dominant,mean_confidence,best_frame", f);
     for (int c = 0; c < s->k; c++) {
-        fputs(",", f);
-        char col[NN_NAME_MAX + 8];
-        snprintf(col, sizeof col, "share_%s", s->names[c]);
-        csv_field(f, col);
+        fputc(',', f);
+        csvw_field2(f, "share_", s->names[c]);
     }
     fputs(",source,model,session_frames,duration_s,fps\n", f);
     double dur = duration(s);
@@ -332,7 +359,7 @@ static int write_csv(const sreport_session *s, const char *path)
             fputc(',', f);
             csv_num(f, t->last - s->first_t, 3);
             fprintf(f, ",%ld,", t->frames);
-            csv_field(f, s->names[dominant(s, t)]);
+            csvw_field(f, s->names[dominant(s, t)]);
             fputc(',', f);
             csv_num(f, t->conf_sum / t->frames, 4);
             fprintf(f, ",%ld", t->best_frame);
@@ -346,9 +373,9 @@ static int write_csv(const sreport_session *s, const char *path)
                 fputc(',', f);
         }
         fputc(',', f);
-        csv_field(f, s->source ? s->source : "");
+        csvw_field(f, s->source ? s->source : "");
         fputc(',', f);
-        csv_field(f, s->model ? s->model : "");
+        csvw_field(f, s->model ? s->model : "");
         fprintf(f, ",%ld,", s->frames);
         csv_num(f, dur, 3);
         fputc(',', f);
@@ -373,6 +400,8 @@ static void html_text(FILE *f, const char *v)
 
 static int write_html(const sreport_session *s, const char *path, int have_faces)
 {
+    uint32_t rgb[NN_MAX_CLASSES];
+    class_colours(s, rgb);
     membuf m;
     FILE *f = mb_open(&m);
     if (!f)
@@ -420,7 +449,7 @@ static int write_html(const sreport_session *s, const char *path, int have_faces
           "<th>frames</th><th class=\"l\">dominant</th><th>mean confidence</th>", f);
     for (int c = 0; c < s->k; c++) {
         fprintf(f, "<th><span class=\"sw\" style=\"background:#%06x\"></span>",
-                (unsigned)colour(s->names[c], c));
+                (unsigned)rgb[c]);
         html_text(f, s->names[c]);
         fputs("</th>", f);
     }
@@ -431,7 +460,7 @@ static int write_html(const sreport_session *s, const char *path, int have_faces
         fprintf(f, "<tr><td>%d</td><td>%.2f</td><td>%.2f</td><td>%ld</td><td class=\"l\">"
                    "<span class=\"sw\" style=\"background:#%06x\"></span>",
                 t->id, t->first - s->first_t, t->last - s->first_t, t->frames,
-                (unsigned)colour(s->names[d], d));
+                (unsigned)rgb[d]);
         html_text(f, s->names[d]);
         fprintf(f, "</td><td>%.2f</td>", t->conf_sum / t->frames);
         for (int c = 0; c < s->k; c++)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "app_err.h"
+#include "csvw.h"
 #include "cvw.h"
 #include "jsonw.h"
 #include "outpath.h"
@@ -144,22 +145,6 @@ static int close_rename(outpath_file *o)
     return outpath_commit(o);
 }
 
-/* CSV field: quoted when it holds a comma, quote or newline. */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, const char *fmt, double v)
 {
     if (isfinite(v))
@@ -196,7 +181,7 @@ int report_write_per_class_csv(const char *path, const report_metrics *m,
         return -1;
     fprintf(f, "class,precision,recall,f1,support\n");
     for (int c = 0; c < m->k; c++) {
-        csv_str(f, name_of(names, c));
+        csvw_field(f, name_of(names, c));
         fprintf(f, ",%.6f,%.6f,%.6f,%d\n", m->precision[c], m->recall[c], m->f1[c],
                 m->support[c]);
     }
