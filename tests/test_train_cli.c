@@ -232,6 +232,27 @@ int main(int argc, char **argv)
     CHECK(said_once("--val-split 0.001: no validation images") && said_once("rounds to none"));
     snprintf(path, sizeof path, "%s/l.model.ckpt", dir);
     CHECK(access(path, F_OK) != 0);
+    /* every face twice: no share can help, the copies stay in training */
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 8; i++) {
+            uint8_t img[24 * 24];
+            memset(img, 40 + 50 * c + 10 * (i / 2), sizeof img);
+            if (i == 0) {
+                snprintf(path, sizeof path, "%s/twins", dir);
+                mkdir(path, 0755);
+                snprintf(path, sizeof path, "%s/twins/%s", dir, c ? "sad" : "happy");
+                CHECK(mkdir(path, 0755) == 0);
+            }
+            snprintf(path, sizeof path, "%s/twins/%s/%d.png", dir, c ? "sad" : "happy", i);
+            CHECK(cvw_write_image(path, img, 24, 24, 1) == 0);
+        }
+    clear_log();
+    CHECK(run("train --data %s/twins --arch %s/arch.txt --val-split 0.25 --batch 4 --out %s/l.model",
+              dir, dir, dir) == 1);
+    snprintf(path, sizeof path, "%s/log", dir);
+    const char *said = slurp(path);
+    CHECK_MSG(said && strstr(said, "no validation images: all 16 of") &&
+                  strstr(said, "give --val-copies allow"), "%s", said ? said : "");
 
     /* 1a. A new run's report into that folder: refused at the start (two
      * runs' figures would mix), the report as it was, no model made. */

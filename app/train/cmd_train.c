@@ -301,6 +301,8 @@ static int load_data(train_run *r, int w, int h)
         return -1;
     }
     cmd_report_problems(r->train, o->data);
+    dataset_split_info split = {0};
+    const int n_loaded = r->train->n;
     if (o->val) {
         dataset_load_opts vo = lo;
         vo.split = o->val_split_name ? o->val_split_name : "PublicTest";
@@ -324,7 +326,6 @@ static int load_data(train_run *r, int w, int h)
             fprintf(stderr, "%s: class '%s' is not in the training data: %d images left out\n", o->val,
                     map.unmatched[i], map.unmatched_count[i]);
     } else {
-        dataset_split_info split;
         if (!(r->val = dataset_split(r->train, o->val_share, o->seed, o->val_copies, &split))) {
             cli_err("--val-split: %s", app_error());
             return -1;
@@ -352,6 +353,11 @@ static int load_data(train_run *r, int w, int h)
     if (r->val->n == 0) {
         if (o->val)
             cli_err("--val %s: no validation images", o->val);
+        else if (split.with_copy >= n_loaded && o->val_copies == DATASET_COPIES_EXCLUDE)
+            /* a larger share would not help: the faces it could take have copies */
+            cli_err("--val-split %g: no validation images: all %d of %s's images have an exact "
+                    "copy in it, and those stay in training (--val-copies exclude); give --val-copies "
+                    "allow, or --val", o->val_share, split.with_copy, o->data);
         else /* stratified: each class's share rounds to nothing */
             cli_err("--val-split %g: no validation images (%g of each class of %s rounds to none; "
                     "give a larger --val-split, or --val)", o->val_share, o->val_share, o->data);
