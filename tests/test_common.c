@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app_err.h"
+#include "asciify.h"
 #include "cli.h"
 #include "dirlist.h"
 #include "probs.h"
@@ -184,6 +185,32 @@ static void test_split_equals(void)
     cli_free_args(out, n);
 }
 
+/* Text for the pictures' ASCII-only font: one character for one, accents
+ * dropped ("colère" was drawn "col??re", a '?' per byte). */
+static void test_asciify(void)
+{
+    static const char *const cases[][2] = {
+        {"angry", "angry"},
+        {"col\xc3\xa8re", "colere"},
+        {"\xc3\x9c" "berrascht", "Uberrascht"},
+        {"Stra\xc3\x9f" "e", "Strasse"},
+        {"\xc5\x81\xc3\xb3" "d\xc5\xba", "Lodz"},
+        {"\xc5\x93il \xc3\x86", "oeil AE"},
+        {"a\xc2\xa0" "b", "a b"},
+        {"\xe5\xb9\xb8\xe7\xa6\x8f", "??"},            /* two CJK characters */
+        {"\xf0\x9f\x98\x80!", "?!"},                     /* an emoji */
+        {"bad\xff\xc3", "bad??"},                         /* no valid UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64];
+        size_t n = asciify(cases[i][0], out, sizeof out);
+        CHECK_MSG(!strcmp(out, cases[i][1]) && n == strlen(out), "'%s' -> '%s', want '%s'",
+                  cases[i][0], out, cases[i][1]);
+    }
+    char small[4];
+    CHECK(asciify("\xc3\x9f\xc3\x9f", small, sizeof small) == 3 && !strcmp(small, "sss"));
+}
+
 int main(void)
 {
     test_repeated();
@@ -194,5 +221,6 @@ int main(void)
     test_images();
     test_listing();
     test_argmax_rng();
+    test_asciify();
     return test_done("test_common");
 }

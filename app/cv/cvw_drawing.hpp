@@ -5,6 +5,7 @@
 #ifndef CVW_DRAWING_HPP
 #define CVW_DRAWING_HPP
 
+#include "asciify.h"
 #include "cvw_internal.hpp"
 
 #include <opencv2/core.hpp>
@@ -34,10 +35,19 @@ inline cv::Scalar bgr(uint32_t rgb)
     return cv::Scalar(rgb & 255, (rgb >> 8) & 255, (rgb >> 16) & 255);
 }
 
+// The font draws ASCII only: a UTF-8 name as it can show it (asciify.h),
+// so that sizes are measured on the text that is drawn.
+inline std::string drawable(const std::string &s)
+{
+    std::string out(s.size() * 2 + 1, '\0');
+    out.resize(asciify(s.c_str(), &out[0], out.size()));
+    return out;
+}
+
 inline cv::Size text_size(const std::string &s, double scale, int thick)
 {
     int base = 0;
-    return cv::getTextSize(s, FONT, scale, thick, &base);
+    return cv::getTextSize(drawable(s), FONT, scale, thick, &base);
 }
 
 // Text with its top-left corner at (x, y) (putText anchors the baseline).
@@ -45,7 +55,7 @@ inline void text(cv::Mat &img, const std::string &s, int x, int y, double scale,
                  const cv::Scalar &c, int thick = 1)
 {
     cv::Size sz = text_size(s, scale, thick);
-    cv::putText(img, s, cv::Point(x, y + sz.height), FONT, scale, c, thick, cv::LINE_AA);
+    cv::putText(img, drawable(s), cv::Point(x, y + sz.height), FONT, scale, c, thick, cv::LINE_AA);
 }
 
 // Text centred on (cx, cy).
