@@ -1,7 +1,7 @@
 /* test_sreport.c - the session report of a model trained on other classes
  * than FER2013's: every class gets a colour of its own (on the page, in the
  * timeline's legend), whatever the names and however many there are, and
- * long names stay inside their faces' tiles. */
+ * long names stay inside their faces' tiles and left of the timeline's plots. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +170,51 @@ static void check_tile_labels(void)
     rp_rmdir(dir);
 }
 
+/* timeline.png of a face whose dominant class has a long name: the name
+ * under "face 1" stays left of the plot (it ran over the plot's left edge
+ * and into the chart). The edge is the first column with a long run of
+ * the axis grey; the few columns before it stay blank at the label's
+ * height. */
+static void check_row_label(void)
+{
+    static const char *const names[] = {"surprised_with_an_open_mouth", "neutral"};
+    char dir[256];
+    CHECK(rp_tmpdir(dir, sizeof dir, "sreport") != NULL);
+    sreport_session *s = session(names, 2);
+    if (!s)
+        return;
+    CHECK_MSG(sreport_write(s, dir) == 0, "%s", app_error());
+    char path[4300];
+    snprintf(path, sizeof path, "%s/timeline.png", dir);
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CHECK_MSG(cvw_read_bgr(path, &px, &w, &h) == 0, "%s", cvw_error());
+    const unsigned grey = 0x5A5A5A; /* the axes' and labels' colour */
+    int edge = -1, y0 = 0;
+    for (int x = 0; px && x < w / 2 && edge < 0; x++) {
+        int run = 0;
+        for (int y = 0; y < h && edge < 0; y++) {
+            run = near_rgb(px + ((size_t)y * w + x) * 3, grey) ? run + 1 : 0;
+            if (run >= 30) { /* taller than any letter; the curves may cut it lower down */
+                edge = x;
+                y0 = y - run + 1;
+            }
+        }
+    }
+    CHECK_MSG(edge > 10, "no plot edge found in timeline.png");
+    int over = 0; /* ink where the label sits, 28 px below the plot's top, between the tick
+                   * labels 1 and 0.5; the curves' smoothed ends touch edge - 1 */
+    for (int y = y0 + 20; px && edge > 10 && y < y0 + 45 && y < h; y++)
+        for (int x = edge - 5; x < edge - 1; x++) {
+            const uint8_t *p = px + ((size_t)y * w + x) * 3;
+            over += p[0] + p[1] + p[2] < 3 * 255 - 90;
+        }
+    CHECK_MSG(over == 0, "the row's label runs into the plot's edge (%d inked pixels before it)", over);
+    free(px);
+    sreport_free(s);
+    rp_rmdir(dir);
+}
+
 int main(void)
 {
     /* Known names keep their colours; a model's own classes beside them
@@ -188,5 +233,6 @@ int main(void)
         "afraid_with_wide_eyes_and_stretched_lips"};
     check_distinct("long names", longer, 5);
     check_tile_labels();
+    check_row_label();
     return test_done("test_sreport");
 }

@@ -82,6 +82,22 @@ std::string fit_text(const std::string &s, double &scale, int width)
     return cut + "..";
 }
 
+// fit_text, keeping the last word whole (a share: "surprised_with_.. 100%").
+std::string fit_tail(const std::string &s, double &scale, int width)
+{
+    const size_t sp = s.rfind(' ');
+    if (sp == std::string::npos || sp == 0)
+        return fit_text(s, scale, width);
+    const std::string tail = s.substr(sp);
+    while (scale > 0.32 && text_size(s, scale, 1).width > width)
+        scale -= 0.02;
+    if (text_size(s, scale, 1).width <= width)
+        return s;
+    double head_scale = scale; // already as small as it goes
+    return fit_text(s.substr(0, sp), head_scale,
+                    std::max(1, width - text_size(tail, scale, 1).width)) + tail;
+}
+
 } // namespace
 
 extern "C" int cvw_draw_timeline(const char *path, const char *title,
@@ -133,8 +149,11 @@ extern "C" int cvw_draw_timeline(const char *path, const char *title,
             cv::rectangle(img, plot, AXIS, 1);
             cv::rectangle(img, band, cv::Scalar(246, 246, 246), cv::FILLED); // no face
             text(img, title_or(row.label), 8, plot.y + 4, 0.55, BLACK, 2);
-            if (row.sublabel)
-                text(img, row.sublabel, 8, plot.y + 28, 0.42, AXIS);
+            if (row.sublabel) { // the dominant class: left of the plot, whatever its name
+                double ss = 0.42;
+                const std::string sub = fit_tail(row.sublabel, ss, left - 8 - 8);
+                text(img, sub, 8, plot.y + 28, ss, AXIS); // ss as fit_tail left it
+            }
             // The band: each sample's class from its time to the next
             // sample's.
             for (int i = 0; i < row.n; i++) {
