@@ -65,11 +65,17 @@ void legend(cv::Mat &img, int cx, int y, int width, const char *const *names, co
 // Text that fits in width pixels at scale, or at a smaller one (down to
 // 0.32), or cut short with ".." (whole UTF-8 characters kept): a tile's
 // label no wider than its tile, not written over its neighbour's.
-std::string fit_text(const std::string &s, double &scale, int width)
+// Lowers scale (down to 0.32) until s fits in width; whether it does.
+bool shrink_to_fit(const std::string &s, double &scale, int width)
 {
     while (scale > 0.32 && text_size(s, scale, 1).width > width)
         scale -= 0.02;
-    if (text_size(s, scale, 1).width <= width)
+    return text_size(s, scale, 1).width <= width;
+}
+
+std::string fit_text(const std::string &s, double &scale, int width)
+{
+    if (shrink_to_fit(s, scale, width))
         return s;
     std::string cut = s;
     while (!cut.empty() && text_size(cut + "..", scale, 1).width > width) {
@@ -88,11 +94,9 @@ std::string fit_tail(const std::string &s, double &scale, int width)
     const size_t sp = s.rfind(' ');
     if (sp == std::string::npos || sp == 0)
         return fit_text(s, scale, width);
-    const std::string tail = s.substr(sp);
-    while (scale > 0.32 && text_size(s, scale, 1).width > width)
-        scale -= 0.02;
-    if (text_size(s, scale, 1).width <= width)
+    if (shrink_to_fit(s, scale, width))
         return s;
+    const std::string tail = s.substr(sp);
     double head_scale = scale; // already as small as it goes
     return fit_text(s.substr(0, sp), head_scale,
                     std::max(1, width - text_size(tail, scale, 1).width)) + tail;
