@@ -28,9 +28,9 @@ static const char *two_letters(unsigned cp)
  * no UTF-8 sequence (then *len is 1). */
 static long decode(const unsigned char *s, size_t *len)
 {
-    int n = s[0] >= 0xF0 && s[0] < 0xF5 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    int n = s[0] >= 0xF5 ? 0 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
     *len = 1;
-    if (!n || (n == 3 && s[0] >= 0xF0))
+    if (!n)
         return -1;
     long cp = s[0] & (0x7F >> n);
     for (int i = 1; i < n; i++) {
